@@ -1,0 +1,39 @@
+# accel-data — `make help` lists the targets.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BIN     := bin
+GO      ?= go
+GOFLAGS ?=
+CMDS    := warmupd swarmup slurm-prolog jfs-dedup
+TESTCMDS:= fakejuicefs
+
+.PHONY: all build deps test test-go test-c bench install clean help
+
+all: build ## same as build
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+deps: ## install Debian packages and Go modules needed to build and test (idempotent)
+	./scripts/deps.sh
+
+build: ## build the Go binaries into bin/ and the SPANK plugin spank/accel_data.so
+	@mkdir -p $(BIN)
+	@for c in $(CMDS); do [ -d cmd/$$c ] && ls cmd/$$c/*.go >/dev/null 2>&1 && $(GO) build $(GOFLAGS) -o $(BIN)/$$c ./cmd/$$c || exit 1; done
+	$(GO) build -o $(BIN)/fakejuicefs ./test/fakejuicefs
+	@if [ -f spank/Makefile ]; then $(MAKE) -C spank; fi
+
+test: deps build ## everything CI runs: deps, build, Go tests (race, shuffled), C tests, end-to-end tests
+	@if [ -f spank/Makefile ]; then $(MAKE) -C spank test; fi
+	$(GO) vet ./...
+	$(GO) test -race -shuffle=on -count=1 -timeout 25m ./...
+
+bench: build ## run the benchmarks and print the figures
+	./scripts/bench.sh
+
+install: build ## install binaries, plugin and config examples under $(DESTDIR)$(PREFIX)
+	./scripts/install.sh "$(DESTDIR)" "$(PREFIX)"
+
+clean: ## remove build output
+	rm -rf $(BIN)
+	@if [ -f spank/Makefile ]; then $(MAKE) -C spank clean; fi

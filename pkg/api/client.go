@@ -1,0 +1,195 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Client talks to warmupd over its unix socket. The zero value works: it uses
+// $WARMUPD_SOCKET, else DefaultSocket.
+type Client struct {
+	// Socket is the path of warmupd's unix socket; empty means $WARMUPD_SOCKET or DefaultSocket.
+	Socket string
+	// Timeout bounds each call when the context has no deadline; 0 means 30s.
+	Timeout time.Duration
+
+	once sync.Once
+	hc   *http.Client
+}
+
+// DaemonDownError means nothing answered on the socket.
+type DaemonDownError struct {
+	Socket string
+	Err    error
+}
+
+func (e *DaemonDownError) Error() string {
+	return fmt.Sprintf("warmupd is not running or not reachable at %s (%v); start it with `systemctl start warmupd` or point %s/--socket at its socket", e.Socket, e.Err, SocketEnv)
+}
+
+func (e *DaemonDownError) Unwrap() error { return e.Err }
+
+// StatusError is a non-2xx answer from warmupd.
+type StatusError struct {
+	Code    int
+	Message string
+	Path    string
+}
+
+func (e *StatusError) Error() string {
+	if e.Path != "" {
+		return fmt.Sprintf("warmupd: %s (path %q)", e.Message, e.Path)
+	}
+	return "warmupd: " + e.Message
+}
+
+// IsDaemonDown reports whether err means warmupd could not be reached.
+func IsDaemonDown(err error) bool {
+	var d *DaemonDownError
+	return errors.As(err, &d)
+}
+
+// SocketPath returns the socket this client dials.
+func (c *Client) SocketPath() string {
+	if c.Socket != "" {
+		return c.Socket
+	}
+	if s := os.Getenv(SocketEnv); s != "" {
+		return s
+	}
+	return DefaultSocket
+}
+
+func (c *Client) http() *http.Client {
+	c.once.Do(func() {
+		sock := c.SocketPath()
+		tr := &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "unix", sock)
+			},
+			MaxIdleConns:        4,
+			MaxIdleConnsPerHost: 4,
+			IdleConnTimeout:     30 * time.Second,
+		}
+		c.hc = &http.Client{Transport: tr}
+	})
+	return c.hc
+}
+
+// Do sends one call: method and path (e.g. "/v1/queue"), an optional JSON body
+// and an optional pointer to decode the answer into.
+func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
+	if _, ok := ctx.Deadline(); !ok {
+		t := c.Timeout
+		if t == 0 {
+			t = 30 * time.Second
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	}
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://warmupd"+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http().Do(req)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			return &DaemonDownError{Socket: c.SocketPath(), Err: op.Err}
+		}
+		return fmt.Errorf("warmupd at %s: %w", c.SocketPath(), err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if err != nil {
+		return fmt.Errorf("read answer from warmupd: %w", err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var e Error
+		if json.Unmarshal(data, &e) != nil || e.Error == "" {
+			e.Error = fmt.Sprintf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(data))
+		}
+		return &StatusError{Code: resp.StatusCode, Message: e.Error, Path: e.Path}
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("decode answer from warmupd: %w", err)
+		}
+	}
+	return nil
+}
+
+// Submit queues paths for warm-up.
+func (c *Client) Submit(ctx context.Context, r SubmitRequest) (*SubmitResponse, error) {
+	var out SubmitResponse
+	return &out, c.Do(ctx, http.MethodPost, "/v1/requests", r, &out)
+}
+
+// JobStart tells warmupd a job reached its prolog and returns its readiness.
+func (c *Client) JobStart(ctx context.Context, jobID uint64, r JobStartRequest) (*JobStatus, error) {
+	var out JobStatus
+	return &out, c.Do(ctx, http.MethodPost, "/v1/jobs/"+strconv.FormatUint(jobID, 10)+"/start", r, &out)
+}
+
+// JobStatus returns whether a job's datasets are ready.
+func (c *Client) JobStatus(ctx context.Context, jobID uint64) (*JobStatus, error) {
+	var out JobStatus
+	return &out, c.Do(ctx, http.MethodGet, "/v1/jobs/"+strconv.FormatUint(jobID, 10), nil, &out)
+}
+
+// JobEnd tells warmupd a job ended.
+func (c *Client) JobEnd(ctx context.Context, jobID uint64, r JobEndRequest) error {
+	return c.Do(ctx, http.MethodPost, "/v1/jobs/"+strconv.FormatUint(jobID, 10)+"/end", r, nil)
+}
+
+// Queue lists warm-up tasks; all includes terminal ones.
+func (c *Client) Queue(ctx context.Context, all bool) (*QueueResponse, error) {
+	var out QueueResponse
+	p := "/v1/queue"
+	if all {
+		p += "?" + url.Values{"all": {"1"}}.Encode()
+	}
+	return &out, c.Do(ctx, http.MethodGet, p, nil, &out)
+}
+
+// Datasets lists the cache status table.
+func (c *Client) Datasets(ctx context.Context) (*DatasetsResponse, error) {
+	var out DatasetsResponse
+	return &out, c.Do(ctx, http.MethodGet, "/v1/datasets", nil, &out)
+}
+
+// Cancel cancels tasks the caller owns (root may cancel any).
+func (c *Client) Cancel(ctx context.Context, r CancelRequest) (*CancelResponse, error) {
+	var out CancelResponse
+	return &out, c.Do(ctx, http.MethodPost, "/v1/cancel", r, &out)
+}
+
+// Health asks whether warmupd is up.
+func (c *Client) Health(ctx context.Context) (*Health, error) {
+	var out Health
+	return &out, c.Do(ctx, http.MethodGet, "/v1/health", nil, &out)
+}

@@ -1,0 +1,76 @@
+package api
+
+// TaskState is the state of a warm-up task (one per canonical dataset path).
+// The same strings are enforced by SQL CHECK constraints in pkg/queue.
+type TaskState string
+
+const (
+	// TaskQueued waits for a worker slot (and for cache space).
+	TaskQueued TaskState = "queued"
+	// TaskWarming is being warmed by a worker holding a lease.
+	TaskWarming TaskState = "warming"
+	// TaskWarm was verified by `juicefs warmup --check` at or above the target ratio.
+	TaskWarm TaskState = "warm"
+	// TaskPartial was verified below the target ratio after all retries.
+	TaskPartial TaskState = "partial"
+	// TaskFailed could not be warmed (the driver reported an error) after all retries.
+	TaskFailed TaskState = "failed"
+	// TaskCancelled is no longer wanted by any job or policy.
+	TaskCancelled TaskState = "cancelled"
+	// TaskEvicted was removed from the cache by the cache manager.
+	TaskEvicted TaskState = "evicted"
+)
+
+// Terminal reports whether no worker will touch a task in this state again
+// unless a new request revives it.
+func (s TaskState) Terminal() bool {
+	switch s {
+	case TaskWarm, TaskPartial, TaskFailed, TaskCancelled, TaskEvicted:
+		return true
+	}
+	return false
+}
+
+// Valid reports whether s is one of the known task states.
+func (s TaskState) Valid() bool {
+	switch s {
+	case TaskQueued, TaskWarming, TaskWarm, TaskPartial, TaskFailed, TaskCancelled, TaskEvicted:
+		return true
+	}
+	return false
+}
+
+// JobState is the state of a Slurm job's link to its datasets.
+type JobState string
+
+const (
+	// JobSubmitted was named at sbatch time; the job is pending in Slurm.
+	JobSubmitted JobState = "submitted"
+	// JobStarted has reached its prolog on at least one node.
+	JobStarted JobState = "started"
+	// JobEnded ran its epilog (or was cancelled before starting).
+	JobEnded JobState = "ended"
+)
+
+// Source says who asked for a warm-up.
+type Source string
+
+const (
+	// SourceSubmit comes from the SPANK plugin at sbatch/salloc/srun time.
+	SourceSubmit Source = "submit"
+	// SourceProlog comes from slurm-prolog when a job starts on a node.
+	SourceProlog Source = "prolog"
+	// SourceManual comes from a person running `swarmup warm`.
+	SourceManual Source = "manual"
+	// SourceActive comes from the daemon's own active warm-up policy.
+	SourceActive Source = "active"
+)
+
+// Valid reports whether s is one of the known sources.
+func (s Source) Valid() bool {
+	switch s {
+	case SourceSubmit, SourceProlog, SourceManual, SourceActive:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,153 @@
+// Package api holds the wire types of warmupd's v1 HTTP/JSON API and a typed
+// client that speaks it over warmupd's unix socket. It must never import
+// SQLite: the CLI, the prolog and the tests link it (see deps_test.go).
+package api
+
+import "time"
+
+// DefaultSocket is where warmupd listens unless configured otherwise.
+const DefaultSocket = "/run/warmupd/warmupd.sock"
+
+// SocketEnv overrides the socket path for clients (swarmup, slurm-prolog).
+const SocketEnv = "WARMUPD_SOCKET"
+
+// SubmitRequest asks warmupd to warm one or more dataset paths.
+// POST /v1/requests
+type SubmitRequest struct {
+	Paths  []string `json:"paths"`
+	Token  string   `json:"token,omitempty"`  // random per-submission token set by the SPANK plugin
+	JobID  uint64   `json:"job_id,omitempty"` // 0 when unknown (sbatch does not know it yet)
+	Source Source   `json:"source,omitempty"` // default "manual"
+	// UID is honoured only when the caller is root (the prolog acts for the job's user).
+	UID *uint32 `json:"uid,omitempty"`
+}
+
+// SubmitItem reports what happened to one requested path.
+type SubmitItem struct {
+	Path string `json:"path"` // as canonicalised by the daemon
+	// Dataset is the canonical path of the task that covers Path (Path itself,
+	// or a queued/warm parent that covers it).
+	Dataset string    `json:"dataset"`
+	TaskID  int64     `json:"task_id"`
+	State   TaskState `json:"state"`
+	// Outcome is one of "new", "joined" (same path already queued/warm),
+	// "covered" (a parent covers it), "absorbed" (it absorbed queued children).
+	Outcome string `json:"outcome"`
+}
+
+// SubmitResponse answers a SubmitRequest.
+type SubmitResponse struct {
+	RequestID int64        `json:"request_id"`
+	Items     []SubmitItem `json:"items"`
+}
+
+// JobStartRequest is sent by slurm-prolog when a job reaches a node.
+// POST /v1/jobs/{id}/start
+type JobStartRequest struct {
+	Token string   `json:"token,omitempty"`
+	Paths []string `json:"paths,omitempty"`
+	Node  string   `json:"node,omitempty"`
+	UID   uint32   `json:"uid"`
+}
+
+// JobEndRequest is sent by slurm-prolog in epilog mode.
+// POST /v1/jobs/{id}/end
+type JobEndRequest struct {
+	Node     string `json:"node,omitempty"`
+	ExitCode int    `json:"exit_code"`
+	// Reason is free text, e.g. "epilog", "prolog-timeout".
+	Reason string `json:"reason,omitempty"`
+}
+
+// JobDataset is one dataset a job needs and how warm it is.
+type JobDataset struct {
+	Path        string    `json:"path"`
+	Dataset     string    `json:"dataset"`
+	State       TaskState `json:"state"`
+	Bytes       int64     `json:"bytes"`
+	CachedBytes int64     `json:"cached_bytes"`
+	CachedRatio float64   `json:"cached_ratio"`
+}
+
+// JobStatus answers job start and readiness queries.
+// GET /v1/jobs/{id}
+type JobStatus struct {
+	JobID    uint64       `json:"job_id"`
+	State    JobState     `json:"state"`
+	Ready    bool         `json:"ready"` // every dataset is in a terminal state (warm, partial, failed, ...)
+	Warm     bool         `json:"warm"`  // every dataset is warm
+	Datasets []JobDataset `json:"datasets"`
+}
+
+// QueueEntry is one warm-up task as shown by `swarmup`.
+type QueueEntry struct {
+	TaskID      int64     `json:"task_id"`
+	Dataset     string    `json:"dataset"`
+	State       TaskState `json:"state"`
+	Priority    float64   `json:"priority"`
+	Bytes       int64     `json:"bytes"`        // dataset size, 0 when not yet measured
+	CachedBytes int64     `json:"cached_bytes"` // from the last check (progress while warming)
+	CachedRatio float64   `json:"cached_ratio"`
+	JobsWaiting int       `json:"jobs_waiting"` // jobs submitted or started that need it
+	Attempts    int       `json:"attempts"`
+	Source      Source    `json:"source"`
+	Owner       uint32    `json:"owner"` // uid of the first requester
+	Reason      string    `json:"reason,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// QueueResponse answers GET /v1/queue (?all=1 includes terminal tasks).
+type QueueResponse struct {
+	Entries []QueueEntry `json:"entries"`
+}
+
+// Dataset is one row of the cache status table.
+type Dataset struct {
+	Path        string     `json:"path"`
+	Bytes       int64      `json:"bytes"`
+	Files       int64      `json:"files"`
+	CachedBytes int64      `json:"cached_bytes"`
+	CachedRatio float64    `json:"cached_ratio"`
+	CheckedAt   *time.Time `json:"checked_at,omitempty"`
+	State       TaskState  `json:"state,omitempty"` // state of its latest task
+	JobsRunning int        `json:"jobs_running"`
+	JobsQueued  int        `json:"jobs_queued"`
+	LastUsedAt  *time.Time `json:"last_used_at,omitempty"`
+}
+
+// DatasetsResponse answers GET /v1/datasets.
+type DatasetsResponse struct {
+	Datasets []Dataset `json:"datasets"`
+}
+
+// CancelRequest cancels queued or warming tasks by dataset path or task id.
+// Only the owner of a task (its first requester) or root may cancel it.
+// POST /v1/cancel
+type CancelRequest struct {
+	Paths   []string `json:"paths,omitempty"`
+	TaskIDs []int64  `json:"task_ids,omitempty"`
+}
+
+// CancelResponse lists the tasks that were cancelled.
+type CancelResponse struct {
+	Cancelled []int64 `json:"cancelled"`
+}
+
+// Health answers GET /v1/health.
+type Health struct {
+	OK       bool   `json:"ok"`
+	Version  string `json:"version"`
+	Queued   int    `json:"queued"`
+	Warming  int    `json:"warming"`
+	Workers  int    `json:"workers"`
+	JuiceFS  string `json:"juicefs"` // binary in use
+	Database string `json:"database"`
+}
+
+// Error is the body of every non-2xx answer.
+type Error struct {
+	Error string `json:"error"`
+	// Path names the offending input when there is one.
+	Path string `json:"path,omitempty"`
+}

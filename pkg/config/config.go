@@ -1,0 +1,105 @@
+// Package config reads accel-data's slurm.conf-style configuration file
+// (`Key=Value` lines, `#` comments, keys case-insensitive) and binds it to a
+// flag set so that every key is also a command-line flag: the key
+// `PrologWait` is the flag `--prolog-wait`. Flags given on the command line
+// win over the file.
+package config
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// DefaultPath is where accel-data's tools look for their configuration.
+const DefaultPath = "/etc/slurm/accel-data.conf"
+
+// PathEnv overrides DefaultPath.
+const PathEnv = "ACCEL_DATA_CONF"
+
+// Entry is one `Key=Value` line.
+type Entry struct {
+	Key   string
+	Value string
+	Line  int
+}
+
+// Parse reads Key=Value lines. Blank lines and lines starting with # are
+// ignored; a trailing `# comment` after a value is not stripped (values may
+// contain #). A line without '=' is an error naming the line.
+func Parse(r io.Reader, name string) ([]Entry, error) {
+	var out []Entry
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("%s:%d: expected Key=Value, got %q", name, n, line)
+		}
+		out = append(out, Entry{Key: strings.TrimSpace(k), Value: strings.TrimSpace(v), Line: n})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// Normalize maps a key or flag name to its comparison form:
+// lower case without '-' or '_' ("PrologWait", "prolog-wait" -> "prologwait").
+func Normalize(s string) string {
+	s = strings.ToLower(s)
+	return strings.NewReplacer("-", "", "_", "").Replace(s)
+}
+
+// Apply sets every flag of fs named by an entry, unless the flag was already
+// set on the command line. An entry that names no flag is an error that
+// names the key, so a typo never passes silently. Flags listed in skip (e.g.
+// "config", "help") cannot be set from the file.
+func Apply(fs *pflag.FlagSet, entries []Entry, name string, skip ...string) error {
+	byKey := map[string]*pflag.Flag{}
+	fs.VisitAll(func(f *pflag.Flag) { byKey[Normalize(f.Name)] = f })
+	for _, s := range skip {
+		delete(byKey, Normalize(s))
+	}
+	for _, e := range entries {
+		f, ok := byKey[Normalize(e.Key)]
+		if !ok {
+			return fmt.Errorf("%s:%d: unknown key %q (see --help for the keys; each flag --some-key is the key SomeKey)", name, e.Line, e.Key)
+		}
+		if f.Changed {
+			continue
+		}
+		if err := f.Value.Set(e.Value); err != nil {
+			return fmt.Errorf("%s:%d: bad value for %s: %v", name, e.Line, e.Key, err)
+		}
+	}
+	return nil
+}
+
+// Load parses the file at path and applies it to fs. A missing file is not
+// an error when optional is true (the defaults stand).
+func Load(fs *pflag.FlagSet, path string, optional bool, skip ...string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		if optional && os.IsNotExist(err) {
+			return nil
+		}
+		return fmt.Errorf("open config: %w", err)
+	}
+	defer f.Close()
+	entries, err := Parse(f, path)
+	if err != nil {
+		return err
+	}
+	return Apply(fs, entries, path, skip...)
+}
