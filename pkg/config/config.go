@@ -61,9 +61,25 @@ func Normalize(s string) string {
 	return strings.NewReplacer("-", "", "_", "").Replace(s)
 }
 
+// Keys lists every key any accel-data tool reads from the shared file. One
+// file serves warmupd, slurm-prolog and swarmup: a tool skips the keys that
+// belong to another tool, and a key in no tool's list is an error. Add a key
+// here when a tool gains a flag that may be set from the file.
+var Keys = []string{
+	// shared
+	"Socket", "LogLevel",
+	// warmupd
+	"Database", "JuiceFS", "Mounts", "Workers", "WarmThreads", "TargetRatio", "MaxPaths", "Lease",
+	"Retries", "RetryBackoff", "CheckInterval", "SocketMode", "ActiveWindows", "CacheDir", "CacheCapacity",
+	"SchedulerInterval",
+	// slurm-prolog
+	"PrologWait", "PollInterval", "PrologLog",
+}
+
 // Apply sets every flag of fs named by an entry, unless the flag was already
-// set on the command line. An entry that names no flag is an error that
-// names the key, so a typo never passes silently. Flags listed in skip (e.g.
+// set on the command line. A key that is in Keys but not a flag of this tool
+// is skipped (another tool reads it); a key in neither is an error that names
+// the key, so a typo never passes silently. Flags listed in skip (e.g.
 // "config", "help") cannot be set from the file.
 func Apply(fs *pflag.FlagSet, entries []Entry, name string, skip ...string) error {
 	byKey := map[string]*pflag.Flag{}
@@ -73,6 +89,9 @@ func Apply(fs *pflag.FlagSet, entries []Entry, name string, skip ...string) erro
 	}
 	for _, e := range entries {
 		f, ok := byKey[Normalize(e.Key)]
+		if !ok && known(e.Key) && !skipped(e.Key, skip) {
+			continue
+		}
 		if !ok {
 			return fmt.Errorf("%s:%d: unknown key %q (see --help for the keys; each flag --some-key is the key SomeKey)", name, e.Line, e.Key)
 		}
@@ -102,4 +121,22 @@ func Load(fs *pflag.FlagSet, path string, optional bool, skip ...string) error {
 		return err
 	}
 	return Apply(fs, entries, path, skip...)
+}
+
+func known(key string) bool {
+	for _, k := range Keys {
+		if Normalize(k) == Normalize(key) {
+			return true
+		}
+	}
+	return false
+}
+
+func skipped(key string, skip []string) bool {
+	for _, s := range skip {
+		if Normalize(s) == Normalize(key) {
+			return true
+		}
+	}
+	return false
 }

@@ -44,6 +44,9 @@ func TestUnknownKeyAndBadLine(t *testing.T) {
 	es, _ = Parse(strings.NewReader("Config=/etc/other\n"), "f")
 	require.ErrorContains(t, Apply(fs, es, "f", "config"), "unknown key")
 
+	es, _ = Parse(strings.NewReader("Database=/var/lib/x.db\n"), "f")
+	require.NoError(t, Apply(fs, es, "f"), "a key of another tool is skipped")
+
 	es, _ = Parse(strings.NewReader("PrologWait=soon\n"), "f")
 	require.ErrorContains(t, Apply(fs, es, "f"), "bad value for PrologWait")
 }
