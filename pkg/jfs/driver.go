@@ -1,0 +1,255 @@
+package jfs
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// BatchMax is the most paths sent to one juicefs process (the CLI's own
+// per-request limit).
+const BatchMax = 10240
+
+// DefaultBinary is used when Driver.Binary is empty (looked up in PATH).
+const DefaultBinary = "juicefs"
+
+const (
+	stderrLimit = 64 << 10 // keep the last 64 KiB of stderr (summary is at the end)
+	stdoutLimit = 8 << 20  // info --raw of a huge file stays well below this
+	waitDelay   = 5 * time.Second
+)
+
+// Driver runs the juicefs command line. The zero value runs "juicefs" from
+// PATH with juicefs's default thread count and logs nothing.
+type Driver struct {
+	Binary  string         // path of the juicefs binary; "" means "juicefs" from PATH
+	Threads int            // -p for warmup/check/evict; 0 = juicefs default (50)
+	Log     zerolog.Logger // per-run debug lines; the zero value is silent
+}
+
+// Warmup fetches every block of paths (files or directories) into the cache
+// with `juicefs warmup -f LISTFILE`, in batches of at most BatchMax paths.
+// juicefs exits 0 even when blocks failed: verify with Check.
+func (d *Driver) Warmup(ctx context.Context, paths []string) (*Summary, error) {
+	return d.filesBytes(ctx, "warmup", nil, paths, ParseWarmupSummary)
+}
+
+// Evict removes the blocks of paths from the cache (`warmup --evict`). With a
+// shared cache dir and --cache-scan-interval=-1 a client deletes only blocks
+// it wrote itself (see docs/juicefs.md).
+func (d *Driver) Evict(ctx context.Context, paths []string) (*Summary, error) {
+	return d.filesBytes(ctx, "evict", []string{"--evict"}, paths, ParseEvictSummary)
+}
+
+// Check reports how much of paths is in the cache (`warmup --check`). A
+// dataset of 0 bytes reports Ratio 0, as juicefs does: look at TotalBytes.
+func (d *Driver) Check(ctx context.Context, paths []string) (*CheckResult, error) {
+	total := &CheckResult{}
+	var batches int
+	err := d.batches(ctx, "check", []string{"--check"}, paths, func(stderr string) error {
+		r, err := ParseCheckSummary(stderr)
+		if err != nil {
+			return err
+		}
+		batches++
+		if batches == 1 {
+			*total = *r
+			return nil
+		}
+		total.Files += r.Files
+		total.TotalBytes += r.TotalBytes
+		total.CachedBytes += r.CachedBytes
+		if total.TotalBytes > 0 {
+			total.Ratio = float64(total.CachedBytes) / float64(total.TotalBytes)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return total, nil
+}
+
+func (d *Driver) filesBytes(ctx context.Context, op string, flags, paths []string, parse func(string) (*Summary, error)) (*Summary, error) {
+	total := &Summary{}
+	err := d.batches(ctx, op, flags, paths, func(stderr string) error {
+		s, err := parse(stderr)
+		if err != nil {
+			return err
+		}
+		total.Files += s.Files
+		total.Bytes += s.Bytes
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return total, nil
+}
+
+// batches runs `juicefs warmup FLAGS [-p N] -f LIST` once per BatchMax paths
+// and hands each run's stderr to each.
+func (d *Driver) batches(ctx context.Context, op string, flags, paths []string, each func(stderr string) error) error {
+	abs := make([]string, 0, len(paths))
+	for _, p := range paths {
+		if p == "" || strings.ContainsAny(p, "\n\r") || strings.TrimSpace(p) != p {
+			return &PathError{Op: op, Path: strconv.Quote(p), Detail: "empty, or has a newline or leading/trailing blanks, which a juicefs list file cannot express; rename it"}
+		}
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return &PathError{Op: op, Path: p, Detail: err.Error()}
+		}
+		abs = append(abs, a)
+	}
+	for start := 0; start < len(abs); start += BatchMax {
+		end := min(start+BatchMax, len(abs))
+		stderr, err := d.warmupBatch(ctx, op, flags, abs[start:end])
+		if err != nil {
+			return err
+		}
+		if err := each(stderr); err != nil {
+			return fmt.Errorf("jfs: %s of %d paths starting with %s: %w", op, end-start, abs[start], err)
+		}
+	}
+	return nil
+}
+
+func (d *Driver) warmupBatch(ctx context.Context, op string, flags, batch []string) (string, error) {
+	f, err := os.CreateTemp("", "jfs-"+op+"-*.list")
+	if err != nil {
+		return "", &ExecError{Op: op, ExitCode: -1, Err: fmt.Errorf("create list file (is TMPDIR writable?): %w", err)}
+	}
+	defer os.Remove(f.Name())
+	_, err = f.WriteString(strings.Join(batch, "\n") + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", &ExecError{Op: op, ExitCode: -1, Err: fmt.Errorf("write list file %s: %w", f.Name(), err)}
+	}
+	args := append([]string{"warmup"}, flags...)
+	if d.Threads > 0 {
+		args = append(args, "-p", strconv.Itoa(d.Threads))
+	}
+	args = append(args, "-f", f.Name())
+	_, stderr, err := d.run(ctx, op, batch[0], args)
+	return stderr, err
+}
+
+// Clone runs `juicefs clone [-p] SRC DST`: a metadata-only copy whose data
+// shares SRC's slices (and so its cached blocks). DST must not exist and must
+// be in the same mount as SRC; preserve keeps uid, gid and mode.
+func (d *Driver) Clone(ctx context.Context, src, dst string, preserve bool) error {
+	args := []string{"clone"}
+	if preserve {
+		args = append(args, "-p")
+	}
+	args = append(args, src, dst)
+	_, _, err := d.run(ctx, "clone", src, args)
+	return err
+}
+
+// InfoRaw returns the slice rows of `juicefs info --raw PATH`. Two files with
+// equal rows share their data. A directory has no rows.
+func (d *Driver) InfoRaw(ctx context.Context, path string) ([]SliceRow, error) {
+	stdout, _, err := d.run(ctx, "info", path, []string{"info", "--raw", path})
+	if err != nil {
+		return nil, err
+	}
+	return ParseInfoRaw(stdout), nil
+}
+
+// pathProblem matches the FATAL messages juicefs prints for a bad path.
+var pathProblem = regexp.MustCompile(`open control file|not inside JuiceFS|no such file or directory|already exists|not a directory|same mount point|should not be under|lookup inode for|get inode of|permission denied`)
+
+// run executes the binary in its own process group; on ctx cancellation the
+// whole group is killed. It returns stdout and (the tail of) stderr.
+func (d *Driver) run(ctx context.Context, op, firstPath string, args []string) (string, string, error) {
+	bin := d.Binary
+	if bin == "" {
+		bin = DefaultBinary
+	}
+	argv := append([]string{bin}, args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		if cmd.Process == nil {
+			return nil
+		}
+		// Negative pid: the whole process group (juicefs and anything it forked).
+		err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		if errors.Is(err, syscall.ESRCH) {
+			return os.ErrProcessDone
+		}
+		return err
+	}
+	cmd.WaitDelay = waitDelay
+	stdout := &limitedBuffer{limit: stdoutLimit}
+	stderr := &tailBuffer{limit: stderrLimit}
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
+
+	start := time.Now()
+	err := cmd.Run()
+	elapsed := time.Since(start)
+	code := -1
+	if cmd.ProcessState != nil {
+		code = cmd.ProcessState.ExitCode()
+	}
+	d.Log.Debug().Strs("argv", argv).Int("exit", code).Dur("took", elapsed).Msg("juicefs ran")
+	serr := stderr.String()
+	if err == nil {
+		return stdout.String(), serr, nil
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return "", serr, &ExecError{Op: op, Argv: argv, ExitCode: -1, Stderr: serr, Err: fmt.Errorf("%w (juicefs process group killed: %v)", ctxErr, err)}
+	}
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) && code == 1 {
+		if msg := ParseFatal(serr); msg != "" && pathProblem.MatchString(msg) {
+			return "", serr, &PathError{Op: op, Path: firstPath, Detail: msg}
+		}
+	}
+	return "", serr, &ExecError{Op: op, Argv: argv, ExitCode: code, Stderr: serr, Err: err}
+}
+
+// tailBuffer keeps the last limit bytes written to it.
+type tailBuffer struct {
+	limit int
+	buf   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - t.limit; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string { return string(t.buf) }
+
+// limitedBuffer keeps the first limit bytes written to it and drops the rest.
+type limitedBuffer struct {
+	limit int
+	bytes.Buffer
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := l.limit - l.Len(); room > 0 {
+		l.Buffer.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+

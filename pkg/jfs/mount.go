@@ -1,0 +1,183 @@
+package jfs
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// MountConfig is what accel-data needs from a mount's `<mount>/.config`
+// (the JSON of JuiceFS's vfs.Config that the mount process serves).
+type MountConfig struct {
+	Mount string // the mount point the config was read from
+	Name  string // volume name (Format.Name)
+	UUID  string // volume UUID (Format.UUID); blocks live under <cache dir>/<UUID>/raw/chunks
+	// CacheDirs are the configured cache directories (Chunk.CacheDir split at
+	// ':'), without the UUID. "memory" means no disk cache.
+	CacheDirs []string
+	BlockSize int64 // bytes (Chunk.BlockSize, or Format.BlockSize KiB × 1024)
+	// MetricsAddr is Port.PrometheusAgent, e.g. "127.0.0.1:9567" (metrics at
+	// http://MetricsAddr/metrics); "" when the mount serves none.
+	MetricsAddr string
+	Version     string // client version, when the config has it
+}
+
+// rawConfig mirrors the parts of JuiceFS's vfs.Config we read.
+type rawConfig struct {
+	Format *struct {
+		Name      string
+		UUID      string
+		BlockSize int64 // KiB
+	}
+	Chunk *struct {
+		CacheDir  string
+		BlockSize int64 // bytes
+	}
+	Port *struct {
+		PrometheusAgent string
+	}
+	Version string
+}
+
+// ParseMountConfig parses the JSON of a mount's .config. It fails unless the
+// JSON has a Format with a Name and a UUID (i.e. it is a JuiceFS config).
+func ParseMountConfig(data []byte) (*MountConfig, error) {
+	var raw rawConfig
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("jfs: .config is not JSON: %w", err)
+	}
+	if raw.Format == nil || raw.Format.UUID == "" || raw.Format.Name == "" {
+		return nil, errors.New("jfs: .config has no Format.Name/Format.UUID: not a JuiceFS mount config")
+	}
+	mc := &MountConfig{Name: raw.Format.Name, UUID: raw.Format.UUID, Version: raw.Version}
+	mc.BlockSize = raw.Format.BlockSize << 10
+	if raw.Chunk != nil {
+		if raw.Chunk.BlockSize > 0 {
+			mc.BlockSize = raw.Chunk.BlockSize
+		}
+		for _, d := range strings.Split(raw.Chunk.CacheDir, ":") {
+			if d = strings.TrimSpace(d); d != "" {
+				mc.CacheDirs = append(mc.CacheDirs, d)
+			}
+		}
+	}
+	if raw.Port != nil {
+		mc.MetricsAddr = raw.Port.PrometheusAgent
+	}
+	return mc, nil
+}
+
+// ReadMountConfig reads and parses <mount>/.config. On a real mount the file
+// is readable by root only.
+func ReadMountConfig(mount string) (*MountConfig, error) {
+	p := filepath.Join(mount, ".config")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("jfs: read %s (is a JuiceFS volume mounted at %s, and are we root?): %w", p, mount, err)
+	}
+	mc, err := ParseMountConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w (file %s)", err, p)
+	}
+	mc.Mount = mount
+	return mc, nil
+}
+
+// MountinfoPath is where FindMount looks for fuse.juicefs mounts.
+var MountinfoPath = "/proc/self/mountinfo"
+
+// FindMount returns the JuiceFS mount containing path: the deepest
+// fuse.juicefs mount point in MountinfoPath that contains it or, failing
+// that, the nearest ancestor (or path itself) whose .config parses as a
+// JuiceFS config (this also finds the test stand-in). path need not exist.
+func FindMount(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("jfs: absolute path of %s: %w", path, err)
+	}
+	if f, err := os.Open(MountinfoPath); err == nil {
+		mounts, _ := ParseMountinfo(f)
+		f.Close()
+		best := ""
+		for _, m := range mounts {
+			if m.FSType == "fuse.juicefs" && within(abs, m.MountPoint) && len(m.MountPoint) > len(best) {
+				best = m.MountPoint
+			}
+		}
+		if best != "" {
+			return best, nil
+		}
+	}
+	for p := abs; ; p = filepath.Dir(p) {
+		if data, err := os.ReadFile(filepath.Join(p, ".config")); err == nil {
+			if _, err := ParseMountConfig(data); err == nil {
+				return p, nil
+			}
+		}
+		if p == filepath.Dir(p) {
+			break
+		}
+	}
+	return "", fmt.Errorf("jfs: %s is not inside a JuiceFS mount (no .config found in any parent; is the volume mounted here?)", abs)
+}
+
+func within(path, dir string) bool {
+	if dir == "/" {
+		return true
+	}
+	return path == dir || strings.HasPrefix(path, dir+"/")
+}
+
+// MountEntry is one line of /proc/self/mountinfo.
+type MountEntry struct {
+	MountPoint string
+	FSType     string
+	Source     string
+}
+
+// ParseMountinfo parses the format of /proc/<pid>/mountinfo (octal escapes
+// such as \040 in mount points are decoded). Malformed lines are skipped.
+func ParseMountinfo(r io.Reader) ([]MountEntry, error) {
+	var out []MountEntry
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		sep := -1
+		for i, x := range f {
+			if x == "-" && i >= 6 {
+				sep = i
+				break
+			}
+		}
+		if len(f) < 5 || sep < 0 || sep+2 >= len(f) {
+			continue
+		}
+		out = append(out, MountEntry{MountPoint: unescapeOctal(f[4]), FSType: f[sep+1], Source: unescapeOctal(f[sep+2])})
+	}
+	return out, sc.Err()
+}
+
+func unescapeOctal(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
