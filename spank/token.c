@@ -1,0 +1,55 @@
+/* token.c: 128 random bits from getrandom(2), falling back to /dev/urandom. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "token.h"
+
+static int fill(unsigned char *b, size_t n)
+{
+	size_t off = 0;
+	int fd;
+
+	while (off < n) {
+		ssize_t r = getrandom(b + off, n - off, 0);
+		if (r > 0) {
+			off += (size_t)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		break;
+	}
+	if (off == n)
+		return 0;
+	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	while (off < n) {
+		ssize_t r = read(fd, b + off, n - off);
+		if (r <= 0 && errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+		if (r > 0)
+			off += (size_t)r;
+	}
+	close(fd);
+	return 0;
+}
+
+int ad_token(char out[AD_TOKEN_HEX + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char b[AD_TOKEN_HEX / 2];
+
+	if (fill(b, sizeof(b)) != 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(b); i++) {
+		out[2 * i] = hex[b[i] >> 4];
+		out[2 * i + 1] = hex[b[i] & 0xf];
+	}
+	out[AD_TOKEN_HEX] = '\0';
+	return 0;
+}
