@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/accel-data/accel-data/internal/tableprinter"
+	"github.com/accel-data/accel-data/pkg/api"
+)
+
+// DatasetsOptions are the inputs of `swarmup datasets`.
+type DatasetsOptions struct {
+	IO     *IOStreams
+	Client func() *api.Client
+	Now    func() time.Time
+	Output OutputOptions
+}
+
+func optTime(c cellCtx, t *time.Time) string {
+	if t == nil {
+		return empty(c)
+	}
+	return formatTime(c, *t)
+}
+
+var datasetColumns = []column[api.Dataset]{
+	{name: "path", header: "PATH", value: func(_ cellCtx, d api.Dataset) string { return d.Path }, trunc: tableprinter.TruncateLeft},
+	{name: "size", header: "SIZE", value: func(c cellCtx, d api.Dataset) string { return formatBytes(d.Bytes) }},
+	{name: "files", header: "FILES", value: func(_ cellCtx, d api.Dataset) string { return strconv.FormatInt(d.Files, 10) }},
+	{name: "cached", header: "CACHED", value: func(_ cellCtx, d api.Dataset) string { return formatBytes(d.CachedBytes) }},
+	{name: "ratio", header: "RATIO", value: func(c cellCtx, d api.Dataset) string { return formatProgress(c, d.CachedRatio) }},
+	{name: "checked", header: "CHECKED", value: func(c cellCtx, d api.Dataset) string { return optTime(c, d.CheckedAt) }},
+	{name: "state", header: "STATE", value: func(c cellCtx, d api.Dataset) string {
+		if d.State == "" {
+			return empty(c)
+		}
+		return string(d.State)
+	}},
+	{name: "running", header: "RUNNING", value: func(_ cellCtx, d api.Dataset) string { return strconv.Itoa(d.JobsRunning) }},
+	{name: "queued", header: "QUEUED", value: func(_ cellCtx, d api.Dataset) string { return strconv.Itoa(d.JobsQueued) }},
+	{name: "lastused", header: "LASTUSED", value: func(c cellCtx, d api.Dataset) string { return optTime(c, d.LastUsedAt) }},
+}
+
+var datasetDefaults = []string{"path", "size", "files", "cached", "ratio", "checked", "state", "running", "queued"}
+
+// NewCmdDatasets builds `swarmup datasets`. runF replaces datasetsRun in tests.
+func NewCmdDatasets(f *Factory, runF func(*DatasetsOptions) error) *cobra.Command {
+	opts := &DatasetsOptions{}
+	cmd := &cobra.Command{
+		Use:   "datasets",
+		Short: "Show the cache status table: how much of each dataset is cached",
+		Long: `Show warmupd's cache status table: one row per dataset it knows, with its size,
+file count, how much of it the last check found in the cache (CACHED, RATIO),
+when that check ran (CHECKED: an age on a terminal, RFC 3339 otherwise), the
+state of its latest warm-up task and how many Slurm jobs that need it are
+RUNNING or QUEUED.` + fieldsHelp(datasetColumns, datasetDefaults),
+		Example: `  swarmup datasets
+  swarmup datasets --format path,ratio,checked
+  swarmup datasets --json | jq '.datasets[] | select(.cached_ratio < 1) | .path'`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.IO, opts.Client, opts.Now, opts.Output = f.IO, f.APIClient, f.Now, f.Output
+			if runF != nil {
+				return runF(opts)
+			}
+			return datasetsRun(cmd.Context(), opts)
+		},
+	}
+	return cmd
+}
+
+func datasetsRun(ctx context.Context, opts *DatasetsOptions) error {
+	if err := checkOutputFlags(opts.Output); err != nil {
+		return err
+	}
+	cols, err := selectColumns(datasetColumns, datasetDefaults, opts.Output.Format)
+	if err != nil {
+		return err
+	}
+	resp, err := opts.Client().Datasets(ctx)
+	if err != nil {
+		return err
+	}
+	if opts.Output.JSON {
+		return printJSON(opts.IO.Out, resp)
+	}
+	return renderTable(opts.IO, opts.Output, opts.Now(), cols, resp.Datasets)
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/accel-data/accel-data/pkg/api"
+)
+
+// exitCode is swarmup's process exit status. Every code swarmup returns is
+// listed here and in exitStatusHelp.
+type exitCode int
+
+const (
+	// exitOK: the command did what was asked.
+	exitOK exitCode = 0
+	// exitError: anything else went wrong, including warmupd refusing a request.
+	exitError exitCode = 1
+	// exitUsage: a bad flag, argument or --format field.
+	exitUsage exitCode = 2
+	// exitDaemonDown: warmupd did not answer on its socket.
+	exitDaemonDown exitCode = 3
+	// exitNotWarm: `warm --wait` finished but a dataset ended partial, failed, cancelled or evicted.
+	exitNotWarm exitCode = 4
+	// exitTimeout: `warm --wait --timeout` ran out before every dataset was done.
+	exitTimeout exitCode = 5
+)
+
+const exitStatusHelp = `
+EXIT STATUS
+  0  success
+  1  error (including warmupd refusing the request; the message says why)
+  2  bad flag, argument or --format field
+  3  warmupd is not running or its socket is not reachable
+  4  warm --wait: some dataset ended partial, failed, cancelled or evicted
+  5  warm --wait: --timeout reached before every dataset was done
+`
+
+// exitErr carries an exit code with an error.
+type exitErr struct {
+	code exitCode
+	err  error
+}
+
+func (e *exitErr) Error() string { return e.err.Error() }
+func (e *exitErr) Unwrap() error { return e.err }
+
+func usageErrorf(format string, a ...any) error {
+	return &exitErr{code: exitUsage, err: fmt.Errorf(format, a...)}
+}
+
+func withCode(code exitCode, err error) error {
+	return &exitErr{code: code, err: err}
+}
+
+// codeFor maps an error returned by a command to its exit code.
+func codeFor(err error) exitCode {
+	if err == nil {
+		return exitOK
+	}
+	var e *exitErr
+	if errors.As(err, &e) {
+		return e.code
+	}
+	if api.IsDaemonDown(err) {
+		return exitDaemonDown
+	}
+	return exitError
+}

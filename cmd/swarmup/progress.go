@@ -1,0 +1,55 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/accel-data/accel-data/pkg/api"
+)
+
+// progress reports `warm --wait` progress on stderr: redrawn in place on a
+// terminal, one line per state change otherwise.
+type progress struct {
+	io    *IOStreams
+	lines int                     // lines drawn by the last redraw
+	last  map[int64]api.TaskState // non-terminal mode: last state printed
+}
+
+func newProgress(io *IOStreams) *progress {
+	return &progress{io: io, last: map[int64]api.TaskState{}}
+}
+
+func (p *progress) show(now time.Time, tasks []api.QueueEntry) {
+	if p.io.ErrIsTTY {
+		var b strings.Builder
+		if p.lines > 0 {
+			fmt.Fprintf(&b, "\x1b[%dA\x1b[J", p.lines)
+		}
+		for _, t := range tasks {
+			fmt.Fprintf(&b, "%-8s %s %s  %s/%s  %s\n", t.State, progressBar(t.CachedRatio), formatPercent(t.CachedRatio),
+				formatBytes(t.CachedBytes), sizeOrUnknown(t.Bytes), t.Dataset)
+		}
+		p.lines = len(tasks)
+		fmt.Fprint(p.io.ErrOut, b.String())
+		return
+	}
+	for _, t := range tasks {
+		if p.last[t.TaskID] == t.State {
+			continue
+		}
+		p.last[t.TaskID] = t.State
+		line := fmt.Sprintf("%s task %d %s %s %s", now.UTC().Format(time.RFC3339), t.TaskID, t.Dataset, t.State, formatPercent(t.CachedRatio))
+		if t.Reason != "" {
+			line += " (" + t.Reason + ")"
+		}
+		fmt.Fprintln(p.io.ErrOut, line)
+	}
+}
+
+func sizeOrUnknown(n int64) string {
+	if n <= 0 {
+		return "?"
+	}
+	return formatBytes(n)
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+// NewCmdRoot builds the swarmup command tree. Run without a subcommand it
+// lists the queue, like `swarmup queue`.
+func NewCmdRoot(f *Factory) *cobra.Command {
+	qopts := &QueueOptions{}
+	root := &cobra.Command{
+		Use:   "swarmup [command]",
+		Short: "Show and drive the JuiceFS warm-up queue of warmupd",
+		Long: `swarmup shows warmupd's warm-up queue the way squeue shows Slurm's jobs, and asks
+warmupd to warm or stop warming datasets. Without a command it runs "swarmup queue".
+
+On a terminal, tables are aligned, sizes are IEC (KiB, MiB, GiB), progress has a
+small bar and times are ages (3m12s). Piped or redirected, rows are tab-separated
+and times are RFC 3339. --json prints the API objects instead.`,
+		Example: `  swarmup                          # the queue: queued and warming tasks
+  swarmup --all --state warm,failed
+  swarmup --format taskid,dataset,state,progress --noheader
+  swarmup warm --wait /jfs/imagenet
+  swarmup cancel 12
+  swarmup datasets --json`,
+		Args:          noArgs,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			qopts.init(f)
+			return queueRun(cmd.Context(), qopts)
+		},
+	}
+	addQueueFlags(root, qopts)
+	pf := root.PersistentFlags()
+	pf.StringVar(&f.Socket, "socket", f.defaultSocket(), "warmupd's unix socket; $WARMUPD_SOCKET sets the default")
+	pf.BoolVar(&f.Output.JSON, "json", false, "print the API objects as JSON")
+	pf.BoolVar(&f.Output.NoHeader, "noheader", false, "do not print the header line")
+	pf.StringVarP(&f.Output.Format, "format", "o", "", "comma-separated fields to show (see each command's help for the list)")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErrorf("%v", err) })
+	root.SetUsageTemplate(root.UsageTemplate() + exitStatusHelp)
+	root.CompletionOptions.DisableDefaultCmd = true
+
+	root.AddCommand(
+		NewCmdQueue(f, nil),
+		NewCmdWarm(f, nil),
+		NewCmdCancel(f, nil),
+		NewCmdDatasets(f, nil),
+	)
+	return root
+}
+
+// Main runs swarmup with args and returns its exit status; errors are
+// printed on f.IO.ErrOut as one line that says what to do.
+func Main(ctx context.Context, f *Factory, args []string) exitCode {
+	root := NewCmdRoot(f)
+	root.SetArgs(args)
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
+	}
+	code := codeFor(err)
+	if code == exitError && isCobraUsageError(err) {
+		code = exitUsage
+	}
+	fmt.Fprintf(f.IO.ErrOut, "swarmup: %v\n", err)
+	if code == exitUsage && cmd != nil {
+		fmt.Fprintf(f.IO.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return code
+}
+
+// noArgs rejects positional arguments with a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		if cmd.HasSubCommands() {
+			return usageErrorf("unknown command %q for %q", args[0], cmd.CommandPath())
+		}
+		return usageErrorf("%s takes no arguments, got %q", cmd.CommandPath(), args[0])
+	}
+	return nil
+}
+
+// minArgs requires at least n positional arguments, naming what is missing.
+func minArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < n {
+			return usageErrorf("%s needs at least %d %s", cmd.CommandPath(), n, what)
+		}
+		return nil
+	}
+}
+
+func isCobraUsageError(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "invalid argument", "flag needs an argument", "required flag"} {
+		if len(msg) >= len(p) && msg[:len(p)] == p {
+			return true
+		}
+	}
+	return false
+}
