@@ -1,0 +1,197 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/accel-data/accel-data/pkg/api"
+)
+
+// UseHalfLife is the half-life of a dataset's use_score: each job start adds
+// 1, and the score halves for every UseHalfLife without use.
+const UseHalfLife = 7 * 24 * time.Hour
+
+// querier is what *sql.DB and *sql.Tx have in common for reads.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// JobStartParams describes a job reaching its prolog.
+type JobStartParams struct {
+	Token string   // the token of its sbatch-time submission, if any
+	Paths []string // its dataset paths (canonical), submitted with source prolog when not yet linked
+	Node  string
+	UID   uint32
+	Now   time.Time
+}
+
+// JobStart binds Slurm job jobID to the job submitted with p.Token (or
+// creates the job), submits any of p.Paths the job is not yet linked to with
+// source prolog, marks the job started and, on its first start, bumps the
+// last_used_at and use_score of its datasets. It returns the job's status.
+func (s *Store) JobStart(ctx context.Context, jobID uint64, p JobStartParams) (*api.JobStatus, error) {
+	if jobID == 0 {
+		return nil, errors.New("queue: job start: job id 0; pass the Slurm job id (SLURM_JOB_ID)")
+	}
+	var st *api.JobStatus
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		now := ns(p.Now)
+		id, err := upsertJob(ctx, tx, p.Token, jobID, p.UID, now)
+		if err != nil {
+			return err
+		}
+		linked := map[string]bool{}
+		rows, err := tx.QueryContext(ctx, `SELECT path FROM job_tasks WHERE job_id = ?`, id)
+		if err != nil {
+			return fmt.Errorf("queue: job %d: %w", jobID, err)
+		}
+		for rows.Next() {
+			var pth string
+			if err := rows.Scan(&pth); err != nil {
+				rows.Close()
+				return err
+			}
+			linked[pth] = true
+		}
+		rows.Close()
+		var missing []string
+		for _, pth := range p.Paths {
+			if !linked[pth] {
+				missing = append(missing, pth)
+			}
+		}
+		if len(missing) > 0 {
+			if _, err := s.submitTx(ctx, tx, SubmitParams{Paths: missing, UID: p.UID, Token: p.Token, JobID: jobID,
+				Source: api.SourceProlog, Now: p.Now}, &id); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, started_at = ?, node = ? WHERE id = ? AND state = ?`,
+			string(api.JobStarted), now, p.Node, id, string(api.JobSubmitted))
+		if err != nil {
+			return fmt.Errorf("queue: start job %d: %w", jobID, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			if err := bumpUse(ctx, tx, id, p.Now); err != nil {
+				return err
+			}
+		}
+		st, err = jobStatus(ctx, tx, jobID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// bumpUse adds one decayed use to every dataset job id links to.
+func bumpUse(ctx context.Context, tx *sql.Tx, id int64, now time.Time) error {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT d.id, d.use_score, d.last_used_at FROM job_tasks jt
+		JOIN tasks t ON t.id = jt.task_id JOIN datasets d ON d.id = t.dataset_id WHERE jt.job_id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("queue: datasets of job: %w", err)
+	}
+	type use struct {
+		id    int64
+		score float64
+	}
+	var uses []use
+	for rows.Next() {
+		var u use
+		var last sql.NullInt64
+		if err := rows.Scan(&u.id, &u.score, &last); err != nil {
+			rows.Close()
+			return err
+		}
+		u.score = DecayedScore(u.score, fromNullNS(last), now) + 1
+		uses = append(uses, u)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, u := range uses {
+		if _, err := tx.ExecContext(ctx, `UPDATE datasets SET use_score = ?, last_used_at = ? WHERE id = ?`, u.score, ns(now), u.id); err != nil {
+			return fmt.Errorf("queue: bump use of dataset %d: %w", u.id, err)
+		}
+	}
+	return nil
+}
+
+// DecayedScore is score, last updated at last, as seen at now (halving every
+// UseHalfLife). A zero last means no history: the score is returned as is.
+func DecayedScore(score float64, last, now time.Time) float64 {
+	if last.IsZero() || !now.After(last) {
+		return score
+	}
+	return score * math.Exp2(-float64(now.Sub(last))/float64(UseHalfLife))
+}
+
+// JobStatus returns the state of Slurm job jobID and of every dataset it
+// needs. ErrNotFound if no job has that id.
+func (s *Store) JobStatus(ctx context.Context, jobID uint64) (*api.JobStatus, error) {
+	return jobStatus(ctx, s.r, jobID)
+}
+
+func jobStatus(ctx context.Context, q querier, jobID uint64) (*api.JobStatus, error) {
+	var id int64
+	var state string
+	err := q.QueryRowContext(ctx, `SELECT id, state FROM jobs WHERE job_id = ?`, int64(jobID)).Scan(&id, &state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("queue: job %d: no such job (it named no datasets, or its record was never created): %w", jobID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("queue: job %d: %w", jobID, err)
+	}
+	st := &api.JobStatus{JobID: jobID, State: api.JobState(state), Ready: true, Warm: true, Datasets: []api.JobDataset{}}
+	rows, err := q.QueryContext(ctx, `SELECT jt.path, d.path, t.state, d.bytes, d.cached_bytes, d.cached_ratio
+		FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id JOIN datasets d ON d.id = t.dataset_id
+		WHERE jt.job_id = ? ORDER BY jt.path`, id)
+	if err != nil {
+		return nil, fmt.Errorf("queue: datasets of job %d: %w", jobID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d api.JobDataset
+		var ts string
+		if err := rows.Scan(&d.Path, &d.Dataset, &ts, &d.Bytes, &d.CachedBytes, &d.CachedRatio); err != nil {
+			return nil, err
+		}
+		d.State = api.TaskState(ts)
+		st.Ready = st.Ready && d.State.Terminal()
+		st.Warm = st.Warm && d.State == api.TaskWarm
+		st.Datasets = append(st.Datasets, d)
+	}
+	return st, rows.Err()
+}
+
+// JobEndParams describes a job's epilog (or its end before it started).
+type JobEndParams struct {
+	Node     string
+	ExitCode int
+	Reason   string
+	Now      time.Time
+}
+
+// JobEnd marks Slurm job jobID ended. Its links stay, so the datasets'
+// history remains; it no longer counts as waiting. ErrNotFound if unknown.
+func (s *Store) JobEnd(ctx context.Context, jobID uint64, p JobEndParams) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, ended_at = ?, exit_code = ?, reason = ?,
+				node = CASE WHEN node = '' THEN ? ELSE node END WHERE job_id = ?`,
+			string(api.JobEnded), ns(p.Now), p.ExitCode, p.Reason, p.Node, int64(jobID))
+		if err != nil {
+			return fmt.Errorf("queue: end job %d: %w", jobID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("queue: end job %d: no such job: %w", jobID, ErrNotFound)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,213 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/accel-data/accel-data/pkg/api"
+)
+
+// Task is a task as handed to a worker by Dequeue.
+type Task struct {
+	ID           int64
+	DatasetID    int64
+	Path         string
+	State        api.TaskState
+	Attempts     int
+	Priority     float64
+	LeaseOwner   string
+	LeaseExpires time.Time
+	Bytes        int64
+	CachedBytes  int64
+}
+
+// Check is the result of `juicefs warmup --check` (or a warm-up summary) for a dataset.
+type Check struct {
+	Files       int64
+	Bytes       int64
+	CachedBytes int64
+	Ratio       float64
+}
+
+// Outcome is how a worker's attempt ended.
+type Outcome struct {
+	// State is warm, partial, failed, or queued to retry at RetryAt.
+	// A retry after the task's last allowed attempt becomes failed.
+	State   api.TaskState
+	Check   *Check    // the verifying check, if one ran
+	Err     string    // what went wrong, for last_error and the attempts row
+	RetryAt time.Time // for State queued: not before this time
+}
+
+// Dequeue takes the next runnable task for owner: a queued task whose
+// not_before has passed, or a warming task whose lease expired (its worker
+// died), highest priority first, then oldest. The task becomes warming with a
+// lease until now+lease, its attempts count goes up by one and an attempts
+// row is opened. It returns nil, nil when nothing is runnable.
+func (s *Store) Dequeue(ctx context.Context, owner string, now time.Time, lease time.Duration) (*Task, error) {
+	if owner == "" {
+		return nil, errors.New("queue: dequeue: empty lease owner; give each worker a unique owner name")
+	}
+	var t *Task
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		t = &Task{LeaseOwner: owner, LeaseExpires: fromNS(ns(now.Add(lease)))}
+		var st string
+		err := tx.QueryRowContext(ctx, `UPDATE tasks SET state = ?1, lease_owner = ?2, lease_expires_at = ?3,
+				attempts = attempts + 1, started_at = ?4, updated_at = ?4, finished_at = NULL
+			WHERE id = (
+				SELECT id FROM tasks
+				WHERE (state = ?5 AND not_before <= ?4) OR (state = ?1 AND lease_expires_at <= ?4)
+				ORDER BY priority DESC, created_at, id LIMIT 1)
+			RETURNING id, dataset_id, state, attempts, priority`,
+			string(api.TaskWarming), owner, ns(now.Add(lease)), ns(now), string(api.TaskQueued)).
+			Scan(&t.ID, &t.DatasetID, &st, &t.Attempts, &t.Priority)
+		if errors.Is(err, sql.ErrNoRows) {
+			t = nil
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("queue: dequeue: %w", err)
+		}
+		t.State = api.TaskState(st)
+		// An attempt still open belonged to a worker whose lease expired.
+		res, err := tx.ExecContext(ctx, `UPDATE attempts SET finished_at = ?, outcome = ?,
+				error = 'lease of ' || owner || ' expired: the worker stopped heartbeating (crashed or killed)'
+			WHERE task_id = ? AND finished_at IS NULL`, ns(now), string(api.TaskFailed), t.ID)
+		if err != nil {
+			return fmt.Errorf("queue: close expired attempt of task %d: %w", t.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			s.log.Warn().Int64("task", t.ID).Str("owner", owner).Msg("reclaimed task whose lease expired")
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO attempts (task_id, n, owner, started_at)
+				VALUES (?1, (SELECT coalesce(max(n), 0) + 1 FROM attempts WHERE task_id = ?1), ?2, ?3)`,
+			t.ID, owner, ns(now)); err != nil {
+			return fmt.Errorf("queue: record attempt of task %d: %w", t.ID, err)
+		}
+		return tx.QueryRowContext(ctx, `SELECT path, bytes, cached_bytes FROM datasets WHERE id = ?`, t.DatasetID).
+			Scan(&t.Path, &t.Bytes, &t.CachedBytes)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Heartbeat extends owner's lease on a warming task to now+lease. It returns
+// ErrLeaseLost when owner no longer holds the task (cancelled, or reclaimed
+// by another owner after the lease expired).
+func (s *Store) Heartbeat(ctx context.Context, taskID int64, owner string, now time.Time, lease time.Duration) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE tasks SET lease_expires_at = ? WHERE id = ? AND state = ? AND lease_owner = ?`,
+			ns(now.Add(lease)), taskID, string(api.TaskWarming), owner)
+		if err != nil {
+			return fmt.Errorf("queue: heartbeat task %d: %w", taskID, err)
+		}
+		return leaseHeld(res, taskID, owner)
+	})
+}
+
+// leaseHeld turns "no row updated" into ErrLeaseLost.
+func leaseHeld(res sql.Result, taskID int64, owner string) error {
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return fmt.Errorf("queue: task %d is no longer held by %s (cancelled, finished or reclaimed); stop working on it: %w", taskID, owner, ErrLeaseLost)
+	}
+	return nil
+}
+
+// Progress records an intermediate check of the dataset a warming task is
+// warming (bytes, files, cached bytes and ratio). ErrLeaseLost if owner no
+// longer holds the task.
+func (s *Store) Progress(ctx context.Context, taskID int64, owner string, r Check, now time.Time) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE datasets SET files = ?, bytes = ?, cached_bytes = ?, cached_ratio = ?, checked_at = ?
+			WHERE id = (SELECT dataset_id FROM tasks WHERE id = ? AND state = ? AND lease_owner = ?)`,
+			r.Files, r.Bytes, r.CachedBytes, r.Ratio, ns(now), taskID, string(api.TaskWarming), owner)
+		if err != nil {
+			return fmt.Errorf("queue: record progress of task %d: %w", taskID, err)
+		}
+		return leaseHeld(res, taskID, owner)
+	})
+}
+
+// Finish ends owner's attempt on a task with outcome o: the task becomes
+// o.State (a retry becomes failed once its attempts are used up), the lease
+// is cleared, the attempts row is closed and a check, if any, is recorded on
+// the dataset. ErrLeaseLost if owner no longer holds the task.
+func (s *Store) Finish(ctx context.Context, taskID int64, owner string, o Outcome, now time.Time) error {
+	switch o.State {
+	case api.TaskWarm, api.TaskPartial, api.TaskFailed, api.TaskQueued:
+	default:
+		return fmt.Errorf("queue: finish task %d: outcome state %q is not one of warm, partial, failed, queued (retry)", taskID, o.State)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var attempts, maxAttempts int
+		var dsID int64
+		err := tx.QueryRowContext(ctx, `SELECT attempts, max_attempts, dataset_id FROM tasks WHERE id = ? AND state = ? AND lease_owner = ?`,
+			taskID, string(api.TaskWarming), owner).Scan(&attempts, &maxAttempts, &dsID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("queue: finish: task %d is no longer held by %s (cancelled, finished or reclaimed): %w", taskID, owner, ErrLeaseLost)
+		}
+		if err != nil {
+			return fmt.Errorf("queue: finish task %d: %w", taskID, err)
+		}
+		state, reason := o.State, ""
+		notBefore := int64(0)
+		finished := sql.NullInt64{Int64: ns(now), Valid: true}
+		if state == api.TaskQueued {
+			if attempts >= maxAttempts {
+				state, reason = api.TaskFailed, fmt.Sprintf("gave up after %d attempts", attempts)
+			} else {
+				notBefore, finished = ns(now), sql.NullInt64{}
+				if !o.RetryAt.IsZero() {
+					notBefore = ns(o.RetryAt)
+				}
+				reason = fmt.Sprintf("retry %d of %d", attempts+1, maxAttempts)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?, lease_owner = NULL, lease_expires_at = NULL,
+				not_before = ?, reason = ?, last_error = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
+			string(state), notBefore, reason, o.Err, ns(now), finished, taskID); err != nil {
+			return fmt.Errorf("queue: finish task %d: %w", taskID, err)
+		}
+		var ratio sql.NullFloat64
+		if o.Check != nil {
+			ratio = sql.NullFloat64{Float64: o.Check.Ratio, Valid: true}
+			if _, err := tx.ExecContext(ctx, `UPDATE datasets SET files = ?, bytes = ?, cached_bytes = ?, cached_ratio = ?, checked_at = ? WHERE id = ?`,
+				o.Check.Files, o.Check.Bytes, o.Check.CachedBytes, o.Check.Ratio, ns(now), dsID); err != nil {
+				return fmt.Errorf("queue: record check of task %d: %w", taskID, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE attempts SET finished_at = ?, outcome = ?, cached_ratio = ?, error = ?
+				WHERE task_id = ? AND finished_at IS NULL`, ns(now), string(o.State), ratio, o.Err, taskID); err != nil {
+			return fmt.Errorf("queue: close attempt of task %d: %w", taskID, err)
+		}
+		return nil
+	})
+}
+
+// ReleaseLeases puts every task owner is warming back to queued, for a
+// graceful shutdown: the interrupted attempt is forgotten (not counted), so
+// the next daemon starts it again at once.
+func (s *Store) ReleaseLeases(ctx context.Context, owner string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM attempts WHERE finished_at IS NULL AND task_id IN
+				(SELECT id FROM tasks WHERE state = ? AND lease_owner = ?)`, string(api.TaskWarming), owner); err != nil {
+			return fmt.Errorf("queue: release leases of %s: %w", owner, err)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?, lease_owner = NULL, lease_expires_at = NULL,
+				attempts = max(attempts - 1, 0), started_at = NULL, reason = 'released at shutdown'
+			WHERE state = ? AND lease_owner = ?`, string(api.TaskQueued), string(api.TaskWarming), owner)
+		if err != nil {
+			return fmt.Errorf("queue: release leases of %s: %w", owner, err)
+		}
+		n, _ := res.RowsAffected()
+		s.log.Info().Str("owner", owner).Int64("tasks", n).Msg("released leases")
+		return nil
+	})
+}

@@ -1,0 +1,116 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+
+	"github.com/mattn/go-sqlite3"
+	"github.com/rs/zerolog"
+)
+
+// DefaultMaxAttempts is how many times a task is tried before a retry
+// outcome turns into failed.
+const DefaultMaxAttempts = 5
+
+// Store is warmupd's SQLite store. It is safe for concurrent use.
+type Store struct {
+	path        string
+	w           *sql.DB // exactly one connection; every write goes through it
+	r           *sql.DB // read-only pool
+	log         zerolog.Logger
+	maxAttempts int
+}
+
+// Open opens (creating it if needed) the database at path and applies any
+// pending migrations. A file that is not a SQLite database, or whose schema
+// is newer than this build knows, gives an error that says what to do.
+func Open(path string, log zerolog.Logger) (*Store, error) {
+	if path == "" || path == ":memory:" {
+		return nil, fmt.Errorf("queue: database path %q: give a file path (warmupd needs a file shared by its writer and reader connections)", path)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("queue: database path %s is a directory; set the database to a file path inside it", path)
+	}
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_foreign_keys", "on")
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_txlock", "immediate")
+	w, err := sql.Open("sqlite3", "file:"+url.PathEscape(path)+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("queue: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	s := &Store{path: path, w: w, log: log, maxAttempts: DefaultMaxAttempts}
+	if err := s.migrate(context.Background()); err != nil {
+		_ = w.Close()
+		return nil, explainOpenError(path, err)
+	}
+	rq := url.Values{}
+	rq.Set("_busy_timeout", "10000")
+	rq.Set("_foreign_keys", "on")
+	rq.Set("_query_only", "true")
+	r, err := sql.Open("sqlite3", "file:"+url.PathEscape(path)+"?"+rq.Encode())
+	if err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("queue: open %s for reading: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
+	s.r = r
+	return s, nil
+}
+
+// explainOpenError turns SQLite's terse errors about a bad file into advice.
+func explainOpenError(path string, err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) && (se.Code == sqlite3.ErrNotADB || se.Code == sqlite3.ErrCorrupt) {
+		return fmt.Errorf("queue: %s is not a usable warmupd database (%v); restore it from a backup, or move it aside and restart warmupd to start with an empty queue", path, err)
+	}
+	return fmt.Errorf("queue: open %s: %w", path, err)
+}
+
+// Path returns the database file.
+func (s *Store) Path() string { return s.path }
+
+// SetMaxAttempts sets how many attempts tasks created from now on get before a
+// retry outcome turns into failed. n < 1 restores DefaultMaxAttempts.
+func (s *Store) SetMaxAttempts(n int) {
+	if n < 1 {
+		n = DefaultMaxAttempts
+	}
+	s.maxAttempts = n
+}
+
+// Close closes both connection pools.
+func (s *Store) Close() error {
+	var errR error
+	if s.r != nil {
+		errR = s.r.Close()
+	}
+	return errors.Join(s.w.Close(), errR)
+}
+
+// inTx runs fn in one BEGIN IMMEDIATE transaction on the writer connection,
+// committing when fn returns nil and rolling back otherwise.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("queue: begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("queue: commit: %w", err)
+	}
+	return nil
+}

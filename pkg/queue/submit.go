@@ -1,0 +1,302 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/accel-data/accel-data/pkg/api"
+)
+
+// Submit outcomes, as reported in api.SubmitItem.Outcome.
+const (
+	OutcomeNew      = "new"      // a task was created or revived
+	OutcomeJoined   = "joined"   // the same path already had a queued, warming or warm task
+	OutcomeCovered  = "covered"  // a queued, warming or warm ancestor covers the path
+	OutcomeAbsorbed = "absorbed" // a new task that absorbed queued descendants
+)
+
+// SubmitParams is one request to warm paths. Paths are canonical, absolute
+// and clean (the caller validates them).
+type SubmitParams struct {
+	Paths  []string
+	UID    uint32
+	GID    uint32
+	Token  string // binds a later JobStart to this submission; "" for none
+	JobID  uint64 // Slurm job id, 0 when unknown
+	Source api.Source
+	Now    time.Time
+}
+
+// Submit records a request and, in one transaction, deduplicates each path
+// against the existing tasks: it joins a task for the same path, is covered by
+// a task for an ancestor, or creates (or revives) a task that absorbs queued
+// descendants. With a Token or a JobID the tasks are linked to that job.
+func (s *Store) Submit(ctx context.Context, p SubmitParams) (*api.SubmitResponse, error) {
+	if p.Source == "" {
+		p.Source = api.SourceManual
+	}
+	if !p.Source.Valid() {
+		return nil, fmt.Errorf("queue: submit: unknown source %q; use submit, prolog, manual or active", p.Source)
+	}
+	for _, pth := range p.Paths {
+		if !path.IsAbs(pth) || path.Clean(pth) != pth {
+			return nil, fmt.Errorf("queue: submit: path %q is not absolute and clean; canonicalise it before submitting", pth)
+		}
+	}
+	var resp *api.SubmitResponse
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		resp, err = s.submitTx(ctx, tx, p, nil)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// submitTx does Submit inside tx. job is the internal jobs.id to link to; when
+// nil, it is found or created from p.Token / p.JobID.
+func (s *Store) submitTx(ctx context.Context, tx *sql.Tx, p SubmitParams, job *int64) (*api.SubmitResponse, error) {
+	now := ns(p.Now)
+	pathsJSON, err := json.Marshal(p.Paths)
+	if err != nil {
+		return nil, err
+	}
+	if pathsJSON == nil || string(pathsJSON) == "null" {
+		pathsJSON = []byte("[]")
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO requests (uid, gid, token, job_id, source, paths, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		p.UID, p.GID, p.Token, nullJobID(p.JobID), string(p.Source), string(pathsJSON), now)
+	if err != nil {
+		return nil, fmt.Errorf("queue: record request: %w", err)
+	}
+	reqID, _ := res.LastInsertId()
+	if job == nil && (p.Token != "" || p.JobID != 0) {
+		id, err := upsertJob(ctx, tx, p.Token, p.JobID, p.UID, now)
+		if err != nil {
+			return nil, err
+		}
+		job = &id
+	}
+
+	// Ancestors first, so a request naming /a and /a/b gives one task for /a.
+	order := make([]int, len(p.Paths))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return len(p.Paths[order[a]]) < len(p.Paths[order[b]]) })
+
+	items := make([]api.SubmitItem, len(p.Paths))
+	for _, i := range order {
+		it, err := s.submitPath(ctx, tx, p, p.Paths[i], now)
+		if err != nil {
+			return nil, err
+		}
+		if job != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO job_tasks (job_id, task_id, path) VALUES (?, ?, ?)
+				ON CONFLICT (job_id, path) DO UPDATE SET task_id = excluded.task_id`, *job, it.TaskID, it.Path); err != nil {
+				return nil, fmt.Errorf("queue: link job to task %d: %w", it.TaskID, err)
+			}
+		}
+		items[i] = it
+	}
+	return &api.SubmitResponse{RequestID: reqID, Items: items}, nil
+}
+
+// activeStates are the task states that cover a path: nothing needs to be done
+// for a request that one of them already serves.
+var activeStates = []any{string(api.TaskQueued), string(api.TaskWarming), string(api.TaskWarm)}
+
+// submitPath resolves one path to a task (see Submit).
+func (s *Store) submitPath(ctx context.Context, tx *sql.Tx, p SubmitParams, pth string, now int64) (api.SubmitItem, error) {
+	it := api.SubmitItem{Path: pth, Dataset: pth}
+	var (
+		dsID   sql.NullInt64
+		taskID sql.NullInt64
+		state  sql.NullString
+	)
+	err := tx.QueryRowContext(ctx, `SELECT d.id, t.id, t.state FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id WHERE d.path = ?`, pth).
+		Scan(&dsID, &taskID, &state)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return it, fmt.Errorf("queue: look up %s: %w", pth, err)
+	}
+	if taskID.Valid && isActive(api.TaskState(state.String)) {
+		it.TaskID, it.State, it.Outcome = taskID.Int64, api.TaskState(state.String), OutcomeJoined
+		return it, nil
+	}
+
+	// Covered by an ancestor? One indexed lookup per parent directory.
+	if anc, id, st, ok, err := activeAncestor(ctx, tx, pth); err != nil {
+		return it, err
+	} else if ok {
+		it.Dataset, it.TaskID, it.State, it.Outcome = anc, id, st, OutcomeCovered
+		return it, nil
+	}
+
+	if !dsID.Valid {
+		res, err := tx.ExecContext(ctx, `INSERT INTO datasets (path, created_at) VALUES (?, ?)`, pth, now)
+		if err != nil {
+			return it, fmt.Errorf("queue: add dataset %s: %w", pth, err)
+		}
+		dsID.Int64, _ = res.LastInsertId()
+	}
+	if taskID.Valid {
+		// Revive a terminal task in place: a fresh start with a fresh attempt budget.
+		_, err = tx.ExecContext(ctx, `UPDATE tasks SET state = ?, attempts = 0, max_attempts = ?, not_before = 0,
+			source = ?, owner_uid = ?, reason = '', updated_at = ?, started_at = NULL, finished_at = NULL WHERE id = ?`,
+			string(api.TaskQueued), s.maxAttempts, string(p.Source), p.UID, now, taskID.Int64)
+		if err != nil {
+			return it, fmt.Errorf("queue: revive task %d for %s: %w", taskID.Int64, pth, err)
+		}
+	} else {
+		res, err := tx.ExecContext(ctx, `INSERT INTO tasks (dataset_id, state, max_attempts, source, owner_uid, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, dsID.Int64, string(api.TaskQueued), s.maxAttempts, string(p.Source), p.UID, now, now)
+		if err != nil {
+			return it, fmt.Errorf("queue: add task for %s: %w", pth, err)
+		}
+		taskID.Int64, _ = res.LastInsertId()
+	}
+	it.TaskID, it.State, it.Outcome = taskID.Int64, api.TaskQueued, OutcomeNew
+
+	n, err := absorbQueuedDescendants(ctx, tx, pth, taskID.Int64, now)
+	if err != nil {
+		return it, err
+	}
+	if n > 0 {
+		it.Outcome = OutcomeAbsorbed
+	}
+	return it, nil
+}
+
+// isActive reports whether a task in state st serves requests for its path.
+func isActive(st api.TaskState) bool {
+	return st == api.TaskQueued || st == api.TaskWarming || st == api.TaskWarm
+}
+
+// parents returns the ancestors of a clean absolute path, nearest first.
+func parents(pth string) []string {
+	var ps []string
+	for pth != "/" {
+		pth = path.Dir(pth)
+		ps = append(ps, pth)
+	}
+	return ps
+}
+
+// activeAncestor finds the nearest ancestor of pth with a queued, warming or
+// warm task, by exact lookups of each parent path.
+func activeAncestor(ctx context.Context, tx *sql.Tx, pth string) (string, int64, api.TaskState, bool, error) {
+	ps := parents(pth)
+	if len(ps) == 0 {
+		return "", 0, "", false, nil
+	}
+	args := make([]any, 0, len(ps)+len(activeStates))
+	for _, a := range ps {
+		args = append(args, a)
+	}
+	args = append(args, activeStates...)
+	q := `SELECT d.path, t.id, t.state FROM datasets d JOIN tasks t ON t.dataset_id = d.id
+		WHERE d.path IN (?` + strings.Repeat(", ?", len(ps)-1) + `) AND t.state IN (?, ?, ?)
+		ORDER BY length(d.path) DESC LIMIT 1`
+	var (
+		anc string
+		id  int64
+		st  string
+	)
+	err := tx.QueryRowContext(ctx, q, args...).Scan(&anc, &id, &st)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", 0, "", false, nil
+	}
+	if err != nil {
+		return "", 0, "", false, fmt.Errorf("queue: look up ancestors of %s: %w", pth, err)
+	}
+	return anc, id, api.TaskState(st), true, nil
+}
+
+// descendantRange returns the bounds lo < path < hi that select every path
+// strictly below dir (for "/a": "/a/" and "/a0", since '0' follows '/').
+func descendantRange(dir string) (lo, hi string) {
+	lo = dir
+	if !strings.HasSuffix(lo, "/") {
+		lo += "/"
+	}
+	return lo, lo[:len(lo)-1] + "0"
+}
+
+// absorbQueuedDescendants moves the job links of every queued task below pth
+// to task into, and cancels those tasks. It returns how many it absorbed.
+func absorbQueuedDescendants(ctx context.Context, tx *sql.Tx, pth string, into, now int64) (int, error) {
+	lo, hi := descendantRange(pth)
+	rows, err := tx.QueryContext(ctx, `SELECT t.id FROM datasets d JOIN tasks t ON t.dataset_id = d.id
+		WHERE d.path > ? AND d.path < ? AND t.state = ?`, lo, hi, string(api.TaskQueued))
+	if err != nil {
+		return 0, fmt.Errorf("queue: look up tasks below %s: %w", pth, err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, `UPDATE job_tasks SET task_id = ? WHERE task_id = ?`, into, id); err != nil {
+			return 0, fmt.Errorf("queue: move job links of task %d: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?, reason = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
+			string(api.TaskCancelled), "absorbed by "+pth, now, now, id); err != nil {
+			return 0, fmt.Errorf("queue: cancel absorbed task %d: %w", id, err)
+		}
+	}
+	return len(ids), nil
+}
+
+// upsertJob finds the job row for token and/or a Slurm job id, creating it in
+// state submitted when there is none, and binds the job id to a token row.
+func upsertJob(ctx context.Context, tx *sql.Tx, token string, jobID uint64, uid uint32, now int64) (int64, error) {
+	var id int64
+	var boundJob sql.NullInt64
+	err := sql.ErrNoRows
+	if jobID != 0 {
+		err = tx.QueryRowContext(ctx, `SELECT id, job_id FROM jobs WHERE job_id = ?`, int64(jobID)).Scan(&id, &boundJob)
+	}
+	if errors.Is(err, sql.ErrNoRows) && token != "" {
+		err = tx.QueryRowContext(ctx, `SELECT id, job_id FROM jobs WHERE token = ?`, token).Scan(&id, &boundJob)
+	}
+	switch {
+	case err == nil:
+		if jobID != 0 && !boundJob.Valid {
+			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET job_id = ? WHERE id = ?`, int64(jobID), id); err != nil {
+				return 0, fmt.Errorf("queue: bind job %d: %w", jobID, err)
+			}
+		}
+		return id, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return 0, fmt.Errorf("queue: look up job: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO jobs (job_id, token, uid, state, submitted_at) VALUES (?, ?, ?, ?, ?)`,
+		nullJobID(jobID), sql.NullString{String: token, Valid: token != ""}, uid, string(api.JobSubmitted), now)
+	if err != nil {
+		return 0, fmt.Errorf("queue: add job: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+// nullJobID stores Slurm job id 0 (unknown) as NULL.
+func nullJobID(id uint64) sql.NullInt64 {
+	return sql.NullInt64{Int64: int64(id), Valid: id != 0}
+}

@@ -1,0 +1,94 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/accel-data/accel-data/pkg/api"
+)
+
+// Queue lists the queued and warming tasks (every task when all is true) in
+// dequeue order: warming first, then queued, then the rest; within each,
+// highest priority first, then oldest.
+func (s *Store) Queue(ctx context.Context, all bool) ([]api.QueueEntry, error) {
+	q := `SELECT t.id, d.path, t.state, t.priority, d.bytes, d.cached_bytes, d.cached_ratio,
+			(SELECT count(DISTINCT jt.job_id) FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id
+				WHERE jt.task_id = t.id AND j.state IN (?3, ?4)),
+			t.attempts, t.source, t.owner_uid, t.reason, t.created_at, t.updated_at
+		FROM tasks t JOIN datasets d ON d.id = t.dataset_id
+		WHERE ?5 OR t.state IN (?1, ?2)
+		ORDER BY CASE t.state WHEN ?1 THEN 0 WHEN ?2 THEN 1 ELSE 2 END, t.priority DESC, t.created_at, t.id`
+	rows, err := s.r.QueryContext(ctx, q, string(api.TaskWarming), string(api.TaskQueued),
+		string(api.JobSubmitted), string(api.JobStarted), all)
+	if err != nil {
+		return nil, fmt.Errorf("queue: list queue: %w", err)
+	}
+	defer rows.Close()
+	entries := []api.QueueEntry{}
+	for rows.Next() {
+		var e api.QueueEntry
+		var st, src string
+		var created, updated int64
+		if err := rows.Scan(&e.TaskID, &e.Dataset, &st, &e.Priority, &e.Bytes, &e.CachedBytes, &e.CachedRatio,
+			&e.JobsWaiting, &e.Attempts, &src, &e.Owner, &e.Reason, &created, &updated); err != nil {
+			return nil, fmt.Errorf("queue: list queue: %w", err)
+		}
+		e.State, e.Source = api.TaskState(st), api.Source(src)
+		e.CreatedAt, e.UpdatedAt = fromNS(created), fromNS(updated)
+		entries = append(entries, e)
+	}
+	return entries, rows.Err()
+}
+
+// Datasets returns the cache status table, by path: every known dataset with
+// its last check, the state of its task and the jobs linked to that task.
+func (s *Store) Datasets(ctx context.Context) ([]api.Dataset, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT d.path, d.bytes, d.files, d.cached_bytes, d.cached_ratio, d.checked_at,
+			d.last_used_at, coalesce(t.state, ''),
+			(SELECT count(DISTINCT jt.job_id) FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id WHERE jt.task_id = t.id AND j.state = ?1),
+			(SELECT count(DISTINCT jt.job_id) FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id WHERE jt.task_id = t.id AND j.state = ?2)
+		FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id ORDER BY d.path`,
+		string(api.JobStarted), string(api.JobSubmitted))
+	if err != nil {
+		return nil, fmt.Errorf("queue: list datasets: %w", err)
+	}
+	defer rows.Close()
+	out := []api.Dataset{}
+	for rows.Next() {
+		var d api.Dataset
+		var checked, used sql.NullInt64
+		var st string
+		if err := rows.Scan(&d.Path, &d.Bytes, &d.Files, &d.CachedBytes, &d.CachedRatio, &checked, &used, &st,
+			&d.JobsRunning, &d.JobsQueued); err != nil {
+			return nil, fmt.Errorf("queue: list datasets: %w", err)
+		}
+		d.CheckedAt, d.LastUsedAt, d.State = ptrNS(checked), ptrNS(used), api.TaskState(st)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Counts returns how many tasks are in each state (every state is present,
+// zero when none).
+func (s *Store) Counts(ctx context.Context) (map[api.TaskState]int, error) {
+	counts := map[api.TaskState]int{}
+	for _, st := range []api.TaskState{api.TaskQueued, api.TaskWarming, api.TaskWarm, api.TaskPartial,
+		api.TaskFailed, api.TaskCancelled, api.TaskEvicted} {
+		counts[st] = 0
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT state, count(*) FROM tasks GROUP BY state`)
+	if err != nil {
+		return nil, fmt.Errorf("queue: count tasks: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		counts[api.TaskState(st)] = n
+	}
+	return counts, rows.Err()
+}
