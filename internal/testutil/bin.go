@@ -42,6 +42,10 @@ func Binary(t testing.TB, pkg string) string {
 		if err != nil {
 			t.Fatalf("testutil: %v", err)
 		}
+		// World-readable so tests can run the binaries as another uid.
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatalf("testutil: %v", err)
+		}
 		dir = d
 	}
 	out := filepath.Join(dir, filepath.Base(pkg))

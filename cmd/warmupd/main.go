@@ -1,0 +1,218 @@
+// Command warmupd is accel-data's daemon: it owns the SQLite warm-up queue,
+// serves the v1 API on a unix socket, and runs `juicefs warmup` against the
+// shared JuiceFS cache. See `warmupd --help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+
+	"github.com/accel-data/accel-data/internal/scheduler"
+	"github.com/accel-data/accel-data/internal/server"
+	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/config"
+	"github.com/accel-data/accel-data/pkg/jfs"
+	"github.com/accel-data/accel-data/pkg/queue"
+)
+
+const usage = `warmupd — accel-data's warm-up daemon.
+
+warmupd keeps a deduplicated priority queue of datasets to warm in SQLite, runs
+'juicefs warmup' for them against the shared JuiceFS cache (verified with
+'juicefs warmup --check'), and answers sbatch (the SPANK plugin), slurm-prolog and
+swarmup over a unix socket.
+
+Usage: warmupd [flags]
+
+Every flag is also a key of the configuration file (default %s,
+or $%s): the flag --max-paths is the line MaxPaths=1000. Flags win over the file.
+
+Flags:
+%s
+Signals: SIGTERM/SIGINT stop gracefully (running warm-ups are stopped and go back
+to the queue); a warm-up interrupted by a crash is taken up again after restart.
+`
+
+type options struct {
+	configPath  string
+	socket      string
+	socketMode  string
+	database    string
+	juicefs     string
+	mounts      []string
+	maxPaths    int
+	logLevel    string
+	sched       scheduler.Config
+	warmThreads int
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	var o options
+	fs := pflag.NewFlagSet("warmupd", pflag.ContinueOnError)
+	defConf := config.DefaultPath
+	if e := os.Getenv(config.PathEnv); e != "" {
+		defConf = e
+	}
+	fs.StringVar(&o.configPath, "config", defConf, "configuration file (Key=Value lines)")
+	fs.StringVar(&o.socket, "socket", api.DefaultSocket, "unix socket of the API")
+	fs.StringVar(&o.socketMode, "socket-mode", "0666", "permissions of the socket (every local user may submit; callers are identified by SO_PEERCRED)")
+	fs.StringVar(&o.database, "database", "/var/lib/accel-data/warmupd.db", "SQLite database file (the queue, datasets, jobs, history)")
+	fs.StringVar(&o.juicefs, "juicefs", "/usr/local/bin/juicefs", "the juicefs binary")
+	fs.StringSliceVar(&o.mounts, "mounts", []string{"/jfs"}, "JuiceFS mount points (comma-separated); paths outside them are refused")
+	fs.IntVar(&o.maxPaths, "max-paths", 1000, "most paths accepted in one request")
+	fs.IntVar(&o.sched.Workers, "workers", 2, "warm-ups run at the same time")
+	fs.IntVar(&o.warmThreads, "warm-threads", 0, "juicefs warmup -p THREADS (0: juicefs's default, 50)")
+	fs.Float64Var(&o.sched.TargetRatio, "target-ratio", 0.99, "cached fraction (verified by --check) that counts as warm")
+	fs.DurationVar(&o.sched.Lease, "lease", 30*time.Second, "lease on a running warm-up; after a crash the task is taken up again once it expires")
+	fs.IntVar(&o.sched.Retries, "retries", 3, "attempts before a warm-up is reported partial or failed")
+	fs.DurationVar(&o.sched.RetryBackoff, "retry-backoff", 10*time.Second, "delay before the first retry (doubles each attempt)")
+	fs.DurationVar(&o.sched.CheckInterval, "check-interval", 5*time.Second, "progress check period while a warm-up runs")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	help := fs.BoolP("help", "h", false, "show this help")
+	fs.Usage = func() {
+		fmt.Fprintf(os.Stderr, usage, config.DefaultPath, config.PathEnv, fs.FlagUsages())
+	}
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintf(os.Stderr, "warmupd: %v (see warmupd --help)\n", err)
+		return 2
+	}
+	if *help {
+		fs.Usage()
+		return 0
+	}
+	explicit := fs.Changed("config") || os.Getenv(config.PathEnv) != ""
+	if err := config.Load(fs, o.configPath, !explicit, "config", "help"); err != nil {
+		fmt.Fprintf(os.Stderr, "warmupd: %v\n", err)
+		return 2
+	}
+	lvl, err := zerolog.ParseLevel(o.logLevel)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "warmupd: bad --log-level %q: want debug, info, warn or error\n", o.logLevel)
+		return 2
+	}
+	log := zerolog.New(os.Stderr).Level(lvl).With().Timestamp().Str("component", "warmupd").Logger()
+	if err := serve(o, log); err != nil {
+		log.Error().Err(err).Msg("warmupd stopped")
+		return 1
+	}
+	return 0
+}
+
+func serve(o options, log zerolog.Logger) error {
+	mode, err := parseMode(o.socketMode)
+	if err != nil {
+		return err
+	}
+	if o.sched.TargetRatio <= 0 || o.sched.TargetRatio > 1 {
+		return fmt.Errorf("--target-ratio %v: want a fraction in (0, 1]", o.sched.TargetRatio)
+	}
+	if st, err := os.Stat(o.juicefs); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+		return fmt.Errorf("juicefs binary %q is not an executable file; set --juicefs (JuiceFS= in the config)", o.juicefs)
+	}
+	var mounts []string
+	for _, m := range o.mounts {
+		cm, err := server.Canonical(strings.TrimSpace(m))
+		if err != nil {
+			return fmt.Errorf("--mounts: %w", err)
+		}
+		if _, err := jfs.FindMount(cm); err != nil {
+			log.Warn().Err(err).Str("mount", cm).Msg("mount point does not look like a JuiceFS mount (yet); requests under it will fail until it is mounted")
+		}
+		mounts = append(mounts, cm)
+	}
+	if err := os.MkdirAll(filepath.Dir(o.database), 0o755); err != nil {
+		return fmt.Errorf("create database directory: %w", err)
+	}
+	unlock, err := lockFile(o.database + ".lock")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	store, err := queue.Open(o.database, log.With().Str("component", "queue").Logger())
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	driver := &jfs.Driver{Binary: o.juicefs, Threads: o.warmThreads, Log: log.With().Str("component", "jfs").Logger()}
+	sched := scheduler.New(o.sched, store, driver, log.With().Str("component", "scheduler").Logger(), time.Now)
+	srv := server.New(server.Config{
+		Store: store,
+		Paths: server.PathPolicy{Mounts: mounts, MaxPaths: o.maxPaths},
+		Log:   log.With().Str("component", "api").Logger(),
+		Kick:  sched.Kick,
+		Health: func(context.Context) (server.Health, error) {
+			return server.Health{Workers: sched.Workers(), JuiceFS: o.juicefs, Database: o.database}, nil
+		},
+	})
+	l, err := server.Listen(o.socket, mode)
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(l) }()
+	schedDone := make(chan error, 1)
+	go func() { schedDone <- sched.Run(ctx) }()
+	log.Info().Str("socket", o.socket).Str("database", o.database).Str("juicefs", o.juicefs).
+		Strs("mounts", mounts).Int("workers", sched.Workers()).Str("owner", sched.Owner()).Msg("warmupd ready")
+
+	select {
+	case <-ctx.Done():
+		log.Info().Msg("shutting down: stopping running warm-ups and handing them back to the queue")
+	case err := <-errc:
+		stop()
+		<-schedDone
+		return fmt.Errorf("API server: %w", err)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	if err := <-schedDone; err != nil {
+		return err
+	}
+	log.Info().Msg("stopped cleanly")
+	return nil
+}
+
+func parseMode(s string) (os.FileMode, error) {
+	var m uint32
+	if _, err := fmt.Sscanf(s, "%o", &m); err != nil || m > 0o777 {
+		return 0, fmt.Errorf("--socket-mode %q: want an octal mode such as 0666", s)
+	}
+	return os.FileMode(m), nil
+}
+
+// lockFile makes sure one warmupd owns a database at a time.
+func lockFile(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock file: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("another warmupd uses %s (lock %s is held); stop it first", strings.TrimSuffix(path, ".lock"), path)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
+}

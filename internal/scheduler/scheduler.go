@@ -1,0 +1,165 @@
+// Package scheduler runs warmupd's warm-up work: it takes tasks from the
+// queue in priority order under a lease, drives `juicefs warmup` for each,
+// verifies the result with `juicefs warmup --check`, reports progress from
+// periodic checks, and decides the next state (warm, retry, partial,
+// failed). The clock and the JuiceFS driver are injected.
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/accel-data/accel-data/pkg/jfs"
+	"github.com/accel-data/accel-data/pkg/queue"
+)
+
+// Driver is the part of pkg/jfs the scheduler uses.
+type Driver interface {
+	Warmup(ctx context.Context, paths []string) (*jfs.Summary, error)
+	Check(ctx context.Context, paths []string) (*jfs.CheckResult, error)
+}
+
+// Config tunes the scheduler. Zero values get the defaults below.
+type Config struct {
+	Workers       int           // concurrent warm-ups (default 2)
+	Lease         time.Duration // lease on a warming task (default 30s); heartbeat every Lease/3
+	TargetRatio   float64       // cached ratio that counts as warm (default 0.99)
+	Retries       int           // attempts before partial/failed (default 3)
+	RetryBackoff  time.Duration // first retry delay, doubled each attempt (default 10s)
+	CheckInterval time.Duration // progress check period while warming (default 5s)
+	Recheck       time.Duration // wait before re-checking a result below target (default 2s; the cache write is asynchronous)
+	Tick          time.Duration // how often to look for work without a kick (default 1s)
+	// Prioritize, when set, runs before each dequeue round to refresh task
+	// priorities (the cache manager's planner).
+	Prioritize func(ctx context.Context) error
+}
+
+func (c *Config) defaults() {
+	if c.Workers <= 0 {
+		c.Workers = 2
+	}
+	if c.Lease <= 0 {
+		c.Lease = 30 * time.Second
+	}
+	if c.TargetRatio <= 0 {
+		c.TargetRatio = 0.99
+	}
+	if c.Retries <= 0 {
+		c.Retries = 3
+	}
+	if c.RetryBackoff <= 0 {
+		c.RetryBackoff = 10 * time.Second
+	}
+	if c.CheckInterval <= 0 {
+		c.CheckInterval = 5 * time.Second
+	}
+	if c.Recheck <= 0 {
+		c.Recheck = 2 * time.Second
+	}
+	if c.Tick <= 0 {
+		c.Tick = time.Second
+	}
+}
+
+// Scheduler owns the worker slots.
+type Scheduler struct {
+	cfg    Config
+	store  *queue.Store
+	driver Driver
+	log    zerolog.Logger
+	now    func() time.Time
+	owner  string
+
+	kick chan struct{}
+	sem  chan struct{}
+	wg   sync.WaitGroup
+}
+
+// New builds a scheduler. owner names this daemon instance in leases.
+func New(cfg Config, store *queue.Store, driver Driver, log zerolog.Logger, now func() time.Time) *Scheduler {
+	cfg.defaults()
+	if now == nil {
+		now = time.Now
+	}
+	host, _ := os.Hostname()
+	return &Scheduler{
+		cfg: cfg, store: store, driver: driver, log: log, now: now,
+		owner: fmt.Sprintf("%s:%d:%d", host, os.Getpid(), time.Now().UnixNano()),
+		kick:  make(chan struct{}, 1),
+		sem:   make(chan struct{}, cfg.Workers),
+	}
+}
+
+// Owner is the lease owner name of this instance.
+func (s *Scheduler) Owner() string { return s.owner }
+
+// Workers is the number of worker slots.
+func (s *Scheduler) Workers() int { return s.cfg.Workers }
+
+// Kick wakes the loop (after a submit or a job start).
+func (s *Scheduler) Kick() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run dequeues and runs tasks until ctx is done, then waits for running
+// warm-ups to stop and hands their tasks back to the queue.
+func (s *Scheduler) Run(ctx context.Context) error {
+	t := time.NewTicker(s.cfg.Tick)
+	defer t.Stop()
+	for {
+		s.fill(ctx)
+		select {
+		case <-ctx.Done():
+			s.wg.Wait()
+			rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := s.store.ReleaseLeases(rctx, s.owner); err != nil {
+				return fmt.Errorf("hand running tasks back to the queue: %w", err)
+			}
+			return nil
+		case <-t.C:
+		case <-s.kick:
+		}
+	}
+}
+
+// fill starts tasks while worker slots are free.
+func (s *Scheduler) fill(ctx context.Context) {
+	if ctx.Err() != nil {
+		return
+	}
+	if s.cfg.Prioritize != nil {
+		if err := s.cfg.Prioritize(ctx); err != nil {
+			s.log.Warn().Err(err).Msg("refresh priorities")
+		}
+	}
+	for {
+		select {
+		case s.sem <- struct{}{}:
+		default:
+			return // all slots busy
+		}
+		task, err := s.store.Dequeue(ctx, s.owner, s.now(), s.cfg.Lease)
+		if err != nil || task == nil {
+			<-s.sem
+			if err != nil && ctx.Err() == nil {
+				s.log.Error().Err(err).Msg("dequeue")
+			}
+			return
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer func() { <-s.sem; s.Kick() }()
+			s.work(ctx, task)
+		}()
+	}
+}

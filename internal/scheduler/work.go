@@ -1,0 +1,173 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/jfs"
+	"github.com/accel-data/accel-data/pkg/queue"
+)
+
+var errLeaseLost = errors.New("lease lost (task cancelled or reclaimed)")
+
+// work runs one task to its next state.
+func (s *Scheduler) work(ctx context.Context, t *queue.Task) {
+	log := s.log.With().Int64("task", t.ID).Str("dataset", t.Path).Int("attempt", t.Attempts).Logger()
+	tctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	hbDone := make(chan struct{})
+	defer close(hbDone)
+	go s.heartbeat(t, cancel, hbDone, log)
+
+	start := s.now()
+	before, err := s.driver.Check(tctx, []string{t.Path})
+	if err == nil && before.Ratio >= s.cfg.TargetRatio {
+		log.Info().Float64("ratio", before.Ratio).Msg("already warm, no warm-up needed")
+		s.finish(t, queue.Outcome{State: api.TaskWarm, Check: toCheck(before)}, log)
+		return
+	}
+	if err == nil {
+		s.progress(t, before, log)
+	}
+	log.Info().Msg("warm-up started")
+
+	progDone := make(chan struct{})
+	go s.progressLoop(tctx, t, progDone, log)
+	_, werr := s.driver.Warmup(tctx, []string{t.Path})
+	close(progDone)
+
+	if errors.Is(context.Cause(tctx), errLeaseLost) {
+		log.Info().Msg("warm-up stopped: task was cancelled")
+		return
+	}
+	if ctx.Err() != nil {
+		log.Info().Msg("warm-up interrupted by shutdown; the task goes back to the queue")
+		return
+	}
+	var pe *jfs.PathError
+	if errors.As(werr, &pe) {
+		log.Warn().Err(werr).Msg("warm-up failed: path not usable, not retrying")
+		s.finish(t, queue.Outcome{State: api.TaskFailed, Err: werr.Error()}, log)
+		return
+	}
+	if werr != nil {
+		s.retryOr(t, api.TaskFailed, nil, werr.Error(), log)
+		return
+	}
+
+	// juicefs warmup exits 0 even when blocks failed: always verify, and
+	// re-check a short result because the cache write is asynchronous.
+	var chk *jfs.CheckResult
+	for i := 0; i < 3; i++ {
+		chk, err = s.driver.Check(tctx, []string{t.Path})
+		if err == nil && chk.Ratio >= s.cfg.TargetRatio {
+			break
+		}
+		select {
+		case <-tctx.Done():
+		case <-time.After(s.cfg.Recheck):
+		}
+		if tctx.Err() != nil {
+			return
+		}
+	}
+	if err != nil {
+		s.retryOr(t, api.TaskFailed, nil, "check after warm-up: "+err.Error(), log)
+		return
+	}
+	if chk.Ratio >= s.cfg.TargetRatio {
+		log.Info().Float64("ratio", chk.Ratio).Int64("bytes", chk.TotalBytes).Dur("took", s.now().Sub(start)).Msg("warm")
+		s.finish(t, queue.Outcome{State: api.TaskWarm, Check: toCheck(chk)}, log)
+		return
+	}
+	s.retryOr(t, api.TaskPartial, chk, fmt.Sprintf("verified %.1f%% cached, below the target %.1f%%", 100*chk.Ratio, 100*s.cfg.TargetRatio), log)
+}
+
+// retryOr queues the task again with exponential backoff, or gives it its
+// final state once the attempts are used up.
+func (s *Scheduler) retryOr(t *queue.Task, final api.TaskState, chk *jfs.CheckResult, why string, log zerolog.Logger) {
+	if t.Attempts < s.cfg.Retries {
+		delay := s.cfg.RetryBackoff << (t.Attempts - 1)
+		log.Warn().Str("why", why).Dur("retry_in", delay).Msg("warm-up incomplete, will retry")
+		s.finish(t, queue.Outcome{State: api.TaskQueued, Check: toCheck(chk), Err: why, RetryAt: s.now().Add(delay)}, log)
+		return
+	}
+	log.Warn().Str("why", why).Str("state", string(final)).Msg("warm-up gave up after all attempts")
+	s.finish(t, queue.Outcome{State: final, Check: toCheck(chk), Err: why}, log)
+}
+
+func (s *Scheduler) finish(t *queue.Task, o queue.Outcome, log zerolog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.store.Finish(ctx, t.ID, s.owner, o, s.now()); err != nil {
+		if errors.Is(err, queue.ErrLeaseLost) {
+			log.Info().Msg("task was cancelled or reclaimed before it finished; result dropped")
+			return
+		}
+		log.Error().Err(err).Msg("record warm-up result")
+	}
+}
+
+func (s *Scheduler) heartbeat(t *queue.Task, cancel context.CancelCauseFunc, done <-chan struct{}, log zerolog.Logger) {
+	tk := time.NewTicker(s.cfg.Lease / 3)
+	defer tk.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tk.C:
+		}
+		ctx, c := context.WithTimeout(context.Background(), s.cfg.Lease/3)
+		err := s.store.Heartbeat(ctx, t.ID, s.owner, s.now(), s.cfg.Lease)
+		c()
+		if errors.Is(err, queue.ErrLeaseLost) {
+			cancel(errLeaseLost)
+			return
+		}
+		if err != nil {
+			log.Warn().Err(err).Msg("heartbeat")
+		}
+	}
+}
+
+func (s *Scheduler) progressLoop(ctx context.Context, t *queue.Task, done <-chan struct{}, log zerolog.Logger) {
+	tk := time.NewTicker(s.cfg.CheckInterval)
+	defer tk.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+			return
+		case <-tk.C:
+		}
+		chk, err := s.driver.Check(ctx, []string{t.Path})
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Debug().Err(err).Msg("progress check")
+			}
+			continue
+		}
+		s.progress(t, chk, log)
+	}
+}
+
+func (s *Scheduler) progress(t *queue.Task, chk *jfs.CheckResult, log zerolog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.store.Progress(ctx, t.ID, s.owner, *toCheck(chk), s.now()); err != nil && !errors.Is(err, queue.ErrLeaseLost) {
+		log.Debug().Err(err).Msg("record progress")
+	}
+}
+
+func toCheck(c *jfs.CheckResult) *queue.Check {
+	if c == nil {
+		return nil
+	}
+	return &queue.Check{Files: c.Files, Bytes: c.TotalBytes, CachedBytes: c.CachedBytes, Ratio: c.Ratio}
+}

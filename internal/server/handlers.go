@@ -1,0 +1,324 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/queue"
+)
+
+// routes is the one table of endpoints (tailscale localapi style).
+func (s *Server) routes() map[string]http.HandlerFunc {
+	return map[string]http.HandlerFunc{
+		"GET /v1/health":           s.health,
+		"POST /v1/requests":        s.submit,
+		"POST /v1/jobs/{id}/start": s.rootOnly(s.jobStart),
+		"POST /v1/jobs/{id}/end":   s.rootOnly(s.jobEnd),
+		"GET /v1/jobs/{id}":        s.jobStatus,
+		"GET /v1/queue":            s.queue,
+		"GET /v1/datasets":         s.datasets,
+		"POST /v1/cancel":          s.cancel,
+	}
+}
+
+func (s *Server) caller(w http.ResponseWriter, r *http.Request) (Caller, bool) {
+	c, ok := callerFrom(r.Context())
+	if !ok {
+		writeError(w, http.StatusForbidden, "cannot identify the caller (SO_PEERCRED failed); connect over warmupd's unix socket", "")
+	}
+	return c, ok
+}
+
+func (s *Server) rootOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, ok := s.caller(w, r)
+		if !ok {
+			return
+		}
+		if !c.Root() {
+			writeError(w, http.StatusForbidden, "only root (slurm-prolog run by slurmd) may report job start and end", "")
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	counts, err := s.cfg.Store.Counts(r.Context())
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "database: "+err.Error(), "")
+		return
+	}
+	h := api.Health{OK: true, Version: Version, Queued: counts[api.TaskQueued], Warming: counts[api.TaskWarming]}
+	if s.cfg.Health != nil {
+		x, err := s.cfg.Health(r.Context())
+		if err != nil {
+			writeError(w, http.StatusServiceUnavailable, err.Error(), "")
+			return
+		}
+		h.Workers, h.JuiceFS, h.Database = x.Workers, x.JuiceFS, x.Database
+	}
+	writeJSON(w, http.StatusOK, h)
+}
+
+func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.caller(w, r)
+	if !ok {
+		return
+	}
+	var req api.SubmitRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	if req.Source == "" {
+		req.Source = api.SourceManual
+	}
+	if !req.Source.Valid() {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown source %q (want submit, prolog, manual or active)", req.Source), "")
+		return
+	}
+	if req.Source == api.SourceActive && !c.Root() {
+		writeError(w, http.StatusForbidden, "source active is the daemon's own policy", "")
+		return
+	}
+	if len(req.Token) > 128 {
+		writeError(w, http.StatusBadRequest, "token longer than 128 bytes", "")
+		return
+	}
+	uid, gid := c.UID, c.GID
+	if req.UID != nil {
+		if !c.Root() {
+			writeError(w, http.StatusForbidden, "only root may submit on behalf of another uid", "")
+			return
+		}
+		uid = *req.UID
+	}
+	paths, ok := s.resolve(w, req.Paths, c)
+	if !ok {
+		return
+	}
+	resp, err := s.cfg.Store.Submit(r.Context(), queue.SubmitParams{
+		Paths: paths, UID: uid, GID: gid, Token: req.Token, JobID: req.JobID, Source: req.Source, Now: s.cfg.Now(),
+	})
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	s.cfg.Log.Info().Uint32("uid", uid).Str("source", string(req.Source)).Strs("paths", paths).
+		Uint64("job", req.JobID).Msg("warm-up requested")
+	s.cfg.Kick()
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// resolve validates a path list as one unit: all paths are good or the
+// request fails naming the first bad one.
+func (s *Server) resolve(w http.ResponseWriter, in []string, c Caller) ([]string, bool) {
+	if len(in) == 0 {
+		writeError(w, http.StatusBadRequest, "no paths given; name at least one dataset directory or file", "")
+		return nil, false
+	}
+	if max := s.cfg.Paths.MaxPaths; max > 0 && len(in) > max {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("%d paths given, at most %d allowed per request (MaxPaths); name the common parent directory instead", len(in), max), "")
+		return nil, false
+	}
+	out := make([]string, 0, len(in))
+	seen := make(map[string]bool, len(in))
+	for _, p := range in {
+		rp, err := s.cfg.Paths.Resolve(p, c)
+		if err != nil {
+			var pe *PathError
+			if errors.As(err, &pe) {
+				writeError(w, pe.Status, pe.Error(), pe.Path)
+			} else {
+				writeError(w, http.StatusBadRequest, err.Error(), p)
+			}
+			return nil, false
+		}
+		if !seen[rp] {
+			seen[rp] = true
+			out = append(out, rp)
+		}
+	}
+	return out, true
+}
+
+func jobID(w http.ResponseWriter, r *http.Request) (uint64, bool) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil || id == 0 {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("bad job id %q: want a positive Slurm job id", r.PathValue("id")), "")
+		return 0, false
+	}
+	return id, true
+}
+
+func (s *Server) jobStart(w http.ResponseWriter, r *http.Request) {
+	id, ok := jobID(w, r)
+	if !ok {
+		return
+	}
+	var req api.JobStartRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	var paths []string
+	if len(req.Paths) > 0 {
+		// root: syntax, mount and existence are checked; the plugin checked
+		// the user's access at submission.
+		if paths, ok = s.resolve(w, req.Paths, Caller{UID: 0}); !ok {
+			return
+		}
+	}
+	st, err := s.cfg.Store.JobStart(r.Context(), id, queue.JobStartParams{
+		Token: req.Token, Paths: paths, Node: req.Node, UID: req.UID, Now: s.cfg.Now(),
+	})
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	s.cfg.Log.Info().Uint64("job", id).Str("node", req.Node).Bool("ready", st.Ready).Msg("job started")
+	s.cfg.Kick()
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) jobStatus(w http.ResponseWriter, r *http.Request) {
+	id, ok := jobID(w, r)
+	if !ok {
+		return
+	}
+	st, err := s.cfg.Store.JobStatus(r.Context(), id)
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) jobEnd(w http.ResponseWriter, r *http.Request) {
+	id, ok := jobID(w, r)
+	if !ok {
+		return
+	}
+	var req api.JobEndRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	err := s.cfg.Store.JobEnd(r.Context(), id, queue.JobEndParams{Node: req.Node, ExitCode: req.ExitCode, Reason: req.Reason, Now: s.cfg.Now()})
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	s.cfg.Log.Info().Uint64("job", id).Str("node", req.Node).Int("exit_code", req.ExitCode).Str("reason", req.Reason).Msg("job ended")
+	s.cfg.Kick()
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+func (s *Server) queue(w http.ResponseWriter, r *http.Request) {
+	all := r.URL.Query().Get("all")
+	es, err := s.cfg.Store.Queue(r.Context(), all == "1" || all == "true")
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	if es == nil {
+		es = []api.QueueEntry{}
+	}
+	writeJSON(w, http.StatusOK, api.QueueResponse{Entries: es})
+}
+
+func (s *Server) datasets(w http.ResponseWriter, r *http.Request) {
+	ds, err := s.cfg.Store.Datasets(r.Context())
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	if ds == nil {
+		ds = []api.Dataset{}
+	}
+	writeJSON(w, http.StatusOK, api.DatasetsResponse{Datasets: ds})
+}
+
+func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.caller(w, r)
+	if !ok {
+		return
+	}
+	var req api.CancelRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	if len(req.Paths) == 0 && len(req.TaskIDs) == 0 {
+		writeError(w, http.StatusBadRequest, "nothing to cancel: give task ids or dataset paths", "")
+		return
+	}
+	for i, p := range req.Paths {
+		cp, err := Canonical(p)
+		if err != nil {
+			var pe *PathError
+			errors.As(err, &pe)
+			writeError(w, http.StatusBadRequest, err.Error(), pe.Path)
+			return
+		}
+		req.Paths[i] = cp
+	}
+	ids, err := s.cfg.Store.Cancel(r.Context(), c.UID, req, s.cfg.Now())
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	s.cfg.Log.Info().Uint32("uid", c.UID).Ints64("tasks", ids).Msg("cancelled")
+	if ids == nil {
+		ids = []int64{}
+	}
+	writeJSON(w, http.StatusOK, api.CancelResponse{Cancelled: ids})
+}
+
+// decode reads a bounded JSON body with no unknown fields.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", mbe.Limit), "")
+		case errors.Is(err, io.EOF):
+			writeError(w, http.StatusBadRequest, "empty request body; send a JSON object", "")
+		default:
+			writeError(w, http.StatusBadRequest, "malformed JSON: "+err.Error(), "")
+		}
+		return false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "malformed JSON: trailing data after the object", "")
+		return false
+	}
+	return true
+}
+
+func (s *Server) storeError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, queue.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error(), "")
+	case errors.Is(err, queue.ErrNotOwner):
+		writeError(w, http.StatusForbidden, err.Error(), "")
+	default:
+		s.cfg.Log.Error().Err(err).Msg("store")
+		writeError(w, http.StatusInternalServerError, "database error: "+err.Error(), "")
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg, path string) {
+	writeJSON(w, code, api.Error{Error: msg, Path: path})
+}

@@ -1,0 +1,141 @@
+// Package server is warmupd's v1 HTTP/JSON API on a unix socket: the route
+// table, caller identity from SO_PEERCRED, request validation, and the
+// listener with stale-socket handling.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/accel-data/accel-data/pkg/queue"
+)
+
+// Version is reported by /v1/health; set by main at build time.
+var Version = "dev"
+
+// Config wires the server to the rest of the daemon.
+type Config struct {
+	Store  *queue.Store
+	Paths  PathPolicy
+	Log    zerolog.Logger
+	Now    func() time.Time
+	Kick   func() // wakes the scheduler after new work; may be nil
+	Health func(ctx context.Context) (Health, error)
+	// MaxBody bounds a request body (default 1 MiB).
+	MaxBody int64
+	// Extra routes added by other components (pattern -> handler), e.g. the
+	// cache manager's endpoints.
+	Extra map[string]http.HandlerFunc
+}
+
+// Health is what the rest of the daemon adds to /v1/health.
+type Health struct {
+	Workers  int
+	JuiceFS  string
+	Database string
+}
+
+// Server serves the API.
+type Server struct {
+	cfg  Config
+	mux  *http.ServeMux
+	http *http.Server
+}
+
+// New builds the server and its route table.
+func New(cfg Config) *Server {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = 1 << 20
+	}
+	if cfg.Kick == nil {
+		cfg.Kick = func() {}
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	for pattern, h := range s.routes() {
+		s.mux.Handle(pattern, s.wrap(h))
+	}
+	for pattern, h := range cfg.Extra {
+		s.mux.Handle(pattern, s.wrap(h))
+	}
+	s.http = &http.Server{
+		Handler:           s.mux,
+		ConnContext:       connContext,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	return s
+}
+
+// Handler returns the route table (for tests that serve it themselves).
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// wrap adds logging and a panic guard around every handler.
+func (s *Server) wrap(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		defer func() {
+			if p := recover(); p != nil {
+				s.cfg.Log.Error().Interface("panic", p).Str("path", r.URL.Path).Msg("handler panicked")
+				writeError(w, http.StatusInternalServerError, fmt.Sprintf("internal error: %v", p), "")
+			}
+		}()
+		h(w, r)
+		if e := s.cfg.Log.Debug(); e.Enabled() {
+			c, _ := callerFrom(r.Context())
+			e.Str("method", r.Method).Str("url", r.URL.String()).Uint32("uid", c.UID).
+				Dur("took", time.Since(start)).Msg("api")
+		}
+	})
+}
+
+// Listen opens the unix socket at path with mode perm. A stale socket file
+// (nobody answers) is removed; a live one means another warmupd runs, and
+// Listen refuses.
+func Listen(path string, perm os.FileMode) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create socket directory: %w", err)
+	}
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("another warmupd is already listening on %s; stop it first", path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("remove stale socket %s: %w", path, err)
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(true)
+	if err := os.Chmod(path, perm); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("chmod socket: %w", err)
+	}
+	return l, nil
+}
+
+// Serve serves on l until Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	err := s.http.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting and waits for handlers in flight.
+func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
