@@ -1,0 +1,285 @@
+package dedup
+
+import (
+	"context"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// SliceSource gives a file's JuiceFS slice list in a canonical form: two
+// files with equal non-empty keys share all their data. On JuiceFS it is
+// backed by `juicefs info --raw`.
+type SliceSource interface {
+	SliceKey(ctx context.Context, path string) (string, error)
+}
+
+// Options tune a scan. The zero value works.
+type Options struct {
+	// FS is read through; nil means LocalFS.
+	FS FS
+	// Workers walk directories and compare groups in parallel; 0 means 4×GOMAXPROCS (I/O bound).
+	Workers int
+	// Shards is the number of size partitions (size % Shards); 0 means 100.
+	Shards int
+	// MemoryLimit is how many file entries stay in memory before partitions
+	// spill to SpillDir; 0 means 2 000 000.
+	MemoryLimit int
+	// SpillDir holds spilled partitions; "" means the system temp dir.
+	SpillDir string
+	// MaxOpen caps the files of one group compared in lockstep; larger groups
+	// are split by SHA-256 first. 0 means 32.
+	MaxOpen int
+	// Slices, when set, is asked for the slice list of every same-size
+	// candidate; files with equal lists are reported as shared unread.
+	Slices SliceSource
+	// Progress, when set, is updated as the scan goes.
+	Progress *Progress
+	// Log receives per-file problems at debug level.
+	Log zerolog.Logger
+	// Now stamps the report; nil means time.Now.
+	Now func() time.Time
+}
+
+func (o *Options) defaults() {
+	if o.FS == nil {
+		o.FS = LocalFS{}
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4 * runtime.GOMAXPROCS(0)
+	}
+	if o.Shards <= 0 {
+		o.Shards = 100
+	}
+	if o.MemoryLimit <= 0 {
+		o.MemoryLimit = 2_000_000
+	}
+	if o.MaxOpen < 2 {
+		o.MaxOpen = 32
+	}
+	if o.Progress == nil {
+		o.Progress = &Progress{}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// scan is the state shared by the collection and comparison phases.
+type scan struct {
+	opts   Options
+	parts  *partitions
+	mu     sync.Mutex
+	report Report
+	// canRead is false for a dump without a mount: data cannot be compared.
+	canRead bool
+}
+
+func newScan(opts Options, source string, roots []string) *scan {
+	opts.defaults()
+	s := &scan{opts: opts, parts: newPartitions(opts.Shards, opts.MemoryLimit, spillDir(opts.SpillDir)), canRead: true}
+	s.report = Report{Version: ReportVersion, Created: opts.Now().UTC(), Source: source}
+	for _, r := range roots {
+		s.report.Roots = append(s.report.Roots, Path(r))
+	}
+	return s
+}
+
+func (s *scan) addError(path string, err error) {
+	s.opts.Log.Debug().Str("path", path).Err(err).Msg("unreadable")
+	s.mu.Lock()
+	s.report.Errors = append(s.report.Errors, ScanError{Path: Path(path), Error: err.Error()})
+	s.mu.Unlock()
+}
+
+func (s *scan) add(e entry) error {
+	s.opts.Progress.Files.Add(1)
+	s.opts.Progress.Bytes.Add(e.Info.Size)
+	return s.parts.add(e)
+}
+
+// Scan walks roots (directories or files) and reports duplicate files.
+// Unreadable files and directories are listed in Report.Errors; the error
+// return is for failures that stop the whole scan.
+func Scan(ctx context.Context, roots []string, opts Options) (*Report, error) {
+	abs := make([]string, 0, len(roots))
+	for _, r := range roots {
+		a, err := filepath.Abs(r)
+		if err != nil {
+			return nil, err
+		}
+		abs = append(abs, a)
+	}
+	s := newScan(opts, "walk", abs)
+	defer s.parts.close()
+	w := &walker{
+		fs:      s.opts.FS,
+		workers: s.opts.Workers,
+		onFile: func(p string, fi FileInfo) error {
+			return s.add(entry{Path: p, Info: fi})
+		},
+		onErr: s.addError,
+		onSkip: func(p, why string) {
+			s.opts.Log.Debug().Str("path", p).Str("why", why).Msg("skipped")
+		},
+	}
+	if err := w.walk(ctx, abs); err != nil {
+		return nil, err
+	}
+	return s.compare(ctx)
+}
+
+// compare takes the partitions one by one, splits them into size groups and
+// compares each group on a pool of workers.
+func (s *scan) compare(ctx context.Context) (*Report, error) {
+	s.opts.Progress.Comparing.Store(true)
+	jobs := make(chan []entry, s.opts.Workers)
+	var wg sync.WaitGroup
+	for i := 0; i < s.opts.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for g := range jobs {
+				if ctx.Err() == nil {
+					s.group(ctx, g)
+				}
+			}
+		}()
+	}
+	var err error
+	for i := 0; i < len(s.parts.shards) && err == nil; i++ {
+		var es []entry
+		es, err = s.parts.take(i)
+		for len(es) > 0 && err == nil {
+			j := 1
+			for j < len(es) && es[j].Info.Size == es[0].Info.Size {
+				j++
+			}
+			if j >= 2 && !allSameInode(es[:j]) {
+				s.opts.Progress.ToRead.Add(es[0].Info.Size * int64(j))
+				select {
+				case jobs <- es[:j:j]:
+				case <-ctx.Done():
+					err = ctx.Err()
+				}
+			}
+			es = es[j:]
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.report.HashedBytes = s.opts.Progress.Read.Load()
+	s.report.Files = s.opts.Progress.Files.Load()
+	s.report.Bytes = s.opts.Progress.Bytes.Load()
+	s.report.finish()
+	r := s.report
+	return &r, nil
+}
+
+func allSameInode(es []entry) bool {
+	for _, e := range es[1:] {
+		if e.Info.Dev != es[0].Info.Dev || e.Info.Ino != es[0].Info.Ino {
+			return false
+		}
+	}
+	return true
+}
+
+// group handles the files of one size: hard links merged, shared slices
+// found, then prefix and full comparison.
+func (s *scan) group(ctx context.Context, es []entry) {
+	size := es[0].Info.Size
+	byInode := map[[2]uint64]*member{}
+	var ms []*member
+	for _, e := range es {
+		k := [2]uint64{e.Info.Dev, e.Info.Ino}
+		if m, ok := byInode[k]; ok {
+			m.links = append(m.links, e.Path)
+			continue
+		}
+		m := &member{e: e}
+		byInode[k] = m
+		ms = append(ms, m)
+	}
+	if len(ms) < 2 {
+		return
+	}
+	var groups []Group
+	// Files sharing every slice are reported without reading them; one of
+	// each stays in the running for the content comparison.
+	if s.opts.Slices != nil || ms[0].e.Slices != "" {
+		bySlices := map[string][]*member{}
+		var rest []*member
+		var keys []string
+		for _, m := range ms {
+			k := m.e.Slices
+			if k == "" && s.opts.Slices != nil {
+				var err error
+				if k, err = s.opts.Slices.SliceKey(ctx, m.e.Path); err != nil {
+					s.opts.Log.Debug().Str("path", m.e.Path).Err(err).Msg("no slice list; comparing data")
+					k = ""
+				}
+			}
+			if k == "" {
+				rest = append(rest, m)
+				continue
+			}
+			if _, ok := bySlices[k]; !ok {
+				keys = append(keys, k)
+			}
+			bySlices[k] = append(bySlices[k], m)
+		}
+		for _, k := range keys {
+			set := bySlices[k]
+			if len(set) >= 2 {
+				groups = append(groups, Group{State: StateShared, Size: size, Files: refs(set)})
+			}
+			rest = append(rest, set[0])
+		}
+		ms = rest
+	}
+	if len(ms) >= 2 && !s.canRead {
+		groups = append(groups, Group{State: StateUnverified, Size: size, Files: refs(ms)})
+		ms = nil
+	}
+	if len(ms) >= 2 {
+		c := &comparer{fs: s.opts.FS, maxOpen: s.opts.MaxOpen,
+			onRead: func(n int64) { s.opts.Progress.Read.Add(n) }, onErr: s.addError}
+		for _, cl := range c.byPrefix(ms, size) {
+			if len(cl) < 2 {
+				continue
+			}
+			if size <= PrefixSize {
+				p, _ := c.readPrefix(cl[0].e.Path, size)
+				groups = append(groups, Group{State: StateDuplicate, Size: size, SHA256: sumBytes(p), Files: refs(cl)})
+				continue
+			}
+			sets, sums := c.equalSets(cl, size)
+			for i, set := range sets {
+				groups = append(groups, Group{State: StateDuplicate, Size: size, SHA256: sums[i], Files: refs(set)})
+			}
+		}
+	}
+	if len(groups) > 0 {
+		s.mu.Lock()
+		s.report.Groups = append(s.report.Groups, groups...)
+		s.mu.Unlock()
+	}
+}
+
+func refs(ms []*member) []FileRef {
+	out := make([]FileRef, len(ms))
+	for i, m := range ms {
+		out[i] = m.ref()
+	}
+	return out
+}

@@ -1,0 +1,142 @@
+package dedup
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+)
+
+// walker visits directory trees with a pool of goroutines sharing one queue
+// of directories. It reports every regular, non-empty file to onFile and
+// every unreadable entry to onErr; it never leaves the file system (st_dev)
+// of the root it started from.
+type walker struct {
+	fs      FS
+	workers int
+	onFile  func(path string, fi FileInfo) error
+	onErr   func(path string, err error)
+	onSkip  func(path string, why string)
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	queue   []walkDir
+	pending int
+	err     error
+}
+
+type walkDir struct {
+	path string
+	dev  uint64
+}
+
+func (w *walker) walk(ctx context.Context, roots []string) error {
+	w.cond = sync.NewCond(&w.mu)
+	for _, r := range roots {
+		fi, err := w.fs.Lstat(r)
+		if err != nil {
+			return fmt.Errorf("scan root %s: %w", r, err)
+		}
+		switch {
+		case fi.Mode.IsDir():
+			w.queue = append(w.queue, walkDir{path: r, dev: fi.Dev})
+		case fi.Mode.IsRegular():
+			if fi.Size > 0 {
+				if err := w.onFile(r, fi); err != nil {
+					return err
+				}
+			}
+		default:
+			return fmt.Errorf("scan root %s is neither a directory nor a regular file", r)
+		}
+	}
+	w.pending = len(w.queue)
+	n := w.workers
+	if n < 1 {
+		n = 1
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.work(ctx)
+		}()
+	}
+	stop := context.AfterFunc(ctx, func() {
+		w.mu.Lock()
+		if w.err == nil {
+			w.err = ctx.Err()
+		}
+		w.cond.Broadcast()
+		w.mu.Unlock()
+	})
+	defer stop()
+	wg.Wait()
+	return w.err
+}
+
+func (w *walker) work(ctx context.Context) {
+	for {
+		w.mu.Lock()
+		for len(w.queue) == 0 && w.pending > 0 && w.err == nil {
+			w.cond.Wait()
+		}
+		if w.pending == 0 || w.err != nil {
+			w.mu.Unlock()
+			w.cond.Broadcast()
+			return
+		}
+		d := w.queue[len(w.queue)-1]
+		w.queue = w.queue[:len(w.queue)-1]
+		w.mu.Unlock()
+
+		subdirs, err := w.readDir(d)
+
+		w.mu.Lock()
+		if err != nil && w.err == nil {
+			w.err = err
+		}
+		w.queue = append(w.queue, subdirs...)
+		w.pending += len(subdirs) - 1
+		w.cond.Broadcast()
+		w.mu.Unlock()
+	}
+}
+
+// readDir handles one directory and returns its subdirectories.
+func (w *walker) readDir(d walkDir) ([]walkDir, error) {
+	names, err := w.fs.ReadDirNames(d.path)
+	if err != nil {
+		w.onErr(d.path, err)
+		if len(names) == 0 {
+			return nil, nil
+		}
+	}
+	var subdirs []walkDir
+	for _, name := range names {
+		p := filepath.Join(d.path, name)
+		fi, err := w.fs.Lstat(p)
+		if err != nil {
+			w.onErr(p, err)
+			continue
+		}
+		switch {
+		case fi.Mode.IsDir():
+			if fi.Dev != d.dev {
+				w.onSkip(p, "other file system")
+				continue
+			}
+			subdirs = append(subdirs, walkDir{path: p, dev: d.dev})
+		case fi.Mode.IsRegular():
+			if fi.Size == 0 {
+				continue
+			}
+			if err := w.onFile(p, fi); err != nil {
+				return subdirs, err
+			}
+		}
+		// symlinks, devices, sockets and FIFOs are skipped
+	}
+	return subdirs, nil
+}
