@@ -1,0 +1,62 @@
+package queue_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/queue"
+)
+
+// t0 is the test clock's origin.
+var t0 = time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)
+
+// open opens a store on a fresh file in t.TempDir and closes it at cleanup.
+func open(t testing.TB) (*queue.Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "warmupd.db")
+	s, err := queue.Open(path, zerolog.New(zerolog.NewTestWriter(t)))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	return s, path
+}
+
+// rawDB opens the store's file directly, for checks below the API.
+func rawDB(t testing.TB, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000&_foreign_keys=on")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// submit submits paths as manual requests of uid at now and returns the items.
+func submit(t testing.TB, s *queue.Store, uid uint32, now time.Time, paths ...string) []api.SubmitItem {
+	t.Helper()
+	r, err := s.Submit(context.Background(), queue.SubmitParams{Paths: paths, UID: uid, GID: uid, Source: api.SourceManual, Now: now})
+	require.NoError(t, err)
+	require.Len(t, r.Items, len(paths))
+	return r.Items
+}
+
+// taskState reads a task's state and reason through the queue listing.
+func taskState(t testing.TB, s *queue.Store, id int64) (api.TaskState, string) {
+	t.Helper()
+	es, err := s.Queue(context.Background(), true)
+	require.NoError(t, err)
+	for _, e := range es {
+		if e.TaskID == id {
+			return e.State, e.Reason
+		}
+	}
+	t.Fatalf("task %d not in the queue listing", id)
+	return "", ""
+}
+
+func ctx() context.Context { return context.Background() }

@@ -1,0 +1,152 @@
+package queue_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/queue"
+)
+
+var (
+	allTaskStates = []api.TaskState{api.TaskQueued, api.TaskWarming, api.TaskWarm, api.TaskPartial,
+		api.TaskFailed, api.TaskCancelled, api.TaskEvicted}
+	allJobStates = []api.JobState{api.JobSubmitted, api.JobStarted, api.JobEnded}
+	allSources   = []api.Source{api.SourceSubmit, api.SourceProlog, api.SourceManual, api.SourceActive}
+)
+
+func strs[T ~string](xs []T) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// checkList extracts the IN (...) list of the CHECK on column col of table.
+func checkList(t *testing.T, schema, col string) []string {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)\b` + col + `\s+IN\s*\(([^)]*)\)`).FindStringSubmatch(schema)
+	require.NotNil(t, m, "no CHECK (%s IN (...)) in:\n%s", col, schema)
+	var out []string
+	for _, v := range strings.Split(m[1], ",") {
+		out = append(out, strings.Trim(strings.TrimSpace(v), "'"))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestCheckListsMatchAPIConstants(t *testing.T) {
+	_, path := open(t)
+	db := rawDB(t, path)
+	schema := func(table string) string {
+		var sql string
+		require.NoError(t, db.QueryRow(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?`, table).Scan(&sql))
+		return sql
+	}
+	for _, st := range allTaskStates {
+		require.True(t, st.Valid(), "test list has an invalid state %q", st)
+	}
+	for _, src := range allSources {
+		require.True(t, src.Valid())
+	}
+	require.Equal(t, strs(allTaskStates), checkList(t, schema("tasks"), "state"))
+	require.Equal(t, strs(allTaskStates), checkList(t, schema("attempts"), "outcome"))
+	require.Equal(t, strs(allJobStates), checkList(t, schema("jobs"), "state"))
+	require.Equal(t, strs(allSources), checkList(t, schema("tasks"), "source"))
+	require.Equal(t, strs(allSources), checkList(t, schema("requests"), "source"))
+	// Every value in the schema is a known constant (catches a stale test list).
+	for _, v := range checkList(t, schema("tasks"), "state") {
+		require.True(t, api.TaskState(v).Valid(), v)
+	}
+	for _, v := range checkList(t, schema("tasks"), "source") {
+		require.True(t, api.Source(v).Valid(), v)
+	}
+	// The tables are STRICT.
+	for _, tbl := range []string{"datasets", "tasks", "attempts", "requests", "jobs", "job_tasks", "schema_migrations"} {
+		require.Contains(t, schema(tbl), "STRICT", tbl)
+	}
+}
+
+func TestCheckConstraintsRejectBadValues(t *testing.T) {
+	s, path := open(t)
+	it := submit(t, s, 1000, t0, "/jfs/a")
+	db := rawDB(t, path)
+	for _, q := range []string{
+		`UPDATE tasks SET state = 'bogus' WHERE id = ?`,
+		`UPDATE tasks SET source = 'cron' WHERE id = ?`,
+		`UPDATE tasks SET state = 'warming' WHERE id = ?`, // warming without a lease
+		`INSERT INTO jobs (job_id, uid, state, submitted_at) VALUES (?, 0, 'pending', 0)`,
+		`INSERT INTO requests (uid, gid, source, paths, created_at) VALUES (?, 0, 'manual', 'not json', 0)`,
+		`INSERT INTO datasets (path, created_at) VALUES ('relative/' || ?, 0)`,
+		`UPDATE tasks SET attempts = 'many' WHERE id = ?`, // STRICT: no text in an INTEGER column
+	} {
+		_, err := db.Exec(q, it[0].TaskID)
+		require.Error(t, err, q)
+		require.Regexp(t, `CHECK constraint failed|cannot store TEXT value`, err.Error(), q)
+	}
+	// Valid values pass.
+	for _, st := range allJobStates {
+		_, err := db.Exec(`INSERT INTO jobs (uid, state, submitted_at) VALUES (0, ?, 0)`, string(st))
+		require.NoError(t, err)
+	}
+}
+
+func TestReopenAppliesMigrationsOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "warmupd.db")
+	log := zerolog.New(zerolog.NewTestWriter(t))
+	s, err := queue.Open(path, log)
+	require.NoError(t, err)
+	it := submit(t, s, 1000, t0, "/jfs/a")
+	require.NoError(t, s.Close())
+
+	for range 2 {
+		s, err = queue.Open(path, log)
+		require.NoError(t, err)
+		es, err := s.Queue(ctx(), false)
+		require.NoError(t, err)
+		require.Len(t, es, 1)
+		require.Equal(t, it[0].TaskID, es[0].TaskID)
+		require.NoError(t, s.Close())
+	}
+	db := rawDB(t, path)
+	var n, max int
+	require.NoError(t, db.QueryRow(`SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &max))
+	require.Equal(t, queue.SchemaVersion(), n)
+	require.Equal(t, queue.SchemaVersion(), max)
+	var mode string
+	require.NoError(t, db.QueryRow(`PRAGMA journal_mode`).Scan(&mode))
+	require.Equal(t, "wal", mode)
+}
+
+func TestNewerSchemaIsRefused(t *testing.T) {
+	s, path := open(t)
+	_ = s
+	db := rawDB(t, path)
+	_, err := db.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, '0999_future', 0)`)
+	require.NoError(t, err)
+	_, err = queue.Open(path, zerolog.Nop())
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "schema version 999")
+	require.Contains(t, err.Error(), "restore a backup")
+}
+
+func TestCorruptFileIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "warmupd.db")
+	require.NoError(t, os.WriteFile(path, []byte(strings.Repeat("this is not sqlite\n", 300)), 0o600))
+	_, err := queue.Open(path, zerolog.Nop())
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "is not a usable warmupd database")
+	require.Contains(t, err.Error(), "move it aside")
+
+	_, err = queue.Open(t.TempDir(), zerolog.Nop())
+	require.ErrorContains(t, err, "is a directory")
+}
