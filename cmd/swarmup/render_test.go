@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/pkg/api"
+)
+
+var testNow = time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)
+
+func sampleEntries() []api.QueueEntry {
+	return []api.QueueEntry{
+		{TaskID: 7, Dataset: "/jfs/imagenet", State: api.TaskWarming, Priority: 1250.5, Bytes: 500 << 20, CachedBytes: 210 << 20,
+			CachedRatio: 0.42, JobsWaiting: 3, CreatedAt: testNow.Add(-3*time.Minute - 12*time.Second)},
+		{TaskID: 12, Dataset: "/jfs/coco", State: api.TaskQueued, Priority: 10, JobsWaiting: 1,
+			Reason: "waiting for cache space", CreatedAt: testNow.Add(-42 * time.Second)},
+	}
+}
+
+func renderQueue(t *testing.T, tty bool, width int, out OutputOptions, entries []api.QueueEntry) string {
+	t.Helper()
+	cols, err := selectColumns(queueColumns, queueDefaults, out.Format)
+	require.NoError(t, err)
+	var b bytes.Buffer
+	require.NoError(t, renderTable(&IOStreams{Out: &b, IsTTY: tty, Width: width}, out, testNow, cols, entries))
+	return b.String()
+}
+
+func TestQueueTableOnTTY(t *testing.T) {
+	got := renderQueue(t, true, 0, OutputOptions{}, sampleEntries())
+	require.Equal(t, ""+
+		"TASKID  DATASET        STATE    PROGRESS            SIZE     CACHED   PRIORITY  JOBS  AGE    REASON\n"+
+		"7       /jfs/imagenet  warming  [####------] 42.0%  500 MiB  210 MiB  1250.50   3     3m12s  -\n"+
+		"12      /jfs/coco      queued   -                   -        -        10.00     1     42s    waiting for cache space\n", got)
+}
+
+func TestQueueTablePiped(t *testing.T) {
+	got := renderQueue(t, false, 0, OutputOptions{}, sampleEntries())
+	require.Equal(t, ""+
+		"TASKID\tDATASET\tSTATE\tPROGRESS\tSIZE\tCACHED\tPRIORITY\tJOBS\tAGE\tREASON\n"+
+		"7\t/jfs/imagenet\twarming\t42.0%\t500 MiB\t210 MiB\t1250.50\t3\t2026-11-25T00:56:48Z\t\n"+
+		"12\t/jfs/coco\tqueued\t\t\t\t10.00\t1\t2026-11-25T00:59:18Z\twaiting for cache space\n", got)
+}
+
+func TestQueueFormatAndNoHeader(t *testing.T) {
+	got := renderQueue(t, false, 0, OutputOptions{Format: "Dataset, state,progress", NoHeader: true}, sampleEntries())
+	require.Equal(t, "/jfs/imagenet\twarming\t42.0%\n/jfs/coco\tqueued\t\n", got)
+}
+
+func TestUnknownFormatFieldListsValidOnes(t *testing.T) {
+	_, err := selectColumns(queueColumns, queueDefaults, "dataset,colour")
+	require.Error(t, err)
+	require.Equal(t, exitUsage, codeFor(err))
+	require.Contains(t, err.Error(), `unknown field "colour"`)
+	require.Contains(t, err.Error(), "taskid,dataset,state,progress,size,cached,priority,jobs,age,reason")
+}
+
+func TestQueueTableFitsNarrowTerminal(t *testing.T) {
+	e := sampleEntries()
+	e[0].Dataset = "/jfs/datasets/vision/imagenet-21k/train/shards"
+	got := renderQueue(t, true, 110, OutputOptions{}, e)
+	for _, line := range strings.Split(strings.TrimSuffix(got, "\n"), "\n") {
+		require.LessOrEqual(t, len([]rune(line)), 110, "line %q", line)
+	}
+	require.Contains(t, got, "train/shards", "the tail of a shortened dataset path stays visible")
+	require.Contains(t, got, "…")
+}
+
+func TestJSONIsTheAPIObject(t *testing.T) {
+	var b bytes.Buffer
+	require.NoError(t, printJSON(&b, api.QueueResponse{Entries: sampleEntries()}))
+	var back api.QueueResponse
+	require.NoError(t, json.Unmarshal(b.Bytes(), &back))
+	require.Equal(t, sampleEntries(), back.Entries)
+	require.Contains(t, b.String(), `"task_id": 7`)
+}
+
+func TestDatasetsTable(t *testing.T) {
+	checked := testNow.Add(-2*time.Hour - 5*time.Minute)
+	ds := []api.Dataset{
+		{Path: "/jfs/imagenet", Bytes: 150 << 30, Files: 1281167, CachedBytes: 75 << 30, CachedRatio: 0.5,
+			CheckedAt: &checked, State: api.TaskWarm, JobsRunning: 2, JobsQueued: 1},
+		{Path: "/jfs/new", Bytes: 512},
+	}
+	cols, err := selectColumns(datasetColumns, datasetDefaults, "")
+	require.NoError(t, err)
+	var b bytes.Buffer
+	require.NoError(t, renderTable(&IOStreams{Out: &b, IsTTY: true}, OutputOptions{}, testNow, cols, ds))
+	require.Equal(t, ""+
+		"PATH           SIZE     FILES    CACHED  RATIO               CHECKED  STATE  RUNNING  QUEUED\n"+
+		"/jfs/imagenet  150 GiB  1281167  75 GiB  [#####-----] 50.0%  2h05m    warm   2        1\n"+
+		"/jfs/new       512 B    0        0 B     [----------] 0.0%   -        -      0        0\n", b.String())
+
+	b.Reset()
+	require.NoError(t, renderTable(&IOStreams{Out: &b}, OutputOptions{NoHeader: true, Format: "path,checked"}, testNow, mustCols(t, datasetColumns, datasetDefaults, "path,checked"), ds))
+	require.Equal(t, "/jfs/imagenet\t2026-11-24T22:55:00Z\n/jfs/new\t\n", b.String())
+}
+
+func mustCols[T any](t *testing.T, all []column[T], def []string, f string) []column[T] {
+	cols, err := selectColumns(all, def, f)
+	require.NoError(t, err)
+	return cols
+}
+
+func TestWarmOutcomes(t *testing.T) {
+	items := []api.SubmitItem{
+		{Path: "/jfs/imagenet", Dataset: "/jfs/imagenet", TaskID: 7, State: api.TaskQueued, Outcome: "new"},
+		{Path: "/jfs/imagenet/train", Dataset: "/jfs/imagenet", TaskID: 7, State: api.TaskQueued, Outcome: "covered"},
+		{Path: "/jfs/coco", Dataset: "/jfs/coco", TaskID: 3, State: api.TaskWarm, Outcome: "joined"},
+		{Path: "/jfs", Dataset: "/jfs", TaskID: 9, State: api.TaskQueued, Outcome: "absorbed"},
+	}
+	var b bytes.Buffer
+	require.NoError(t, renderTable(&IOStreams{Out: &b, IsTTY: true}, OutputOptions{}, testNow, mustCols(t, warmColumns, warmDefaults, ""), items))
+	require.Equal(t, ""+
+		"PATH                 OUTCOME                   TASKID  STATE\n"+
+		"/jfs/imagenet        new                       7       queued\n"+
+		"/jfs/imagenet/train  covered by /jfs/imagenet  7       queued\n"+
+		"/jfs/coco            joined                    3       warm\n"+
+		"/jfs                 absorbed                  9       queued\n", b.String())
+}
+
+func TestHumanFormats(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 4 << 20: "4.0 MiB",
+		499 << 20: "499 MiB", 1536 << 20: "1.5 GiB", 3 << 40: "3.0 TiB"} {
+		require.Equal(t, want, formatBytes(n), "formatBytes(%d)", n)
+	}
+	for d, want := range map[time.Duration]string{-time.Second: "0s", 42 * time.Second: "42s",
+		3*time.Minute + 12*time.Second: "3m12s", 2*time.Hour + 5*time.Minute: "2h05m", 76 * time.Hour: "3d04h"} {
+		require.Equal(t, want, formatAge(d), "formatAge(%s)", d)
+	}
+	require.Equal(t, "99.9%", formatPercent(0.99996), "never rounds up to a misleading 100%")
+	require.Equal(t, "100.0%", formatPercent(1))
+	require.Equal(t, "[##########]", progressBar(1.2))
+	require.Equal(t, "[----------]", progressBar(-1))
+}
+
+func TestQueueFilter(t *testing.T) {
+	wd := func() (string, error) { return "/jfs", nil }
+	all := append(sampleEntries(), api.QueueEntry{TaskID: 1, Dataset: "/jfs/imagenet-old", State: api.TaskWarm})
+	f, err := newQueueFilter(&QueueOptions{Getwd: wd, Datasets: []string{"imagenet"}})
+	require.NoError(t, err)
+	require.False(t, f.wantsTerminal)
+	got := f.apply(all)
+	require.Len(t, got, 1, "/jfs/imagenet-old is not under /jfs/imagenet")
+	require.Equal(t, int64(7), got[0].TaskID)
+
+	f, err = newQueueFilter(&QueueOptions{Getwd: wd, States: []string{"queued", "WARM"}})
+	require.NoError(t, err)
+	require.True(t, f.wantsTerminal, "asking for warm tasks must fetch finished ones")
+	got = f.apply(all)
+	require.Equal(t, []int64{12, 1}, []int64{got[0].TaskID, got[1].TaskID})
+
+	_, err = newQueueFilter(&QueueOptions{Getwd: wd, States: []string{"hot"}})
+	require.Equal(t, exitUsage, codeFor(err))
+	require.Contains(t, err.Error(), "valid states: queued,warming,warm,partial,failed,cancelled,evicted")
+}
+
+func TestTrackTasksFollowsCoveringParent(t *testing.T) {
+	items := []api.SubmitItem{
+		{Path: "/jfs/a/x", TaskID: 5},
+		{Path: "/jfs/a/y", TaskID: 5},
+		{Path: "/jfs/b", TaskID: 6},
+	}
+	entries := []api.QueueEntry{
+		{TaskID: 5, Dataset: "/jfs/a/x", State: api.TaskCancelled},
+		{TaskID: 9, Dataset: "/jfs", State: api.TaskWarming},
+		{TaskID: 6, Dataset: "/jfs/b", State: api.TaskWarm},
+	}
+	got, err := trackTasks(items, entries)
+	require.NoError(t, err)
+	require.Equal(t, []int64{5, 6}, []int64{got[0].TaskID, got[1].TaskID}, "a task still listed is followed by id, once")
+
+	got, err = trackTasks([]api.SubmitItem{{Path: "/jfs/c", TaskID: 77}}, entries)
+	require.NoError(t, err)
+	require.Equal(t, int64(9), got[0].TaskID, "a vanished task is followed to the parent that covers it")
+
+	_, err = trackTasks([]api.SubmitItem{{Path: "/other", TaskID: 77}}, entries)
+	require.ErrorContains(t, err, "swarmup warm /other")
+}
