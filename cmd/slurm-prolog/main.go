@@ -1,0 +1,134 @@
+// Command slurm-prolog is accel-data's Slurm Prolog and Epilog: in the prolog
+// it tells warmupd a job started and waits, bounded, until the job's datasets
+// are warm; in the epilog it tells warmupd the job ended. It exits 0 on every
+// path, because a failing prolog or epilog drains the node.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/accel-data/accel-data/pkg/api"
+)
+
+func main() {
+	run(os.Args[1:], os.Getenv, os.Stderr)
+	os.Exit(0)
+}
+
+// run does one prolog or epilog and logs one line to stderr (and the
+// PrologLog file). It never panics and never asks for a non-zero exit.
+func run(args []string, getenv func(string) string, stderr io.Writer) {
+	out := outcome{}
+	var o options
+	logged := false
+	defer func() {
+		if r := recover(); r != nil {
+			out.Reason = reasonPanic
+			out.Detail = fmt.Sprintf("%v: %s", r, strings.ReplaceAll(string(debug.Stack()), "\n", " | "))
+		}
+		if !logged {
+			logOutcome(stderr, o.prologLog, out)
+		}
+	}()
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer stop()
+
+	e, err := parseEnv(getenv)
+	out.Mode, out.Job, out.Node, out.Paths = e.Mode, e.JobID, e.Node, e.Paths
+	if err != nil {
+		out.Reason, out.Detail = reasonBadEnv, err.Error()
+		return
+	}
+	o, err = parseOptions(args, getenv)
+	if err != nil {
+		if strings.Contains(err.Error(), "help requested") {
+			logged = true
+			return
+		}
+		out.Reason, out.Detail = reasonBadConfig, err.Error()
+		return
+	}
+	if len(e.Paths) == 0 {
+		logged = true // not an accel-data job: stay quiet
+		return
+	}
+	c := &api.Client{Socket: o.socket}
+	if e.Mode == modeProlog {
+		out = prolog(ctx, c, e, o)
+	} else {
+		out = epilog(ctx, c, e)
+	}
+}
+
+// logOutcome writes the one line to stderr and, when configured, appends it to path.
+func logOutcome(stderr io.Writer, path string, out outcome) {
+	w := stderr
+	var f *os.File
+	if path != "" {
+		var err error
+		f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err == nil {
+			defer f.Close()
+			w = io.MultiWriter(stderr, f)
+		}
+	}
+	log := zerolog.New(zerolog.ConsoleWriter{Out: w, NoColor: true, TimeFormat: time.RFC3339}).With().Timestamp().Logger()
+	ev := log.Info()
+	switch out.Reason {
+	case reasonWarm, reasonPartial, reasonEnded, reasonTimeout:
+	default:
+		ev = log.Warn()
+	}
+	name := "prolog"
+	if out.Mode == modeEpilog {
+		name = "epilog"
+	}
+	ev = ev.Str("reason", out.Reason).Uint64("job", out.Job).Str("node", out.Node).
+		Str("paths", strings.Join(out.Paths, ",")).Str("waited", out.Waited.Round(time.Millisecond).String())
+	if len(out.Datasets) > 0 {
+		ev = ev.Str("datasets", summary(out.Datasets))
+	}
+	if out.Detail != "" {
+		ev = ev.Str("detail", out.Detail)
+	}
+	ev.Msg(message(name, out))
+}
+
+// message is the human part of the log line.
+func message(name string, out outcome) string {
+	waited := out.Waited.Round(time.Millisecond)
+	switch out.Reason {
+	case reasonWarm:
+		return fmt.Sprintf("accel-data %s: data warm after %v, job starts", name, waited)
+	case reasonPartial:
+		return fmt.Sprintf("accel-data %s: warm-up settled after %v but not everything is cached, job starts", name, waited)
+	case reasonTimeout:
+		return fmt.Sprintf("accel-data %s: stopped waiting after %v (prolog-wait reached), job starts; the warm-up continues in the background", name, waited)
+	case reasonDaemonDown:
+		return fmt.Sprintf("accel-data %s: warmupd is down, job starts without waiting (start warmupd)", name)
+	case reasonRefused:
+		return fmt.Sprintf("accel-data %s: warmupd refused the request, job starts without waiting", name)
+	case reasonBadEnv:
+		return fmt.Sprintf("accel-data %s: unusable environment from slurmd, job starts without waiting", name)
+	case reasonBadConfig:
+		return fmt.Sprintf("accel-data %s: bad configuration, job starts without waiting (fix the file named in detail)", name)
+	case reasonSignal:
+		return fmt.Sprintf("accel-data %s: interrupted by a signal after %v (is PrologEpilogTimeout below prolog-wait?), job starts", name, waited)
+	case reasonEnded:
+		return fmt.Sprintf("accel-data %s: told warmupd the job ended", name)
+	case reasonPanic:
+		return fmt.Sprintf("accel-data %s: internal error (please report it), job starts", name)
+	}
+	return fmt.Sprintf("accel-data %s: could not talk to warmupd after %v, job starts", name, waited)
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/config"
+)
+
+const usage = `slurm-prolog — accel-data's Slurm Prolog and Epilog (one binary).
+
+Install it as both Prolog= and Epilog= in slurm.conf, with PrologFlags=Alloc.
+The mode comes from SLURM_SCRIPT_CONTEXT (prolog_slurmd / epilog_slurmd).
+
+Prolog: for a job submitted with --accel-data, tells warmupd the job started
+(its datasets jump to the front of the queue) and waits until they are warm or
+PrologWait passes, then logs one line saying what it waited for and why it
+stopped. Epilog: tells warmupd the job ended.
+
+It exits 0 on every path (daemon down, timeout, bad environment, internal
+error): a non-zero exit would drain the node.
+
+Every flag is also a key of the configuration file: --config, else
+$%s, else accel-data.conf next to $SLURM_CONF, else %s.
+
+Flags:
+%s`
+
+// options are slurm-prolog's flags (each also a config key).
+type options struct {
+	configPath   string
+	socket       string
+	prologWait   time.Duration
+	pollInterval time.Duration
+	prologLog    string
+}
+
+func newFlags(o *options) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("slurm-prolog", pflag.ContinueOnError)
+	fs.StringVar(&o.configPath, "config", "", "configuration file (Key=Value lines); see above for the default")
+	fs.StringVar(&o.socket, "socket", api.DefaultSocket, "warmupd's unix socket")
+	fs.DurationVar(&o.prologWait, "prolog-wait", 5*time.Minute, "longest wait for the data in the prolog; keep it below slurm.conf's PrologEpilogTimeout")
+	fs.DurationVar(&o.pollInterval, "poll-interval", time.Second, "how often the prolog asks warmupd whether the data is warm")
+	fs.StringVar(&o.prologLog, "prolog-log", "", "also append the one-line outcome to this file (slurmd does not keep prolog output)")
+	fs.SetOutput(os.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(os.Stderr, usage, config.PathEnv, config.DefaultPath, fs.FlagUsages())
+	}
+	return fs
+}
+
+// configPath picks the configuration file: the flag, $ACCEL_DATA_CONF,
+// accel-data.conf next to $SLURM_CONF (slurmd passes SLURM_CONF to the
+// prolog), else the default. The second result says whether a missing file
+// is fine (only for the implicit choices).
+func configPath(flag string, getenv func(string) string) (string, bool) {
+	if flag != "" {
+		return flag, false
+	}
+	if p := getenv(config.PathEnv); p != "" {
+		return p, false
+	}
+	if sc := getenv("SLURM_CONF"); sc != "" {
+		p := filepath.Join(filepath.Dir(sc), "accel-data.conf")
+		if _, err := os.Stat(p); err == nil {
+			return p, false
+		}
+	}
+	return config.DefaultPath, true
+}
+
+// parseOptions reads flags then the configuration file (flags win).
+func parseOptions(args []string, getenv func(string) string) (options, error) {
+	var o options
+	fs := newFlags(&o)
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	path, optional := configPath(o.configPath, getenv)
+	if err := config.Load(fs, path, optional, "config", "help"); err != nil {
+		return o, err
+	}
+	if o.prologWait < 0 {
+		return o, fmt.Errorf("--prolog-wait=%v: must not be negative", o.prologWait)
+	}
+	if o.pollInterval <= 0 {
+		return o, fmt.Errorf("--poll-interval=%v: must be positive", o.pollInterval)
+	}
+	return o, nil
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/accel-data/accel-data/pkg/api"
+)
+
+// Why the prolog stopped waiting (the "reason" field of its log line).
+const (
+	reasonWarm       = "warm"        // every dataset is warm
+	reasonPartial    = "partial"     // every dataset is settled, some not fully warm
+	reasonTimeout    = "timeout"     // PrologWait passed; the warm-up goes on in the background
+	reasonDaemonDown = "daemon-down" // nothing answered on the socket
+	reasonRefused    = "refused"     // warmupd answered 4xx
+	reasonError      = "error"       // any other failure talking to warmupd
+	reasonBadEnv     = "bad-env"     // the environment slurmd gave us is unusable
+	reasonBadConfig  = "bad-config"  // the configuration file or flags are wrong
+	reasonSignal     = "interrupted" // slurmd sent a signal (e.g. PrologEpilogTimeout)
+	reasonPanic      = "internal-error"
+	reasonEnded      = "ended" // epilog: warmupd was told the job ended
+)
+
+// outcome is what one run did; main logs it as one line.
+type outcome struct {
+	Mode     mode
+	Reason   string
+	Detail   string
+	Waited   time.Duration
+	Job      uint64
+	Node     string
+	Paths    []string
+	Datasets []api.JobDataset
+}
+
+// callTimeout bounds one API call so a hung daemon cannot eat the whole wait.
+const callTimeout = 5 * time.Second
+
+// prolog tells warmupd the job started and waits until its data is ready or
+// the deadline passes. It never fails: every problem becomes a reason.
+func prolog(ctx context.Context, c *api.Client, e jobEnv, o options) outcome {
+	start := time.Now()
+	out := outcome{Mode: e.Mode, Job: e.JobID, Node: e.Node, Paths: e.Paths}
+	ctx, cancel := context.WithTimeout(ctx, o.prologWait)
+	defer cancel()
+	done := func(reason, detail string, st *api.JobStatus) outcome {
+		out.Reason, out.Detail, out.Waited = reason, detail, time.Since(start)
+		if st != nil {
+			out.Datasets = st.Datasets
+		}
+		return out
+	}
+
+	call := func(f func(context.Context) (*api.JobStatus, error)) (*api.JobStatus, error) {
+		cctx, ccancel := context.WithTimeout(ctx, callTimeout)
+		defer ccancel()
+		return f(cctx)
+	}
+	st, err := call(func(cctx context.Context) (*api.JobStatus, error) {
+		return c.JobStart(cctx, e.JobID, api.JobStartRequest{Token: e.Token, Paths: e.Paths, Node: e.Node, UID: e.UID})
+	})
+	var last *api.JobStatus
+	for {
+		if err != nil {
+			return done(classify(ctx, err), err.Error(), last)
+		}
+		last = st
+		if st.Ready {
+			if st.Warm {
+				return done(reasonWarm, "", st)
+			}
+			return done(reasonPartial, "", st)
+		}
+		t := time.NewTimer(o.pollInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return done(classify(ctx, ctx.Err()), "", st)
+		case <-t.C:
+		}
+		st, err = call(func(cctx context.Context) (*api.JobStatus, error) { return c.JobStatus(cctx, e.JobID) })
+	}
+}
+
+// classify maps an error to the reason in the log line.
+func classify(ctx context.Context, err error) string {
+	var se *api.StatusError
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return reasonTimeout
+	case errors.Is(ctx.Err(), context.Canceled):
+		return reasonSignal
+	case api.IsDaemonDown(err):
+		return reasonDaemonDown
+	case errors.As(err, &se) && se.Code/100 == 4:
+		return reasonRefused
+	}
+	return reasonError
+}
+
+// epilog tells warmupd the job ended on this node.
+func epilog(ctx context.Context, c *api.Client, e jobEnv) outcome {
+	start := time.Now()
+	out := outcome{Mode: e.Mode, Job: e.JobID, Node: e.Node, Paths: e.Paths, Reason: reasonEnded}
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	err := c.JobEnd(cctx, e.JobID, api.JobEndRequest{Node: e.Node, ExitCode: e.ExitCode, Reason: "epilog"})
+	if err != nil {
+		out.Reason, out.Detail = classify(cctx, err), err.Error()
+	}
+	out.Waited = time.Since(start)
+	return out
+}
+
+// summary renders the datasets' readiness: "/jfs/a warm 100%, /jfs/b warming 42%".
+func summary(ds []api.JobDataset) string {
+	parts := make([]string, 0, len(ds))
+	for _, d := range ds {
+		parts = append(parts, fmt.Sprintf("%s %s %.0f%%", d.Dataset, d.State, d.CachedRatio*100))
+	}
+	return strings.Join(parts, ", ")
+}
