@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"hash/fnv"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// block is one cache block of one file: the bytes [off, off+length) of the
+// data file, stored as <cache>/<UUID>/raw/chunks/<id/1e6>/<id/1e3>/<id>_<idx>_<len>.
+type block struct {
+	file   string
+	off    int64
+	length int64
+	dir    string // the cache dir (without UUID) it belongs to
+	path   string // full path of the block file
+}
+
+// blocks lists the cache blocks of a file with the given slices.
+func (v *volume) blocks(file string, fm *fileMeta) []block {
+	var out []block
+	for ci, id := range fm.Slices {
+		sliceLen := min(chunkSize, fm.Length-int64(ci)*chunkSize)
+		for bi := int64(0); bi*v.set.BlockSize < sliceLen; bi++ {
+			blen := min(v.set.BlockSize, sliceLen-bi*v.set.BlockSize)
+			key := fmt.Sprintf("chunks/%d/%d/%d_%d_%d", id/1000/1000, id/1000, id, bi, blen)
+			dir := v.set.CacheDirs[0]
+			if n := len(v.set.CacheDirs); n > 1 {
+				h := fnv.New32a()
+				_, _ = h.Write([]byte(key))
+				dir = v.set.CacheDirs[h.Sum32()%uint32(n)]
+			}
+			out = append(out, block{
+				file: file, off: int64(ci)*chunkSize + bi*v.set.BlockSize, length: blen,
+				dir: dir, path: filepath.Join(dir, v.set.UUID, "raw", filepath.FromSlash(key)),
+			})
+		}
+	}
+	return out
+}
+
+// cached reports whether a complete block file is present.
+func (b block) cached() bool {
+	fi, err := os.Stat(b.path)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// limiter spreads reads over time so that all workers together read at most
+// bps bytes per second (bps <= 0: unlimited).
+type limiter struct {
+	mu   sync.Mutex
+	next time.Time
+	bps  float64
+}
+
+func (l *limiter) wait(n int) {
+	if l.bps <= 0 {
+		return
+	}
+	l.mu.Lock()
+	now := time.Now()
+	if l.next.Before(now) {
+		l.next = now
+	}
+	at := l.next
+	l.next = l.next.Add(time.Duration(float64(n) / l.bps * float64(time.Second)))
+	l.mu.Unlock()
+	time.Sleep(time.Until(at))
+}
+
+const readPiece = 1 << 20
+
+// fetch reads the block from the data file at the limiter's pace and stores
+// it as the raw block plus a 4-byte CRC32-C per 32 KiB (as the real cache
+// does), written to <path>.tmp and renamed into place.
+func (b block) fetch(l *limiter) error {
+	f, err := os.Open(b.file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	buf := make([]byte, b.length)
+	for done := int64(0); done < b.length; {
+		n := min(int64(readPiece), b.length-done)
+		l.wait(int(n))
+		if _, err := f.ReadAt(buf[done:done+n], b.off+done); err != nil && err != io.EOF {
+			return fmt.Errorf("read %s at %d: %w", b.file, b.off+done, err)
+		}
+		done += n
+	}
+	tab := crc32.MakeTable(crc32.Castagnoli)
+	out := buf
+	for off := 0; off < len(buf); off += 32 << 10 {
+		out = binary.BigEndian.AppendUint32(out, crc32.Checksum(buf[off:min(off+32<<10, len(buf))], tab))
+	}
+	if err := os.MkdirAll(filepath.Dir(b.path), 0o755); err != nil {
+		return err
+	}
+	tmp := b.path + ".tmp"
+	if err := os.WriteFile(tmp, out, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, b.path)
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+func cmdInfo(args []string) int {
+	flags, pos, err := splitArgs(args, nil)
+	if err == nil {
+		err = checkFlags(flags, "raw", "r", "recursive", "strict")
+	}
+	if err != nil {
+		fatalf("main", "main.go", 31, "%s", err)
+	}
+	raw := flags["raw"] == "true"
+	if len(pos) == 0 {
+		fatalf("main", "main.go", 31, "info needs at least 1 argument: PATH")
+	}
+	for _, p := range pos {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			fatalf("info", "info.go", 96, "abs of %q: %s", p, err)
+		}
+		fi, err := os.Lstat(abs)
+		if err != nil {
+			errorf("info", "info.go", 102, "lookup inode for %q: %s", p, err)
+			continue
+		}
+		mount, err := findMount(abs)
+		if err != nil {
+			errorf("info", "info.go", 110, "Open control file for %q: %s", abs, err)
+			continue
+		}
+		vol, err := openVolume(mount)
+		if err != nil {
+			errorf("info", "info.go", 110, "Open control file for %q: %s", abs, err)
+			continue
+		}
+		fmt.Print(vol.info(p, abs, fi, raw))
+	}
+	return 0
+}
+
+func align4k(n int64) int64 { return (n + 4095) &^ 4095 }
+
+func (v *volume) info(arg, abs string, fi os.FileInfo, raw bool) string {
+	var files, dirs, length, size int64
+	if fi.IsDir() {
+		_ = filepath.WalkDir(abs, func(q string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil
+			}
+			if filepath.Dir(q) == v.mount && internalNames[d.Name()] {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.IsDir() {
+				dirs++
+				size += 4096
+			} else if i, err := d.Info(); err == nil && i.Mode().IsRegular() {
+				files++
+				length += i.Size()
+				size += align4k(i.Size())
+			}
+			return nil
+		})
+	} else {
+		files, length, size = 1, fi.Size(), align4k(fi.Size())
+	}
+	rel, _ := filepath.Rel(v.mount, abs)
+	var b strings.Builder
+	fmt.Fprintln(&b, arg, ":")
+	fmt.Fprintf(&b, "  inode: %d\n", fi.Sys().(*syscall.Stat_t).Ino)
+	fmt.Fprintf(&b, "  files: %d\n", files)
+	fmt.Fprintf(&b, "   dirs: %d\n", dirs)
+	fmt.Fprintf(&b, " length: %s\n", formatBytes(uint64(length)))
+	fmt.Fprintf(&b, "   size: %s\n", formatBytes(uint64(size)))
+	fmt.Fprintf(&b, "   path: %s\n", filepath.Join("/", rel))
+	fmt.Fprintf(&b, "   tier: 0->\n")
+	if !fi.Mode().IsRegular() || fi.Size() == 0 {
+		return b.String()
+	}
+	var fm *fileMeta
+	if err := v.withMeta(func(m *metaState) error { fm = sliceFor(m, fi); return nil }); err != nil {
+		errorf("info", "info.go", 140, "failed to get info: %s", err)
+		return b.String()
+	}
+	if raw {
+		rows := [][]string{{"chunkIndex", "sliceId", "size", "offset", "length"}}
+		for ci, id := range fm.Slices {
+			sl := min(chunkSize, fm.Length-int64(ci)*chunkSize)
+			rows = append(rows, []string{strconv.Itoa(ci), strconv.FormatUint(id, 10),
+				strconv.FormatInt(sl, 10), "0", strconv.FormatInt(sl, 10)})
+		}
+		fmt.Fprintln(&b, " chunks:")
+		printTable(&b, rows, -1)
+		return b.String()
+	}
+	rows := [][]string{{"chunkIndex", "objectName", "size", "offset", "length", "pos"}}
+	for _, blk := range v.blocks(abs, fm) {
+		key := strings.TrimPrefix(filepath.ToSlash(blk.path), filepath.ToSlash(filepath.Join(blk.dir, v.set.UUID, "raw"))+"/")
+		rows = append(rows, []string{strconv.FormatInt(blk.off/chunkSize, 10), v.set.Name + "/" + key,
+			strconv.FormatInt(blk.length, 10), "0", strconv.FormatInt(blk.length, 10), strconv.FormatInt(blk.off, 10)})
+	}
+	fmt.Fprintln(&b, " objects:")
+	printTable(&b, rows, 1)
+	return b.String()
+}

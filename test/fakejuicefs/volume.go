@@ -1,0 +1,285 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const (
+	stateDir  = ".fakejuicefs" // private state of the stand-in, under the mount
+	chunkSize = 64 << 20       // JuiceFS chunk size
+)
+
+// internal names at the mount root that are never part of a dataset.
+var internalNames = map[string]bool{
+	".config": true, stateDir: true, ".stats": true, ".accesslog": true, ".control": true, ".trash": true,
+}
+
+// settings is the stand-in's private format record.
+type settings struct {
+	Name      string
+	UUID      string
+	CacheDirs []string
+	BlockSize int64   // bytes
+	Bandwidth float64 // MiB/s; 0 = unlimited
+}
+
+// fileMeta is what the stand-in remembers about one file (keyed by inode):
+// its slices, one per 64 MiB chunk, shared by clones.
+type fileMeta struct {
+	Length  int64
+	MtimeNs int64
+	Slices  []uint64
+}
+
+type metaState struct {
+	NextSlice uint64
+	Files     map[string]*fileMeta // key: inode number
+}
+
+type volume struct {
+	mount string
+	set   settings
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// parseBlockSize accepts "4M", "4MiB", "4096K", "4194304B" or a plain number
+// of KiB (as juicefs format --block-size).
+func parseBlockSize(s string) (int64, error) {
+	u := strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1 << 10)
+	for _, suf := range []struct {
+		s string
+		m int64
+	}{{"MIB", 1 << 20}, {"KIB", 1 << 10}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(u, suf.s) {
+			u, mult = strings.TrimSuffix(u, suf.s), suf.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(u, 10, 64)
+	if err != nil || n <= 0 || n*mult < 64<<10 || n*mult > 16<<20 {
+		return 0, fmt.Errorf("invalid block size %q (want 64K..16M, e.g. 4M)", s)
+	}
+	return n * mult, nil
+}
+
+func cmdFormat(args []string) int {
+	flags, pos, err := splitArgs(args, map[string]bool{"cache-dir": true, "bandwidth": true, "block-size": true, "name": true})
+	if err == nil {
+		err = checkFlags(flags, "cache-dir", "bandwidth", "block-size", "name")
+	}
+	if err != nil {
+		fatalf("format", "format.go", 447, "%s", err)
+	}
+	if len(pos) != 1 || flags["cache-dir"] == "" {
+		fatalf("format", "format.go", 450, "usage: fakejuicefs format MOUNTDIR --cache-dir DIR [--bandwidth MiB/s] [--block-size 4M] [--name NAME]")
+	}
+	mount, err := filepath.Abs(pos[0])
+	if err != nil {
+		fatalf("format", "format.go", 454, "abs of %s: %s", pos[0], err)
+	}
+	set := settings{Name: "fakevol", UUID: newUUID(), BlockSize: 4 << 20, Bandwidth: 100}
+	if v := flags["name"]; v != "" {
+		set.Name = v
+	}
+	if v := flags["block-size"]; v != "" {
+		if set.BlockSize, err = parseBlockSize(v); err != nil {
+			fatalf("format", "format.go", 460, "%s", err)
+		}
+	}
+	if v := flags["bandwidth"]; v != "" {
+		if set.Bandwidth, err = strconv.ParseFloat(v, 64); err != nil || set.Bandwidth < 0 {
+			fatalf("format", "format.go", 464, "invalid bandwidth %q (MiB/s, 0 = unlimited)", v)
+		}
+	}
+	for _, d := range strings.Split(flags["cache-dir"], ":") {
+		if d == "" {
+			continue
+		}
+		a, err := filepath.Abs(d)
+		if err != nil {
+			fatalf("format", "format.go", 470, "abs of %s: %s", d, err)
+		}
+		if err := os.MkdirAll(a, 0o755); err != nil {
+			fatalf("format", "format.go", 473, "create cache dir %s: %s", a, err)
+		}
+		set.CacheDirs = append(set.CacheDirs, a)
+	}
+	if _, err := os.Stat(filepath.Join(mount, ".config")); err == nil {
+		fatalf("format", "format.go", 478, "%s is already a stand-in mount (%s exists)", mount, filepath.Join(mount, ".config"))
+	}
+	if err := os.MkdirAll(filepath.Join(mount, stateDir), 0o755); err != nil {
+		fatalf("format", "format.go", 481, "create %s: %s", mount, err)
+	}
+	if err := writeJSON(filepath.Join(mount, stateDir, "settings.json"), set); err != nil {
+		fatalf("format", "format.go", 484, "%s", err)
+	}
+	if err := writeJSON(filepath.Join(mount, stateDir, "meta.json"), metaState{NextSlice: 1, Files: map[string]*fileMeta{}}); err != nil {
+		fatalf("format", "format.go", 487, "%s", err)
+	}
+	if err := writeJSON(filepath.Join(mount, ".config"), mountConfigJSON(mount, set)); err != nil {
+		fatalf("format", "format.go", 490, "%s", err)
+	}
+	infof("format", "format.go", 621, "Volume is formatted as stand-in %q (UUID %s) at %s, cache %s", set.Name, set.UUID, mount, strings.Join(set.CacheDirs, ":"))
+	return 0
+}
+
+// mountConfigJSON has the shape of JuiceFS's vfs.Config as a real mount
+// serves it in <mount>/.config (Meta, Format, Chunk, Security, Port, …).
+func mountConfigJSON(mount string, s settings) map[string]any {
+	return map[string]any{
+		"Meta": map[string]any{
+			"Strict": true, "Retries": 10, "MaxDeletes": 10, "SkipDirNlink": 20, "CaseInsensi": false,
+			"ReadOnly": false, "NoBGJob": false, "OpenCache": 0, "OpenCacheLimit": 10000,
+			"Heartbeat": int64(12 * time.Second), "MountPoint": mount, "Subdir": "", "AtimeMode": "noatime",
+			"DirStatFlushPeriod": int64(time.Second), "SkipDirMtime": int64(100 * time.Millisecond), "Sid": 1,
+		},
+		"Format": map[string]any{
+			"Name": s.Name, "UUID": s.UUID, "Storage": "file",
+			"Bucket": filepath.Join(mount, stateDir, "bucket") + "/", "BlockSize": s.BlockSize >> 10,
+			"Compression": "none", "TrashDays": 0, "MetaVersion": 1, "MinClientVersion": "1.1.0-A",
+			"DirStats": true, "EnableACL": false,
+		},
+		"Chunk": map[string]any{
+			"CacheDir": strings.Join(s.CacheDirs, ":"), "CacheMode": 0o600, "CacheSize": int64(100 << 30),
+			"CacheItems": 0, "CacheChecksum": "extend", "CacheEviction": "2-random",
+			"CacheScanInterval": int64(-time.Second), "CacheExpire": 0, "OSCache": true, "FreeSpace": 0.1,
+			"AutoCreate": true, "Compress": "none", "MaxUpload": 20, "MaxStageWrite": 1000, "MaxRetries": 10,
+			"UploadLimit": 0, "DownloadLimit": int64(s.Bandwidth * (1 << 20)), "Writeback": false,
+			"UploadDelay": 0, "UploadHours": "", "HashPrefix": false, "BlockSize": s.BlockSize,
+			"GetTimeout": int64(60 * time.Second), "PutTimeout": int64(60 * time.Second),
+			"CacheFullBlock": true, "CacheLargeWrite": false, "BufferSize": int64(300 << 20),
+			"Readahead": 0, "Prefetch": 1,
+		},
+		"Security":        map[string]any{"EnableCap": false, "EnableSELinux": false},
+		"Port":            map[string]any{"PrometheusAgent": "127.0.0.1:0", "DebugAgent": ""},
+		"Version":         version,
+		"AttrTimeout":     int64(time.Second),
+		"DirEntryTimeout": int64(time.Second),
+		"EntryTimeout":    int64(time.Second),
+		"ReaddirCache":    false,
+		"BackupMeta":      0,
+		"BackupSkipTrash": false,
+		"PrefixInternal":  false,
+		"HideInternal":    false,
+		"Pid":             os.Getpid(),
+		"PPid":            os.Getppid(),
+	}
+}
+
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", " ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// findMount walks up from abs (which need not exist) to the nearest directory
+// holding a stand-in .config and private state.
+func findMount(abs string) (string, error) {
+	for p := abs; ; p = filepath.Dir(p) {
+		if _, err := os.Stat(filepath.Join(p, stateDir, "settings.json")); err == nil {
+			if _, err := os.Stat(filepath.Join(p, ".config")); err == nil {
+				return p, nil
+			}
+		}
+		if p == filepath.Dir(p) {
+			return "", fmt.Errorf("%s is not inside JuiceFS", abs)
+		}
+	}
+}
+
+func openVolume(mount string) (*volume, error) {
+	data, err := os.ReadFile(filepath.Join(mount, stateDir, "settings.json"))
+	if err != nil {
+		return nil, err
+	}
+	v := &volume{mount: mount}
+	if err := json.Unmarshal(data, &v.set); err != nil {
+		return nil, fmt.Errorf("stand-in settings %s: %w", mount, err)
+	}
+	if bw := os.Getenv("FAKEJUICEFS_BANDWIDTH"); bw != "" {
+		f, err := strconv.ParseFloat(bw, 64)
+		if err != nil || f < 0 {
+			return nil, fmt.Errorf("FAKEJUICEFS_BANDWIDTH=%q is not a number of MiB/s", bw)
+		}
+		v.set.Bandwidth = f
+	}
+	return v, nil
+}
+
+// withMeta runs fn on the stand-in's metadata under an exclusive flock and
+// saves it afterwards if fn returns nil.
+func (v *volume) withMeta(fn func(m *metaState) error) error {
+	lock, err := os.OpenFile(filepath.Join(v.mount, stateDir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return err
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	p := filepath.Join(v.mount, stateDir, "meta.json")
+	m := &metaState{NextSlice: 1, Files: map[string]*fileMeta{}}
+	data, err := os.ReadFile(p)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err == nil {
+		if err := json.Unmarshal(data, m); err != nil {
+			return fmt.Errorf("stand-in meta %s: %w", p, err)
+		}
+		if m.Files == nil {
+			m.Files = map[string]*fileMeta{}
+		}
+	}
+	if err := fn(m); err != nil {
+		return err
+	}
+	return writeJSON(p, m)
+}
+
+func inodeKey(fi os.FileInfo) string {
+	st := fi.Sys().(*syscall.Stat_t)
+	return strconv.FormatUint(st.Ino, 10)
+}
+
+// sliceFor returns the file's metadata, assigning new slices when the file is
+// seen for the first time or was rewritten (length or mtime changed).
+func sliceFor(m *metaState, fi os.FileInfo) *fileMeta {
+	key := inodeKey(fi)
+	mt := fi.ModTime().UnixNano()
+	if fm, ok := m.Files[key]; ok && fm.Length == fi.Size() && fm.MtimeNs == mt {
+		return fm
+	}
+	nchunks := int((fi.Size() + chunkSize - 1) / chunkSize)
+	fm := &fileMeta{Length: fi.Size(), MtimeNs: mt, Slices: make([]uint64, nchunks)}
+	for i := range fm.Slices {
+		fm.Slices[i] = m.NextSlice
+		m.NextSlice++
+	}
+	m.Files[key] = fm
+	return fm
+}
