@@ -146,10 +146,8 @@ func TestTwoOwnersNeverHoldOneTask(t *testing.T) {
 	now := t0
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	holders := map[int64]string{} // task -> owner who believes it holds it
-	var hmu sync.Mutex
+	var hmu sync.Mutex // held by the caller of claim
 	claim := func(id int64, owner string) {
-		hmu.Lock()
-		defer hmu.Unlock()
 		if prev, ok := holders[id]; ok && prev != owner {
 			// The previous holder must have lost its lease by now.
 			err := s.Heartbeat(ctx(), id, prev, clock(), lease)
@@ -163,11 +161,14 @@ func TestTwoOwnersNeverHoldOneTask(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 40 {
+				// Dequeue and record the claim together, so the record's order is the store's order.
+				hmu.Lock()
 				task, err := s.Dequeue(ctx(), owner, clock(), lease)
 				assert.NoError(t, err)
 				if task != nil {
 					claim(task.ID, owner)
 				}
+				hmu.Unlock()
 				mu.Lock()
 				now = now.Add(3 * time.Second) // leases lapse every few rounds
 				mu.Unlock()
