@@ -147,11 +147,13 @@ func TestTwoOwnersNeverHoldOneTask(t *testing.T) {
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	holders := map[int64]string{} // task -> owner who believes it holds it
 	var hmu sync.Mutex // held by the caller of claim
+	switches := 0      // tasks that moved from one owner to the other
 	claim := func(id int64, owner string) {
 		if prev, ok := holders[id]; ok && prev != owner {
 			// The previous holder must have lost its lease by now.
 			err := s.Heartbeat(ctx(), id, prev, clock(), lease)
 			assert.ErrorIs(t, err, queue.ErrLeaseLost, "task %d held by %s and %s", id, prev, owner)
+			switches++
 		}
 		holders[id] = owner
 	}
@@ -182,6 +184,7 @@ func TestTwoOwnersNeverHoldOneTask(t *testing.T) {
 		require.Equal(t, api.TaskWarming, e.State)
 	}
 	require.Len(t, holders, 4)
+	require.Positive(t, switches, "expired leases moved tasks between owners")
 }
 
 func TestReleaseLeasesRequeuesWithoutCountingAttempt(t *testing.T) {
