@@ -69,7 +69,7 @@ func (p *Printer) AddField(s string, opts ...FieldOption) {
 // EndRow finishes the current row.
 func (p *Printer) EndRow() {
 	p.rows = append(p.rows, p.cur)
-	p.cur = nil
+	p.cur = make([]field, 0, len(p.cur))
 }
 
 // Render writes every row and forgets them.
@@ -77,6 +77,7 @@ func (p *Printer) Render() error {
 	if len(p.cur) > 0 {
 		p.EndRow()
 	}
+	p.cur = nil
 	bw := bufio.NewWriterSize(p.w, 64*1024)
 	if p.isTTY {
 		p.renderAligned(bw)
@@ -116,7 +117,7 @@ func (p *Printer) renderAligned(bw *bufio.Writer) {
 		fit(widths, truncatable, p.maxWidth, p.rows)
 	}
 	for _, r := range p.rows {
-		var line strings.Builder
+		pending := 0 // padding owed before the next non-empty field; never written at the end of a line
 		for i, f := range r {
 			text := f.text
 			n := utf8.RuneCountInString(text)
@@ -124,14 +125,25 @@ func (p *Printer) renderAligned(bw *bufio.Writer) {
 				text = f.trunc(widths[i], text)
 				n = utf8.RuneCountInString(text)
 			}
-			line.WriteString(text)
-			if i < len(r)-1 {
-				line.WriteString(strings.Repeat(" ", max(widths[i]-n, 0)+gap))
+			if text != "" {
+				writeSpaces(bw, pending)
+				bw.WriteString(text)
+				pending = 0
 			}
+			pending += max(widths[i]-n, 0) + gap
 		}
-		bw.WriteString(strings.TrimRight(line.String(), " "))
 		bw.WriteByte('\n')
 	}
+}
+
+const spaces = "                                                                "
+
+func writeSpaces(bw *bufio.Writer, n int) {
+	for n > len(spaces) {
+		bw.WriteString(spaces)
+		n -= len(spaces)
+	}
+	bw.WriteString(spaces[:n])
 }
 
 // minTrunc is the narrowest a shortened column gets; a table that still does
