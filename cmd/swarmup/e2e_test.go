@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/internal/testutil"
+	"github.com/accel-data/accel-data/pkg/api"
+)
+
+// run runs swarmup in-process against the daemon d, from directory wd.
+func runSwarmup(t *testing.T, d *testutil.Daemon, wd string, tty bool, args ...string) (exitCode, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	f := &Factory{
+		IO:     &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, IsTTY: tty},
+		Now:    time.Now,
+		Getwd:  func() (string, error) { return wd, nil },
+		Getenv: func(k string) string { return map[string]string{api.SocketEnv: d.Socket}[k] },
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	code := Main(ctx, f, args)
+	return code, out.String(), errOut.String()
+}
+
+// A warm-up asked for with a relative path is queued, warmed by the real
+// daemon with the JuiceFS stand-in, waited for, and then shows in every view.
+func TestE2EWarmWaitAndViews(t *testing.T) {
+	v := testutil.NewVolume(t)
+	v.WriteFiles(t, "ds1", 6, 4<<20)
+	d := testutil.StartWarmupd(t, v, "--workers", "1")
+	ds1 := filepath.Join(v.Mount, "ds1")
+
+	code, out, errOut := runSwarmup(t, d, v.Mount, false, "warm", "--wait", "--interval", "100ms", "ds1")
+	require.Equal(t, exitOK, code, "stderr: %s", errOut)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Equal(t, "PATH\tOUTCOME\tTASKID\tSTATE", lines[0])
+	require.Len(t, lines, 2)
+	f := strings.Split(lines[1], "\t")
+	require.Equal(t, []string{ds1, "new"}, f[:2], "the relative path was resolved against the working directory")
+	taskID := f[2]
+	require.Regexp(t, ` task `+taskID+` `+ds1+` warm 100.0%`, errOut, "progress lines end with the task warm")
+
+	// Asking again joins the warm task; a file under it is covered.
+	code, out, errOut = runSwarmup(t, d, "/", false, "warm", "--noheader", ds1, filepath.Join(ds1, "f0000.bin"))
+	require.Equal(t, exitOK, code, errOut)
+	require.Equal(t, ds1+"\tjoined\t"+taskID+"\twarm\n"+filepath.Join(ds1, "f0000.bin")+"\tcovered by "+ds1+"\t"+taskID+"\twarm\n", out)
+
+	// The default view hides finished tasks; --all and --state show them.
+	code, out, _ = runSwarmup(t, d, "/", false, "--noheader")
+	require.Equal(t, exitOK, code)
+	require.Empty(t, out)
+	code, out, _ = runSwarmup(t, d, "/", false, "--state", "warm", "--format", "taskid,dataset,state,progress", "--noheader")
+	require.Equal(t, exitOK, code)
+	require.Equal(t, taskID+"\t"+ds1+"\twarm\t100.0%\n", out)
+
+	code, out, _ = runSwarmup(t, d, "/", true, "queue", "--all")
+	require.Equal(t, exitOK, code)
+	require.Regexp(t, `^TASKID +DATASET +STATE +PROGRESS +SIZE +CACHED +PRIORITY +JOBS +AGE +REASON\n`, out)
+	require.Regexp(t, taskID+` +`+ds1+` +warm +\[##########\] 100.0% +24 MiB +24 MiB `, out)
+
+	code, out, _ = runSwarmup(t, d, "/", false, "datasets", "--json")
+	require.Equal(t, exitOK, code)
+	var ds api.DatasetsResponse
+	require.NoError(t, json.Unmarshal([]byte(out), &ds))
+	require.Len(t, ds.Datasets, 1)
+	require.Equal(t, ds1, ds.Datasets[0].Path)
+	require.Equal(t, int64(6), ds.Datasets[0].Files)
+	require.GreaterOrEqual(t, ds.Datasets[0].CachedRatio, 0.99)
+
+	code, out, _ = runSwarmup(t, d, "/", true, "datasets")
+	require.Equal(t, exitOK, code)
+	require.Regexp(t, `PATH +SIZE +FILES +CACHED +RATIO +CHECKED +STATE +RUNNING +QUEUED\n`+ds1+` +24 MiB +6 +24 MiB +\[##########\] 100.0% +\d+s +warm +0 +0\n`, out)
+}
+
+// With warming paused, tasks stay queued: they can be listed, waited for
+// until --timeout, and cancelled once.
+func TestE2EQueueCancelTimeout(t *testing.T) {
+	v := testutil.NewVolume(t)
+	v.WriteFiles(t, "ds2", 2, 1<<20)
+	v.WriteFiles(t, "ds3", 2, 1<<20)
+	d := testutil.StartWarmupd(t, v, "--workers", "0")
+	ds2 := filepath.Join(v.Mount, "ds2")
+
+	code, out, errOut := runSwarmup(t, d, v.Mount, false, "warm", "--json", "ds2", "ds3")
+	require.Equal(t, exitOK, code, errOut)
+	var res warmResult
+	require.NoError(t, json.Unmarshal([]byte(out), &res))
+	require.Len(t, res.Items, 2)
+	require.Equal(t, "new", res.Items[0].Outcome)
+	require.Nil(t, res.Tasks, "without --wait there are no final task states")
+	id2 := strconv.FormatInt(res.Items[0].TaskID, 10)
+
+	code, out, _ = runSwarmup(t, d, "/", false, "--dataset", ds2, "--format", "taskid,state,progress,size", "--noheader")
+	require.Equal(t, exitOK, code)
+	require.Equal(t, id2+"\tqueued\t\t\n", out, "a dataset not yet measured has no progress nor size")
+
+	code, _, errOut = runSwarmup(t, d, "/", false, "warm", "--wait", "--interval", "50ms", "--timeout", "300ms", ds2)
+	require.Equal(t, exitTimeout, code, errOut)
+	require.Contains(t, errOut, "gave up waiting after --timeout 300ms; the warm-up goes on")
+
+	code, out, errOut = runSwarmup(t, d, "/", false, "cancel", id2)
+	require.Equal(t, exitOK, code, errOut)
+	require.Equal(t, "cancelled task "+id2+"\n", out)
+
+	code, out, errOut = runSwarmup(t, d, v.Mount, false, "cancel", "ds2")
+	require.Equal(t, exitError, code)
+	require.Empty(t, out)
+	require.Contains(t, errOut, "nothing was cancelled")
+
+	code, out, _ = runSwarmup(t, d, "/", false, "--all", "--state", "cancelled", "--format", "taskid", "--noheader")
+	require.Equal(t, exitOK, code)
+	require.Equal(t, id2+"\n", out)
+}
+
+// The real binary: exit codes and one-line errors as a shell sees them.
+func TestE2EBinaryExitCodes(t *testing.T) {
+	bin := testutil.Binary(t, "cmd/swarmup")
+	run := func(env []string, args ...string) (int, string, string) {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode(), out.String(), errOut.String()
+		}
+		require.NoError(t, err)
+		return 0, out.String(), errOut.String()
+	}
+	sock := filepath.Join(t.TempDir(), "none.sock")
+	code, out, errOut := run([]string{"WARMUPD_SOCKET=" + sock})
+	require.Equal(t, int(exitDaemonDown), code)
+	require.Empty(t, out)
+	require.Equal(t, 1, strings.Count(errOut, "\n"), errOut)
+	require.Contains(t, errOut, sock)
+
+	v := testutil.NewVolume(t)
+	d := testutil.StartWarmupd(t, v, "--workers", "0")
+	code, out, errOut = run(nil, "--socket", d.Socket, "warm", "/definitely/not/a/mount")
+	require.Equal(t, int(exitError), code, "warmupd refuses a path outside its mounts: %s", errOut)
+	require.Empty(t, out)
+	require.Contains(t, errOut, "swarmup: warmupd: ")
+
+	code, out, _ = run(nil, "--socket", d.Socket)
+	require.Equal(t, 0, code)
+	require.Equal(t, "TASKID\tDATASET\tSTATE\tPROGRESS\tSIZE\tCACHED\tPRIORITY\tJOBS\tAGE\tREASON\n", out, "piped output is tab-separated")
+}
