@@ -108,6 +108,17 @@ func logOutcome(stderr io.Writer, path string, out outcome) {
 // message is the human part of the log line.
 func message(name string, out outcome) string {
 	waited := out.Waited.Round(time.Millisecond)
+	if out.Mode == modeEpilog {
+		switch out.Reason {
+		case reasonEnded:
+			return "accel-data epilog: told warmupd the job ended"
+		case reasonDaemonDown:
+			return "accel-data epilog: warmupd is down, could not tell it the job ended (start warmupd)"
+		case reasonBadEnv, reasonBadConfig, reasonPanic:
+		default:
+			return fmt.Sprintf("accel-data epilog: could not tell warmupd the job ended (%s)", out.Reason)
+		}
+	}
 	switch out.Reason {
 	case reasonWarm:
 		return fmt.Sprintf("accel-data %s: data warm after %v, job starts", name, waited)
@@ -125,8 +136,6 @@ func message(name string, out outcome) string {
 		return fmt.Sprintf("accel-data %s: bad configuration, job starts without waiting (fix the file named in detail)", name)
 	case reasonSignal:
 		return fmt.Sprintf("accel-data %s: interrupted by a signal after %v (is PrologEpilogTimeout below prolog-wait?), job starts", name, waited)
-	case reasonEnded:
-		return fmt.Sprintf("accel-data %s: told warmupd the job ended", name)
 	case reasonPanic:
 		return fmt.Sprintf("accel-data %s: internal error (please report it), job starts", name)
 	}
