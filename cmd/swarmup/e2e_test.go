@@ -23,7 +23,7 @@ func runSwarmup(t *testing.T, d *testutil.Daemon, wd string, tty bool, args ...s
 	t.Helper()
 	var out, errOut bytes.Buffer
 	f := &Factory{
-		IO:     &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, IsTTY: tty},
+		IO:     &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, IsTTY: tty, ErrIsTTY: tty},
 		Now:    time.Now,
 		Getwd:  func() (string, error) { return wd, nil },
 		Getenv: func(k string) string { return map[string]string{api.SocketEnv: d.Socket}[k] },
@@ -39,6 +39,7 @@ func runSwarmup(t *testing.T, d *testutil.Daemon, wd string, tty bool, args ...s
 func TestE2EWarmWaitAndViews(t *testing.T) {
 	v := testutil.NewVolume(t)
 	v.WriteFiles(t, "ds1", 6, 4<<20)
+	v.WriteFiles(t, "dsb", 2, 4<<20)
 	d := testutil.StartWarmupd(t, v, "--workers", "1")
 	ds1 := filepath.Join(v.Mount, "ds1")
 
@@ -82,6 +83,15 @@ func TestE2EWarmWaitAndViews(t *testing.T) {
 	code, out, _ = runSwarmup(t, d, "/", true, "datasets")
 	require.Equal(t, exitOK, code)
 	require.Regexp(t, `PATH +SIZE +FILES +CACHED +RATIO +CHECKED +STATE +RUNNING +QUEUED\n`+ds1+` +24 MiB +6 +24 MiB +\[##########\] 100.0% +\d+s +warm +0 +0\n`, out)
+
+	// On a terminal, --wait redraws a progress block in place on stderr.
+	code, out, errOut = runSwarmup(t, d, v.Mount, true, "warm", "--wait", "--interval", "50ms", "dsb")
+	require.Equal(t, exitOK, code, "stderr: %q", errOut)
+	require.Regexp(t, `^PATH +OUTCOME +TASKID +STATE\n`+filepath.Join(v.Mount, "dsb")+` +new +\d+ +queued\n$`, out)
+	require.Contains(t, errOut, "warm     [##########] 100.0%  8.0 MiB/8.0 MiB  "+filepath.Join(v.Mount, "dsb"))
+	if strings.Count(errOut, "\n") > 1 {
+		require.Contains(t, errOut, "\x1b[1A\x1b[J", "later frames overwrite the earlier ones")
+	}
 }
 
 // With warming paused, tasks stay queued: they can be listed, waited for
