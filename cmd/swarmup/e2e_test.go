@@ -132,6 +132,29 @@ func TestE2EQueueCancelTimeout(t *testing.T) {
 	code, out, _ = runSwarmup(t, d, "/", false, "--all", "--state", "cancelled", "--format", "taskid", "--noheader")
 	require.Equal(t, exitOK, code)
 	require.Equal(t, id2+"\n", out)
+
+	// A wait that ends with a dataset not warm exits 4 and says which.
+	ds3 := filepath.Join(v.Mount, "ds3")
+	type result struct {
+		code        exitCode
+		out, errOut string
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, o, e := runSwarmup(t, d, "/", false, "warm", "--wait", "--interval", "50ms", ds3)
+		done <- result{c, o, e}
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for d.CountLogs("warm-up requested", ds3) < 2 {
+		require.True(t, time.Now().Before(deadline), "the waiting swarmup never submitted")
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, err := d.Client.Cancel(context.Background(), api.CancelRequest{Paths: []string{ds3}})
+	require.NoError(t, err)
+	r := <-done
+	require.Equal(t, exitNotWarm, r.code, r.errOut)
+	require.Contains(t, r.out, ds3+"\tjoined\t")
+	require.Contains(t, r.errOut, "1 of 1 datasets did not end warm: "+ds3+" is cancelled")
 }
 
 // The real binary: exit codes and one-line errors as a shell sees them.
