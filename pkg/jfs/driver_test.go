@@ -1,0 +1,337 @@
+package jfs
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/internal/testutil"
+)
+
+// newDriver gives a driver for a fresh volume (the stand-in unless
+// ACCEL_TEST_JUICEFS names a real client) and points TMPDIR at a directory of
+// its own so that tests can see the list files the driver leaves behind.
+func newDriver(t *testing.T) (*Driver, *testutil.Volume, string) {
+	t.Helper()
+	v := testutil.NewVolume(t)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	return &Driver{Binary: v.Binary, Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel)}, v, tmp
+}
+
+func requireNoListFiles(t *testing.T, tmp string) {
+	t.Helper()
+	ents, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	require.Empty(t, ents, "the driver must remove its list files")
+}
+
+func TestDriverWarmupCheckEvict(t *testing.T) {
+	t.Setenv("FAKEJUICEFS_BANDWIDTH", "0")
+	d, v, tmp := newDriver(t)
+	ds := v.WriteFiles(t, "ds1", 5, 3<<20+12345)
+	ctx := context.Background()
+	total := int64(5 * (3<<20 + 12345))
+
+	if !v.Real { // a real client caches on write
+		r, err := d.Check(ctx, []string{ds})
+		require.NoError(t, err)
+		require.Equal(t, int64(5), r.Files)
+		require.Equal(t, 0.0, r.Ratio)
+		require.Equal(t, int64(0), r.CachedBytes)
+	}
+
+	s, err := d.Warmup(ctx, []string{ds})
+	require.NoError(t, err)
+	require.Equal(t, int64(5), s.Files)
+	require.InDelta(t, total, s.Bytes, float64(total)/100, "summary bytes are humanized, so within 1%")
+
+	r, err := d.Check(ctx, []string{ds})
+	require.NoError(t, err)
+	require.Equal(t, int64(5), r.Files)
+	require.Equal(t, 1.0, r.Ratio)
+	require.Equal(t, r.TotalBytes, r.CachedBytes)
+
+	// The blocks are really where .config says.
+	mc, err := ReadMountConfig(v.Mount)
+	require.NoError(t, err)
+	require.Equal(t, []string{v.CacheDir}, mc.CacheDirs)
+	blocks, err := filepath.Glob(filepath.Join(v.CacheDir, mc.UUID, "raw", "chunks", "*", "*", "*_*_*"))
+	require.NoError(t, err)
+	require.Len(t, blocks, 5, "one 4 MiB block per file of 3 MiB")
+
+	e, err := d.Evict(ctx, []string{ds})
+	require.NoError(t, err)
+	require.Equal(t, int64(5), e.Files)
+
+	r, err = d.Check(ctx, []string{ds})
+	require.NoError(t, err)
+	require.Equal(t, 0.0, r.Ratio)
+	require.Equal(t, int64(0), r.CachedBytes)
+	requireNoListFiles(t, tmp)
+}
+
+func TestDriverPartialCache(t *testing.T) {
+	t.Setenv("FAKEJUICEFS_BANDWIDTH", "0")
+	d, v, _ := newDriver(t)
+	ds := v.WriteFiles(t, "ds", 4, 1<<20)
+	ctx := context.Background()
+	_, err := d.Warmup(ctx, []string{ds})
+	require.NoError(t, err)
+	_, err = d.Evict(ctx, []string{filepath.Join(ds, "f0001.bin")})
+	require.NoError(t, err)
+
+	r, err := d.Check(ctx, []string{ds})
+	require.NoError(t, err)
+	require.Equal(t, int64(4), r.Files)
+	require.InDelta(t, 0.75, r.Ratio, 1e-9)
+	require.Equal(t, int64(3<<20), r.CachedBytes)
+
+	// Several paths in one request, relative ones included.
+	t.Chdir(ds)
+	r, err = d.Check(ctx, []string{"f0000.bin", filepath.Join(ds, "f0001.bin")})
+	require.NoError(t, err)
+	require.Equal(t, int64(2), r.Files)
+	require.InDelta(t, 0.5, r.Ratio, 1e-9)
+}
+
+func TestDriverWarmupCancelledKillsProcessGroup(t *testing.T) {
+	t.Setenv("FAKEJUICEFS_BANDWIDTH", "20") // 40 MiB take ~2 s
+	d, v, tmp := newDriver(t)
+	d.Threads = 1 // one block after the other: ~200 ms per 4 MiB block
+	if v.Real {
+		t.Log("real client: the warm-up may finish before the cancel; only the process checks apply")
+	}
+	ds := v.WriteFiles(t, "big", 10, 4<<20)
+	ctx, cancel := context.WithCancel(context.Background())
+	seen := make(chan []int, 1)
+	go func() {
+		// Cancel once the juicefs process is really running.
+		var pids []int
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if pids = processesOf(t, v.Binary); len(pids) > 0 {
+				break
+			}
+		}
+		time.Sleep(700 * time.Millisecond)
+		seen <- pids
+		cancel()
+	}()
+	start := time.Now()
+	_, err := d.Warmup(ctx, []string{ds})
+	took := time.Since(start)
+	pids := <-seen
+	require.NotEmpty(t, pids, "the juicefs process was never seen running")
+
+	var ee *ExecError
+	require.ErrorAs(t, err, &ee)
+	require.ErrorIs(t, err, context.Canceled)
+	require.Less(t, took, 1800*time.Millisecond, "cancellation must not wait for the warm-up")
+	require.Empty(t, processesOf(t, v.Binary), "no juicefs process may survive the cancel")
+	requireNoListFiles(t, tmp)
+
+	r, err := d.Check(context.Background(), []string{ds})
+	require.NoError(t, err)
+	require.Less(t, r.Ratio, 1.0)
+	if !v.Real {
+		require.Greater(t, r.Ratio, 0.0, "blocks fetched before the kill stay cached")
+	}
+	// Only complete blocks (or .tmp files) are left behind.
+	mc, err := ReadMountConfig(v.Mount)
+	require.NoError(t, err)
+	blocks, _ := filepath.Glob(filepath.Join(v.CacheDir, mc.UUID, "raw", "chunks", "*", "*", "*"))
+	for _, b := range blocks {
+		if strings.HasSuffix(b, ".tmp") {
+			continue
+		}
+		fi, err := os.Stat(b)
+		require.NoError(t, err)
+		require.Equal(t, int64(4<<20+4*128), fi.Size(), "block %s must be complete (4 MiB + CRCs)", b)
+	}
+}
+
+// processesOf lists the pids of running processes whose executable is bin.
+func processesOf(t *testing.T, bin string) []int {
+	t.Helper()
+	want, err := filepath.EvalSymlinks(bin)
+	require.NoError(t, err)
+	ents, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	var pids []int
+	for _, e := range ents {
+		pid := 0
+		for _, c := range e.Name() {
+			if c < '0' || c > '9' {
+				pid = -1
+				break
+			}
+			pid = pid*10 + int(c-'0')
+		}
+		if pid <= 0 {
+			continue
+		}
+		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+		if err == nil && exe == want {
+			if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && strings.Contains(string(st), ") Z ") {
+				continue // a zombie is not running
+			}
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+func TestDriverMissingPathIsPathError(t *testing.T) {
+	d, v, tmp := newDriver(t)
+	ctx := context.Background()
+	missing := filepath.Join(v.Mount, "no-such-dataset")
+	for name, call := range map[string]func([]string) error{
+		"warmup": func(p []string) error { _, err := d.Warmup(ctx, p); return err },
+		"check":  func(p []string) error { _, err := d.Check(ctx, p); return err },
+		"evict":  func(p []string) error { _, err := d.Evict(ctx, p); return err },
+	} {
+		err := call([]string{missing})
+		var pe *PathError
+		require.ErrorAs(t, err, &pe, name)
+		require.Equal(t, missing, pe.Path, name)
+		require.Contains(t, pe.Detail, "open control file", name)
+
+		err = call([]string{t.TempDir()}) // exists, but outside JuiceFS
+		require.ErrorAs(t, err, &pe, name)
+		require.Contains(t, err.Error(), "retrying will not help", name)
+	}
+	// A later missing path is not an error (juicefs exits 0); the summary
+	// counts only what exists.
+	ds := v.WriteFiles(t, "ds", 2, 1000)
+	r, err := d.Check(ctx, []string{ds, missing})
+	require.NoError(t, err)
+	require.Equal(t, int64(2), r.Files)
+
+	// A path a list file cannot express is refused before running anything.
+	_, err = d.Check(ctx, []string{ds + "\nx"})
+	var pe *PathError
+	require.ErrorAs(t, err, &pe)
+	requireNoListFiles(t, tmp)
+}
+
+func TestDriverMissingBinaryIsExecError(t *testing.T) {
+	d := &Driver{Binary: filepath.Join(t.TempDir(), "no-juicefs")}
+	_, err := d.Warmup(context.Background(), []string{t.TempDir()})
+	var ee *ExecError
+	require.ErrorAs(t, err, &ee)
+	require.Equal(t, -1, ee.ExitCode)
+	require.Contains(t, err.Error(), "check the juicefs binary path")
+	var pe *PathError
+	require.False(t, errors.As(err, &pe))
+}
+
+func TestDriverCloneSharesBlocks(t *testing.T) {
+	t.Setenv("FAKEJUICEFS_BANDWIDTH", "0")
+	d, v, _ := newDriver(t)
+	ds := v.WriteFiles(t, "orig", 3, 5<<20)
+	ctx := context.Background()
+	clone := filepath.Join(v.Mount, "orig_clone")
+	require.NoError(t, d.Clone(ctx, ds, clone, true))
+
+	// The clone reads the same data.
+	a, err := os.ReadFile(filepath.Join(ds, "f0002.bin"))
+	require.NoError(t, err)
+	b, err := os.ReadFile(filepath.Join(clone, "f0002.bin"))
+	require.NoError(t, err)
+	require.Equal(t, a, b)
+
+	// Slices are shared: info rows are equal, and warming one warms the other.
+	ra, err := d.InfoRaw(ctx, filepath.Join(ds, "f0002.bin"))
+	require.NoError(t, err)
+	rb, err := d.InfoRaw(ctx, filepath.Join(clone, "f0002.bin"))
+	require.NoError(t, err)
+	require.NotEmpty(t, ra)
+	require.Equal(t, ra, rb)
+	require.Equal(t, uint64(5<<20), ra[0].Length)
+	other, err := d.InfoRaw(ctx, filepath.Join(ds, "f0001.bin"))
+	require.NoError(t, err)
+	require.NotEqual(t, ra, other, "different files have different slices")
+	dir, err := d.InfoRaw(ctx, ds)
+	require.NoError(t, err)
+	require.Empty(t, dir, "a directory has no slice rows")
+
+	if !v.Real {
+		_, err = d.Evict(ctx, []string{ds})
+		require.NoError(t, err)
+		r, err := d.Check(ctx, []string{clone})
+		require.NoError(t, err)
+		require.Equal(t, 0.0, r.Ratio)
+	}
+	_, err = d.Warmup(ctx, []string{ds})
+	require.NoError(t, err)
+	r, err := d.Check(ctx, []string{clone})
+	require.NoError(t, err)
+	require.Equal(t, 1.0, r.Ratio, "warming the original makes the clone cached")
+
+	// DST must not exist; SRC must exist.
+	err = d.Clone(ctx, ds, clone, false)
+	var pe *PathError
+	require.ErrorAs(t, err, &pe)
+	require.Contains(t, pe.Detail, "already exists")
+	err = d.Clone(ctx, filepath.Join(v.Mount, "nope"), filepath.Join(v.Mount, "nope2"), false)
+	require.ErrorAs(t, err, &pe)
+}
+
+func TestDriverBatchesLargeLists(t *testing.T) {
+	d, v, tmp := newDriver(t)
+	n := BatchMax + 5
+	dir := filepath.Join(v.Mount, "many")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	paths := make([]string, n)
+	for i := range paths {
+		paths[i] = filepath.Join(dir, "f"+strings.Repeat("0", 6-len(itoa(i)))+itoa(i))
+		require.NoError(t, os.WriteFile(paths[i], []byte("x"), 0o644))
+	}
+	r, err := d.Check(context.Background(), paths)
+	require.NoError(t, err)
+	require.Equal(t, int64(n), r.Files, "both batches are counted")
+	require.Equal(t, int64(n), r.TotalBytes)
+	requireNoListFiles(t, tmp)
+}
+
+func itoa(i int) string {
+	const digits = "0123456789"
+	if i == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; i > 0; i /= 10 {
+		b = append([]byte{digits[i%10]}, b...)
+	}
+	return string(b)
+}
+
+func TestFindMountAndConfigOnVolume(t *testing.T) {
+	_, v, _ := newDriver(t)
+	ds := v.WriteFiles(t, "a/b", 1, 10)
+	m, err := FindMount(filepath.Join(ds, "f0000.bin"))
+	require.NoError(t, err)
+	require.Equal(t, v.Mount, m)
+	m, err = FindMount(filepath.Join(ds, "not-yet-there"))
+	require.NoError(t, err)
+	require.Equal(t, v.Mount, m)
+
+	mc, err := ReadMountConfig(m)
+	require.NoError(t, err)
+	require.NotEmpty(t, mc.UUID)
+	require.NotEmpty(t, mc.Name)
+	require.Equal(t, int64(4<<20), mc.BlockSize)
+
+	outside := t.TempDir()
+	_, err = FindMount(outside)
+	require.ErrorContains(t, err, "is not inside a JuiceFS mount (no .config found in any parent; is the volume mounted here?)")
+	_, err = ReadMountConfig(outside)
+	require.ErrorContains(t, err, "is a JuiceFS volume mounted")
+}
