@@ -79,7 +79,7 @@ type ApplySummary struct {
 	DoneBefore    int   `json:"already_replaced"`
 	Skipped       int   `json:"skipped"`
 	// Small counts duplicates under the size threshold (not in Results).
-	Small int `json:"small"`
+	Small  int `json:"small"`
 	Failed int `json:"failed"`
 	// TempsRemoved counts temporaries of an interrupted run removed first.
 	TempsRemoved int           `json:"temps_removed"`

@@ -173,7 +173,7 @@ func (r *Report) finish() {
 			r.SharedBytes += int64(len(g.Files)-1) * g.Size
 		}
 	}
-	r.Dirs = r.Dirs[:0]
+	r.Dirs = []DirTotal{}
 	for _, t := range dirs {
 		r.Dirs = append(r.Dirs, *t)
 	}

@@ -1,0 +1,22 @@
+// Command jfs-dedup finds duplicate files and turns large duplicates on
+// JuiceFS into clones that share their data: `jfs-dedup scan PATH…` (or
+// `--from-dump`) reports duplicate groups and never changes anything;
+// `jfs-dedup apply REPORT` replaces the duplicates of a JSON report with
+// `juicefs clone -p` copies of the kept file, re-verifying each first.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	f := &Factory{IO: systemIO(), Now: time.Now}
+	code := Main(ctx, f, os.Args[1:])
+	stop()
+	os.Exit(int(code))
+}

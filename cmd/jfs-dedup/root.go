@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+// NewCmdRoot builds the jfs-dedup command tree.
+func NewCmdRoot(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "jfs-dedup <command>",
+		Short: "Find duplicate files; turn large duplicates on JuiceFS into clones",
+		Long: `jfs-dedup finds files with identical content and, on JuiceFS, replaces large
+duplicates with "juicefs clone" copies that share the data of the file kept.
+
+"scan" only reads; write its --json report to a file, look at it, then "apply" it.`,
+		Example: `  jfs-dedup scan /jfs/datasets                      # text report
+  jfs-dedup scan --json /jfs/datasets > report.json
+  juicefs dump META-URL | jfs-dedup scan --from-dump - --mount /jfs --json > report.json
+  jfs-dedup apply report.json                       # duplicates of 1 MiB or more`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.PersistentFlags().BoolVarP(&f.Verbose, "verbose", "v", false, "log every skipped or unreadable file")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErrorf("%v", err) })
+	root.SetUsageTemplate(root.UsageTemplate() + exitStatusHelp)
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.AddCommand(NewCmdScan(f, nil), NewCmdApply(f, nil))
+	return root
+}
+
+// Main runs jfs-dedup with args and returns its exit status.
+func Main(ctx context.Context, f *Factory, args []string) exitCode {
+	root := NewCmdRoot(f)
+	root.SetArgs(args)
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	err := root.ExecuteContext(ctx)
+	if err != nil && err != errPartial {
+		fmt.Fprintf(f.IO.ErrOut, "jfs-dedup: %v\n", err)
+	}
+	return codeFor(err)
+}
