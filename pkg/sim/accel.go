@@ -1,0 +1,229 @@
+package sim
+
+import (
+	"math"
+	"time"
+
+	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/planner"
+)
+
+// AccelOptions configures the accel policy: the real planner configuration
+// plus what the daemon would compute around it.
+type AccelOptions struct {
+	Planner planner.Config
+	// HistoryHalfLife is the half-life of the decayed use count (seconds).
+	HistoryHalfLife float64
+	// ActiveBudgetFrac sets the planner's per-window active budget as a
+	// fraction of the cache when Planner.ActiveBudgetBytes is 0.
+	ActiveBudgetFrac float64
+	// ReplanEvery forces a plan every this many ticks even when nothing changed.
+	ReplanEvery int
+}
+
+// DefaultAccelOptions is warmupd's default configuration with
+// ActiveWindows=22:00-06:00.
+func DefaultAccelOptions() AccelOptions {
+	c := planner.DefaultConfig()
+	c.ActiveWindows, _ = planner.ParseWindows("22:00-06:00")
+	return AccelOptions{Planner: c, HistoryHalfLife: 7 * 86400, ActiveBudgetFrac: 0.25, ReplanEvery: 10}
+}
+
+type pend struct {
+	job int
+	exp float64
+}
+
+type accelDS struct {
+	state       api.TaskState
+	queuedSince float64
+	pending     []pend
+	prolog      int
+	running     int
+	hist, histT float64
+	lastUsed    float64
+	active      bool
+}
+
+// accel is accel-data's policy: the daemon's bookkeeping around planner.Plan.
+type accel struct {
+	o          AccelOptions
+	d          []accelDS
+	counted    map[int][]int // job -> datasets whose prolog counter it raised
+	queued     int
+	dirty      bool
+	sincePlan  int
+	winStart   time.Time
+	activeUsed int64
+	snap       []planner.Dataset
+	starts     []time.Time
+}
+
+func newAccel(e *Engine, o AccelOptions) *accel {
+	if o.Planner.ActiveBudgetBytes == 0 {
+		o.Planner.ActiveBudgetBytes = int64(o.ActiveBudgetFrac * float64(e.c.capacity))
+	}
+	return &accel{o: o, d: make([]accelDS, len(e.c.ds)), counted: map[int][]int{}}
+}
+
+func (a *accel) name() string { return "accel" }
+func (a *accel) waits() bool  { return true }
+
+func (a *accel) setState(i int, s api.TaskState, now float64) {
+	old := a.d[i].state
+	if old == api.TaskQueued {
+		a.queued--
+	}
+	if s == api.TaskQueued {
+		a.queued++
+		if old != api.TaskQueued {
+			a.d[i].queuedSince = now
+		}
+	}
+	a.d[i].state = s
+	a.dirty = true
+}
+
+func (a *accel) request(e *Engine, i int) {
+	if s := a.d[i].state; s != api.TaskQueued && s != api.TaskWarming {
+		a.setState(i, api.TaskQueued, e.now)
+	}
+	a.d[i].active = false
+}
+
+func (a *accel) submit(e *Engine, j int) {
+	for _, i := range e.jobs[j].uses {
+		a.d[i].pending = append(a.d[i].pending, pend{job: j, exp: e.Jobs[j].Expected()})
+		a.request(e, i)
+	}
+}
+
+func (a *accel) prolog(e *Engine, j int, missing []int) {
+	for _, i := range missing {
+		a.d[i].prolog++
+		a.request(e, i)
+	}
+	a.counted[j] = missing
+}
+
+func (a *accel) needed(i int) bool {
+	x := &a.d[i]
+	return x.running > 0 || x.prolog > 0 || len(x.pending) > 0
+}
+
+// dropIfUnwanted cancels a task that no job needs any more.
+func (a *accel) dropIfUnwanted(e *Engine, i int) {
+	if a.needed(i) || a.d[i].active {
+		return
+	}
+	switch a.d[i].state {
+	case api.TaskQueued:
+		a.setState(i, api.TaskCancelled, e.now)
+	case api.TaskWarming:
+		e.stopWarm(i)
+		a.setState(i, api.TaskCancelled, e.now)
+	}
+}
+
+func (a *accel) released(e *Engine, j int) {
+	for _, i := range a.counted[j] {
+		a.d[i].prolog--
+	}
+	delete(a.counted, j)
+	for _, i := range e.jobs[j].uses {
+		x := &a.d[i]
+		for k, p := range x.pending {
+			if p.job == j {
+				x.pending = append(x.pending[:k], x.pending[k+1:]...)
+				break
+			}
+		}
+		x.running++
+		x.hist = a.history(i, e.now) + 1
+		x.histT = e.now
+		x.lastUsed = e.now
+	}
+	a.dirty = true
+}
+
+func (a *accel) ended(e *Engine, j int) {
+	for _, i := range e.jobs[j].uses {
+		a.d[i].running--
+		a.dropIfUnwanted(e, i)
+	}
+	a.dirty = true
+}
+
+func (a *accel) warmed(e *Engine, i int) {
+	a.d[i].active = false
+	a.setState(i, api.TaskWarm, e.now)
+	a.dropIfUnwanted(e, i)
+}
+
+func (a *accel) history(i int, now float64) float64 {
+	x := &a.d[i]
+	return x.hist * math.Exp2(-(now-x.histT)/a.o.HistoryHalfLife)
+}
+
+func (a *accel) busy(*Engine) bool { return a.queued > 0 }
+
+func (a *accel) tick(e *Engine) {
+	a.sincePlan++
+	slots := e.freeSlots()
+	now := Epoch.Add(time.Duration(e.now * float64(time.Second)))
+	ws, inWin := planner.WindowStart(a.o.Planner.ActiveWindows, now)
+	if inWin && !ws.Equal(a.winStart) {
+		a.winStart, a.activeUsed = ws, 0
+	}
+	if slots == 0 || (a.queued == 0 && !inWin) {
+		return
+	}
+	if !a.dirty && a.sincePlan < a.o.ReplanEvery {
+		return
+	}
+	a.dirty, a.sincePlan = false, 0
+	a.snap, a.starts = a.snap[:0], a.starts[:0]
+	minHist := a.o.Planner.ActiveMinHistory
+	for i := range a.d {
+		x := &a.d[i]
+		d := &e.c.ds[i]
+		if x.state == api.TaskWarm && a.needed(i) && !e.c.ready(i, e.Phys.WarmRatio) {
+			a.setState(i, api.TaskQueued, e.now) // a periodic --check found it gone (client LRU)
+			a.dirty = false
+		}
+		live := x.state == api.TaskQueued || x.state == api.TaskWarming
+		h := a.history(i, e.now)
+		if !live && !a.needed(i) && d.cached == 0 && !(inWin && h >= minHist) {
+			continue
+		}
+		st := len(a.starts)
+		for _, p := range x.pending {
+			a.starts = append(a.starts, Epoch.Add(time.Duration(p.exp*float64(time.Second))))
+		}
+		a.snap = append(a.snap, planner.Dataset{
+			ID: int64(i), Path: d.path, Bytes: d.size, CachedBytes: d.cached, State: x.state,
+			QueuedSince:   Epoch.Add(time.Duration(x.queuedSince * float64(time.Second))),
+			RunningJobs:   x.running, PrologWaiting: x.prolog, PendingStarts: a.starts[st:len(a.starts):len(a.starts)],
+			History: h, HitRate: -1, LastUsed: Epoch.Add(time.Duration(x.lastUsed * float64(time.Second))),
+		})
+	}
+	dec := planner.Plan(planner.Snapshot{Datasets: a.snap, CapacityBytes: e.c.capacity, UsedBytes: e.c.used,
+		FreeSlots: slots, ObjectStoreLoad: e.objectLoad(), ActiveBytesUsed: a.activeUsed}, a.o.Planner, now)
+	for _, id := range dec.MarkWarm {
+		a.setState(int(id), api.TaskWarm, e.now)
+	}
+	for _, ev := range dec.Evictions {
+		e.evict(int(ev.ID))
+		a.setState(int(ev.ID), api.TaskEvicted, e.now)
+	}
+	for _, s := range dec.Starts {
+		e.startWarm(int(s.ID))
+		a.setState(int(s.ID), api.TaskWarming, e.now)
+	}
+	for _, s := range dec.Active {
+		e.startWarm(int(s.ID))
+		a.setState(int(s.ID), api.TaskWarming, e.now)
+		a.d[s.ID].active = true
+		a.activeUsed += s.Bytes
+	}
+}
