@@ -18,7 +18,7 @@ import (
 // worker's next Heartbeat returns ErrLeaseLost.
 func (s *Store) Cancel(ctx context.Context, uid uint32, r api.CancelRequest, now time.Time) ([]int64, error) {
 	cancelled := []int64{}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *wtx) error {
 		type target struct {
 			id    int64
 			what  string
@@ -84,7 +84,7 @@ func (s *Store) Cancel(ctx context.Context, uid uint32, r api.CancelRequest, now
 // SetPriorities sets the priority of tasks by id, in one transaction. Unknown
 // ids are ignored (the task may have been removed meanwhile).
 func (s *Store) SetPriorities(ctx context.Context, prio map[int64]float64) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *wtx) error {
 		stmt, err := tx.PrepareContext(ctx, `UPDATE tasks SET priority = ? WHERE id = ?`)
 		if err != nil {
 			return fmt.Errorf("queue: set priorities: %w", err)
@@ -103,7 +103,7 @@ func (s *Store) SetPriorities(ctx context.Context, prio map[int64]float64) error
 // path in the cache status table, adding the dataset if it is new. It does not
 // change any task's state.
 func (s *Store) RecordCheck(ctx context.Context, path string, c Check, now time.Time) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO datasets (path, files, bytes, cached_bytes, cached_ratio, checked_at, created_at)
 			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
 			ON CONFLICT (path) DO UPDATE SET files = excluded.files, bytes = excluded.bytes,
@@ -124,7 +124,7 @@ func (s *Store) SeedDatasets(ctx context.Context, paths []string, state api.Task
 	if !state.Valid() || state == api.TaskWarming {
 		return fmt.Errorf("queue: seed: state %q; use queued or a terminal state", state)
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *wtx) error {
 		ds, err := tx.PrepareContext(ctx, `INSERT INTO datasets (path, created_at) VALUES (?, ?)`)
 		if err != nil {
 			return err

@@ -39,7 +39,7 @@ func (s *Store) JobStart(ctx context.Context, jobID uint64, p JobStartParams) (*
 		return nil, errors.New("queue: job start: job id 0; pass the Slurm job id (SLURM_JOB_ID)")
 	}
 	var st *api.JobStatus
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *wtx) error {
 		now := ns(p.Now)
 		id, err := upsertJob(ctx, tx, p.Token, jobID, p.UID, now)
 		if err != nil {
@@ -91,7 +91,7 @@ func (s *Store) JobStart(ctx context.Context, jobID uint64, p JobStartParams) (*
 }
 
 // bumpUse adds one decayed use to every dataset job id links to.
-func bumpUse(ctx context.Context, tx *sql.Tx, id int64, now time.Time) error {
+func bumpUse(ctx context.Context, tx *wtx, id int64, now time.Time) error {
 	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT d.id, d.use_score, d.last_used_at FROM job_tasks jt
 		JOIN tasks t ON t.id = jt.task_id JOIN datasets d ON d.id = t.dataset_id WHERE jt.job_id = ?`, id)
 	if err != nil {
@@ -182,7 +182,7 @@ type JobEndParams struct {
 // JobEnd marks Slurm job jobID ended. Its links stay, so the datasets'
 // history remains; it no longer counts as waiting. ErrNotFound if unknown.
 func (s *Store) JobEnd(ctx context.Context, jobID uint64, p JobEndParams) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, ended_at = ?, exit_code = ?, reason = ?,
 				node = CASE WHEN node = '' THEN ? ELSE node END WHERE job_id = ?`,
 			string(api.JobEnded), ns(p.Now), p.ExitCode, p.Reason, p.Node, int64(jobID))

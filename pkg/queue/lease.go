@@ -52,7 +52,7 @@ func (s *Store) Dequeue(ctx context.Context, owner string, now time.Time, lease 
 		return nil, errors.New("queue: dequeue: empty lease owner; give each worker a unique owner name")
 	}
 	var t *Task
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *wtx) error {
 		t = &Task{LeaseOwner: owner, LeaseExpires: fromNS(ns(now.Add(lease)))}
 		var st string
 		err := tx.QueryRowContext(ctx, `UPDATE tasks SET state = ?1, lease_owner = ?2, lease_expires_at = ?3,
@@ -100,7 +100,7 @@ func (s *Store) Dequeue(ctx context.Context, owner string, now time.Time, lease 
 // ErrLeaseLost when owner no longer holds the task (cancelled, or reclaimed
 // by another owner after the lease expired).
 func (s *Store) Heartbeat(ctx context.Context, taskID int64, owner string, now time.Time, lease time.Duration) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE tasks SET lease_expires_at = ? WHERE id = ? AND state = ? AND lease_owner = ?`,
 			ns(now.Add(lease)), taskID, string(api.TaskWarming), owner)
 		if err != nil {
@@ -124,7 +124,7 @@ func leaseHeld(res sql.Result, taskID int64, owner string) error {
 // warming (bytes, files, cached bytes and ratio). ErrLeaseLost if owner no
 // longer holds the task.
 func (s *Store) Progress(ctx context.Context, taskID int64, owner string, r Check, now time.Time) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE datasets SET files = ?, bytes = ?, cached_bytes = ?, cached_ratio = ?, checked_at = ?
 			WHERE id = (SELECT dataset_id FROM tasks WHERE id = ? AND state = ? AND lease_owner = ?)`,
 			r.Files, r.Bytes, r.CachedBytes, r.Ratio, ns(now), taskID, string(api.TaskWarming), owner)
@@ -145,7 +145,7 @@ func (s *Store) Finish(ctx context.Context, taskID int64, owner string, o Outcom
 	default:
 		return fmt.Errorf("queue: finish task %d: outcome state %q is not one of warm, partial, failed, queued (retry)", taskID, o.State)
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *wtx) error {
 		var attempts, maxAttempts int
 		var dsID int64
 		err := tx.QueryRowContext(ctx, `SELECT attempts, max_attempts, dataset_id FROM tasks WHERE id = ? AND state = ? AND lease_owner = ?`,
@@ -195,7 +195,7 @@ func (s *Store) Finish(ctx context.Context, taskID int64, owner string, o Outcom
 // graceful shutdown: the interrupted attempt is forgotten (not counted), so
 // the next daemon starts it again at once.
 func (s *Store) ReleaseLeases(ctx context.Context, owner string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM attempts WHERE finished_at IS NULL AND task_id IN
 				(SELECT id FROM tasks WHERE state = ? AND lease_owner = ?)`, string(api.TaskWarming), owner); err != nil {
 			return fmt.Errorf("queue: release leases of %s: %w", owner, err)

@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -82,11 +81,12 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("queue: database %s has schema version %d but this warmupd knows only up to %d; run the newer warmupd that wrote it, or restore a backup made by this version", s.path, current, len(ms))
 	}
 	for _, m := range ms[current:] {
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		err := s.inTx(ctx, func(tx *wtx) error {
+			// Straight to the transaction: a migration is many statements and must not be cached.
+			if _, err := tx.Tx.ExecContext(ctx, m.sql); err != nil {
 				return fmt.Errorf("queue: migration %s: %w", m.name, err)
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, unixepoch() * 1000000000)`, m.version, m.name)
+			_, err := tx.Tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, unixepoch() * 1000000000)`, m.version, m.name)
 			return err
 		})
 		if err != nil {

@@ -51,7 +51,7 @@ func (s *Store) Submit(ctx context.Context, p SubmitParams) (*api.SubmitResponse
 		}
 	}
 	var resp *api.SubmitResponse
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *wtx) error {
 		var err error
 		resp, err = s.submitTx(ctx, tx, p, nil)
 		return err
@@ -64,7 +64,7 @@ func (s *Store) Submit(ctx context.Context, p SubmitParams) (*api.SubmitResponse
 
 // submitTx does Submit inside tx. job is the internal jobs.id to link to; when
 // nil, it is found or created from p.Token / p.JobID.
-func (s *Store) submitTx(ctx context.Context, tx *sql.Tx, p SubmitParams, job *int64) (*api.SubmitResponse, error) {
+func (s *Store) submitTx(ctx context.Context, tx *wtx, p SubmitParams, job *int64) (*api.SubmitResponse, error) {
 	now := ns(p.Now)
 	pathsJSON, err := json.Marshal(p.Paths)
 	if err != nil {
@@ -111,12 +111,8 @@ func (s *Store) submitTx(ctx context.Context, tx *sql.Tx, p SubmitParams, job *i
 	return &api.SubmitResponse{RequestID: reqID, Items: items}, nil
 }
 
-// activeStates are the task states that cover a path: nothing needs to be done
-// for a request that one of them already serves.
-var activeStates = []any{string(api.TaskQueued), string(api.TaskWarming), string(api.TaskWarm)}
-
 // submitPath resolves one path to a task (see Submit).
-func (s *Store) submitPath(ctx context.Context, tx *sql.Tx, p SubmitParams, pth string, now int64) (api.SubmitItem, error) {
+func (s *Store) submitPath(ctx context.Context, tx *wtx, p SubmitParams, pth string, now int64) (api.SubmitItem, error) {
 	it := api.SubmitItem{Path: pth, Dataset: pth}
 	var (
 		dsID   sql.NullInt64
@@ -192,33 +188,26 @@ func parents(pth string) []string {
 }
 
 // activeAncestor finds the nearest ancestor of pth with a queued, warming or
-// warm task, by exact lookups of each parent path.
-func activeAncestor(ctx context.Context, tx *sql.Tx, pth string) (string, int64, api.TaskState, bool, error) {
-	ps := parents(pth)
-	if len(ps) == 0 {
-		return "", 0, "", false, nil
+// warm task, by one exact (indexed) lookup per parent path, nearest first.
+func activeAncestor(ctx context.Context, tx *wtx, pth string) (string, int64, api.TaskState, bool, error) {
+	for _, anc := range parents(pth) {
+		var (
+			id int64
+			st string
+		)
+		err := tx.QueryRowContext(ctx, `SELECT t.id, t.state FROM datasets d CROSS JOIN tasks t ON t.dataset_id = d.id
+			WHERE d.path = ?`, anc).Scan(&id, &st)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return "", 0, "", false, fmt.Errorf("queue: look up ancestor %s of %s: %w", anc, pth, err)
+		}
+		if isActive(api.TaskState(st)) {
+			return anc, id, api.TaskState(st), true, nil
+		}
 	}
-	args := make([]any, 0, len(ps)+len(activeStates))
-	for _, a := range ps {
-		args = append(args, a)
-	}
-	args = append(args, activeStates...)
-	q := `SELECT d.path, t.id, t.state FROM datasets d JOIN tasks t ON t.dataset_id = d.id
-		WHERE d.path IN (?` + strings.Repeat(", ?", len(ps)-1) + `) AND t.state IN (?, ?, ?)
-		ORDER BY length(d.path) DESC LIMIT 1`
-	var (
-		anc string
-		id  int64
-		st  string
-	)
-	err := tx.QueryRowContext(ctx, q, args...).Scan(&anc, &id, &st)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", 0, "", false, nil
-	}
-	if err != nil {
-		return "", 0, "", false, fmt.Errorf("queue: look up ancestors of %s: %w", pth, err)
-	}
-	return anc, id, api.TaskState(st), true, nil
+	return "", 0, "", false, nil
 }
 
 // descendantRange returns the bounds lo < path < hi that select every path
@@ -233,9 +222,11 @@ func descendantRange(dir string) (lo, hi string) {
 
 // absorbQueuedDescendants moves the job links of every queued task below pth
 // to task into, and cancels those tasks. It returns how many it absorbed.
-func absorbQueuedDescendants(ctx context.Context, tx *sql.Tx, pth string, into, now int64) (int, error) {
+func absorbQueuedDescendants(ctx context.Context, tx *wtx, pth string, into, now int64) (int, error) {
 	lo, hi := descendantRange(pth)
-	rows, err := tx.QueryContext(ctx, `SELECT t.id FROM datasets d JOIN tasks t ON t.dataset_id = d.id
+	// CROSS JOIN keeps SQLite on the path range: scanning every queued task
+	// through the state index instead would grow with the queue.
+	rows, err := tx.QueryContext(ctx, `SELECT t.id FROM datasets d CROSS JOIN tasks t ON t.dataset_id = d.id
 		WHERE d.path > ? AND d.path < ? AND t.state = ?`, lo, hi, string(api.TaskQueued))
 	if err != nil {
 		return 0, fmt.Errorf("queue: look up tasks below %s: %w", pth, err)
@@ -267,7 +258,7 @@ func absorbQueuedDescendants(ctx context.Context, tx *sql.Tx, pth string, into, 
 
 // upsertJob finds the job row for token and/or a Slurm job id, creating it in
 // state submitted when there is none, and binds the job id to a token row.
-func upsertJob(ctx context.Context, tx *sql.Tx, token string, jobID uint64, uid uint32, now int64) (int64, error) {
+func upsertJob(ctx context.Context, tx *wtx, token string, jobID uint64, uid uint32, now int64) (int64, error) {
 	var id int64
 	var boundJob sql.NullInt64
 	err := sql.ErrNoRows

@@ -1,0 +1,113 @@
+package queue_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/queue"
+)
+
+// seed fills a store with n datasets in state, spread over 100 projects so
+// ancestor and descendant lookups see realistic neighbours. It reports the
+// seeding rate.
+func seed(b *testing.B, s *queue.Store, n int, state api.TaskState) []string {
+	b.Helper()
+	paths := make([]string, n)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("/jfs/proj%03d/ds%06d", i%100, i)
+	}
+	start := time.Now()
+	require.NoError(b, s.SeedDatasets(ctx(), paths, state, t0))
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "seeded/s")
+	return paths
+}
+
+// BenchmarkSubmit measures Submit (one path, with a token, as the SPANK
+// plugin sends it) on a store that already holds 100 000 datasets.
+// Target: well above 2000/s.
+func BenchmarkSubmit(b *testing.B) {
+	for _, kind := range []string{"new", "joined", "covered"} {
+		b.Run(kind, func(b *testing.B) {
+			s, _ := open(b)
+			paths := seed(b, s, 100_000, api.TaskWarm)
+			i := 0
+			start := time.Now()
+			for b.Loop() {
+				var p string
+				switch kind {
+				case "new":
+					p = fmt.Sprintf("/jfs/new%03d/ds%07d", i%100, i)
+				case "joined":
+					p = paths[(i*7919)%len(paths)]
+				case "covered":
+					p = paths[(i*7919)%len(paths)] + "/train"
+				}
+				_, err := s.Submit(ctx(), queue.SubmitParams{Paths: []string{p}, UID: 1000, GID: 1000,
+					Token: fmt.Sprintf("tok-%s-%d", kind, i), Source: api.SourceSubmit, Now: t0.Add(time.Duration(i))})
+				if err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(i)/time.Since(start).Seconds(), "submits/s")
+		})
+	}
+}
+
+// BenchmarkJobStatus measures JobStatus latency with 100 000 datasets and
+// 2 000 jobs of 4 datasets each. Target: p99 <= 5 ms.
+func BenchmarkJobStatus(b *testing.B) {
+	s, _ := open(b)
+	paths := seed(b, s, 100_000, api.TaskWarm)
+	const jobs = 2000
+	for j := range jobs {
+		ps := make([]string, 4)
+		for k := range ps {
+			ps[k] = paths[(j*4+k)*11%len(paths)]
+		}
+		_, err := s.Submit(ctx(), queue.SubmitParams{Paths: ps, UID: 1000, JobID: uint64(j + 1), Source: api.SourceSubmit, Now: t0})
+		require.NoError(b, err)
+	}
+	var lat []time.Duration
+	i := 0
+	for b.Loop() {
+		start := time.Now()
+		st, err := s.JobStatus(ctx(), uint64(i%jobs+1))
+		lat = append(lat, time.Since(start))
+		if err != nil || len(st.Datasets) != 4 {
+			b.Fatalf("job %d: %v %+v", i%jobs+1, err, st)
+		}
+		i++
+	}
+	slices.Sort(lat)
+	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
+	b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
+}
+
+// BenchmarkQueue measures listing 10 000 queued tasks (each with a waiting
+// job). Target: well under 150 ms.
+func BenchmarkQueue(b *testing.B) {
+	s, _ := open(b)
+	paths := seed(b, s, 10_000, api.TaskQueued)
+	for j, p := range paths {
+		_, err := s.Submit(ctx(), queue.SubmitParams{Paths: []string{p}, UID: 1000, Token: fmt.Sprint("t", j), Source: api.SourceSubmit, Now: t0})
+		require.NoError(b, err)
+	}
+	var worst time.Duration
+	for b.Loop() {
+		start := time.Now()
+		es, err := s.Queue(ctx(), false)
+		worst = max(worst, time.Since(start))
+		if err != nil || len(es) != len(paths) || es[0].JobsWaiting != 1 {
+			b.Fatalf("queue: %v, %d entries", err, len(es))
+		}
+	}
+	b.ReportMetric(ms(worst), "max-ms")
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
