@@ -17,7 +17,8 @@ static void report_rejection(int status, const struct ad_buf *resp)
 	const char *obj = resp->data ? strchr(resp->data, '{') : NULL;
 
 	if (obj != NULL && ad_json_get_string(obj, "error", &msg) == 0) {
-		if (ad_json_get_string(obj, "path", &path) == 0 && path.len > 0)
+		if (ad_json_get_string(obj, "path", &path) == 0 && path.len > 0 &&
+		    strncmp(msg.data, path.data, path.len) != 0)
 			slurm_error("accel-data: %s: %s", path.data, msg.data);
 		else
 			slurm_error("accel-data: %s", msg.data);

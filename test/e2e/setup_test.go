@@ -1,0 +1,76 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/internal/testutil"
+	"github.com/accel-data/accel-data/pkg/api"
+)
+
+// world is one test's JuiceFS volume and (unless down) its warmupd, reachable
+// by the plugin and the prolog at cl.socket.
+type world struct {
+	vol *testutil.Volume
+	d   *testutil.Daemon
+}
+
+// setup gives a test a fresh volume and, when daemon is true, a warmupd on
+// it. bandwidth (MiB/s of the stand-in's warm-ups) is set when not empty.
+// When the test ends it cancels leftover jobs, waits for idle nodes and
+// checks scenario 7: no node drained.
+func setup(t *testing.T, daemon bool, bandwidth string) *world {
+	t.Helper()
+	if bandwidth != "" {
+		t.Setenv("FAKEJUICEFS_BANDWIDTH", bandwidth)
+	}
+	w := &world{vol: testutil.NewVolume(t)}
+	_ = os.Remove(cl.socket)
+	if daemon {
+		w.d = testutil.StartWarmupd(t, w.vol)
+		require.NoError(t, os.Symlink(w.d.Socket, cl.socket))
+	}
+	t.Cleanup(func() {
+		settle(t)
+		requireNoDrain(t)
+		_ = os.Remove(cl.socket)
+	})
+	return w
+}
+
+// queue returns every task warmupd knows (finished ones too).
+func (w *world) queue(t testing.TB) []api.QueueEntry {
+	t.Helper()
+	q, err := w.d.Client.Queue(context.Background(), true)
+	require.NoError(t, err)
+	return q.Entries
+}
+
+// tasksFor returns the tasks whose dataset is p.
+func (w *world) tasksFor(t testing.TB, p string) []api.QueueEntry {
+	t.Helper()
+	var out []api.QueueEntry
+	for _, e := range w.queue(t) {
+		if e.Dataset == p {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// waitWarm waits until the task of dataset p is warm.
+func (w *world) waitWarm(t testing.TB, p string, timeout time.Duration) {
+	t.Helper()
+	w.d.WaitQueue(timeout, func(es []api.QueueEntry) bool {
+		for _, e := range es {
+			if e.Dataset == p && e.State == api.TaskWarm {
+				return true
+			}
+		}
+		return false
+	})
+}
