@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/accel-data/accel-data/internal/tableprinter"
 
 	"github.com/accel-data/accel-data/pkg/api"
 )
@@ -27,8 +30,14 @@ func (p *progress) show(now time.Time, tasks []api.QueueEntry) {
 			fmt.Fprintf(&b, "\x1b[%dA\x1b[J", p.lines)
 		}
 		for _, t := range tasks {
-			fmt.Fprintf(&b, "%-8s %s %s  %s/%s  %s\n", t.State, progressBar(t.CachedRatio), formatPercent(t.CachedRatio),
-				formatBytes(t.CachedBytes), sizeOrUnknown(t.Bytes), t.Dataset)
+			head := fmt.Sprintf("%-8s %s %s  %s/%s  ", t.State, progressBar(t.CachedRatio), formatPercent(t.CachedRatio),
+				formatBytes(t.CachedBytes), sizeOrUnknown(t.Bytes))
+			ds := t.Dataset
+			if w := p.io.Width - utf8.RuneCountInString(head) - 1; p.io.Width > 0 {
+				// A wrapped line would break the cursor arithmetic of the next redraw.
+				ds = tableprinter.TruncateLeft(max(w, 0), ds)
+			}
+			b.WriteString(head + ds + "\n")
 		}
 		p.lines = len(tasks)
 		fmt.Fprint(p.io.ErrOut, b.String())

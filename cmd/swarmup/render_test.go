@@ -183,3 +183,32 @@ func TestTrackTasksFollowsCoveringParent(t *testing.T) {
 	_, err = trackTasks([]api.SubmitItem{{Path: "/other", TaskID: 77}}, entries)
 	require.ErrorContains(t, err, "swarmup warm /other")
 }
+
+func TestProgressRedrawFitsTerminal(t *testing.T) {
+	var b bytes.Buffer
+	p := newProgress(&IOStreams{ErrOut: &b, ErrIsTTY: true, Width: 60})
+	tasks := []api.QueueEntry{{TaskID: 1, Dataset: "/jfs/datasets/vision/imagenet-21k/train", State: api.TaskWarming,
+		Bytes: 172 << 20, CachedBytes: 72 << 20, CachedRatio: 72.0 / 172}}
+	p.show(testNow, tasks)
+	require.Equal(t, "warming  [####------] 41.8%  72 MiB/172 MiB  …net-21k/train\n", b.String())
+	for _, l := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+		require.Less(t, len([]rune(l)), 60, "a wrapped line would break the redraw")
+	}
+	b.Reset()
+	tasks[0].State, tasks[0].CachedRatio, tasks[0].CachedBytes = api.TaskWarm, 1, 172<<20
+	p.show(testNow, tasks)
+	require.True(t, strings.HasPrefix(b.String(), "\x1b[1A\x1b[J"), "the second frame replaces the first: %q", b.String())
+	require.Contains(t, b.String(), "warm     [##########] 100.0%")
+}
+
+func TestProgressLinesWhenNotATerminal(t *testing.T) {
+	var b bytes.Buffer
+	p := newProgress(&IOStreams{ErrOut: &b})
+	e := api.QueueEntry{TaskID: 3, Dataset: "/jfs/laion", State: api.TaskWarming}
+	p.show(testNow, []api.QueueEntry{e})
+	p.show(testNow, []api.QueueEntry{e})
+	e.State, e.CachedRatio, e.Reason = api.TaskPartial, 0.5, "verified below target"
+	p.show(testNow, []api.QueueEntry{e})
+	require.Equal(t, "2026-11-25T01:00:00Z task 3 /jfs/laion warming 0.0%\n"+
+		"2026-11-25T01:00:00Z task 3 /jfs/laion partial 50.0% (verified below target)\n", b.String(), "one line per state change")
+}
