@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"hash/fnv"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -102,9 +104,33 @@ func (b block) fetch(l *limiter) error {
 	if err := os.MkdirAll(filepath.Dir(b.path), 0o755); err != nil {
 		return err
 	}
+	// <name>.tmp is created exclusively: a concurrent stand-in process
+	// fetching the same block owns it and will rename it; a .tmp left by a
+	// killed process is stale after staleTmp and replaced.
 	tmp := b.path + ".tmp"
-	if err := os.WriteFile(tmp, out, 0o600); err != nil {
+	f2, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		if fi, serr := os.Stat(tmp); serr == nil && time.Since(fi.ModTime()) < staleTmp {
+			return nil
+		}
+		_ = os.Remove(tmp)
+		f2, err = os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := f2.Write(out); err != nil {
+		f2.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f2.Close(); err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	return os.Rename(tmp, b.path)
 }
+
+// staleTmp is the age after which a <block>.tmp is taken as left by a killed
+// process (the data is read before the .tmp is created, so writing it is quick).
+const staleTmp = 10 * time.Second

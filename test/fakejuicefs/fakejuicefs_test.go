@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/internal/testutil"
+)
+
+// The stand-in's formatting helpers give the real client's strings.
+
+func TestIBytesMatchesRealSamples(t *testing.T) {
+	// 523609614 bytes is ds1 in the samples (10_info_dir.txt), printed as 499 MiB.
+	require.Equal(t, "499 MiB", iBytes(523609614))
+	require.Equal(t, "0 B", iBytes(0))
+	require.Equal(t, "9 B", iBytes(9))
+	require.Equal(t, "1000 B", iBytes(1000))
+	require.Equal(t, "1.5 GiB", iBytes(3<<29))
+	require.Equal(t, "9.5 MiB", iBytes(10000000))
+	require.Equal(t, "3.56 MiB (3730526 Bytes)", formatBytes(3730526)) // 10b_info_file.txt
+	require.Equal(t, "499.35 MiB (523609614 Bytes)", formatBytes(523609614))
+}
+
+func TestPrintTableMatchesRealInfoOutput(t *testing.T) {
+	real, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "pkg", "jfs", "testdata", "10b_info_file.txt"))
+	require.NoError(t, err)
+	var b strings.Builder
+	printTable(&b, [][]string{
+		{"chunkIndex", "objectName", "size", "offset", "length", "pos"},
+		{"0", "testvol/chunks/0/0/1_0_3730526", "3730526", "0", "3730526", "0"},
+	}, 1)
+	require.Contains(t, string(real), b.String())
+}
+
+// runFJ runs the stand-in binary and returns stdout, stderr and the exit code.
+func runFJ(t *testing.T, bin, dir string, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+var logLineRE = regexp.MustCompile(`^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6} juicefs\[\d+\] <(INFO|WARNING|ERROR|FATAL)>: .* \[\w+@\w+\.go:\d+\]$`)
+
+func blockFiles(t *testing.T, cache string) (complete, tmp []string) {
+	t.Helper()
+	require.NoError(t, filepath.WalkDir(cache, func(p string, d os.DirEntry, err error) error {
+		require.NoError(t, err)
+		if d.Type().IsRegular() {
+			if strings.HasSuffix(p, ".tmp") {
+				tmp = append(tmp, p)
+			} else {
+				complete = append(complete, p)
+			}
+		}
+		return nil
+	}))
+	return complete, tmp
+}
+
+func TestStandInCLI(t *testing.T) {
+	v := testutil.NewVolume(t)
+	if v.Real {
+		t.Fatal("this test is about the stand-in; unset ACCEL_TEST_JUICEFS")
+	}
+	fast := []string{"FAKEJUICEFS_BANDWIDTH=0"}
+	ds := v.WriteFiles(t, "ds", 3, 5<<20) // 2 blocks each: 4 MiB + 1 MiB
+
+	out, _, code := runFJ(t, v.Binary, "", nil, "--version")
+	require.Equal(t, 0, code)
+	require.Equal(t, "juicefs version 1.3.0+fakejuicefs\n", out)
+	out, _, code = runFJ(t, v.Binary, "", nil, "--help")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "a test double, only built for tests")
+
+	// Relative paths resolve against the working directory.
+	out, errs, code := runFJ(t, v.Binary, v.Mount, fast, "warmup", "-p", "2", "ds")
+	require.Equal(t, 0, code)
+	require.Empty(t, out)
+	require.Regexp(t, logLineRE, strings.TrimSpace(errs))
+	require.Contains(t, errs, "<INFO>: warmup cache: 3 files (15 MiB bytes) [warmup@warmup.go:309]")
+	complete, _ := blockFiles(t, v.CacheDir)
+	require.Len(t, complete, 6)
+	for _, p := range complete {
+		require.Regexp(t, `/raw/chunks/\d+/\d+/\d+_[01]_(4194304|1048576)$`, p)
+	}
+
+	// A warm dataset is not re-read: block files are untouched.
+	before := map[string]time.Time{}
+	for _, p := range complete {
+		fi, err := os.Stat(p)
+		require.NoError(t, err)
+		before[p] = fi.ModTime()
+	}
+	time.Sleep(20 * time.Millisecond)
+	_, _, code = runFJ(t, v.Binary, "", []string{"FAKEJUICEFS_BANDWIDTH=0.01"}, "warmup", ds)
+	require.Equal(t, 0, code)
+	for p, mt := range before {
+		fi, err := os.Stat(p)
+		require.NoError(t, err)
+		require.Equal(t, mt, fi.ModTime(), p)
+	}
+
+	out, errs, code = runFJ(t, v.Binary, "", nil, "warmup", "--check", ds)
+	require.Equal(t, 0, code)
+	require.Contains(t, errs, "check cache: 3 files checked, 15 MiB of 15 MiB (100.0%) cached [warmup@warmup.go:332]")
+	require.Contains(t, out, " Location ")
+	require.Contains(t, out, "|     100.0% |")
+
+	// Rewriting a file gives it new slices: it is no longer cached.
+	require.NoError(t, os.WriteFile(filepath.Join(ds, "f0000.bin"), bytes.Repeat([]byte("a"), 1<<20), 0o644))
+	_, errs, _ = runFJ(t, v.Binary, "", nil, "warmup", "--check", ds)
+	require.Contains(t, errs, "check cache: 3 files checked, 10 MiB of 11 MiB (90.9%) cached")
+
+	_, errs, code = runFJ(t, v.Binary, "", nil, "warmup", "--evict", ds)
+	require.Equal(t, 0, code)
+	require.Contains(t, errs, "evict cache: 3 files (11 MiB bytes) [warmup@warmup.go:311]")
+	out, errs, _ = runFJ(t, v.Binary, "", nil, "warmup", "--check", ds)
+	require.Empty(t, out, "no location table when nothing is cached")
+	require.Contains(t, errs, "check cache: 3 files checked, 0 B of 11 MiB (0.0%) cached")
+
+	// Errors as the real client.
+	_, errs, code = runFJ(t, v.Binary, "", nil, "warmup", "--check", "--evict", ds)
+	require.Equal(t, 1, code)
+	require.Contains(t, errs, "<FATAL>: --check and --evict can't be used together")
+	_, errs, code = runFJ(t, v.Binary, "", nil, "warmup", filepath.Join(v.Mount, "missing"), ds)
+	require.Equal(t, 1, code)
+	require.Contains(t, errs, "<FATAL>: open control file for "+filepath.Join(v.Mount, "missing"))
+	_, errs, code = runFJ(t, v.Binary, "", nil, "warmup", "--check", ds, filepath.Join(v.Mount, "missing"))
+	require.Equal(t, 0, code, "a later missing path does not fail the command")
+	require.Contains(t, errs, "check cache: 3 files checked")
+	log, err := os.ReadFile(filepath.Join(v.Mount, ".fakejuicefs", "mount.log"))
+	require.NoError(t, err)
+	require.Contains(t, string(log), "missing", "the mount log says what was skipped")
+	_, errs, code = runFJ(t, v.Binary, "", nil, "warmup", "--check", ds, t.TempDir())
+	require.Equal(t, 0, code)
+	require.Contains(t, errs, "is not under mount point")
+	_, errs, code = runFJ(t, v.Binary, "", nil, "clone", ds, ds)
+	require.Equal(t, 1, code)
+	require.Contains(t, errs, "already exists")
+	_, errs, code = runFJ(t, v.Binary, "", nil, "clone", ds, filepath.Join(ds, "sub"))
+	require.Equal(t, 1, code)
+	require.Contains(t, errs, "should not be under the SRC path")
+	_, errs, code = runFJ(t, v.Binary, "", nil, "clone", ds, filepath.Join(t.TempDir(), "x"))
+	require.Equal(t, 1, code)
+	require.Contains(t, errs, "not inside JuiceFS")
+
+	// Clone: nothing printed, equal info rows, shared blocks.
+	out, errs, code = runFJ(t, v.Binary, "", nil, "clone", ds, filepath.Join(v.Mount, "ds2"))
+	require.Equal(t, 0, code)
+	require.Empty(t, out+errs)
+	a, _, _ := runFJ(t, v.Binary, "", nil, "info", "--raw", filepath.Join(ds, "f0001.bin"))
+	b, _, _ := runFJ(t, v.Binary, "", nil, "info", "--raw", filepath.Join(v.Mount, "ds2", "f0001.bin"))
+	tableOf := func(s string) string { return s[strings.Index(s, " chunks:"):] }
+	require.Contains(t, a, " chunks:\n+------------+---------+---------+--------+---------+\n| chunkIndex | sliceId |   size  | offset |  length |\n")
+	require.Equal(t, tableOf(a), tableOf(b))
+	_, _, code = runFJ(t, v.Binary, "", fast, "warmup", filepath.Join(v.Mount, "ds2", "f0001.bin"))
+	require.Equal(t, 0, code)
+	_, errs, _ = runFJ(t, v.Binary, "", nil, "warmup", "--check", filepath.Join(ds, "f0001.bin"))
+	require.Contains(t, errs, "(100.0%) cached", "warming the clone warms the original")
+
+	// Background: returns at once, the work happens anyway.
+	list := filepath.Join(t.TempDir(), "list")
+	require.NoError(t, os.WriteFile(list, []byte(ds+"\n"), 0o644))
+	_, errs, code = runFJ(t, v.Binary, "", fast, "warmup", "-b", "-f", list)
+	require.Equal(t, 0, code)
+	require.Contains(t, errs, "warmup cache for 1 paths in background")
+	require.Eventually(t, func() bool {
+		_, errs, _ := runFJ(t, v.Binary, "", nil, "warmup", "--check", ds)
+		return strings.Contains(errs, "(100.0%) cached")
+	}, 10*time.Second, 50*time.Millisecond)
+}
+
+func TestStandInKilledLeavesOnlyCompleteBlocks(t *testing.T) {
+	v := testutil.NewVolume(t)
+	if v.Real {
+		t.Fatal("this test is about the stand-in; unset ACCEL_TEST_JUICEFS")
+	}
+	ds := v.WriteFiles(t, "ds", 8, 4<<20)
+	cmd := exec.Command(v.Binary, "warmup", "-p", "1", ds)
+	cmd.Env = append(os.Environ(), "FAKEJUICEFS_BANDWIDTH=40") // 100 ms per block
+	require.NoError(t, cmd.Start())
+	require.Eventually(t, func() bool { c, _ := blockFiles(t, v.CacheDir); return len(c) > 0 }, 20*time.Second, 5*time.Millisecond)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+	_ = cmd.Wait()
+
+	complete, _ := blockFiles(t, v.CacheDir)
+	require.NotEmpty(t, complete, "some blocks were fetched before the kill")
+	require.Less(t, len(complete), 8, "the kill came before the end")
+	for _, p := range complete {
+		fi, err := os.Stat(p)
+		require.NoError(t, err)
+		require.Equal(t, int64(4<<20+4*128), fi.Size(), "%s is a complete block (data + CRC per 32 KiB)", p)
+	}
+	// Warming again completes the rest, re-reading only what is missing.
+	_, errs, code := runFJ(t, v.Binary, "", []string{"FAKEJUICEFS_BANDWIDTH=0"}, "warmup", ds)
+	require.Equal(t, 0, code)
+	require.Contains(t, errs, "warmup cache: 8 files (32 MiB bytes)")
+	complete, _ = blockFiles(t, v.CacheDir)
+	require.Len(t, complete, 8)
+}
+
+func TestStandInFormat(t *testing.T) {
+	bin := testutil.Binary(t, "test/fakejuicefs")
+	dir := t.TempDir()
+	mnt := filepath.Join(dir, "mnt")
+	_, errs, code := runFJ(t, bin, "", nil, "format", mnt, "--cache-dir", filepath.Join(dir, "c1")+":"+filepath.Join(dir, "c2"), "--block-size", "1M", "--bandwidth", "0")
+	require.Equal(t, 0, code, errs)
+	cfg, err := os.ReadFile(filepath.Join(mnt, ".config"))
+	require.NoError(t, err)
+	for _, want := range []string{`"Format": {`, `"UUID": "`, `"BlockSize": 1024,`, `"BlockSize": 1048576,`,
+		`"CacheDir": "` + filepath.Join(dir, "c1") + ":" + filepath.Join(dir, "c2") + `"`, `"PrometheusAgent": "127.0.0.1:0"`} {
+		require.Contains(t, string(cfg), want)
+	}
+	_, errs, code = runFJ(t, bin, "", nil, "format", mnt, "--cache-dir", filepath.Join(dir, "c1"))
+	require.Equal(t, 1, code)
+	require.Contains(t, errs, "already a stand-in mount")
+	_, _, code = runFJ(t, bin, "", nil, "format", mnt+"2")
+	require.Equal(t, 1, code, "--cache-dir is required")
+
+	// Blocks spread over both cache dirs and are all seen by --check.
+	require.NoError(t, os.MkdirAll(filepath.Join(mnt, "ds"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(mnt, "ds", "f"), bytes.Repeat([]byte("z"), 16<<20), 0o644))
+	_, _, code = runFJ(t, bin, "", nil, "warmup", filepath.Join(mnt, "ds"))
+	require.Equal(t, 0, code)
+	c1, _ := blockFiles(t, filepath.Join(dir, "c1"))
+	c2, _ := blockFiles(t, filepath.Join(dir, "c2"))
+	require.Len(t, append(c1, c2...), 16)
+	require.NotEmpty(t, c1)
+	require.NotEmpty(t, c2)
+	_, errs, _ = runFJ(t, bin, "", nil, "warmup", "--check", filepath.Join(mnt, "ds"))
+	require.Contains(t, errs, "16 MiB of 16 MiB (100.0%) cached")
+}
