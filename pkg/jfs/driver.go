@@ -163,9 +163,17 @@ func (d *Driver) Clone(ctx context.Context, src, dst string, preserve bool) erro
 // InfoRaw returns the slice rows of `juicefs info --raw PATH`. Two files with
 // equal rows share their data. A directory has no rows.
 func (d *Driver) InfoRaw(ctx context.Context, path string) ([]SliceRow, error) {
-	stdout, _, err := d.run(ctx, "info", path, []string{"info", "--raw", path})
+	stdout, stderr, err := d.run(ctx, "info", path, []string{"info", "--raw", path})
 	if err != nil {
 		return nil, err
+	}
+	// juicefs info logs an ERROR and exits 0 for a path it cannot look up.
+	if !strings.Contains(stdout, path+" :") {
+		msg := lastLogMessage(stderr, "ERROR")
+		if msg == "" {
+			msg = "juicefs info printed nothing for it"
+		}
+		return nil, &PathError{Op: "info", Path: path, Detail: msg}
 	}
 	return ParseInfoRaw(stdout), nil
 }

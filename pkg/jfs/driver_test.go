@@ -264,6 +264,10 @@ func TestDriverCloneSharesBlocks(t *testing.T) {
 	dir, err := d.InfoRaw(ctx, ds)
 	require.NoError(t, err)
 	require.Empty(t, dir, "a directory has no slice rows")
+	_, err = d.InfoRaw(ctx, filepath.Join(ds, "missing.bin"))
+	var ipe *PathError
+	require.ErrorAs(t, err, &ipe, "juicefs info exits 0 for a missing path; the driver must not")
+	require.Contains(t, ipe.Detail, "lookup inode for")
 
 	if !v.Real {
 		_, err = d.Evict(ctx, []string{ds})

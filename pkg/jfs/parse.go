@@ -100,11 +100,22 @@ func ParseCheckSummary(stderr string) (*CheckResult, error) {
 // ParseFatal returns the message of the last "<FATAL>: …" line in stderr,
 // without the timestamp prefix and the "[func@file.go:N]" suffix, or "".
 func ParseFatal(stderr string) string {
-	m := lastMatch(stderr, reFatal)
-	if m == nil {
-		return ""
+	return lastLogMessage(stderr, "FATAL")
+}
+
+// lastLogMessage returns the message of the last "<LEVEL>: …" log line.
+func lastLogMessage(stderr, level string) string {
+	re := reFatal
+	if level != "FATAL" {
+		re = regexp.MustCompile(`<` + regexp.QuoteMeta(level) + `>: (.*?)(?: \[[^\]]*@[^\]]*\])?\s*$`)
 	}
-	return m[1]
+	var msg string
+	for _, line := range strings.Split(stderr, "\n") {
+		if m := re.FindStringSubmatch(line); m != nil {
+			msg = m[1]
+		}
+	}
+	return msg
 }
 
 func lastMatch(s string, re *regexp.Regexp) []string {
