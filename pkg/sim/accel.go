@@ -19,6 +19,9 @@ type AccelOptions struct {
 	ActiveBudgetFrac float64
 	// ReplanEvery forces a plan every this many ticks even when nothing changed.
 	ReplanEvery int
+	// PrologETA lets a prolog stop waiting when the warm-up cannot finish
+	// within the bound (planner.KeepWaiting); false waits to the bound like fifo.
+	PrologETA bool
 }
 
 // DefaultAccelOptions is warmupd's default configuration with
@@ -26,7 +29,7 @@ type AccelOptions struct {
 func DefaultAccelOptions() AccelOptions {
 	c := planner.DefaultConfig()
 	c.ActiveWindows, _ = planner.ParseWindows("22:00-06:00")
-	return AccelOptions{Planner: c, HistoryHalfLife: 7 * 86400, ActiveBudgetFrac: 0.25, ReplanEvery: 10}
+	return AccelOptions{Planner: c, HistoryHalfLife: 7 * 86400, ActiveBudgetFrac: 0.25, ReplanEvery: 10, PrologETA: true}
 }
 
 type pend struct {
@@ -165,6 +168,11 @@ func (a *accel) history(i int, now float64) float64 {
 	return x.hist * math.Exp2(-(now-x.histT)/a.o.HistoryHalfLife)
 }
 
+// giveUp is the prolog's answer from warmupd (see Engine.etaGiveUp).
+func (a *accel) giveUp(e *Engine, j int) bool { return a.o.PrologETA && e.etaGiveUp(j) }
+
+func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
 func (a *accel) busy(*Engine) bool { return a.queued > 0 }
 
 func (a *accel) tick(e *Engine) {
@@ -202,8 +210,8 @@ func (a *accel) tick(e *Engine) {
 		}
 		a.snap = append(a.snap, planner.Dataset{
 			ID: int64(i), Path: d.path, Bytes: d.size, CachedBytes: d.cached, State: x.state,
-			QueuedSince:   Epoch.Add(time.Duration(x.queuedSince * float64(time.Second))),
-			RunningJobs:   x.running, PrologWaiting: x.prolog, PendingStarts: a.starts[st:len(a.starts):len(a.starts)],
+			QueuedSince: Epoch.Add(time.Duration(x.queuedSince * float64(time.Second))),
+			RunningJobs: x.running, PrologWaiting: x.prolog, PendingStarts: a.starts[st:len(a.starts):len(a.starts)],
 			History: h, HitRate: -1, LastUsed: Epoch.Add(time.Duration(x.lastUsed * float64(time.Second))),
 		})
 	}

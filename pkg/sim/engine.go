@@ -3,6 +3,7 @@ package sim
 import (
 	"container/heap"
 	"fmt"
+	"github.com/accel-data/accel-data/pkg/planner"
 	"math"
 	"slices"
 	"time"
@@ -75,6 +76,9 @@ type jobRT struct {
 	uses     []int // dataset indices, parallel to Job.Datasets
 	waiting  bool
 	released bool
+	runStart float64
+	pos      []int64 // bytes read so far, per use
+	ridx     int     // position in Engine.running
 }
 
 // Engine is one simulation run.
@@ -87,6 +91,7 @@ type Engine struct {
 	warming []int
 	isWarm  []bool // dataset is being warmed
 	waitQ   []int  // jobs waiting in a prolog
+	running []int  // jobs past their prolog, reading
 	res     Result
 	readEMA float64 // object-storage read-miss bandwidth, bytes/s, ~1h average
 	pol     policy
@@ -130,16 +135,19 @@ func Run(jobs []Job, ph Physics, policyName string, opts *AccelOptions) (Result,
 		e.pol = nonePolicy{}
 	case "fifo":
 		e.pol = newFIFO(len(ds))
-	case "accel":
+	case "accel", "accel-noeta":
 		o := DefaultAccelOptions()
 		if opts != nil {
 			o = *opts
+		}
+		if policyName == "accel-noeta" {
+			o.PrologETA = false
 		}
 		e.pol = newAccel(e, o)
 	case "oracle":
 		e.pol = newOracle(e)
 	default:
-		return Result{}, fmt.Errorf("unknown policy %q: use none, fifo, accel or oracle", policyName)
+		return Result{}, fmt.Errorf("unknown policy %q: use none, fifo, accel, accel-noeta or oracle", policyName)
 	}
 	if ph.Tick <= 0 || ph.Workers <= 0 || ph.CacheBytes <= 0 {
 		return Result{}, fmt.Errorf("physics: tick, workers and cache bytes must be > 0")
@@ -180,6 +188,11 @@ func Run(jobs []Job, ph Physics, policyName string, opts *AccelOptions) (Result,
 		e.advance(prev, e.now)
 		for ends.Len() > 0 && ends[0].t <= e.now {
 			ev := heap.Pop(&ends).(endEv)
+			e.readUpTo(ev.j, ev.t)
+			r := e.jobs[ev.j].ridx
+			last := e.running[len(e.running)-1]
+			e.running[r], e.jobs[last].ridx = last, r
+			e.running = e.running[:len(e.running)-1]
 			e.pol.ended(e, ev.j)
 		}
 		for si < len(jobs) && jobs[si].Submit <= e.now {
@@ -215,6 +228,42 @@ func Run(jobs []Job, ph Physics, policyName string, opts *AccelOptions) (Result,
 	return e.res, nil
 }
 
+// giveUp asks the policy whether job j's prolog should stop waiting now.
+func (e *Engine) giveUp(j int) bool {
+	g, ok := e.pol.(interface{ giveUp(*Engine, int) bool })
+	return ok && g.giveUp(e, j)
+}
+
+// etaGiveUp is the prolog's answer from warmupd: stop waiting when a missing
+// dataset cannot be warm within the bound (planner.KeepWaiting). It decides
+// only after the scheduler has had one tick to act on the prolog.
+func (e *Engine) etaGiveUp(j int) bool {
+	job := &e.Jobs[j]
+	waited := e.now - job.Start
+	if waited < e.Phys.Tick {
+		return false
+	}
+	for _, i := range e.jobs[j].uses {
+		d := &e.c.ds[i]
+		if e.c.ready(i, e.Phys.WarmRatio) {
+			continue
+		}
+		rate := 0.0
+		if e.isWarm[i] {
+			rate = e.warmRate()
+		}
+		if !planner.KeepWaiting(d.size-d.cached, rate, secs(waited), secs(e.Phys.PrologWait)) {
+			return true
+		}
+	}
+	return false
+}
+
+// warmRate is the current bandwidth of one warm-up.
+func (e *Engine) warmRate() float64 {
+	return min(e.Phys.WarmBW, e.Phys.ObjectBW/float64(max(len(e.warming), 1)))
+}
+
 func (e *Engine) busy() bool {
 	b, ok := e.pol.(interface{ busy(*Engine) bool })
 	return ok && b.busy(e)
@@ -236,6 +285,8 @@ func (e *Engine) checkProlog(ends *endHeap) {
 		switch {
 		case ready:
 			e.release(j, min(at, job.Start+e.Phys.PrologWait), ends)
+		case e.giveUp(j):
+			e.release(j, e.now, ends)
 		case e.now-job.Start >= e.Phys.PrologWait:
 			e.res.BoundHits++
 			e.release(j, job.Start+e.Phys.PrologWait, ends)
@@ -246,30 +297,63 @@ func (e *Engine) checkProlog(ends *endHeap) {
 	e.waitQ = keep
 }
 
-// release ends the prolog of job j at time at: its GPUs stop waiting and it reads its data.
+// release ends the prolog of job j at time at: its GPUs stop waiting and it
+// starts reading its data, evenly over its run time.
 func (e *Engine) release(j int, at float64, ends *endHeap) {
 	job := &e.Jobs[j]
 	rt := &e.jobs[j]
 	rt.waiting, rt.released = false, true
 	e.res.PrologGPUs += float64(job.GPUs) * max(at-job.Start, 0)
-	for k, i := range rt.uses {
-		d := &e.c.ds[i]
-		want := int64(job.Datasets[k].Read * float64(d.size))
-		hit := min(d.cached, want)
-		e.res.ReadBytes += want
-		e.res.HitBytes += hit
-		e.readEMA += float64(want-hit) / 3600
-		e.c.touch(i, e.now)
-		e.c.fetch(i, want-hit, e.now)
-	}
+	rt.runStart = at
+	rt.pos = make([]int64, len(rt.uses))
+	rt.ridx = len(e.running)
+	e.running = append(e.running, j)
 	heap.Push(ends, endEv{t: at + job.Duration, j: j})
 	e.pol.released(e, j)
+	e.readUpTo(j, e.now)
+}
+
+// readUpTo makes job j read what it has read by time t. The cached part of a
+// dataset is a prefix; a job reads from offset 0 on, hits what is cached and
+// fetches the rest from object storage into the cache (fill on read).
+func (e *Engine) readUpTo(j int, t float64) {
+	job := &e.Jobs[j]
+	rt := &e.jobs[j]
+	frac := 1.0
+	if job.Duration > 0 {
+		frac = min(max((t-rt.runStart)/job.Duration, 0), 1)
+	}
+	for k, i := range rt.uses {
+		want := int64(job.Datasets[k].Read * float64(e.c.ds[i].size))
+		to := int64(frac * float64(want))
+		if frac == 1 {
+			to = want
+		}
+		n := to - rt.pos[k]
+		if n <= 0 {
+			continue
+		}
+		d := &e.c.ds[i]
+		var hit int64
+		if rt.pos[k] < d.cached {
+			hit = min(d.cached, to) - rt.pos[k]
+		}
+		rt.pos[k] = to
+		e.res.ReadBytes += n
+		e.res.HitBytes += hit
+		e.readEMA += float64(n-hit) / 3600
+		e.c.touch(i, e.now)
+		e.c.fetch(i, n-hit, e.now)
+	}
 }
 
 // advance moves warm-ups from t0 to t1 at their fair share of bandwidth.
 func (e *Engine) advance(t0, t1 float64) {
 	e.readEMA *= math.Exp(-(t1 - t0) / 3600)
 	if len(e.warming) == 0 {
+		for _, j := range e.running {
+			e.readUpTo(j, t1)
+		}
 		return
 	}
 	bw := min(e.Phys.WarmBW, e.Phys.ObjectBW/float64(len(e.warming)))
@@ -288,6 +372,9 @@ func (e *Engine) advance(t0, t1 float64) {
 	for _, i := range done {
 		e.stopWarm(i)
 		e.pol.warmed(e, i)
+	}
+	for _, j := range e.running {
+		e.readUpTo(j, t1)
 	}
 }
 

@@ -5,7 +5,8 @@ import (
 )
 
 // oracle knows every future job (true start times included). Each tick it
-// wants in the cache the datasets used soonest that fit together (Belady's
+// wants in the cache the datasets being read now, then those used soonest
+// that fit together (Belady's
 // rule by next use), warms those that are missing in next-use order and
 // evicts only datasets outside that set. It is an upper bound, not a policy
 // a daemon could run.
@@ -30,14 +31,17 @@ func newOracle(e *Engine) *oracle {
 	return o
 }
 
-func (o *oracle) name() string              { return "oracle" }
-func (o *oracle) waits() bool               { return true }
-func (o *oracle) submit(*Engine, int)       {}
+func (o *oracle) name() string               { return "oracle" }
+func (o *oracle) waits() bool                { return true }
+func (o *oracle) submit(*Engine, int)        {}
 func (o *oracle) prolog(*Engine, int, []int) {}
-func (o *oracle) released(*Engine, int)     {}
-func (o *oracle) ended(*Engine, int)        {}
-func (o *oracle) warmed(*Engine, int)       {}
-func (o *oracle) busy(*Engine) bool         { return o.pending }
+func (o *oracle) released(*Engine, int)      {}
+func (o *oracle) ended(*Engine, int)         {}
+func (o *oracle) warmed(*Engine, int)        {}
+func (o *oracle) busy(*Engine) bool          { return o.pending }
+
+// giveUp: the oracle's prolog knows the same ETA rule as accel's.
+func (o *oracle) giveUp(e *Engine, j int) bool { return e.etaGiveUp(j) }
 
 func (o *oracle) tick(e *Engine) {
 	for o.ptr < len(o.byStart) && e.Jobs[o.byStart[o.ptr]].Start <= e.now {
@@ -60,6 +64,11 @@ func (o *oracle) tick(e *Engine) {
 			desired = append(desired, i)
 			o.want[i] = o.g
 			total += e.c.ds[i].size
+		}
+	}
+	for _, j := range e.running { // being read now
+		for _, i := range e.jobs[j].uses {
+			add(i)
 		}
 	}
 	for _, j := range e.waitQ {
