@@ -76,7 +76,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestHelpListsExitStatusAndExamples(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"queue", "--help"}, {"warm", "--help"}, {"cancel", "--help"}, {"datasets", "--help"}} {
+	for _, args := range [][]string{{"--help"}, {"queue", "--help"}, {"warm", "--help"}, {"cancel", "--help"}, {"datasets", "--help"}, {"prio", "--help"}, {"cache", "--help"}} {
 		f, out, _ := testFactory(t)
 		require.Equal(t, exitOK, Main(context.Background(), f, args))
 		require.Contains(t, out.String(), "EXIT STATUS", "swarmup %v", args)

@@ -191,3 +191,25 @@ func TestE2EBinaryExitCodes(t *testing.T) {
 	require.Equal(t, 0, code)
 	require.Equal(t, "TASKID\tDATASET\tSTATE\tPROGRESS\tSIZE\tCACHED\tPRIORITY\tJOBS\tAGE\tREASON\n", out, "piped output is tab-separated")
 }
+
+// prio and cache against the real daemon: a table when warmupd serves the
+// issue-4 endpoints, else one line that says to upgrade warmupd.
+func TestE2EPrioAndCache(t *testing.T) {
+	v := testutil.NewVolume(t)
+	v.WriteFiles(t, "ds4", 2, 1<<20)
+	d := testutil.StartWarmupd(t, v, "--workers", "0")
+	code, _, errOut := runSwarmup(t, d, v.Mount, false, "warm", "ds4")
+	require.Equal(t, exitOK, code, errOut)
+	for _, tc := range []struct{ cmd, endpoint, header string }{
+		{"prio", "/v1/priority", "TASKID\tDATASET\tSTATE\tPRIORITY"},
+		{"cache", "/v1/cache", "PATH\tCACHED\tSIZE\tRATIO"},
+	} {
+		code, out, errOut := runSwarmup(t, d, "/", false, tc.cmd)
+		if code == exitOK {
+			require.Contains(t, out, tc.header)
+			continue
+		}
+		require.Equal(t, exitError, code)
+		require.Equal(t, "swarmup: warmupd at "+d.Socket+" does not serve "+tc.endpoint+": it is older than this swarmup; upgrade warmupd\n", errOut)
+	}
+}

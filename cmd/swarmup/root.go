@@ -49,6 +49,8 @@ and times are RFC 3339. --json prints the API objects instead.`,
 		NewCmdWarm(f, nil),
 		NewCmdCancel(f, nil),
 		NewCmdDatasets(f, nil),
+		NewCmdPrio(f, nil),
+		NewCmdCache(f, nil),
 	)
 	return root
 }

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/accel-data/accel-data/internal/tableprinter"
+	"github.com/accel-data/accel-data/pkg/api"
+)
+
+// CacheOptions are the inputs of `swarmup cache`.
+type CacheOptions struct {
+	IO     *IOStreams
+	Client func() *api.Client
+	Now    func() time.Time
+	Output OutputOptions
+}
+
+var cacheColumns = []column[CacheDataset]{
+	{name: "path", header: "PATH", value: func(_ cellCtx, d CacheDataset) string { return d.Path }, trunc: tableprinter.TruncateLeft},
+	{name: "cached", header: "CACHED", value: func(_ cellCtx, d CacheDataset) string { return formatBytes(d.CachedBytes) }},
+	{name: "size", header: "SIZE", value: func(_ cellCtx, d CacheDataset) string { return formatBytes(d.Bytes) }},
+	{name: "ratio", header: "RATIO", value: func(c cellCtx, d CacheDataset) string { return formatProgress(c, d.CachedRatio) }},
+	{name: "state", header: "STATE", value: func(c cellCtx, d CacheDataset) string {
+		if d.State == "" {
+			return empty(c)
+		}
+		return string(d.State)
+	}},
+	{name: "running", header: "RUNNING", value: func(_ cellCtx, d CacheDataset) string { return strconv.Itoa(d.JobsRunning) }},
+	{name: "queued", header: "QUEUED", value: func(_ cellCtx, d CacheDataset) string { return strconv.Itoa(d.JobsQueued) }},
+	{name: "pinned", header: "PINNED", value: func(_ cellCtx, d CacheDataset) string {
+		if d.Pinned {
+			return "yes"
+		}
+		return "no"
+	}},
+	{name: "lastused", header: "LASTUSED", value: func(c cellCtx, d CacheDataset) string { return optTime(c, d.LastUsedAt) }},
+	{name: "checked", header: "CHECKED", value: func(c cellCtx, d CacheDataset) string { return optTime(c, d.CheckedAt) }},
+}
+
+var cacheDefaults = []string{"path", "cached", "size", "ratio", "state", "running", "queued", "pinned", "lastused"}
+
+// NewCmdCache builds `swarmup cache`. runF replaces cacheRun in tests.
+func NewCmdCache(f *Factory, runF func(*CacheOptions) error) *cobra.Command {
+	opts := &CacheOptions{}
+	cmd := &cobra.Command{
+		Use:   "cache",
+		Short: "Show the shared cache: capacity, use, free space and what fills it",
+		Long: `Show the JuiceFS cache directory warmupd manages: its capacity (CacheCapacity),
+how much of it the datasets warmupd knows occupy, the free space of the file system
+that holds it, and one row per dataset with its cached bytes. PINNED datasets are
+needed by a running or queued job: warmupd never evicts them.
+
+The summary lines are left out with --noheader; scripts should use --json.` + fieldsHelp(cacheColumns, cacheDefaults),
+		Example: `  swarmup cache
+  swarmup cache --format path,cached,pinned --noheader
+  swarmup cache --json | jq .fs_free_bytes`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.IO, opts.Client, opts.Now, opts.Output = f.IO, f.APIClient, f.Now, f.Output
+			if runF != nil {
+				return runF(opts)
+			}
+			return cacheRun(cmd.Context(), opts)
+		},
+	}
+	return cmd
+}
+
+func cacheRun(ctx context.Context, opts *CacheOptions) error {
+	if err := checkOutputFlags(opts.Output); err != nil {
+		return err
+	}
+	cols, err := selectColumns(cacheColumns, cacheDefaults, opts.Output.Format)
+	if err != nil {
+		return err
+	}
+	var resp CacheResponse
+	if err := getNew(ctx, opts.Client(), "/v1/cache", &resp); err != nil {
+		return err
+	}
+	if opts.Output.JSON {
+		return printJSON(opts.IO.Out, resp)
+	}
+	if !opts.Output.NoHeader {
+		writeCacheSummary(opts.IO.Out, &resp)
+	}
+	return renderTable(opts.IO, opts.Output, opts.Now(), cols, resp.Datasets)
+}
+
+// writeCacheSummary prints the capacity lines above the table.
+func writeCacheSummary(w io.Writer, r *CacheResponse) {
+	fmt.Fprintf(w, "Cache dir:  %s\n", r.CacheDir)
+	if r.CapacityBytes > 0 {
+		fmt.Fprintf(w, "Capacity:   %s, used %s (%s)\n", formatBytes(r.CapacityBytes), formatBytes(r.UsedBytes),
+			formatPercent(float64(r.UsedBytes)/float64(r.CapacityBytes)))
+	} else {
+		fmt.Fprintf(w, "Capacity:   not limited by warmupd, used %s\n", formatBytes(r.UsedBytes))
+	}
+	if r.FSBytes > 0 {
+		fmt.Fprintf(w, "Free space: %s of %s on the file system (JuiceFS keeps %s free)\n", formatBytes(r.FSFreeBytes),
+			formatBytes(r.FSBytes), formatPercent(r.FreeSpaceRatio))
+	}
+	fmt.Fprintln(w)
+}

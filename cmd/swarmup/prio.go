@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/accel-data/accel-data/internal/tableprinter"
+	"github.com/accel-data/accel-data/pkg/api"
+)
+
+// PrioOptions are the inputs of `swarmup prio`.
+type PrioOptions struct {
+	IO     *IOStreams
+	Client func() *api.Client
+	Now    func() time.Time
+	Getwd  func() (string, error)
+	Output OutputOptions
+
+	Datasets []string
+	Long     bool
+}
+
+var prioFixed = []column[PriorityEntry]{
+	{name: "taskid", header: "TASKID", value: func(_ cellCtx, e PriorityEntry) string { return strconv.FormatInt(e.TaskID, 10) }},
+	{name: "dataset", header: "DATASET", value: func(_ cellCtx, e PriorityEntry) string { return e.Dataset }, trunc: tableprinter.TruncateLeft},
+	{name: "state", header: "STATE", value: func(_ cellCtx, e PriorityEntry) string { return string(e.State) }},
+	{name: "priority", header: "PRIORITY", value: func(_ cellCtx, e PriorityEntry) string { return strconv.FormatFloat(e.Priority, 'f', 0, 64) }},
+}
+
+// prioColumns are the fixed columns plus one per factor named in entries,
+// in the order the daemon lists them.
+func prioColumns(entries []PriorityEntry, long bool) ([]column[PriorityEntry], []string) {
+	cols := append([]column[PriorityEntry](nil), prioFixed...)
+	defaults := []string{"taskid", "dataset", "state", "priority"}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		for _, f := range e.Factors {
+			if seen[f.Name] {
+				continue
+			}
+			seen[f.Name] = true
+			name := f.Name
+			cols = append(cols, column[PriorityEntry]{
+				name:   strings.ToLower(name),
+				header: strings.ToUpper(name),
+				value:  func(c cellCtx, e PriorityEntry) string { return factorCell(c, e, name, long) },
+			})
+			defaults = append(defaults, strings.ToLower(name))
+		}
+	}
+	return cols, defaults
+}
+
+func factorCell(c cellCtx, e PriorityEntry, name string, long bool) string {
+	for _, f := range e.Factors {
+		if f.Name == name {
+			if long {
+				return fmt.Sprintf("%.0f (%.3f×%g)", f.Contribution, f.Value, f.Weight)
+			}
+			return strconv.FormatFloat(f.Contribution, 'f', 0, 64)
+		}
+	}
+	return empty(c)
+}
+
+// NewCmdPrio builds `swarmup prio`. runF replaces prioRun in tests.
+func NewCmdPrio(f *Factory, runF func(*PrioOptions) error) *cobra.Command {
+	opts := &PrioOptions{}
+	cmd := &cobra.Command{
+		Use:   "prio",
+		Short: "Show why each queued task has its priority (like sprio)",
+		Long: `Show the priority of each queued or warming task and the factors it is the sum of,
+like sprio: one column per factor with its weighted contribution. --long adds the
+normalised value and the weight of each factor (contribution = value × weight).
+
+Fields for --format: taskid,dataset,state,priority and one per factor, named as
+in the header (prolog_wait,start_soon,pending,age,history,size,hit_rate).`,
+		Example: `  swarmup prio
+  swarmup prio --long --dataset /jfs/imagenet
+  swarmup prio --format dataset,priority,start_soon,age`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.IO, opts.Client, opts.Now, opts.Getwd, opts.Output = f.IO, f.APIClient, f.Now, f.Getwd, f.Output
+			if runF != nil {
+				return runF(opts)
+			}
+			return prioRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringSliceVarP(&opts.Datasets, "dataset", "d", nil, "show only these dataset paths and paths under them (comma-separated)")
+	cmd.Flags().BoolVarP(&opts.Long, "long", "l", false, "show each factor's normalised value and weight")
+	return cmd
+}
+
+func prioRun(ctx context.Context, opts *PrioOptions) error {
+	if err := checkOutputFlags(opts.Output); err != nil {
+		return err
+	}
+	var roots []string
+	for _, d := range opts.Datasets {
+		p, err := absPath(opts.Getwd, d)
+		if err != nil {
+			return err
+		}
+		roots = append(roots, p)
+	}
+	var resp PriorityResponse
+	if err := getNew(ctx, opts.Client(), "/v1/priority", &resp); err != nil {
+		return err
+	}
+	entries := resp.Entries
+	if roots != nil {
+		entries = entries[:0:0]
+		for _, e := range resp.Entries {
+			if underAny(e.Dataset, roots) {
+				entries = append(entries, e)
+			}
+		}
+	}
+	if opts.Output.JSON {
+		return printJSON(opts.IO.Out, PriorityResponse{Entries: entries})
+	}
+	all, defaults := prioColumns(resp.Entries, opts.Long)
+	cols, err := selectColumns(all, defaults, opts.Output.Format)
+	if err != nil {
+		return err
+	}
+	return renderTable(opts.IO, opts.Output, opts.Now(), cols, entries)
+}
