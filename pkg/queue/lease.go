@@ -47,6 +47,9 @@ type Outcome struct {
 // died), highest priority first, then oldest. The task becomes warming with a
 // lease until now+lease, its attempts count goes up by one and an attempts
 // row is opened. It returns nil, nil when nothing is runnable.
+//
+// The queued candidate comes straight off the tasks_dequeue index (no sort,
+// however long the queue); expired leases are few and sorted.
 func (s *Store) Dequeue(ctx context.Context, owner string, now time.Time, lease time.Duration) (*Task, error) {
 	if owner == "" {
 		return nil, errors.New("queue: dequeue: empty lease owner; give each worker a unique owner name")
@@ -57,10 +60,13 @@ func (s *Store) Dequeue(ctx context.Context, owner string, now time.Time, lease 
 		var st string
 		err := tx.QueryRowContext(ctx, `UPDATE tasks SET state = ?1, lease_owner = ?2, lease_expires_at = ?3,
 				attempts = attempts + 1, started_at = ?4, updated_at = ?4, finished_at = NULL
-			WHERE id = (
-				SELECT id FROM tasks
-				WHERE (state = ?5 AND not_before <= ?4) OR (state = ?1 AND lease_expires_at <= ?4)
-				ORDER BY priority DESC, created_at, id LIMIT 1)
+			WHERE id = (SELECT id FROM (
+				SELECT * FROM (SELECT id, priority, created_at FROM tasks INDEXED BY tasks_dequeue
+					WHERE state = ?5 AND not_before <= ?4 ORDER BY priority DESC, created_at, id LIMIT 1)
+				UNION ALL
+				SELECT * FROM (SELECT id, priority, created_at FROM tasks INDEXED BY tasks_lease
+					WHERE state = ?1 AND lease_expires_at <= ?4 ORDER BY priority DESC, created_at, id LIMIT 1)
+				) ORDER BY priority DESC, created_at, id LIMIT 1)
 			RETURNING id, dataset_id, state, attempts, priority`,
 			string(api.TaskWarming), owner, ns(now.Add(lease)), ns(now), string(api.TaskQueued)).
 			Scan(&t.ID, &t.DatasetID, &st, &t.Attempts, &t.Priority)

@@ -146,8 +146,8 @@ func TestTwoOwnersNeverHoldOneTask(t *testing.T) {
 	now := t0
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	holders := map[int64]string{} // task -> owner who believes it holds it
-	var hmu sync.Mutex // held by the caller of claim
-	switches := 0      // tasks that moved from one owner to the other
+	var hmu sync.Mutex            // held by the caller of claim
+	switches := 0                 // tasks that moved from one owner to the other
 	claim := func(id int64, owner string) {
 		if prev, ok := holders[id]; ok && prev != owner {
 			// The previous holder must have lost its lease by now.

@@ -38,8 +38,9 @@ CREATE TABLE tasks (
   CHECK ((state = 'warming') = (lease_owner IS NOT NULL AND lease_expires_at IS NOT NULL))
 ) STRICT;
 
--- Dequeue: queued tasks by priority then age; expired leases of warming tasks.
-CREATE INDEX tasks_dequeue ON tasks (state, priority DESC, created_at, id);
+-- Dequeue: queued tasks by priority then age (not_before included so tasks in
+-- retry backoff are skipped without reading the table); expired leases of warming tasks.
+CREATE INDEX tasks_dequeue ON tasks (state, priority DESC, created_at, id, not_before);
 CREATE INDEX tasks_lease ON tasks (state, lease_expires_at);
 
 -- attempts records every time a worker took a task.
