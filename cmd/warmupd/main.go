@@ -75,7 +75,7 @@ func run(args []string) int {
 	fs.StringVar(&o.juicefs, "juicefs", "/usr/local/bin/juicefs", "the juicefs binary")
 	fs.StringSliceVar(&o.mounts, "mounts", []string{"/jfs"}, "JuiceFS mount points (comma-separated); paths outside them are refused")
 	fs.IntVar(&o.maxPaths, "max-paths", 1000, "most paths accepted in one request")
-	fs.IntVar(&o.sched.Workers, "workers", 2, "warm-ups run at the same time")
+	fs.IntVar(&o.sched.Workers, "workers", 2, "warm-ups run at the same time (0 pauses warming; requests are still queued)")
 	fs.IntVar(&o.warmThreads, "warm-threads", 0, "juicefs warmup -p THREADS (0: juicefs's default, 50)")
 	fs.Float64Var(&o.sched.TargetRatio, "target-ratio", 0.99, "cached fraction (verified by --check) that counts as warm")
 	fs.DurationVar(&o.sched.Lease, "lease", 30*time.Second, "lease on a running warm-up; after a crash the task is taken up again once it expires")
@@ -149,6 +149,7 @@ func serve(o options, log zerolog.Logger) error {
 		return err
 	}
 	defer store.Close()
+	store.SetMaxAttempts(o.sched.Retries)
 
 	driver := &jfs.Driver{Binary: o.juicefs, Threads: o.warmThreads, Log: log.With().Str("component", "jfs").Logger()}
 	sched := scheduler.New(o.sched, store, driver, log.With().Str("component", "scheduler").Logger(), time.Now)

@@ -26,7 +26,7 @@ type Driver interface {
 
 // Config tunes the scheduler. Zero values get the defaults below.
 type Config struct {
-	Workers       int           // concurrent warm-ups (default 2)
+	Workers       int           // concurrent warm-ups; 0 pauses warming (the API still queues)
 	Lease         time.Duration // lease on a warming task (default 30s); heartbeat every Lease/3
 	TargetRatio   float64       // cached ratio that counts as warm (default 0.99)
 	Retries       int           // attempts before partial/failed (default 3)
@@ -40,8 +40,8 @@ type Config struct {
 }
 
 func (c *Config) defaults() {
-	if c.Workers <= 0 {
-		c.Workers = 2
+	if c.Workers < 0 {
+		c.Workers = 0
 	}
 	if c.Lease <= 0 {
 		c.Lease = 30 * time.Second

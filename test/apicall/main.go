@@ -3,7 +3,7 @@
 // as another uid to check that warmupd judges callers by SO_PEERCRED, and
 // feed it malformed bodies the typed client would never send.
 //
-//	apicall SOCKET METHOD PATH [BODY]
+//	apicall SOCKET METHOD PATH [BODY|-]   (- reads the body from stdin)
 package main
 
 import (
@@ -19,13 +19,16 @@ import (
 
 func main() {
 	if len(os.Args) < 4 {
-		fmt.Fprintln(os.Stderr, "usage: apicall SOCKET METHOD PATH [BODY]")
+		fmt.Fprintln(os.Stderr, "usage: apicall SOCKET METHOD PATH [BODY|-]")
 		os.Exit(2)
 	}
 	sock, method, path := os.Args[1], os.Args[2], os.Args[3]
 	var body io.Reader
 	if len(os.Args) > 4 {
 		body = strings.NewReader(os.Args[4])
+		if os.Args[4] == "-" {
+			body = os.Stdin
+		}
 	}
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {

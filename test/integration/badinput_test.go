@@ -22,7 +22,8 @@ const nobody = 65534
 // call runs test/apicall, as uid when uid >= 0, and returns status and body.
 func call(t *testing.T, uid int, sock, method, path, body string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(testutil.Binary(t, "test/apicall"), sock, method, path, body)
+	cmd := exec.Command(testutil.Binary(t, "test/apicall"), sock, method, path, "-")
+	cmd.Stdin = strings.NewReader(body)
 	if uid >= 0 {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid)}}
 	}

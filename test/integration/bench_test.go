@@ -1,0 +1,129 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/internal/testutil"
+	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/queue"
+)
+
+// seededDaemon starts warmupd (warming paused) on a database that already
+// holds n warm datasets and q queued ones.
+func seededDaemon(b *testing.B, n, q int) (*testutil.Volume, *testutil.Daemon) {
+	v := testutil.NewVolume(b)
+	d := testutil.StartWarmupd(b, v, "--workers", "0", "--log-level", "warn")
+	d.Stop()
+	st, err := queue.Open(d.Database, zerolog.Nop())
+	require.NoError(b, err)
+	paths := make([]string, n)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("%s/seed/%03d/ds%06d", v.Mount, i%1000, i)
+	}
+	require.NoError(b, st.SeedDatasets(context.Background(), paths, api.TaskWarm, time.Now()))
+	if q > 0 {
+		qp := make([]string, q)
+		for i := range qp {
+			qp[i] = fmt.Sprintf("%s/queued/%03d/ds%06d", v.Mount, i%100, i)
+		}
+		require.NoError(b, st.SeedDatasets(context.Background(), qp, api.TaskQueued, time.Now()))
+	}
+	require.NoError(b, st.Close())
+	d.Start()
+	return v, d
+}
+
+func mkdirs(b *testing.B, root string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = filepath.Join(root, fmt.Sprintf("d%05d", i))
+		require.NoError(b, os.MkdirAll(out[i], 0o755))
+	}
+	return out
+}
+
+// BenchmarkSubmitAPI: submits through the unix-socket API with 100 000
+// datasets in the database; half the requests name new datasets, half join
+// existing ones. Target: >= 2000 requests/s.
+func BenchmarkSubmitAPI(b *testing.B) {
+	v, d := seededDaemon(b, 100_000, 0)
+	dirs := mkdirs(b, filepath.Join(v.Mount, "new"), 2000)
+	const total, workers = 4000, 4
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			c := &api.Client{Socket: d.Socket}
+			for i := w; i < total; i += workers {
+				_, err := c.Submit(context.Background(), api.SubmitRequest{Paths: []string{dirs[i%len(dirs)]}, Token: fmt.Sprintf("t%d", i), Source: api.SourceSubmit})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	el := time.Since(start)
+	b.ReportMetric(float64(total)/el.Seconds(), "req/s")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkJobReadiness: GET /v1/jobs/ID with 100 000 datasets and 1000
+// jobs; reports p50 and p99. Target: p99 <= 5 ms.
+func BenchmarkJobReadiness(b *testing.B) {
+	v, d := seededDaemon(b, 100_000, 0)
+	dirs := mkdirs(b, filepath.Join(v.Mount, "jobs"), 1000)
+	ctx := context.Background()
+	for i, dir := range dirs {
+		_, err := d.Client.JobStart(ctx, uint64(1000+i), api.JobStartRequest{Paths: []string{dir}, Node: "n1"})
+		require.NoError(b, err)
+	}
+	const n = 5000
+	lat := make([]time.Duration, 0, n)
+	b.ResetTimer()
+	for i := 0; i < n; i++ {
+		t0 := time.Now()
+		st, err := d.Client.JobStatus(ctx, uint64(1000+(i*7919)%len(dirs)))
+		lat = append(lat, time.Since(t0))
+		require.NoError(b, err)
+		require.Len(b, st.Datasets, 1)
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[n/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[n*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkQueueList10k: GET /v1/queue with 10 000 queued entries (and
+// 100 000 warm datasets), median of 11. swarmup's rendering is measured in
+// cmd/swarmup; the target (<= 150 ms) is for the sum.
+func BenchmarkQueueList10k(b *testing.B) {
+	_, d := seededDaemon(b, 100_000, 10_000)
+	ctx := context.Background()
+	var lat []time.Duration
+	b.ResetTimer()
+	for i := 0; i < 11; i++ {
+		t0 := time.Now()
+		q, err := d.Client.Queue(ctx, false)
+		lat = append(lat, time.Since(t0))
+		require.NoError(b, err)
+		require.Len(b, q.Entries, 10_000)
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "median-ms")
+	b.ReportMetric(0, "ns/op")
+}
