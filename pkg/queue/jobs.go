@@ -38,6 +38,9 @@ func (s *Store) JobStart(ctx context.Context, jobID uint64, p JobStartParams) (*
 	if jobID == 0 {
 		return nil, errors.New("queue: job start: job id 0; pass the Slurm job id (SLURM_JOB_ID)")
 	}
+	if p.Now.IsZero() {
+		return nil, errors.New("queue: job start: Now is zero; pass the caller's clock time")
+	}
 	var st *api.JobStatus
 	err := s.inTx(ctx, func(tx *wtx) error {
 		now := ns(p.Now)
@@ -182,6 +185,9 @@ type JobEndParams struct {
 // JobEnd marks Slurm job jobID ended. Its links stay, so the datasets'
 // history remains; it no longer counts as waiting. ErrNotFound if unknown.
 func (s *Store) JobEnd(ctx context.Context, jobID uint64, p JobEndParams) error {
+	if p.Now.IsZero() {
+		return errors.New("queue: job end: Now is zero; pass the caller's clock time")
+	}
 	return s.inTx(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, ended_at = ?, exit_code = ?, reason = ?,
 				node = CASE WHEN node = '' THEN ? ELSE node END WHERE job_id = ?`,

@@ -150,3 +150,19 @@ func TestCorruptFileIsRefused(t *testing.T) {
 	_, err = queue.Open(t.TempDir(), zerolog.Nop())
 	require.ErrorContains(t, err, "is a directory")
 }
+
+func TestBackupIsAUsableCopy(t *testing.T) {
+	s, path := open(t)
+	it := submit(t, s, 1000, t0, "/jfs/a")[0]
+	dest := filepath.Join(filepath.Dir(path), "backup.db")
+	require.NoError(t, s.Backup(ctx(), dest))
+	require.ErrorContains(t, s.Backup(ctx(), dest), "already exists")
+
+	b, err := queue.Open(dest, zerolog.Nop())
+	require.NoError(t, err)
+	defer b.Close()
+	es, err := b.Queue(ctx(), false)
+	require.NoError(t, err)
+	require.Len(t, es, 1)
+	require.Equal(t, it.TaskID, es[0].TaskID)
+}

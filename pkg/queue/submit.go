@@ -39,6 +39,9 @@ type SubmitParams struct {
 // a task for an ancestor, or creates (or revives) a task that absorbs queued
 // descendants. With a Token or a JobID the tasks are linked to that job.
 func (s *Store) Submit(ctx context.Context, p SubmitParams) (*api.SubmitResponse, error) {
+	if p.Now.IsZero() {
+		return nil, errors.New("queue: submit: Now is zero; pass the caller's clock time")
+	}
 	if p.Source == "" {
 		p.Source = api.SourceManual
 	}

@@ -152,6 +152,8 @@ func TestSubmitRejectsBadInput(t *testing.T) {
 	require.ErrorContains(t, err, "not absolute and clean")
 	_, err = s.Submit(ctx(), queue.SubmitParams{Paths: []string{"/jfs/a"}, Source: "cron", Now: t0})
 	require.ErrorContains(t, err, `unknown source "cron"`)
+	_, err = s.Submit(ctx(), queue.SubmitParams{Paths: []string{"/jfs/a"}})
+	require.ErrorContains(t, err, "Now is zero")
 	counts, err := s.Counts(ctx())
 	require.NoError(t, err)
 	require.Equal(t, 0, counts[api.TaskQueued])
