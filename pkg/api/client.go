@@ -193,3 +193,15 @@ func (c *Client) Health(ctx context.Context) (*Health, error) {
 	var out Health
 	return &out, c.Do(ctx, http.MethodGet, "/v1/health", nil, &out)
 }
+
+// Priority returns the per-factor priority breakdown of queued tasks.
+func (c *Client) Priority(ctx context.Context) (*PriorityResponse, error) {
+	var out PriorityResponse
+	return &out, c.Do(ctx, http.MethodGet, "/v1/priority", nil, &out)
+}
+
+// Cache returns the cache status table with capacity and free space.
+func (c *Client) Cache(ctx context.Context) (*CacheResponse, error) {
+	var out CacheResponse
+	return &out, c.Do(ctx, http.MethodGet, "/v1/cache", nil, &out)
+}
