@@ -68,9 +68,23 @@ func TestDriverWarmupCheckEvict(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, blocks, 5, "one 4 MiB block per file of 3 MiB")
 
+	st, err := ReadStats(v.Mount)
+	require.NoError(t, err)
+	require.Equal(t, 5.0, st["juicefs_blockcache_blocks"])
+	if !v.Real {
+		require.Equal(t, 5.0, st["juicefs_blockcache_writes"])
+	}
+
 	e, err := d.Evict(ctx, []string{ds})
 	require.NoError(t, err)
 	require.Equal(t, int64(5), e.Files)
+	st, err = ReadStats(v.Mount)
+	require.NoError(t, err)
+	require.Equal(t, 0.0, st["juicefs_blockcache_blocks"])
+	require.Equal(t, 0.0, st["juicefs_blockcache_bytes"])
+	if !v.Real {
+		require.Equal(t, 5.0, st["juicefs_blockcache_evicts"])
+	}
 
 	r, err = d.Check(ctx, []string{ds})
 	require.NoError(t, err)

@@ -81,10 +81,12 @@ const readPiece = 1 << 20
 // fetch reads the block from the data file at the limiter's pace and stores
 // it as the raw block plus a 4-byte CRC32-C per 32 KiB (as the real cache
 // does), written to <path>.tmp and renamed into place.
-func (b block) fetch(l *limiter) error {
+// It returns the bytes written to the cache (0 when another process owns
+// the block's .tmp).
+func (b block) fetch(l *limiter) (int64, error) {
 	f, err := os.Open(b.file)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer f.Close()
 	buf := make([]byte, b.length)
@@ -92,7 +94,7 @@ func (b block) fetch(l *limiter) error {
 		n := min(int64(readPiece), b.length-done)
 		l.wait(int(n))
 		if _, err := f.ReadAt(buf[done:done+n], b.off+done); err != nil && err != io.EOF {
-			return fmt.Errorf("read %s at %d: %w", b.file, b.off+done, err)
+			return 0, fmt.Errorf("read %s at %d: %w", b.file, b.off+done, err)
 		}
 		done += n
 	}
@@ -102,7 +104,7 @@ func (b block) fetch(l *limiter) error {
 		out = binary.BigEndian.AppendUint32(out, crc32.Checksum(buf[off:min(off+32<<10, len(buf))], tab))
 	}
 	if err := os.MkdirAll(filepath.Dir(b.path), 0o755); err != nil {
-		return err
+		return 0, err
 	}
 	// <name>.tmp is created exclusively: a concurrent stand-in process
 	// fetching the same block owns it and will rename it; a .tmp left by a
@@ -111,24 +113,27 @@ func (b block) fetch(l *limiter) error {
 	f2, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		if fi, serr := os.Stat(tmp); serr == nil && time.Since(fi.ModTime()) < staleTmp {
-			return nil
+			return 0, nil
 		}
 		_ = os.Remove(tmp)
 		f2, err = os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if _, err := f2.Write(out); err != nil {
 		f2.Close()
 		os.Remove(tmp)
-		return err
+		return 0, err
 	}
 	if err := f2.Close(); err != nil {
 		os.Remove(tmp)
-		return err
+		return 0, err
 	}
-	return os.Rename(tmp, b.path)
+	if err := os.Rename(tmp, b.path); err != nil {
+		return 0, err
+	}
+	return int64(len(out)), nil
 }
 
 // staleTmp is the age after which a <block>.tmp is taken as left by a killed

@@ -43,6 +43,7 @@ type fileMeta struct {
 type metaState struct {
 	NextSlice uint64
 	Files     map[string]*fileMeta // key: inode number
+	Counters  cacheCounters
 }
 
 type volume struct {
@@ -135,6 +136,10 @@ func cmdFormat(args []string) int {
 	}
 	if err := writeJSON(filepath.Join(mount, ".config"), mountConfigJSON(mount, set)); err != nil {
 		fatalf("format", "format.go", 490, "%s", err)
+	}
+	vol := &volume{mount: mount, set: set}
+	if err := vol.withMeta(func(m *metaState) error { return vol.writeStats(m, cacheCounters{}) }); err != nil {
+		fatalf("format", "format.go", 493, "%s", err)
 	}
 	infof("format", "format.go", 621, "Volume is formatted as stand-in %q (UUID %s) at %s, cache %s", set.Name, set.UUID, mount, strings.Join(set.CacheDirs, ":"))
 	return 0

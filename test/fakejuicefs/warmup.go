@@ -155,24 +155,37 @@ func cmdWarmup(args []string) int {
 		infof("warmup", "warmup.go", 332, "%s: %d files checked, %s of %s (%2.1f%%) cached", action, len(targets),
 			iBytes(cached), iBytes(uint64(total)), pct)
 	case evict:
+		var evicted int64
 		for _, b := range blocks {
-			if err := os.Remove(b.path); err != nil && !os.IsNotExist(err) {
+			if err := os.Remove(b.path); err == nil {
+				evicted++
+			} else if !os.IsNotExist(err) {
 				mountLog(vol.mount, "evict %s: %s", b.path, err)
 			}
 		}
+		vol.updateStats(cacheCounters{Evicts: evicted})
 		infof("warmup", "warmup.go", 311, "%s: %d files (%s bytes)", action, len(targets), iBytes(uint64(total)))
 	default:
 		lim := &limiter{bps: vol.set.Bandwidth * (1 << 20)}
 		work := make(chan block)
 		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var written cacheCounters
 		for range threads {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				for b := range work {
-					if err := b.fetch(lim); err != nil {
+					n, err := b.fetch(lim)
+					if err != nil {
 						// The real client logs failed blocks in the mount log and still exits 0.
 						mountLog(vol.mount, "warmup block %s: %s", b.path, err)
+					}
+					if n > 0 {
+						mu.Lock()
+						written.Writes++
+						written.WriteBytes += n
+						mu.Unlock()
 					}
 				}
 			}()
@@ -184,9 +197,18 @@ func cmdWarmup(args []string) int {
 		}
 		close(work)
 		wg.Wait()
+		vol.updateStats(written)
 		infof("warmup", "warmup.go", 309, "%s: %d files (%s bytes)", action, len(targets), iBytes(uint64(total)))
 	}
 	return 0
+}
+
+// updateStats records counters and rewrites .stats; a failure only goes to
+// the mount log, as a real client would not fail the command for it.
+func (v *volume) updateStats(add cacheCounters) {
+	if err := v.withMeta(func(m *metaState) error { return v.writeStats(m, add) }); err != nil {
+		mountLog(v.mount, "update .stats: %s", err)
+	}
 }
 
 // expand resolves the requested paths to regular files (directories
