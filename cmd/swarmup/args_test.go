@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/config"
 )
 
 // testFactory returns a factory whose socket is a path nobody listens on.
@@ -126,4 +128,36 @@ func runCmd(t *testing.T, cmd *cobra.Command, args ...string) {
 	cmd.SetOut(&bytes.Buffer{})
 	cmd.SetErr(&bytes.Buffer{})
 	require.NoError(t, cmd.Execute())
+}
+
+func TestSocketFromConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "accel-data.conf")
+	fromFile := filepath.Join(dir, "from-file.sock")
+	require.NoError(t, os.WriteFile(conf, []byte("# shared by every tool\nSocket="+fromFile+"\nWorkers=4\nPrologWait=2m\n"), 0o644))
+	env := map[string]string{config.PathEnv: conf}
+	f, _, errOut := testFactory(t)
+	f.Getenv = func(k string) string { return env[k] }
+	require.Equal(t, exitDaemonDown, Main(context.Background(), f, nil))
+	require.Contains(t, errOut.String(), fromFile, "Socket= in the config file is used; other tools' keys are skipped")
+
+	fromEnv := filepath.Join(dir, "from-env.sock")
+	env[api.SocketEnv] = fromEnv
+	f, _, errOut = testFactory(t)
+	f.Getenv = func(k string) string { return env[k] }
+	require.Equal(t, exitDaemonDown, Main(context.Background(), f, []string{"datasets"}))
+	require.Contains(t, errOut.String(), fromEnv, "$WARMUPD_SOCKET beats the config file")
+
+	require.NoError(t, os.WriteFile(conf, []byte("Sokcet=/x\n"), 0o644))
+	delete(env, api.SocketEnv)
+	f, _, errOut = testFactory(t)
+	f.Getenv = func(k string) string { return env[k] }
+	require.Equal(t, exitError, Main(context.Background(), f, nil))
+	require.Contains(t, errOut.String(), conf+`:1: unknown key "Sokcet"`)
+
+	f, _, errOut = testFactory(t)
+	f.Getenv = func(k string) string { return env[k] }
+	flagSock := filepath.Join(dir, "flag.sock")
+	require.Equal(t, exitDaemonDown, Main(context.Background(), f, []string{"--socket", flagSock}), "--socket needs no config file")
+	require.Contains(t, errOut.String(), flagSock)
 }

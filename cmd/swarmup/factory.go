@@ -1,13 +1,16 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"time"
 
+	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
 	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/config"
 )
 
 // IOStreams are the standard streams a command reads and writes, and what
@@ -34,7 +37,7 @@ type Factory struct {
 	// Client returns the warmupd client; nil means a client for Socket.
 	Client func() *api.Client
 
-	// Socket is the --socket flag (default $WARMUPD_SOCKET or api.DefaultSocket).
+	// Socket is the --socket flag, else resolved by resolveSocket.
 	Socket string
 	// Output holds the global output flags (--json, --noheader, --format).
 	Output OutputOptions
@@ -48,13 +51,29 @@ func (f *Factory) APIClient() *api.Client {
 	return &api.Client{Socket: f.Socket}
 }
 
-func (f *Factory) defaultSocket() string {
-	if f.Getenv != nil {
-		if s := f.Getenv(api.SocketEnv); s != "" {
-			return s
-		}
+// resolveSocket sets Socket when --socket was not given: $WARMUPD_SOCKET,
+// else the Socket key of the shared configuration file ($ACCEL_DATA_CONF or
+// /etc/slurm/accel-data.conf, optional), else api.DefaultSocket.
+func (f *Factory) resolveSocket() error {
+	getenv := f.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
 	}
-	return api.DefaultSocket
+	if s := getenv(api.SocketEnv); s != "" {
+		f.Socket = s
+		return nil
+	}
+	path := config.DefaultPath
+	if p := getenv(config.PathEnv); p != "" {
+		path = p
+	}
+	fs := pflag.NewFlagSet("swarmup-config", pflag.ContinueOnError)
+	sock := fs.String("socket", f.Socket, "")
+	if err := config.Load(fs, path, true); err != nil {
+		return fmt.Errorf("%w (fix the file, or point %s at another one)", err, config.PathEnv)
+	}
+	f.Socket = *sock
+	return nil
 }
 
 // systemIO wires the process's own streams and asks the kernel whether they

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/accel-data/accel-data/pkg/api"
 )
 
 // NewCmdRoot builds the swarmup command tree. Run without a subcommand it
@@ -36,10 +38,16 @@ and times are RFC 3339. --json prints the API objects instead.`,
 	}
 	addQueueFlags(root, qopts)
 	pf := root.PersistentFlags()
-	pf.StringVar(&f.Socket, "socket", f.defaultSocket(), "warmupd's unix socket; $WARMUPD_SOCKET sets the default")
+	pf.StringVar(&f.Socket, "socket", api.DefaultSocket, "warmupd's unix socket (else $WARMUPD_SOCKET, else Socket= in the config file)")
 	pf.BoolVar(&f.Output.JSON, "json", false, "print the API objects as JSON")
 	pf.BoolVar(&f.Output.NoHeader, "noheader", false, "do not print the header line")
 	pf.StringVarP(&f.Output.Format, "format", "o", "", "comma-separated fields to show (see each command's help for the list)")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		if cmd.Flags().Changed("socket") {
+			return nil
+		}
+		return f.resolveSocket()
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErrorf("%v", err) })
 	root.SetUsageTemplate(root.UsageTemplate() + exitStatusHelp)
 	root.CompletionOptions.DisableDefaultCmd = true
