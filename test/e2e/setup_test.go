@@ -23,7 +23,7 @@ type world struct {
 // it. bandwidth (MiB/s of the stand-in's warm-ups) is set when not empty.
 // When the test ends it cancels leftover jobs, waits for idle nodes and
 // checks scenario 7: no node drained.
-func setup(t *testing.T, daemon bool, bandwidth string) *world {
+func setup(t testing.TB, daemon bool, bandwidth string) *world {
 	t.Helper()
 	if bandwidth != "" {
 		t.Setenv("FAKEJUICEFS_BANDWIDTH", bandwidth)
