@@ -151,18 +151,33 @@ func (d *Driver) warmupBatch(ctx context.Context, op string, flags, batch []stri
 // shares SRC's slices (and so its cached blocks). DST must not exist and must
 // be in the same mount as SRC; preserve keeps uid, gid and mode.
 func (d *Driver) Clone(ctx context.Context, src, dst string, preserve bool) error {
+	if strings.HasSuffix(dst, "/") { // juicefs's meaning: DST/<base of SRC>
+		dst = filepath.Join(dst, filepath.Base(src))
+	}
+	// Absolute paths cannot be taken for flags.
+	var err error
+	if src, err = filepath.Abs(src); err != nil {
+		return &PathError{Op: "clone", Path: src, Detail: err.Error()}
+	}
+	if dst, err = filepath.Abs(dst); err != nil {
+		return &PathError{Op: "clone", Path: dst, Detail: err.Error()}
+	}
 	args := []string{"clone"}
 	if preserve {
 		args = append(args, "-p")
 	}
 	args = append(args, src, dst)
-	_, _, err := d.run(ctx, "clone", src, args)
+	_, _, err = d.run(ctx, "clone", src, args)
 	return err
 }
 
 // InfoRaw returns the slice rows of `juicefs info --raw PATH`. Two files with
 // equal rows share their data. A directory has no rows.
 func (d *Driver) InfoRaw(ctx context.Context, path string) ([]SliceRow, error) {
+	path, err := filepath.Abs(path) // an absolute path cannot be taken for a flag
+	if err != nil {
+		return nil, &PathError{Op: "info", Path: path, Detail: err.Error()}
+	}
 	stdout, stderr, err := d.run(ctx, "info", path, []string{"info", "--raw", path})
 	if err != nil {
 		return nil, err

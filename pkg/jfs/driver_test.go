@@ -303,6 +303,16 @@ func TestDriverCloneSharesBlocks(t *testing.T) {
 	require.Contains(t, pe.Detail, "already exists")
 	err = d.Clone(ctx, filepath.Join(v.Mount, "nope"), filepath.Join(v.Mount, "nope2"), false)
 	require.ErrorAs(t, err, &pe)
+
+	// Relative paths, and a DST ending in "/" meaning DST/<base of SRC>.
+	t.Chdir(v.Mount)
+	require.NoError(t, os.Mkdir("into", 0o755))
+	require.NoError(t, d.Clone(ctx, "orig/f0000.bin", "into/", false))
+	rc, err := d.InfoRaw(ctx, "into/f0000.bin")
+	require.NoError(t, err)
+	r0, err := d.InfoRaw(ctx, "orig/f0000.bin")
+	require.NoError(t, err)
+	require.Equal(t, r0, rc)
 }
 
 func TestDriverBatchesLargeLists(t *testing.T) {
