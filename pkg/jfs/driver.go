@@ -240,7 +240,8 @@ func (d *Driver) run(ctx context.Context, op, firstPath string, args []string) (
 	}
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) && code == 1 {
-		if msg := ParseFatal(serr); msg != "" && pathProblem.MatchString(msg) {
+		// "Failed to open file" is about our own list file, not the dataset.
+		if msg := ParseFatal(serr); msg != "" && pathProblem.MatchString(msg) && !strings.HasPrefix(msg, "Failed to open file") {
 			return "", serr, &PathError{Op: op, Path: firstPath, Detail: msg}
 		}
 	}

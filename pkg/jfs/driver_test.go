@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -247,6 +248,37 @@ func TestDriverMissingBinaryIsExecError(t *testing.T) {
 	require.Contains(t, err.Error(), "check the juicefs binary path")
 	var pe *PathError
 	require.False(t, errors.As(err, &pe))
+}
+
+func TestDriverOtherFailures(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, bin := range []string{"false", "true"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Fatalf("%s(1) is needed by this test: %v", bin, err)
+		}
+	}
+	// Exit 1 without a FATAL line about the path: may be transient.
+	_, err := (&Driver{Binary: "false"}).Warmup(ctx, []string{dir})
+	var ee *ExecError
+	require.ErrorAs(t, err, &ee)
+	require.Equal(t, 1, ee.ExitCode)
+
+	// Exit 0 without a summary line.
+	_, err = (&Driver{Binary: "true"}).Check(ctx, []string{dir})
+	require.ErrorIs(t, err, ErrNoSummary)
+	_, err = (&Driver{Binary: "true"}).Warmup(ctx, []string{dir})
+	require.ErrorIs(t, err, ErrNoSummary)
+	_, err = (&Driver{Binary: "true"}).InfoRaw(ctx, dir)
+	var pe *PathError
+	require.ErrorAs(t, err, &pe, "info that prints nothing about the path")
+
+	// A context that is already done never starts juicefs.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = (&Driver{Binary: "true"}).Warmup(cctx, []string{dir})
+	require.ErrorAs(t, err, &ee)
+	require.ErrorIs(t, err, context.Canceled)
 }
 
 func TestDriverCloneSharesBlocks(t *testing.T) {
