@@ -50,16 +50,17 @@ type accelDS struct {
 
 // accel is accel-data's policy: the daemon's bookkeeping around planner.Plan.
 type accel struct {
-	o          AccelOptions
-	d          []accelDS
-	counted    map[int][]int // job -> datasets whose prolog counter it raised
-	queued     int
-	dirty      bool
-	sincePlan  int
-	winStart   time.Time
-	activeUsed int64
-	snap       []planner.Dataset
-	starts     []time.Time
+	o           AccelOptions
+	d           []accelDS
+	counted     map[int][]int // job -> datasets whose prolog counter it raised
+	queued      int
+	pendingJobs int
+	dirty       bool
+	sincePlan   int
+	winStart    time.Time
+	activeUsed  int64
+	snap        []planner.Dataset
+	starts      []time.Time
 }
 
 func newAccel(e *Engine, o AccelOptions) *accel {
@@ -95,6 +96,7 @@ func (a *accel) request(e *Engine, i int) {
 }
 
 func (a *accel) submit(e *Engine, j int) {
+	a.pendingJobs++
 	for _, i := range e.jobs[j].uses {
 		a.d[i].pending = append(a.d[i].pending, pend{job: j, exp: e.Jobs[j].Expected()})
 		a.request(e, i)
@@ -129,6 +131,7 @@ func (a *accel) dropIfUnwanted(e *Engine, i int) {
 }
 
 func (a *accel) released(e *Engine, j int) {
+	a.pendingJobs--
 	for _, i := range a.counted[j] {
 		a.d[i].prolog--
 	}
@@ -173,10 +176,25 @@ func (a *accel) giveUp(e *Engine, j int) bool { return a.o.PrologETA && e.etaGiv
 
 func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
-func (a *accel) busy(*Engine) bool { return a.queued > 0 }
+// busy keeps the clock ticking while work is queued or jobs are pending (the
+// daemon's scheduler and checks run on a timer).
+func (a *accel) busy(*Engine) bool { return a.queued > 0 || a.pendingJobs > 0 }
+
+// check is the daemon's periodic `warmup --check`: a dataset marked warm
+// that a job still needs but the client's own LRU has thinned is queued again.
+func (a *accel) check(e *Engine) {
+	for i := range a.d {
+		if a.d[i].state == api.TaskWarm && a.needed(i) && !e.c.ready(i, e.Phys.WarmRatio) {
+			a.setState(i, api.TaskQueued, e.now)
+		}
+	}
+}
 
 func (a *accel) tick(e *Engine) {
 	a.sincePlan++
+	if a.sincePlan >= a.o.ReplanEvery {
+		a.check(e)
+	}
 	slots := e.freeSlots()
 	now := Epoch.Add(time.Duration(e.now * float64(time.Second)))
 	ws, inWin := planner.WindowStart(a.o.Planner.ActiveWindows, now)
@@ -195,10 +213,6 @@ func (a *accel) tick(e *Engine) {
 	for i := range a.d {
 		x := &a.d[i]
 		d := &e.c.ds[i]
-		if x.state == api.TaskWarm && a.needed(i) && !e.c.ready(i, e.Phys.WarmRatio) {
-			a.setState(i, api.TaskQueued, e.now) // a periodic --check found it gone (client LRU)
-			a.dirty = false
-		}
 		live := x.state == api.TaskQueued || x.state == api.TaskWarming
 		h := a.history(i, e.now)
 		if !live && !a.needed(i) && d.cached == 0 && !(inWin && h >= minHist) {
