@@ -109,3 +109,12 @@ func TestParseOptions(t *testing.T) {
 	_, err = parseOptions([]string{"--config", "/dev/null", "--poll-interval", "0s"}, envOf(nil))
 	require.ErrorContains(t, err, "poll-interval")
 }
+
+// The example configuration shipped in contrib/ must be valid for slurm-prolog.
+func TestContribConfig(t *testing.T) {
+	o, err := parseOptions([]string{"--config", "../../contrib/slurm.conf.d/accel-data.conf"}, envOf(nil))
+	require.NoError(t, err)
+	require.Equal(t, "5m0s", o.prologWait.String())
+	require.Equal(t, "/run/warmupd/warmupd.sock", o.socket)
+	require.Equal(t, "/var/log/slurm/accel-data-prolog.log", o.prologLog)
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# install.sh DESTDIR PREFIX: install accel-data in FHS places (`make install` calls it).
+#   $PREFIX/bin         swarmup, jfs-dedup (user commands)
+#   $PREFIX/sbin        warmupd, slurm-prolog (daemon, Prolog/Epilog)
+#   Slurm's plugin dir  accel_data.so: /usr/lib/x86_64-linux-gnu/slurm-wlm when PREFIX=/usr,
+#                       else $PREFIX/lib/slurm (set SLURM_PLUGIN_DIR to override)
+#   $PREFIX/share/accel-data/  plugstack.conf, slurm.conf, accel-data.conf, warmupd.service, slurm.md
+#   $PREFIX/lib/systemd/system/warmupd.service  (PREFIX=/usr only)
+# Binaries come from $BIN (default: <repo>/bin, built by `make build`).
+# Nothing under /etc is touched: copy the examples from share/accel-data.
+set -euo pipefail
+[ $# -eq 2 ] || { echo "usage: $0 DESTDIR PREFIX   (DESTDIR may be empty: \"\")" >&2; exit 2; }
+DESTDIR=$1
+PREFIX=$2
+case $PREFIX in /*) ;; *) echo "install.sh: PREFIX must be absolute, got '$PREFIX'" >&2; exit 2 ;; esac
+repo=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${BIN:-$repo/bin}
+
+plugin=$BIN/accel_data.so
+[ -f "$plugin" ] || plugin=$repo/spank/accel_data.so
+if [ -z "${SLURM_PLUGIN_DIR:-}" ]; then
+	if [ "$PREFIX" = /usr ]; then
+		SLURM_PLUGIN_DIR=/usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)/slurm-wlm
+	else
+		SLURM_PLUGIN_DIR=$PREFIX/lib/slurm
+	fi
+fi
+
+need() { [ -f "$1" ] || { echo "install.sh: $1 is missing: run 'make build' first" >&2; exit 1; }; }
+need "$BIN/warmupd"
+need "$BIN/slurm-prolog"
+need "$plugin"
+
+install -d -m 755 "$DESTDIR$PREFIX/bin" "$DESTDIR$PREFIX/sbin" "$DESTDIR$SLURM_PLUGIN_DIR" "$DESTDIR$PREFIX/share/accel-data"
+install -m 755 "$BIN/warmupd" "$BIN/slurm-prolog" "$DESTDIR$PREFIX/sbin/"
+for c in swarmup jfs-dedup; do
+	if [ -f "$BIN/$c" ]; then
+		install -m 755 "$BIN/$c" "$DESTDIR$PREFIX/bin/"
+	else
+		echo "install.sh: note: $BIN/$c not built, skipped"
+	fi
+done
+install -m 644 "$plugin" "$DESTDIR$SLURM_PLUGIN_DIR/accel_data.so"
+
+share=$DESTDIR$PREFIX/share/accel-data
+for f in plugstack.conf slurm.conf accel-data.conf; do
+	sed -e "s|/usr/lib/x86_64-linux-gnu/slurm-wlm/accel_data.so|$SLURM_PLUGIN_DIR/accel_data.so|" \
+		-e "s|/usr/sbin/slurm-prolog|$PREFIX/sbin/slurm-prolog|" \
+		"$repo/contrib/slurm.conf.d/$f" >"$share/$f"
+	chmod 644 "$share/$f"
+done
+sed "s|@PREFIX@|$PREFIX|g" "$repo/contrib/slurm.conf.d/warmupd.service" >"$share/warmupd.service"
+chmod 644 "$share/warmupd.service"
+[ -f "$repo/docs/slurm.md" ] && install -m 644 "$repo/docs/slurm.md" "$share/slurm.md"
+if [ "$PREFIX" = /usr ]; then
+	install -d -m 755 "$DESTDIR/usr/lib/systemd/system"
+	install -m 644 "$share/warmupd.service" "$DESTDIR/usr/lib/systemd/system/warmupd.service"
+fi
+echo "install.sh: installed under ${DESTDIR:-/}$PREFIX (plugin in $DESTDIR$SLURM_PLUGIN_DIR)"
+echo "install.sh: next: see $PREFIX/share/accel-data/slurm.md (plugstack.conf line, slurm.conf lines, accel-data.conf)"
