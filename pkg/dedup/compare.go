@@ -10,13 +10,17 @@ import (
 	"hash"
 	"io"
 	"sort"
+	"sync"
 )
 
 // PrefixSize is how much of every same-size file is compared first.
 const PrefixSize = 1024
 
 // chunkSize is the unit of the lockstep comparison.
-const chunkSize = 128 << 10
+const chunkSize = 64 << 10
+
+// bufPool recycles chunk buffers across groups.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
 
 // member is one inode of a size group, with all the names the scan found.
 type member struct {
@@ -50,7 +54,8 @@ func (c *comparer) readPrefix(path string, size int64) ([]byte, error) {
 	}
 	defer f.Close()
 	n := min(size, PrefixSize)
-	b := make([]byte, n)
+	var a [PrefixSize]byte
+	b := a[:n]
 	if _, err := io.ReadFull(f, b); err != nil {
 		return nil, fmt.Errorf("read first %d bytes: %w (file shrank while scanning?)", n, err)
 	}
@@ -58,25 +63,28 @@ func (c *comparer) readPrefix(path string, size int64) ([]byte, error) {
 	return b, nil
 }
 
+// prefixClass is a set of same-size files with the same first KiB.
+type prefixClass struct {
+	prefix string
+	ms     []*member
+}
+
 // byPrefix splits ms by their first KiB, in order of first appearance.
-func (c *comparer) byPrefix(ms []*member, size int64) [][]*member {
-	var keys []string
-	classes := map[string][]*member{}
+func (c *comparer) byPrefix(ms []*member, size int64) []prefixClass {
+	var out []prefixClass
+	idx := map[string]int{}
 	for _, m := range ms {
 		p, err := c.readPrefix(m.e.Path, size)
 		if err != nil {
 			c.onErr(m.e.Path, err)
 			continue
 		}
-		k := string(p)
-		if _, ok := classes[k]; !ok {
-			keys = append(keys, k)
+		if i, ok := idx[string(p)]; ok {
+			out[i].ms = append(out[i].ms, m)
+			continue
 		}
-		classes[k] = append(classes[k], m)
-	}
-	out := make([][]*member, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, classes[k])
+		idx[string(p)] = len(out)
+		out = append(out, prefixClass{prefix: string(p), ms: []*member{m}})
 	}
 	return out
 }
@@ -200,9 +208,21 @@ func (c *comparer) hashFile(path string, size int64) (string, error) {
 }
 
 type lsFile struct {
-	m   *member
-	f   File
-	buf []byte
+	m      *member
+	f      File
+	buf    []byte
+	pooled *[]byte
+}
+
+func (f *lsFile) release() {
+	if f.f != nil {
+		f.f.Close()
+		f.f = nil
+	}
+	if f.pooled != nil {
+		bufPool.Put(f.pooled)
+		f.pooled, f.buf = nil, nil
+	}
 }
 
 type lsClass struct {
@@ -217,9 +237,7 @@ func (c *comparer) lockstep(ms []*member, size int64) ([][]*member, []string) {
 	var open []*lsFile
 	defer func() {
 		for _, f := range open {
-			if f.f != nil {
-				f.f.Close()
-			}
+			f.release()
 		}
 	}()
 	bufLen := int(min(size, chunkSize))
@@ -229,17 +247,14 @@ func (c *comparer) lockstep(ms []*member, size int64) ([][]*member, []string) {
 			c.onErr(m.e.Path, err)
 			continue
 		}
-		open = append(open, &lsFile{m: m, f: f, buf: make([]byte, bufLen)})
+		bp := bufPool.Get().(*[]byte)
+		open = append(open, &lsFile{m: m, f: f, buf: (*bp)[:bufLen], pooled: bp})
 	}
 	if len(open) < 2 {
 		return nil, nil
 	}
 	classes := []*lsClass{{fs: open, h: sha256.New()}}
-	drop := func(f *lsFile) {
-		f.f.Close()
-		f.f = nil
-		f.buf = nil
-	}
+	drop := func(f *lsFile) { f.release() }
 	for off := int64(0); off < size && len(classes) > 0; {
 		n := int(min(int64(bufLen), size-off))
 		var next []*lsClass

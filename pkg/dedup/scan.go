@@ -254,16 +254,15 @@ func (s *scan) group(ctx context.Context, es []entry) {
 	if len(ms) >= 2 {
 		c := &comparer{fs: s.opts.FS, maxOpen: s.opts.MaxOpen,
 			onRead: func(n int64) { s.opts.Progress.Read.Add(n) }, onErr: s.addError}
-		for _, cl := range c.byPrefix(ms, size) {
-			if len(cl) < 2 {
+		for _, pc := range c.byPrefix(ms, size) {
+			if len(pc.ms) < 2 {
 				continue
 			}
-			if size <= PrefixSize {
-				p, _ := c.readPrefix(cl[0].e.Path, size)
-				groups = append(groups, Group{State: StateDuplicate, Size: size, SHA256: sumBytes(p), Files: refs(cl)})
+			if size <= PrefixSize { // the prefix was the whole content
+				groups = append(groups, Group{State: StateDuplicate, Size: size, SHA256: sumBytes([]byte(pc.prefix)), Files: refs(pc.ms)})
 				continue
 			}
-			sets, sums := c.equalSets(cl, size)
+			sets, sums := c.equalSets(pc.ms, size)
 			for i, set := range sets {
 				groups = append(groups, Group{State: StateDuplicate, Size: size, SHA256: sums[i], Files: refs(set)})
 			}
