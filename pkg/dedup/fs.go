@@ -146,4 +146,3 @@ func (f *rawFile) Close() error {
 	f.fd = -1
 	return err
 }
-
