@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,27 +22,32 @@ type CacheOptions struct {
 	Output OutputOptions
 }
 
-var cacheColumns = []column[CacheDataset]{
-	{name: "path", header: "PATH", value: func(_ cellCtx, d CacheDataset) string { return d.Path }, trunc: tableprinter.TruncateLeft},
-	{name: "cached", header: "CACHED", value: func(_ cellCtx, d CacheDataset) string { return formatBytes(d.CachedBytes) }},
-	{name: "size", header: "SIZE", value: func(_ cellCtx, d CacheDataset) string { return formatBytes(d.Bytes) }},
-	{name: "ratio", header: "RATIO", value: func(c cellCtx, d CacheDataset) string { return formatProgress(c, d.CachedRatio) }},
-	{name: "state", header: "STATE", value: func(c cellCtx, d CacheDataset) string {
+// pinned reports whether a job that runs or waits needs the dataset, so
+// the cache manager will not evict it.
+func pinned(d api.Dataset) bool { return d.JobsRunning+d.JobsQueued > 0 }
+
+var cacheColumns = []column[api.Dataset]{
+	{name: "path", header: "PATH", value: func(_ cellCtx, d api.Dataset) string { return d.Path }, trunc: tableprinter.TruncateLeft},
+	{name: "cached", header: "CACHED", value: func(_ cellCtx, d api.Dataset) string { return formatBytes(d.CachedBytes) }},
+	{name: "size", header: "SIZE", value: func(_ cellCtx, d api.Dataset) string { return formatBytes(d.Bytes) }},
+	{name: "ratio", header: "RATIO", value: func(c cellCtx, d api.Dataset) string { return formatProgress(c, d.CachedRatio) }},
+	{name: "state", header: "STATE", value: func(c cellCtx, d api.Dataset) string {
 		if d.State == "" {
 			return empty(c)
 		}
 		return string(d.State)
 	}},
-	{name: "running", header: "RUNNING", value: func(_ cellCtx, d CacheDataset) string { return strconv.Itoa(d.JobsRunning) }},
-	{name: "queued", header: "QUEUED", value: func(_ cellCtx, d CacheDataset) string { return strconv.Itoa(d.JobsQueued) }},
-	{name: "pinned", header: "PINNED", value: func(_ cellCtx, d CacheDataset) string {
-		if d.Pinned {
+	{name: "running", header: "RUNNING", value: func(_ cellCtx, d api.Dataset) string { return strconv.Itoa(d.JobsRunning) }},
+	{name: "queued", header: "QUEUED", value: func(_ cellCtx, d api.Dataset) string { return strconv.Itoa(d.JobsQueued) }},
+	{name: "pinned", header: "PINNED", value: func(_ cellCtx, d api.Dataset) string {
+		if pinned(d) {
 			return "yes"
 		}
 		return "no"
 	}},
-	{name: "lastused", header: "LASTUSED", value: func(c cellCtx, d CacheDataset) string { return optTime(c, d.LastUsedAt) }},
-	{name: "checked", header: "CHECKED", value: func(c cellCtx, d CacheDataset) string { return optTime(c, d.CheckedAt) }},
+	{name: "lastused", header: "LASTUSED", value: func(c cellCtx, d api.Dataset) string { return optTime(c, d.LastUsedAt) }},
+	{name: "checked", header: "CHECKED", value: func(c cellCtx, d api.Dataset) string { return optTime(c, d.CheckedAt) }},
+	{name: "files", header: "FILES", value: func(_ cellCtx, d api.Dataset) string { return strconv.FormatInt(d.Files, 10) }},
 }
 
 var cacheDefaults = []string{"path", "cached", "size", "ratio", "state", "running", "queued", "pinned", "lastused"}
@@ -54,8 +60,9 @@ func NewCmdCache(f *Factory, runF func(*CacheOptions) error) *cobra.Command {
 		Short: "Show the shared cache: capacity, use, free space and what fills it",
 		Long: `Show the JuiceFS cache directory warmupd manages: its capacity (CacheCapacity),
 how much of it the datasets warmupd knows occupy, the free space of the file system
-that holds it, and one row per dataset with its cached bytes. PINNED datasets are
-needed by a running or queued job: warmupd never evicts them.
+that holds it, the active warm-up windows, the latest evictions, and one row per
+dataset with its cached bytes. PINNED datasets are needed by a running or queued
+job: warmupd never evicts them.
 
 The summary lines are left out with --noheader; scripts should use --json.` + fieldsHelp(cacheColumns, cacheDefaults),
 		Example: `  swarmup cache
@@ -81,31 +88,62 @@ func cacheRun(ctx context.Context, opts *CacheOptions) error {
 	if err != nil {
 		return err
 	}
-	var resp CacheResponse
-	if err := getNew(ctx, opts.Client(), "/v1/cache", &resp); err != nil {
-		return err
+	client := opts.Client()
+	resp, err := client.Cache(ctx)
+	if err != nil {
+		return newEndpointError(err, client, "/v1/cache")
 	}
 	if opts.Output.JSON {
 		return printJSON(opts.IO.Out, resp)
 	}
+	now := opts.Now()
 	if !opts.Output.NoHeader {
-		writeCacheSummary(opts.IO.Out, &resp)
+		writeCacheSummary(opts.IO.Out, cellCtx{tty: opts.IO.IsTTY, now: now}, resp)
 	}
-	return renderTable(opts.IO, opts.Output, opts.Now(), cols, resp.Datasets)
+	return renderTable(opts.IO, opts.Output, now, cols, resp.Datasets)
 }
 
+// maxEvictionLines bounds the evictions listed in the summary.
+const maxEvictionLines = 5
+
 // writeCacheSummary prints the capacity lines above the table.
-func writeCacheSummary(w io.Writer, r *CacheResponse) {
-	fmt.Fprintf(w, "Cache dir:  %s\n", r.CacheDir)
+func writeCacheSummary(w io.Writer, c cellCtx, r *api.CacheResponse) {
+	if r.CacheDir != "" {
+		fmt.Fprintf(w, "Cache dir:   %s\n", r.CacheDir)
+	}
 	if r.CapacityBytes > 0 {
-		fmt.Fprintf(w, "Capacity:   %s, used %s (%s)\n", formatBytes(r.CapacityBytes), formatBytes(r.UsedBytes),
+		fmt.Fprintf(w, "Capacity:    %s, used %s (%s)\n", formatBytes(r.CapacityBytes), formatBytes(r.UsedBytes),
 			formatPercent(float64(r.UsedBytes)/float64(r.CapacityBytes)))
 	} else {
-		fmt.Fprintf(w, "Capacity:   not limited by warmupd, used %s\n", formatBytes(r.UsedBytes))
+		fmt.Fprintf(w, "Capacity:    not limited by warmupd, used %s\n", formatBytes(r.UsedBytes))
 	}
-	if r.FSBytes > 0 {
-		fmt.Fprintf(w, "Free space: %s of %s on the file system (JuiceFS keeps %s free)\n", formatBytes(r.FSFreeBytes),
-			formatBytes(r.FSBytes), formatPercent(r.FreeSpaceRatio))
+	if r.FSTotalBytes > 0 {
+		fmt.Fprintf(w, "Free space:  %s of %s on the file system that holds the cache\n", formatBytes(r.FSFreeBytes), formatBytes(r.FSTotalBytes))
+	}
+	if len(r.ActiveWindows) > 0 || r.ActiveReason != "" {
+		state := "outside"
+		if r.InActiveWindow {
+			state = "inside"
+		}
+		line := fmt.Sprintf("Active warm-up: %s its windows", state)
+		if len(r.ActiveWindows) > 0 {
+			line += " (" + strings.Join(r.ActiveWindows, ", ") + ")"
+		} else {
+			line = "Active warm-up: no windows configured"
+		}
+		if r.ActiveReason != "" {
+			line += "; " + r.ActiveReason
+		}
+		fmt.Fprintln(w, line)
+	}
+	if n := len(r.Evictions); n > 0 {
+		fmt.Fprintf(w, "Recent evictions (%d):\n", n)
+		for _, e := range r.Evictions[:min(n, maxEvictionLines)] {
+			fmt.Fprintf(w, "  %s  %s  %s  %s\n", formatTime(c, e.At), formatBytes(e.Bytes), e.Dataset, e.Reason)
+		}
+		if n > maxEvictionLines {
+			fmt.Fprintf(w, "  … %d more (see --json)\n", n-maxEvictionLines)
+		}
 	}
 	fmt.Fprintln(w)
 }

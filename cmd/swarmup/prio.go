@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -25,38 +26,56 @@ type PrioOptions struct {
 	Long     bool
 }
 
-var prioFixed = []column[PriorityEntry]{
-	{name: "taskid", header: "TASKID", value: func(_ cellCtx, e PriorityEntry) string { return strconv.FormatInt(e.TaskID, 10) }},
-	{name: "dataset", header: "DATASET", value: func(_ cellCtx, e PriorityEntry) string { return e.Dataset }, trunc: tableprinter.TruncateLeft},
-	{name: "state", header: "STATE", value: func(_ cellCtx, e PriorityEntry) string { return string(e.State) }},
-	{name: "priority", header: "PRIORITY", value: func(_ cellCtx, e PriorityEntry) string { return strconv.FormatFloat(e.Priority, 'f', 0, 64) }},
+var prioFixed = []column[api.PriorityEntry]{
+	{name: "taskid", header: "TASKID", value: func(_ cellCtx, e api.PriorityEntry) string { return strconv.FormatInt(e.TaskID, 10) }},
+	{name: "dataset", header: "DATASET", value: func(_ cellCtx, e api.PriorityEntry) string { return e.Dataset }, trunc: tableprinter.TruncateLeft},
+	{name: "state", header: "STATE", value: func(_ cellCtx, e api.PriorityEntry) string { return string(e.State) }},
+	{name: "priority", header: "PRIORITY", value: func(_ cellCtx, e api.PriorityEntry) string { return strconv.FormatFloat(e.Priority, 'f', 0, 64) }},
 }
 
+// prioReason is an optional column: why the task waits, when it does.
+var prioReason = column[api.PriorityEntry]{name: "reason", header: "REASON", value: func(c cellCtx, e api.PriorityEntry) string {
+	if e.Reason == "" {
+		return empty(c)
+	}
+	return e.Reason
+}, trunc: tableprinter.TruncateRight}
+
 // prioColumns are the fixed columns plus one per factor named in entries,
-// in the order the daemon lists them.
-func prioColumns(entries []PriorityEntry, long bool) ([]column[PriorityEntry], []string) {
-	cols := append([]column[PriorityEntry](nil), prioFixed...)
+// in the order the daemon lists them, then any other factor that has a
+// weight (so --format works on an empty queue).
+func prioColumns(entries []api.PriorityEntry, weights map[string]float64, long bool) ([]column[api.PriorityEntry], []string) {
+	cols := append([]column[api.PriorityEntry](nil), prioFixed...)
 	defaults := []string{"taskid", "dataset", "state", "priority"}
+	var names []string
 	seen := map[string]bool{}
 	for _, e := range entries {
 		for _, f := range e.Factors {
-			if seen[f.Name] {
-				continue
+			if !seen[f.Name] {
+				seen[f.Name] = true
+				names = append(names, f.Name)
 			}
-			seen[f.Name] = true
-			name := f.Name
-			cols = append(cols, column[PriorityEntry]{
-				name:   strings.ToLower(name),
-				header: strings.ToUpper(name),
-				value:  func(c cellCtx, e PriorityEntry) string { return factorCell(c, e, name, long) },
-			})
-			defaults = append(defaults, strings.ToLower(name))
 		}
+	}
+	extra := make([]string, 0, len(weights))
+	for n := range weights {
+		if !seen[n] {
+			extra = append(extra, n)
+		}
+	}
+	sort.Strings(extra)
+	for _, name := range append(names, extra...) {
+		cols = append(cols, column[api.PriorityEntry]{
+			name:   strings.ToLower(name),
+			header: strings.ToUpper(name),
+			value:  func(c cellCtx, e api.PriorityEntry) string { return factorCell(c, e, name, long) },
+		})
+		defaults = append(defaults, strings.ToLower(name))
 	}
 	return cols, defaults
 }
 
-func factorCell(c cellCtx, e PriorityEntry, name string, long bool) string {
+func factorCell(c cellCtx, e api.PriorityEntry, name string, long bool) string {
 	for _, f := range e.Factors {
 		if f.Name == name {
 			if long {
@@ -78,8 +97,9 @@ func NewCmdPrio(f *Factory, runF func(*PrioOptions) error) *cobra.Command {
 like sprio: one column per factor with its weighted contribution. --long adds the
 normalised value and the weight of each factor (contribution = value × weight).
 
-Fields for --format: taskid,dataset,state,priority and one per factor, named as
-in the header (prolog_wait,start_soon,pending,age,history,size,hit_rate).`,
+Fields for --format: taskid,dataset,state,priority, one per factor named as in
+the header (prolog_wait,start_soon,pending,age,history,size,hit_rate), and reason
+(why the task waits; not shown by default).`,
 		Example: `  swarmup prio
   swarmup prio --long --dataset /jfs/imagenet
   swarmup prio --format dataset,priority,start_soon,age`,
@@ -109,9 +129,10 @@ func prioRun(ctx context.Context, opts *PrioOptions) error {
 		}
 		roots = append(roots, p)
 	}
-	var resp PriorityResponse
-	if err := getNew(ctx, opts.Client(), "/v1/priority", &resp); err != nil {
-		return err
+	client := opts.Client()
+	resp, err := client.Priority(ctx)
+	if err != nil {
+		return newEndpointError(err, client, "/v1/priority")
 	}
 	entries := resp.Entries
 	if roots != nil {
@@ -123,9 +144,12 @@ func prioRun(ctx context.Context, opts *PrioOptions) error {
 		}
 	}
 	if opts.Output.JSON {
-		return printJSON(opts.IO.Out, PriorityResponse{Entries: entries})
+		out := *resp
+		out.Entries = entries
+		return printJSON(opts.IO.Out, out)
 	}
-	all, defaults := prioColumns(resp.Entries, opts.Long)
+	all, defaults := prioColumns(resp.Entries, resp.Weights, opts.Long)
+	all = append(all, prioReason)
 	cols, err := selectColumns(all, defaults, opts.Output.Format)
 	if err != nil {
 		return err
