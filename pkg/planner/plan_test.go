@@ -2,8 +2,8 @@ package planner
 
 import (
 	"fmt"
-	"strconv"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
 
