@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# demo.sh: the README's "try it" command on a fresh Debian 12 machine (run as root).
+#   scripts/demo.sh          install deps, build, bring up a 3-node Slurm cluster with
+#                            warmupd and a JuiceFS volume, submit jobs with --accel-data
+#                            and show swarmup while they warm and run; leaves it all up.
+#   scripts/demo.sh stop     stop everything the demo started (by pid file).
+# Idempotent: run it again to replay the demo (the datasets are evicted first).
+# Uses a real `juicefs` when one is on PATH (local volume: sqlite3 metadata, file
+# storage, FUSE mount), else the JuiceFS stand-in test/fakejuicefs.
+# DEMO_DIR (default /tmp/accel-demo) holds everything; its parents must be world-executable.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+DIR=${DEMO_DIR:-/tmp/accel-demo}
+BIN=$repo/bin
+JFS=$DIR/jfs
+SOCK=$DIR/run/warmupd.sock
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+stop() {
+	if alive "$DIR/run/warmupd.pid"; then
+		kill -TERM "$(cat "$DIR/run/warmupd.pid")"
+		for _ in $(seq 1 100); do alive "$DIR/run/warmupd.pid" || break; sleep 0.1; done
+	fi
+	rm -f "$DIR/run/warmupd.pid"
+	[ -d "$DIR/cluster" ] && "$repo/test/slurm-cluster/down.sh" "$DIR/cluster"
+	if [ -f "$DIR/real-juicefs" ] && mountpoint -q "$JFS"; then
+		"$(cat "$DIR/real-juicefs")" umount "$JFS" || true
+	fi
+	echo "demo: stopped (remove $DIR to start from scratch)"
+}
+if [ "${1:-}" = stop ]; then stop; exit 0; fi
+[ $# -eq 0 ] || { echo "usage: $0 [stop]" >&2; exit 2; }
+[ "$(id -u)" -eq 0 ] || { echo "demo: run as root (it starts slurmctld/slurmd/munged like a real cluster)" >&2; exit 1; }
+
+say "installing what is missing (scripts/deps.sh) and building (make build)"
+cd "$repo"
+./scripts/deps.sh
+make -s build
+
+mkdir -p "$DIR"/{run,log,jobs,out}
+chmod 755 "$DIR" "$DIR/run" "$DIR/jobs" "$DIR/out"
+
+say "JuiceFS volume at $JFS"
+if command -v juicefs >/dev/null 2>&1; then
+	JUICEFS=$(command -v juicefs)
+	echo "$JUICEFS" >"$DIR/real-juicefs"
+	if ! mountpoint -q "$JFS"; then
+		meta=sqlite3://$DIR/meta.db
+		[ -f "$DIR/meta.db" ] || "$JUICEFS" format --storage file --bucket "$DIR/bucket" --trash-days 0 --no-update "$meta" accel-demo
+		mkdir -p "$JFS"
+		"$JUICEFS" mount -d "$meta" "$JFS" --cache-dir "$DIR/cache" --cache-scan-interval=-1 --no-usage-report --log "$DIR/log/juicefs.log"
+	fi
+	echo "demo: real JuiceFS client $JUICEFS"
+else
+	JUICEFS=$BIN/fakejuicefs
+	rm -f "$DIR/real-juicefs"
+	[ -f "$JFS/.config" ] || "$JUICEFS" format "$JFS" --cache-dir "$DIR/cache" --bandwidth 40 >/dev/null
+	echo "demo: no juicefs on PATH: using the JuiceFS stand-in (test/fakejuicefs, 40 MiB/s) — install juicefs to use a real client"
+fi
+
+say "datasets"
+mkds() { # mkds NAME FILES: FILES x 4 MiB of random data, once
+	local d=$JFS/datasets/$1
+	[ -f "$DIR/.dataset-$1-done" ] && return 0
+	mkdir -p "$d"
+	for i in $(seq -w 1 "$2"); do head -c $((4 << 20)) /dev/urandom >"$d/part-$i.bin"; done
+	touch "$DIR/.dataset-$1-done"
+}
+mkds imagenet-mini 50
+mkds coco-mini 25
+du -sh "$JFS"/datasets/*
+# Evict so that every run of the demo shows the warm-up again.
+"$JUICEFS" warmup --evict "$JFS/datasets" >/dev/null 2>&1 || true
+
+say "warmupd"
+if ! alive "$DIR/run/warmupd.pid"; then
+	rm -f "$SOCK"
+	ACCEL_DATA_CONF=/dev/null nohup "$BIN/warmupd" --socket "$SOCK" --database "$DIR/warmupd.db" \
+		--juicefs "$JUICEFS" --mounts "$JFS" --check-interval 500ms >>"$DIR/log/warmupd.log" 2>&1 &
+	echo $! >"$DIR/run/warmupd.pid"
+	for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+fi
+[ -S "$SOCK" ] || { echo "demo: warmupd did not start, see $DIR/log/warmupd.log" >&2; tail -5 "$DIR/log/warmupd.log" >&2; exit 1; }
+echo "demo: warmupd pid $(cat "$DIR/run/warmupd.pid"), socket $SOCK, log $DIR/log/warmupd.log"
+
+say "Slurm cluster (slurmctld + 3 slurmd, accel-data plugin and prolog)"
+ACCEL_BIN=$BIN ACCEL_PLUGIN=$repo/spank/accel_data.so ACCEL_SOCKET=$SOCK ACCEL_PREFIX=$JFS \
+	ACCEL_PROLOG_WAIT=2m ACCEL_POLL=500ms "$repo/test/slurm-cluster/up.sh" "$DIR/cluster" 3
+export SLURM_CONF=$DIR/cluster/etc/slurm.conf
+export WARMUPD_SOCKET=$SOCK
+
+cat >"$DIR/jobs/train.sh" <<'JOB'
+#!/bin/sh
+echo "job $SLURM_JOB_ID on $SLURMD_NODENAME started $(date +%T)"
+for d in "$@"; do
+	echo "read $d: $(find "$d" -type f -exec cat {} + | wc -c) bytes"
+done
+sleep 3
+JOB
+chmod 755 "$DIR/jobs/train.sh"
+
+say "submitting: sbatch --accel-data=... (three jobs share imagenet-mini)"
+submit() { # submit NODE PATHS
+	echo "\$ sbatch -w $1 --accel-data=$2 train.sh"
+	sbatch -w "$1" -o "$DIR/out/%j.out" --accel-data="$2" "$DIR/jobs/train.sh" $(tr ',' ' ' <<<"$2")
+}
+submit n1 "$JFS/datasets/imagenet-mini"
+submit n2 "$JFS/datasets/imagenet-mini"
+submit n3 "$JFS/datasets/imagenet-mini,$JFS/datasets/coco-mini"
+echo "\$ sbatch --accel-data=/etc/passwd ...   (bad input is refused at submission)"
+sbatch --accel-data=/etc/passwd --wrap true || true
+
+say "swarmup while the data warms (jobs wait in their prolog: squeue shows R, reason Prolog)"
+for _ in $(seq 1 90); do
+	if [ -t 1 ]; then clear; else echo; fi
+	date +%T
+	"$BIN/swarmup" --all || true
+	echo
+	squeue -o '%.6i %.9P %.12j %.2t %.8M %.6D %R' || true
+	[ -z "$(squeue -h)" ] && break
+	sleep 1
+done
+
+say "swarmup datasets"
+"$BIN/swarmup" datasets || true
+say "job output"
+for j in $(ls "$DIR"/out/*.out 2>/dev/null | sort -V | tail -n 3); do cat "$j"; done
+say "prolog log (one line per job and node)"
+tail -n 6 "$DIR/cluster/log/prolog.log" 2>/dev/null || true
+
+cat <<EOT
+
+The cluster, warmupd and the volume are still up. Try:
+  export SLURM_CONF=$SLURM_CONF WARMUPD_SOCKET=$SOCK
+  sbatch --accel-data=$JFS/datasets/coco-mini --wrap 'ls $JFS/datasets/coco-mini | wc -l'
+  $BIN/swarmup --all
+Stop everything with:  $0 stop
+EOT
