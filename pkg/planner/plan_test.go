@@ -148,6 +148,7 @@ func TestActiveWarmupOnlyInWindowIdleAndUnderBudget(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.ActiveWindows = wins
 	cfg.ActiveBudgetBytes = 100 * GiB
+	cfg.ActiveMinHistory = 0.5
 	night := time.Date(2026, 11, 25, 23, 0, 0, 0, time.UTC)
 	base := func() []Dataset {
 		return []Dataset{

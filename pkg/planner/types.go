@@ -87,7 +87,7 @@ func DefaultConfig() Config {
 		FarHorizon:       12 * time.Hour,
 		ReserveAfter:     6 * time.Hour,
 		ActiveMaxLoad:    0.5,
-		ActiveMinHistory: 0.5,
+		ActiveMinHistory: 5,
 	}
 }
 
