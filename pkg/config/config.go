@@ -70,8 +70,13 @@ var Keys = []string{
 	"Socket", "LogLevel",
 	// warmupd
 	"Database", "JuiceFS", "Mounts", "Workers", "WarmThreads", "TargetRatio", "MaxPaths", "Lease",
-	"Retries", "RetryBackoff", "CheckInterval", "SocketMode", "ActiveWindows", "CacheDir", "CacheCapacity",
-	"SchedulerInterval",
+	"Retries", "RetryBackoff", "CheckInterval", "SocketMode",
+	// warmupd's cache manager
+	"CacheDir", "CacheCapacity", "PlanInterval", "RefreshInterval", "FarHorizon", "ReserveAfter",
+	"ActiveWindows", "ActiveBudget", "ActiveMaxLoad", "ActiveMinHistory", "ObjectStoreBandwidth", "StatsMount",
+	"PriorityWeightPrologWait", "PriorityWeightStartSoon", "PriorityWeightPending", "PriorityWeightAge",
+	"PriorityWeightHistory", "PriorityWeightSize", "PriorityWeightHitRate",
+	"PriorityStartHorizon", "PriorityAgeUnit", "PriorityPendingRef", "PriorityHistoryRef", "PrioritySizeRef",
 	// slurm-prolog
 	"PrologWait", "PollInterval", "PrologLog",
 }

@@ -205,7 +205,9 @@ func (d *Driver) run(ctx context.Context, op, firstPath string, args []string) (
 	}
 	argv := append([]string{bin}, args...)
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: if warmupd dies (even SIGKILL), its juicefs dies with it, so a
+	// task taken up again after a crash never runs twice at once.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error {
 		if cmd.Process == nil {
 			return nil
