@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -51,6 +52,29 @@ type Outcome struct {
 // The queued candidate comes straight off the tasks_dequeue index (no sort,
 // however long the queue); expired leases are few and sorted.
 func (s *Store) Dequeue(ctx context.Context, owner string, now time.Time, lease time.Duration) (*Task, error) {
+	return s.dequeue(ctx, owner, now, lease, nil)
+}
+
+// DequeueOnly is Dequeue restricted to the queued tasks whose ids are in
+// allowed (the planner's choice); a warming task whose lease expired is
+// always taken up, so crash recovery never waits for a plan.
+func (s *Store) DequeueOnly(ctx context.Context, owner string, now time.Time, lease time.Duration, allowed []int64) (*Task, error) {
+	if allowed == nil {
+		allowed = []int64{}
+	}
+	return s.dequeue(ctx, owner, now, lease, allowed)
+}
+
+// dequeue takes the next task; allowed == nil means any queued task.
+func (s *Store) dequeue(ctx context.Context, owner string, now time.Time, lease time.Duration, allowed []int64) (*Task, error) {
+	var allow any // NULL: no restriction
+	if allowed != nil {
+		b, err := json.Marshal(allowed)
+		if err != nil {
+			return nil, err
+		}
+		allow = string(b)
+	}
 	if owner == "" {
 		return nil, errors.New("queue: dequeue: empty lease owner; give each worker a unique owner name")
 	}
@@ -62,13 +86,14 @@ func (s *Store) Dequeue(ctx context.Context, owner string, now time.Time, lease 
 				attempts = attempts + 1, started_at = ?4, updated_at = ?4, finished_at = NULL
 			WHERE id = (SELECT id FROM (
 				SELECT * FROM (SELECT id, priority, created_at FROM tasks INDEXED BY tasks_dequeue
-					WHERE state = ?5 AND not_before <= ?4 ORDER BY priority DESC, created_at, id LIMIT 1)
+					WHERE state = ?5 AND not_before <= ?4 AND (?6 IS NULL OR id IN (SELECT value FROM json_each(?6)))
+					ORDER BY priority DESC, created_at, id LIMIT 1)
 				UNION ALL
 				SELECT * FROM (SELECT id, priority, created_at FROM tasks INDEXED BY tasks_lease
 					WHERE state = ?1 AND lease_expires_at <= ?4 ORDER BY priority DESC, created_at, id LIMIT 1)
 				) ORDER BY priority DESC, created_at, id LIMIT 1)
 			RETURNING id, dataset_id, state, attempts, priority`,
-			string(api.TaskWarming), owner, ns(now.Add(lease)), ns(now), string(api.TaskQueued)).
+			string(api.TaskWarming), owner, ns(now.Add(lease)), ns(now), string(api.TaskQueued), allow).
 			Scan(&t.ID, &t.DatasetID, &st, &t.Attempts, &t.Priority)
 		if errors.Is(err, sql.ErrNoRows) {
 			t = nil

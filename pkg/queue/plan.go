@@ -1,0 +1,151 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/planner"
+)
+
+// PlanDatasets returns, for the cache manager's planner, every dataset that
+// has a task (ID is the task id). Job counts come from the jobs linked to the
+// task: a started job whose task is still queued or warming counts as
+// waiting in its prolog, a started job whose task is done as running, and each
+// submitted job adds one pending start of unknown time. History is the use
+// score decayed to now; HitRate is not measured here (-1, unknown).
+func (s *Store) PlanDatasets(ctx context.Context, now time.Time) ([]planner.Dataset, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT t.id, d.path, d.bytes, d.cached_bytes, t.state,
+			coalesce(t.queued_at, t.created_at), d.use_score, d.last_used_at,
+			(SELECT count(DISTINCT jt.job_id) FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id WHERE jt.task_id = t.id AND j.state = ?1),
+			(SELECT count(DISTINCT jt.job_id) FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id WHERE jt.task_id = t.id AND j.state = ?2)
+		FROM tasks t JOIN datasets d ON d.id = t.dataset_id ORDER BY t.id`,
+		string(api.JobStarted), string(api.JobSubmitted))
+	if err != nil {
+		return nil, fmt.Errorf("queue: datasets for planning: %w", err)
+	}
+	defer rows.Close()
+	var out []planner.Dataset
+	for rows.Next() {
+		var d planner.Dataset
+		var st string
+		var queued int64
+		var score float64
+		var used sql.NullInt64
+		var started, submitted int
+		if err := rows.Scan(&d.ID, &d.Path, &d.Bytes, &d.CachedBytes, &st, &queued, &score, &used, &started, &submitted); err != nil {
+			return nil, fmt.Errorf("queue: datasets for planning: %w", err)
+		}
+		d.State = api.TaskState(st)
+		d.QueuedSince = fromNS(queued)
+		d.LastUsed = fromNullNS(used)
+		d.History = DecayedScore(score, d.LastUsed, now)
+		d.HitRate = -1
+		if d.State.Terminal() {
+			d.RunningJobs = started
+		} else {
+			d.PrologWaiting = started
+		}
+		if submitted > 0 {
+			d.PendingStarts = make([]time.Time, submitted)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// ApplyPlan stores a planner round in one transaction: the priority of each
+// task in prio, and for each queued task in waits the reason it does not
+// start (shown by swarmup). Queued tasks in prio but not in waits get their
+// wait reason cleared. Unknown ids are ignored.
+func (s *Store) ApplyPlan(ctx context.Context, prio map[int64]float64, waits map[int64]string, now time.Time) error {
+	return s.inTx(ctx, func(tx *wtx) error {
+		for id, p := range prio {
+			reason := waits[id]
+			if _, err := tx.ExecContext(ctx, `UPDATE tasks SET priority = ?1,
+					reason = CASE WHEN state = ?2 AND reason NOT LIKE 'retry %' THEN ?3 ELSE reason END WHERE id = ?4`,
+				p, string(api.TaskQueued), reason, id); err != nil {
+				return fmt.Errorf("queue: apply plan to task %d: %w", id, err)
+			}
+		}
+		for id, reason := range waits {
+			if _, ok := prio[id]; ok {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE tasks SET reason = ? WHERE id = ? AND state = ?`, reason, id, string(api.TaskQueued)); err != nil {
+				return fmt.Errorf("queue: apply plan to task %d: %w", id, err)
+			}
+		}
+		return nil
+	})
+}
+
+// MarkEvicted records that the cache manager evicted a task's dataset: the
+// task becomes evicted with reason, and the dataset's cached bytes drop to 0.
+// A queued or warming task is refused (something needs it again); ErrNotFound
+// if there is no such task.
+func (s *Store) MarkEvicted(ctx context.Context, taskID int64, reason string, now time.Time) error {
+	return s.inTx(ctx, func(tx *wtx) error {
+		var st string
+		var dsID int64
+		err := tx.QueryRowContext(ctx, `SELECT state, dataset_id FROM tasks WHERE id = ?`, taskID).Scan(&st, &dsID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("queue: mark evicted: no task %d: %w", taskID, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("queue: mark task %d evicted: %w", taskID, err)
+		}
+		if !api.TaskState(st).Terminal() {
+			return fmt.Errorf("queue: mark task %d evicted: it is %s again (a new request needs it); re-plan before evicting", taskID, st)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?, reason = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
+			string(api.TaskEvicted), reason, ns(now), ns(now), taskID); err != nil {
+			return fmt.Errorf("queue: mark task %d evicted: %w", taskID, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE datasets SET cached_bytes = 0, cached_ratio = 0, checked_at = ? WHERE id = ?`,
+			ns(now), dsID); err != nil {
+			return fmt.Errorf("queue: mark task %d evicted: %w", taskID, err)
+		}
+		return nil
+	})
+}
+
+// CheckCandidate is a dataset the cache manager may re-check.
+type CheckCandidate struct {
+	TaskID      int64 // 0 when the dataset has no task
+	Path        string
+	Bytes       int64
+	CachedBytes int64
+	CheckedAt   time.Time // zero when never checked
+	State       api.TaskState
+}
+
+// CheckCandidates returns up to limit datasets that are warm, partial or
+// have no task (the ones whose cache status can change behind our back),
+// least recently checked first, never-checked ones before all others.
+func (s *Store) CheckCandidates(ctx context.Context, limit int) ([]CheckCandidate, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT coalesce(t.id, 0), d.path, d.bytes, d.cached_bytes, d.checked_at, coalesce(t.state, '')
+		FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id
+		WHERE t.id IS NULL OR t.state IN (?1, ?2)
+		ORDER BY d.checked_at, d.id LIMIT ?3`, // NULLs (never checked) sort first; index datasets_checked
+		string(api.TaskWarm), string(api.TaskPartial), limit)
+	if err != nil {
+		return nil, fmt.Errorf("queue: check candidates: %w", err)
+	}
+	defer rows.Close()
+	var out []CheckCandidate
+	for rows.Next() {
+		var c CheckCandidate
+		var checked sql.NullInt64
+		var st string
+		if err := rows.Scan(&c.TaskID, &c.Path, &c.Bytes, &c.CachedBytes, &checked, &st); err != nil {
+			return nil, fmt.Errorf("queue: check candidates: %w", err)
+		}
+		c.CheckedAt, c.State = fromNullNS(checked), api.TaskState(st)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
