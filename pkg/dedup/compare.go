@@ -46,16 +46,15 @@ type comparer struct {
 	onErr   func(path string, err error)
 }
 
-// readPrefix returns the first min(size, PrefixSize) bytes of path.
-func (c *comparer) readPrefix(path string, size int64) ([]byte, error) {
+// readPrefix reads the first min(size, PrefixSize) bytes of path into buf.
+func (c *comparer) readPrefix(path string, size int64, buf *[PrefixSize]byte) ([]byte, error) {
 	f, err := c.fs.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	n := min(size, PrefixSize)
-	var a [PrefixSize]byte
-	b := a[:n]
+	b := buf[:n]
 	if _, err := io.ReadFull(f, b); err != nil {
 		return nil, fmt.Errorf("read first %d bytes: %w (file shrank while scanning?)", n, err)
 	}
@@ -73,8 +72,9 @@ type prefixClass struct {
 func (c *comparer) byPrefix(ms []*member, size int64) []prefixClass {
 	var out []prefixClass
 	idx := map[string]int{}
+	var buf [PrefixSize]byte
 	for _, m := range ms {
-		p, err := c.readPrefix(m.e.Path, size)
+		p, err := c.readPrefix(m.e.Path, size, &buf)
 		if err != nil {
 			c.onErr(m.e.Path, err)
 			continue
@@ -83,8 +83,9 @@ func (c *comparer) byPrefix(ms []*member, size int64) []prefixClass {
 			out[i].ms = append(out[i].ms, m)
 			continue
 		}
-		idx[string(p)] = len(out)
-		out = append(out, prefixClass{prefix: string(p), ms: []*member{m}})
+		k := string(p)
+		idx[k] = len(out)
+		out = append(out, prefixClass{prefix: k, ms: []*member{m}})
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package dedup
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -20,9 +21,11 @@ type entry struct {
 	Slices string
 }
 
-// partitions holds entries sharded by size % len(shards). When more than
-// limit entries are held in memory, the largest shard is appended to its
-// spill file in dir, so memory stays bounded whatever the number of files.
+// partitions holds entries sharded by size % len(shards), each shard an
+// append-only byte arena of encoded entries (no pointers for the garbage
+// collector to scan). When the arenas hold more than limit bytes, the
+// largest is appended to its spill file in dir, so memory stays bounded
+// whatever the number of files.
 type partitions struct {
 	mu       sync.Mutex
 	shards   []shard
@@ -33,9 +36,8 @@ type partitions struct {
 }
 
 type shard struct {
-	mem   []entry
+	mem   []byte
 	file  *os.File
-	w     *bufio.Writer
 	count int
 }
 
@@ -53,9 +55,11 @@ func (p *partitions) add(e entry) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	i := int(uint64(e.Info.Size) % uint64(len(p.shards)))
-	p.shards[i].mem = append(p.shards[i].mem, e)
-	p.shards[i].count++
-	p.inMemory++
+	s := &p.shards[i]
+	before := len(s.mem)
+	s.mem = appendEntry(s.mem, e)
+	s.count++
+	p.inMemory += len(s.mem) - before
 	if p.inMemory <= p.limit {
 		return nil
 	}
@@ -68,21 +72,18 @@ func (p *partitions) add(e entry) error {
 	return p.spill(big)
 }
 
-// spill appends shard i's in-memory entries to its file; p.mu is held.
+// spill appends shard i's arena to its file; p.mu is held.
 func (p *partitions) spill(i int) error {
 	s := &p.shards[i]
 	if s.file == nil {
 		f, err := os.CreateTemp(p.dir, fmt.Sprintf("jfs-dedup-shard-%03d-*", i))
 		if err != nil {
-			return fmt.Errorf("spill size partition to disk: %w (set a larger memory limit or a writable --spill-dir)", err)
+			return fmt.Errorf("spill size partition to disk: %w (raise --memory-limit or point --spill-dir at a writable directory)", err)
 		}
 		s.file = f
-		s.w = bufio.NewWriterSize(f, 256<<10)
 	}
-	for _, e := range s.mem {
-		if err := writeEntry(s.w, e); err != nil {
-			return fmt.Errorf("spill size partition to %s: %w", s.file.Name(), err)
-		}
+	if _, err := s.file.Write(s.mem); err != nil {
+		return fmt.Errorf("spill size partition to %s: %w (raise --memory-limit or free space in --spill-dir)", s.file.Name(), err)
 	}
 	p.inMemory -= len(s.mem)
 	p.spilled += int64(len(s.mem))
@@ -98,9 +99,6 @@ func (p *partitions) take(i int) ([]entry, error) {
 	s := &p.shards[i]
 	out := make([]entry, 0, s.count)
 	if s.file != nil {
-		if err := s.w.Flush(); err != nil {
-			return nil, err
-		}
 		if _, err := s.file.Seek(0, io.SeekStart); err != nil {
 			return nil, err
 		}
@@ -117,9 +115,19 @@ func (p *partitions) take(i int) ([]entry, error) {
 		}
 		s.file.Close()
 		os.Remove(s.file.Name())
-		s.file, s.w = nil, nil
+		s.file = nil
 	}
-	out = append(out, s.mem...)
+	r := bufio.NewReader(bytes.NewReader(s.mem))
+	for {
+		e, err := readEntry(r)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("decode size partition: %w", err)
+		}
+		out = append(out, e)
+	}
 	p.inMemory -= len(s.mem)
 	s.mem = nil
 	s.count = 0
@@ -145,22 +153,19 @@ func (p *partitions) close() {
 	}
 }
 
-func writeEntry(w *bufio.Writer, e entry) error {
-	var b [binary.MaxVarintLen64]byte
-	put := func(v uint64) {
-		n := binary.PutUvarint(b[:], v)
-		w.Write(b[:n])
-	}
-	put(uint64(len(e.Path)))
-	w.WriteString(e.Path)
-	put(uint64(len(e.Slices)))
-	w.WriteString(e.Slices)
+// appendEntry encodes e: uvarint-prefixed path and slice key, then the
+// attributes as uvarints.
+func appendEntry(b []byte, e entry) []byte {
+	b = binary.AppendUvarint(b, uint64(len(e.Path)))
+	b = append(b, e.Path...)
+	b = binary.AppendUvarint(b, uint64(len(e.Slices)))
+	b = append(b, e.Slices...)
 	fi := e.Info
-	for _, v := range []uint64{uint64(fi.Size), uint64(fi.Mode), fi.Dev, fi.Ino, fi.Nlink,
+	for _, v := range [...]uint64{uint64(fi.Size), uint64(fi.Mode), fi.Dev, fi.Ino, fi.Nlink,
 		uint64(fi.UID), uint64(fi.GID), uint64(fi.Mtime), uint64(fi.Ctime)} {
-		put(v)
+		b = binary.AppendUvarint(b, v)
 	}
-	return nil
+	return b
 }
 
 func readEntry(r *bufio.Reader) (entry, error) {

@@ -1,6 +1,7 @@
 package dedup
 
 import (
+	"bufio"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -122,6 +123,14 @@ type ScanError struct {
 
 // Report is the result of a scan, and the input of apply.
 type Report struct {
+	ReportHeader
+	Groups []Group     `json:"groups"`
+	Dirs   []DirTotal  `json:"dirs"`
+	Errors []ScanError `json:"errors"`
+}
+
+// ReportHeader holds a report's totals.
+type ReportHeader struct {
 	Version int       `json:"version"`
 	Created time.Time `json:"created"`
 	Source  string    `json:"source"` // "walk" or "dump"
@@ -134,10 +143,7 @@ type Report struct {
 	// Reclaimable sums Reclaimable() over the duplicate groups.
 	Reclaimable int64 `json:"reclaimable_bytes"`
 	// SharedBytes is the data that already-shared files do not occupy twice.
-	SharedBytes int64       `json:"shared_bytes"`
-	Groups      []Group     `json:"groups"`
-	Dirs        []DirTotal  `json:"dirs"`
-	Errors      []ScanError `json:"errors"`
+	SharedBytes int64 `json:"shared_bytes"`
 }
 
 // finish sorts everything and computes the totals.
@@ -202,11 +208,42 @@ func keepBefore(a, b FileRef) bool {
 	return a.Path < b.Path
 }
 
-// WriteJSON writes the report as indented JSON.
+// WriteJSON writes the report as JSON, streaming: one group, directory or
+// error per line, so memory does not grow with the size of the output.
 func (r *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	b, err := json.Marshal(r.ReportHeader)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.Write(b[:len(b)-1]) // without the closing brace
+	list := func(name string, n int, item func(i int) any) error {
+		fmt.Fprintf(bw, ",\n%q: [", name)
+		for i := 0; i < n; i++ {
+			b, err := json.Marshal(item(i))
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				bw.WriteByte(',')
+			}
+			bw.WriteString("\n  ")
+			bw.Write(b)
+		}
+		bw.WriteString("\n]")
+		return nil
+	}
+	if err := list("groups", len(r.Groups), func(i int) any { return r.Groups[i] }); err != nil {
+		return err
+	}
+	if err := list("dirs", len(r.Dirs), func(i int) any { return r.Dirs[i] }); err != nil {
+		return err
+	}
+	if err := list("errors", len(r.Errors), func(i int) any { return r.Errors[i] }); err != nil {
+		return err
+	}
+	bw.WriteString("}\n")
+	return bw.Flush()
 }
 
 // ReadReport reads a report written by WriteJSON.

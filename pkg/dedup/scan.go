@@ -81,7 +81,7 @@ type scan struct {
 func newScan(opts Options, source string, roots []string) *scan {
 	opts.defaults()
 	s := &scan{opts: opts, parts: newPartitions(opts.Shards, opts.MemoryLimit, spillDir(opts.SpillDir)), canRead: true}
-	s.report = Report{Version: ReportVersion, Created: opts.Now().UTC(), Source: source}
+	s.report = Report{ReportHeader: ReportHeader{Version: ReportVersion, Created: opts.Now().UTC(), Source: source}}
 	for _, r := range roots {
 		s.report.Roots = append(s.report.Roots, Path(r))
 	}
