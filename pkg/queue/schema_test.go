@@ -166,3 +166,9 @@ func TestBackupIsAUsableCopy(t *testing.T) {
 	require.Len(t, es, 1)
 	require.Equal(t, it.TaskID, es[0].TaskID)
 }
+
+func TestUnopenablePathSaysWhatToDo(t *testing.T) {
+	_, err := queue.Open(filepath.Join(t.TempDir(), "missing-dir", "warmupd.db"), zerolog.Nop())
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "create its directory")
+}

@@ -82,6 +82,9 @@ func explainOpenError(path string, err error) error {
 	if errors.As(err, &se) && (se.Code == sqlite3.ErrNotADB || se.Code == sqlite3.ErrCorrupt) {
 		return fmt.Errorf("queue: %s is not a usable warmupd database (%v); restore it from a backup, or move it aside and restart warmupd to start with an empty queue", path, err)
 	}
+	if errors.As(err, &se) && (se.Code == sqlite3.ErrCantOpen || se.Code == sqlite3.ErrReadonly || se.Code == sqlite3.ErrPerm) {
+		return fmt.Errorf("queue: cannot open %s for writing (%v); create its directory and make it writable by warmupd's user, or set Database= to another file", path, err)
+	}
 	return fmt.Errorf("queue: open %s: %w", path, err)
 }
 
