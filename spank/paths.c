@@ -202,8 +202,11 @@ int ad_paths_check_access(const struct ad_paths *p, char *err, size_t errlen)
 		int mode = R_OK;
 
 		if (stat(p->v[i], &st) != 0) {
-			snprintf(err, errlen, "%s: %s (check the path exists and is on the JuiceFS mount)",
-				 p->v[i], strerror(errno));
+			int e = errno;
+
+			snprintf(err, errlen, "%s: %s (%s)", p->v[i], strerror(e),
+				 e == EACCES ? "you must be able to read it to warm it"
+					     : "check the path exists and is on the JuiceFS mount");
 			return -1;
 		}
 		if (S_ISDIR(st.st_mode))

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -178,6 +179,17 @@ func TestBadInput(t *testing.T) {
 		require.Equal(t, 1, strings.Count(stderr, "accel-data:"), "%s: one message line:\n%s", c.name, stderr)
 		require.NotContains(t, stdout, "Submitted", c.name)
 	}
+
+	// The access check runs as the submitting user: nobody cannot read a 0700 directory.
+	private := filepath.Join(cl.base, "private")
+	require.NoError(t, os.MkdirAll(filepath.Join(private, "ds"), 0o700))
+	cmd := exec.Command("sbatch", "--accel-data="+filepath.Join(private, "ds"), "-o", "/dev/null", "--wrap", "true")
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "sbatch as nobody accepted an unreadable path: %s", out)
+	require.Contains(t, string(out), "sbatch: error: accel-data: "+filepath.Join(private, "ds")+": Permission denied (you must be able to read it to warm it)")
+
 	require.Equal(t, before, queuedJobs(t), "no job was queued in Slurm")
 	require.Empty(t, w.queue(t), "nothing was queued in warmupd")
 }
