@@ -32,8 +32,9 @@ type File interface {
 type FS interface {
 	// Lstat describes name without following a final symlink.
 	Lstat(name string) (FileInfo, error)
-	// ReadDirNames lists the names in directory name (no "." or "..").
-	ReadDirNames(name string) ([]string, error)
+	// ReadDir lists directory name (no "." or "..") with each entry's
+	// Lstat; an entry that cannot be stat'ed carries its error.
+	ReadDir(name string) ([]DirEntry, error)
 	// Open opens name for reading.
 	Open(name string) (File, error)
 }
@@ -54,10 +55,14 @@ func (LocalFS) Lstat(name string) (FileInfo, error) {
 		}
 		break
 	}
+	return infoOf(&st), nil
+}
+
+func infoOf(st *unix.Stat_t) FileInfo {
 	return FileInfo{
 		Size: st.Size, Mode: modeOf(st.Mode), Dev: st.Dev, Ino: st.Ino, Nlink: uint64(st.Nlink),
 		UID: st.Uid, GID: st.Gid, Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano(),
-	}, nil
+	}
 }
 
 // modeOf maps st_mode to fs.FileMode (type bits and permissions).
@@ -89,14 +94,43 @@ func modeOf(m uint32) fs.FileMode {
 	return mode
 }
 
-// ReadDirNames implements FS.
-func (LocalFS) ReadDirNames(name string) ([]string, error) {
+// DirEntry is one entry of a directory listing.
+type DirEntry struct {
+	Name string
+	Info FileInfo
+	Err  error
+}
+
+// ReadDir implements FS: the names from getdents, each stat'ed with
+// fstatat(2) relative to the open directory, so the kernel resolves one
+// component per entry instead of the whole path.
+func (LocalFS) ReadDir(name string) ([]DirEntry, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return f.Readdirnames(-1)
+	names, err := f.Readdirnames(-1)
+	fd := int(f.Fd())
+	out := make([]DirEntry, len(names))
+	for i, n := range names {
+		out[i].Name = n
+		var st unix.Stat_t
+		for {
+			e := unix.Fstatat(fd, n, &st, unix.AT_SYMLINK_NOFOLLOW)
+			if e == unix.EINTR {
+				continue
+			}
+			if e != nil {
+				out[i].Err = &fs.PathError{Op: "lstat", Path: name + "/" + n, Err: e}
+			}
+			break
+		}
+		if out[i].Err == nil {
+			out[i].Info = infoOf(&st)
+		}
+	}
+	return out, err
 }
 
 // Open implements FS with plain open(2)/read(2)/close(2): regular files

@@ -106,21 +106,21 @@ func (w *walker) work(ctx context.Context) {
 
 // readDir handles one directory and returns its subdirectories.
 func (w *walker) readDir(d walkDir) ([]walkDir, error) {
-	names, err := w.fs.ReadDirNames(d.path)
+	ents, err := w.fs.ReadDir(d.path)
 	if err != nil {
 		w.onErr(d.path, err)
-		if len(names) == 0 {
+		if len(ents) == 0 {
 			return nil, nil
 		}
 	}
 	var subdirs []walkDir
-	for _, name := range names {
-		p := filepath.Join(d.path, name)
-		fi, err := w.fs.Lstat(p)
-		if err != nil {
-			w.onErr(p, err)
+	for _, de := range ents {
+		p := filepath.Join(d.path, de.Name)
+		if de.Err != nil {
+			w.onErr(p, de.Err)
 			continue
 		}
+		fi := de.Info
 		switch {
 		case fi.Mode.IsDir():
 			if fi.Dev != d.dev {
