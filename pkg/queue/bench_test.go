@@ -140,3 +140,16 @@ func BenchmarkDequeue(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "dequeue+finish/s")
 }
+
+// BenchmarkDatasets measures the cache status table listing with 100 000
+// datasets (swarmup datasets, GET /v1/datasets).
+func BenchmarkDatasets(b *testing.B) {
+	s, _ := open(b)
+	_, _ = seed(b, s, 100_000, api.TaskWarm)
+	for b.Loop() {
+		ds, err := s.Datasets(ctx())
+		if err != nil || len(ds) != 100_000 {
+			b.Fatalf("datasets: %v, %d", err, len(ds))
+		}
+	}
+}

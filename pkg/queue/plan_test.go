@@ -139,6 +139,6 @@ func TestMigrationFromVersion1(t *testing.T) {
 	require.Equal(t, time.Unix(0, 42).UTC(), ds[0].QueuedSince)
 	var v int
 	require.NoError(t, rawDB(t, path).QueryRow(`SELECT max(version) FROM schema_migrations`).Scan(&v))
-	require.Equal(t, 2, v)
-	require.Equal(t, 2, queue.SchemaVersion())
+	require.Equal(t, queue.SchemaVersion(), v)
+	require.GreaterOrEqual(t, queue.SchemaVersion(), 2)
 }

@@ -45,10 +45,14 @@ func (s *Store) Queue(ctx context.Context, all bool) ([]api.QueueEntry, error) {
 // its last check, the state of its task and the jobs linked to that task.
 func (s *Store) Datasets(ctx context.Context) ([]api.Dataset, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT d.path, d.bytes, d.files, d.cached_bytes, d.cached_ratio, d.checked_at,
-			d.last_used_at, coalesce(t.state, ''),
-			(SELECT count(DISTINCT jt.job_id) FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id WHERE jt.task_id = t.id AND j.state = ?1),
-			(SELECT count(DISTINCT jt.job_id) FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id WHERE jt.task_id = t.id AND j.state = ?2)
-		FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id ORDER BY d.path`,
+			d.last_used_at, coalesce(t.state, ''), coalesce(c.running, 0), coalesce(c.queued, 0)
+		FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id
+		LEFT JOIN (SELECT jt.task_id,
+				count(DISTINCT CASE WHEN j.state = ?1 THEN j.id END) AS running,
+				count(DISTINCT CASE WHEN j.state = ?2 THEN j.id END) AS queued
+			FROM jobs j JOIN job_tasks jt ON jt.job_id = j.id
+			WHERE j.state IN (?1, ?2) GROUP BY jt.task_id) c ON c.task_id = t.id
+		ORDER BY d.path`,
 		string(api.JobStarted), string(api.JobSubmitted))
 	if err != nil {
 		return nil, fmt.Errorf("queue: list datasets: %w", err)
