@@ -4,7 +4,7 @@
 #                            warmupd and a JuiceFS volume, submit jobs with --accel-data
 #                            and show swarmup while they warm and run; leaves it all up.
 #   scripts/demo.sh stop     stop everything the demo started (by pid file).
-# Idempotent: run it again to replay the demo (the datasets are evicted first).
+# Idempotent: run it again to replay the demo (datasets evicted, warmupd restarted with an empty queue).
 # Uses a real `juicefs` when one is on PATH (local volume: sqlite3 metadata, file
 # storage, FUSE mount), else the JuiceFS stand-in test/fakejuicefs.
 # DEMO_DIR (default /tmp/accel-demo) holds everything; its parents must be world-executable.
@@ -73,7 +73,12 @@ du -sh "$JFS"/datasets/*
 # Evict so that every run of the demo shows the warm-up again.
 "$JUICEFS" warmup --evict "$JFS/datasets" >/dev/null 2>&1 || true
 
-say "warmupd"
+say "warmupd (fresh queue each run, so the demo shows the warm-up again)"
+if alive "$DIR/run/warmupd.pid"; then
+	kill -TERM "$(cat "$DIR/run/warmupd.pid")"
+	for _ in $(seq 1 100); do alive "$DIR/run/warmupd.pid" || break; sleep 0.1; done
+fi
+rm -f "$DIR"/warmupd.db*
 if ! alive "$DIR/run/warmupd.pid"; then
 	rm -f "$SOCK"
 	ACCEL_DATA_CONF=/dev/null nohup "$BIN/warmupd" --socket "$SOCK" --database "$DIR/warmupd.db" \
