@@ -18,11 +18,13 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
+	"github.com/accel-data/accel-data/internal/cachemgr"
 	"github.com/accel-data/accel-data/internal/scheduler"
 	"github.com/accel-data/accel-data/internal/server"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/config"
 	"github.com/accel-data/accel-data/pkg/jfs"
+	"github.com/accel-data/accel-data/pkg/planner"
 	"github.com/accel-data/accel-data/pkg/queue"
 )
 
@@ -55,6 +57,8 @@ type options struct {
 	logLevel    string
 	sched       scheduler.Config
 	warmThreads int
+	cache       cachemgr.Config
+	windows     string
 }
 
 func main() {
@@ -83,6 +87,15 @@ func run(args []string) int {
 	fs.DurationVar(&o.sched.RetryBackoff, "retry-backoff", 10*time.Second, "delay before the first retry (doubles each attempt)")
 	fs.DurationVar(&o.sched.CheckInterval, "check-interval", 5*time.Second, "progress check period while a warm-up runs")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	o.cache.Planner = planner.DefaultConfig()
+	o.cache.Planner.BindFlags(fs)
+	fs.Var((*planner.ByteSize)(&o.cache.CapacityBytes), "cache-capacity", "share of the shared cache directory accel-data may fill, e.g. 200TiB (0: unknown; nothing is evicted or held for space)")
+	fs.StringVar(&o.cache.CacheDir, "cache-dir", "", "the shared JuiceFS cache directory, for free-space reports (default: from <mount>/.config)")
+	fs.DurationVar(&o.cache.PlanInterval, "plan-interval", 500*time.Millisecond, "least time between two planner rounds")
+	fs.DurationVar(&o.cache.RefreshInterval, "refresh-interval", 10*time.Minute, "re-check period of a 1 GiB dataset's cache status (bigger ones less often; negative: never)")
+	fs.StringVar(&o.windows, "active-windows", "", "idle windows for active warm-up of popular datasets, e.g. 22:00-06:00,12:00-13:00 (local time; empty: off)")
+	fs.StringVar(&o.cache.StatsMount, "stats-mount", "", "JuiceFS mount whose .stats gives object-storage traffic (default: the first of --mounts)")
+	fs.Float64Var(&o.cache.ObjectStoreBandwidth, "object-store-bandwidth", 0, "object-storage bandwidth in bytes/s; traffic/bandwidth is the load that gates active warm-up (0: load unknown, treated as idle)")
 	help := fs.BoolP("help", "h", false, "show this help")
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, usage, config.DefaultPath, config.PathEnv, fs.FlagUsages())
@@ -121,6 +134,15 @@ func serve(o options, log zerolog.Logger) error {
 	if o.sched.TargetRatio <= 0 || o.sched.TargetRatio > 1 {
 		return fmt.Errorf("--target-ratio %v: want a fraction in (0, 1]", o.sched.TargetRatio)
 	}
+	ws, err := planner.ParseWindows(o.windows)
+	if err != nil {
+		return fmt.Errorf("--active-windows: %w", err)
+	}
+	o.cache.Planner.ActiveWindows = ws
+	o.cache.Planner.WarmRatio = o.sched.TargetRatio
+	if err := o.cache.Planner.Validate(); err != nil {
+		return err
+	}
 	if st, err := os.Stat(o.juicefs); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
 		return fmt.Errorf("juicefs binary %q is not an executable file; set --juicefs (JuiceFS= in the config)", o.juicefs)
 	}
@@ -134,6 +156,17 @@ func serve(o options, log zerolog.Logger) error {
 			log.Warn().Err(err).Str("mount", cm).Msg("mount point does not look like a JuiceFS mount (yet); requests under it will fail until it is mounted")
 		}
 		mounts = append(mounts, cm)
+	}
+	if len(mounts) == 0 {
+		return fmt.Errorf("--mounts is empty: name the JuiceFS mount point(s), e.g. --mounts /jfs")
+	}
+	if o.cache.StatsMount == "" {
+		o.cache.StatsMount = mounts[0]
+	}
+	if o.cache.CacheDir == "" {
+		if mc, err := jfs.ReadMountConfig(mounts[0]); err == nil && len(mc.CacheDirs) > 0 {
+			o.cache.CacheDir = mc.CacheDirs[0]
+		}
 	}
 	if err := os.MkdirAll(filepath.Dir(o.database), 0o755); err != nil {
 		return fmt.Errorf("create database directory: %w", err)
@@ -152,12 +185,15 @@ func serve(o options, log zerolog.Logger) error {
 	store.SetMaxAttempts(o.sched.Retries)
 
 	driver := &jfs.Driver{Binary: o.juicefs, Threads: o.warmThreads, Log: log.With().Str("component", "jfs").Logger()}
+	mgr := cachemgr.New(o.cache, store, driver, log.With().Str("component", "cache").Logger(), time.Now)
+	o.sched.Plan = mgr.Plan
 	sched := scheduler.New(o.sched, store, driver, log.With().Str("component", "scheduler").Logger(), time.Now)
 	srv := server.New(server.Config{
 		Store: store,
 		Paths: server.PathPolicy{Mounts: mounts, MaxPaths: o.maxPaths},
 		Log:   log.With().Str("component", "api").Logger(),
 		Kick:  sched.Kick,
+		Extra: mgr.Routes(),
 		Health: func(context.Context) (server.Health, error) {
 			return server.Health{Workers: sched.Workers(), JuiceFS: o.juicefs, Database: o.database}, nil
 		},
@@ -173,8 +209,9 @@ func serve(o options, log zerolog.Logger) error {
 	go func() { errc <- srv.Serve(l) }()
 	schedDone := make(chan error, 1)
 	go func() { schedDone <- sched.Run(ctx) }()
+	go mgr.Refresh(ctx)
 	log.Info().Str("socket", o.socket).Str("database", o.database).Str("juicefs", o.juicefs).
-		Strs("mounts", mounts).Int("workers", sched.Workers()).Str("owner", sched.Owner()).Msg("warmupd ready")
+		Strs("mounts", mounts).Int("workers", sched.Workers()).Str("owner", sched.Owner()).Stringer("cache", mgr).Msg("warmupd ready")
 
 	select {
 	case <-ctx.Done():

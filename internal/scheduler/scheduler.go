@@ -34,9 +34,11 @@ type Config struct {
 	CheckInterval time.Duration // progress check period while warming (default 5s)
 	Recheck       time.Duration // wait before re-checking a result below target (default 2s; the cache write is asynchronous)
 	Tick          time.Duration // how often to look for work without a kick (default 1s)
-	// Prioritize, when set, runs before each dequeue round to refresh task
-	// priorities (the cache manager's planner).
-	Prioritize func(ctx context.Context) error
+	// Plan, when set, runs before each dequeue round (the cache manager's
+	// planner): it refreshes priorities and returns the ids of the queued
+	// tasks that may start now; other queued tasks wait. Tasks whose lease
+	// expired (crash recovery) are always taken up.
+	Plan func(ctx context.Context, freeSlots int) []int64
 }
 
 func (c *Config) defaults() {
@@ -136,10 +138,9 @@ func (s *Scheduler) fill(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
-	if s.cfg.Prioritize != nil {
-		if err := s.cfg.Prioritize(ctx); err != nil {
-			s.log.Warn().Err(err).Msg("refresh priorities")
-		}
+	var allowed []int64
+	if s.cfg.Plan != nil {
+		allowed = s.cfg.Plan(ctx, cap(s.sem)-len(s.sem))
 	}
 	for {
 		select {
@@ -147,7 +148,13 @@ func (s *Scheduler) fill(ctx context.Context) {
 		default:
 			return // all slots busy
 		}
-		task, err := s.store.Dequeue(ctx, s.owner, s.now(), s.cfg.Lease)
+		var task *queue.Task
+		var err error
+		if s.cfg.Plan != nil {
+			task, err = s.store.DequeueOnly(ctx, s.owner, s.now(), s.cfg.Lease, allowed)
+		} else {
+			task, err = s.store.Dequeue(ctx, s.owner, s.now(), s.cfg.Lease)
+		}
 		if err != nil || task == nil {
 			<-s.sem
 			if err != nil && ctx.Err() == nil {

@@ -72,7 +72,7 @@ var Keys = []string{
 	"Database", "JuiceFS", "Mounts", "Workers", "WarmThreads", "TargetRatio", "MaxPaths", "Lease",
 	"Retries", "RetryBackoff", "CheckInterval", "SocketMode",
 	// warmupd's cache manager
-	"CacheDir", "CacheCapacity", "PlanInterval", "RefreshInterval", "FarHorizon", "ReserveAfter",
+	"CacheDir", "CacheCapacity", "PlanInterval", "RefreshInterval", "WarmHorizon", "ReserveAfter",
 	"ActiveWindows", "ActiveBudget", "ActiveMaxLoad", "ActiveMinHistory", "ObjectStoreBandwidth", "StatsMount",
 	"PriorityWeightPrologWait", "PriorityWeightStartSoon", "PriorityWeightPending", "PriorityWeightAge",
 	"PriorityWeightHistory", "PriorityWeightSize", "PriorityWeightHitRate",

@@ -19,7 +19,7 @@ var ConfigKeys = append([]string{"WarmHorizon", "ReserveAfter", "ActiveBudget", 
 func (c *Config) BindFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.FarHorizon, "warm-horizon", c.FarHorizon, "a dataset first needed further ahead than this never evicts anything and leaves room for sooner ones")
 	fs.DurationVar(&c.ReserveAfter, "reserve-after", c.ReserveAfter, "a task blocked on cache space this long holds back lower-priority tasks that need space")
-	fs.Var((*byteSize)(&c.ActiveBudgetBytes), "active-budget", "bytes active warm-up may fetch per ActiveWindows window (e.g. 20TiB)")
+	fs.Var((*ByteSize)(&c.ActiveBudgetBytes), "active-budget", "bytes active warm-up may fetch per ActiveWindows window (e.g. 20TiB)")
 	fs.Float64Var(&c.ActiveMaxLoad, "active-max-load", c.ActiveMaxLoad, "active warm-up runs only below this object-storage load (0..1)")
 	fs.Float64Var(&c.ActiveMinHistory, "active-min-history", c.ActiveMinHistory, "active warm-up skips datasets with a lower decayed use count")
 	c.Weights.BindFlags(fs)
@@ -39,17 +39,17 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// byteSize is an int64 flag that accepts 123, 500GiB, 2TiB, 1.5T.
-type byteSize int64
+// ByteSize is an int64 flag value that accepts 123, 500GiB, 2TiB, 1.5T.
+type ByteSize int64
 
-func (b *byteSize) String() string { return Bytes(int64(*b)) }
-func (b *byteSize) Type() string   { return "bytes" }
-func (b *byteSize) Set(s string) error {
+func (b *ByteSize) String() string { return Bytes(int64(*b)) }
+func (b *ByteSize) Type() string   { return "bytes" }
+func (b *ByteSize) Set(s string) error {
 	n, err := ParseBytes(s)
 	if err != nil {
 		return err
 	}
-	*b = byteSize(n)
+	*b = ByteSize(n)
 	return nil
 }
 

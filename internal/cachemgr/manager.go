@@ -1,0 +1,204 @@
+// Package cachemgr is warmupd's cache manager: each scheduler round it builds
+// a planner.Snapshot from the store, runs the pure planner (priorities,
+// eviction guard, active warm-up), and applies the decision: priorities and
+// waiting reasons go to the store, evictions run `juicefs warmup --evict`,
+// active warm-ups are submitted with source "active", and the scheduler is
+// told which tasks may start. It also keeps the cache status table fresh
+// with budgeted `--check` runs and serves /v1/priority and /v1/cache.
+package cachemgr
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/jfs"
+	"github.com/accel-data/accel-data/pkg/planner"
+	"github.com/accel-data/accel-data/pkg/queue"
+)
+
+// Driver is the part of pkg/jfs the cache manager uses.
+type Driver interface {
+	Check(ctx context.Context, paths []string) (*jfs.CheckResult, error)
+	Evict(ctx context.Context, paths []string) (*jfs.Summary, error)
+}
+
+// Config tunes the cache manager.
+type Config struct {
+	Planner planner.Config
+	// CapacityBytes is the share of the cache directory accel-data may fill
+	// (0: unknown, nothing is evicted or held for space).
+	CapacityBytes int64
+	// CacheDir is statfs'ed for free space (display only).
+	CacheDir string
+	// PlanInterval is the least time between two plans (default 500ms).
+	PlanInterval time.Duration
+	// RefreshInterval is how often a 1 GiB dataset is re-checked; bigger
+	// datasets are checked less often (default 10m; 0 keeps the default,
+	// negative disables refreshes).
+	RefreshInterval time.Duration
+	// StatsMount is a JuiceFS mount whose .stats gives object-storage
+	// traffic; ObjectStoreBandwidth (bytes/s) turns it into a load in [0,1].
+	StatsMount           string
+	ObjectStoreBandwidth float64
+}
+
+// Manager applies planner decisions.
+type Manager struct {
+	cfg    Config
+	store  *queue.Store
+	driver Driver
+	log    zerolog.Logger
+	now    func() time.Time
+
+	mu        sync.Mutex
+	last      planner.Decision
+	lastAt    time.Time
+	allowed   []int64
+	evictions []api.CacheEviction
+	winStart  time.Time
+	winUsed   int64
+	load      loadMeter
+}
+
+// New builds a manager.
+func New(cfg Config, store *queue.Store, driver Driver, log zerolog.Logger, now func() time.Time) *Manager {
+	if cfg.PlanInterval <= 0 {
+		cfg.PlanInterval = 500 * time.Millisecond
+	}
+	if cfg.RefreshInterval == 0 {
+		cfg.RefreshInterval = 10 * time.Minute
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Manager{cfg: cfg, store: store, driver: driver, log: log, now: now}
+}
+
+// Plan is the scheduler's hook: it plans (at most once per PlanInterval)
+// and returns the ids of the tasks that may start now.
+func (m *Manager) Plan(ctx context.Context, freeSlots int) []int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	if !m.lastAt.IsZero() && now.Sub(m.lastAt) < m.cfg.PlanInterval {
+		return m.allowed
+	}
+	if err := m.plan(ctx, now, freeSlots); err != nil {
+		m.log.Warn().Err(err).Msg("plan")
+	}
+	m.lastAt = now
+	return m.allowed
+}
+
+func (m *Manager) plan(ctx context.Context, now time.Time, freeSlots int) error {
+	ds, err := m.store.PlanDatasets(ctx, now)
+	if err != nil {
+		return err
+	}
+	var used int64
+	for _, d := range ds {
+		used += d.CachedBytes
+	}
+	if ws, ok := planner.WindowStart(m.cfg.Planner.ActiveWindows, now); ok {
+		if !ws.Equal(m.winStart) {
+			m.winStart, m.winUsed = ws, 0
+		}
+	}
+	snap := planner.Snapshot{
+		Datasets:        ds,
+		CapacityBytes:   m.cfg.CapacityBytes,
+		UsedBytes:       used,
+		FreeSlots:       freeSlots,
+		ObjectStoreLoad: m.load.sample(m.cfg.StatsMount, m.cfg.ObjectStoreBandwidth, now),
+		ActiveBytesUsed: m.winUsed,
+	}
+	d := planner.Plan(snap, m.cfg.Planner, now)
+
+	prio := make(map[int64]float64, len(d.Priorities))
+	for _, r := range d.Priorities {
+		prio[r.ID] = r.Priority.Total
+	}
+	waits := make(map[int64]string, len(d.Waits))
+	for _, w := range d.Waits {
+		waits[w.ID] = w.Reason
+	}
+	if err := m.store.ApplyPlan(ctx, prio, waits, now); err != nil {
+		return err
+	}
+	for _, e := range d.Evictions {
+		m.evict(ctx, e, now)
+	}
+	allowed := append([]int64{}, d.MarkWarm...)
+	for _, s := range d.Starts {
+		allowed = append(allowed, s.ID)
+	}
+	for _, a := range d.Active {
+		r, err := m.store.Submit(ctx, queue.SubmitParams{Paths: []string{a.Path}, UID: 0, GID: 0, Source: api.SourceActive, Now: now})
+		if err != nil {
+			m.log.Warn().Err(err).Str("dataset", a.Path).Msg("active warm-up not queued")
+			continue
+		}
+		m.winUsed += a.Bytes
+		for _, it := range r.Items {
+			allowed = append(allowed, it.TaskID)
+		}
+		m.log.Info().Str("dataset", a.Path).Int64("bytes", a.Bytes).Str("why", d.ActiveReason).Msg("active warm-up queued")
+	}
+	m.last, m.allowed = d, allowed
+	return nil
+}
+
+// evict removes a dataset's blocks from the shared cache and records it.
+func (m *Manager) evict(ctx context.Context, e planner.Eviction, now time.Time) {
+	ectx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	if _, err := m.driver.Evict(ectx, []string{e.Path}); err != nil {
+		m.log.Error().Err(err).Str("dataset", e.Path).Msg("eviction failed")
+		return
+	}
+	if err := m.store.MarkEvicted(ctx, e.ID, e.Reason, now); err != nil {
+		m.log.Error().Err(err).Str("dataset", e.Path).Msg("record eviction")
+		return
+	}
+	if r, err := m.driver.Check(ectx, []string{e.Path}); err == nil {
+		_ = m.store.RecordCheck(ctx, e.Path, queue.Check{Files: r.Files, Bytes: r.TotalBytes, CachedBytes: r.CachedBytes, Ratio: r.Ratio}, now)
+	}
+	m.log.Info().Str("dataset", e.Path).Int64("bytes", e.Bytes).Str("why", e.Reason).Msg("evicted")
+	m.evictions = append(m.evictions, api.CacheEviction{Dataset: e.Path, Bytes: e.Bytes, Reason: e.Reason, At: now})
+	if len(m.evictions) > 50 {
+		m.evictions = m.evictions[len(m.evictions)-50:]
+	}
+}
+
+// loadMeter turns the GET byte counter of a mount's .stats into a load.
+type loadMeter struct {
+	bytes float64
+	at    time.Time
+	load  float64
+}
+
+func (l *loadMeter) sample(mount string, bandwidth float64, now time.Time) float64 {
+	if mount == "" || bandwidth <= 0 {
+		return 0
+	}
+	st, err := jfs.ReadStats(mount)
+	if err != nil {
+		return l.load
+	}
+	b := st["juicefs_object_request_data_bytes_GET"]
+	if !l.at.IsZero() && now.After(l.at) && b >= l.bytes {
+		l.load = (b - l.bytes) / now.Sub(l.at).Seconds() / bandwidth
+	}
+	l.bytes, l.at = b, now
+	return l.load
+}
+
+// String describes the manager's settings for the start-up log.
+func (m *Manager) String() string {
+	return fmt.Sprintf("capacity=%s windows=%v", planner.Bytes(m.cfg.CapacityBytes), m.cfg.Planner.ActiveWindows)
+}

@@ -1,0 +1,89 @@
+package cachemgr
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/queue"
+)
+
+// Refresh keeps the cache status table fresh: one `juicefs warmup --check`
+// at a time, outside the warm-up workers (a check never blocks the queue),
+// for the dataset most overdue. A dataset of size S is due every
+// RefreshInterval × (1 + log2(S / 1 GiB)), so big datasets are checked less
+// often. A warm dataset found below the target ratio (the cache dropped
+// blocks) becomes evicted, so the next request warms it again.
+func (m *Manager) Refresh(ctx context.Context) {
+	if m.cfg.RefreshInterval < 0 {
+		return
+	}
+	for {
+		if !m.refreshOne(ctx) {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(5 * time.Second):
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second): // budget: at most one check per second
+		}
+	}
+}
+
+// CheckDue is how long a dataset of the given size may go unchecked.
+func CheckDue(base time.Duration, bytes int64) time.Duration {
+	f := 1.0
+	if gib := float64(bytes) / (1 << 30); gib > 1 {
+		f += math.Log2(gib)
+	}
+	return time.Duration(float64(base) * f)
+}
+
+// refreshOne checks the most overdue dataset; false when none is due.
+func (m *Manager) refreshOne(ctx context.Context) bool {
+	now := m.now()
+	cands, err := m.store.CheckCandidates(ctx, 64)
+	if err != nil {
+		m.log.Warn().Err(err).Msg("refresh: list datasets")
+		return false
+	}
+	for _, c := range cands {
+		if !c.CheckedAt.IsZero() && now.Sub(c.CheckedAt) < CheckDue(m.cfg.RefreshInterval, c.Bytes) {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+		r, err := m.driver.Check(cctx, []string{c.Path})
+		cancel()
+		if err != nil {
+			m.log.Debug().Err(err).Str("dataset", c.Path).Msg("refresh check")
+			// Record the attempt so one broken path does not starve the rest.
+			_ = m.store.RecordCheck(ctx, c.Path, queue.Check{Bytes: c.Bytes, CachedBytes: c.CachedBytes, Ratio: ratio(c.CachedBytes, c.Bytes)}, m.now())
+			return true
+		}
+		chk := queue.Check{Files: r.Files, Bytes: r.TotalBytes, CachedBytes: r.CachedBytes, Ratio: r.Ratio}
+		if err := m.store.RecordCheck(ctx, c.Path, chk, m.now()); err != nil {
+			m.log.Warn().Err(err).Str("dataset", c.Path).Msg("record check")
+		}
+		if c.State == api.TaskWarm && r.Ratio < m.cfg.Planner.WarmRatio {
+			why := "a periodic check found it below the warm ratio (the cache dropped blocks)"
+			if err := m.store.MarkEvicted(ctx, c.TaskID, why, m.now()); err == nil {
+				m.log.Info().Str("dataset", c.Path).Float64("ratio", r.Ratio).Msg("warm dataset lost blocks; marked evicted")
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func ratio(a, b int64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
