@@ -35,3 +35,11 @@ func prologBinary(t *testing.T) string {
 	}
 	return buildPath
 }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildPath != "" {
+		_ = os.RemoveAll(filepath.Dir(buildPath))
+	}
+	os.Exit(code)
+}
