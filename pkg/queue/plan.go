@@ -20,9 +20,14 @@ import (
 func (s *Store) PlanDatasets(ctx context.Context, now time.Time) ([]planner.Dataset, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT t.id, d.path, d.bytes, d.cached_bytes, t.state,
 			coalesce(t.queued_at, t.created_at), d.use_score, d.last_used_at,
-			(SELECT count(DISTINCT jt.job_id) FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id WHERE jt.task_id = t.id AND j.state = ?1),
-			(SELECT count(DISTINCT jt.job_id) FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id WHERE jt.task_id = t.id AND j.state = ?2)
-		FROM tasks t JOIN datasets d ON d.id = t.dataset_id ORDER BY t.id`,
+			coalesce(c.started, 0), coalesce(c.submitted, 0)
+		FROM tasks t JOIN datasets d ON d.id = t.dataset_id
+		LEFT JOIN (SELECT jt.task_id,
+				count(DISTINCT CASE WHEN j.state = ?1 THEN j.id END) AS started,
+				count(DISTINCT CASE WHEN j.state = ?2 THEN j.id END) AS submitted
+			FROM jobs j JOIN job_tasks jt ON jt.job_id = j.id
+			WHERE j.state IN (?1, ?2) GROUP BY jt.task_id) c ON c.task_id = t.id
+		ORDER BY t.id`,
 		string(api.JobStarted), string(api.JobSubmitted))
 	if err != nil {
 		return nil, fmt.Errorf("queue: datasets for planning: %w", err)
