@@ -1,10 +1,14 @@
 package queue_test
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -44,6 +48,45 @@ func checkList(t *testing.T, schema, col string) []string {
 	return out
 }
 
+// apiConstants reads pkg/api's source and returns the values of every
+// constant declared with the named type, so a constant added there without a
+// migration here fails the test.
+func apiConstants(t *testing.T, typ string) []string {
+	t.Helper()
+	pkgs, err := parser.ParseDir(token.NewFileSet(), "../api", func(fi os.FileInfo) bool {
+		return !strings.HasSuffix(fi.Name(), "_test.go")
+	}, 0)
+	require.NoError(t, err)
+	var out []string
+	for _, pkg := range pkgs {
+		for _, f := range pkg.Files {
+			for _, d := range f.Decls {
+				gd, ok := d.(*ast.GenDecl)
+				if !ok || gd.Tok != token.CONST {
+					continue
+				}
+				for _, spec := range gd.Specs {
+					vs := spec.(*ast.ValueSpec)
+					id, ok := vs.Type.(*ast.Ident)
+					if !ok || id.Name != typ {
+						continue
+					}
+					for _, v := range vs.Values {
+						lit, ok := v.(*ast.BasicLit)
+						require.True(t, ok, "constant of %s is not a string literal", typ)
+						str, err := strconv.Unquote(lit.Value)
+						require.NoError(t, err)
+						out = append(out, str)
+					}
+				}
+			}
+		}
+	}
+	require.NotEmpty(t, out, "no constants of type %s in pkg/api", typ)
+	sort.Strings(out)
+	return out
+}
+
 func TestCheckListsMatchAPIConstants(t *testing.T) {
 	_, path := open(t)
 	db := rawDB(t, path)
@@ -63,6 +106,10 @@ func TestCheckListsMatchAPIConstants(t *testing.T) {
 	require.Equal(t, strs(allJobStates), checkList(t, schema("jobs"), "state"))
 	require.Equal(t, strs(allSources), checkList(t, schema("tasks"), "source"))
 	require.Equal(t, strs(allSources), checkList(t, schema("requests"), "source"))
+	// The lists are every constant pkg/api declares (catches a new state added there only).
+	require.Equal(t, apiConstants(t, "TaskState"), checkList(t, schema("tasks"), "state"))
+	require.Equal(t, apiConstants(t, "JobState"), checkList(t, schema("jobs"), "state"))
+	require.Equal(t, apiConstants(t, "Source"), checkList(t, schema("tasks"), "source"))
 	// Every value in the schema is a known constant (catches a stale test list).
 	for _, v := range checkList(t, schema("tasks"), "state") {
 		require.True(t, api.TaskState(v).Valid(), v)
