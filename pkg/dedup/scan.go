@@ -2,6 +2,7 @@ package dedup
 
 import (
 	"context"
+	"slices"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -203,7 +204,9 @@ func (s *scan) group(ctx context.Context, es []entry) {
 	for _, e := range es {
 		k := [2]uint64{e.Info.Dev, e.Info.Ino}
 		if m, ok := byInode[k]; ok {
-			m.links = append(m.links, e.Path)
+			if e.Path != m.e.Path && !slices.Contains(m.links, e.Path) { // overlapping roots list a path twice
+				m.links = append(m.links, e.Path)
+			}
 			continue
 		}
 		m := &member{e: e}

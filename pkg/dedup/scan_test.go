@@ -160,3 +160,12 @@ func TestScanMissingRootIsAnError(t *testing.T) {
 	require.Nil(t, r)
 	require.Contains(t, err.Error(), "missing")
 }
+
+func TestScanOverlappingRootsListEachFileOnce(t *testing.T) {
+	d := bigData(10, 3000)
+	root := t.TempDir()
+	tree{"a": {Data: d}, "sub/b": {Data: d}}.build(t, root)
+	r, err := Scan(context.Background(), []string{root, filepath.Join(root, "sub")}, Options{})
+	require.NoError(t, err)
+	require.Equal(t, [][]string{{"a", "sub/b"}}, groupPaths(r, root, StateDuplicate))
+}
