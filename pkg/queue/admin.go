@@ -146,7 +146,7 @@ func (s *Store) SeedDatasets(ctx context.Context, paths []string, state api.Task
 				return fmt.Errorf("queue: seed %s: %w", p, err)
 			}
 			id, _ := res.LastInsertId()
-			if _, err := ts.ExecContext(ctx, id, string(state), s.maxAttempts, string(api.SourceActive), ns(now), finished); err != nil {
+			if _, err := ts.ExecContext(ctx, id, string(state), s.maxAttempts.Load(), string(api.SourceActive), ns(now), finished); err != nil {
 				return fmt.Errorf("queue: seed %s: %w", p, err)
 			}
 		}

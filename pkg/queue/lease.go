@@ -78,6 +78,9 @@ func (s *Store) dequeue(ctx context.Context, owner string, now time.Time, lease 
 	if owner == "" {
 		return nil, errors.New("queue: dequeue: empty lease owner; give each worker a unique owner name")
 	}
+	if lease <= 0 {
+		return nil, fmt.Errorf("queue: dequeue: lease %v; give a positive lease (the scheduler's Lease setting)", lease)
+	}
 	var t *Task
 	err := s.inTx(ctx, func(tx *wtx) error {
 		t = &Task{LeaseOwner: owner, LeaseExpires: fromNS(ns(now.Add(lease)))}

@@ -228,5 +228,7 @@ func TestProgressAndFinishValidate(t *testing.T) {
 	require.ErrorContains(t, err, "not one of warm, partial, failed, queued")
 	_, err = s.Dequeue(ctx(), "", t0, time.Minute)
 	require.ErrorContains(t, err, "empty lease owner")
+	_, err = s.Dequeue(ctx(), "w", t0, 0)
+	require.ErrorContains(t, err, "positive lease")
 	require.False(t, errors.Is(s.Heartbeat(ctx(), task.ID, "w", t0, time.Minute), queue.ErrLeaseLost))
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mattn/go-sqlite3"
 	"github.com/rs/zerolog"
@@ -23,7 +24,7 @@ type Store struct {
 	w           *sql.DB // exactly one connection; every write goes through it
 	r           *sql.DB // read-only pool
 	log         zerolog.Logger
-	maxAttempts int
+	maxAttempts atomic.Int64
 
 	mu     sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared on w; see stmtcache.go
@@ -54,8 +55,8 @@ func Open(path string, log zerolog.Logger) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	s := &Store{path: path, w: w, log: log, maxAttempts: DefaultMaxAttempts,
-		stmts: map[string]*sql.Stmt{}, wanted: map[string]bool{}}
+	s := &Store{path: path, w: w, log: log, stmts: map[string]*sql.Stmt{}, wanted: map[string]bool{}}
+	s.maxAttempts.Store(DefaultMaxAttempts)
 	if err := s.migrate(context.Background()); err != nil {
 		_ = w.Close()
 		return nil, explainOpenError(path, err)
@@ -97,7 +98,7 @@ func (s *Store) SetMaxAttempts(n int) {
 	if n < 1 {
 		n = DefaultMaxAttempts
 	}
-	s.maxAttempts = n
+	s.maxAttempts.Store(int64(n))
 }
 
 // Close closes both connection pools.
