@@ -74,7 +74,12 @@ int ad_http_post(const char *sock, const char *path, const char *body, int timeo
 		goto fail;
 	}
 	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
-		if (errno != EINPROGRESS && errno != EAGAIN) {
+		if (errno == EAGAIN) {
+			/* A unix socket's listen queue is full: the daemon is overloaded or hung. */
+			snprintf(err, errlen, "connect %s: warmupd's listen queue is full", sock);
+			goto fail;
+		}
+		if (errno != EINPROGRESS) {
 			snprintf(err, errlen, "connect %s: %s", sock, strerror(errno));
 			goto fail;
 		}
