@@ -37,6 +37,10 @@ func TestMain(m *testing.M) {
 }
 
 func mainWithCluster(m *testing.M) int {
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "e2e: must run as root: slurmctld and slurmd run as root and start jobs as their users (CI runs as root)")
+		return 1
+	}
 	for _, b := range []string{"slurmctld", "slurmd", "munged", "sbatch", "salloc", "srun"} {
 		if _, err := exec.LookPath(b); err != nil {
 			if _, err2 := os.Stat("/usr/sbin/" + b); err2 != nil {
