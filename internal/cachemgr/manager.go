@@ -63,6 +63,13 @@ type Manager struct {
 	winStart  time.Time
 	winUsed   int64
 	load      loadMeter
+
+	// sizing: queued datasets of unknown size wait for a first --check
+	// (run by Refresh) before the guard lets them start; sized holds the
+	// paths whose check completed (an empty dataset stays at 0 bytes).
+	sizing chan string
+	asked  map[string]bool
+	sized  map[string]bool
 }
 
 // New builds a manager.
@@ -76,7 +83,8 @@ func New(cfg Config, store *queue.Store, driver Driver, log zerolog.Logger, now 
 	if now == nil {
 		now = time.Now
 	}
-	return &Manager{cfg: cfg, store: store, driver: driver, log: log, now: now}
+	return &Manager{cfg: cfg, store: store, driver: driver, log: log, now: now,
+		sizing: make(chan string, 1024), asked: map[string]bool{}, sized: map[string]bool{}}
 }
 
 // Plan is the scheduler's hook: it plans (at most once per PlanInterval)
@@ -118,6 +126,9 @@ func (m *Manager) plan(ctx context.Context, now time.Time, freeSlots int) error 
 		ActiveBytesUsed: m.winUsed,
 	}
 	d := planner.Plan(snap, m.cfg.Planner, now)
+	if m.cfg.CapacityBytes > 0 {
+		m.holdUnsized(&d, ds)
+	}
 
 	prio := make(map[int64]float64, len(d.Priorities))
 	for _, r := range d.Priorities {
@@ -151,6 +162,37 @@ func (m *Manager) plan(ctx context.Context, now time.Time, freeSlots int) error 
 	}
 	m.last, m.allowed = d, allowed
 	return nil
+}
+
+// holdUnsized keeps a queued dataset whose size is not known yet from
+// starting (the guard cannot tell whether it fits) and asks Refresh to size
+// it with a --check first.
+func (m *Manager) holdUnsized(d *planner.Decision, ds []planner.Dataset) {
+	unsized := map[int64]bool{}
+	for _, x := range ds {
+		if x.State == api.TaskQueued && x.Bytes <= 0 && !m.sized[x.Path] {
+			unsized[x.ID] = true
+			if !m.asked[x.Path] {
+				select {
+				case m.sizing <- x.Path:
+					m.asked[x.Path] = true
+				default: // Refresh is busy; ask again next round
+				}
+			}
+		}
+	}
+	if len(unsized) == 0 {
+		return
+	}
+	starts := d.Starts[:0]
+	for _, st := range d.Starts {
+		if unsized[st.ID] {
+			d.Waits = append(d.Waits, planner.Wait{ID: st.ID, Path: st.Path, Reason: "waiting for its size: a first juicefs warmup --check runs before the cache guard lets it start"})
+			continue
+		}
+		starts = append(starts, st)
+	}
+	d.Starts = starts
 }
 
 // evict removes a dataset's blocks from the shared cache and records it.

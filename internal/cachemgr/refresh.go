@@ -13,17 +13,23 @@ import (
 // at a time, outside the warm-up workers (a check never blocks the queue),
 // for the dataset most overdue. A dataset of size S is due every
 // RefreshInterval × (1 + log2(S / 1 GiB)), so big datasets are checked less
-// often. A warm dataset found below the target ratio (the cache dropped
+// often (a negative RefreshInterval turns this off). Before that, it sizes
+// queued datasets of unknown size for the cache guard. A warm dataset found below the target ratio (the cache dropped
 // blocks) becomes evicted, so the next request warms it again.
 func (m *Manager) Refresh(ctx context.Context) {
-	if m.cfg.RefreshInterval < 0 {
-		return
-	}
 	for {
+		select {
+		case p := <-m.sizing:
+			m.size(ctx, p)
+			continue
+		default:
+		}
 		if !m.refreshOne(ctx) {
 			select {
 			case <-ctx.Done():
 				return
+			case p := <-m.sizing:
+				m.size(ctx, p)
 			case <-time.After(5 * time.Second):
 			}
 			continue
@@ -34,6 +40,30 @@ func (m *Manager) Refresh(ctx context.Context) {
 		case <-time.After(time.Second): // budget: at most one check per second
 		}
 	}
+}
+
+// size runs the first --check of a queued dataset so the guard knows its size.
+func (m *Manager) size(ctx context.Context, path string) {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+	r, err := m.driver.Check(cctx, []string{path})
+	cancel()
+	m.mu.Lock()
+	delete(m.asked, path)
+	if err == nil {
+		m.sized[path] = true
+	}
+	m.mu.Unlock()
+	if err != nil {
+		m.log.Warn().Err(err).Str("dataset", path).Msg("size check failed; the warm-up will report the problem")
+		m.mu.Lock()
+		m.sized[path] = true // let the worker run it and record the error
+		m.mu.Unlock()
+		return
+	}
+	if err := m.store.RecordCheck(ctx, path, queue.Check{Files: r.Files, Bytes: r.TotalBytes, CachedBytes: r.CachedBytes, Ratio: r.Ratio}, m.now()); err != nil {
+		m.log.Warn().Err(err).Str("dataset", path).Msg("record size")
+	}
+	m.log.Debug().Str("dataset", path).Int64("bytes", r.TotalBytes).Msg("sized")
 }
 
 // CheckDue is how long a dataset of the given size may go unchecked.
@@ -47,6 +77,9 @@ func CheckDue(base time.Duration, bytes int64) time.Duration {
 
 // refreshOne checks the most overdue dataset; false when none is due.
 func (m *Manager) refreshOne(ctx context.Context) bool {
+	if m.cfg.RefreshInterval < 0 {
+		return false // periodic refresh off; sizing still runs
+	}
 	now := m.now()
 	cands, err := m.store.CheckCandidates(ctx, 64)
 	if err != nil {
