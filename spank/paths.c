@@ -197,6 +197,8 @@ fail:
 
 int ad_paths_check_access(const struct ad_paths *p, char *err, size_t errlen)
 {
+	int rv = -1;
+
 	for (size_t i = 0; i < p->n; i++) {
 		struct stat st;
 		int mode = R_OK;
@@ -207,16 +209,18 @@ int ad_paths_check_access(const struct ad_paths *p, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: %s (%s)", p->v[i], strerror(e),
 				 e == EACCES ? "you must be able to read it to warm it"
 					     : "check the path exists and is on the JuiceFS mount");
-			return -1;
+			goto fail;
 		}
 		if (S_ISDIR(st.st_mode))
 			mode |= X_OK;
 		if (access(p->v[i], mode) != 0) {
 			snprintf(err, errlen, "%s: %s (you must be able to read it to warm it)", p->v[i], strerror(errno));
-			return -1;
+			goto fail;
 		}
 	}
-	return 0;
+	rv = 0;
+fail:
+	return rv;
 }
 
 char *ad_paths_join(const struct ad_paths *p)
