@@ -194,6 +194,7 @@ func serve(o options, log zerolog.Logger) error {
 		Log:   log.With().Str("component", "api").Logger(),
 		Kick:  sched.Kick,
 		Extra: mgr.Routes(),
+		Rate:  sched.Rate,
 		Health: func(context.Context) (server.Health, error) {
 			return server.Health{Workers: sched.Workers(), JuiceFS: o.juicefs, Database: o.database}, nil
 		},

@@ -77,6 +77,8 @@ type Scheduler struct {
 	now    func() time.Time
 	owner  string
 
+	rates rates
+
 	kick chan struct{}
 	sem  chan struct{}
 	wg   sync.WaitGroup
@@ -93,6 +95,7 @@ func New(cfg Config, store *queue.Store, driver Driver, log zerolog.Logger, now 
 		cfg: cfg, store: store, driver: driver, log: log, now: now,
 		owner: fmt.Sprintf("%s:%d:%d", host, os.Getpid(), time.Now().UnixNano()),
 		kick:  make(chan struct{}, 1),
+		rates: rates{m: map[string]rate{}},
 		sem:   make(chan struct{}, cfg.Workers),
 	}
 }

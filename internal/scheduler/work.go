@@ -34,6 +34,7 @@ func (s *Scheduler) work(ctx context.Context, t *queue.Task) {
 	if err == nil {
 		s.progress(t, before, log)
 	}
+	defer s.rates.forget(t.Path)
 	log.Info().Msg("warm-up started")
 
 	progDone := make(chan struct{})
@@ -160,6 +161,7 @@ func (s *Scheduler) progressLoop(ctx context.Context, t *queue.Task, done <-chan
 func (s *Scheduler) progress(t *queue.Task, chk *jfs.CheckResult, log zerolog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	s.rates.observe(t.Path, chk.CachedBytes, s.now())
 	if err := s.store.Progress(ctx, t.ID, s.owner, *toCheck(chk), s.now()); err != nil && !errors.Is(err, queue.ErrLeaseLost) {
 		log.Debug().Err(err).Msg("record progress")
 	}

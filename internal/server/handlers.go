@@ -182,7 +182,7 @@ func (s *Server) jobStart(w http.ResponseWriter, r *http.Request) {
 	}
 	s.cfg.Log.Info().Uint64("job", id).Str("node", req.Node).Bool("ready", st.Ready).Msg("job started")
 	s.cfg.Kick()
-	writeJSON(w, http.StatusOK, st)
+	writeJSON(w, http.StatusOK, s.withRates(st))
 }
 
 func (s *Server) jobStatus(w http.ResponseWriter, r *http.Request) {
@@ -195,7 +195,7 @@ func (s *Server) jobStatus(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	writeJSON(w, http.StatusOK, s.withRates(st))
 }
 
 func (s *Server) jobEnd(w http.ResponseWriter, r *http.Request) {
@@ -321,4 +321,17 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func writeError(w http.ResponseWriter, code int, msg, path string) {
 	writeJSON(w, code, api.Error{Error: msg, Path: path})
+}
+
+// withRates adds the measured warm-up speed of each dataset still warming.
+func (s *Server) withRates(st *api.JobStatus) *api.JobStatus {
+	if s.cfg.Rate == nil {
+		return st
+	}
+	for i := range st.Datasets {
+		if st.Datasets[i].State == api.TaskWarming {
+			st.Datasets[i].WarmRateBps = s.cfg.Rate(st.Datasets[i].Dataset)
+		}
+	}
+	return st
 }

@@ -29,6 +29,8 @@ type Config struct {
 	Now    func() time.Time
 	Kick   func() // wakes the scheduler after new work; may be nil
 	Health func(ctx context.Context) (Health, error)
+	// Rate gives the measured warm-up speed of a dataset (bytes/s, 0 unknown).
+	Rate func(dataset string) float64
 	// MaxBody bounds a request body (default 1 MiB).
 	MaxBody int64
 	// Extra routes added by other components (pattern -> handler), e.g. the

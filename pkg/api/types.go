@@ -67,6 +67,9 @@ type JobDataset struct {
 	Bytes       int64     `json:"bytes"`
 	CachedBytes int64     `json:"cached_bytes"`
 	CachedRatio float64   `json:"cached_ratio"`
+	// WarmRateBps is the measured warm-up speed (bytes/s) while the dataset
+	// warms, 0 when unknown; with Bytes-CachedBytes it gives an ETA.
+	WarmRateBps float64 `json:"warm_rate_bps,omitempty"`
 }
 
 // JobStatus answers job start and readiness queries.

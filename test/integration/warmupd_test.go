@@ -155,3 +155,31 @@ func TestGracefulShutdownRequeues(t *testing.T) {
 	es := d.WaitQueue(2*time.Minute, allTerminal)
 	require.Equal(t, api.TaskWarm, es[0].State)
 }
+
+// While a job's dataset warms, its status carries the measured warm-up
+// speed, from which slurm-prolog estimates whether waiting can pay off.
+func TestJobStatusReportsWarmRate(t *testing.T) {
+	v := testutil.NewVolume(t)
+	big := v.WriteFiles(t, "big", 40, 4<<20)
+	d := testutil.StartWarmupd(t, v)
+	ctx := context.Background()
+	st, err := d.Client.JobStart(ctx, 99, api.JobStartRequest{Paths: []string{big}, Node: "n1"})
+	require.NoError(t, err)
+	require.False(t, st.Ready)
+	var rate float64
+	require.Eventually(t, func() bool {
+		st, err := d.Client.JobStatus(ctx, 99)
+		if err != nil || len(st.Datasets) != 1 {
+			return false
+		}
+		rate = st.Datasets[0].WarmRateBps
+		return st.Datasets[0].State == api.TaskWarming && rate > 0
+	}, time.Minute, 50*time.Millisecond)
+	require.Less(t, rate, 1e12, "a plausible speed")
+	d.WaitQueue(2*time.Minute, allTerminal)
+	st, err = d.Client.JobStatus(ctx, 99)
+	require.NoError(t, err)
+	require.True(t, st.Ready)
+	require.True(t, st.Warm)
+	require.Zero(t, st.Datasets[0].WarmRateBps, "no speed once warm")
+}
