@@ -54,7 +54,7 @@ func (s *Store) Submit(ctx context.Context, p SubmitParams) (*api.SubmitResponse
 		}
 	}
 	var resp *api.SubmitResponse
-	err := s.inTx(ctx, func(tx *wtx) error {
+	err := s.inGroupTx(ctx, func(ctx context.Context, tx *wtx) error {
 		var err error
 		resp, err = s.submitTx(ctx, tx, p, nil)
 		return err
@@ -274,6 +274,25 @@ func upsertJob(ctx context.Context, tx *wtx, token string, jobID uint64, uid uin
 	}
 	switch {
 	case err == nil:
+		if jobID != 0 && boundJob.Valid && uint64(boundJob.Int64) != jobID {
+			// The token's submission is already bound to another job: the
+			// tasks of an array job (or the components of a heterogeneous
+			// one) share one sbatch token. This job gets its own row with
+			// the same datasets.
+			res, err := tx.ExecContext(ctx, `INSERT INTO jobs (job_id, uid, state, submitted_at) VALUES (?, ?, ?, ?)`,
+				int64(jobID), uid, string(api.JobSubmitted), now)
+			if err != nil {
+				return 0, fmt.Errorf("queue: add job %d sharing token: %w", jobID, err)
+			}
+			nid, err := res.LastInsertId()
+			if err != nil {
+				return 0, err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO job_tasks (job_id, task_id, path) SELECT ?, task_id, path FROM job_tasks WHERE job_id = ?`, nid, id); err != nil {
+				return 0, fmt.Errorf("queue: link job %d sharing token: %w", jobID, err)
+			}
+			return nid, nil
+		}
 		if jobID != 0 && !boundJob.Valid {
 			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET job_id = ? WHERE id = ?`, int64(jobID), id); err != nil {
 				return 0, fmt.Errorf("queue: bind job %d: %w", jobID, err)
