@@ -3,6 +3,7 @@ package queue_test
 import (
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -169,4 +170,27 @@ func BenchmarkPlanDatasets(b *testing.B) {
 			b.Fatalf("plan datasets: %v, %d", err, len(ds))
 		}
 	}
+}
+
+// BenchmarkSubmitParallel is BenchmarkSubmit/new with 4×GOMAXPROCS concurrent callers,
+// as the daemon sees them (group commit shares transactions between them).
+func BenchmarkSubmitParallel(b *testing.B) {
+	s, _ := open(b)
+	_, _ = seed(b, s, 100_000, api.TaskWarm)
+	var n atomic.Int64
+	b.SetParallelism(4) // 4 × GOMAXPROCS goroutines
+	start := time.Now()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			_, err := s.Submit(ctx(), queue.SubmitParams{Paths: []string{fmt.Sprintf("/jfs/new%03d/ds%07d", i%100, i)},
+				UID: 1000, GID: 1000, Token: fmt.Sprint("tok-", i), Source: api.SourceSubmit, Now: t0.Add(time.Duration(i))})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(n.Load())/time.Since(start).Seconds(), "submits/s")
 }

@@ -29,6 +29,11 @@ type Store struct {
 	mu     sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared on w; see stmtcache.go
 	wanted map[string]bool
+
+	groupCh   chan *groupOp // group commit of submissions; see group.go
+	closing   chan struct{}
+	groupDone chan struct{}
+	closeOnce sync.Once
 }
 
 // Open opens (creating it if needed) the database at path and applies any
@@ -74,6 +79,8 @@ func Open(path string, log zerolog.Logger) (*Store, error) {
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	s.r = r
+	s.groupCh, s.closing, s.groupDone = make(chan *groupOp), make(chan struct{}), make(chan struct{})
+	go s.groupLoop()
 	return s, nil
 }
 
@@ -101,8 +108,11 @@ func (s *Store) SetMaxAttempts(n int) {
 	s.maxAttempts.Store(int64(n))
 }
 
-// Close closes both connection pools.
+// Close waits for the submissions in flight, then closes both connection
+// pools. Calls after Close fail.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.closing) })
+	<-s.groupDone
 	s.closeStmts()
 	var errR error
 	if s.r != nil {

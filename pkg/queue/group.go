@@ -1,0 +1,128 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// maxGroup bounds how many submissions share one transaction.
+const maxGroup = 64
+
+// errClosed is returned to callers that arrive after Close.
+var errClosed = errors.New("queue: store is closed; warmupd is shutting down")
+
+// groupOp is one caller's work waiting for a group commit.
+type groupOp struct {
+	ctx  context.Context
+	fn   func(ctx context.Context, tx *wtx) error
+	done chan error
+}
+
+// inGroupTx runs fn in a transaction shared with whatever other callers are
+// waiting at the same moment (group commit): one BEGIN/COMMIT serves them
+// all, and each runs inside its own SAVEPOINT, so an error undoes only that
+// caller's writes. A lone caller gets a transaction of its own at once.
+//
+// fn gets a context that is never cancelled: its statements share one
+// connection with other callers', and go-sqlite3 turns a cancellation into
+// sqlite3_interrupt, which could hit a neighbour's statement. The caller's
+// ctx is checked before its turn instead.
+func (s *Store) inGroupTx(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
+	op := &groupOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case s.groupCh <- op:
+	case <-s.closing:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-op.done
+}
+
+// groupLoop is the single goroutine that runs group commits until Close.
+func (s *Store) groupLoop() {
+	defer close(s.groupDone)
+	for {
+		var batch []*groupOp
+		select {
+		case op := <-s.groupCh:
+			batch = append(batch, op)
+		case <-s.closing:
+			return
+		}
+	drain:
+		for len(batch) < maxGroup {
+			select {
+			case op := <-s.groupCh:
+				batch = append(batch, op)
+			default:
+				break drain
+			}
+		}
+		errs := s.runGroup(batch)
+		for i, op := range batch {
+			op.done <- errs[i]
+		}
+	}
+}
+
+// runGroup runs ops in one transaction, each in a savepoint (a lone op needs
+// none: the transaction is its savepoint), and returns each op's error. A
+// failed commit fails every op that had succeeded.
+func (s *Store) runGroup(ops []*groupOp) []error {
+	ctx := context.Background() // one caller's cancellation must not abort the others
+	errs := make([]error, len(ops))
+	fail := func(err error) []error {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+		return errs
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(fmt.Errorf("queue: begin transaction: %w", err))
+	}
+	w := &wtx{Tx: tx, s: s}
+	if len(ops) == 1 {
+		if errs[0] = ops[0].ctx.Err(); errs[0] == nil {
+			errs[0] = ops[0].fn(ctx, w)
+		}
+		if errs[0] != nil {
+			_ = tx.Rollback()
+			return errs
+		}
+	} else if err := runSavepoints(ctx, w, ops, errs); err != nil {
+		_ = tx.Rollback()
+		return fail(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fail(fmt.Errorf("queue: commit: %w", err))
+	}
+	s.prepareWanted(ctx)
+	return errs
+}
+
+// runSavepoints runs each op in its own savepoint of w, recording its error
+// in errs; the returned error means the transaction itself is broken.
+func runSavepoints(ctx context.Context, w *wtx, ops []*groupOp, errs []error) error {
+	for i, op := range ops {
+		if errs[i] = op.ctx.Err(); errs[i] != nil {
+			continue
+		}
+		if _, err := w.Tx.ExecContext(ctx, `SAVEPOINT op`); err != nil {
+			return fmt.Errorf("queue: savepoint: %w", err)
+		}
+		if errs[i] = op.fn(ctx, w); errs[i] != nil {
+			if _, err := w.Tx.ExecContext(ctx, `ROLLBACK TO op`); err != nil {
+				return fmt.Errorf("queue: roll back one request: %w", err)
+			}
+		}
+		if _, err := w.Tx.ExecContext(ctx, `RELEASE op`); err != nil {
+			return fmt.Errorf("queue: release savepoint: %w", err)
+		}
+	}
+	return nil
+}

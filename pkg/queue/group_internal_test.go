@@ -1,0 +1,74 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/pkg/api"
+)
+
+// TestGroupCommitIsolatesFailures runs three submissions in one group
+// transaction; the middle one writes and then fails. Only its writes are
+// undone; a cancelled caller's op does not run.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "g.db"), zerolog.Nop())
+	require.NoError(t, err)
+	defer s.Close()
+	now := time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)
+	sub := func(path string, fail bool) func(context.Context, *wtx) error {
+		return func(ctx context.Context, tx *wtx) error {
+			if _, err := s.submitTx(ctx, tx, SubmitParams{Paths: []string{path}, UID: 1, Source: api.SourceManual, Now: now}, nil); err != nil {
+				return err
+			}
+			if fail {
+				return errors.New("boom")
+			}
+			return nil
+		}
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	ops := []*groupOp{
+		{ctx: context.Background(), fn: sub("/jfs/a", false)},
+		{ctx: context.Background(), fn: sub("/jfs/b", true)},
+		{ctx: cancelled, fn: sub("/jfs/d", false)},
+		{ctx: context.Background(), fn: sub("/jfs/c", false)},
+	}
+	errs := s.runGroup(ops)
+	require.NoError(t, errs[0])
+	require.EqualError(t, errs[1], "boom")
+	require.ErrorIs(t, errs[2], context.Canceled)
+	require.NoError(t, errs[3])
+
+	es, err := s.Queue(context.Background(), true)
+	require.NoError(t, err)
+	var paths []string
+	for _, e := range es {
+		paths = append(paths, e.Dataset)
+	}
+	require.Equal(t, []string{"/jfs/a", "/jfs/c"}, paths)
+	var requests int
+	require.NoError(t, s.r.QueryRow(`SELECT count(*) FROM requests`).Scan(&requests))
+	require.Equal(t, 2, requests, "the failed op's request row was rolled back too")
+
+	// A lone failing op rolls back alone.
+	errs = s.runGroup([]*groupOp{{ctx: context.Background(), fn: sub("/jfs/e", true)}})
+	require.EqualError(t, errs[0], "boom")
+	counts, err := s.Counts(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 2, counts[api.TaskQueued])
+}
+
+func TestSubmitAfterCloseFails(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "c.db"), zerolog.Nop())
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	_, err = s.Submit(context.Background(), SubmitParams{Paths: []string{"/jfs/a"}, Now: time.Now()})
+	require.ErrorIs(t, err, errClosed)
+}
