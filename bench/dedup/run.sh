@@ -4,9 +4,12 @@
 # wall time and peak RSS (from /usr/bin/time -v), ratios to the fastest other
 # tool, and whether each tool reports exactly jfs-dedup's duplicate groups.
 #
-#   bench/dedup/run.sh            # full: 100 000 files, sizes 0..64 MiB (~15 GB)
+#   bench/dedup/run.sh            # full: 100 000 files, sizes 0..64 MiB (~17 GB)
 #   bench/dedup/run.sh --quick    # 20 000 files, sizes 0..16 MiB (~3 GB)
-#   bench/dedup/run.sh --files N --max-size BYTES --dir DIR [--keep]
+#   bench/dedup/run.sh --files N --max-size BYTES --dir DIR [--keep] [--repeat N]
+#
+# Warm runs are repeated (default 3) and the fastest is kept, because the
+# machine may be shared; cold runs drop the page cache before each run.
 #
 # Cold runs need root (echo 3 > /proc/sys/vm/drop_caches); without it the
 # script says so and measures warm runs only.
@@ -17,6 +20,7 @@ files=100000
 maxsize=$((64 << 20))
 dir=""
 keep=0
+repeat=3
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) files=20000; maxsize=$((16 << 20)) ;;
@@ -24,7 +28,8 @@ while [ $# -gt 0 ]; do
 	--max-size) maxsize="$2"; shift ;;
 	--dir) dir="$2"; shift ;;
 	--keep) keep=1 ;;
-	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+	--repeat) repeat="$2"; shift ;;
+	-h|--help) sed -n '2,17p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -50,7 +55,7 @@ if [ ! -d "$dir" ]; then
 else
 	echo "reusing the tree in $dir (remove it to regenerate)" >&2
 fi
-echo "tree: $dir, $files files, sizes 0..$maxsize bytes, $(du -sh "$dir" | cut -f1); $(nproc) CPUs; $(uname -r)"
+echo "tree: $dir, $files files, sizes 0..$maxsize bytes, $(du -sh "$dir" | cut -f1); $(nproc) CPUs; kernel $(uname -r); load before:$(uptime | sed "s/.*load average://")"
 work="$(mktemp -d)"
-"$bin/dedupbench" run --dir "$dir" --jfs-dedup "$bin/jfs-dedup" --work "$work"
+"$bin/dedupbench" run --dir "$dir" --jfs-dedup "$bin/jfs-dedup" --work "$work" --repeat "$repeat"
 if [ "$keep" = 0 ]; then rm -rf "$dir"; fi
