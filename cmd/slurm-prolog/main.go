@@ -86,7 +86,7 @@ func logOutcome(stderr io.Writer, path string, out outcome) {
 	log := zerolog.New(zerolog.ConsoleWriter{Out: w, NoColor: true, TimeFormat: time.RFC3339}).With().Timestamp().Logger()
 	ev := log.Info()
 	switch out.Reason {
-	case reasonWarm, reasonPartial, reasonEnded, reasonTimeout:
+	case reasonWarm, reasonPartial, reasonEnded, reasonTimeout, reasonETA:
 	default:
 		ev = log.Warn()
 	}
@@ -126,6 +126,8 @@ func message(name string, out outcome) string {
 		return fmt.Sprintf("accel-data %s: warm-up settled after %v but not everything is cached, job starts", name, waited)
 	case reasonTimeout:
 		return fmt.Sprintf("accel-data %s: stopped waiting after %v (prolog-wait reached), job starts; the warm-up continues in the background", name, waited)
+	case reasonETA:
+		return fmt.Sprintf("accel-data %s: stopped waiting after %v: the warm-up cannot finish within prolog-wait, job starts and reads the rest through the cache; the warm-up continues in the background", name, waited)
 	case reasonDaemonDown:
 		return fmt.Sprintf("accel-data %s: warmupd is down, job starts without waiting (start warmupd)", name)
 	case reasonRefused:

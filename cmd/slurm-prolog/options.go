@@ -38,6 +38,7 @@ type options struct {
 	prologWait   time.Duration
 	pollInterval time.Duration
 	prologLog    string
+	stopEarly    bool
 }
 
 func newFlags(o *options) *pflag.FlagSet {
@@ -46,6 +47,7 @@ func newFlags(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.socket, "socket", api.DefaultSocket, "warmupd's unix socket")
 	fs.DurationVar(&o.prologWait, "prolog-wait", 5*time.Minute, "longest wait for the data in the prolog; keep it below slurm.conf's PrologEpilogTimeout")
 	fs.DurationVar(&o.pollInterval, "poll-interval", time.Second, "how often the prolog asks warmupd whether the data is warm")
+	fs.BoolVar(&o.stopEarly, "prolog-stop-early", true, "stop waiting as soon as the measured warm-up speed says the data cannot be warm within prolog-wait (the job reads the rest through the cache)")
 	fs.StringVar(&o.prologLog, "prolog-log", "", "also append the one-line outcome to this file (slurmd does not keep prolog output)")
 	fs.SetOutput(os.Stderr)
 	fs.Usage = func() {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/planner"
 )
 
 // Why the prolog stopped waiting (the "reason" field of its log line).
@@ -15,6 +16,7 @@ const (
 	reasonWarm       = "warm"        // every dataset is warm
 	reasonPartial    = "partial"     // every dataset is settled, some not fully warm
 	reasonTimeout    = "timeout"     // PrologWait passed; the warm-up goes on in the background
+	reasonETA        = "eta"         // the measured speed says the data cannot be warm within PrologWait
 	reasonDaemonDown = "daemon-down" // nothing answered on the socket
 	reasonRefused    = "refused"     // warmupd answered 4xx
 	reasonError      = "error"       // any other failure talking to warmupd
@@ -75,6 +77,11 @@ func prolog(ctx context.Context, c *api.Client, e jobEnv, o options) outcome {
 			}
 			return done(reasonPartial, "", st)
 		}
+		if o.stopEarly {
+			if why := hopeless(st.Datasets, time.Since(start), o.prologWait); why != "" {
+				return done(reasonETA, why, st)
+			}
+		}
 		t := time.NewTimer(o.pollInterval)
 		select {
 		case <-ctx.Done():
@@ -84,6 +91,25 @@ func prolog(ctx context.Context, c *api.Client, e jobEnv, o options) outcome {
 		}
 		st, err = call(func(cctx context.Context) (*api.JobStatus, error) { return c.JobStatus(cctx, e.JobID) })
 	}
+}
+
+// hopeless says why waiting cannot pay off: a dataset warming at a measured
+// speed that will not finish within the bound (planner.KeepWaiting, the rule
+// the simulator's accel policy uses). A dataset without a measured speed
+// (queued, or just started) gives no verdict: the prolog keeps waiting.
+func hopeless(ds []api.JobDataset, waited, bound time.Duration) string {
+	for _, d := range ds {
+		remaining := d.Bytes - d.CachedBytes
+		if d.State != api.TaskWarming || d.WarmRateBps <= 0 || remaining <= 0 {
+			continue
+		}
+		if !planner.KeepWaiting(remaining, d.WarmRateBps, waited, bound) {
+			eta := time.Duration(float64(remaining) / d.WarmRateBps * float64(time.Second)).Round(time.Second)
+			return fmt.Sprintf("%s needs %s more at %s/s: ETA %v is past the %v prolog-wait", d.Dataset,
+				planner.Bytes(remaining), planner.Bytes(int64(d.WarmRateBps)), eta, bound)
+		}
+	}
+	return ""
 }
 
 // classify maps an error to the reason in the log line.

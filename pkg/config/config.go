@@ -78,7 +78,7 @@ var Keys = []string{
 	"PriorityWeightHistory", "PriorityWeightSize", "PriorityWeightHitRate",
 	"PriorityStartHorizon", "PriorityAgeUnit", "PriorityPendingRef", "PriorityHistoryRef", "PrioritySizeRef",
 	// slurm-prolog
-	"PrologWait", "PollInterval", "PrologLog",
+	"PrologWait", "PollInterval", "PrologLog", "PrologStopEarly",
 }
 
 // Apply sets every flag of fs named by an entry, unless the flag was already

@@ -118,4 +118,3 @@ func BenchmarkPrologWarm(b *testing.B) {
 		b.ReportMetric(ms(median(runs)), "prolog-median-ms")
 	}
 }
-

@@ -115,7 +115,8 @@ func TestDaemonDown(t *testing.T) {
 // warm-up goes on in the background.
 func TestPrologDeadline(t *testing.T) {
 	orig := readFile(cl.accelCfg)
-	require.NoError(t, os.WriteFile(cl.accelCfg, []byte(strings.Replace(orig, "PrologWait=60s", "PrologWait=2s", 1)), 0o644))
+	// Early stop off: this scenario is about the hard deadline.
+	require.NoError(t, os.WriteFile(cl.accelCfg, []byte(strings.Replace(orig, "PrologWait=60s", "PrologWait=2s\nPrologStopEarly=false", 1)), 0o644))
 	t.Cleanup(func() { _ = os.WriteFile(cl.accelCfg, []byte(orig), 0o644) })
 	require.Contains(t, readFile(cl.accelCfg), "PrologWait=2s")
 
@@ -134,6 +135,33 @@ func TestPrologDeadline(t *testing.T) {
 	requireNoDrain(t)
 	w.waitWarm(t, ds, 40*time.Second)
 	require.Len(t, w.tasksFor(t, ds), 1)
+}
+
+// Scenario 4b: with the measured warm-up speed, the prolog sees that the
+// data cannot be warm within PrologWait and lets the job start at once
+// instead of holding its GPUs until the deadline.
+func TestPrologStopsEarlyWhenWarmupCannotFinish(t *testing.T) {
+	orig := readFile(cl.accelCfg)
+	require.NoError(t, os.WriteFile(cl.accelCfg, []byte(strings.Replace(orig, "PrologWait=60s", "PrologWait=8s", 1)), 0o644))
+	t.Cleanup(func() { _ = os.WriteFile(cl.accelCfg, []byte(orig), 0o644) })
+
+	// 120 MiB at 8 MiB/s: about 15 s, past the 8 s wait. Two warm-up
+	// threads, so blocks complete (and the speed shows) early.
+	w := setup(t, false, "8")
+	w.d = testutil.StartWarmupd(t, w.vol, "--warm-threads", "2")
+	require.NoError(t, os.Symlink(w.d.Socket, cl.socket))
+	ds := w.vol.WriteFiles(t, "slower", 30, 4*mib)
+
+	submitted := time.Now()
+	id, _ := sbatch(t, "n3", ds, nil, ds)
+	waitDone(t, 60*time.Second, id)
+	line := waitPrologLine(t, id, "prolog")
+	require.Contains(t, line, "reason=eta")
+	require.Contains(t, line, "cannot finish within prolog-wait")
+	o := readOutput(t, id)
+	require.Less(t, o.Start.Sub(submitted), 7*time.Second, "the job did not sit out the whole 8 s wait")
+	requireNoDrain(t)
+	w.waitWarm(t, ds, 60*time.Second)
 }
 
 // Scenario 5: bad input at sbatch fails the submission with the plugin's
