@@ -9,11 +9,17 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 )
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		// The scan holds little live data; a tighter heap target keeps peak
+		// RSS at the level of the C tools for about 5 % more CPU.
+		debug.SetGCPercent(50)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	f := &Factory{IO: systemIO(), Now: time.Now}
 	code := Main(ctx, f, os.Args[1:])
