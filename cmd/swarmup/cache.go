@@ -120,21 +120,19 @@ func writeCacheSummary(w io.Writer, c cellCtx, r *api.CacheResponse) {
 	if r.FSTotalBytes > 0 {
 		fmt.Fprintf(w, "Free space:  %s of %s on the file system that holds the cache\n", formatBytes(r.FSFreeBytes), formatBytes(r.FSTotalBytes))
 	}
-	if len(r.ActiveWindows) > 0 || r.ActiveReason != "" {
-		state := "outside"
+	switch {
+	case len(r.ActiveWindows) > 0:
+		where := "outside"
 		if r.InActiveWindow {
-			state = "inside"
+			where = "inside"
 		}
-		line := fmt.Sprintf("Active warm-up: %s its windows", state)
-		if len(r.ActiveWindows) > 0 {
-			line += " (" + strings.Join(r.ActiveWindows, ", ") + ")"
-		} else {
-			line = "Active warm-up: no windows configured"
-		}
+		line := fmt.Sprintf("Active warm-up: %s its windows (%s)", where, strings.Join(r.ActiveWindows, ", "))
 		if r.ActiveReason != "" {
 			line += "; " + r.ActiveReason
 		}
 		fmt.Fprintln(w, line)
+	case r.ActiveReason != "":
+		fmt.Fprintf(w, "Active warm-up: off; %s\n", r.ActiveReason)
 	}
 	if n := len(r.Evictions); n > 0 {
 		fmt.Fprintf(w, "Recent evictions (%d):\n", n)

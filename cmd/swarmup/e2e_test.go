@@ -192,24 +192,51 @@ func TestE2EBinaryExitCodes(t *testing.T) {
 	require.Equal(t, "TASKID\tDATASET\tSTATE\tPROGRESS\tSIZE\tCACHED\tPRIORITY\tJOBS\tAGE\tREASON\n", out, "piped output is tab-separated")
 }
 
-// prio and cache against the real daemon: a table when warmupd serves the
-// issue-4 endpoints, else one line that says to upgrade warmupd.
+// prio and cache against the real daemon, with warming paused so the task
+// stays queued and has a priority.
 func TestE2EPrioAndCache(t *testing.T) {
 	v := testutil.NewVolume(t)
-	v.WriteFiles(t, "ds4", 2, 1<<20)
-	d := testutil.StartWarmupd(t, v, "--workers", "0")
-	code, _, errOut := runSwarmup(t, d, v.Mount, false, "warm", "ds4")
+	ds4 := v.WriteFiles(t, "ds4", 2, 1<<20)
+	d := testutil.StartWarmupd(t, v, "--workers", "0", "--cache-capacity", "1GiB")
+	code, out, errOut := runSwarmup(t, d, v.Mount, false, "warm", "--noheader", "--format", "taskid", "ds4")
 	require.Equal(t, exitOK, code, errOut)
-	for _, tc := range []struct{ cmd, endpoint, header string }{
-		{"prio", "/v1/priority", "TASKID\tDATASET\tSTATE\tPRIORITY"},
-		{"cache", "/v1/cache", "PATH\tCACHED\tSIZE\tRATIO"},
-	} {
-		code, out, errOut := runSwarmup(t, d, "/", false, tc.cmd)
-		if code == exitOK {
-			require.Contains(t, out, tc.header)
-			continue
+	id := strings.TrimSpace(out)
+
+	var prio string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, prio, errOut = runSwarmup(t, d, "/", true, "prio")
+		require.Equal(t, exitOK, code, errOut)
+		if strings.Contains(prio, ds4) || time.Now().After(deadline) {
+			break
 		}
-		require.Equal(t, exitError, code)
-		require.Equal(t, "swarmup: warmupd at "+d.Socket+" does not serve "+tc.endpoint+": it is older than this swarmup; upgrade warmupd\n", errOut)
+		time.Sleep(100 * time.Millisecond)
 	}
+	require.Regexp(t, `^TASKID +DATASET +STATE +PRIORITY +PROLOG_WAIT +START_SOON +PENDING +AGE +HISTORY +SIZE +HIT_RATE\n`, prio)
+	require.Regexp(t, `\n`+id+` +`+ds4+` +queued +\d+ +0 +0 +`, prio, "no job waits for it: prolog_wait and start_soon contribute 0")
+
+	code, out, errOut = runSwarmup(t, d, "/", false, "prio", "--long", "--noheader", "--format", "taskid,size,reason")
+	require.Equal(t, exitOK, code, errOut)
+	require.Regexp(t, `^`+id+`\t\d+ \(\d\.\d{3}×1000\)\t`, out, "--long shows value×weight with the configured weight")
+
+	code, out, errOut = runSwarmup(t, d, "/", false, "prio", "--json")
+	require.Equal(t, exitOK, code, errOut)
+	var pr api.PriorityResponse
+	require.NoError(t, json.Unmarshal([]byte(out), &pr))
+	require.Equal(t, 10000.0, pr.Weights["prolog_wait"])
+
+	code, out, errOut = runSwarmup(t, d, "/", true, "cache")
+	require.Equal(t, exitOK, code, errOut)
+	require.Contains(t, out, "Capacity:    1.0 GiB, used ")
+	require.Regexp(t, `\nPATH +CACHED +SIZE +RATIO +STATE +RUNNING +QUEUED +PINNED +LASTUSED\n`+ds4+` +`, out)
+
+	code, out, _ = runSwarmup(t, d, "/", false, "cache", "--noheader", "--format", "path,pinned")
+	require.Equal(t, exitOK, code)
+	require.Equal(t, ds4+"\tno\n", out, "--noheader drops the summary too; a dataset no job needs is not pinned")
+
+	// An endpoint an older warmupd lacks answers 404: swarmup says to upgrade.
+	err := d.Client.Do(context.Background(), "GET", "/v1/no-such-endpoint", nil, nil)
+	require.Error(t, err)
+	require.EqualError(t, newEndpointError(err, d.Client, "/v1/no-such-endpoint"),
+		"warmupd at "+d.Socket+" does not serve /v1/no-such-endpoint: it is older than this swarmup; upgrade warmupd")
 }

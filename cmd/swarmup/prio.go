@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/accel-data/accel-data/internal/tableprinter"
 	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/priority"
 )
 
 // PrioOptions are the inputs of `swarmup prio`.
@@ -63,7 +65,13 @@ func prioColumns(entries []api.PriorityEntry, weights map[string]float64, long b
 			extra = append(extra, n)
 		}
 	}
-	sort.Strings(extra)
+	sort.Slice(extra, func(i, j int) bool {
+		a, b := factorRank(extra[i]), factorRank(extra[j])
+		if a != b {
+			return a < b
+		}
+		return extra[i] < extra[j]
+	})
 	for _, name := range append(names, extra...) {
 		cols = append(cols, column[api.PriorityEntry]{
 			name:   strings.ToLower(name),
@@ -73,6 +81,18 @@ func prioColumns(entries []api.PriorityEntry, weights map[string]float64, long b
 		defaults = append(defaults, strings.ToLower(name))
 	}
 	return cols, defaults
+}
+
+// factorOrder is pkg/priority's order of the factors.
+var factorOrder = []string{priority.FactorPrologWait, priority.FactorStartSoon, priority.FactorPending,
+	priority.FactorAge, priority.FactorHistory, priority.FactorSize, priority.FactorHitRate}
+
+// factorRank places known factors in pkg/priority's order, unknown ones after.
+func factorRank(name string) int {
+	if i := slices.Index(factorOrder, name); i >= 0 {
+		return i
+	}
+	return len(factorOrder)
 }
 
 func factorCell(c cellCtx, e api.PriorityEntry, name string, long bool) string {

@@ -41,11 +41,11 @@ func TestPrioTable(t *testing.T) {
 	require.Equal(t, "7\t3448 (0.862×4000)\t\n12\t0 (0.000×4000)\twaiting for cache space\n", b.String(), "--long explains contribution = value × weight")
 
 	all, def = prioColumns(nil, weights, false)
-	require.Equal(t, []string{"taskid", "dataset", "state", "priority", "age", "pending", "prolog_wait", "start_soon"}, def,
+	require.Equal(t, []string{"taskid", "dataset", "state", "priority", "prolog_wait", "start_soon", "pending", "age"}, def,
 		"with an empty queue the factors come from the weights")
 
 	_, err := selectColumns(all, def, "taskid,colour")
-	require.ErrorContains(t, err, "valid fields: taskid,dataset,state,priority,age,pending,prolog_wait,start_soon")
+	require.ErrorContains(t, err, "valid fields: taskid,dataset,state,priority,prolog_wait,start_soon,pending,age")
 }
 
 func TestCacheSummaryAndTable(t *testing.T) {
@@ -76,8 +76,8 @@ func TestCacheSummaryAndTable(t *testing.T) {
 		"/jfs/old       512 MiB  1.0 GiB  [#####-----] 50.0%   partial  0        0       no      -\n", b.String())
 
 	b.Reset()
-	writeCacheSummary(&b, cellCtx{}, &api.CacheResponse{CacheDir: "/c", UsedBytes: 5})
-	require.Equal(t, "Cache dir:   /c\nCapacity:    not limited by warmupd, used 5 B\n\n", b.String())
+	writeCacheSummary(&b, cellCtx{}, &api.CacheResponse{CacheDir: "/c", UsedBytes: 5, ActiveReason: "no ActiveWindows configured"})
+	require.Equal(t, "Cache dir:   /c\nCapacity:    not limited by warmupd, used 5 B\nActive warm-up: off; no ActiveWindows configured\n\n", b.String())
 
 	b.Reset()
 	many := api.CacheResponse{}
