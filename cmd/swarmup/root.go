@@ -27,7 +27,9 @@ and times are RFC 3339. --json prints the API objects instead.`,
   swarmup --format taskid,dataset,state,progress --noheader
   swarmup warm --wait /jfs/imagenet
   swarmup cancel 12
-  swarmup datasets --json`,
+  swarmup datasets --json
+  swarmup prio --long
+  swarmup cache`,
 		Args:          noArgs,
 		SilenceErrors: true,
 		SilenceUsage:  true,
