@@ -68,7 +68,7 @@ run when a file is not on JuiceFS.`,
 	fl.StringVar(&opts.MinSize, "min-size", "1M", "leave duplicates smaller than this alone (bytes; K, M, G suffixes are powers of 1024)")
 	fl.BoolVar(&opts.AllowCrossOwner, "allow-cross-owner", false, "also replace a duplicate whose owner differs from the kept file's")
 	fl.StringVar(&opts.Journal, "journal", "", "journal file (default REPORT.journal)")
-	fl.StringVar(&opts.JuiceFS, "juicefs", "juicefs", "the juicefs binary that runs `clone`")
+	fl.StringVar(&opts.JuiceFS, "juicefs", "juicefs", "the juicefs `BINARY` that runs juicefs clone")
 	fl.BoolVar(&opts.JSON, "json", false, "print the summary and every result as JSON at the end")
 	return cmd
 }

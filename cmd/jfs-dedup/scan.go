@@ -26,7 +26,7 @@ type ScanOptions struct {
 	JuiceFS     string
 	NoSlices    bool
 	Workers     int
-	MemoryLimit int
+	MemoryLimit string
 	SpillDir    string
 	Dirs        int
 	Progress    string
@@ -67,6 +67,9 @@ On a terminal, progress (files, bytes read, rate, ETA) is drawn on stderr.`,
 			if opts.Mount != "" && opts.FromDump == "" {
 				return usageErrorf("--mount goes with --from-dump")
 			}
+			if _, err := parseSize(opts.MemoryLimit); err != nil {
+				return usageErrorf("--memory-limit: %v", err)
+			}
 			switch opts.Progress {
 			case "auto", "always", "never":
 			default:
@@ -79,13 +82,13 @@ On a terminal, progress (files, bytes read, rate, ETA) is drawn on stderr.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.FromDump, "from-dump", "", "read a `juicefs dump` JSON stream from FILE (- for stdin) instead of walking")
+	fl.StringVar(&opts.FromDump, "from-dump", "", "read a juicefs dump JSON stream from FILE (- for stdin) instead of walking")
 	fl.StringVar(&opts.Mount, "mount", "", "with --from-dump: where the volume is mounted, to compare candidates' data")
 	fl.BoolVar(&opts.JSON, "json", false, "write the JSON report (the input of apply)")
-	fl.StringVar(&opts.JuiceFS, "juicefs", "juicefs", "the juicefs binary used for `info --raw` on JuiceFS mounts")
+	fl.StringVar(&opts.JuiceFS, "juicefs", "juicefs", "the juicefs `BINARY` asked for slice lists (juicefs info --raw) on JuiceFS mounts")
 	fl.BoolVar(&opts.NoSlices, "no-slices", false, "do not ask juicefs for slice lists; compare the data of every candidate")
 	fl.IntVar(&opts.Workers, "workers", 0, "parallel walkers and comparers (0: 4 per CPU)")
-	fl.IntVar(&opts.MemoryLimit, "memory-limit", 0, "file entries held in memory before size partitions spill to disk (0: 2000000)")
+	fl.StringVar(&opts.MemoryLimit, "memory-limit", "256M", "memory for file entries (about 40 bytes + path each) before size partitions spill to --spill-dir")
 	fl.StringVar(&opts.SpillDir, "spill-dir", "", "directory for spilled partitions (default: $TMPDIR)")
 	fl.IntVar(&opts.Dirs, "dirs", 20, "directories listed in the text report's per-directory totals (0: all)")
 	fl.StringVar(&opts.Progress, "progress", "auto", "progress on stderr: auto (when a terminal), always, never")
@@ -94,7 +97,8 @@ On a terminal, progress (files, bytes read, rate, ETA) is drawn on stderr.`,
 
 func scanRun(ctx context.Context, opts *ScanOptions) error {
 	log := opts.F.Logger().With().Str("component", "scan").Logger()
-	so := dedup.Options{Workers: opts.Workers, MemoryLimit: opts.MemoryLimit, SpillDir: opts.SpillDir,
+	memLimit, _ := parseSize(opts.MemoryLimit)
+	so := dedup.Options{Workers: opts.Workers, MemoryLimit: int(memLimit), SpillDir: opts.SpillDir,
 		Log: log, Now: opts.Now, Progress: &dedup.Progress{}}
 	if !opts.NoSlices && opts.FromDump == "" {
 		// slice lists are only asked for when every root is on JuiceFS

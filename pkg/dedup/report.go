@@ -144,6 +144,8 @@ type ReportHeader struct {
 	Reclaimable int64 `json:"reclaimable_bytes"`
 	// SharedBytes is the data that already-shared files do not occupy twice.
 	SharedBytes int64 `json:"shared_bytes"`
+	// SpilledBytes is how much of the size partitions went to disk.
+	SpilledBytes int64 `json:"spilled_bytes"`
 }
 
 // finish sorts everything and computes the totals.

@@ -18,6 +18,10 @@ type SliceSource interface {
 	SliceKey(ctx context.Context, path string) (string, error)
 }
 
+// DefaultMemoryLimit bounds the in-memory size partitions (256 MiB, about
+// two million files).
+const DefaultMemoryLimit = 256 << 20
+
 // Options tune a scan. The zero value works.
 type Options struct {
 	// FS is read through; nil means LocalFS.
@@ -26,8 +30,9 @@ type Options struct {
 	Workers int
 	// Shards is the number of size partitions (size % Shards); 0 means 100.
 	Shards int
-	// MemoryLimit is how many file entries stay in memory before partitions
-	// spill to SpillDir; 0 means 2 000 000.
+	// MemoryLimit is how many bytes of encoded file entries (about 40 bytes
+	// plus the path each) stay in memory before partitions spill to
+	// SpillDir; 0 means DefaultMemoryLimit.
 	MemoryLimit int
 	// SpillDir holds spilled partitions; "" means the system temp dir.
 	SpillDir string
@@ -56,7 +61,7 @@ func (o *Options) defaults() {
 		o.Shards = 100
 	}
 	if o.MemoryLimit <= 0 {
-		o.MemoryLimit = 2_000_000
+		o.MemoryLimit = DefaultMemoryLimit
 	}
 	if o.MaxOpen < 2 {
 		o.MaxOpen = 32
@@ -181,6 +186,7 @@ func (s *scan) compare(ctx context.Context) (*Report, error) {
 	s.report.HashedBytes = s.opts.Progress.Read.Load()
 	s.report.Files = s.opts.Progress.Files.Load()
 	s.report.Bytes = s.opts.Progress.Bytes.Load()
+	s.report.SpilledBytes = s.parts.spilled
 	s.report.finish()
 	r := s.report
 	return &r, nil

@@ -110,6 +110,8 @@ func TestScanSpillsPartitionsToDisk(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, groupPaths(r2, root, StateDuplicate), groupPaths(r, root, StateDuplicate))
 	require.Len(t, groupPaths(r, root, StateDuplicate), 7)
+	require.Positive(t, r.SpilledBytes, "partitions went to disk")
+	require.Zero(t, r2.SpilledBytes, "the default limit holds a small tree in memory")
 	left, err := os.ReadDir(spill)
 	require.NoError(t, err)
 	require.Empty(t, left, "spill files are removed")
