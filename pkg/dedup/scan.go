@@ -2,9 +2,9 @@ package dedup
 
 import (
 	"context"
-	"slices"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
