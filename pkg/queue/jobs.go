@@ -201,3 +201,58 @@ func (s *Store) JobEnd(ctx context.Context, jobID uint64, p JobEndParams) error 
 		return nil
 	})
 }
+
+// upsertJob finds the job row for token and/or a Slurm job id, creating it in
+// state submitted when there is none, and binds the job id to a token row.
+func upsertJob(ctx context.Context, tx *wtx, token string, jobID uint64, uid uint32, now int64) (int64, error) {
+	var id int64
+	var boundJob sql.NullInt64
+	err := sql.ErrNoRows
+	if jobID != 0 {
+		err = tx.QueryRowContext(ctx, `SELECT id, job_id FROM jobs WHERE job_id = ?`, int64(jobID)).Scan(&id, &boundJob)
+	}
+	if errors.Is(err, sql.ErrNoRows) && token != "" {
+		err = tx.QueryRowContext(ctx, `SELECT id, job_id FROM jobs WHERE token = ?`, token).Scan(&id, &boundJob)
+	}
+	switch {
+	case err == nil:
+		if jobID != 0 && boundJob.Valid && uint64(boundJob.Int64) != jobID {
+			// The token's submission is already bound to another job: the
+			// tasks of an array job (or the components of a heterogeneous
+			// one) share one sbatch token. This job gets its own row with
+			// the same datasets.
+			res, err := tx.ExecContext(ctx, `INSERT INTO jobs (job_id, uid, state, submitted_at) VALUES (?, ?, ?, ?)`,
+				int64(jobID), uid, string(api.JobSubmitted), now)
+			if err != nil {
+				return 0, fmt.Errorf("queue: add job %d sharing token: %w", jobID, err)
+			}
+			nid, err := res.LastInsertId()
+			if err != nil {
+				return 0, err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO job_tasks (job_id, task_id, path) SELECT ?, task_id, path FROM job_tasks WHERE job_id = ?`, nid, id); err != nil {
+				return 0, fmt.Errorf("queue: link job %d sharing token: %w", jobID, err)
+			}
+			return nid, nil
+		}
+		if jobID != 0 && !boundJob.Valid {
+			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET job_id = ? WHERE id = ?`, int64(jobID), id); err != nil {
+				return 0, fmt.Errorf("queue: bind job %d: %w", jobID, err)
+			}
+		}
+		return id, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return 0, fmt.Errorf("queue: look up job: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO jobs (job_id, token, uid, state, submitted_at) VALUES (?, ?, ?, ?, ?)`,
+		nullJobID(jobID), sql.NullString{String: token, Valid: token != ""}, uid, string(api.JobSubmitted), now)
+	if err != nil {
+		return 0, fmt.Errorf("queue: add job: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+// nullJobID stores Slurm job id 0 (unknown) as NULL.
+func nullJobID(id uint64) sql.NullInt64 {
+	return sql.NullInt64{Int64: int64(id), Valid: id != 0}
+}
