@@ -1,15 +1,20 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/accel-data/accel-data/internal/testutil"
 	"github.com/accel-data/accel-data/pkg/api"
 )
 
@@ -53,4 +58,44 @@ func BenchmarkQueueRender10k(b *testing.B) {
 			b.ReportMetric(0, "ns/op")
 		})
 	}
+}
+
+// BenchmarkQueueEndToEnd10k measures `swarmup` as a user sees it: the real
+// warmupd (warming paused) holding 10 000 queued tasks, swarmup asking it
+// over the socket, decoding and rendering the table for a terminal.
+// Target: well under 150 ms. Reports the median of 11 runs.
+func BenchmarkQueueEndToEnd10k(b *testing.B) {
+	v := testutil.NewVolume(b)
+	d := testutil.StartWarmupd(b, v, "--workers", "0", "--log-level", "warn")
+	const n, batch = 10_000, 1000
+	paths := make([]string, 0, batch)
+	for i := 0; i < n; i++ {
+		p := filepath.Join(v.Mount, "q", fmt.Sprintf("%03d", i%100), fmt.Sprintf("ds%05d", i))
+		require.NoError(b, os.MkdirAll(p, 0o755))
+		paths = append(paths, p)
+		if len(paths) == batch {
+			_, err := d.Client.Submit(context.Background(), api.SubmitRequest{Paths: paths, Source: api.SourceManual})
+			require.NoError(b, err)
+			paths = paths[:0]
+		}
+	}
+	var out bytes.Buffer
+	f := &Factory{
+		IO:     &IOStreams{Out: &out, ErrOut: &out, IsTTY: true, Width: 160},
+		Now:    time.Now,
+		Getwd:  os.Getwd,
+		Getenv: func(k string) string { return map[string]string{api.SocketEnv: d.Socket}[k] },
+	}
+	var lat []time.Duration
+	for i := 0; i < 11; i++ {
+		out.Reset()
+		t0 := time.Now()
+		code := Main(context.Background(), f, []string{"--noheader"})
+		lat = append(lat, time.Since(t0))
+		require.Equal(b, exitOK, code, out.String())
+		require.Equal(b, n, bytes.Count(out.Bytes(), []byte("\n")))
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "median-ms")
+	b.ReportMetric(0, "ns/op")
 }

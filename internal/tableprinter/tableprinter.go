@@ -207,7 +207,14 @@ func TruncateRight(width int, s string) string {
 
 // sanitize keeps a field on one line and in one column.
 func sanitize(s string) string {
-	if !strings.ContainsAny(s, "\t\n\r") {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '\t' || c == '\n' || c == '\r' {
+			clean = false
+			break
+		}
+	}
+	if clean {
 		return s
 	}
 	return strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(s)
