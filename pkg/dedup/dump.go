@@ -226,7 +226,7 @@ func ScanDump(ctx context.Context, r io.Reader, opts DumpOptions) (*Report, erro
 		if key == "" {
 			key = "inode:" + strconv.FormatUint(f.Attr.Inode, 10)
 		}
-		return s.add(entry{Path: p, Slices: key, Info: FileInfo{
+		return s.add(entry{Dir: s.parts.dirID(filepath.Dir(p)), Name: filepath.Base(p), Slices: key, Info: FileInfo{
 			Size: f.Attr.Length, Mode: fs.FileMode(f.Attr.Mode & 0o7777), Ino: f.Attr.Inode, Nlink: f.Attr.Nlink,
 			UID: f.Attr.UID, GID: f.Attr.GID,
 			Mtime: f.Attr.Mtime*1e9 + f.Attr.Mtimensec, Ctime: f.Attr.Ctime*1e9 + f.Attr.Ctimensec,

@@ -10,11 +10,16 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 )
 
-// entry is one regular, non-empty file found by a walk or a dump.
+// entry is one regular, non-empty file found by a walk or a dump. It is
+// stored as Dir (an index into the partitions' directory table) and Name;
+// take fills in Path.
 type entry struct {
+	Dir  uint32
+	Name string
 	Path string
 	Info FileInfo
 	// Slices is the file's JuiceFS slice list in canonical form, "" if unknown.
@@ -33,13 +38,49 @@ type partitions struct {
 	limit    int
 	dir      string
 	spilled  int64
+	scratch  []byte
+
+	dirMu  sync.Mutex
+	dirs   []string
+	dirIdx map[string]uint32
+}
+
+// dirID registers a directory path once and returns its index.
+func (p *partitions) dirID(dir string) uint32 {
+	p.dirMu.Lock()
+	defer p.dirMu.Unlock()
+	if id, ok := p.dirIdx[dir]; ok {
+		return id
+	}
+	if p.dirIdx == nil {
+		p.dirIdx = map[string]uint32{}
+	}
+	id := uint32(len(p.dirs))
+	p.dirs = append(p.dirs, dir)
+	p.dirIdx[dir] = id
+	return id
+}
+
+func (p *partitions) path(e *entry) string {
+	p.dirMu.Lock()
+	d := p.dirs[e.Dir]
+	p.dirMu.Unlock()
+	if strings.HasSuffix(d, "/") {
+		return d + e.Name
+	}
+	return d + "/" + e.Name
 }
 
 type shard struct {
-	mem   []byte
+	// mem holds encoded entries in blocks of about blockSize bytes (an entry
+	// never spans two blocks), so growth wastes at most one block per shard.
+	mem   [][]byte
+	bytes int
 	file  *os.File
 	count int
 }
+
+const blockSize = 16 << 10
 
 func newPartitions(nShards, limit int, dir string) *partitions {
 	if nShards < 1 {
@@ -56,16 +97,22 @@ func (p *partitions) add(e entry) error {
 	defer p.mu.Unlock()
 	i := int(uint64(e.Info.Size) % uint64(len(p.shards)))
 	s := &p.shards[i]
-	before := len(s.mem)
-	s.mem = appendEntry(s.mem, e)
+	p.scratch = appendEntry(p.scratch[:0], e)
+	n := len(p.scratch)
+	if k := len(s.mem); k == 0 || cap(s.mem[k-1])-len(s.mem[k-1]) < n {
+		s.mem = append(s.mem, make([]byte, 0, max(blockSize, n)))
+	}
+	k := len(s.mem) - 1
+	s.mem[k] = append(s.mem[k], p.scratch...)
+	s.bytes += n
 	s.count++
-	p.inMemory += len(s.mem) - before
+	p.inMemory += n
 	if p.inMemory <= p.limit {
 		return nil
 	}
 	big := 0
 	for j := range p.shards {
-		if len(p.shards[j].mem) > len(p.shards[big].mem) {
+		if p.shards[j].bytes > p.shards[big].bytes {
 			big = j
 		}
 	}
@@ -82,12 +129,14 @@ func (p *partitions) spill(i int) error {
 		}
 		s.file = f
 	}
-	if _, err := s.file.Write(s.mem); err != nil {
-		return fmt.Errorf("spill size partition to %s: %w (raise --memory-limit or free space in --spill-dir)", s.file.Name(), err)
+	for _, b := range s.mem {
+		if _, err := s.file.Write(b); err != nil {
+			return fmt.Errorf("spill size partition to %s: %w (raise --memory-limit or free space in --spill-dir)", s.file.Name(), err)
+		}
 	}
-	p.inMemory -= len(s.mem)
-	p.spilled += int64(len(s.mem))
-	s.mem = nil
+	p.inMemory -= s.bytes
+	p.spilled += int64(s.bytes)
+	s.mem, s.bytes = nil, 0
 	return nil
 }
 
@@ -111,25 +160,29 @@ func (p *partitions) take(i int) ([]entry, error) {
 			if err != nil {
 				return nil, fmt.Errorf("read spilled partition %s: %w", s.file.Name(), err)
 			}
+			e.Path = p.path(&e)
 			out = append(out, e)
 		}
 		s.file.Close()
 		os.Remove(s.file.Name())
 		s.file = nil
 	}
-	r := bufio.NewReader(bytes.NewReader(s.mem))
-	for {
-		e, err := readEntry(r)
-		if errors.Is(err, io.EOF) {
-			break
+	for _, b := range s.mem {
+		r := bufio.NewReader(bytes.NewReader(b))
+		for {
+			e, err := readEntry(r)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("decode size partition: %w", err)
+			}
+			e.Path = p.path(&e)
+			out = append(out, e)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("decode size partition: %w", err)
-		}
-		out = append(out, e)
 	}
-	p.inMemory -= len(s.mem)
-	s.mem = nil
+	p.inMemory -= s.bytes
+	s.mem, s.bytes = nil, 0
 	s.count = 0
 	sort.Slice(out, func(a, b int) bool {
 		if out[a].Info.Size != out[b].Info.Size {
@@ -156,8 +209,9 @@ func (p *partitions) close() {
 // appendEntry encodes e: uvarint-prefixed path and slice key, then the
 // attributes as uvarints.
 func appendEntry(b []byte, e entry) []byte {
-	b = binary.AppendUvarint(b, uint64(len(e.Path)))
-	b = append(b, e.Path...)
+	b = binary.AppendUvarint(b, uint64(e.Dir))
+	b = binary.AppendUvarint(b, uint64(len(e.Name)))
+	b = append(b, e.Name...)
 	b = binary.AppendUvarint(b, uint64(len(e.Slices)))
 	b = append(b, e.Slices...)
 	fi := e.Info
@@ -181,9 +235,13 @@ func readEntry(r *bufio.Reader) (entry, error) {
 		}
 		return string(b), nil
 	}
-	var err error
-	if e.Path, err = str(); err != nil {
+	dir, err := binary.ReadUvarint(r)
+	if err != nil {
 		return e, err // io.EOF here means a clean end
+	}
+	e.Dir = uint32(dir)
+	if e.Name, err = str(); err != nil {
+		return e, io.ErrUnexpectedEOF
 	}
 	if e.Slices, err = str(); err != nil {
 		return e, io.ErrUnexpectedEOF

@@ -124,9 +124,10 @@ func Scan(ctx context.Context, roots []string, opts Options) (*Report, error) {
 	w := &walker{
 		fs:      s.opts.FS,
 		workers: s.opts.Workers,
-		onFile: func(p string, fi FileInfo) error {
-			return s.add(entry{Path: p, Info: fi})
+		onFile: func(dir uint32, name string, fi FileInfo) error {
+			return s.add(entry{Dir: dir, Name: name, Info: fi})
 		},
+		dirID: s.parts.dirID,
 		onErr: s.addError,
 		onSkip: func(p, why string) {
 			s.opts.Log.Debug().Str("path", p).Str("why", why).Msg("skipped")

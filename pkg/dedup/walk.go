@@ -14,7 +14,8 @@ import (
 type walker struct {
 	fs      FS
 	workers int
-	onFile  func(path string, fi FileInfo) error
+	onFile  func(dir uint32, name string, fi FileInfo) error
+	dirID   func(path string) uint32
 	onErr   func(path string, err error)
 	onSkip  func(path string, why string)
 
@@ -42,7 +43,7 @@ func (w *walker) walk(ctx context.Context, roots []string) error {
 			w.queue = append(w.queue, walkDir{path: r, dev: fi.Dev})
 		case fi.Mode.IsRegular():
 			if fi.Size > 0 {
-				if err := w.onFile(r, fi); err != nil {
+				if err := w.onFile(w.dirID(filepath.Dir(r)), filepath.Base(r), fi); err != nil {
 					return err
 				}
 			}
@@ -114,15 +115,16 @@ func (w *walker) readDir(d walkDir) ([]walkDir, error) {
 		}
 	}
 	var subdirs []walkDir
+	did, registered := uint32(0), false
 	for _, de := range ents {
-		p := filepath.Join(d.path, de.Name)
 		if de.Err != nil {
-			w.onErr(p, de.Err)
+			w.onErr(filepath.Join(d.path, de.Name), de.Err)
 			continue
 		}
 		fi := de.Info
 		switch {
 		case fi.Mode.IsDir():
+			p := filepath.Join(d.path, de.Name)
 			if fi.Dev != d.dev {
 				w.onSkip(p, "other file system")
 				continue
@@ -132,7 +134,10 @@ func (w *walker) readDir(d walkDir) ([]walkDir, error) {
 			if fi.Size == 0 {
 				continue
 			}
-			if err := w.onFile(p, fi); err != nil {
+			if !registered {
+				did, registered = w.dirID(d.path), true
+			}
+			if err := w.onFile(did, de.Name, fi); err != nil {
 				return subdirs, err
 			}
 		}
