@@ -57,6 +57,7 @@ func runAll(args []string) error {
 			continue
 		}
 		if _, err := exec.LookPath(t.argv("", "")[0]); err != nil {
+			// jfs-dedup is given by path; the others come from PATH
 			fmt.Printf("%s: not installed, skipped\n", t.name)
 			continue
 		}
@@ -85,10 +86,10 @@ func runAll(args []string) error {
 				}
 			}
 			c := res.canon
-			if t.name == "jfs-dedup" && ref == nil {
+			if family(t.name) == "jfs-dedup" && ref == nil {
 				ref = c
 			}
-			res.same = compare(ref, c, filepath.Join(*work, t.name+"-"+mode+".diff"))
+			res.same = compare(ref, c, filepath.Join(*work, strings.ReplaceAll(t.name, " ", "")+"-"+mode+".diff"))
 			results = append(results, res)
 			fmt.Fprintf(os.Stderr, "%s %s: %v, %d KiB\n", t.name, mode, res.wall, res.rssKiB)
 		}
@@ -117,7 +118,7 @@ func runOnce(t tool, mode, dir, work string) (result, error) {
 	runErr := cmd.Run()
 	so.Close()
 	// rmlint exits 1 when it found lint; jfs-dedup 4 when some files were unreadable
-	if ee, ok := runErr.(*exec.ExitError); ok && !(t.name == "jfs-dedup" && ee.ExitCode() == 4) && !(t.name == "rmlint" && ee.ExitCode() == 1) {
+	if ee, ok := runErr.(*exec.ExitError); ok && !(family(t.name) == "jfs-dedup" && ee.ExitCode() == 4) && !(t.name == "rmlint" && ee.ExitCode() == 1) {
 		res.err = runErr
 	}
 	res.wall, res.rssKiB = parseTime(timef)
@@ -193,6 +194,12 @@ func parseTime(name string) (time.Duration, int64) {
 	return wall, rss
 }
 
+// family groups the variants of one tool ("jfs-dedup --no-hash" is jfs-dedup).
+func family(tool string) string {
+	f, _, _ := strings.Cut(tool, " ")
+	return f
+}
+
 func printTable(rs []result) {
 	fmt.Printf("\n| tool | cache | wall s | peak RSS MiB | wall / fastest other | RSS / that tool's | groups (files) | groups vs jfs-dedup |\n")
 	fmt.Printf("|---|---|---:|---:|---:|---:|---:|---|\n")
@@ -201,7 +208,7 @@ func printTable(rs []result) {
 		var best *result
 		for i := range rs {
 			o := &rs[i]
-			if o.cache == r.cache && o.tool != r.tool && o.err == nil && (best == nil || o.wall < best.wall) {
+			if o.cache == r.cache && family(o.tool) != family(r.tool) && o.err == nil && (best == nil || o.wall < best.wall) {
 				best = o
 			}
 		}

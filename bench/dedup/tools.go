@@ -24,6 +24,9 @@ func tools(jfsDedup string) []tool {
 		{"jfs-dedup", func(dir, _ string) []string {
 			return []string{jfsDedup, "scan", "--json", "--progress", "never", dir}
 		}, jfsDedupGroups},
+		{"jfs-dedup --no-hash", func(dir, _ string) []string {
+			return []string{jfsDedup, "scan", "--no-hash", "--json", "--progress", "never", dir}
+		}, jfsDedupGroups},
 		{"rmlint", func(dir, out string) []string {
 			return []string{"rmlint", "-T", "df", "-o", "json:" + out, dir}
 		}, rmlintGroups},

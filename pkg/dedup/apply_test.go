@@ -204,3 +204,19 @@ func TestApplyRemovesLeftoverTemporaries(t *testing.T) {
 		require.Equal(t, d, string(got))
 	}
 }
+
+func TestApplyWithANoHashReport(t *testing.T) {
+	v, data := volume(t)
+	d := bigData(12, 8192)
+	tree{"a": {Data: d}, "b": {Data: d}, "c": {Data: d}}.build(t, data)
+	r, err := Scan(context.Background(), []string{data}, Options{NoHash: true})
+	require.NoError(t, err)
+	require.Empty(t, r.Groups[0].SHA256)
+	mod := []byte(d)
+	mod[8000] ^= 1
+	require.NoError(t, os.WriteFile(filepath.Join(data, "c"), mod, 0o644))
+	s, err := Apply(context.Background(), r, applyOpts(t, v, t.TempDir()))
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"b": OutcomeReplaced, "c": OutcomeSkipped}, outcomes(s, data),
+		"a changed file is skipped without a content ID too")
+}

@@ -95,7 +95,8 @@ type FileRef struct {
 type Group struct {
 	State string `json:"state"`
 	Size  int64  `json:"size"`
-	// SHA256 is the hex SHA-256 of the content ("" unless State is duplicate).
+	// SHA256 is the hex SHA-256 of the content ("" unless State is
+	// duplicate, or when scanned with NoHash).
 	SHA256 string    `json:"sha256,omitempty"`
 	Files  []FileRef `json:"files"`
 }
@@ -275,8 +276,12 @@ func (r *Report) WriteText(w io.Writer, maxDirs int) error {
 		switch g.State {
 		case StateDuplicate:
 			dup++
-			bw.printf("duplicates: %d files of %s (%d bytes), sha256 %s, reclaimable %s\n",
-				len(g.Files), HumanBytes(g.Size), g.Size, g.SHA256, HumanBytes(g.Reclaimable()))
+			id := ""
+			if g.SHA256 != "" {
+				id = ", sha256 " + g.SHA256
+			}
+			bw.printf("duplicates: %d files of %s (%d bytes)%s, reclaimable %s\n",
+				len(g.Files), HumanBytes(g.Size), g.Size, id, HumanBytes(g.Reclaimable()))
 		case StateShared:
 			shared++
 			bw.printf("already shared (equal JuiceFS slices): %d files of %s (%d bytes)\n",

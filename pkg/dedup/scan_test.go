@@ -171,3 +171,17 @@ func TestScanOverlappingRootsListEachFileOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, [][]string{{"a", "sub/b"}}, groupPaths(r, root, StateDuplicate))
 }
+
+func TestScanNoHashFindsTheSameGroups(t *testing.T) {
+	big := bigData(11, 200_000)
+	tr := tree{"a": {Data: big}, "b": {Data: big}, "c": {Data: big[:199_999] + "x"}, "s1": {Data: "tiny"}, "s2": {Data: "tiny"}}
+	r, root := scanTree(t, tr, Options{})
+	rn, err := Scan(context.Background(), []string{root}, Options{NoHash: true})
+	require.NoError(t, err)
+	require.Equal(t, groupPaths(r, root, StateDuplicate), groupPaths(rn, root, StateDuplicate))
+	require.Len(t, rn.Groups, 2)
+	for i, g := range rn.Groups {
+		require.Empty(t, g.SHA256)
+		require.NotEmpty(t, r.Groups[i].SHA256)
+	}
+}
