@@ -102,9 +102,10 @@ func runAll(args []string) error {
 // runOnce runs one tool under /usr/bin/time -v and reads its groups.
 func runOnce(t tool, mode, dir, work string) (result, error) {
 	res := result{tool: t.name, cache: mode}
-	out := filepath.Join(work, t.name+"-"+mode+".out")
-	stdout := filepath.Join(work, t.name+"-"+mode+".stdout")
-	timef := filepath.Join(work, t.name+"-"+mode+".time")
+	base := strings.ReplaceAll(t.name, " ", "")
+	out := filepath.Join(work, base+"-"+mode+".out")
+	stdout := filepath.Join(work, base+"-"+mode+".stdout")
+	timef := filepath.Join(work, base+"-"+mode+".time")
 	os.Remove(out)
 	argv := append([]string{"-v", "-o", timef}, t.argv(dir, out)...)
 	cmd := exec.Command("/usr/bin/time", argv...)
