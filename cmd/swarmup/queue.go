@@ -107,7 +107,7 @@ creation time when not on a terminal).` + fieldsHelp(queueColumns, queueDefaults
 
 func addQueueFlags(cmd *cobra.Command, opts *QueueOptions) {
 	cmd.Flags().BoolVarP(&opts.All, "all", "a", false, "include finished tasks (warm, partial, failed, cancelled, evicted)")
-	cmd.Flags().StringSliceVarP(&opts.States, "state", "t", nil, "show only tasks in these states (comma-separated)")
+	cmd.Flags().StringSliceVarP(&opts.States, "state", "t", nil, "show only tasks in these states, comma-separated: "+validStates())
 	cmd.Flags().StringSliceVarP(&opts.Datasets, "dataset", "d", nil, "show only these dataset paths and paths under them (comma-separated)")
 }
 
