@@ -58,6 +58,7 @@ type Manager struct {
 	mu        sync.Mutex
 	last      planner.Decision
 	lastAt    time.Time
+	took      time.Duration // how long the last plan took
 	allowed   []int64
 	evictions []api.CacheEviction
 	winStart  time.Time
@@ -93,12 +94,16 @@ func (m *Manager) Plan(ctx context.Context, freeSlots int) []int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	if !m.lastAt.IsZero() && now.Sub(m.lastAt) < m.cfg.PlanInterval {
+	// A plan may not take more than a fifth of the time: on a huge store
+	// the interval stretches instead of eating the daemon's CPU.
+	if !m.lastAt.IsZero() && now.Sub(m.lastAt) < max(m.cfg.PlanInterval, 5*m.took) {
 		return m.allowed
 	}
+	start := time.Now()
 	if err := m.plan(ctx, now, freeSlots); err != nil {
 		m.log.Warn().Err(err).Msg("plan")
 	}
+	m.took = time.Since(start)
 	m.lastAt = now
 	return m.allowed
 }

@@ -37,3 +37,40 @@ func TestArrayTasksShareTheSubmissionToken(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, q[0].JobsWaiting)
 }
+
+// When the last job that asked for a still-queued dataset ends, nobody
+// wants it: the task is cancelled. A manual request is kept.
+func TestJobEndCancelsUnneededQueuedTasks(t *testing.T) {
+	s, err := Open(t.TempDir()+"/q.db", zerolog.Nop())
+	require.NoError(t, err)
+	defer s.Close()
+	ctx := context.Background()
+	now := time.Unix(1_800_000_000, 0)
+	for _, p := range []struct {
+		path, token string
+		src         api.Source
+	}{{"/jfs/a", "t1", api.SourceSubmit}, {"/jfs/a", "t2", api.SourceSubmit}, {"/jfs/m", "t3", api.SourceManual}} {
+		_, err := s.Submit(ctx, SubmitParams{Paths: []string{p.path}, UID: 1, Token: p.token, Source: p.src, Now: now})
+		require.NoError(t, err)
+	}
+	for i, tok := range []string{"t1", "t2", "t3"} {
+		_, err := s.JobStart(ctx, uint64(10+i), JobStartParams{Token: tok, Node: "n1", UID: 1, Now: now})
+		require.NoError(t, err)
+	}
+	require.NoError(t, s.JobEnd(ctx, 10, JobEndParams{Now: now}))
+	state := func(path string) api.TaskState {
+		q, err := s.Queue(ctx, true)
+		require.NoError(t, err)
+		for _, e := range q {
+			if e.Dataset == path {
+				return e.State
+			}
+		}
+		return ""
+	}
+	require.Equal(t, api.TaskQueued, state("/jfs/a"), "job 11 still needs it")
+	require.NoError(t, s.JobEnd(ctx, 11, JobEndParams{Now: now}))
+	require.Equal(t, api.TaskCancelled, state("/jfs/a"), "no job needs it any more")
+	require.NoError(t, s.JobEnd(ctx, 12, JobEndParams{Now: now}))
+	require.Equal(t, api.TaskQueued, state("/jfs/m"), "a manual request stays")
+}
