@@ -8,8 +8,9 @@
 #   bench/dedup/run.sh --quick    # 20 000 files, sizes 0..16 MiB (~3 GB)
 #   bench/dedup/run.sh --files N --max-size BYTES --dir DIR [--keep] [--repeat N]
 #
-# Warm runs are repeated (default 3) and the fastest is kept, because the
-# machine may be shared; cold runs drop the page cache before each run.
+# Cold: each tool runs once right after the page cache is dropped. Warm:
+# --repeat rounds (default 3) over all tools, the fastest run of each kept,
+# so that a busy moment of a shared machine does not fall on one tool only.
 #
 # Cold runs need root (echo 3 > /proc/sys/vm/drop_caches); without it the
 # script says so and measures warm runs only.
