@@ -159,27 +159,26 @@ func TestGracefulShutdownRequeues(t *testing.T) {
 // While a job's dataset warms, its status carries the measured warm-up
 // speed, from which slurm-prolog estimates whether waiting can pay off.
 func TestJobStatusReportsWarmRate(t *testing.T) {
+	t.Setenv("FAKEJUICEFS_BANDWIDTH", "8") // MiB/s; ignored by a real juicefs
 	v := testutil.NewVolume(t)
-	big := v.WriteFiles(t, "big", 40, 4<<20)
-	d := testutil.StartWarmupd(t, v)
+	big := v.WriteFiles(t, "big", 40, 4<<20) // 160 MiB: about 20 s at 8 MiB/s
+	d := testutil.StartWarmupd(t, v, "--warm-threads", "2")
 	ctx := context.Background()
 	st, err := d.Client.JobStart(ctx, 99, api.JobStartRequest{Paths: []string{big}, Node: "n1"})
 	require.NoError(t, err)
 	require.False(t, st.Ready)
 	var rate float64
+	var warming bool
 	require.Eventually(t, func() bool {
 		st, err := d.Client.JobStatus(ctx, 99)
 		if err != nil || len(st.Datasets) != 1 {
 			return false
 		}
-		rate = st.Datasets[0].WarmRateBps
-		return st.Datasets[0].State == api.TaskWarming && rate > 0
-	}, time.Minute, 50*time.Millisecond)
-	require.Less(t, rate, 1e12, "a plausible speed")
-	d.WaitQueue(2*time.Minute, allTerminal)
-	st, err = d.Client.JobStatus(ctx, 99)
-	require.NoError(t, err)
-	require.True(t, st.Ready)
-	require.True(t, st.Warm)
-	require.Zero(t, st.Datasets[0].WarmRateBps, "no speed once warm")
+		rate, warming = st.Datasets[0].WarmRateBps, st.Datasets[0].State == api.TaskWarming
+		return rate > 0 || st.Datasets[0].State.Terminal()
+	}, time.Minute, 100*time.Millisecond)
+	if !v.Real {
+		require.True(t, warming, "the speed is reported while the dataset warms")
+		require.InDelta(t, 8<<20, rate, 4<<20, "about the stand-in's 8 MiB/s")
+	}
 }
