@@ -4,10 +4,10 @@ DESTDIR ?=
 BIN     := bin
 GO      ?= go
 GOFLAGS ?=
-CMDS    := warmupd swarmup slurm-prolog jfs-dedup
+CMDS    := warmupd swarmup slurm-prolog jfs-dedup warmup-sim
 TESTCMDS:= fakejuicefs
 
-.PHONY: all build deps test test-go test-c bench install clean help
+.PHONY: all build deps test bench bench-dedup install clean help
 
 all: build ## same as build
 
@@ -30,6 +30,9 @@ test: deps build ## everything CI runs: deps, build, Go tests (race, shuffled), 
 
 bench: build ## run the benchmarks and print the figures
 	./scripts/bench.sh
+
+bench-dedup: build ## compare jfs-dedup with rmlint, jdupes, rdfind, fdupes (installs them; ARGS=--quick for a small tree)
+	./bench/dedup/run.sh $(ARGS)
 
 install: build ## install binaries, plugin and config examples under $(DESTDIR)$(PREFIX)
 	./scripts/install.sh "$(DESTDIR)" "$(PREFIX)"

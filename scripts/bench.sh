@@ -1,5 +1,14 @@
 #!/usr/bin/env bash
-# Runs every benchmark and prints its figures (medians and ratios).
+# Runs every Go benchmark and prints its figures (medians, percentiles and
+# ratios are reported by the benchmarks themselves via b.ReportMetric).
+#   - fixed-workload benchmarks (each runs its own median-of-N): -benchtime 1x
+#   - per-operation benchmarks of the store and the planner: -benchtime 2s
+# The duplicate-finder comparison with rmlint/jdupes/rdfind/fdupes is
+# separate: `make bench-dedup` (bench/dedup/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-go test -run '^$' -bench . -benchtime 1x ./... 2>&1 | grep -Ev '^(goos|goarch|pkg|cpu):'
+filter() { grep -Ev '^(goos|goarch|pkg|cpu):|^PASS$|testutil: using the JuiceFS stand-in|^--- BENCH' || true; }
+echo "== per-operation benchmarks (pkg/queue, pkg/planner), -benchtime 2s"
+go test -run '^$' -bench . -benchtime 2s ./pkg/queue ./pkg/planner 2>&1 | filter
+echo "== fixed-workload benchmarks, -benchtime 1x"
+go test -run '^$' -bench . -benchtime 1x ./pkg/jfs ./pkg/sim ./cmd/swarmup ./test/integration ./test/e2e 2>&1 | filter
