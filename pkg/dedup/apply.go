@@ -211,6 +211,8 @@ type applier struct {
 	fatal   error
 }
 
+const whyCtime = "changed since the scan (ctime changed)"
+
 // checkAgainst compares a file on disk with the report.
 func checkAgainst(f FileRef, size int64) (unix.Stat_t, string) {
 	var st unix.Stat_t
@@ -230,7 +232,7 @@ func checkAgainst(f FileRef, size int64) (unix.Stat_t, string) {
 	case st.Mtim.Nano() != f.MtimeNs:
 		return st, "modified since the scan (mtime changed)"
 	case st.Ctim.Nano() != f.CtimeNs:
-		return st, "changed since the scan (ctime changed)"
+		return st, whyCtime
 	}
 	return st, ""
 }
@@ -261,7 +263,11 @@ func (a *applier) group(ctx context.Context, g Group) []ApplyResult {
 	if len(todo) == 0 {
 		return out
 	}
-	if _, why := checkAgainst(orig, g.Size); why != "" {
+	_, why := checkAgainst(orig, g.Size)
+	if why == whyCtime && a.j.cloned[orig.Path] {
+		why = "" // an earlier run cloned it; its content is checked below
+	}
+	if why != "" {
 		for _, f := range todo {
 			res(f, OutcomeSkipped, "original "+string(orig.Path.Quoted())+" "+why)
 		}

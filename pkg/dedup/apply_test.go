@@ -220,3 +220,37 @@ func TestApplyWithANoHashReport(t *testing.T) {
 	require.Equal(t, map[string]string{"b": OutcomeReplaced, "c": OutcomeSkipped}, outcomes(s, data),
 		"a changed file is skipped without a content ID too")
 }
+
+// Some clients may touch the source's ctime when cloning it: a resumed run
+// accepts that for an original the journal says it cloned before (its
+// content is still compared byte for byte).
+func TestApplyResumesAfterTheOriginalsCtimeMoved(t *testing.T) {
+	v, data := volume(t)
+	d := bigData(13, 8192)
+	tree{"a": {Data: d}, "b": {Data: d}, "c": {Data: d}}.build(t, data)
+	require.NoError(t, os.Chtimes(filepath.Join(data, "a"), time.Unix(1e9, 0), time.Unix(1e9, 0)))
+	r := scanDir(t, data)
+	opts := applyOpts(t, v, t.TempDir())
+
+	w, err := os.OpenFile(filepath.Join(data, "c"), os.O_WRONLY, 0)
+	require.NoError(t, err)
+	s, err := Apply(context.Background(), r, opts)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"b": OutcomeReplaced, "c": OutcomeSkipped}, outcomes(s, data))
+	require.NoError(t, w.Close())
+
+	require.NoError(t, os.Chmod(filepath.Join(data, "a"), 0o644)) // moves a's ctime only
+	s, err = Apply(context.Background(), r, opts)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"b": OutcomeDoneBefore, "c": OutcomeReplaced}, outcomes(s, data))
+
+	other := applyOpts(t, v, t.TempDir()) // a fresh journal knows nothing of a
+	tree{"x": {Data: d[:5000]}, "y": {Data: d[:5000]}}.build(t, filepath.Join(data, "more"))
+	r2 := scanDir(t, filepath.Join(data, "more"))
+	require.NoError(t, os.Chmod(filepath.Join(data, "more", "x"), 0o644))
+	require.NoError(t, os.Chmod(filepath.Join(data, "more", "y"), 0o644))
+	other.MinSize = 1
+	s, err = Apply(context.Background(), r2, other)
+	require.NoError(t, err)
+	require.Equal(t, OutcomeSkipped, s.Results[0].Outcome, "an original whose ctime moved for no known reason is not trusted")
+}

@@ -30,11 +30,14 @@ type journal struct {
 	f       *os.File
 	done    map[Path]bool
 	pending map[Path]journalRecord // begun, not done
-	now     func() time.Time
+	// cloned lists the originals an earlier run cloned from: a clone may
+	// change the source's ctime on some clients.
+	cloned map[Path]bool
+	now    func() time.Time
 }
 
 func openJournal(name string, now func() time.Time) (*journal, error) {
-	j := &journal{done: map[Path]bool{}, pending: map[Path]journalRecord{}, now: now}
+	j := &journal{done: map[Path]bool{}, pending: map[Path]journalRecord{}, cloned: map[Path]bool{}, now: now}
 	if f, err := os.Open(name); err == nil {
 		sc := bufio.NewScanner(f)
 		sc.Buffer(make([]byte, 64<<10), 16<<20)
@@ -46,6 +49,7 @@ func openJournal(name string, now func() time.Time) (*journal, error) {
 			switch rec.Op {
 			case journalBegin:
 				j.pending[rec.Path] = rec
+				j.cloned[rec.Orig] = true
 			case journalDone:
 				j.done[rec.Path] = true
 				delete(j.pending, rec.Path)
