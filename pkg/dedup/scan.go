@@ -2,6 +2,8 @@ package dedup
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -120,6 +122,13 @@ func Scan(ctx context.Context, roots []string, opts Options) (*Report, error) {
 		a, err := filepath.Abs(r)
 		if err != nil {
 			return nil, err
+		}
+		// a root given as a symlink is followed (like find -H); links
+		// met during the walk are not
+		if fi, err := os.Lstat(a); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			if a, err = filepath.EvalSymlinks(a); err != nil {
+				return nil, fmt.Errorf("scan root %s: %w", r, err)
+			}
 		}
 		abs = append(abs, a)
 	}

@@ -185,3 +185,12 @@ func TestScanNoHashFindsTheSameGroups(t *testing.T) {
 		require.NotEmpty(t, r.Groups[i].SHA256)
 	}
 }
+
+func TestScanFollowsASymlinkedRootOnly(t *testing.T) {
+	d := bigData(14, 3000)
+	root := t.TempDir()
+	tree{"real/a": {Data: d}, "real/b": {Data: d}, "real/link-to-a": {Symlink: "a"}, "top": {Symlink: "real"}}.build(t, root)
+	r, err := Scan(context.Background(), []string{filepath.Join(root, "top")}, Options{})
+	require.NoError(t, err)
+	require.Equal(t, [][]string{{"real/a", "real/b"}}, groupPaths(r, root, StateDuplicate))
+}
