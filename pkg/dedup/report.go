@@ -136,7 +136,8 @@ type ReportHeader struct {
 	Created time.Time `json:"created"`
 	Source  string    `json:"source"` // "walk" or "dump"
 	Roots   []Path    `json:"roots"`
-	// Files and Bytes count the regular non-empty files considered.
+	// Files and Bytes count the regular non-empty files considered, each
+	// inode once.
 	Files int64 `json:"files"`
 	Bytes int64 `json:"bytes"`
 	// HashedBytes is how much data was read to compare files.

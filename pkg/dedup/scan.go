@@ -88,6 +88,8 @@ type scan struct {
 	report Report
 	// canRead is false for a dump without a mount: data cannot be compared.
 	canRead bool
+	// links holds the inodes with several links already counted.
+	links map[[2]uint64]bool
 }
 
 func newScan(opts Options, source string, roots []string) *scan {
@@ -108,9 +110,28 @@ func (s *scan) addError(path string, err error) {
 }
 
 func (s *scan) add(e entry) error {
-	s.opts.Progress.Files.Add(1)
-	s.opts.Progress.Bytes.Add(e.Info.Size)
+	if e.Info.Nlink <= 1 || s.firstLink(e.Info) {
+		s.opts.Progress.Files.Add(1)
+		s.opts.Progress.Bytes.Add(e.Info.Size)
+	}
 	return s.parts.add(e)
+}
+
+// firstLink reports whether a hard-linked inode is seen for the first time,
+// so that it counts once in the totals (only inodes with several links are
+// remembered).
+func (s *scan) firstLink(fi FileInfo) bool {
+	k := [2]uint64{fi.Dev, fi.Ino}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.links[k] {
+		return false
+	}
+	if s.links == nil {
+		s.links = map[[2]uint64]bool{}
+	}
+	s.links[k] = true
+	return true
 }
 
 // Scan walks roots (directories or files) and reports duplicate files.

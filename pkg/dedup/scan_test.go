@@ -96,6 +96,8 @@ func TestScanHardLinksCountOnce(t *testing.T) {
 	require.Equal(t, "a", filepath.Base(string(g.Files[0].Path)), "the inode with most links is kept")
 	require.Len(t, g.Files[0].Links, 1)
 	require.EqualValues(t, 10_000, r.Reclaimable)
+	require.EqualValues(t, 3, r.Files, "a, b and only; the links count once")
+	require.EqualValues(t, 27_000, r.Bytes)
 }
 
 func TestScanSpillsPartitionsToDisk(t *testing.T) {
