@@ -90,6 +90,8 @@ type scan struct {
 	canRead bool
 	// links holds the inodes with several links already counted.
 	links map[[2]uint64]bool
+	// sliceWarn says once that slice lists cannot be read.
+	sliceWarn sync.Once
 }
 
 func newScan(opts Options, source string, roots []string) *scan {
@@ -269,6 +271,10 @@ func (s *scan) group(ctx context.Context, es []entry) {
 			if k == "" && s.opts.Slices != nil {
 				var err error
 				if k, err = s.opts.Slices.SliceKey(ctx, m.e.Path); err != nil {
+					s.sliceWarn.Do(func() {
+						s.opts.Log.Warn().Str("path", m.e.Path).Err(err).
+							Msg("cannot read JuiceFS slice lists (check --juicefs); comparing file data instead (more in --verbose)")
+					})
 					s.opts.Log.Debug().Str("path", m.e.Path).Err(err).Msg("no slice list; comparing data")
 					k = ""
 				}
