@@ -7,7 +7,7 @@
 # separate: `make bench-dedup` (bench/dedup/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-filter() { grep -Ev '^(goos|goarch|pkg|cpu):|^PASS$|testutil: using the JuiceFS stand-in|^--- BENCH' || true; }
+filter() { grep -Ev '^(goos|goarch|pkg|cpu):|^PASS$|testutil: using the JuiceFS stand-in|^--- BENCH|^ +writer.go:' || true; }
 echo "== per-operation benchmarks (pkg/queue, pkg/planner), -benchtime 2s"
 go test -run '^$' -bench . -benchtime 2s ./pkg/queue ./pkg/planner 2>&1 | filter
 echo "== fixed-workload benchmarks, -benchtime 1x"

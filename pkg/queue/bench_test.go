@@ -156,19 +156,32 @@ func BenchmarkDatasets(b *testing.B) {
 }
 
 // BenchmarkPlanDatasets measures the cache manager's per-round read with
-// 100 000 datasets and 2 000 pending jobs.
+// 100 000 warm datasets and 2 000 pending jobs: "cold" when the datasets
+// hold no cached bytes (only the 2 000 with jobs can change a plan), "cached"
+// when every one does (all 100 000 are eviction candidates: the worst case).
 func BenchmarkPlanDatasets(b *testing.B) {
-	s, _ := open(b)
-	paths, _ := seed(b, s, 100_000, api.TaskWarm)
-	for j := range 2000 {
-		_, err := s.Submit(ctx(), queue.SubmitParams{Paths: []string{paths[j*37%len(paths)]}, UID: 1, JobID: uint64(j + 1), Source: api.SourceSubmit, Now: t0})
-		require.NoError(b, err)
-	}
-	for b.Loop() {
-		ds, err := s.PlanDatasets(ctx(), t0)
-		if err != nil || len(ds) != 100_000 {
-			b.Fatalf("plan datasets: %v, %d", err, len(ds))
-		}
+	for _, kind := range []string{"cold", "cached"} {
+		b.Run(kind, func(b *testing.B) {
+			s, _ := open(b)
+			paths, _ := seed(b, s, 100_000, api.TaskWarm)
+			for j := range 2000 {
+				_, err := s.Submit(ctx(), queue.SubmitParams{Paths: []string{paths[j*37%len(paths)]}, UID: 1, JobID: uint64(j + 1), Source: api.SourceSubmit, Now: t0})
+				require.NoError(b, err)
+			}
+			want := 2000
+			if kind == "cached" {
+				for _, p := range paths {
+					require.NoError(b, s.RecordCheck(ctx(), p, queue.Check{Files: 10, Bytes: 1 << 30, CachedBytes: 1 << 30, Ratio: 1}, t0))
+				}
+				want = 100_000
+			}
+			for b.Loop() {
+				ds, err := s.PlanDatasets(ctx(), t0)
+				if err != nil || len(ds) != want {
+					b.Fatalf("plan datasets: %v, %d rows, want %d", err, len(ds), want)
+				}
+			}
+		})
 	}
 }
 
