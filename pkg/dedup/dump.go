@@ -23,8 +23,8 @@ type DumpOptions struct {
 	Mount string
 }
 
-// dumpAttr is the part of a dump node's "attr" the scanner uses.
-type dumpAttr struct {
+// DumpAttr is the part of a dump node's "attr" the scanner uses.
+type DumpAttr struct {
 	Inode     uint64 `json:"inode"`
 	Type      string `json:"type"`
 	Mode      uint32 `json:"mode"`
@@ -38,7 +38,8 @@ type dumpAttr struct {
 	Length    int64  `json:"length"`
 }
 
-type dumpChunk struct {
+// DumpChunk is one entry of a file's "chunks": its slices in order.
+type DumpChunk struct {
 	Index  uint64 `json:"index"`
 	Slices []struct {
 		ID   uint64 `json:"id"`
@@ -50,7 +51,7 @@ type dumpChunk struct {
 }
 
 // sliceKey renders chunks canonically: "index:pos:id:size:off:len" per slice.
-func sliceKey(chunks []dumpChunk) string {
+func sliceKey(chunks []DumpChunk) string {
 	var b strings.Builder
 	for _, c := range chunks {
 		for _, s := range c.Slices {
@@ -64,8 +65,8 @@ func sliceKey(chunks []dumpChunk) string {
 type DumpFile struct {
 	// Path is the file's path inside the volume, starting with "/".
 	Path   string
-	Attr   dumpAttr
-	Chunks []dumpChunk
+	Attr   DumpAttr
+	Chunks []DumpChunk
 }
 
 // ReadDump streams a `juicefs dump` JSON document and calls fn for every
