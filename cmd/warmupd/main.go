@@ -91,7 +91,7 @@ func run(args []string) int {
 	o.cache.Planner.BindFlags(fs)
 	fs.Var((*planner.ByteSize)(&o.cache.CapacityBytes), "cache-capacity", "share of the shared cache directory accel-data may fill, e.g. 200TiB (0: unknown; nothing is evicted or held for space)")
 	fs.StringVar(&o.cache.CacheDir, "cache-dir", "", "the shared JuiceFS cache directory, for free-space reports (default: from <mount>/.config)")
-	fs.DurationVar(&o.cache.PlanInterval, "plan-interval", 500*time.Millisecond, "least time between two planner rounds")
+	fs.DurationVar(&o.cache.PlanInterval, "plan-interval", 100*time.Millisecond, "least time between two planner rounds (stretched to 5x the time a plan takes on a large store)")
 	fs.DurationVar(&o.cache.RefreshInterval, "refresh-interval", 10*time.Minute, "re-check period of a 1 GiB dataset's cache status (bigger ones less often; negative: never)")
 	fs.StringVar(&o.windows, "active-windows", "", "idle windows for active warm-up of popular datasets, e.g. 22:00-06:00,12:00-13:00 (local time; empty: off)")
 	fs.StringVar(&o.cache.StatsMount, "stats-mount", "", "JuiceFS mount whose .stats gives object-storage traffic (default: the first of --mounts)")

@@ -35,7 +35,7 @@ type Config struct {
 	CapacityBytes int64
 	// CacheDir is statfs'ed for free space (display only).
 	CacheDir string
-	// PlanInterval is the least time between two plans (default 500ms).
+	// PlanInterval is the least time between two plans (default 100ms).
 	PlanInterval time.Duration
 	// RefreshInterval is how often a 1 GiB dataset is re-checked; bigger
 	// datasets are checked less often (default 10m; 0 keeps the default,
@@ -76,7 +76,7 @@ type Manager struct {
 // New builds a manager.
 func New(cfg Config, store *queue.Store, driver Driver, log zerolog.Logger, now func() time.Time) *Manager {
 	if cfg.PlanInterval <= 0 {
-		cfg.PlanInterval = 500 * time.Millisecond
+		cfg.PlanInterval = 100 * time.Millisecond
 	}
 	if cfg.RefreshInterval == 0 {
 		cfg.RefreshInterval = 10 * time.Minute
@@ -89,15 +89,16 @@ func New(cfg Config, store *queue.Store, driver Driver, log zerolog.Logger, now 
 }
 
 // Plan is the scheduler's hook: it plans (at most once per PlanInterval)
-// and returns the ids of the tasks that may start now.
-func (m *Manager) Plan(ctx context.Context, freeSlots int) []int64 {
+// and returns the ids of the tasks that may start now. When it skipped
+// planning, again says how soon a new plan may run.
+func (m *Manager) Plan(ctx context.Context, freeSlots int) (allowed []int64, again time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
 	// A plan may not take more than a fifth of the time: on a huge store
 	// the interval stretches instead of eating the daemon's CPU.
-	if !m.lastAt.IsZero() && now.Sub(m.lastAt) < max(m.cfg.PlanInterval, 5*m.took) {
-		return m.allowed
+	if wait := max(m.cfg.PlanInterval, 5*m.took) - now.Sub(m.lastAt); !m.lastAt.IsZero() && wait > 0 {
+		return m.allowed, wait
 	}
 	start := time.Now()
 	if err := m.plan(ctx, now, freeSlots); err != nil {
@@ -105,7 +106,7 @@ func (m *Manager) Plan(ctx context.Context, freeSlots int) []int64 {
 	}
 	m.took = time.Since(start)
 	m.lastAt = now
-	return m.allowed
+	return m.allowed, 0
 }
 
 func (m *Manager) plan(ctx context.Context, now time.Time, freeSlots int) error {

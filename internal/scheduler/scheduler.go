@@ -37,8 +37,10 @@ type Config struct {
 	// Plan, when set, runs before each dequeue round (the cache manager's
 	// planner): it refreshes priorities and returns the ids of the queued
 	// tasks that may start now; other queued tasks wait. Tasks whose lease
-	// expired (crash recovery) are always taken up.
-	Plan func(ctx context.Context, freeSlots int) []int64
+	// expired (crash recovery) are always taken up. A Plan that skipped
+	// planning (rate-limited) returns how soon to ask again, so work that
+	// just arrived waits that long, not a whole Tick.
+	Plan func(ctx context.Context, freeSlots int) (allowed []int64, again time.Duration)
 }
 
 func (c *Config) defaults() {
@@ -119,8 +121,12 @@ func (s *Scheduler) Kick() {
 func (s *Scheduler) Run(ctx context.Context) error {
 	t := time.NewTicker(s.cfg.Tick)
 	defer t.Stop()
+	replan := time.NewTimer(time.Hour)
+	defer replan.Stop()
 	for {
-		s.fill(ctx)
+		if again := s.fill(ctx); again > 0 {
+			replan.Reset(again)
+		}
 		select {
 		case <-ctx.Done():
 			s.wg.Wait()
@@ -132,18 +138,20 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		case <-s.kick:
+		case <-replan.C:
 		}
 	}
 }
 
-// fill starts tasks while worker slots are free.
-func (s *Scheduler) fill(ctx context.Context) {
+// fill starts tasks while worker slots are free. It returns how soon the
+// planner wants to be asked again (0: at the next tick or kick).
+func (s *Scheduler) fill(ctx context.Context) (again time.Duration) {
 	if ctx.Err() != nil {
-		return
+		return 0
 	}
 	var allowed []int64
 	if s.cfg.Plan != nil {
-		allowed = s.cfg.Plan(ctx, cap(s.sem)-len(s.sem))
+		allowed, again = s.cfg.Plan(ctx, cap(s.sem)-len(s.sem))
 	}
 	for {
 		select {
