@@ -43,7 +43,7 @@ done
 install -m 644 "$plugin" "$DESTDIR$SLURM_PLUGIN_DIR/accel_data.so"
 
 share=$DESTDIR$PREFIX/share/accel-data
-for f in plugstack.conf slurm.conf accel-data.conf; do
+for f in plugstack.conf slurm.conf accel-data.conf job_submit.lua; do
 	sed -e "s|/usr/lib/x86_64-linux-gnu/slurm-wlm/accel_data.so|$SLURM_PLUGIN_DIR/accel_data.so|" \
 		-e "s|/usr/sbin/slurm-prolog|$PREFIX/sbin/slurm-prolog|" \
 		"$repo/contrib/slurm.conf.d/$f" >"$share/$f"
@@ -51,10 +51,10 @@ for f in plugstack.conf slurm.conf accel-data.conf; do
 done
 sed "s|@PREFIX@|$PREFIX|g" "$repo/contrib/slurm.conf.d/warmupd.service" >"$share/warmupd.service"
 chmod 644 "$share/warmupd.service"
-[ -f "$repo/docs/slurm.md" ] && install -m 644 "$repo/docs/slurm.md" "$share/slurm.md"
+install -m 644 "$repo/README.md" "$share/README.md"
 if [ "$PREFIX" = /usr ]; then
 	install -d -m 755 "$DESTDIR/usr/lib/systemd/system"
 	install -m 644 "$share/warmupd.service" "$DESTDIR/usr/lib/systemd/system/warmupd.service"
 fi
 echo "install.sh: installed under ${DESTDIR:-/}$PREFIX (plugin in $DESTDIR$SLURM_PLUGIN_DIR)"
-echo "install.sh: next: see $PREFIX/share/accel-data/slurm.md (plugstack.conf line, slurm.conf lines, accel-data.conf)"
+echo "install.sh: next: see "accel-data on Slurm" in $PREFIX/share/accel-data/README.md (plugstack.conf line, slurm.conf lines, job_submit.lua, accel-data.conf)"

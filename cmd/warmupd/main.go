@@ -21,6 +21,7 @@ import (
 	"github.com/accel-data/accel-data/internal/cachemgr"
 	"github.com/accel-data/accel-data/internal/scheduler"
 	"github.com/accel-data/accel-data/internal/server"
+	"github.com/accel-data/accel-data/internal/slurmwatch"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/config"
 	"github.com/accel-data/accel-data/pkg/jfs"
@@ -59,6 +60,8 @@ type options struct {
 	warmThreads int
 	cache       cachemgr.Config
 	windows     string
+	squeue      string
+	squeueEvery time.Duration
 }
 
 func main() {
@@ -95,6 +98,8 @@ func run(args []string) int {
 	fs.DurationVar(&o.cache.RefreshInterval, "refresh-interval", 10*time.Minute, "re-check period of a 1 GiB dataset's cache status (bigger ones less often; negative: never)")
 	fs.StringVar(&o.windows, "active-windows", "", "idle windows for active warm-up of popular datasets, e.g. 22:00-06:00,12:00-13:00 (local time; empty: off)")
 	fs.StringVar(&o.cache.StatsMount, "stats-mount", "", "JuiceFS mount whose .stats gives object-storage traffic (default: the first of --mounts)")
+	fs.StringVar(&o.squeue, "squeue", "/usr/bin/squeue", "squeue binary, run as 'squeue --json' to learn pending jobs' expected start (needs contrib's job_submit.lua; empty: off)")
+	fs.DurationVar(&o.squeueEvery, "squeue-interval", 30*time.Second, "how often to run squeue (0: never)")
 	fs.Float64Var(&o.cache.ObjectStoreBandwidth, "object-store-bandwidth", 0, "object-storage bandwidth in bytes/s; traffic/bandwidth is the load that gates active warm-up (0: load unknown, treated as idle)")
 	help := fs.BoolP("help", "h", false, "show this help")
 	fs.Usage = func() {
@@ -211,6 +216,15 @@ func serve(o options, log zerolog.Logger) error {
 	schedDone := make(chan error, 1)
 	go func() { schedDone <- sched.Run(ctx) }()
 	go mgr.Refresh(ctx)
+	if o.squeue != "" && o.squeueEvery > 0 {
+		if _, err := os.Stat(o.squeue); err != nil {
+			log.Warn().Str("squeue", o.squeue).Msg("squeue not found; pending jobs' expected start times stay unknown (set --squeue, or --squeue-interval 0 to silence this)")
+		} else {
+			w := &slurmwatch.Watcher{Squeue: o.squeue, Interval: o.squeueEvery, Store: store,
+				Log: log.With().Str("component", "squeue").Logger(), Now: time.Now}
+			go w.Run(ctx)
+		}
+	}
 	log.Info().Str("socket", o.socket).Str("database", o.database).Str("juicefs", o.juicefs).
 		Strs("mounts", mounts).Int("workers", sched.Workers()).Str("owner", sched.Owner()).Stringer("cache", mgr).Msg("warmupd ready")
 

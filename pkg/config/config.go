@@ -73,7 +73,7 @@ var Keys = []string{
 	"Retries", "RetryBackoff", "CheckInterval", "SocketMode",
 	// warmupd's cache manager
 	"CacheDir", "CacheCapacity", "PlanInterval", "RefreshInterval", "WarmHorizon", "ReserveAfter",
-	"ActiveWindows", "ActiveBudget", "ActiveMaxLoad", "ActiveMinHistory", "ObjectStoreBandwidth", "StatsMount",
+	"ActiveWindows", "ActiveBudget", "ActiveMaxLoad", "ActiveMinHistory", "ObjectStoreBandwidth", "StatsMount", "Squeue", "SqueueInterval",
 	"PriorityWeightPrologWait", "PriorityWeightStartSoon", "PriorityWeightPending", "PriorityWeightAge",
 	"PriorityWeightHistory", "PriorityWeightSize", "PriorityWeightHitRate",
 	"PriorityStartHorizon", "PriorityAgeUnit", "PriorityPendingRef", "PriorityHistoryRef", "PrioritySizeRef",

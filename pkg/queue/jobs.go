@@ -198,21 +198,25 @@ func (s *Store) JobEnd(ctx context.Context, jobID uint64, p JobEndParams) error 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("queue: end job %d: no such job: %w", jobID, ErrNotFound)
 		}
-		// A queued task that only jobs asked for, all of them now ended, is
-		// wanted by nobody: cancel it (a warming one finishes; its data may
-		// serve the next job).
-		_, err = tx.ExecContext(ctx, `UPDATE tasks SET state = ?1, reason = ?2, updated_at = ?3, finished_at = ?3
-			WHERE state = ?4 AND source IN (?5, ?6)
-			AND id IN (SELECT jt.task_id FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id WHERE j.job_id = ?7)
-			AND NOT EXISTS (SELECT 1 FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id
-				WHERE jt.task_id = tasks.id AND j.state != ?8)`,
-			string(api.TaskCancelled), "no job needs it any more (its jobs ended before it was warmed)", ns(p.Now),
-			string(api.TaskQueued), string(api.SourceSubmit), string(api.SourceProlog), int64(jobID), string(api.JobEnded))
-		if err != nil {
+		if err := cancelUnneeded(ctx, tx, int64(jobID), p.Now); err != nil {
 			return fmt.Errorf("queue: cancel tasks job %d no longer needs: %w", jobID, err)
 		}
 		return nil
 	})
+}
+
+// cancelUnneeded cancels the queued tasks of Slurm job jobID that only jobs
+// asked for, all of them now ended: nobody wants them any more (a warming
+// one finishes; its data may serve the next job).
+func cancelUnneeded(ctx context.Context, tx *wtx, jobID int64, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?1, reason = ?2, updated_at = ?3, finished_at = ?3
+		WHERE state = ?4 AND source IN (?5, ?6)
+		AND id IN (SELECT jt.task_id FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id WHERE j.job_id = ?7)
+		AND NOT EXISTS (SELECT 1 FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id
+			WHERE jt.task_id = tasks.id AND j.state != ?8)`,
+		string(api.TaskCancelled), "no job needs it any more (its jobs ended before it was warmed)", ns(now),
+		string(api.TaskQueued), string(api.SourceSubmit), string(api.SourceProlog), jobID, string(api.JobEnded))
+	return err
 }
 
 // upsertJob finds the job row for token and/or a Slurm job id, creating it in

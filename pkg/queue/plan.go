@@ -63,7 +63,43 @@ func (s *Store) PlanDatasets(ctx context.Context, now time.Time) ([]planner.Data
 		}
 		out = append(out, d)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, s.fillExpectedStarts(ctx, out)
+}
+
+// fillExpectedStarts puts the expected start of each pending job Slurm has
+// given one (see ObserveSlurmJobs) into PendingStarts; the rest stay zero
+// (unknown).
+func (s *Store) fillExpectedStarts(ctx context.Context, ds []planner.Dataset) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT jt.task_id, j.expected_start FROM jobs j JOIN job_tasks jt ON jt.job_id = j.id
+		WHERE j.state = ? AND j.expected_start IS NOT NULL GROUP BY jt.task_id, j.id`, string(api.JobSubmitted))
+	if err != nil {
+		return fmt.Errorf("queue: expected starts: %w", err)
+	}
+	defer rows.Close()
+	starts := map[int64][]time.Time{}
+	for rows.Next() {
+		var task, at int64
+		if err := rows.Scan(&task, &at); err != nil {
+			return err
+		}
+		starts[task] = append(starts[task], fromNS(at))
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(starts) == 0 {
+		return nil
+	}
+	for i := range ds {
+		known := starts[ds[i].ID]
+		for k := 0; k < len(known) && k < len(ds[i].PendingStarts); k++ {
+			ds[i].PendingStarts[k] = known[k]
+		}
+	}
+	return nil
 }
 
 // ApplyPlan stores a planner round in one transaction: the priority of each

@@ -43,6 +43,7 @@ func TestInstall(t *testing.T) {
 			plugdir + "/accel_data.so",
 			prefix + "/share/accel-data/plugstack.conf", prefix + "/share/accel-data/slurm.conf",
 			prefix + "/share/accel-data/accel-data.conf", prefix + "/share/accel-data/warmupd.service",
+			prefix + "/share/accel-data/job_submit.lua", prefix + "/share/accel-data/README.md",
 		} {
 			require.FileExists(t, filepath.Join(dest, f))
 		}

@@ -128,6 +128,8 @@ new=$DIR/etc/slurm.conf.new
 	echo "JobCompType=jobcomp/filetxt"
 	echo "JobCompLoc=$DIR/log/jobcomp.txt"
 	echo "PlugStackConfig=$DIR/etc/plugstack.conf"
+	echo "# accel-data: job_submit.lua tags --accel-data jobs with their token (admin comment)."
+	echo "JobSubmitPlugins=lua"
 	echo "# accel-data: the prolog waits for the data (bounded by PrologWait in accel-data.conf)."
 	echo "PrologFlags=Alloc"
 	echo "Prolog=$PROLOG"
@@ -157,6 +159,7 @@ if [ "$running" -eq 1 ]; then
 fi
 mv "$new" "$DIR/etc/slurm.conf"
 echo "$plug_new" >"$DIR/etc/plugstack.conf"
+cp "$repo/contrib/slurm.conf.d/job_submit.lua" "$DIR/etc/job_submit.lua"
 # slurm-prolog finds this file next to SLURM_CONF (slurmd passes SLURM_CONF to the prolog).
 echo "$conf_new" >"$DIR/etc/accel-data.conf"
 chmod 644 "$DIR"/etc/*

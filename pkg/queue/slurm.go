@@ -1,0 +1,86 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/accel-data/accel-data/pkg/api"
+)
+
+// SlurmJob is what squeue says of a job that carries an accel-data token
+// (job_submit.lua puts it in the job's admin comment).
+type SlurmJob struct {
+	JobID uint64
+	Token string
+	// State is Slurm's job_state: PENDING, RUNNING, CANCELLED, …
+	State string
+	// ExpectedStart is Slurm's start_time for a pending job; zero when unknown.
+	ExpectedStart time.Time
+}
+
+// slurmGone are the Slurm job states after which a job never runs again.
+var slurmGone = map[string]bool{
+	"BOOT_FAIL": true, "CANCELLED": true, "COMPLETED": true, "DEADLINE": true, "FAILED": true,
+	"NODE_FAIL": true, "OUT_OF_MEMORY": true, "PREEMPTED": true, "TIMEOUT": true,
+}
+
+// ObserveSlurmJobs records what squeue says of the jobs warmupd knows by
+// their sbatch token: it binds each token to its Slurm job id (the tasks of
+// an array job get one job each), keeps a pending job's expected start for
+// the planner, and ends a job that left Slurm's queue without reaching a
+// prolog (cancelled while pending, failed to launch), which cancels the
+// queued warm-ups nobody needs any more. Jobs of unknown tokens are ignored.
+// It returns how many jobs it ended.
+func (s *Store) ObserveSlurmJobs(ctx context.Context, jobs []SlurmJob, now time.Time) (int, error) {
+	if now.IsZero() {
+		return 0, errors.New("queue: observe slurm jobs: Now is zero; pass the caller's clock time")
+	}
+	ended := 0
+	err := s.inTx(ctx, func(tx *wtx) error {
+		for _, j := range jobs {
+			if j.Token == "" || j.JobID == 0 {
+				continue
+			}
+			var uid uint32
+			err := tx.QueryRowContext(ctx, `SELECT uid FROM jobs WHERE token = ? OR job_id = ? LIMIT 1`, j.Token, int64(j.JobID)).Scan(&uid)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // not submitted through this warmupd
+			}
+			if err != nil {
+				return fmt.Errorf("queue: look up job of token: %w", err)
+			}
+			id, err := upsertJob(ctx, tx, j.Token, j.JobID, uid, ns(now))
+			if err != nil {
+				return err
+			}
+			switch {
+			case j.State == "PENDING":
+				var at sql.NullInt64
+				if !j.ExpectedStart.IsZero() {
+					at = sql.NullInt64{Int64: ns(j.ExpectedStart), Valid: true}
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE jobs SET expected_start = ? WHERE id = ? AND state = ?`,
+					at, id, string(api.JobSubmitted)); err != nil {
+					return fmt.Errorf("queue: expected start of job %d: %w", j.JobID, err)
+				}
+			case slurmGone[j.State]:
+				res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, ended_at = ?, reason = ? WHERE id = ? AND state = ?`,
+					string(api.JobEnded), ns(now), "left the Slurm queue as "+j.State+" without reaching a prolog", id, string(api.JobSubmitted))
+				if err != nil {
+					return fmt.Errorf("queue: end job %d: %w", j.JobID, err)
+				}
+				if n, _ := res.RowsAffected(); n > 0 {
+					ended++
+					if err := cancelUnneeded(ctx, tx, int64(j.JobID), now); err != nil {
+						return fmt.Errorf("queue: cancel tasks job %d no longer needs: %w", j.JobID, err)
+					}
+				}
+			}
+		}
+		return nil
+	})
+	return ended, err
+}
