@@ -100,6 +100,13 @@ func TestApplyReplacesDuplicatesKeepingMetadata(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "keep me", string(x))
 	require.Equal(t, smallIno, ino(t, filepath.Join(data, "c/small2")))
+	drv := &jfs.Driver{Binary: v.Binary}
+	origRows, err := drv.InfoRaw(context.Background(), orig)
+	require.NoError(t, err)
+	dupRows, err := drv.InfoRaw(context.Background(), dup)
+	require.NoError(t, err)
+	require.NotEmpty(t, dupRows)
+	require.Equal(t, origRows, dupRows, "the duplicate now shares the original's slices (its mtime restored)")
 	left, err := filepath.Glob(filepath.Join(data, "b", "*"+TmpSuffix))
 	require.NoError(t, err)
 	require.Empty(t, left)

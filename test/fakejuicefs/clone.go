@@ -82,8 +82,8 @@ func cmdClone(args []string) int {
 			if err != nil {
 				return err
 			}
-			sm := sliceFor(m, sfi)
-			m.Files[inodeKey(dfi)] = &fileMeta{Length: dfi.Size(), MtimeNs: dfi.ModTime().UnixNano(), Slices: append([]uint64(nil), sm.Slices...)}
+			sm := sliceFor(m, p[0], sfi)
+			m.Files[inodeKey(dfi)] = &fileMeta{Length: dfi.Size(), MtimeNs: dfi.ModTime().UnixNano(), Sum: sm.Sum, Slices: append([]uint64(nil), sm.Slices...)}
 		}
 		return nil
 	}); err != nil {

@@ -250,3 +250,34 @@ func TestStandInFormat(t *testing.T) {
 	_, errs, _ = runFJ(t, bin, "", nil, "warmup", "--check", filepath.Join(mnt, "ds"))
 	require.Contains(t, errs, "16 MiB of 16 MiB (100.0%) cached")
 }
+
+// Like JuiceFS, only new data makes new slices: restoring an older mtime
+// keeps a clone's shared slices; rewriting the content (same size) does not.
+func TestTouchKeepsSlicesRewriteDoesNot(t *testing.T) {
+	bin := testutil.Binary(t, "test/fakejuicefs")
+	root := t.TempDir()
+	mnt, cache := filepath.Join(root, "mnt"), filepath.Join(root, "cache")
+	out, err := exec.Command(bin, "format", mnt, "--cache-dir", cache).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	src, dst := filepath.Join(mnt, "a"), filepath.Join(mnt, "b")
+	data := make([]byte, 3<<20)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	require.NoError(t, os.WriteFile(src, data, 0o644))
+	out, err = exec.Command(bin, "clone", src, dst).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	rows := func(p string) string {
+		out, err := exec.Command(bin, "info", "--raw", p).Output()
+		require.NoError(t, err)
+		return string(out[strings.Index(string(out), "chunkIndex"):])
+	}
+	require.Equal(t, rows(src), rows(dst))
+	old := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, os.Chtimes(dst, old, old))
+	require.Equal(t, rows(src), rows(dst), "a touch keeps the shared slices")
+	data[1<<20] ^= 0xff
+	require.NoError(t, os.WriteFile(dst, data, 0o644))
+	require.NoError(t, os.Chtimes(dst, old.Add(time.Hour), old.Add(time.Hour)))
+	require.NotEqual(t, rows(src), rows(dst), "new data makes new slices")
+}

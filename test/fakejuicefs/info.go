@@ -89,7 +89,7 @@ func (v *volume) info(arg, abs string, fi os.FileInfo, raw bool) string {
 		return b.String()
 	}
 	var fm *fileMeta
-	if err := v.withMeta(func(m *metaState) error { fm = sliceFor(m, fi); return nil }); err != nil {
+	if err := v.withMeta(func(m *metaState) error { fm = sliceFor(m, abs, fi); return nil }); err != nil {
 		errorf("info", "info.go", 140, "failed to get info: %s", err)
 		return b.String()
 	}

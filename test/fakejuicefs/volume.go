@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -37,6 +39,7 @@ type settings struct {
 type fileMeta struct {
 	Length  int64
 	MtimeNs int64
+	Sum     string // fingerprint of the content (see fingerprint)
 	Slices  []uint64
 }
 
@@ -272,19 +275,44 @@ func inodeKey(fi os.FileInfo) string {
 }
 
 // sliceFor returns the file's metadata, assigning new slices when the file is
-// seen for the first time or was rewritten (length or mtime changed).
-func sliceFor(m *metaState, fi os.FileInfo) *fileMeta {
+// seen for the first time or was rewritten. Like JuiceFS, only new data makes
+// new slices: a changed length is a rewrite; a changed mtime alone (touch,
+// utimes restoring an older time) keeps the slices when the content's
+// fingerprint is unchanged.
+func sliceFor(m *metaState, path string, fi os.FileInfo) *fileMeta {
 	key := inodeKey(fi)
 	mt := fi.ModTime().UnixNano()
-	if fm, ok := m.Files[key]; ok && fm.Length == fi.Size() && fm.MtimeNs == mt {
-		return fm
+	if fm, ok := m.Files[key]; ok && fm.Length == fi.Size() {
+		if fm.MtimeNs == mt {
+			return fm
+		}
+		if sum := fingerprint(path, fi.Size()); sum != "" && sum == fm.Sum {
+			fm.MtimeNs = mt
+			return fm
+		}
 	}
 	nchunks := int((fi.Size() + chunkSize - 1) / chunkSize)
-	fm := &fileMeta{Length: fi.Size(), MtimeNs: mt, Slices: make([]uint64, nchunks)}
+	fm := &fileMeta{Length: fi.Size(), MtimeNs: mt, Sum: fingerprint(path, fi.Size()), Slices: make([]uint64, nchunks)}
 	for i := range fm.Slices {
 		fm.Slices[i] = m.NextSlice
 		m.NextSlice++
 	}
 	m.Files[key] = fm
 	return fm
+}
+
+// fingerprint is the size and CRC-32C of the whole content: fast (hardware
+// CRC), and enough for a test double to tell a rewrite from a touch. ""
+// when the file cannot be read.
+func fingerprint(path string, size int64) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%d:%08x", size, h.Sum32())
 }

@@ -111,7 +111,7 @@ func cmdWarmup(args []string) int {
 	metas := make([]*fileMeta, len(targets))
 	if err := vol.withMeta(func(m *metaState) error {
 		for i, t := range targets {
-			metas[i] = sliceFor(m, t.fi)
+			metas[i] = sliceFor(m, t.path, t.fi)
 		}
 		return nil
 	}); err != nil {
