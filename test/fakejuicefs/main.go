@@ -42,6 +42,9 @@ USAGE
 
 ENVIRONMENT
   FAKEJUICEFS_BANDWIDTH   read bandwidth of warm-ups in MiB/s (overrides format --bandwidth; 0 = unlimited)
+  FAKEJUICEFS_FAIL_BLOCKS fraction (0..1) of blocks whose download fails, always the same ones (a
+                          broken object); the warm-up still exits 0 and logs them in the mount log,
+                          as the real client does, so only --check shows it
 `
 
 func main() {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"hash/crc32"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -167,6 +168,10 @@ func cmdWarmup(args []string) int {
 		infof("warmup", "warmup.go", 311, "%s: %d files (%s bytes)", action, len(targets), iBytes(uint64(total)))
 	default:
 		lim := &limiter{bps: vol.set.Bandwidth * (1 << 20)}
+		failFrac, err := failFraction()
+		if err != nil {
+			fatalf("warmup", "warmup.go", 160, "%s", err)
+		}
 		work := make(chan block)
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -176,6 +181,10 @@ func cmdWarmup(args []string) int {
 			go func() {
 				defer wg.Done()
 				for b := range work {
+					if brokenObject(b, failFrac) {
+						mountLog(vol.mount, "warmup block %s: get object: simulated failure (FAKEJUICEFS_FAIL_BLOCKS)", b.path)
+						continue
+					}
 					n, err := b.fetch(lim)
 					if err != nil {
 						// The real client logs failed blocks in the mount log and still exits 0.
@@ -296,4 +305,26 @@ func background(vol *volume, action string, threads int, paths []string) int {
 	_ = cmd.Process.Release()
 	infof("sendCommand", "warmup.go", 157, "%s for %d paths in background", action, len(paths))
 	return 0
+}
+
+// failFraction reads FAKEJUICEFS_FAIL_BLOCKS (0 when unset).
+func failFraction() (float64, error) {
+	v := os.Getenv("FAKEJUICEFS_FAIL_BLOCKS")
+	if v == "" {
+		return 0, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || f > 1 {
+		return 0, fmt.Errorf("FAKEJUICEFS_FAIL_BLOCKS=%q: want a fraction from 0 to 1", v)
+	}
+	return f, nil
+}
+
+// brokenObject decides, from the block's name alone, whether its download
+// fails: the same blocks fail on every attempt, like a broken object.
+func brokenObject(b block, frac float64) bool {
+	if frac <= 0 {
+		return false
+	}
+	return float64(crc32.ChecksumIEEE([]byte(filepath.Base(b.path)))%10000) < frac*10000
 }

@@ -182,3 +182,24 @@ func TestJobStatusReportsWarmRate(t *testing.T) {
 		require.InDelta(t, 8<<20, rate, 4<<20, "about the stand-in's 8 MiB/s")
 	}
 }
+
+// juicefs warmup exits 0 even when blocks fail to download: warmupd verifies
+// with --check, retries with backoff, and then reports the dataset partial.
+func TestFailedBlocksEndPartialAfterRetries(t *testing.T) {
+	v := testutil.NewVolume(t)
+	if v.Real {
+		t.Skip("a real juicefs cannot be told to fail blocks (FAKEJUICEFS_FAIL_BLOCKS is the stand-in's); this case runs against the stand-in")
+	}
+	t.Setenv("FAKEJUICEFS_FAIL_BLOCKS", "0.3") // the same 30 % of blocks fail on every attempt
+	ds := v.WriteFiles(t, "flaky", 20, 4<<20)
+	d := testutil.StartWarmupd(t, v, "--retries", "2", "--retry-backoff", "200ms")
+	_, err := d.Client.Submit(context.Background(), api.SubmitRequest{Paths: []string{ds}})
+	require.NoError(t, err)
+	es := d.WaitQueue(time.Minute, allTerminal)
+	require.Equal(t, api.TaskPartial, es[0].State)
+	require.Equal(t, 2, es[0].Attempts, "retried once, then gave up")
+	require.Greater(t, es[0].CachedRatio, 0.4)
+	require.Less(t, es[0].CachedRatio, 0.95)
+	require.Equal(t, 2, d.CountLogs("warm-up started", ds))
+	require.Contains(t, d.Logs(), "below the target")
+}
