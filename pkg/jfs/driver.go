@@ -47,7 +47,7 @@ func (d *Driver) Warmup(ctx context.Context, paths []string) (*Summary, error) {
 
 // Evict removes the blocks of paths from the cache (`warmup --evict`). With a
 // shared cache dir and --cache-scan-interval=-1 a client deletes only blocks
-// it wrote itself (see docs/juicefs.md).
+// it wrote itself (see "JuiceFS" in README.md).
 func (d *Driver) Evict(ctx context.Context, paths []string) (*Summary, error) {
 	return d.filesBytes(ctx, "evict", []string{"--evict"}, paths, ParseEvictSummary)
 }
