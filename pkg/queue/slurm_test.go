@@ -1,28 +1,26 @@
-package queue
+package queue_test
 
 import (
 	"context"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/queue"
 )
 
 func TestObserveSlurmJobs(t *testing.T) {
-	s, err := Open(t.TempDir()+"/q.db", zerolog.Nop())
-	require.NoError(t, err)
-	defer s.Close()
+	s, _ := open(t)
 	ctx := context.Background()
 	now := time.Unix(1_800_000_000, 0)
 	for _, x := range []struct{ path, token string }{{"/jfs/soon", "aa"}, {"/jfs/later", "bb"}, {"/jfs/gone", "cc"}} {
-		_, err := s.Submit(ctx, SubmitParams{Paths: []string{x.path}, UID: 1000, Token: x.token, Source: api.SourceSubmit, Now: now})
+		_, err := s.Submit(ctx, queue.SubmitParams{Paths: []string{x.path}, UID: 1000, Token: x.token, Source: api.SourceSubmit, Now: now})
 		require.NoError(t, err)
 	}
 	soon, later := now.Add(10*time.Minute), now.Add(72*time.Hour)
-	ended, err := s.ObserveSlurmJobs(ctx, []SlurmJob{
+	ended, err := s.ObserveSlurmJobs(ctx, []queue.SlurmJob{
 		{JobID: 11, Token: "aa", State: "PENDING", ExpectedStart: soon},
 		{JobID: 12, Token: "bb", State: "PENDING", ExpectedStart: later},
 		{JobID: 13, Token: "cc", State: "CANCELLED"},
@@ -35,7 +33,7 @@ func TestObserveSlurmJobs(t *testing.T) {
 	require.NoError(t, err, "the token is bound to the Slurm job id")
 	require.Equal(t, api.JobSubmitted, st.State)
 	_, err = s.JobStatus(ctx, 14)
-	require.ErrorIs(t, err, ErrNotFound, "unknown tokens create nothing")
+	require.ErrorIs(t, err, queue.ErrNotFound, "unknown tokens create nothing")
 
 	ds, err := s.PlanDatasets(ctx, now)
 	require.NoError(t, err)
@@ -58,9 +56,9 @@ func TestObserveSlurmJobs(t *testing.T) {
 	}
 
 	// Observing again changes nothing; a started job is never ended by squeue.
-	_, err = s.JobStart(ctx, 11, JobStartParams{Token: "aa", Node: "n1", UID: 1000, Now: now})
+	_, err = s.JobStart(ctx, 11, queue.JobStartParams{Token: "aa", Node: "n1", UID: 1000, Now: now})
 	require.NoError(t, err)
-	ended, err = s.ObserveSlurmJobs(ctx, []SlurmJob{{JobID: 11, Token: "aa", State: "COMPLETED"}, {JobID: 13, Token: "cc", State: "CANCELLED"}}, now)
+	ended, err = s.ObserveSlurmJobs(ctx, []queue.SlurmJob{{JobID: 11, Token: "aa", State: "COMPLETED"}, {JobID: 13, Token: "cc", State: "CANCELLED"}}, now)
 	require.NoError(t, err)
 	require.Zero(t, ended, "the epilog ends jobs that ran")
 }
