@@ -4,10 +4,13 @@
 package testutil
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -38,8 +41,12 @@ func Binary(t testing.TB, pkg string) string {
 		return p
 	}
 	if dir == "" {
-		d, err := os.MkdirTemp("", "accel-bin-")
-		if err != nil {
+		removeStaleBinDirs()
+		d := filepath.Join(os.TempDir(), fmt.Sprintf("accel-bin-%d", os.Getpid()))
+		if err := os.RemoveAll(d); err != nil {
+			t.Fatalf("testutil: %v", err)
+		}
+		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatalf("testutil: %v", err)
 		}
 		// World-readable so tests can run the binaries as another uid.
@@ -56,4 +63,20 @@ func Binary(t testing.TB, pkg string) string {
 	}
 	built[pkg] = out
 	return out
+}
+
+// removeStaleBinDirs removes the binary directories of test processes that
+// are gone (one directory per process: accel-bin-PID), so repeated test runs
+// do not fill the temp directory.
+func removeStaleBinDirs() {
+	matches, _ := filepath.Glob(filepath.Join(os.TempDir(), "accel-bin-*"))
+	for _, m := range matches {
+		pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(m), "accel-bin-"))
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); os.IsNotExist(err) {
+			_ = os.RemoveAll(m)
+		}
+	}
 }
