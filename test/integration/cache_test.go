@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -117,4 +118,45 @@ func TestPrologOvertakesAndPriorityIsExplained(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, small, q.Entries[0].Dataset, "the queue lists it first too")
 	require.Equal(t, filepath.Join(v.Mount, "big"), q.Entries[1].Dataset)
+}
+
+// In an idle window, a popular dataset that left the cache (evicted behind
+// warmupd's back) is found by the periodic check and warmed again by the
+// active policy, with source "active".
+func TestActiveWarmupRewarmsAPopularDataset(t *testing.T) {
+	v := testutil.NewVolume(t)
+	pop := v.WriteFiles(t, "popular", 5, 4<<20)
+	d := testutil.StartWarmupd(t, v, "--active-windows", "00:00-12:00,12:00-00:00", "--active-budget", "1GiB",
+		"--active-min-history", "0.5", "--refresh-interval", "1s")
+	ctx := context.Background()
+
+	// One job used it: it has a history.
+	_, err := d.Client.JobStart(ctx, 31, api.JobStartRequest{Paths: []string{pop}, Node: "n1"})
+	require.NoError(t, err)
+	d.WaitQueue(time.Minute, func(es []api.QueueEntry) bool { return stateOf(pop)(es) == api.TaskWarm })
+	require.NoError(t, d.Client.JobEnd(ctx, 31, api.JobEndRequest{Node: "n1"}))
+
+	// Someone empties the cache of it.
+	out, err := exec.Command(v.Binary, "warmup", "--evict", pop).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	// The refresher sees it gone; the active policy brings it back.
+	d.WaitQueue(time.Minute, func(es []api.QueueEntry) bool {
+		for _, e := range es {
+			if e.Dataset == pop && e.Source == api.SourceActive && e.State == api.TaskWarm {
+				return true
+			}
+		}
+		return false
+	})
+	require.Equal(t, 1, d.CountLogs("warm dataset lost blocks; marked evicted"))
+	require.Equal(t, 1, d.CountLogs("active warm-up queued", pop))
+	cache, err := d.Client.Cache(ctx)
+	require.NoError(t, err)
+	require.True(t, cache.InActiveWindow)
+	for _, x := range cache.Datasets {
+		if x.Path == pop {
+			require.InDelta(t, 1.0, x.CachedRatio, 0.011, "warm again")
+		}
+	}
 }
