@@ -71,6 +71,8 @@ type Manager struct {
 	sizing chan string
 	asked  map[string]bool
 	sized  map[string]bool
+
+	evicting map[int64]bool // task ids whose eviction runs now
 }
 
 // New builds a manager.
@@ -85,7 +87,8 @@ func New(cfg Config, store *queue.Store, driver Driver, log zerolog.Logger, now 
 		now = time.Now
 	}
 	return &Manager{cfg: cfg, store: store, driver: driver, log: log, now: now,
-		sizing: make(chan string, 1024), asked: map[string]bool{}, sized: map[string]bool{}}
+		sizing: make(chan string, 1024), asked: map[string]bool{}, sized: map[string]bool{},
+		evicting: map[int64]bool{}}
 }
 
 // Plan is the scheduler's hook: it plans (at most once per PlanInterval)
@@ -110,9 +113,17 @@ func (m *Manager) Plan(ctx context.Context, freeSlots int) (allowed []int64, aga
 }
 
 func (m *Manager) plan(ctx context.Context, now time.Time, freeSlots int) error {
-	ds, err := m.store.PlanDatasets(ctx, now)
+	all, err := m.store.PlanDatasets(ctx, now)
 	if err != nil {
 		return err
+	}
+	// Datasets being evicted count as gone: their space is on its way, and
+	// a request that revived one meanwhile starts after the eviction ends.
+	ds := all[:0]
+	for _, d := range all {
+		if !m.evicting[d.ID] {
+			ds = append(ds, d)
+		}
 	}
 	var used int64
 	for _, d := range ds {
@@ -148,7 +159,8 @@ func (m *Manager) plan(ctx context.Context, now time.Time, freeSlots int) error 
 		return err
 	}
 	for _, e := range d.Evictions {
-		m.evict(ctx, e, now)
+		m.evicting[e.ID] = true
+		go m.evict(ctx, e, now)
 	}
 	allowed := append([]int64{}, d.MarkWarm...)
 	for _, s := range d.Starts {
@@ -201,26 +213,35 @@ func (m *Manager) holdUnsized(d *planner.Decision, ds []planner.Dataset) {
 	d.Starts = starts
 }
 
-// evict removes a dataset's blocks from the shared cache and records it.
+// evict removes a dataset's blocks from the shared cache, outside the
+// planner's lock (deleting a big dataset's blocks takes a while). The task is
+// marked evicted first, so a job asking for the dataset meanwhile revives it
+// instead of trusting blocks that are going away.
 func (m *Manager) evict(ctx context.Context, e planner.Eviction, now time.Time) {
-	ectx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer func() {
+		m.mu.Lock()
+		delete(m.evicting, e.ID)
+		m.mu.Unlock()
+	}()
+	if err := m.store.MarkEvicted(ctx, e.ID, e.Reason, now); err != nil {
+		m.log.Error().Err(err).Str("dataset", e.Path).Msg("record eviction; not evicting")
+		return
+	}
+	ectx, cancel := context.WithTimeout(ctx, time.Hour)
 	defer cancel()
 	if _, err := m.driver.Evict(ectx, []string{e.Path}); err != nil {
-		m.log.Error().Err(err).Str("dataset", e.Path).Msg("eviction failed")
-		return
-	}
-	if err := m.store.MarkEvicted(ctx, e.ID, e.Reason, now); err != nil {
-		m.log.Error().Err(err).Str("dataset", e.Path).Msg("record eviction")
-		return
+		m.log.Error().Err(err).Str("dataset", e.Path).Msg("eviction failed; the next check records what is left")
 	}
 	if r, err := m.driver.Check(ectx, []string{e.Path}); err == nil {
-		_ = m.store.RecordCheck(ctx, e.Path, queue.Check{Files: r.Files, Bytes: r.TotalBytes, CachedBytes: r.CachedBytes, Ratio: r.Ratio}, now)
+		_ = m.store.RecordCheck(ctx, e.Path, queue.Check{Files: r.Files, Bytes: r.TotalBytes, CachedBytes: r.CachedBytes, Ratio: r.Ratio}, m.now())
 	}
 	m.log.Info().Str("dataset", e.Path).Int64("bytes", e.Bytes).Str("why", e.Reason).Msg("evicted")
+	m.mu.Lock()
 	m.evictions = append(m.evictions, api.CacheEviction{Dataset: e.Path, Bytes: e.Bytes, Reason: e.Reason, At: now})
 	if len(m.evictions) > 50 {
 		m.evictions = m.evictions[len(m.evictions)-50:]
 	}
+	m.mu.Unlock()
 }
 
 // loadMeter turns the GET byte counter of a mount's .stats into a load.

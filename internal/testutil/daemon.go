@@ -67,6 +67,9 @@ func StartWarmupd(t testing.TB, v *Volume, extra ...string) *Daemon {
 	d.Start()
 	t.Cleanup(func() {
 		d.Stop()
+		if strings.Contains(d.Logs(), "WARNING: DATA RACE") {
+			t.Errorf("warmupd (built with -race) reported a data race")
+		}
 		if t.Failed() {
 			t.Logf("warmupd log:\n%s", d.Logs())
 		}
