@@ -2,14 +2,14 @@ package main
 
 import (
 	"errors"
-	"fmt"
 
+	"github.com/accel-data/accel-data/internal/exitcode"
 	"github.com/accel-data/accel-data/pkg/dedup"
 )
 
 // exitCode is jfs-dedup's process exit status; every code is listed here and
 // in exitStatusHelp.
-type exitCode int
+type exitCode = exitcode.Code
 
 const (
 	// exitOK: the command did what was asked (finding duplicates is success).
@@ -33,28 +33,17 @@ EXIT STATUS
   4  finished, but some files could not be read (scan) or replaced (apply)
 `
 
-type exitErr struct {
-	code exitCode
-	err  error
-}
-
-func (e *exitErr) Error() string { return e.err.Error() }
-func (e *exitErr) Unwrap() error { return e.err }
-
-func usageErrorf(format string, a ...any) error {
-	return &exitErr{code: exitUsage, err: fmt.Errorf(format, a...)}
-}
+func usageErrorf(format string, a ...any) error { return exitcode.Errorf(exitUsage, format, a...) }
 
 // errPartial is returned after the output is written when some files failed.
-var errPartial = &exitErr{code: exitPartial, err: errors.New("")}
+var errPartial = exitcode.With(exitPartial, errors.New(""))
 
 func codeFor(err error) exitCode {
 	if err == nil {
 		return exitOK
 	}
-	var e *exitErr
-	if errors.As(err, &e) {
-		return e.code
+	if c, ok := exitcode.From(err); ok {
+		return c
 	}
 	var nj *dedup.NotJuiceFSError
 	if errors.As(err, &nj) {

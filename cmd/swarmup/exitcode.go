@@ -1,15 +1,13 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-
+	"github.com/accel-data/accel-data/internal/exitcode"
 	"github.com/accel-data/accel-data/pkg/api"
 )
 
 // exitCode is swarmup's process exit status. Every code swarmup returns is
 // listed here and in exitStatusHelp.
-type exitCode int
+type exitCode = exitcode.Code
 
 const (
 	// exitOK: the command did what was asked.
@@ -36,31 +34,17 @@ EXIT STATUS
   5  warm --wait: --timeout reached before every dataset was done
 `
 
-// exitErr carries an exit code with an error.
-type exitErr struct {
-	code exitCode
-	err  error
-}
+func usageErrorf(format string, a ...any) error { return exitcode.Errorf(exitUsage, format, a...) }
 
-func (e *exitErr) Error() string { return e.err.Error() }
-func (e *exitErr) Unwrap() error { return e.err }
-
-func usageErrorf(format string, a ...any) error {
-	return &exitErr{code: exitUsage, err: fmt.Errorf(format, a...)}
-}
-
-func withCode(code exitCode, err error) error {
-	return &exitErr{code: code, err: err}
-}
+func withCode(code exitCode, err error) error { return exitcode.With(code, err) }
 
 // codeFor maps an error returned by a command to its exit code.
 func codeFor(err error) exitCode {
 	if err == nil {
 		return exitOK
 	}
-	var e *exitErr
-	if errors.As(err, &e) {
-		return e.code
+	if c, ok := exitcode.From(err); ok {
+		return c
 	}
 	if api.IsDaemonDown(err) {
 		return exitDaemonDown
