@@ -1,6 +1,9 @@
 package planner
 
-import "slices"
+import (
+	"cmp"
+	"slices"
+)
 
 // evictables is the pool of datasets that no job needs and that hold cache
 // space, lowest value (history, then least recently used) first.
@@ -32,7 +35,7 @@ func newEvictables(ds []Dataset) *evictables {
 		if c := x.LastUsed.Compare(y.LastUsed); c != 0 {
 			return c
 		}
-		return cmpInt(x.ID, y.ID)
+		return cmp.Compare(x.ID, y.ID)
 	})
 	return e
 }

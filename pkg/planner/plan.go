@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -56,7 +57,7 @@ func Plan(s Snapshot, cfg Config, now time.Time) Decision {
 		if c := ds[a.i].QueuedSince.Compare(ds[b.i].QueuedSince); c != 0 {
 			return c
 		}
-		return cmpInt(ds[a.i].ID, ds[b.i].ID)
+		return cmp.Compare(ds[a.i].ID, ds[b.i].ID)
 	})
 	d.Priorities = make([]Ranked, len(cands))
 	var nearDemand int64
@@ -150,7 +151,7 @@ func planActive(d *Decision, s Snapshot, cfg Config, now time.Time, ds []Dataset
 			}
 			return 1
 		}
-		return cmpInt(ds[a].ID, ds[b].ID)
+		return cmp.Compare(ds[a].ID, ds[b].ID)
 	})
 	for k, i := range idx {
 		if slots <= 0 || budget <= 0 || k >= maxActiveExamined {
@@ -211,16 +212,6 @@ func earliest(starts []time.Time, now time.Time) time.Duration {
 		return 0
 	}
 	return best
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Bytes formats n in binary units ("40.0 GiB").

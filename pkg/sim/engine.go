@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"container/heap"
 	"fmt"
 	"github.com/accel-data/accel-data/pkg/planner"
@@ -159,7 +160,7 @@ func Run(jobs []Job, ph Physics, policyName string, opts *AccelOptions) (Result,
 	for k := range starts {
 		starts[k] = k
 	}
-	slices.SortStableFunc(starts, func(a, b int) int { return cmpF(jobs[a].Start, jobs[b].Start) })
+	slices.SortStableFunc(starts, func(a, b int) int { return cmp.Compare(jobs[a].Start, jobs[b].Start) })
 	var ends endHeap
 	si, st := 0, 0
 	if len(jobs) > 0 {

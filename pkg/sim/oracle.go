@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"slices"
 )
 
@@ -27,7 +28,7 @@ func newOracle(e *Engine) *oracle {
 	for k := range o.byStart {
 		o.byStart[k] = k
 	}
-	slices.SortStableFunc(o.byStart, func(a, b int) int { return cmpF(e.Jobs[a].Start, e.Jobs[b].Start) })
+	slices.SortStableFunc(o.byStart, func(a, b int) int { return cmp.Compare(e.Jobs[a].Start, e.Jobs[b].Start) })
 	return o
 }
 

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -73,7 +74,7 @@ func ReadTrace(r io.Reader) ([]Job, error) {
 			sizes[u.Path] = u.Bytes
 		}
 	}
-	slices.SortStableFunc(jobs, func(a, b Job) int { return cmpF(a.Submit, b.Submit) })
+	slices.SortStableFunc(jobs, func(a, b Job) int { return cmp.Compare(a.Submit, b.Submit) })
 	return jobs, nil
 }
 
@@ -148,14 +149,4 @@ func WriteCSV(w io.Writer, jobs []Job) error {
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-func cmpF(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
