@@ -1,11 +1,11 @@
 package cachemgr
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/accel-data/accel-data/internal/server"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/planner"
 )
@@ -38,14 +38,13 @@ func (m *Manager) priority(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Entries = append(out.Entries, e)
 	}
-	writeJSON(w, out)
+	server.WriteJSON(w, http.StatusOK, out)
 }
 
 func (m *Manager) cache(w http.ResponseWriter, r *http.Request) {
 	ds, err := m.store.Datasets(r.Context())
 	if err != nil {
-		w.WriteHeader(http.StatusInternalServerError)
-		_ = json.NewEncoder(w).Encode(api.Error{Error: "database error: " + err.Error()})
+		server.WriteError(w, http.StatusInternalServerError, "database error: "+err.Error(), "")
 		return
 	}
 	out := api.CacheResponse{CacheDir: m.cfg.CacheDir, CapacityBytes: m.cfg.CapacityBytes, Datasets: ds}
@@ -73,10 +72,5 @@ func (m *Manager) cache(w http.ResponseWriter, r *http.Request) {
 	if out.ActiveReason == "" && len(ws) == 0 {
 		out.ActiveReason = "no ActiveWindows configured"
 	}
-	writeJSON(w, out)
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
+	server.WriteJSON(w, http.StatusOK, out)
 }

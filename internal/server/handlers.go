@@ -29,7 +29,7 @@ func (s *Server) routes() map[string]http.HandlerFunc {
 func (s *Server) caller(w http.ResponseWriter, r *http.Request) (Caller, bool) {
 	c, ok := callerFrom(r.Context())
 	if !ok {
-		writeError(w, http.StatusForbidden, "cannot identify the caller (SO_PEERCRED failed); connect over warmupd's unix socket", "")
+		WriteError(w, http.StatusForbidden, "cannot identify the caller (SO_PEERCRED failed); connect over warmupd's unix socket", "")
 	}
 	return c, ok
 }
@@ -41,7 +41,7 @@ func (s *Server) rootOnly(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if !c.Root() {
-			writeError(w, http.StatusForbidden, "only root (slurm-prolog run by slurmd) may report job start and end", "")
+			WriteError(w, http.StatusForbidden, "only root (slurm-prolog run by slurmd) may report job start and end", "")
 			return
 		}
 		h(w, r)
@@ -51,19 +51,19 @@ func (s *Server) rootOnly(h http.HandlerFunc) http.HandlerFunc {
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	counts, err := s.cfg.Store.Counts(r.Context())
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "database: "+err.Error(), "")
+		WriteError(w, http.StatusServiceUnavailable, "database: "+err.Error(), "")
 		return
 	}
 	h := api.Health{OK: true, Version: Version, Queued: counts[api.TaskQueued], Warming: counts[api.TaskWarming]}
 	if s.cfg.Health != nil {
 		x, err := s.cfg.Health(r.Context())
 		if err != nil {
-			writeError(w, http.StatusServiceUnavailable, err.Error(), "")
+			WriteError(w, http.StatusServiceUnavailable, err.Error(), "")
 			return
 		}
 		h.Workers, h.JuiceFS, h.Database = x.Workers, x.JuiceFS, x.Database
 	}
-	writeJSON(w, http.StatusOK, h)
+	WriteJSON(w, http.StatusOK, h)
 }
 
 func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
@@ -79,21 +79,21 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		req.Source = api.SourceManual
 	}
 	if !req.Source.Valid() {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown source %q (want submit, prolog, manual or active)", req.Source), "")
+		WriteError(w, http.StatusBadRequest, fmt.Sprintf("unknown source %q (want submit, prolog, manual or active)", req.Source), "")
 		return
 	}
 	if req.Source == api.SourceActive && !c.Root() {
-		writeError(w, http.StatusForbidden, "source active is the daemon's own policy", "")
+		WriteError(w, http.StatusForbidden, "source active is the daemon's own policy", "")
 		return
 	}
 	if len(req.Token) > 128 {
-		writeError(w, http.StatusBadRequest, "token longer than 128 bytes", "")
+		WriteError(w, http.StatusBadRequest, "token longer than 128 bytes", "")
 		return
 	}
 	uid, gid := c.UID, c.GID
 	if req.UID != nil {
 		if !c.Root() {
-			writeError(w, http.StatusForbidden, "only root may submit on behalf of another uid", "")
+			WriteError(w, http.StatusForbidden, "only root may submit on behalf of another uid", "")
 			return
 		}
 		uid = *req.UID
@@ -112,18 +112,18 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	s.cfg.Log.Info().Uint32("uid", uid).Str("source", string(req.Source)).Strs("paths", paths).
 		Uint64("job", req.JobID).Msg("warm-up requested")
 	s.cfg.Kick()
-	writeJSON(w, http.StatusOK, resp)
+	WriteJSON(w, http.StatusOK, resp)
 }
 
 // resolve validates a path list as one unit: all paths are good or the
 // request fails naming the first bad one.
 func (s *Server) resolve(w http.ResponseWriter, in []string, c Caller) ([]string, bool) {
 	if len(in) == 0 {
-		writeError(w, http.StatusBadRequest, "no paths given; name at least one dataset directory or file", "")
+		WriteError(w, http.StatusBadRequest, "no paths given; name at least one dataset directory or file", "")
 		return nil, false
 	}
 	if max := s.cfg.Paths.MaxPaths; max > 0 && len(in) > max {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("%d paths given, at most %d allowed per request (MaxPaths); name the common parent directory instead", len(in), max), "")
+		WriteError(w, http.StatusBadRequest, fmt.Sprintf("%d paths given, at most %d allowed per request (MaxPaths); name the common parent directory instead", len(in), max), "")
 		return nil, false
 	}
 	out := make([]string, 0, len(in))
@@ -133,9 +133,9 @@ func (s *Server) resolve(w http.ResponseWriter, in []string, c Caller) ([]string
 		if err != nil {
 			var pe *PathError
 			if errors.As(err, &pe) {
-				writeError(w, pe.Status, pe.Error(), pe.Path)
+				WriteError(w, pe.Status, pe.Error(), pe.Path)
 			} else {
-				writeError(w, http.StatusBadRequest, err.Error(), p)
+				WriteError(w, http.StatusBadRequest, err.Error(), p)
 			}
 			return nil, false
 		}
@@ -150,7 +150,7 @@ func (s *Server) resolve(w http.ResponseWriter, in []string, c Caller) ([]string
 func jobID(w http.ResponseWriter, r *http.Request) (uint64, bool) {
 	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
 	if err != nil || id == 0 {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("bad job id %q: want a positive Slurm job id", r.PathValue("id")), "")
+		WriteError(w, http.StatusBadRequest, fmt.Sprintf("bad job id %q: want a positive Slurm job id", r.PathValue("id")), "")
 		return 0, false
 	}
 	return id, true
@@ -182,7 +182,7 @@ func (s *Server) jobStart(w http.ResponseWriter, r *http.Request) {
 	}
 	s.cfg.Log.Info().Uint64("job", id).Str("node", req.Node).Bool("ready", st.Ready).Msg("job started")
 	s.cfg.Kick()
-	writeJSON(w, http.StatusOK, s.withRates(st))
+	WriteJSON(w, http.StatusOK, s.withRates(st))
 }
 
 func (s *Server) jobStatus(w http.ResponseWriter, r *http.Request) {
@@ -195,7 +195,7 @@ func (s *Server) jobStatus(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.withRates(st))
+	WriteJSON(w, http.StatusOK, s.withRates(st))
 }
 
 func (s *Server) jobEnd(w http.ResponseWriter, r *http.Request) {
@@ -214,7 +214,7 @@ func (s *Server) jobEnd(w http.ResponseWriter, r *http.Request) {
 	}
 	s.cfg.Log.Info().Uint64("job", id).Str("node", req.Node).Int("exit_code", req.ExitCode).Str("reason", req.Reason).Msg("job ended")
 	s.cfg.Kick()
-	writeJSON(w, http.StatusOK, struct{}{})
+	WriteJSON(w, http.StatusOK, struct{}{})
 }
 
 func (s *Server) queue(w http.ResponseWriter, r *http.Request) {
@@ -227,7 +227,7 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request) {
 	if es == nil {
 		es = []api.QueueEntry{}
 	}
-	writeJSON(w, http.StatusOK, api.QueueResponse{Entries: es})
+	WriteJSON(w, http.StatusOK, api.QueueResponse{Entries: es})
 }
 
 func (s *Server) datasets(w http.ResponseWriter, r *http.Request) {
@@ -239,7 +239,7 @@ func (s *Server) datasets(w http.ResponseWriter, r *http.Request) {
 	if ds == nil {
 		ds = []api.Dataset{}
 	}
-	writeJSON(w, http.StatusOK, api.DatasetsResponse{Datasets: ds})
+	WriteJSON(w, http.StatusOK, api.DatasetsResponse{Datasets: ds})
 }
 
 func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
@@ -252,7 +252,7 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(req.Paths) == 0 && len(req.TaskIDs) == 0 {
-		writeError(w, http.StatusBadRequest, "nothing to cancel: give task ids or dataset paths", "")
+		WriteError(w, http.StatusBadRequest, "nothing to cancel: give task ids or dataset paths", "")
 		return
 	}
 	for i, p := range req.Paths {
@@ -260,7 +260,7 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			var pe *PathError
 			errors.As(err, &pe)
-			writeError(w, http.StatusBadRequest, err.Error(), pe.Path)
+			WriteError(w, http.StatusBadRequest, err.Error(), pe.Path)
 			return
 		}
 		req.Paths[i] = cp
@@ -274,7 +274,7 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 	if ids == nil {
 		ids = []int64{}
 	}
-	writeJSON(w, http.StatusOK, api.CancelResponse{Cancelled: ids})
+	WriteJSON(w, http.StatusOK, api.CancelResponse{Cancelled: ids})
 }
 
 // decode reads a bounded JSON body with no unknown fields.
@@ -286,16 +286,16 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		var mbe *http.MaxBytesError
 		switch {
 		case errors.As(err, &mbe):
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", mbe.Limit), "")
+			WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", mbe.Limit), "")
 		case errors.Is(err, io.EOF):
-			writeError(w, http.StatusBadRequest, "empty request body; send a JSON object", "")
+			WriteError(w, http.StatusBadRequest, "empty request body; send a JSON object", "")
 		default:
-			writeError(w, http.StatusBadRequest, "malformed JSON: "+err.Error(), "")
+			WriteError(w, http.StatusBadRequest, "malformed JSON: "+err.Error(), "")
 		}
 		return false
 	}
 	if dec.More() {
-		writeError(w, http.StatusBadRequest, "malformed JSON: trailing data after the object", "")
+		WriteError(w, http.StatusBadRequest, "malformed JSON: trailing data after the object", "")
 		return false
 	}
 	return true
@@ -304,23 +304,26 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 func (s *Server) storeError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, queue.ErrNotFound):
-		writeError(w, http.StatusNotFound, err.Error(), "")
+		WriteError(w, http.StatusNotFound, err.Error(), "")
 	case errors.Is(err, queue.ErrNotOwner):
-		writeError(w, http.StatusForbidden, err.Error(), "")
+		WriteError(w, http.StatusForbidden, err.Error(), "")
 	default:
 		s.cfg.Log.Error().Err(err).Msg("store")
-		writeError(w, http.StatusInternalServerError, "database error: "+err.Error(), "")
+		WriteError(w, http.StatusInternalServerError, "database error: "+err.Error(), "")
 	}
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
+// WriteJSON answers with v as JSON and the status code (also used by the
+// handlers other components add through Config.Extra).
+func WriteJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeError(w http.ResponseWriter, code int, msg, path string) {
-	writeJSON(w, code, api.Error{Error: msg, Path: path})
+// WriteError answers with the API's error body.
+func WriteError(w http.ResponseWriter, code int, msg, path string) {
+	WriteJSON(w, code, api.Error{Error: msg, Path: path})
 }
 
 // withRates adds the measured warm-up speed of each dataset still warming.

@@ -92,7 +92,7 @@ func (s *Server) wrap(h http.HandlerFunc) http.Handler {
 		defer func() {
 			if p := recover(); p != nil {
 				s.cfg.Log.Error().Interface("panic", p).Str("path", r.URL.Path).Msg("handler panicked")
-				writeError(w, http.StatusInternalServerError, fmt.Sprintf("internal error: %v", p), "")
+				WriteError(w, http.StatusInternalServerError, fmt.Sprintf("internal error: %v", p), "")
 			}
 		}()
 		h(w, r)
