@@ -86,19 +86,7 @@ func TestExitZeroOnEveryPath(t *testing.T) {
 
 // A daemon that accepts but never answers: the prolog gives up at its deadline.
 func TestPrologDeadlineWithHungDaemon(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "hung.sock")
-	l, err := net.Listen("unix", sock)
-	require.NoError(t, err)
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	sock := hungDaemon(t)
 	logFile := filepath.Join(t.TempDir(), "prolog.log")
 	start := time.Now()
 	out := runBinary(t, jobEnvList(sock), "--socket", sock, "--prolog-wait", "700ms", "--prolog-log", logFile)
@@ -113,19 +101,7 @@ func TestPrologDeadlineWithHungDaemon(t *testing.T) {
 
 // slurmd kills a prolog that overruns PrologEpilogTimeout; a SIGTERM still exits 0.
 func TestPrologSignalExitsZero(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "hung.sock")
-	l, err := net.Listen("unix", sock)
-	require.NoError(t, err)
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	sock := hungDaemon(t)
 	cmd := exec.Command(prologBinary(t), "--socket", sock, "--prolog-wait", "1m")
 	cmd.Env = jobEnvList(sock)
 	var stderr bytes.Buffer
