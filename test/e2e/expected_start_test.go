@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/accel-data/accel-data/internal/testutil"
 	"github.com/accel-data/accel-data/pkg/api"
 )
 
@@ -22,9 +20,7 @@ import (
 func TestExpectedStartFromSqueue(t *testing.T) {
 	squeue, err := exec.LookPath("squeue")
 	require.NoError(t, err, "squeue is installed with the cluster (scripts/deps.sh)")
-	w := setup(t, false, "")
-	w.d = testutil.StartWarmupd(t, w.vol, "--workers", "0", "--squeue", squeue, "--squeue-interval", "300ms")
-	require.NoError(t, os.Symlink(w.d.Socket, cl.socket))
+	w := setup(t, true, "", "--workers", "0", "--squeue", squeue, "--squeue-interval", "300ms")
 	later := w.vol.WriteFiles(t, "later", 2, mib)
 	soon := w.vol.WriteFiles(t, "soon", 2, mib)
 

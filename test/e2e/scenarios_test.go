@@ -114,10 +114,8 @@ func TestDaemonDown(t *testing.T) {
 // starts after the deadline, the node is not drained, the log says why, the
 // warm-up goes on in the background.
 func TestPrologDeadline(t *testing.T) {
-	orig := readFile(cl.accelCfg)
 	// Early stop off: this scenario is about the hard deadline.
-	require.NoError(t, os.WriteFile(cl.accelCfg, []byte(strings.Replace(orig, "PrologWait=60s", "PrologWait=2s\nPrologStopEarly=false", 1)), 0o644))
-	t.Cleanup(func() { _ = os.WriteFile(cl.accelCfg, []byte(orig), 0o644) })
+	setPrologConfig(t, "PrologWait=2s\nPrologStopEarly=false")
 	require.Contains(t, readFile(cl.accelCfg), "PrologWait=2s")
 
 	w := setup(t, true, "10") // 100 MiB at 10 MiB/s: about 10 s
@@ -141,16 +139,12 @@ func TestPrologDeadline(t *testing.T) {
 // data cannot be warm within PrologWait and lets the job start early
 // instead of holding its GPUs until the deadline.
 func TestPrologStopsEarlyWhenWarmupCannotFinish(t *testing.T) {
-	orig := readFile(cl.accelCfg)
-	require.NoError(t, os.WriteFile(cl.accelCfg, []byte(strings.Replace(orig, "PrologWait=60s", "PrologWait=25s", 1)), 0o644))
-	t.Cleanup(func() { _ = os.WriteFile(cl.accelCfg, []byte(orig), 0o644) })
+	setPrologConfig(t, "PrologWait=25s")
 
 	// 400 MiB at 8 MiB/s: about 50 s, far past the 25 s wait. Two warm-up
 	// threads, so blocks complete steadily; warmupd reports a speed once it
 	// has watched the warm-up grow for 10 s.
-	w := setup(t, false, "8")
-	w.d = testutil.StartWarmupd(t, w.vol, "--warm-threads", "2")
-	require.NoError(t, os.Symlink(w.d.Socket, cl.socket))
+	w := setup(t, true, "8", "--warm-threads", "2")
 	ds := w.vol.WriteFiles(t, "slower", 100, 4*mib)
 
 	submitted := time.Now()

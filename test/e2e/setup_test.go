@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,7 +24,7 @@ type world struct {
 // it. bandwidth (MiB/s of the stand-in's warm-ups) is set when not empty.
 // When the test ends it cancels leftover jobs, waits for idle nodes and
 // checks scenario 7: no node drained.
-func setup(t testing.TB, daemon bool, bandwidth string) *world {
+func setup(t testing.TB, daemon bool, bandwidth string, flags ...string) *world {
 	t.Helper()
 	if bandwidth != "" {
 		t.Setenv("FAKEJUICEFS_BANDWIDTH", bandwidth)
@@ -31,7 +32,7 @@ func setup(t testing.TB, daemon bool, bandwidth string) *world {
 	w := &world{vol: testutil.NewVolume(t)}
 	_ = os.Remove(cl.socket)
 	if daemon {
-		w.d = testutil.StartWarmupd(t, w.vol)
+		w.d = testutil.StartWarmupd(t, w.vol, flags...)
 		require.NoError(t, os.Symlink(w.d.Socket, cl.socket))
 	}
 	t.Cleanup(func() {
@@ -73,4 +74,14 @@ func (w *world) waitWarm(t testing.TB, p string, timeout time.Duration) {
 		}
 		return false
 	})
+}
+
+// setPrologConfig rewrites the cluster's accel-data.conf line PrologWait=60s
+// (as up.sh wrote it) into lines for this test, and restores it afterwards.
+func setPrologConfig(t testing.TB, lines string) {
+	t.Helper()
+	orig := readFile(cl.accelCfg)
+	require.Contains(t, orig, "PrologWait=60s")
+	require.NoError(t, os.WriteFile(cl.accelCfg, []byte(strings.Replace(orig, "PrologWait=60s", lines, 1)), 0o644))
+	t.Cleanup(func() { _ = os.WriteFile(cl.accelCfg, []byte(orig), 0o644) })
 }
