@@ -233,7 +233,7 @@ func (m *Manager) evict(ctx context.Context, e planner.Eviction, now time.Time) 
 		m.log.Error().Err(err).Str("dataset", e.Path).Msg("eviction failed; the next check records what is left")
 	}
 	if r, err := m.driver.Check(ectx, []string{e.Path}); err == nil {
-		_ = m.store.RecordCheck(ctx, e.Path, queue.Check{Files: r.Files, Bytes: r.TotalBytes, CachedBytes: r.CachedBytes, Ratio: r.Ratio}, m.now())
+		_ = m.store.RecordCheck(ctx, e.Path, *queue.CheckOf(r), m.now())
 	}
 	m.log.Info().Str("dataset", e.Path).Int64("bytes", e.Bytes).Str("why", e.Reason).Msg("evicted")
 	m.mu.Lock()

@@ -60,7 +60,7 @@ func (m *Manager) size(ctx context.Context, path string) {
 		m.mu.Unlock()
 		return
 	}
-	if err := m.store.RecordCheck(ctx, path, queue.Check{Files: r.Files, Bytes: r.TotalBytes, CachedBytes: r.CachedBytes, Ratio: r.Ratio}, m.now()); err != nil {
+	if err := m.store.RecordCheck(ctx, path, *queue.CheckOf(r), m.now()); err != nil {
 		m.log.Warn().Err(err).Str("dataset", path).Msg("record size")
 	}
 	m.log.Debug().Str("dataset", path).Int64("bytes", r.TotalBytes).Msg("sized")
@@ -99,7 +99,7 @@ func (m *Manager) refreshOne(ctx context.Context) bool {
 			_ = m.store.RecordCheck(ctx, c.Path, queue.Check{Bytes: c.Bytes, CachedBytes: c.CachedBytes, Ratio: ratio(c.CachedBytes, c.Bytes)}, m.now())
 			return true
 		}
-		chk := queue.Check{Files: r.Files, Bytes: r.TotalBytes, CachedBytes: r.CachedBytes, Ratio: r.Ratio}
+		chk := *queue.CheckOf(r)
 		if err := m.store.RecordCheck(ctx, c.Path, chk, m.now()); err != nil {
 			m.log.Warn().Err(err).Str("dataset", c.Path).Msg("record check")
 		}

@@ -28,7 +28,7 @@ func (s *Scheduler) work(ctx context.Context, t *queue.Task) {
 	before, err := s.driver.Check(tctx, []string{t.Path})
 	if err == nil && before.Ratio >= s.cfg.TargetRatio {
 		log.Info().Float64("ratio", before.Ratio).Msg("already warm, no warm-up needed")
-		s.finish(t, queue.Outcome{State: api.TaskWarm, Check: toCheck(before)}, log)
+		s.finish(t, queue.Outcome{State: api.TaskWarm, Check: queue.CheckOf(before)}, log)
 		return
 	}
 	if err == nil {
@@ -83,7 +83,7 @@ func (s *Scheduler) work(ctx context.Context, t *queue.Task) {
 	}
 	if chk.Ratio >= s.cfg.TargetRatio {
 		log.Info().Float64("ratio", chk.Ratio).Int64("bytes", chk.TotalBytes).Dur("took", s.now().Sub(start)).Msg("warm")
-		s.finish(t, queue.Outcome{State: api.TaskWarm, Check: toCheck(chk)}, log)
+		s.finish(t, queue.Outcome{State: api.TaskWarm, Check: queue.CheckOf(chk)}, log)
 		return
 	}
 	s.retryOr(t, api.TaskPartial, chk, fmt.Sprintf("verified %.1f%% cached, below the target %.1f%%", 100*chk.Ratio, 100*s.cfg.TargetRatio), log)
@@ -95,11 +95,11 @@ func (s *Scheduler) retryOr(t *queue.Task, final api.TaskState, chk *jfs.CheckRe
 	if t.Attempts < s.cfg.Retries {
 		delay := s.cfg.RetryBackoff << (t.Attempts - 1)
 		log.Warn().Str("why", why).Dur("retry_in", delay).Msg("warm-up incomplete, will retry")
-		s.finish(t, queue.Outcome{State: api.TaskQueued, Check: toCheck(chk), Err: why, RetryAt: s.now().Add(delay)}, log)
+		s.finish(t, queue.Outcome{State: api.TaskQueued, Check: queue.CheckOf(chk), Err: why, RetryAt: s.now().Add(delay)}, log)
 		return
 	}
 	log.Warn().Str("why", why).Str("state", string(final)).Msg("warm-up gave up after all attempts")
-	s.finish(t, queue.Outcome{State: final, Check: toCheck(chk), Err: why}, log)
+	s.finish(t, queue.Outcome{State: final, Check: queue.CheckOf(chk), Err: why}, log)
 }
 
 func (s *Scheduler) finish(t *queue.Task, o queue.Outcome, log zerolog.Logger) {
@@ -162,14 +162,7 @@ func (s *Scheduler) progress(t *queue.Task, chk *jfs.CheckResult, log zerolog.Lo
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s.rates.observe(t.Path, chk.CachedBytes, s.now())
-	if err := s.store.Progress(ctx, t.ID, s.owner, *toCheck(chk), s.now()); err != nil && !errors.Is(err, queue.ErrLeaseLost) {
+	if err := s.store.Progress(ctx, t.ID, s.owner, *queue.CheckOf(chk), s.now()); err != nil && !errors.Is(err, queue.ErrLeaseLost) {
 		log.Debug().Err(err).Msg("record progress")
 	}
-}
-
-func toCheck(c *jfs.CheckResult) *queue.Check {
-	if c == nil {
-		return nil
-	}
-	return &queue.Check{Files: c.Files, Bytes: c.TotalBytes, CachedBytes: c.CachedBytes, Ratio: c.Ratio}
 }

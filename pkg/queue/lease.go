@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/jfs"
 )
 
 // Task is a task as handed to a worker by Dequeue.
@@ -31,6 +32,14 @@ type Check struct {
 	Bytes       int64
 	CachedBytes int64
 	Ratio       float64
+}
+
+// CheckOf turns the driver's `--check` result into a Check (nil for nil).
+func CheckOf(r *jfs.CheckResult) *Check {
+	if r == nil {
+		return nil
+	}
+	return &Check{Files: r.Files, Bytes: r.TotalBytes, CachedBytes: r.CachedBytes, Ratio: r.Ratio}
 }
 
 // Outcome is how a worker's attempt ended.
