@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/accel-data/accel-data/internal/cachemgr"
+	"github.com/accel-data/accel-data/internal/retry"
 	"github.com/accel-data/accel-data/internal/scheduler"
 	"github.com/accel-data/accel-data/internal/server"
 	"github.com/accel-data/accel-data/internal/slurmwatch"
@@ -86,8 +87,8 @@ func run(args []string) int {
 	fs.IntVar(&o.warmThreads, "warm-threads", 0, "juicefs warmup -p THREADS (0: juicefs's default, 50)")
 	fs.Float64Var(&o.sched.TargetRatio, "target-ratio", 0.99, "cached fraction (verified by --check) that counts as warm")
 	fs.DurationVar(&o.sched.Lease, "lease", 30*time.Second, "lease on a running warm-up; after a crash the task is taken up again once it expires")
-	fs.IntVar(&o.sched.Retries, "retries", 3, "attempts before a warm-up is reported partial or failed")
-	fs.DurationVar(&o.sched.RetryBackoff, "retry-backoff", 10*time.Second, "delay before the first retry (doubles each attempt)")
+	fs.IntVar(&o.sched.Retry.Attempts, "retries", retry.DefaultAttempts, "attempts before a warm-up is reported partial or failed")
+	fs.DurationVar(&o.sched.Retry.Backoff, "retry-backoff", retry.DefaultBackoff, "delay before the first retry (doubles each attempt, at most 10m)")
 	fs.DurationVar(&o.sched.CheckInterval, "check-interval", 5*time.Second, "progress check period while a warm-up runs")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	o.cache.Planner = planner.DefaultConfig()
@@ -187,7 +188,6 @@ func serve(o options, log zerolog.Logger) error {
 		return err
 	}
 	defer store.Close()
-	store.SetMaxAttempts(o.sched.Retries)
 
 	driver := &jfs.Driver{Binary: o.juicefs, Threads: o.warmThreads, Log: log.With().Str("component", "jfs").Logger()}
 	mgr := cachemgr.New(o.cache, store, driver, log.With().Str("component", "cache").Logger(), time.Now)
@@ -198,6 +198,7 @@ func serve(o options, log zerolog.Logger) error {
 		Paths: server.PathPolicy{Mounts: mounts, MaxPaths: o.maxPaths},
 		Log:   log.With().Str("component", "api").Logger(),
 		Kick:  sched.Kick,
+		Stop:  sched.Stop,
 		Extra: mgr.Routes(),
 		Rate:  sched.Rate,
 		Health: func(context.Context) (server.Health, error) {

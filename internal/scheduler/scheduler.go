@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/accel-data/accel-data/internal/retry"
 	"github.com/accel-data/accel-data/pkg/jfs"
 	"github.com/accel-data/accel-data/pkg/queue"
 )
@@ -29,8 +30,7 @@ type Config struct {
 	Workers       int           // concurrent warm-ups; 0 pauses warming (the API still queues)
 	Lease         time.Duration // lease on a warming task (default 30s); heartbeat every Lease/3
 	TargetRatio   float64       // cached ratio that counts as warm (default 0.99)
-	Retries       int           // attempts before partial/failed (default 3)
-	RetryBackoff  time.Duration // first retry delay, doubled each attempt (default 10s)
+	Retry         retry.Policy  // attempts before partial/failed and the backoff between them (the one owner of that decision)
 	CheckInterval time.Duration // progress check period while warming (default 5s)
 	Recheck       time.Duration // wait before re-checking a result below target (default 2s; the cache write is asynchronous)
 	Tick          time.Duration // how often to look for work without a kick (default 1s)
@@ -52,12 +52,6 @@ func (c *Config) defaults() {
 	}
 	if c.TargetRatio <= 0 {
 		c.TargetRatio = 0.99
-	}
-	if c.Retries <= 0 {
-		c.Retries = 3
-	}
-	if c.RetryBackoff <= 0 {
-		c.RetryBackoff = 10 * time.Second
 	}
 	if c.CheckInterval <= 0 {
 		c.CheckInterval = 5 * time.Second
@@ -81,6 +75,9 @@ type Scheduler struct {
 
 	rates rates
 
+	mu      sync.Mutex
+	running map[int64]context.CancelCauseFunc // task id -> stops its warm-up; see Stop
+
 	kick chan struct{}
 	sem  chan struct{}
 	wg   sync.WaitGroup
@@ -97,8 +94,8 @@ func New(cfg Config, store *queue.Store, driver Driver, log zerolog.Logger, now 
 		cfg: cfg, store: store, driver: driver, log: log, now: now,
 		owner: fmt.Sprintf("%s:%d:%d", host, os.Getpid(), time.Now().UnixNano()),
 		kick:  make(chan struct{}, 1),
-		rates: rates{m: map[string]rate{}},
-		sem:   make(chan struct{}, cfg.Workers),
+		rates: rates{m: map[string]rate{}}, running: map[int64]context.CancelCauseFunc{},
+		sem: make(chan struct{}, cfg.Workers),
 	}
 }
 
@@ -107,6 +104,34 @@ func (s *Scheduler) Owner() string { return s.owner }
 
 // Workers is the number of worker slots.
 func (s *Scheduler) Workers() int { return s.cfg.Workers }
+
+// Stop stops the running warm-ups of the given tasks at once: their juicefs
+// processes are killed and their results dropped. Call it after the store
+// took the tasks away from their workers (Store.Cancel); ids that are not
+// running here are ignored. A task taken away just before its worker
+// registered is caught by the worker's first heartbeat, sent at its start.
+func (s *Scheduler) Stop(ids []int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		if stop, ok := s.running[id]; ok {
+			stop(errCancelled)
+		}
+	}
+}
+
+// track registers the stop function of a running task until the returned
+// func is called.
+func (s *Scheduler) track(id int64, stop context.CancelCauseFunc) (untrack func()) {
+	s.mu.Lock()
+	s.running[id] = stop
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		delete(s.running, id)
+		s.mu.Unlock()
+	}
+}
 
 // Kick wakes the loop (after a submit or a job start).
 func (s *Scheduler) Kick() {

@@ -13,13 +13,24 @@ import (
 	"github.com/accel-data/accel-data/pkg/queue"
 )
 
-var errLeaseLost = errors.New("lease lost (task cancelled or reclaimed)")
+var (
+	errLeaseLost = errors.New("lease lost (task cancelled or reclaimed)")
+	errCancelled = errors.New("task cancelled")
+)
+
+// taken reports whether the task was taken away from this worker (cancelled
+// or reclaimed): its result must be dropped.
+func taken(ctx context.Context) bool {
+	c := context.Cause(ctx)
+	return errors.Is(c, errLeaseLost) || errors.Is(c, errCancelled)
+}
 
 // work runs one task to its next state.
 func (s *Scheduler) work(ctx context.Context, t *queue.Task) {
 	log := s.log.With().Int64("task", t.ID).Str("dataset", t.Path).Int("attempt", t.Attempts).Logger()
 	tctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	defer s.track(t.ID, cancel)()
 	hbDone := make(chan struct{})
 	defer close(hbDone)
 	go s.heartbeat(t, cancel, hbDone, log)
@@ -42,8 +53,8 @@ func (s *Scheduler) work(ctx context.Context, t *queue.Task) {
 	_, werr := s.driver.Warmup(tctx, []string{t.Path})
 	close(progDone)
 
-	if errors.Is(context.Cause(tctx), errLeaseLost) {
-		log.Info().Msg("warm-up stopped: task was cancelled")
+	if taken(tctx) {
+		log.Info().Err(context.Cause(tctx)).Msg("warm-up stopped: the task was taken away; result dropped")
 		return
 	}
 	if ctx.Err() != nil {
@@ -66,7 +77,7 @@ func (s *Scheduler) work(ctx context.Context, t *queue.Task) {
 	var chk *jfs.CheckResult
 	for i := 0; i < 3; i++ {
 		chk, err = s.driver.Check(tctx, []string{t.Path})
-		if err == nil && chk.Ratio >= s.cfg.TargetRatio {
+		if (err == nil && chk.Ratio >= s.cfg.TargetRatio) || i == 2 {
 			break
 		}
 		select {
@@ -89,17 +100,19 @@ func (s *Scheduler) work(ctx context.Context, t *queue.Task) {
 	s.retryOr(t, api.TaskPartial, chk, fmt.Sprintf("verified %.1f%% cached, below the target %.1f%%", 100*chk.Ratio, 100*s.cfg.TargetRatio), log)
 }
 
-// retryOr queues the task again with exponential backoff, or gives it its
-// final state once the attempts are used up.
+// retryOr asks the retry policy: the task is queued again at the time it
+// says, or gets its final state once the attempts are used up.
 func (s *Scheduler) retryOr(t *queue.Task, final api.TaskState, chk *jfs.CheckResult, why string, log zerolog.Logger) {
-	if t.Attempts < s.cfg.Retries {
-		delay := s.cfg.RetryBackoff << (t.Attempts - 1)
-		log.Warn().Str("why", why).Dur("retry_in", delay).Msg("warm-up incomplete, will retry")
-		s.finish(t, queue.Outcome{State: api.TaskQueued, Check: queue.CheckOf(chk), Err: why, RetryAt: s.now().Add(delay)}, log)
+	now := s.now()
+	retry, at := s.cfg.Retry.Decide(t.Attempts, now)
+	reason := s.cfg.Retry.Reason(t.Attempts, retry)
+	if retry {
+		log.Warn().Str("why", why).Dur("retry_in", at.Sub(now)).Msg("warm-up incomplete, will retry")
+		s.finish(t, queue.Outcome{State: api.TaskQueued, Check: queue.CheckOf(chk), Err: why, RetryAt: at, Reason: reason}, log)
 		return
 	}
-	log.Warn().Str("why", why).Str("state", string(final)).Msg("warm-up gave up after all attempts")
-	s.finish(t, queue.Outcome{State: final, Check: queue.CheckOf(chk), Err: why}, log)
+	log.Warn().Str("why", why).Str("state", string(final)).Msg("warm-up " + reason)
+	s.finish(t, queue.Outcome{State: final, Check: queue.CheckOf(chk), Err: why, Reason: reason}, log)
 }
 
 func (s *Scheduler) finish(t *queue.Task, o queue.Outcome, log zerolog.Logger) {
@@ -114,14 +127,19 @@ func (s *Scheduler) finish(t *queue.Task, o queue.Outcome, log zerolog.Logger) {
 	}
 }
 
+// heartbeat extends the lease every Lease/3, and once at once: a task
+// cancelled between its dequeue and its worker's registration for Stop is
+// noticed now, not a third of a lease later.
 func (s *Scheduler) heartbeat(t *queue.Task, cancel context.CancelCauseFunc, done <-chan struct{}, log zerolog.Logger) {
 	tk := time.NewTicker(s.cfg.Lease / 3)
 	defer tk.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case <-tk.C:
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-done:
+				return
+			case <-tk.C:
+			}
 		}
 		ctx, c := context.WithTimeout(context.Background(), s.cfg.Lease/3)
 		err := s.store.Heartbeat(ctx, t.ID, s.owner, s.now(), s.cfg.Lease)

@@ -270,6 +270,7 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, err)
 		return
 	}
+	s.cfg.Stop(ids)
 	s.cfg.Log.Info().Uint32("uid", c.UID).Ints64("tasks", ids).Msg("cancelled")
 	if ids == nil {
 		ids = []int64{}

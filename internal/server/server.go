@@ -31,6 +31,10 @@ type Config struct {
 	Health func(ctx context.Context) (Health, error)
 	// Rate gives the measured warm-up speed of a dataset (bytes/s, 0 unknown).
 	Rate func(dataset string) float64
+	// Stop stops the running warm-ups of tasks the store just took away
+	// (cancelled), so their juicefs processes end now, not at the next
+	// heartbeat (the scheduler's Stop); may be nil.
+	Stop func(taskIDs []int64)
 	// MaxBody bounds a request body (default 1 MiB).
 	MaxBody int64
 	// Extra routes added by other components (pattern -> handler), e.g. the
@@ -62,6 +66,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Kick == nil {
 		cfg.Kick = func() {}
+	}
+	if cfg.Stop == nil {
+		cfg.Stop = func([]int64) {}
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}
 	for pattern, h := range s.routes() {

@@ -130,8 +130,8 @@ func (s *Store) SeedDatasets(ctx context.Context, paths []string, state api.Task
 			return err
 		}
 		defer ds.Close()
-		ts, err := tx.PrepareContext(ctx, `INSERT INTO tasks (dataset_id, state, max_attempts, source, owner_uid, created_at, updated_at, queued_at, finished_at)
-			VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5, ?5, ?6)`)
+		ts, err := tx.PrepareContext(ctx, `INSERT INTO tasks (dataset_id, state, source, owner_uid, created_at, updated_at, queued_at, finished_at)
+			VALUES (?1, ?2, ?3, 0, ?4, ?4, ?4, ?5)`)
 		if err != nil {
 			return err
 		}
@@ -146,7 +146,7 @@ func (s *Store) SeedDatasets(ctx context.Context, paths []string, state api.Task
 				return fmt.Errorf("queue: seed %s: %w", p, err)
 			}
 			id, _ := res.LastInsertId()
-			if _, err := ts.ExecContext(ctx, id, string(state), s.maxAttempts.Load(), string(api.SourceActive), ns(now), finished); err != nil {
+			if _, err := ts.ExecContext(ctx, id, string(state), string(api.SourceActive), ns(now), finished); err != nil {
 				return fmt.Errorf("queue: seed %s: %w", p, err)
 			}
 		}

@@ -118,7 +118,6 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // with 10 000 queued tasks and 100 000 warm datasets.
 func BenchmarkDequeue(b *testing.B) {
 	s, _ := open(b)
-	s.SetMaxAttempts(1 << 30)
 	_, _ = seed(b, s, 100_000, api.TaskWarm)
 	paths := make([]string, 10_000)
 	for i := range paths {

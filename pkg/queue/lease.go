@@ -44,12 +44,13 @@ func CheckOf(r *jfs.CheckResult) *Check {
 
 // Outcome is how a worker's attempt ended.
 type Outcome struct {
-	// State is warm, partial, failed, or queued to retry at RetryAt.
-	// A retry after the task's last allowed attempt becomes failed.
+	// State is warm, partial, failed, or queued to retry at RetryAt. The
+	// caller's retry policy decided it; the store only records it.
 	State   api.TaskState
 	Check   *Check    // the verifying check, if one ran
 	Err     string    // what went wrong, for last_error and the attempts row
 	RetryAt time.Time // for State queued: not before this time
+	Reason  string    // the task's reason, e.g. "retry 2 of 3" or "gave up after 3 attempts"
 }
 
 // Dequeue takes the next runnable task for owner: a queued task whose
@@ -179,9 +180,10 @@ func (s *Store) Progress(ctx context.Context, taskID int64, owner string, r Chec
 }
 
 // Finish ends owner's attempt on a task with outcome o: the task becomes
-// o.State (a retry becomes failed once its attempts are used up), the lease
-// is cleared, the attempts row is closed and a check, if any, is recorded on
-// the dataset. ErrLeaseLost if owner no longer holds the task.
+// o.State with o.Reason, the lease is cleared, the attempts row is closed and
+// a check, if any, is recorded on the dataset. Whether to retry is the
+// caller's decision (the scheduler's retry policy); Finish decides nothing.
+// ErrLeaseLost if owner no longer holds the task.
 func (s *Store) Finish(ctx context.Context, taskID int64, owner string, o Outcome, now time.Time) error {
 	switch o.State {
 	case api.TaskWarm, api.TaskPartial, api.TaskFailed, api.TaskQueued:
@@ -189,33 +191,26 @@ func (s *Store) Finish(ctx context.Context, taskID int64, owner string, o Outcom
 		return fmt.Errorf("queue: finish task %d: outcome state %q is not one of warm, partial, failed, queued (retry)", taskID, o.State)
 	}
 	return s.inTx(ctx, func(tx *wtx) error {
-		var attempts, maxAttempts int
 		var dsID int64
-		err := tx.QueryRowContext(ctx, `SELECT attempts, max_attempts, dataset_id FROM tasks WHERE id = ? AND state = ? AND lease_owner = ?`,
-			taskID, string(api.TaskWarming), owner).Scan(&attempts, &maxAttempts, &dsID)
+		err := tx.QueryRowContext(ctx, `SELECT dataset_id FROM tasks WHERE id = ? AND state = ? AND lease_owner = ?`,
+			taskID, string(api.TaskWarming), owner).Scan(&dsID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("queue: finish: task %d is no longer held by %s (cancelled, finished or reclaimed): %w", taskID, owner, ErrLeaseLost)
 		}
 		if err != nil {
 			return fmt.Errorf("queue: finish task %d: %w", taskID, err)
 		}
-		state, reason := o.State, ""
 		notBefore := int64(0)
 		finished := sql.NullInt64{Int64: ns(now), Valid: true}
-		if state == api.TaskQueued {
-			if attempts >= maxAttempts {
-				state, reason = api.TaskFailed, fmt.Sprintf("gave up after %d attempts", attempts)
-			} else {
-				notBefore, finished = ns(now), sql.NullInt64{}
-				if !o.RetryAt.IsZero() {
-					notBefore = ns(o.RetryAt)
-				}
-				reason = fmt.Sprintf("retry %d of %d", attempts+1, maxAttempts)
+		if o.State == api.TaskQueued {
+			notBefore, finished = ns(now), sql.NullInt64{}
+			if !o.RetryAt.IsZero() {
+				notBefore = ns(o.RetryAt)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?, lease_owner = NULL, lease_expires_at = NULL,
 				not_before = ?, reason = ?, last_error = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
-			string(state), notBefore, reason, o.Err, ns(now), finished, taskID); err != nil {
+			string(o.State), notBefore, o.Reason, o.Err, ns(now), finished, taskID); err != nil {
 			return fmt.Errorf("queue: finish task %d: %w", taskID, err)
 		}
 		var ratio sql.NullFloat64

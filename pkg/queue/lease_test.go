@@ -48,12 +48,12 @@ func TestRetryWaitsForNotBefore(t *testing.T) {
 	task, err := s.Dequeue(ctx(), "w", t0, time.Minute)
 	require.NoError(t, err)
 	retryAt := t0.Add(5 * time.Minute)
-	require.NoError(t, s.Finish(ctx(), task.ID, "w", queue.Outcome{State: api.TaskQueued, Err: "object storage timeout", RetryAt: retryAt}, t0.Add(time.Second)))
+	require.NoError(t, s.Finish(ctx(), task.ID, "w", queue.Outcome{State: api.TaskQueued, Err: "object storage timeout", RetryAt: retryAt, Reason: "retry 2 of 3"}, t0.Add(time.Second)))
 
 	es, err := s.Queue(ctx(), false)
 	require.NoError(t, err)
 	require.Equal(t, api.TaskQueued, es[0].State)
-	require.Equal(t, "retry 2 of 5", es[0].Reason)
+	require.Equal(t, "retry 2 of 3", es[0].Reason)
 
 	none, err := s.Dequeue(ctx(), "w", retryAt.Add(-time.Nanosecond), time.Minute)
 	require.NoError(t, err)
@@ -65,25 +65,36 @@ func TestRetryWaitsForNotBefore(t *testing.T) {
 	require.Equal(t, 2, again.Attempts)
 }
 
-func TestRetryGivesUpAfterMaxAttempts(t *testing.T) {
+// The store records the scheduler's retry decision and decides nothing
+// itself: a retry stays a retry however many attempts ran (it used to turn
+// into failed at the row's max_attempts, 5, whatever --retries said).
+func TestFinishRecordsTheRetryItIsTold(t *testing.T) {
 	s, path := open(t)
-	s.SetMaxAttempts(2)
 	submit(t, s, 1, t0, "/jfs/broken")
 	now := t0
-	for i := range 2 {
+	for i := range 7 {
 		task, err := s.Dequeue(ctx(), "w", now, time.Minute)
 		require.NoError(t, err)
 		require.NotNil(t, task, "attempt %d", i+1)
-		require.NoError(t, s.Finish(ctx(), task.ID, "w", queue.Outcome{State: api.TaskQueued, Err: "EIO", RetryAt: now}, now))
+		require.NoError(t, s.Finish(ctx(), task.ID, "w", queue.Outcome{State: api.TaskQueued, Err: "EIO", RetryAt: now, Reason: "retry by policy"}, now))
 		now = now.Add(time.Second)
 	}
 	es, err := s.Queue(ctx(), true)
 	require.NoError(t, err)
+	require.Equal(t, api.TaskQueued, es[0].State, "7 attempts: still the retry the caller asked for")
+	require.Equal(t, "retry by policy", es[0].Reason)
+	require.Equal(t, 7, es[0].Attempts)
+
+	task, err := s.Dequeue(ctx(), "w", now, time.Minute)
+	require.NoError(t, err)
+	require.NoError(t, s.Finish(ctx(), task.ID, "w", queue.Outcome{State: api.TaskFailed, Err: "EIO", Reason: "gave up after 8 attempts"}, now))
+	es, err = s.Queue(ctx(), true)
+	require.NoError(t, err)
 	require.Equal(t, api.TaskFailed, es[0].State)
-	require.Equal(t, "gave up after 2 attempts", es[0].Reason)
+	require.Equal(t, "gave up after 8 attempts", es[0].Reason)
 	var n int
-	require.NoError(t, rawDB(t, path).QueryRow(`SELECT count(*) FROM attempts WHERE task_id = ? AND outcome = 'queued' AND error = 'EIO' AND finished_at IS NOT NULL`, es[0].TaskID).Scan(&n))
-	require.Equal(t, 2, n, "both attempts are closed in the history")
+	require.NoError(t, rawDB(t, path).QueryRow(`SELECT count(*) FROM attempts WHERE task_id = ? AND error = 'EIO' AND finished_at IS NOT NULL`, es[0].TaskID).Scan(&n))
+	require.Equal(t, 8, n, "every attempt is closed in the history")
 }
 
 func TestExpiredLeaseIsReclaimed(t *testing.T) {

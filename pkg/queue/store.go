@@ -8,23 +8,17 @@ import (
 	"net/url"
 	"os"
 	"sync"
-	"sync/atomic"
 
 	"github.com/mattn/go-sqlite3"
 	"github.com/rs/zerolog"
 )
 
-// DefaultMaxAttempts is how many times a task is tried before a retry
-// outcome turns into failed.
-const DefaultMaxAttempts = 5
-
 // Store is warmupd's SQLite store. It is safe for concurrent use.
 type Store struct {
-	path        string
-	w           *sql.DB // exactly one connection; every write goes through it
-	r           *sql.DB // read-only pool
-	log         zerolog.Logger
-	maxAttempts atomic.Int64
+	path string
+	w    *sql.DB // exactly one connection; every write goes through it
+	r    *sql.DB // read-only pool
+	log  zerolog.Logger
 
 	mu     sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared on w; see stmtcache.go
@@ -61,7 +55,6 @@ func Open(path string, log zerolog.Logger) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	s := &Store{path: path, w: w, log: log, stmts: map[string]*sql.Stmt{}, wanted: map[string]bool{}}
-	s.maxAttempts.Store(DefaultMaxAttempts)
 	if err := s.migrate(context.Background()); err != nil {
 		_ = w.Close()
 		return nil, explainOpenError(path, err)
@@ -98,15 +91,6 @@ func explainOpenError(path string, err error) error {
 
 // Path returns the database file.
 func (s *Store) Path() string { return s.path }
-
-// SetMaxAttempts sets how many attempts tasks created from now on get before a
-// retry outcome turns into failed. n < 1 restores DefaultMaxAttempts.
-func (s *Store) SetMaxAttempts(n int) {
-	if n < 1 {
-		n = DefaultMaxAttempts
-	}
-	s.maxAttempts.Store(int64(n))
-}
 
 // Close waits for the submissions in flight, then closes both connection
 // pools. Calls after Close fail.

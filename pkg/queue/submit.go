@@ -149,16 +149,16 @@ func (s *Store) submitPath(ctx context.Context, tx *wtx, p SubmitParams, pth str
 	}
 	if taskID.Valid {
 		// Revive a terminal task in place: a fresh start with a fresh attempt budget.
-		_, err = tx.ExecContext(ctx, `UPDATE tasks SET state = ?1, attempts = 0, max_attempts = ?2, not_before = 0,
-			source = ?3, owner_uid = ?4, reason = '', updated_at = ?5, queued_at = ?5, started_at = NULL, finished_at = NULL
-			WHERE id = ?6`,
-			string(api.TaskQueued), s.maxAttempts.Load(), string(p.Source), p.UID, now, taskID.Int64)
+		_, err = tx.ExecContext(ctx, `UPDATE tasks SET state = ?1, attempts = 0, not_before = 0,
+			source = ?2, owner_uid = ?3, reason = '', updated_at = ?4, queued_at = ?4, started_at = NULL, finished_at = NULL
+			WHERE id = ?5`,
+			string(api.TaskQueued), string(p.Source), p.UID, now, taskID.Int64)
 		if err != nil {
 			return it, fmt.Errorf("queue: revive task %d for %s: %w", taskID.Int64, pth, err)
 		}
 	} else {
-		res, err := tx.ExecContext(ctx, `INSERT INTO tasks (dataset_id, state, max_attempts, source, owner_uid, created_at, updated_at, queued_at)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)`, dsID.Int64, string(api.TaskQueued), s.maxAttempts.Load(), string(p.Source), p.UID, now)
+		res, err := tx.ExecContext(ctx, `INSERT INTO tasks (dataset_id, state, source, owner_uid, created_at, updated_at, queued_at)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5)`, dsID.Int64, string(api.TaskQueued), string(p.Source), p.UID, now)
 		if err != nil {
 			return it, fmt.Errorf("queue: add task for %s: %w", pth, err)
 		}

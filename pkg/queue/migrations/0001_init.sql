@@ -23,6 +23,9 @@ CREATE TABLE tasks (
   state            TEXT    NOT NULL CHECK (state IN ('queued', 'warming', 'warm', 'partial', 'failed', 'cancelled', 'evicted')),
   priority         REAL    NOT NULL DEFAULT 0,
   attempts         INTEGER NOT NULL DEFAULT 0,
+  -- max_attempts is historical: nothing reads it. The retry decision has one
+  -- owner, the scheduler's retry policy (internal/retry, --retries); the store
+  -- records the outcome it is told. Kept so existing databases need no rebuild.
   max_attempts     INTEGER NOT NULL DEFAULT 5 CHECK (max_attempts > 0),
   not_before       INTEGER NOT NULL DEFAULT 0,
   lease_owner      TEXT,
