@@ -1,0 +1,176 @@
+package scheduler
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/internal/retry"
+	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/jfs"
+	"github.com/accel-data/accel-data/pkg/queue"
+)
+
+// t0 is the test clock's origin.
+var t0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+
+// clock is the injected clock: it moves only when the test says.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// fakeDriver is the scheduler's Driver with a scripted cache of one dataset:
+// Check reports cached/total; a Warmup raises cached to fill×total, fails
+// with warmErr, or (block) runs until its context ends.
+type fakeDriver struct {
+	mu       sync.Mutex
+	total    int64
+	cached   int64
+	fill     float64
+	warmErr  error
+	checkErr error
+	block    bool
+	warmups  int
+	checks   int
+
+	started chan struct{} // a send when a Warmup starts
+	ended   chan error    // the context's cause when a blocked Warmup ends
+}
+
+func newDriver(cached, total int64, fill float64) *fakeDriver {
+	return &fakeDriver{total: total, cached: cached, fill: fill,
+		started: make(chan struct{}, 100), ended: make(chan error, 100)}
+}
+
+func (f *fakeDriver) Warmup(ctx context.Context, paths []string) (*jfs.Summary, error) {
+	f.mu.Lock()
+	f.warmups++
+	block, err := f.block, f.warmErr
+	f.mu.Unlock()
+	f.started <- struct{}{}
+	if block {
+		<-ctx.Done()
+		f.ended <- context.Cause(ctx)
+		return nil, &jfs.ExecError{Op: "warmup", ExitCode: -1, Err: ctx.Err()}
+	}
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cached = max(f.cached, int64(f.fill*float64(f.total)))
+	return &jfs.Summary{Files: 1, Bytes: f.total}, nil
+}
+
+func (f *fakeDriver) Check(ctx context.Context, paths []string) (*jfs.CheckResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.checks++
+	if f.checkErr != nil {
+		return nil, f.checkErr
+	}
+	return &jfs.CheckResult{Files: 1, TotalBytes: f.total, CachedBytes: f.cached, Ratio: float64(f.cached) / float64(f.total)}, nil
+}
+
+func (f *fakeDriver) counts() (warmups, checks int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.warmups, f.checks
+}
+
+// rig is a scheduler on a real SQLite store in t.TempDir, with the fake
+// driver and the test clock.
+type rig struct {
+	t     *testing.T
+	store *queue.Store
+	drv   *fakeDriver
+	clk   *clock
+	s     *Scheduler
+}
+
+// newRig builds a rig; cfg gets short real-time periods (the clock that
+// decides retries is the injected one).
+func newRig(t *testing.T, drv *fakeDriver, cfg Config) *rig {
+	t.Helper()
+	log := zerolog.New(zerolog.NewTestWriter(t))
+	st, err := queue.Open(filepath.Join(t.TempDir(), "warmupd.db"), log)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, st.Close()) })
+	if cfg.Workers == 0 {
+		cfg.Workers = 1
+	}
+	if cfg.Lease == 0 {
+		cfg.Lease = time.Hour // no heartbeat during a test unless it asks for one
+	}
+	if cfg.Recheck == 0 {
+		cfg.Recheck = time.Millisecond
+	}
+	if cfg.Tick == 0 {
+		cfg.Tick = 10 * time.Millisecond
+	}
+	if cfg.Retry == (retry.Policy{}) {
+		cfg.Retry = retry.Policy{Attempts: 3, Backoff: 10 * time.Second, Max: time.Hour}
+	}
+	clk := &clock{t: t0}
+	return &rig{t: t, store: st, drv: drv, clk: clk, s: New(cfg, st, drv, log, clk.Now)}
+}
+
+// submit queues path and returns its task id.
+func (r *rig) submit(path string) int64 {
+	r.t.Helper()
+	resp, err := r.store.Submit(context.Background(), queue.SubmitParams{Paths: []string{path}, Source: api.SourceManual, Now: r.clk.Now()})
+	require.NoError(r.t, err)
+	return resp.Items[0].TaskID
+}
+
+// attempt dequeues at the test clock's time and runs the task to its next
+// state, as one worker does. It fails the test when nothing is runnable.
+func (r *rig) attempt() *queue.Task {
+	r.t.Helper()
+	task := r.dequeue()
+	require.NotNil(r.t, task, "a task is runnable at %v", r.clk.Now())
+	r.s.work(context.Background(), task)
+	return task
+}
+
+func (r *rig) dequeue() *queue.Task {
+	r.t.Helper()
+	task, err := r.store.Dequeue(context.Background(), r.s.Owner(), r.clk.Now(), r.s.cfg.Lease)
+	require.NoError(r.t, err)
+	return task
+}
+
+// entry is the task's row in the queue listing.
+func (r *rig) entry(id int64) api.QueueEntry {
+	r.t.Helper()
+	es, err := r.store.Queue(context.Background(), true)
+	require.NoError(r.t, err)
+	for _, e := range es {
+		if e.TaskID == id {
+			return e
+		}
+	}
+	r.t.Fatalf("task %d not in the queue listing", id)
+	return api.QueueEntry{}
+}

@@ -1,0 +1,268 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/internal/retry"
+	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/jfs"
+)
+
+const gib = 1 << 30
+
+func TestAlreadyWarmNeedsNoWarmup(t *testing.T) {
+	r := newRig(t, newDriver(gib, gib, 1), Config{})
+	id := r.submit("/jfs/ds")
+	r.attempt()
+	e := r.entry(id)
+	require.Equal(t, api.TaskWarm, e.State)
+	require.Equal(t, 1.0, e.CachedRatio)
+	warmups, checks := r.drv.counts()
+	require.Zero(t, warmups, "no juicefs warmup for data already cached")
+	require.Equal(t, 1, checks)
+}
+
+func TestWarmupVerifiedAtTargetIsWarm(t *testing.T) {
+	r := newRig(t, newDriver(0, gib, 0.995), Config{TargetRatio: 0.99})
+	id := r.submit("/jfs/ds")
+	r.attempt()
+	e := r.entry(id)
+	require.Equal(t, api.TaskWarm, e.State)
+	require.Equal(t, 1, e.Attempts)
+	require.InDelta(t, 0.995, e.CachedRatio, 0.001, "the verifying check is recorded")
+	warmups, checks := r.drv.counts()
+	require.Equal(t, 1, warmups)
+	require.Equal(t, 2, checks, "one check before, one verifying check after")
+}
+
+// A result below target is re-checked (the cache write is asynchronous),
+// then retried at the times the policy gives (10s, 20s, 40s, …, on the
+// injected clock), and partial after the last attempt. Six attempts: more
+// than the store's old max_attempts (5), which used to turn the retry into
+// failed whatever --retries said.
+func TestShortResultIsRetriedByThePolicyThenPartial(t *testing.T) {
+	policy := retry.Policy{Attempts: 6, Backoff: 10 * time.Second, Max: time.Hour}
+	r := newRig(t, newDriver(0, gib, 0.5), Config{Retry: policy})
+	id := r.submit("/jfs/ds")
+	for n := 1; n < policy.Attempts; n++ {
+		r.attempt()
+		e := r.entry(id)
+		require.Equal(t, api.TaskQueued, e.State, "after attempt %d", n)
+		require.Equal(t, n, e.Attempts)
+		require.Equal(t, policy.Reason(n, true), e.Reason)
+		wait := policy.Delay(n)
+		require.Equal(t, 10*time.Second<<(n-1), wait)
+
+		r.clk.Set(r.clk.Now().Add(wait - time.Nanosecond))
+		require.Nil(t, r.dequeue(), "attempt %d: not before the backoff (%v) has passed", n+1, wait)
+		r.clk.Set(r.clk.Now().Add(time.Nanosecond))
+	}
+	r.attempt()
+	e := r.entry(id)
+	require.Equal(t, api.TaskPartial, e.State)
+	require.Equal(t, "gave up after 6 attempts", e.Reason)
+	require.Equal(t, 6, e.Attempts)
+	require.InDelta(t, 0.5, e.CachedRatio, 0.001)
+	warmups, checks := r.drv.counts()
+	require.Equal(t, 6, warmups)
+	require.Equal(t, 6*4, checks, "each attempt: a check before, then up to three verifying checks")
+	require.Nil(t, r.dequeue(), "partial is final")
+}
+
+// A failing juicefs warmup is retried, then the task is failed.
+func TestDriverErrorIsRetriedThenFailed(t *testing.T) {
+	drv := newDriver(0, gib, 1)
+	drv.warmErr = &jfs.ExecError{Op: "warmup", ExitCode: 1, Err: errors.New("object storage: 503 slow down")}
+	r := newRig(t, drv, Config{Retry: retry.Policy{Attempts: 2, Backoff: time.Minute}})
+	id := r.submit("/jfs/ds")
+	r.attempt()
+	require.Equal(t, api.TaskQueued, r.entry(id).State)
+	r.clk.Set(t0.Add(time.Minute))
+	r.attempt()
+	e := r.entry(id)
+	require.Equal(t, api.TaskFailed, e.State)
+	require.Equal(t, "gave up after 2 attempts", e.Reason)
+}
+
+// A check that fails after the warm-up is an attempt that fell short, too.
+func TestFailingVerificationIsRetried(t *testing.T) {
+	drv := newDriver(0, gib, 1)
+	r := newRig(t, drv, Config{Retry: retry.Policy{Attempts: 1}})
+	id := r.submit("/jfs/ds")
+	drv.checkErr = errors.New("juicefs warmup --check: exit 1")
+	r.attempt()
+	e := r.entry(id)
+	require.Equal(t, api.TaskFailed, e.State)
+	require.Equal(t, "gave up after 1 attempts", e.Reason)
+}
+
+// A path juicefs cannot use fails at once: retrying will not help.
+func TestPathErrorFailsWithoutRetry(t *testing.T) {
+	drv := newDriver(0, gib, 1)
+	drv.warmErr = &jfs.PathError{Op: "warmup", Path: "/jfs/gone", Detail: "no such file or directory"}
+	r := newRig(t, drv, Config{Retry: retry.Policy{Attempts: 5}})
+	id := r.submit("/jfs/gone")
+	r.attempt()
+	e := r.entry(id)
+	require.Equal(t, api.TaskFailed, e.State)
+	require.Equal(t, 1, e.Attempts)
+	r.clk.Set(t0.Add(24 * time.Hour))
+	require.Nil(t, r.dequeue(), "no retry")
+}
+
+// Cancelling a warming task stops its warm-up at once through Stop (the
+// lease is an hour: no heartbeat comes to the rescue), and the worker
+// records nothing: the task stays cancelled.
+func TestCancelStopsTheRunningWarmupAtOnce(t *testing.T) {
+	drv := newDriver(0, gib, 1)
+	drv.block = true
+	r := newRig(t, drv, Config{})
+	id := r.submit("/jfs/ds")
+	task := r.dequeue()
+	done := make(chan struct{})
+	go func() { defer close(done); r.s.work(context.Background(), task) }()
+	<-drv.started
+
+	ids, err := r.store.Cancel(context.Background(), 0, api.CancelRequest{TaskIDs: []int64{id}}, r.clk.Now())
+	require.NoError(t, err)
+	require.Equal(t, []int64{id}, ids)
+	stopped := time.Now()
+	r.s.Stop(append(ids, 999)) // an id not running here is ignored
+	select {
+	case cause := <-drv.ended:
+		require.ErrorIs(t, cause, errCancelled)
+		require.Less(t, time.Since(stopped), 5*time.Second)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the warm-up was not stopped after the cancel")
+	}
+	<-done
+	e := r.entry(id)
+	require.Equal(t, api.TaskCancelled, e.State, "the stopped attempt records nothing")
+	require.Zero(t, e.CachedRatio)
+	require.Empty(t, r.s.running, "the worker unregistered")
+}
+
+// A task cancelled between its dequeue and its worker's start is noticed by
+// the worker's first heartbeat, sent at once (not after Lease/3).
+func TestCancelBeforeTheWorkerStartsIsNoticedAtOnce(t *testing.T) {
+	drv := newDriver(0, gib, 1)
+	drv.block = true
+	r := newRig(t, drv, Config{})
+	id := r.submit("/jfs/ds")
+	task := r.dequeue()
+	_, err := r.store.Cancel(context.Background(), 0, api.CancelRequest{TaskIDs: []int64{id}}, r.clk.Now())
+	require.NoError(t, err)
+	r.s.Stop([]int64{id}) // too early: nothing runs yet
+
+	done := make(chan struct{})
+	go func() { defer close(done); r.s.work(context.Background(), task) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the worker of a cancelled task kept running")
+	}
+	require.Equal(t, api.TaskCancelled, r.entry(id).State)
+}
+
+// Shutdown stops the running warm-up and hands its task back to the queue;
+// the interrupted attempt does not count.
+func TestShutdownHandsTheTaskBack(t *testing.T) {
+	drv := newDriver(0, gib, 1)
+	drv.block = true
+	r := newRig(t, drv, Config{})
+	id := r.submit("/jfs/ds")
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- r.s.Run(ctx) }()
+	<-drv.started
+	require.Equal(t, api.TaskWarming, r.entry(id).State)
+	cancel()
+	require.NoError(t, <-ran)
+	require.ErrorIs(t, <-drv.ended, context.Canceled)
+	e := r.entry(id)
+	require.Equal(t, api.TaskQueued, e.State)
+	require.Equal(t, 0, e.Attempts, "the interrupted attempt is forgotten")
+	require.Equal(t, "released at shutdown", e.Reason)
+}
+
+// A task whose worker died (its lease ran out on the injected clock) is
+// taken up by the running scheduler and finished.
+func TestExpiredLeaseIsTakenUp(t *testing.T) {
+	r := newRig(t, newDriver(0, gib, 1), Config{})
+	id := r.submit("/jfs/ds")
+	_, err := r.store.Dequeue(context.Background(), "dead-daemon", t0, 30*time.Second)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- r.s.Run(ctx) }()
+	defer func() { cancel(); require.NoError(t, <-ran) }()
+
+	time.Sleep(50 * time.Millisecond) // a few ticks: the lease has not run out
+	require.Equal(t, api.TaskWarming, r.entry(id).State)
+	warmups, _ := r.drv.counts()
+	require.Zero(t, warmups, "a live lease is respected")
+
+	r.clk.Set(t0.Add(30 * time.Second))
+	r.s.Kick()
+	require.Eventually(t, func() bool { return r.entry(id).State == api.TaskWarm }, 30*time.Second, 10*time.Millisecond)
+	require.Equal(t, 2, r.entry(id).Attempts, "the dead daemon's attempt counts")
+}
+
+// With a planner, only the tasks it allows start.
+func TestPlanGatesQueuedTasks(t *testing.T) {
+	allowed := make(chan []int64, 1)
+	allowed <- nil
+	plan := func(ctx context.Context, free int) ([]int64, time.Duration) {
+		ids := <-allowed
+		allowed <- ids
+		return ids, 0
+	}
+	r := newRig(t, newDriver(0, gib, 1), Config{Plan: plan})
+	a, b := r.submit("/jfs/a"), r.submit("/jfs/b")
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- r.s.Run(ctx) }()
+	defer func() { cancel(); require.NoError(t, <-ran) }()
+
+	time.Sleep(50 * time.Millisecond)
+	require.Equal(t, api.TaskQueued, r.entry(a).State, "not allowed yet")
+	<-allowed
+	allowed <- []int64{b}
+	r.s.Kick()
+	require.Eventually(t, func() bool { return r.entry(b).State == api.TaskWarm }, 30*time.Second, 10*time.Millisecond)
+	require.Equal(t, api.TaskQueued, r.entry(a).State)
+}
+
+// While a warm-up runs, periodic checks record its progress and measure its
+// speed on the injected clock.
+func TestProgressIsRecordedWhileWarming(t *testing.T) {
+	drv := newDriver(0, 100<<20, 1)
+	drv.block = true
+	r := newRig(t, drv, Config{CheckInterval: 5 * time.Millisecond})
+	id := r.submit("/jfs/ds")
+	task := r.dequeue()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); r.s.work(ctx, task) }()
+	<-drv.started
+	for i, mib := range []int64{10, 30, 50} {
+		drv.mu.Lock()
+		drv.cached = mib << 20
+		drv.mu.Unlock()
+		r.clk.Set(t0.Add(time.Duration(i) * 10 * time.Second))
+		require.Eventually(t, func() bool { return r.entry(id).CachedBytes == mib<<20 }, 30*time.Second, 5*time.Millisecond)
+	}
+	require.Eventually(t, func() bool { return r.s.Rate("/jfs/ds") > 0 }, 30*time.Second, 5*time.Millisecond)
+	require.InDelta(t, float64(2<<20), r.s.Rate("/jfs/ds"), float64(1<<20), "20 MiB in 10 s of the test clock")
+	cancel()
+	<-done
+	require.Zero(t, r.s.Rate("/jfs/ds"), "forgotten once the warm-up ends")
+	e := r.entry(id)
+	require.Equal(t, int64(100<<20), e.Bytes)
+	require.Equal(t, 0.5, e.CachedRatio)
+}
