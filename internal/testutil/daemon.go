@@ -140,6 +140,14 @@ func (d *Daemon) Stop() bool {
 	return d.cmd.ProcessState.Success()
 }
 
+// Pid is the process id of the running daemon (0 before Start).
+func (d *Daemon) Pid() int {
+	if d.cmd == nil || d.cmd.Process == nil {
+		return 0
+	}
+	return d.cmd.Process.Pid
+}
+
 // Logs returns everything the daemon printed so far.
 func (d *Daemon) Logs() string { return d.logs.String() }
 
