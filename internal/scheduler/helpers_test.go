@@ -48,8 +48,11 @@ type fakeDriver struct {
 	warmErr  error
 	checkErr error
 	block    bool
+	anyway   bool // a blocked Warmup finishes the fetch all the same (juicefs done just as the cancel came)
+	lag      int  // checks after a warm-up that still see the old cached bytes (the asynchronous cache write)
 	warmups  int
 	checks   int
+	pending  int64 // cached bytes once the cache write has landed
 
 	started chan struct{} // a send when a Warmup starts
 	ended   chan error    // the context's cause when a blocked Warmup ends
@@ -69,6 +72,12 @@ func (f *fakeDriver) Warmup(ctx context.Context, paths []string) (*jfs.Summary, 
 	if block {
 		<-ctx.Done()
 		f.ended <- context.Cause(ctx)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.anyway {
+			f.cached = f.total
+			return &jfs.Summary{Files: 1, Bytes: f.total}, nil
+		}
 		return nil, &jfs.ExecError{Op: "warmup", ExitCode: -1, Err: ctx.Err()}
 	}
 	if err != nil {
@@ -76,7 +85,10 @@ func (f *fakeDriver) Warmup(ctx context.Context, paths []string) (*jfs.Summary, 
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.cached = max(f.cached, int64(f.fill*float64(f.total)))
+	f.pending = max(f.cached, int64(f.fill*float64(f.total)))
+	if f.lag == 0 {
+		f.cached = f.pending
+	}
 	return &jfs.Summary{Files: 1, Bytes: f.total}, nil
 }
 
@@ -89,6 +101,13 @@ func (f *fakeDriver) Check(ctx context.Context, paths []string) (*jfs.CheckResul
 	f.checks++
 	if f.checkErr != nil {
 		return nil, f.checkErr
+	}
+	if f.pending > 0 {
+		if f.lag > 0 {
+			f.lag--
+		} else {
+			f.cached = f.pending
+		}
 	}
 	return &jfs.CheckResult{Files: 1, TotalBytes: f.total, CachedBytes: f.cached, Ratio: float64(f.cached) / float64(f.total)}, nil
 }

@@ -76,7 +76,7 @@ type Scheduler struct {
 	rates rates
 
 	mu      sync.Mutex
-	running map[int64]context.CancelCauseFunc // task id -> stops its warm-up; see Stop
+	running map[int64]*running // task id -> its running attempt; see Stop
 
 	kick chan struct{}
 	sem  chan struct{}
@@ -94,7 +94,7 @@ func New(cfg Config, store *queue.Store, driver Driver, log zerolog.Logger, now 
 		cfg: cfg, store: store, driver: driver, log: log, now: now,
 		owner: fmt.Sprintf("%s:%d:%d", host, os.Getpid(), time.Now().UnixNano()),
 		kick:  make(chan struct{}, 1),
-		rates: rates{m: map[string]rate{}}, running: map[int64]context.CancelCauseFunc{},
+		rates: rates{m: map[string]rate{}}, running: map[int64]*running{},
 		sem: make(chan struct{}, cfg.Workers),
 	}
 }
@@ -114,21 +114,27 @@ func (s *Scheduler) Stop(ids []int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, id := range ids {
-		if stop, ok := s.running[id]; ok {
-			stop(errCancelled)
+		if r, ok := s.running[id]; ok {
+			r.stop(errCancelled)
 		}
 	}
 }
 
+// running is one attempt in progress.
+type running struct{ stop context.CancelCauseFunc }
+
 // track registers the stop function of a running task until the returned
 // func is called.
 func (s *Scheduler) track(id int64, stop context.CancelCauseFunc) (untrack func()) {
+	entry := &running{stop: stop}
 	s.mu.Lock()
-	s.running[id] = stop
+	s.running[id] = entry
 	s.mu.Unlock()
 	return func() {
 		s.mu.Lock()
-		delete(s.running, id)
+		if s.running[id] == entry { // a later attempt of the same task may have replaced it
+			delete(s.running, id)
+		}
 		s.mu.Unlock()
 	}
 }

@@ -40,6 +40,21 @@ func TestWarmupVerifiedAtTargetIsWarm(t *testing.T) {
 	require.Equal(t, 2, checks, "one check before, one verifying check after")
 }
 
+// juicefs writes the cache asynchronously: a verifying check that comes
+// too early is repeated before the result counts as short.
+func TestShortFirstCheckIsRecheckedBeforeItCounts(t *testing.T) {
+	drv := newDriver(0, gib, 1)
+	drv.lag = 2
+	r := newRig(t, drv, Config{})
+	id := r.submit("/jfs/ds")
+	r.attempt()
+	e := r.entry(id)
+	require.Equal(t, api.TaskWarm, e.State, "warm on the third verifying check")
+	require.Equal(t, 1, e.Attempts)
+	_, checks := drv.counts()
+	require.Equal(t, 1+3, checks)
+}
+
 // A result below target is re-checked (the cache write is asynchronous),
 // then retried at the times the policy gives (10s, 20s, 40s, …, on the
 // injected clock), and partial after the last attempt. Six attempts: more
@@ -145,6 +160,28 @@ func TestCancelStopsTheRunningWarmupAtOnce(t *testing.T) {
 	require.Equal(t, api.TaskCancelled, e.State, "the stopped attempt records nothing")
 	require.Zero(t, e.CachedRatio)
 	require.Empty(t, r.s.running, "the worker unregistered")
+}
+
+// A juicefs that completes the fetch just as the cancel comes does not make
+// the cancelled task warm: the worker drops the result.
+func TestResultOfACancelledWarmupIsDropped(t *testing.T) {
+	drv := newDriver(0, gib, 1)
+	drv.block, drv.anyway = true, true
+	r := newRig(t, drv, Config{})
+	id := r.submit("/jfs/ds")
+	task := r.dequeue()
+	done := make(chan struct{})
+	go func() { defer close(done); r.s.work(context.Background(), task) }()
+	<-drv.started
+	ids, err := r.store.Cancel(context.Background(), 0, api.CancelRequest{TaskIDs: []int64{id}}, r.clk.Now())
+	require.NoError(t, err)
+	r.s.Stop(ids)
+	<-done
+	e := r.entry(id)
+	require.Equal(t, api.TaskCancelled, e.State)
+	require.Zero(t, e.CachedRatio, "not even the check of the finished fetch is recorded")
+	_, checks := drv.counts()
+	require.Equal(t, 1, checks, "no verifying check after a cancel")
 }
 
 // A task cancelled between its dequeue and its worker's start is noticed by
