@@ -92,7 +92,7 @@ func New(cfg Config, store *queue.Store, driver Driver, log zerolog.Logger, now 
 	host, _ := os.Hostname()
 	return &Scheduler{
 		cfg: cfg, store: store, driver: driver, log: log, now: now,
-		owner: fmt.Sprintf("%s:%d:%d", host, os.Getpid(), time.Now().UnixNano()),
+		owner:   fmt.Sprintf("%s:%d:%d", host, os.Getpid(), time.Now().UnixNano()),
 		kick:    make(chan struct{}, 1),
 		rates:   rates{m: map[string]rate{}},
 		running: map[int64]*running{},
