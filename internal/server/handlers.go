@@ -265,16 +265,17 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 		}
 		req.Paths[i] = cp
 	}
-	ids, err := s.cfg.Store.Cancel(r.Context(), c.UID, req, s.cfg.Now())
+	resp, err := s.cfg.Store.Withdraw(r.Context(), c.UID, req, s.cfg.Now())
 	if err != nil {
 		s.storeError(w, err)
 		return
 	}
-	s.cfg.Log.Info().Uint32("uid", c.UID).Ints64("tasks", ids).Msg("cancelled")
-	if ids == nil {
-		ids = []int64{}
+	ids := resp.Cancelled
+	s.cfg.Log.Info().Uint32("uid", c.UID).Ints64("tasks", ids).Int("withdrawn_from", len(resp.Items)).Msg("cancelled")
+	if len(ids) > 0 {
+		s.cfg.Kick() // restored tasks are queued again
 	}
-	WriteJSON(w, http.StatusOK, api.CancelResponse{Cancelled: ids})
+	WriteJSON(w, http.StatusOK, resp)
 }
 
 // decode reads a bounded JSON body with no unknown fields.
