@@ -99,7 +99,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		uid = *req.UID
 	}
 	paths, ok := s.resolve(w, req.Paths, c)
-	if !ok {
+	if !ok || !s.checkSize(r.Context(), w, paths, c, req.Source) {
 		return
 	}
 	resp, err := s.cfg.Store.Submit(r.Context(), queue.SubmitParams{
@@ -171,6 +171,16 @@ func (s *Server) jobStart(w http.ResponseWriter, r *http.Request) {
 		// the user's access at submission.
 		if paths, ok = s.resolve(w, req.Paths, Caller{UID: 0}); !ok {
 			return
+		}
+		// The job's user is held to MinDepth as at submission (a job whose
+		// sbatch could not reach warmupd names its paths only here).
+		for _, p := range paths {
+			if err := s.cfg.Paths.checkDepth(p, p, Caller{UID: req.UID}); err != nil {
+				var pe *PathError
+				errors.As(err, &pe)
+				WriteError(w, pe.Status, pe.Error(), pe.Path)
+				return
+			}
 		}
 	}
 	st, err := s.cfg.Store.JobStart(r.Context(), id, queue.JobStartParams{

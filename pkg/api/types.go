@@ -70,7 +70,8 @@ type JobDataset struct {
 	// WarmRateBps is the measured warm-up speed (bytes/s) while the dataset
 	// warms, 0 when unknown; with Bytes-CachedBytes it gives an ETA.
 	WarmRateBps float64 `json:"warm_rate_bps,omitempty"`
-	// Reason says why a task failed or was cancelled (e.g. larger than MaxRequestBytes).
+	// Reason is the task's reason: why it waits, failed (e.g. larger than
+	// MaxRequestBytes) or was cancelled.
 	Reason string `json:"reason,omitempty"`
 }
 

@@ -153,7 +153,7 @@ func jobStatus(ctx context.Context, q querier, jobID uint64) (*api.JobStatus, er
 		return nil, fmt.Errorf("queue: job %d: %w", jobID, err)
 	}
 	st := &api.JobStatus{JobID: jobID, State: api.JobState(state), Ready: true, Warm: true, Datasets: []api.JobDataset{}}
-	rows, err := q.QueryContext(ctx, `SELECT jt.path, d.path, t.state, d.bytes, d.cached_bytes, d.cached_ratio
+	rows, err := q.QueryContext(ctx, `SELECT jt.path, d.path, t.state, d.bytes, d.cached_bytes, d.cached_ratio, t.reason
 		FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id JOIN datasets d ON d.id = t.dataset_id
 		WHERE jt.job_id = ? ORDER BY jt.path`, id)
 	if err != nil {
@@ -163,7 +163,7 @@ func jobStatus(ctx context.Context, q querier, jobID uint64) (*api.JobStatus, er
 	for rows.Next() {
 		var d api.JobDataset
 		var ts string
-		if err := rows.Scan(&d.Path, &d.Dataset, &ts, &d.Bytes, &d.CachedBytes, &d.CachedRatio); err != nil {
+		if err := rows.Scan(&d.Path, &d.Dataset, &ts, &d.Bytes, &d.CachedBytes, &d.CachedRatio, &d.Reason); err != nil {
 			return nil, err
 		}
 		d.State = api.TaskState(ts)
