@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -101,4 +102,53 @@ func TestUserCancelDoesNotUndoAnotherUsersWarmup(t *testing.T) {
 	q, err = d.Client.Queue(ctx, false)
 	require.NoError(t, err)
 	require.Len(t, q.Entries, 2, "big3 and small are both still queued")
+}
+
+// An unprivileged user cannot warm a whole volume (MinDepth) nor a dataset
+// larger than MaxRequestBytes: refused at submission when the size is known,
+// else ended failed with the reason after its size check, never warmed.
+func TestUserLimits(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test acts as an unprivileged uid and must run as root (CI does)")
+	}
+	v := testutil.NewVolume(t)
+	v.WriteFiles(t, "big", 4, 1<<20)
+	v.WriteFiles(t, "big2", 4, 1<<20)
+	v.WriteFiles(t, "small", 1, 1<<20)
+	for _, ds := range []string{"big", "big2", "small"} {
+		openToAll(t, filepath.Join(v.Mount, ds))
+	}
+	d := testutil.StartWarmupd(t, v, "--max-request-bytes", "3MiB")
+	ctx := context.Background()
+	big, big2, small := filepath.Join(v.Mount, "big"), filepath.Join(v.Mount, "big2"), filepath.Join(v.Mount, "small")
+
+	code, body := call(t, nobody, d.Socket, "POST", "/v1/requests", submitBody(v.Mount))
+	require.Equal(t, 403, code, body)
+	require.Contains(t, body, "is the JuiceFS mount root; users may warm only paths at least 1 level(s) below a mount (MinDepth=1)")
+
+	code, out, errOut := swarmupAs(t, nobody, d.Socket, "warm", "--wait", "--timeout", "2m", big, small)
+	require.NotEqual(t, 0, code, out)
+	require.Contains(t, errOut, "1 of 2 datasets did not end warm: "+big+" is failed (")
+	require.Contains(t, errOut, "larger than MaxRequestBytes=3.0 MiB, the most a user may warm in one request")
+	require.Zero(t, d.CountLogs("warm-up started", `"dataset":"`+big+`"`), "never warmed")
+
+	// Its size is known now: a new request is refused at once.
+	code, body = call(t, nobody, d.Socket, "POST", "/v1/requests", submitBody(big))
+	require.Equal(t, 403, code, body)
+	require.Contains(t, body, "larger than MaxRequestBytes=3.0 MiB")
+
+	// A job's prolog shows the reason too; root's own request is exempt.
+	_, err := d.Client.JobStart(ctx, 88, api.JobStartRequest{Paths: []string{big2}, Node: "n1", UID: nobody})
+	require.NoError(t, err)
+	var js *api.JobStatus
+	d.WaitQueue(time.Minute, func([]api.QueueEntry) bool {
+		js, err = d.Client.JobStatus(ctx, 88)
+		require.NoError(t, err)
+		return js.Ready
+	})
+	require.Equal(t, api.TaskFailed, js.Datasets[0].State)
+	require.Contains(t, js.Datasets[0].Reason, "larger than MaxRequestBytes")
+	r, err := d.Client.Submit(ctx, api.SubmitRequest{Paths: []string{big}})
+	require.NoError(t, err, "root is exempt")
+	require.Equal(t, "new", r.Items[0].Outcome)
 }
