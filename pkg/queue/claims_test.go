@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/accel-data/accel-data/pkg/api"
@@ -158,4 +159,29 @@ func TestJobEndRestoresAbsorbedRequest(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, es, 1)
 	require.Equal(t, "/jfs/ds/a", es[0].Dataset)
+}
+
+// A store from before claims (schema 4) keeps who wants its live tasks:
+// the first requester of a manual task, and the live jobs of a job's task.
+func TestClaimsMigrationKeepsLiveRequests(t *testing.T) {
+	s, path := open(t)
+	m := submit(t, s, 1000, t0, "/jfs/m")[0]
+	_, err := s.Submit(ctx(), queue.SubmitParams{Paths: []string{"/jfs/j"}, UID: 2000, Token: "t", JobID: 5, Source: api.SourceSubmit, Now: t0})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	db := rawDB(t, path)
+	_, err = db.Exec(`DROP TABLE claims; DELETE FROM schema_migrations WHERE version = 5`)
+	require.NoError(t, err)
+
+	s2, err := queue.Open(path, zerolog.Nop())
+	require.NoError(t, err)
+	defer s2.Close()
+	_, err = s2.Withdraw(ctx(), 2000, api.CancelRequest{Paths: []string{"/jfs/m"}}, t0)
+	require.ErrorIs(t, err, queue.ErrNotOwner, "uid 2000 never asked for /jfs/m")
+	resp, err := s2.Withdraw(ctx(), 1000, api.CancelRequest{Paths: []string{"/jfs/m"}}, t0)
+	require.NoError(t, err)
+	require.Equal(t, []int64{m.TaskID}, resp.Cancelled)
+	resp, err = s2.Withdraw(ctx(), 2000, api.CancelRequest{Paths: []string{"/jfs/j"}}, t0)
+	require.NoError(t, err, "job 5 of uid 2000 wants /jfs/j")
+	require.Len(t, resp.Cancelled, 1)
 }
