@@ -26,7 +26,7 @@ func NewCmdCancel(f *Factory, runF func(*CancelOptions) error) *cobra.Command {
 	opts := &CancelOptions{}
 	cmd := &cobra.Command{
 		Use:   "cancel TASKID|PATH...",
-		Short: "Cancel queued or warming tasks",
+		Short: "Withdraw your requests for queued or warming tasks (cancelled when nobody else wants them)",
 		Long: `Cancel warm-up tasks by task id (a number, as shown by swarmup) or by dataset
 path (relative paths are resolved against the current directory). Only queued
 and warming tasks can be cancelled. A cancel withdraws your own requests only

@@ -96,6 +96,10 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 			WriteError(w, http.StatusForbidden, "only root may submit on behalf of another uid", "")
 			return
 		}
+		if req.Source == api.SourceActive && *req.UID != 0 {
+			WriteError(w, http.StatusBadRequest, "source active is the daemon's own policy and belongs to uid 0; drop uid or the source", "")
+			return
+		}
 		uid = *req.UID
 	}
 	paths, ok := s.resolve(w, req.Paths, c)
