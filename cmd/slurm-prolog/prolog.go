@@ -142,11 +142,17 @@ func epilog(ctx context.Context, c *api.Client, e jobEnv) outcome {
 	return out
 }
 
-// summary renders the datasets' readiness: "/jfs/a warm 100%, /jfs/b warming 42%".
+// summary renders the datasets' readiness: "/jfs/a warm 100%, /jfs/b warming 42%",
+// with the reason of a dataset that failed or was cancelled:
+// "/jfs/c failed 0% (3.2 GiB, larger than MaxRequestBytes=…)".
 func summary(ds []api.JobDataset) string {
 	parts := make([]string, 0, len(ds))
 	for _, d := range ds {
-		parts = append(parts, fmt.Sprintf("%s %s %.0f%%", d.Dataset, d.State, d.CachedRatio*100))
+		part := fmt.Sprintf("%s %s %.0f%%", d.Dataset, d.State, d.CachedRatio*100)
+		if (d.State == api.TaskFailed || d.State == api.TaskCancelled) && d.Reason != "" {
+			part += " (" + d.Reason + ")"
+		}
+		parts = append(parts, part)
 	}
 	return strings.Join(parts, ", ")
 }

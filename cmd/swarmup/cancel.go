@@ -26,13 +26,18 @@ func NewCmdCancel(f *Factory, runF func(*CancelOptions) error) *cobra.Command {
 	opts := &CancelOptions{}
 	cmd := &cobra.Command{
 		Use:   "cancel TASKID|PATH...",
-		Short: "Cancel queued or warming tasks",
+		Short: "Withdraw your requests for queued or warming tasks (cancelled when nobody else wants them)",
 		Long: `Cancel warm-up tasks by task id (a number, as shown by swarmup) or by dataset
 path (relative paths are resolved against the current directory). Only queued
-and warming tasks can be cancelled, and only by the user who first asked for
-them, or by root. Blocks already in the cache stay there.
+and warming tasks can be cancelled. A cancel withdraws your own requests only
+(root's withdraws everyone's): a task that other users' requests or jobs still
+want goes on, and a parent task that others want only for paths below it is
+cancelled while those paths get their own tasks back. Blocks already in the
+cache stay there.
 
-Prints one line per cancelled task; it is an error when nothing was cancelled.`,
+Prints one line per task: "cancelled task N (PATH)" or "withdrew your request
+for task N (PATH); it goes on: still wanted by K other requests/jobs". It is an
+error when nothing matched a request of yours.`,
 		Example: `  swarmup cancel 12 13
   swarmup cancel /jfs/imagenet
   swarmup --noheader --format taskid --state queued | xargs swarmup cancel`,
@@ -87,15 +92,41 @@ func cancelRun(ctx context.Context, opts *CancelOptions) error {
 			return err
 		}
 	} else {
-		for _, id := range resp.Cancelled {
-			fmt.Fprintf(opts.IO.Out, "cancelled task %d\n", id)
+		for _, it := range resp.Items {
+			fmt.Fprintln(opts.IO.Out, cancelLine(it))
 		}
 	}
-	if len(resp.Cancelled) == 0 {
-		return fmt.Errorf("nothing was cancelled: no queued or warming task you own matches %s (see `swarmup`; finished tasks cannot be cancelled)", strings.Join(opts.Args, " "))
+	if len(resp.Items) == 0 {
+		return fmt.Errorf("nothing was cancelled: no queued or warming task you asked for matches %s (see `swarmup`; finished tasks cannot be cancelled)", strings.Join(opts.Args, " "))
 	}
-	if len(resp.Cancelled) < len(opts.Args) {
-		fmt.Fprintf(opts.IO.ErrOut, "swarmup: cancelled %d task(s) for %d argument(s); the others match no queued or warming task you own\n", len(resp.Cancelled), len(opts.Args))
+	if len(resp.Items) < len(opts.Args) {
+		fmt.Fprintf(opts.IO.ErrOut, "swarmup: %d task(s) for %d argument(s); the others match no queued or warming task you asked for\n", len(resp.Items), len(opts.Args))
 	}
 	return nil
+}
+
+// cancelLine says in one line what a cancel did to one task: cancelled (and
+// which paths below it got their own task back), or only the caller's
+// requests withdrawn while others keep it going.
+func cancelLine(it api.CancelItem) string {
+	if !it.Cancelled {
+		return fmt.Sprintf("withdrew your request for task %d (%s); it goes on: still wanted by %s",
+			it.TaskID, it.Dataset, countOf(it.StillWanted, "other request/job", "other requests/jobs"))
+	}
+	line := fmt.Sprintf("cancelled task %d (%s)", it.TaskID, it.Dataset)
+	if len(it.Restored) > 0 {
+		parts := make([]string, len(it.Restored))
+		for i, r := range it.Restored {
+			parts[i] = fmt.Sprintf("%s (task %d)", r.Dataset, r.TaskID)
+		}
+		line += "; paths below it that other requests/jobs still want are queued on their own: " + strings.Join(parts, ", ")
+	}
+	return line
+}
+
+func countOf(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -122,7 +122,7 @@ func TestE2EQueueCancelTimeout(t *testing.T) {
 
 	code, out, errOut = runSwarmup(t, d, "/", false, "cancel", id2)
 	require.Equal(t, exitOK, code, errOut)
-	require.Equal(t, "cancelled task "+id2+"\n", out)
+	require.Equal(t, "cancelled task "+id2+" ("+ds2+")\n", out)
 
 	code, out, errOut = runSwarmup(t, d, v.Mount, false, "cancel", "ds2")
 	require.Equal(t, exitError, code)

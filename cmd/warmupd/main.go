@@ -56,6 +56,7 @@ type options struct {
 	juicefs     string
 	mounts      []string
 	maxPaths    int
+	minDepth    int
 	logLevel    string
 	sched       scheduler.Config
 	warmThreads int
@@ -83,6 +84,8 @@ func run(args []string) int {
 	fs.StringVar(&o.juicefs, "juicefs", "/usr/local/bin/juicefs", "the juicefs binary")
 	fs.StringSliceVar(&o.mounts, "mounts", []string{"/jfs"}, "JuiceFS mount points (comma-separated); paths outside them are refused")
 	fs.IntVar(&o.maxPaths, "max-paths", 1000, "most paths accepted in one request")
+	fs.IntVar(&o.minDepth, "min-depth", server.DefaultMinDepth, "users other than root may warm only paths at least this many levels below a mount (1: /jfs is refused, /jfs/ds is fine; 0: no limit)")
+	fs.Var((*planner.ByteSize)(&o.cache.MaxRequestBytes), "max-request-bytes", "largest dataset a user other than root may have warmed, e.g. 500GiB (0: no limit); refused at submission when its size is known, else ends failed after its first size check")
 	fs.IntVar(&o.sched.Workers, "workers", 2, "warm-ups run at the same time (0 pauses warming; requests are still queued)")
 	fs.IntVar(&o.warmThreads, "warm-threads", 0, "juicefs warmup -p THREADS (0: juicefs's default, 50)")
 	fs.Float64Var(&o.sched.TargetRatio, "target-ratio", 0.99, "cached fraction (verified by --check) that counts as warm")
@@ -149,6 +152,9 @@ func serve(o options, log zerolog.Logger) error {
 	if err := o.cache.Planner.Validate(); err != nil {
 		return err
 	}
+	if o.minDepth < 0 || o.cache.MaxRequestBytes < 0 {
+		return fmt.Errorf("--min-depth %d, --max-request-bytes %d: want 0 (no limit) or more", o.minDepth, o.cache.MaxRequestBytes)
+	}
 	if st, err := os.Stat(o.juicefs); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
 		return fmt.Errorf("juicefs binary %q is not an executable file; set --juicefs (JuiceFS= in the config)", o.juicefs)
 	}
@@ -195,7 +201,7 @@ func serve(o options, log zerolog.Logger) error {
 	sched := scheduler.New(o.sched, store, driver, log.With().Str("component", "scheduler").Logger(), time.Now)
 	srv := server.New(server.Config{
 		Store: store,
-		Paths: server.PathPolicy{Mounts: mounts, MaxPaths: o.maxPaths},
+		Paths: server.PathPolicy{Mounts: mounts, MaxPaths: o.maxPaths, MinDepth: o.minDepth, MaxRequestBytes: o.cache.MaxRequestBytes},
 		Log:   log.With().Str("component", "api").Logger(),
 		Kick:  sched.Kick,
 		Stop:  sched.Stop,

@@ -45,6 +45,11 @@ type Config struct {
 	// traffic; ObjectStoreBandwidth (bytes/s) turns it into a load in [0,1].
 	StatsMount           string
 	ObjectStoreBandwidth float64
+	// MaxRequestBytes is the largest dataset users may have warmed (0: no
+	// limit). A queued dataset of unknown size is sized first; one found
+	// larger, that neither root nor the active policy wants, ends failed
+	// with queue.OversizeReason instead of being warmed.
+	MaxRequestBytes int64
 }
 
 // Manager applies planner decisions.
@@ -113,6 +118,16 @@ func (m *Manager) Plan(ctx context.Context, freeSlots int) (allowed []int64, aga
 }
 
 func (m *Manager) plan(ctx context.Context, now time.Time, freeSlots int) error {
+	if m.cfg.MaxRequestBytes > 0 {
+		refused, err := m.store.RefuseOversized(ctx, m.cfg.MaxRequestBytes, now)
+		if err != nil {
+			return err
+		}
+		for _, r := range refused {
+			m.log.Warn().Str("dataset", r.Path).Int64("bytes", r.Bytes).Int64("task", r.TaskID).
+				Msg("refused a user's warm-up larger than MaxRequestBytes")
+		}
+	}
 	all, err := m.store.PlanDatasets(ctx, now)
 	if err != nil {
 		return err
@@ -143,7 +158,7 @@ func (m *Manager) plan(ctx context.Context, now time.Time, freeSlots int) error 
 		ActiveBytesUsed: m.winUsed,
 	}
 	d := planner.Plan(snap, m.cfg.Planner, now)
-	if m.cfg.CapacityBytes > 0 {
+	if m.cfg.CapacityBytes > 0 || m.cfg.MaxRequestBytes > 0 {
 		m.holdUnsized(&d, ds)
 	}
 
@@ -183,8 +198,8 @@ func (m *Manager) plan(ctx context.Context, now time.Time, freeSlots int) error 
 }
 
 // holdUnsized keeps a queued dataset whose size is not known yet from
-// starting (the guard cannot tell whether it fits) and asks Refresh to size
-// it with a --check first.
+// starting (the guard cannot tell whether it fits, nor whether it is within
+// MaxRequestBytes) and asks Refresh to size it with a --check first.
 func (m *Manager) holdUnsized(d *planner.Decision, ds []planner.Dataset) {
 	unsized := map[int64]bool{}
 	for _, x := range ds {
@@ -205,7 +220,7 @@ func (m *Manager) holdUnsized(d *planner.Decision, ds []planner.Dataset) {
 	starts := d.Starts[:0]
 	for _, st := range d.Starts {
 		if unsized[st.ID] {
-			d.Waits = append(d.Waits, planner.Wait{ID: st.ID, Path: st.Path, Reason: "waiting for its size: a first juicefs warmup --check runs before the cache guard lets it start"})
+			d.Waits = append(d.Waits, planner.Wait{ID: st.ID, Path: st.Path, Reason: "waiting for its size: a first juicefs warmup --check runs before the cache guard (and MaxRequestBytes) lets it start"})
 			continue
 		}
 		starts = append(starts, st)

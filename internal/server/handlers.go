@@ -96,10 +96,14 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 			WriteError(w, http.StatusForbidden, "only root may submit on behalf of another uid", "")
 			return
 		}
+		if req.Source == api.SourceActive && *req.UID != 0 {
+			WriteError(w, http.StatusBadRequest, "source active is the daemon's own policy and belongs to uid 0; drop uid or the source", "")
+			return
+		}
 		uid = *req.UID
 	}
 	paths, ok := s.resolve(w, req.Paths, c)
-	if !ok {
+	if !ok || !s.checkSize(r.Context(), w, paths, c, req.Source) {
 		return
 	}
 	resp, err := s.cfg.Store.Submit(r.Context(), queue.SubmitParams{
@@ -171,6 +175,16 @@ func (s *Server) jobStart(w http.ResponseWriter, r *http.Request) {
 		// the user's access at submission.
 		if paths, ok = s.resolve(w, req.Paths, Caller{UID: 0}); !ok {
 			return
+		}
+		// The job's user is held to MinDepth as at submission (a job whose
+		// sbatch could not reach warmupd names its paths only here).
+		for _, p := range paths {
+			if err := s.cfg.Paths.checkDepth(p, p, Caller{UID: req.UID}); err != nil {
+				var pe *PathError
+				errors.As(err, &pe)
+				WriteError(w, pe.Status, pe.Error(), pe.Path)
+				return
+			}
 		}
 	}
 	st, err := s.cfg.Store.JobStart(r.Context(), id, queue.JobStartParams{
@@ -265,17 +279,18 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 		}
 		req.Paths[i] = cp
 	}
-	ids, err := s.cfg.Store.Cancel(r.Context(), c.UID, req, s.cfg.Now())
+	resp, err := s.cfg.Store.Withdraw(r.Context(), c.UID, req, s.cfg.Now())
 	if err != nil {
 		s.storeError(w, err)
 		return
 	}
+	ids := resp.Cancelled
 	s.cfg.Stop(ids)
-	s.cfg.Log.Info().Uint32("uid", c.UID).Ints64("tasks", ids).Msg("cancelled")
-	if ids == nil {
-		ids = []int64{}
+	s.cfg.Log.Info().Uint32("uid", c.UID).Ints64("tasks", ids).Int("withdrawn_from", len(resp.Items)).Msg("cancelled")
+	if len(ids) > 0 {
+		s.cfg.Kick() // restored tasks are queued again
 	}
-	WriteJSON(w, http.StatusOK, api.CancelResponse{Cancelled: ids})
+	WriteJSON(w, http.StatusOK, resp)
 }
 
 // decode reads a bounded JSON body with no unknown fields.

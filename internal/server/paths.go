@@ -43,6 +43,12 @@ type PathPolicy struct {
 	Mounts []string
 	// MaxPaths bounds the number of paths in one request.
 	MaxPaths int
+	// MinDepth refuses a caller other than root a path fewer than this many
+	// levels below its mount (0: no limit); see limits.go.
+	MinDepth int
+	// MaxRequestBytes refuses a caller other than root a dataset larger than
+	// this (0: no limit); see limits.go.
+	MaxRequestBytes int64
 }
 
 // Canonical validates the syntax of one path and returns it cleaned, without
@@ -96,6 +102,9 @@ func (pp *PathPolicy) Resolve(p string, c Caller) (string, error) {
 	}
 	if pp.mountOf(real) == "" {
 		return "", &PathError{Path: p, Reason: "resolves to " + real + ", which is outside every JuiceFS mount", Status: 400}
+	}
+	if err := pp.checkDepth(p, real, c); err != nil {
+		return "", err
 	}
 	if !c.Root() {
 		if err := readableBy(real, c); err != nil {

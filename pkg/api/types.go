@@ -70,6 +70,9 @@ type JobDataset struct {
 	// WarmRateBps is the measured warm-up speed (bytes/s) while the dataset
 	// warms, 0 when unknown; with Bytes-CachedBytes it gives an ETA.
 	WarmRateBps float64 `json:"warm_rate_bps,omitempty"`
+	// Reason is the task's reason: why it waits, failed (e.g. larger than
+	// MaxRequestBytes) or was cancelled.
+	Reason string `json:"reason,omitempty"`
 }
 
 // JobStatus answers job start and readiness queries.
@@ -124,17 +127,36 @@ type DatasetsResponse struct {
 	Datasets []Dataset `json:"datasets"`
 }
 
-// CancelRequest cancels queued or warming tasks by dataset path or task id.
-// Only the owner of a task (its first requester) or root may cancel it.
+// CancelRequest withdraws the caller's requests for queued or warming tasks,
+// named by dataset path or task id. A task is cancelled only when no request
+// or job of anyone else still wants it; root withdraws every request.
 // POST /v1/cancel
 type CancelRequest struct {
 	Paths   []string `json:"paths,omitempty"`
 	TaskIDs []int64  `json:"task_ids,omitempty"`
 }
 
-// CancelResponse lists the tasks that were cancelled.
+// CancelItem says what a cancel did to one task.
+type CancelItem struct {
+	TaskID  int64  `json:"task_id"`
+	Dataset string `json:"dataset"`
+	// Withdrawn counts the caller's requests and jobs withdrawn from the task.
+	Withdrawn int `json:"withdrawn"`
+	// Cancelled is true when the task itself was cancelled (nobody else wants all of it).
+	Cancelled bool `json:"cancelled"`
+	// StillWanted counts the other requests and jobs that keep the task going
+	// (0 when it was cancelled).
+	StillWanted int `json:"still_wanted"`
+	// Restored are the paths below a cancelled task that other requests or
+	// jobs still want: each got a task of its own back (queued again).
+	Restored []SubmitItem `json:"restored,omitempty"`
+}
+
+// CancelResponse lists the tasks that were cancelled (their warm-ups stop)
+// and, per task, what happened.
 type CancelResponse struct {
-	Cancelled []int64 `json:"cancelled"`
+	Cancelled []int64      `json:"cancelled"`
+	Items     []CancelItem `json:"items"`
 }
 
 // Health answers GET /v1/health.

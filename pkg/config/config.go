@@ -69,7 +69,7 @@ var Keys = []string{
 	// shared
 	"Socket", "LogLevel",
 	// warmupd
-	"Database", "JuiceFS", "Mounts", "Workers", "WarmThreads", "TargetRatio", "MaxPaths", "Lease",
+	"Database", "JuiceFS", "Mounts", "Workers", "WarmThreads", "TargetRatio", "MaxPaths", "MinDepth", "MaxRequestBytes", "Lease",
 	"Retries", "RetryBackoff", "CheckInterval", "SocketMode",
 	// warmupd's cache manager
 	"CacheDir", "CacheCapacity", "PlanInterval", "RefreshInterval", "WarmHorizon", "ReserveAfter",

@@ -10,40 +10,52 @@ import (
 	"github.com/accel-data/accel-data/pkg/api"
 )
 
-// Cancel cancels queued and warming tasks named by path or id, on behalf of
-// uid: only a task's owner (its first requester) or root (uid 0) may. It is
-// all or nothing: an unknown path or id gives ErrNotFound, someone else's task
-// ErrNotOwner, and nothing is cancelled. Tasks already finished are left
-// alone and not listed. A cancelled warming task loses its lease, so its
-// worker's next Heartbeat returns ErrLeaseLost.
+// Cancel is Withdraw, returning only the ids of the tasks actually
+// cancelled (whose warm-ups must stop).
 func (s *Store) Cancel(ctx context.Context, uid uint32, r api.CancelRequest, now time.Time) ([]int64, error) {
-	cancelled := []int64{}
+	resp, err := s.Withdraw(ctx, uid, r, now)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Cancelled, nil
+}
+
+// cancelTarget is one task a cancel names, and which of its claims it
+// concerns: all of them (scope "": named by its dataset path or its id), or
+// only those for one path below its dataset (a request it covered).
+type cancelTarget struct {
+	id    int64
+	what  string
+	scope string
+	state api.TaskState
+}
+
+// Withdraw withdraws uid's requests (claims) for the queued and warming
+// tasks named by path or id; root (uid 0) withdraws everyone's. A task is
+// cancelled only when no request or live job of anyone else still wants it,
+// and one still wanted only for paths below it gives those paths their own
+// tasks back (see settle); otherwise it goes on, and the answer says how many
+// requests and jobs keep it. A path may also name a request covered by a
+// parent's task. It is all or nothing: an unknown path or id gives
+// ErrNotFound, a task uid has no request for ErrNotOwner, and nothing
+// changes. Tasks already finished are left alone and not listed. A cancelled
+// warming task loses its lease, so its worker's next Heartbeat returns
+// ErrLeaseLost.
+func (s *Store) Withdraw(ctx context.Context, uid uint32, r api.CancelRequest, now time.Time) (*api.CancelResponse, error) {
+	resp := &api.CancelResponse{Cancelled: []int64{}, Items: []api.CancelItem{}}
 	err := s.inTx(ctx, func(tx *wtx) error {
-		type target struct {
-			id    int64
-			what  string
-			owner uint32
-			state api.TaskState
-		}
-		var targets []target
+		var targets []cancelTarget
 		for _, p := range r.Paths {
-			var t target
-			var st string
-			err := tx.QueryRowContext(ctx, `SELECT t.id, t.owner_uid, t.state FROM tasks t JOIN datasets d ON d.id = t.dataset_id WHERE d.path = ?`, p).
-				Scan(&t.id, &t.owner, &st)
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("queue: cancel: no task for path %s (see `swarmup` for the queue): %w", p, ErrNotFound)
-			}
+			ts, err := pathTargets(ctx, tx, p)
 			if err != nil {
-				return fmt.Errorf("queue: cancel %s: %w", p, err)
+				return err
 			}
-			t.what, t.state = "path "+p, api.TaskState(st)
-			targets = append(targets, t)
+			targets = append(targets, ts...)
 		}
 		for _, id := range r.TaskIDs {
-			t := target{id: id, what: fmt.Sprintf("task %d", id)}
+			t := cancelTarget{id: id, what: fmt.Sprintf("task %d", id)}
 			var st string
-			err := tx.QueryRowContext(ctx, `SELECT owner_uid, state FROM tasks WHERE id = ?`, id).Scan(&t.owner, &st)
+			err := tx.QueryRowContext(ctx, `SELECT state FROM tasks WHERE id = ?`, id).Scan(&st)
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("queue: cancel: no task %d (see `swarmup` for the queue): %w", id, ErrNotFound)
 			}
@@ -53,32 +65,115 @@ func (s *Store) Cancel(ctx context.Context, uid uint32, r api.CancelRequest, now
 			t.state = api.TaskState(st)
 			targets = append(targets, t)
 		}
-		seen := map[int64]bool{}
+		seen := map[int64]int{} // task id -> index in resp.Items
 		for _, t := range targets {
-			if uid != 0 && t.owner != uid {
-				return fmt.Errorf("queue: cancel %s: owned by uid %d, not uid %d; ask its owner or root: %w", t.what, t.owner, uid, ErrNotOwner)
-			}
-			if seen[t.id] || (t.state != api.TaskQueued && t.state != api.TaskWarming) {
+			if t.state != api.TaskQueued && t.state != api.TaskWarming {
 				continue
 			}
-			seen[t.id] = true
-			if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?, lease_owner = NULL, lease_expires_at = NULL,
-					reason = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
-				string(api.TaskCancelled), fmt.Sprintf("cancelled by uid %d", uid), ns(now), ns(now), t.id); err != nil {
+			k, again := seen[t.id]
+			n, err := withdrawClaims(ctx, tx, uid, t, again)
+			if err != nil {
+				return err
+			}
+			if again {
+				resp.Items[k].Withdrawn += n
+				continue
+			}
+			var ds string
+			if err := tx.QueryRowContext(ctx, `SELECT d.path FROM tasks t JOIN datasets d ON d.id = t.dataset_id WHERE t.id = ?`, t.id).Scan(&ds); err != nil {
 				return fmt.Errorf("queue: cancel %s: %w", t.what, err)
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE attempts SET finished_at = ?, outcome = ?, error = ? WHERE task_id = ? AND finished_at IS NULL`,
-				ns(now), string(api.TaskCancelled), fmt.Sprintf("cancelled by uid %d", uid), t.id); err != nil {
-				return fmt.Errorf("queue: cancel %s: %w", t.what, err)
+			seen[t.id] = len(resp.Items)
+			resp.Items = append(resp.Items, api.CancelItem{TaskID: t.id, Dataset: ds, Withdrawn: n})
+		}
+		for i := range resp.Items {
+			it := &resp.Items[i]
+			st, err := s.settle(ctx, tx, it.TaskID, fmt.Sprintf("cancelled by uid %d", uid), true, now)
+			if err != nil {
+				return err
 			}
-			cancelled = append(cancelled, t.id)
+			it.Cancelled, it.StillWanted, it.Restored = st.cancelled, st.stillWanted, st.restored
+			if st.cancelled {
+				resp.Cancelled = append(resp.Cancelled, it.TaskID)
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return cancelled, nil
+	return resp, nil
+}
+
+// pathTargets finds what a cancel of path p names: the task of the dataset
+// p, and when that task is not queued or warming, the live tasks that cover
+// a request for p. ErrNotFound when there is neither.
+func pathTargets(ctx context.Context, tx *wtx, p string) ([]cancelTarget, error) {
+	var own *cancelTarget
+	var id int64
+	var st string
+	err := tx.QueryRowContext(ctx, `SELECT t.id, t.state FROM tasks t JOIN datasets d ON d.id = t.dataset_id WHERE d.path = ?`, p).Scan(&id, &st)
+	switch {
+	case err == nil:
+		own = &cancelTarget{id: id, what: "path " + p, state: api.TaskState(st)}
+		if own.state == api.TaskQueued || own.state == api.TaskWarming {
+			return []cancelTarget{*own}, nil
+		}
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("queue: cancel %s: %w", p, err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT t.id, t.state FROM claims c JOIN tasks t ON t.id = c.task_id
+		WHERE c.path = ? AND t.state IN (?, ?) ORDER BY t.id`, p, string(api.TaskQueued), string(api.TaskWarming))
+	if err != nil {
+		return nil, fmt.Errorf("queue: cancel %s: %w", p, err)
+	}
+	defer rows.Close()
+	var out []cancelTarget
+	for rows.Next() {
+		t := cancelTarget{what: "path " + p, scope: p}
+		if err := rows.Scan(&t.id, &st); err != nil {
+			return nil, err
+		}
+		t.state = api.TaskState(st)
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 && own != nil {
+		out = append(out, *own) // finished: nothing to do, not an error
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("queue: cancel: no task for path %s (see `swarmup` for the queue): %w", p, ErrNotFound)
+	}
+	return out, nil
+}
+
+// withdrawClaims deletes uid's claims on target t (every claim when uid is
+// root) and returns how many. A user with no claim there gets ErrNotOwner,
+// naming who wants the task, unless again (the same cancel already withdrew
+// from this task).
+func withdrawClaims(ctx context.Context, tx *wtx, uid uint32, t cancelTarget, again bool) (int, error) {
+	res, err := tx.ExecContext(ctx, `DELETE FROM claims WHERE task_id = ?1 AND (?2 = '' OR path = ?2) AND (?3 = 0 OR uid = ?3)`,
+		t.id, t.scope, uid)
+	if err != nil {
+		return 0, fmt.Errorf("queue: cancel %s: %w", t.what, err)
+	}
+	n, _ := res.RowsAffected()
+	if n > 0 || uid == 0 || again {
+		return int(n), nil
+	}
+	var owners string
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(group_concat(DISTINCT uid), '') FROM claims WHERE task_id = ?`, t.id).Scan(&owners); err != nil {
+		return 0, fmt.Errorf("queue: cancel %s: %w", t.what, err)
+	}
+	if owners == "" {
+		owners = "nobody (an old task: only root may cancel it)"
+	} else {
+		owners = "uid " + owners
+	}
+	return 0, fmt.Errorf("queue: cancel %s: uid %d has no request for it (it is wanted by %s); you can withdraw only your own requests: ask them or root: %w",
+		t.what, uid, owners, ErrNotOwner)
 }
 
 // SetPriorities sets the priority of tasks by id, in one transaction. Unknown

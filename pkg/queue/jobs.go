@@ -153,7 +153,7 @@ func jobStatus(ctx context.Context, q querier, jobID uint64) (*api.JobStatus, er
 		return nil, fmt.Errorf("queue: job %d: %w", jobID, err)
 	}
 	st := &api.JobStatus{JobID: jobID, State: api.JobState(state), Ready: true, Warm: true, Datasets: []api.JobDataset{}}
-	rows, err := q.QueryContext(ctx, `SELECT jt.path, d.path, t.state, d.bytes, d.cached_bytes, d.cached_ratio
+	rows, err := q.QueryContext(ctx, `SELECT jt.path, d.path, t.state, d.bytes, d.cached_bytes, d.cached_ratio, t.reason
 		FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id JOIN datasets d ON d.id = t.dataset_id
 		WHERE jt.job_id = ? ORDER BY jt.path`, id)
 	if err != nil {
@@ -163,7 +163,7 @@ func jobStatus(ctx context.Context, q querier, jobID uint64) (*api.JobStatus, er
 	for rows.Next() {
 		var d api.JobDataset
 		var ts string
-		if err := rows.Scan(&d.Path, &d.Dataset, &ts, &d.Bytes, &d.CachedBytes, &d.CachedRatio); err != nil {
+		if err := rows.Scan(&d.Path, &d.Dataset, &ts, &d.Bytes, &d.CachedBytes, &d.CachedRatio, &d.Reason); err != nil {
 			return nil, err
 		}
 		d.State = api.TaskState(ts)
@@ -198,25 +198,43 @@ func (s *Store) JobEnd(ctx context.Context, jobID uint64, p JobEndParams) error 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("queue: end job %d: no such job: %w", jobID, ErrNotFound)
 		}
-		if err := cancelUnneeded(ctx, tx, int64(jobID), p.Now); err != nil {
+		if err := s.cancelUnneeded(ctx, tx, int64(jobID), p.Now); err != nil {
 			return fmt.Errorf("queue: cancel tasks job %d no longer needs: %w", jobID, err)
 		}
 		return nil
 	})
 }
 
-// cancelUnneeded cancels the queued tasks of Slurm job jobID that only jobs
-// asked for, all of them now ended: nobody wants them any more (a warming
-// one finishes; its data may serve the next job).
-func cancelUnneeded(ctx context.Context, tx *wtx, jobID int64, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?1, reason = ?2, updated_at = ?3, finished_at = ?3
-		WHERE state = ?4 AND source IN (?5, ?6)
-		AND id IN (SELECT jt.task_id FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id WHERE j.job_id = ?7)
-		AND NOT EXISTS (SELECT 1 FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id
-			WHERE jt.task_id = tasks.id AND j.state != ?8)`,
-		string(api.TaskCancelled), "no job needs it any more (its jobs ended before it was warmed)", ns(now),
-		string(api.TaskQueued), string(api.SourceSubmit), string(api.SourceProlog), jobID, string(api.JobEnded))
-	return err
+// cancelUnneeded settles the queued tasks Slurm job jobID was linked to,
+// now that it ended: a task no request or live job wants any more is
+// cancelled, and one wanted only for paths below it gives those paths their
+// own tasks back (see settle). A warming task finishes; its data may serve
+// the next job.
+func (s *Store) cancelUnneeded(ctx context.Context, tx *wtx, jobID int64, now time.Time) error {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT jt.task_id FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id
+		JOIN tasks t ON t.id = jt.task_id WHERE j.job_id = ? AND t.state = ?`, jobID, string(api.TaskQueued))
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := s.settle(ctx, tx, id, "no job needs it any more, nor any request (its jobs ended before it was warmed)", false, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // upsertJob finds the job row for token and/or a Slurm job id, creating it in
@@ -248,6 +266,10 @@ func upsertJob(ctx context.Context, tx *wtx, token string, jobID uint64, uid uin
 				return 0, err
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO job_tasks (job_id, task_id, path) SELECT ?, task_id, path FROM job_tasks WHERE job_id = ?`, nid, id); err != nil {
+				return 0, fmt.Errorf("queue: link job %d sharing token: %w", jobID, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO claims (task_id, path, uid, source, job_id, request_id, created_at)
+				SELECT task_id, path, uid, source, ?, request_id, ? FROM claims WHERE job_id = ?`, nid, now, id); err != nil {
 				return 0, fmt.Errorf("queue: link job %d sharing token: %w", jobID, err)
 			}
 			return nid, nil

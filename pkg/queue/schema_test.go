@@ -106,6 +106,7 @@ func TestCheckListsMatchAPIConstants(t *testing.T) {
 	require.Equal(t, strs(allJobStates), checkList(t, schema("jobs"), "state"))
 	require.Equal(t, strs(allSources), checkList(t, schema("tasks"), "source"))
 	require.Equal(t, strs(allSources), checkList(t, schema("requests"), "source"))
+	require.Equal(t, strs(allSources), checkList(t, schema("claims"), "source"))
 	// The lists are every constant pkg/api declares (catches a new state added there only).
 	require.Equal(t, apiConstants(t, "TaskState"), checkList(t, schema("tasks"), "state"))
 	require.Equal(t, apiConstants(t, "JobState"), checkList(t, schema("jobs"), "state"))
@@ -118,7 +119,7 @@ func TestCheckListsMatchAPIConstants(t *testing.T) {
 		require.True(t, api.Source(v).Valid(), v)
 	}
 	// The tables are STRICT.
-	for _, tbl := range []string{"datasets", "tasks", "attempts", "requests", "jobs", "job_tasks", "schema_migrations"} {
+	for _, tbl := range []string{"datasets", "tasks", "attempts", "requests", "jobs", "job_tasks", "claims", "schema_migrations"} {
 		require.Contains(t, schema(tbl), "STRICT", tbl)
 	}
 }

@@ -103,6 +103,9 @@ func (s *Store) submitTx(ctx context.Context, tx *wtx, p SubmitParams, job *int6
 		if err != nil {
 			return nil, err
 		}
+		if err := addClaim(ctx, tx, it.TaskID, it.Path, p, job, reqID, now); err != nil {
+			return nil, err
+		}
 		if job != nil {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO job_tasks (job_id, task_id, path) VALUES (?, ?, ?)
 				ON CONFLICT (job_id, path) DO UPDATE SET task_id = excluded.task_id`, *job, it.TaskID, it.Path); err != nil {
@@ -148,7 +151,11 @@ func (s *Store) submitPath(ctx context.Context, tx *wtx, p SubmitParams, pth str
 		dsID.Int64, _ = res.LastInsertId()
 	}
 	if taskID.Valid {
-		// Revive a terminal task in place: a fresh start with a fresh attempt budget.
+		// Revive a terminal task in place: a fresh start with a fresh attempt
+		// budget, and no claims from its earlier life.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM claims WHERE task_id = ?`, taskID.Int64); err != nil {
+			return it, fmt.Errorf("queue: revive task %d for %s: %w", taskID.Int64, pth, err)
+		}
 		_, err = tx.ExecContext(ctx, `UPDATE tasks SET state = ?1, attempts = 0, not_before = 0,
 			source = ?2, owner_uid = ?3, reason = '', updated_at = ?4, queued_at = ?4, started_at = NULL, finished_at = NULL
 			WHERE id = ?5`,
@@ -224,8 +231,10 @@ func descendantRange(dir string) (lo, hi string) {
 	return lo, lo[:len(lo)-1] + "0"
 }
 
-// absorbQueuedDescendants moves the job links of every queued task below pth
-// to task into, and cancels those tasks. It returns how many it absorbed.
+// absorbQueuedDescendants moves the job links and claims of every queued
+// task below pth to task into, and cancels those tasks. The claims keep
+// their paths, so cancelling into later gives them their tasks back (see
+// settle). It returns how many it absorbed.
 func absorbQueuedDescendants(ctx context.Context, tx *wtx, pth string, into, now int64) (int, error) {
 	lo, hi := descendantRange(pth)
 	// CROSS JOIN keeps SQLite on the path range: scanning every queued task
@@ -251,6 +260,9 @@ func absorbQueuedDescendants(ctx context.Context, tx *wtx, pth string, into, now
 	for _, id := range ids {
 		if _, err := tx.ExecContext(ctx, `UPDATE job_tasks SET task_id = ? WHERE task_id = ?`, into, id); err != nil {
 			return 0, fmt.Errorf("queue: move job links of task %d: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE claims SET task_id = ? WHERE task_id = ?`, into, id); err != nil {
+			return 0, fmt.Errorf("queue: move requests of task %d: %w", id, err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?, reason = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
 			string(api.TaskCancelled), "absorbed by "+pth, now, now, id); err != nil {

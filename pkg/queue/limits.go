@@ -1,0 +1,99 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/planner"
+)
+
+// OversizeReason is the one message for a dataset of the given size that is
+// larger than the MaxRequestBytes limit of a user's request (said at submit
+// time and as the reason of a task the cache manager refused).
+func OversizeReason(bytes, limit int64) string {
+	return fmt.Sprintf("%s, larger than MaxRequestBytes=%s, the most a user may warm in one request; ask an admin (root) to warm it, or name a smaller part of it",
+		planner.Bytes(bytes), planner.Bytes(limit))
+}
+
+// exemptClaimSQL is an SQL condition, true when a live claim of root or of
+// the daemon's active policy wants task t (they are exempt from
+// MaxRequestBytes); parameters number ended and active are api.JobEnded and
+// api.SourceActive.
+func exemptClaimSQL(ended, active int) string {
+	return fmt.Sprintf(`EXISTS (SELECT 1 FROM claims c LEFT JOIN jobs j ON j.id = c.job_id
+	WHERE c.task_id = t.id AND (c.job_id IS NULL OR j.state != ?%d) AND (c.uid = 0 OR c.source = ?%d))`, ended, active)
+}
+
+// OversizeOf returns the first of paths whose size is known from an earlier
+// check (the cache status table) to be above limit, and that a new request
+// would make warmupd fetch: its task is not warm or warming, nor queued for
+// root or the active policy. It returns "" when none is.
+func (s *Store) OversizeOf(ctx context.Context, paths []string, limit int64) (string, int64, error) {
+	for _, p := range paths {
+		var bytes int64
+		var free bool
+		err := s.r.QueryRowContext(ctx, `SELECT d.bytes,
+				coalesce(t.state IN (?1, ?2) OR (t.state = ?3 AND `+exemptClaimSQL(4, 5)+`), 0)
+			FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id
+			WHERE d.path = ?6 AND d.checked_at IS NOT NULL`,
+			string(api.TaskWarm), string(api.TaskWarming), string(api.TaskQueued), string(api.JobEnded), string(api.SourceActive), p).
+			Scan(&bytes, &free)
+		if err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			return "", 0, fmt.Errorf("queue: size of %s: %w", p, err)
+		}
+		if bytes > limit && !free {
+			return p, bytes, nil
+		}
+	}
+	return "", 0, nil
+}
+
+// Refused is a task RefuseOversized ended.
+type Refused struct {
+	TaskID int64
+	Path   string
+	Bytes  int64
+}
+
+// RefuseOversized fails every queued task whose dataset is known to be
+// larger than limit and that only users want (no live claim of root or of
+// the active policy), with OversizeReason as its reason, so no job waits for
+// a warm-up that will not run.
+func (s *Store) RefuseOversized(ctx context.Context, limit int64, now time.Time) ([]Refused, error) {
+	var out []Refused
+	err := s.inTx(ctx, func(tx *wtx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT t.id, d.path, d.bytes FROM tasks t JOIN datasets d ON d.id = t.dataset_id
+			WHERE t.state = ?3 AND d.bytes > ?4 AND d.checked_at IS NOT NULL AND NOT `+exemptClaimSQL(1, 2),
+			string(api.JobEnded), string(api.SourceActive), string(api.TaskQueued), limit)
+		if err != nil {
+			return fmt.Errorf("queue: oversized tasks: %w", err)
+		}
+		for rows.Next() {
+			var r Refused
+			if err := rows.Scan(&r.TaskID, &r.Path, &r.Bytes); err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, r := range out {
+			if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?, reason = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
+				string(api.TaskFailed), OversizeReason(r.Bytes, limit), ns(now), ns(now), r.TaskID); err != nil {
+				return fmt.Errorf("queue: refuse oversized task %d: %w", r.TaskID, err)
+			}
+		}
+		return nil
+	})
+	return out, err
+}

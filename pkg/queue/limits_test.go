@@ -1,0 +1,38 @@
+package queue_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/queue"
+)
+
+// Root's live job keeps a big task out of MaxRequestBytes; once that job
+// ends, the user's request alone is refused with the reason.
+func TestRefuseOversizedSparesRootUntilItsJobEnds(t *testing.T) {
+	s, _ := open(t)
+	it := submit(t, s, 1000, t0, "/jfs/big")[0]
+	_, err := s.Submit(ctx(), queue.SubmitParams{Paths: []string{"/jfs/big"}, UID: 0, Token: "r", JobID: 9, Source: api.SourceSubmit, Now: t0})
+	require.NoError(t, err)
+	require.NoError(t, s.RecordCheck(ctx(), "/jfs/big", queue.Check{Files: 1, Bytes: 5 << 30}, t0))
+
+	refused, err := s.RefuseOversized(ctx(), 1<<30, t0)
+	require.NoError(t, err)
+	require.Empty(t, refused, "root's job wants it")
+
+	require.NoError(t, s.JobEnd(ctx(), 9, queue.JobEndParams{Now: t0.Add(time.Second)}))
+	st, _ := taskState(t, s, it.TaskID)
+	require.Equal(t, api.TaskQueued, st, "the user's request still wants it")
+	refused, err = s.RefuseOversized(ctx(), 1<<30, t0.Add(2*time.Second))
+	require.NoError(t, err)
+	require.Equal(t, []queue.Refused{{TaskID: it.TaskID, Path: "/jfs/big", Bytes: 5 << 30}}, refused)
+	st, reason := taskState(t, s, it.TaskID)
+	require.Equal(t, api.TaskFailed, st)
+	require.Contains(t, reason, "larger than MaxRequestBytes=1.0 GiB")
+	refused, err = s.RefuseOversized(ctx(), 1<<30, t0.Add(3*time.Second))
+	require.NoError(t, err)
+	require.Empty(t, refused, "once")
+}
