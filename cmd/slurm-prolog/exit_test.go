@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -117,9 +118,27 @@ func TestPrologSignalExitsZero(t *testing.T) {
 func TestPanicRecovered(t *testing.T) {
 	var buf bytes.Buffer
 	require.NotPanics(t, func() {
-		run(nil, func(string) string { panic("boom") }, &buf)
+		run(nil, func(string) string { panic("boom") }, io.Discard, &buf)
 	})
 	require.Contains(t, buf.String(), "reason=internal-error")
 	require.Contains(t, buf.String(), "boom")
 	require.Equal(t, 1, strings.Count(strings.TrimSpace(buf.String()), "\n")+1)
+}
+
+// --help and --version answer from a shell, without slurmd's environment
+// (the flags were once parsed after the environment, so --help printed a
+// bad-env warning instead of the help).
+func TestHelpAndVersionWithoutJobEnv(t *testing.T) {
+	out := runBinary(t, nil, "--help")
+	require.Contains(t, out, "Install it as both Prolog= and Epilog=")
+	require.Contains(t, out, "--prolog-wait")
+	require.NotContains(t, out, "reason=")
+
+	cmd := exec.Command(prologBinary(t), "--version")
+	cmd.Env = nil
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), stderr.String())
+	require.Regexp(t, `^slurm-prolog \S+ \(go`, stdout.String())
+	require.Empty(t, stderr.String())
 }
