@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/internal/testutil"
 )
 
 // runBinary runs the built slurm-prolog with exactly env (no inherited
@@ -133,12 +135,5 @@ func TestHelpAndVersionWithoutJobEnv(t *testing.T) {
 	require.Contains(t, out, "Install it as both Prolog= and Epilog=")
 	require.Contains(t, out, "--prolog-wait")
 	require.NotContains(t, out, "reason=")
-
-	cmd := exec.Command(prologBinary(t), "--version")
-	cmd.Env = nil
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Run(), stderr.String())
-	require.Regexp(t, `^slurm-prolog \S+ \(go`, stdout.String())
-	require.Empty(t, stderr.String())
+	testutil.RequireVersion(t, prologBinary(t), "slurm-prolog")
 }
