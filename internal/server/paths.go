@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"unicode/utf8"
@@ -22,18 +23,12 @@ type PathError struct {
 	Status int
 }
 
-func (e *PathError) Error() string { return fmt.Sprintf("%s: %s", quoteIfOdd(e.Path), e.Reason) }
-
-func quoteIfOdd(p string) string {
-	for _, r := range p {
-		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
-			return fmt.Sprintf("%q", p)
-		}
+// Error is "<path>: <reason>", the path shown with ShowPath.
+func (e *PathError) Error() string {
+	if e.Path == "" {
+		return e.Reason
 	}
-	if !utf8.ValidString(p) {
-		return fmt.Sprintf("%q", p)
-	}
-	return p
+	return ShowPath(e.Path) + ": " + e.Reason
 }
 
 // PathPolicy decides which paths may be warmed.
@@ -46,30 +41,34 @@ type PathPolicy struct {
 }
 
 // Canonical validates the syntax of one path and returns it cleaned, without
-// touching the file system.
+// touching the file system. It is the rule the SPANK plugin applies at
+// sbatch (spank/pathrule.h), checked in this order: not empty, at most
+// MaxPathLen bytes, valid UTF-8, no control character, absolute, no '..'
+// component, and not ending in white space once cleaned. Both sides are
+// tested from spank/testdata/paths.tsv.
 func Canonical(p string) (string, error) {
+	bad := func(reason string) (string, error) {
+		return "", &PathError{Path: p, Reason: reason, Status: 400}
+	}
 	switch {
 	case p == "":
-		return "", &PathError{Path: p, Reason: "empty path", Status: 400}
+		return bad("empty path: name a dataset directory or file")
 	case len(p) > MaxPathLen:
-		return "", &PathError{Path: p[:64] + "…", Reason: fmt.Sprintf("path is %d bytes, longer than the %d allowed", len(p), MaxPathLen), Status: 400}
+		return bad(fmt.Sprintf("path is %d bytes, longer than the %d allowed", len(p), MaxPathLen))
 	case !utf8.ValidString(p):
-		return "", &PathError{Path: p, Reason: "path is not valid UTF-8", Status: 400}
+		return bad(`path is not valid UTF-8 (bad bytes shown as \xNN): rename it, or name a parent directory`)
+	case strings.IndexFunc(p, isControl) >= 0:
+		return bad(`path contains a control character (shown as \xNN): rename it, or name a parent directory`)
+	case !filepath.IsAbs(p):
+		return bad("path is relative: give an absolute path such as /jfs/datasets/imagenet")
+	case slices.Contains(strings.Split(p, "/"), ".."):
+		return bad("path contains '..': give the dataset's real absolute path")
 	}
-	for _, r := range p {
-		if r < 0x20 || r == 0x7f {
-			return "", &PathError{Path: p, Reason: "path contains a control character", Status: 400}
-		}
+	clean := filepath.Clean(p)
+	if endsInSpace(clean) {
+		return bad("path ends in white space, which juicefs warmup cannot read from its list file: rename it")
 	}
-	if !filepath.IsAbs(p) {
-		return "", &PathError{Path: p, Reason: "path is relative; give an absolute path such as /jfs/datasets/imagenet", Status: 400}
-	}
-	for _, c := range strings.Split(p, "/") {
-		if c == ".." {
-			return "", &PathError{Path: p, Reason: "path contains '..'; give the dataset's real absolute path", Status: 400}
-		}
-	}
-	return filepath.Clean(p), nil
+	return clean, nil
 }
 
 // Resolve checks one path fully: syntax, existence, symlinks resolved and
@@ -95,7 +94,7 @@ func (pp *PathPolicy) Resolve(p string, c Caller) (string, error) {
 		return "", &PathError{Path: p, Reason: err.Error(), Status: 400}
 	}
 	if pp.mountOf(real) == "" {
-		return "", &PathError{Path: p, Reason: "resolves to " + real + ", which is outside every JuiceFS mount", Status: 400}
+		return "", &PathError{Path: p, Reason: "resolves to " + ShowPath(real) + ", which is outside every JuiceFS mount", Status: 400}
 	}
 	if !c.Root() {
 		if err := readableBy(real, c); err != nil {
