@@ -6,14 +6,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
-	"unicode/utf8"
+
+	"github.com/accel-data/accel-data/internal/pathrule"
 )
 
 // MaxPathLen bounds one requested path (PATH_MAX).
-const MaxPathLen = 4096
+const MaxPathLen = pathrule.MaxLen
 
 // PathError is a requested path the daemon refuses; it becomes a 4xx answer
 // that names the path, so sbatch can print it.
@@ -23,12 +23,13 @@ type PathError struct {
 	Status int
 }
 
-// Error is "<path>: <reason>", the path shown with ShowPath.
+// Error is "<path>: <reason>", the path shown with pathrule.Show (shortened
+// in the middle when long, odd bytes as \xNN).
 func (e *PathError) Error() string {
 	if e.Path == "" {
 		return e.Reason
 	}
-	return ShowPath(e.Path) + ": " + e.Reason
+	return pathrule.Show(e.Path) + ": " + e.Reason
 }
 
 // PathPolicy decides which paths may be warmed.
@@ -40,33 +41,13 @@ type PathPolicy struct {
 	MaxPaths int
 }
 
-// Canonical validates the syntax of one path and returns it cleaned, without
-// touching the file system. It is the rule the SPANK plugin applies at
-// sbatch (spank/pathrule.h), checked in this order: not empty, at most
-// MaxPathLen bytes, valid UTF-8, no control character, absolute, no '..'
-// component, and not ending in white space once cleaned. Both sides are
-// tested from spank/testdata/paths.tsv.
+// Canonical validates the syntax of one path with the rule the SPANK plugin
+// applies at sbatch (pathrule.Clean) and returns it cleaned, without
+// touching the file system.
 func Canonical(p string) (string, error) {
-	bad := func(reason string) (string, error) {
+	clean, reason := pathrule.Clean(p)
+	if reason != "" {
 		return "", &PathError{Path: p, Reason: reason, Status: 400}
-	}
-	switch {
-	case p == "":
-		return bad("empty path: name a dataset directory or file")
-	case len(p) > MaxPathLen:
-		return bad(fmt.Sprintf("path is %d bytes, longer than the %d allowed", len(p), MaxPathLen))
-	case !utf8.ValidString(p):
-		return bad(`path is not valid UTF-8 (bad bytes shown as \xNN): rename it, or name a parent directory`)
-	case strings.IndexFunc(p, isControl) >= 0:
-		return bad(`path contains a control character (shown as \xNN): rename it, or name a parent directory`)
-	case !filepath.IsAbs(p):
-		return bad("path is relative: give an absolute path such as /jfs/datasets/imagenet")
-	case slices.Contains(strings.Split(p, "/"), ".."):
-		return bad("path contains '..': give the dataset's real absolute path")
-	}
-	clean := filepath.Clean(p)
-	if endsInSpace(clean) {
-		return bad("path ends in white space, which juicefs warmup cannot read from its list file: rename it")
 	}
 	return clean, nil
 }
@@ -94,7 +75,7 @@ func (pp *PathPolicy) Resolve(p string, c Caller) (string, error) {
 		return "", &PathError{Path: p, Reason: err.Error(), Status: 400}
 	}
 	if pp.mountOf(real) == "" {
-		return "", &PathError{Path: p, Reason: "resolves to " + ShowPath(real) + ", which is outside every JuiceFS mount", Status: 400}
+		return "", &PathError{Path: p, Reason: "resolves to " + pathrule.Show(real) + ", which is outside every JuiceFS mount", Status: 400}
 	}
 	if !c.Root() {
 		if err := readableBy(real, c); err != nil {

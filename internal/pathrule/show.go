@@ -1,4 +1,4 @@
-package server
+package pathrule
 
 import (
 	"fmt"
@@ -17,9 +17,9 @@ const (
 	showTail = 48
 )
 
-// ShowPath returns p for a message: control characters and bytes that are
+// Show returns p for a message: control characters and bytes that are
 // not UTF-8 become \xNN, and a long path is shortened in the middle.
-func ShowPath(p string) string {
+func Show(p string) string {
 	if len(p) <= showMax {
 		return escapeOdd(p)
 	}
