@@ -52,7 +52,6 @@ int ad_paths_parse(const char *value, const struct ad_config *cfg, struct ad_pat
 	const char *p = value;
 	char shown[AD_SHOW_BUF];
 	char prefixes[512];
-	size_t count = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (value == NULL || value[0] == '\0') {
@@ -76,11 +75,6 @@ int ad_paths_parse(const char *value, const struct ad_config *cfg, struct ad_pat
 			snprintf(err, errlen, "--accel-data has an empty path (check for a doubled or trailing ',')");
 			goto fail;
 		}
-		if (++count > cfg->max_paths) {
-			snprintf(err, errlen, "--accel-data names more than %zu paths: name at most %zu (a parent directory covers its children)",
-				 cfg->max_paths, cfg->max_paths);
-			goto fail;
-		}
 		if (ad_path_check(p, n, &norm, err, errlen) != 0)
 			goto fail;
 		ad_path_show(p, n, shown);
@@ -91,6 +85,12 @@ int ad_paths_parse(const char *value, const struct ad_config *cfg, struct ad_pat
 		}
 		if (contains(out, norm)) {
 			free(norm);
+		} else if (out->n + 1 > cfg->max_paths) {
+			/* Counted after removing duplicates: a repeated --accel-data names a path twice. */
+			free(norm);
+			snprintf(err, errlen, "--accel-data names more than %zu paths: name at most %zu (a parent directory covers its children)",
+				 cfg->max_paths, cfg->max_paths);
+			goto fail;
 		} else {
 			grown = realloc(out->v, (out->n + 1) * sizeof(*grown));
 			if (grown == NULL) {

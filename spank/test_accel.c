@@ -125,6 +125,11 @@ static void test_paths(void)
 	free(joined);
 	ad_paths_free(&p);
 
+	/* max_paths counts distinct paths: a repeated --accel-data (merged) names some twice. */
+	CHECK(ad_paths_parse("/jfs/a,/jfs/b,/jfs/c,/jfs/a,/jfs/b,/jfs/c", &c, &p, err, sizeof(err)) == 0 && p.n == 3,
+	      "duplicates counted against max_paths: %s", err);
+	ad_paths_free(&p);
+
 	CHECK(ad_paths_parse("/jfs", &c, &p, err, sizeof(err)) == 0, "the prefix itself is allowed: %s", err);
 	ad_paths_free(&p);
 
