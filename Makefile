@@ -6,6 +6,11 @@ GO      ?= go
 GOFLAGS ?=
 CMDS    := warmupd swarmup slurm-prolog jfs-dedup warmup-sim
 TESTCMDS:= fakejuicefs
+# The build's version, printed by every tool's --version and /v1/health; a
+# plain `go build` falls back to the VCS revision Go records.
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null)
+LDFLAGS := $(if $(VERSION),-X github.com/accel-data/accel-data/internal/version.Version=$(VERSION))
+export VERSION
 
 .PHONY: all build deps test bench bench-dedup install clean help
 
@@ -19,7 +24,7 @@ deps: ## install Debian packages and Go modules needed to build and test (idempo
 
 build: ## build the Go binaries into bin/ and the SPANK plugin spank/accel_data.so
 	@mkdir -p $(BIN)
-	@for c in $(CMDS); do [ -d cmd/$$c ] && ls cmd/$$c/*.go >/dev/null 2>&1 && $(GO) build $(GOFLAGS) -o $(BIN)/$$c ./cmd/$$c || exit 1; done
+	@for c in $(CMDS); do [ -d cmd/$$c ] && ls cmd/$$c/*.go >/dev/null 2>&1 && $(GO) build $(GOFLAGS) -ldflags '$(LDFLAGS)' -o $(BIN)/$$c ./cmd/$$c || exit 1; done
 	$(GO) build -o $(BIN)/fakejuicefs ./test/fakejuicefs
 	@if [ -f spank/Makefile ]; then $(MAKE) -C spank; fi
 

@@ -3,31 +3,66 @@
 #   scripts/demo.sh          install deps, build, bring up a 3-node Slurm cluster with
 #                            warmupd and a JuiceFS volume, submit jobs with --accel-data
 #                            and show swarmup while they warm and run; leaves it all up.
-#   scripts/demo.sh stop     stop everything the demo started (by pid file).
+#   scripts/demo.sh stop     stop everything the demo started (by pid file); says so
+#                            when nothing was running. Give it the same DEMO_DIR.
 # Idempotent: run it again to replay the demo (datasets evicted, warmupd restarted with an empty queue).
 # Uses a real `juicefs` when one is on PATH (local volume: sqlite3 metadata, file
 # storage, FUSE mount), else the JuiceFS stand-in test/fakejuicefs.
 # DEMO_DIR (default /tmp/accel-demo) holds everything; its parents must be world-executable.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-DIR=${DEMO_DIR:-/tmp/accel-demo}
+DEFAULT_DIR=/tmp/accel-demo
+DIR=${DEMO_DIR:-$DEFAULT_DIR}
+[ -d "$DIR" ] && DIR=$(cd "$DIR" && pwd)
 BIN=$repo/bin
 JFS=$DIR/jfs
 SOCK=$DIR/run/warmupd.sock
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# The exact command that stops this demo (DEMO_DIR included when not the default).
+stop_command() {
+	if [ "$DIR" = "$DEFAULT_DIR" ]; then
+		echo "$repo/scripts/demo.sh stop"
+	else
+		echo "DEMO_DIR=$(printf %q "$DIR") $repo/scripts/demo.sh stop"
+	fi
+}
+
+# cluster_up: does any daemon of the demo's Slurm cluster still run?
+cluster_up() {
+	local f
+	for f in "$DIR"/cluster/run/*.pid; do
+		alive "$f" && return 0
+	done
+	return 1
+}
+
 stop() {
+	local stopped=()
+	if [ ! -d "$DIR" ]; then
+		echo "demo: $DIR does not exist: nothing to stop (started with another DEMO_DIR? run DEMO_DIR=that-dir $0 stop)"
+		return 0
+	fi
 	if alive "$DIR/run/warmupd.pid"; then
 		kill -TERM "$(cat "$DIR/run/warmupd.pid")"
 		for _ in $(seq 1 100); do alive "$DIR/run/warmupd.pid" || break; sleep 0.1; done
+		stopped+=(warmupd)
 	fi
 	rm -f "$DIR/run/warmupd.pid"
-	[ -d "$DIR/cluster" ] && "$repo/test/slurm-cluster/down.sh" "$DIR/cluster"
+	if cluster_up; then
+		"$repo/test/slurm-cluster/down.sh" "$DIR/cluster" >/dev/null
+		stopped+=("the Slurm cluster")
+	fi
 	if [ -f "$DIR/real-juicefs" ] && mountpoint -q "$JFS"; then
 		"$(cat "$DIR/real-juicefs")" umount "$JFS" || true
+		stopped+=("the JuiceFS mount $JFS")
 	fi
-	echo "demo: stopped (remove $DIR to start from scratch)"
+	if [ ${#stopped[@]} -eq 0 ]; then
+		echo "demo: nothing was running under $DIR"
+	else
+		echo "demo: stopped ${stopped[*]} (remove $DIR to start from scratch)"
+	fi
 }
 if [ "${1:-}" = stop ]; then stop; exit 0; fi
 [ $# -eq 0 ] || { echo "usage: $0 [stop]" >&2; exit 2; }
@@ -39,6 +74,9 @@ cd "$repo"
 make -s build
 
 mkdir -p "$DIR"/{run,log,jobs,out}
+DIR=$(cd "$DIR" && pwd)
+JFS=$DIR/jfs
+SOCK=$DIR/run/warmupd.sock
 chmod 755 "$DIR" "$DIR/run" "$DIR/jobs" "$DIR/out"
 
 say "JuiceFS volume at $JFS"
@@ -81,7 +119,8 @@ fi
 rm -f "$DIR"/warmupd.db*
 if ! alive "$DIR/run/warmupd.pid"; then
 	rm -f "$SOCK"
-	ACCEL_DATA_CONF=/dev/null nohup "$BIN/warmupd" --socket "$SOCK" --database "$DIR/warmupd.db" \
+	# SLURM_CONF: warmupd's squeue poll (expected start of pending jobs) talks to the demo's cluster.
+	SLURM_CONF=$DIR/cluster/etc/slurm.conf ACCEL_DATA_CONF=/dev/null nohup "$BIN/warmupd" --socket "$SOCK" --database "$DIR/warmupd.db" \
 		--juicefs "$JUICEFS" --mounts "$JFS" --check-interval 500ms >>"$DIR/log/warmupd.log" 2>&1 &
 	echo $! >"$DIR/run/warmupd.pid"
 	for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
@@ -116,13 +155,13 @@ submit n3 "$JFS/datasets/imagenet-mini,$JFS/datasets/coco-mini"
 echo "\$ sbatch --accel-data=/etc/passwd ...   (bad input is refused at submission)"
 sbatch --accel-data=/etc/passwd --wrap true || true
 
-say "swarmup while the data warms (jobs wait in their prolog: squeue shows R, reason Prolog)"
+say "swarmup while the data warms (jobs wait in their prolog: state R, and reason Prolog in squeue's %r column)"
 for _ in $(seq 1 90); do
 	if [ -t 1 ]; then clear; else echo; fi
 	date +%T
 	"$BIN/swarmup" --all || true
 	echo
-	squeue -o '%.6i %.9P %.12j %.2t %.8M %.6D %R' || true
+	squeue -o '%.6i %.12j %.2t %.8M %.8r %N' || true
 	[ -z "$(squeue -h)" ] && break
 	sleep 1
 done
@@ -140,5 +179,6 @@ The cluster, warmupd and the volume are still up. Try:
   export SLURM_CONF=$SLURM_CONF WARMUPD_SOCKET=$SOCK
   sbatch --accel-data=$JFS/datasets/coco-mini --wrap 'ls $JFS/datasets/coco-mini | wc -l'
   $BIN/swarmup --all
-Stop everything with:  $0 stop
+Stop everything with:
+  $(stop_command)
 EOT

@@ -3,6 +3,7 @@
  * Each entry point switches on spank_context() and hands off; unknown
  * contexts return 0. See submit.c for what happens at submission.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,30 +17,43 @@ SPANK_PLUGIN(accel_data, 1);
 static struct {
 	struct ad_config cfg;
 	int cfg_ok;
-	char *opt;     /* last --accel-data value (the callback may run twice) */
+	char *opt;     /* every --accel-data value given, joined with ',' */
+	int empty;     /* --accel-data= was given with no path */
 	int submitted; /* ad_submit already ran in this process */
 } ad;
 
+/*
+ * Each --accel-data adds its paths (#SBATCH lines first, then the command
+ * line): nothing given is dropped, duplicates are removed later.
+ */
 static int opt_cb(int val, const char *optarg, int remote)
 {
-	char *copy;
+	char *joined;
 
 	(void)val;
 	(void)remote;
-	copy = strdup(optarg ? optarg : "");
-	if (copy == NULL) {
+	if (optarg == NULL || optarg[0] == '\0') {
+		ad.empty = 1;
+		return 0;
+	}
+	if (ad.opt == NULL)
+		joined = strdup(optarg);
+	else if (asprintf(&joined, "%s,%s", ad.opt, optarg) < 0)
+		joined = NULL;
+	if (joined == NULL) {
 		slurm_error("accel-data: out of memory reading --accel-data");
 		return -1;
 	}
 	free(ad.opt);
-	ad.opt = copy;
+	ad.opt = joined;
 	return 0;
 }
 
 static struct spank_option ad_options[] = {
 	{
 		"accel-data", "PATH[,PATH...]",
-		"[accel-data] warm these JuiceFS datasets before the job starts (default: $ACCEL_DATA)",
+		"[accel-data] warm these JuiceFS datasets before the job starts; "
+		"given more than once (also in #SBATCH lines), all the paths are warmed (default: $ACCEL_DATA)",
 		1, 0, opt_cb,
 	},
 	SPANK_OPTIONS_TABLE_END
@@ -83,6 +97,12 @@ static int submit_context(spank_t sp, spank_context_t ctx)
 	/* srun inside an existing allocation starts a step, not a job: its prolog already ran. */
 	if (ctx == S_CTX_LOCAL && jobid != NULL && jobid[0] != '\0')
 		return 0;
+	if (ad.empty) {
+		ad.submitted = 1;
+		slurm_error("accel-data: --accel-data= is empty: name at least one path, e.g. --accel-data=%s/mydataset",
+			    ad.cfg.nprefixes ? ad.cfg.prefixes[0] : AD_DEFAULT_PREFIX);
+		return -1;
+	}
 	if (value == NULL)
 		value = getenv("ACCEL_DATA");
 	if (value == NULL || value[0] == '\0')
@@ -113,6 +133,7 @@ int slurm_spank_exit(spank_t sp, int ac, char **av)
 	(void)av;
 	free(ad.opt);
 	ad.opt = NULL;
+	ad.empty = 0;
 	if (ad.cfg_ok)
 		ad_config_free(&ad.cfg);
 	ad.cfg_ok = 0;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "pathrule.h"
 
 int ad_json_string(struct ad_buf *b, const char *s)
 {
@@ -163,5 +164,30 @@ int ad_json_get_string(const char *json, const char *key, struct ad_buf *out)
 	}
 fail:
 	ad_buf_free(&k);
+	return rv;
+}
+
+int ad_rejection_text(int status, const char *resp, struct ad_buf *out)
+{
+	int rv = -1;
+	struct ad_buf msg = { 0 }, path = { 0 };
+	const char *obj = resp ? strchr(resp, '{') : NULL;
+	char shown[AD_SHOW_BUF], line[64];
+
+	if (obj == NULL || ad_json_get_string(obj, "error", &msg) != 0) {
+		snprintf(line, sizeof(line), "warmupd refused the request (HTTP %d)", status);
+		rv = ad_buf_puts(out, line);
+		goto done;
+	}
+	if (ad_json_get_string(obj, "path", &path) == 0 && path.len > 0) {
+		ad_path_show(path.data, path.len, shown);
+		if (strncmp(msg.data, shown, strlen(shown)) != 0 &&
+		    (ad_buf_puts(out, shown) != 0 || ad_buf_puts(out, ": ") != 0))
+			goto done;
+	}
+	rv = ad_buf_puts(out, msg.data);
+done:
+	ad_buf_free(&msg);
+	ad_buf_free(&path);
 	return rv;
 }

@@ -18,4 +18,12 @@ int ad_json_request(struct ad_buf *b, const struct ad_paths *p, const char *toke
  */
 int ad_json_get_string(const char *json, const char *key, struct ad_buf *out);
 
+/*
+ * Writes the user's message for warmupd's 4xx answer (resp, may be NULL) into
+ * out: its "error", preceded by the shown "path" unless the error already
+ * starts with it, or the bare status when the answer is not JSON.
+ * Returns 0, or -1 when out of memory.
+ */
+int ad_rejection_text(int status, const char *resp, struct ad_buf *out);
+
 #endif

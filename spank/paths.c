@@ -7,55 +7,8 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "pathrule.h"
 #include "paths.h"
-
-static int bad_char(unsigned char c)
-{
-	return c < 0x20 || c == 0x7f || c == '\\';
-}
-
-int ad_path_normalize(const char *in, char **out)
-{
-	int rv = -1;
-	struct ad_buf b = { 0 };
-	const char *p = in;
-
-	*out = NULL;
-	if (in == NULL || in[0] != '/')
-		goto fail;
-	for (const char *q = in; *q; q++)
-		if (bad_char((unsigned char)*q))
-			goto fail;
-	while (*p) {
-		const char *start, *end;
-		size_t n;
-
-		while (*p == '/')
-			p++;
-		if (*p == '\0')
-			break;
-		start = p;
-		end = strchr(p, '/');
-		if (end == NULL)
-			end = p + strlen(p);
-		n = (size_t)(end - start);
-		p = end;
-		if (n == 1 && start[0] == '.')
-			continue;
-		if (n == 2 && start[0] == '.' && start[1] == '.')
-			goto fail;
-		if (ad_buf_putc(&b, '/') != 0 || ad_buf_append(&b, start, n) != 0)
-			goto fail;
-	}
-	if (b.len == 0 && ad_buf_putc(&b, '/') != 0)
-		goto fail;
-	*out = b.data;
-	b.data = NULL;
-	rv = 0;
-fail:
-	ad_buf_free(&b);
-	return rv;
-}
 
 static int under_prefix(const char *path, const struct ad_config *cfg)
 {
@@ -84,21 +37,6 @@ static void prefix_list(const struct ad_config *cfg, char *dst, size_t len)
 	}
 }
 
-/* Shows a path in a message with control characters made visible. */
-static void printable(const char *s, size_t n, char *dst, size_t len)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n && o + 5 < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f)
-			o += (size_t)snprintf(dst + o, len - o, "\\x%02x", c);
-		else
-			dst[o++] = (char)c;
-	}
-	dst[o] = '\0';
-}
-
 static int contains(const struct ad_paths *p, const char *s)
 {
 	for (size_t i = 0; i < p->n; i++)
@@ -112,13 +50,12 @@ int ad_paths_parse(const char *value, const struct ad_config *cfg, struct ad_pat
 {
 	int rv = -1;
 	const char *p = value;
-	char shown[256];
+	char shown[AD_SHOW_BUF];
 	char prefixes[512];
-	size_t count = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (value == NULL || value[0] == '\0') {
-		snprintf(err, errlen, "--accel-data needs at least one path, e.g. --accel-data=%s/mydataset",
+		snprintf(err, errlen, "--accel-data is empty: name at least one path, e.g. --accel-data=%s/mydataset",
 			 cfg->nprefixes ? cfg->prefixes[0] : "/jfs");
 		goto fail;
 	}
@@ -131,42 +68,16 @@ int ad_paths_parse(const char *value, const struct ad_config *cfg, struct ad_pat
 	for (;;) {
 		const char *end = strchr(p, ',');
 		size_t n = end ? (size_t)(end - p) : strlen(p);
-		char *item = NULL, *norm = NULL;
+		char *norm = NULL;
 		char **grown;
 
-		printable(p, n < 200 ? n : 200, shown, sizeof(shown));
 		if (n == 0) {
 			snprintf(err, errlen, "--accel-data has an empty path (check for a doubled or trailing ',')");
 			goto fail;
 		}
-		if (++count > cfg->max_paths) {
-			snprintf(err, errlen, "--accel-data names more than %zu paths: name at most %zu (a parent directory covers its children)",
-				 cfg->max_paths, cfg->max_paths);
+		if (ad_path_check(p, n, &norm, err, errlen) != 0)
 			goto fail;
-		}
-		item = strndup(p, n);
-		if (item == NULL) {
-			snprintf(err, errlen, "out of memory");
-			goto fail;
-		}
-		for (size_t i = 0; i < n; i++) {
-			if (bad_char((unsigned char)item[i])) {
-				snprintf(err, errlen, "%s: control characters and '\\' are not allowed in --accel-data paths", shown);
-				free(item);
-				goto fail;
-			}
-		}
-		if (item[0] != '/') {
-			snprintf(err, errlen, "%s: --accel-data paths must be absolute (start with /)", shown);
-			free(item);
-			goto fail;
-		}
-		if (ad_path_normalize(item, &norm) != 0) {
-			snprintf(err, errlen, "%s: '..' is not allowed in --accel-data paths", shown);
-			free(item);
-			goto fail;
-		}
-		free(item);
+		ad_path_show(p, n, shown);
 		if (!under_prefix(norm, cfg)) {
 			snprintf(err, errlen, "%s: not under an accel-data mount (allowed: %s)", shown, prefixes);
 			free(norm);
@@ -174,6 +85,12 @@ int ad_paths_parse(const char *value, const struct ad_config *cfg, struct ad_pat
 		}
 		if (contains(out, norm)) {
 			free(norm);
+		} else if (out->n + 1 > cfg->max_paths) {
+			/* Counted after removing duplicates: a repeated --accel-data names a path twice. */
+			free(norm);
+			snprintf(err, errlen, "--accel-data names more than %zu paths: name at most %zu (a parent directory covers its children)",
+				 cfg->max_paths, cfg->max_paths);
+			goto fail;
 		} else {
 			grown = realloc(out->v, (out->n + 1) * sizeof(*grown));
 			if (grown == NULL) {
@@ -198,15 +115,17 @@ fail:
 int ad_paths_check_access(const struct ad_paths *p, char *err, size_t errlen)
 {
 	int rv = -1;
+	char shown[AD_SHOW_BUF];
 
 	for (size_t i = 0; i < p->n; i++) {
 		struct stat st;
 		int mode = R_OK;
 
+		ad_path_show(p->v[i], strlen(p->v[i]), shown);
 		if (stat(p->v[i], &st) != 0) {
 			int e = errno;
 
-			snprintf(err, errlen, "%s: %s (%s)", p->v[i], strerror(e),
+			snprintf(err, errlen, "%s: %s (%s)", shown, strerror(e),
 				 e == EACCES ? "you must be able to read it to warm it"
 					     : "check the path exists and is on the JuiceFS mount");
 			goto fail;
@@ -214,7 +133,7 @@ int ad_paths_check_access(const struct ad_paths *p, char *err, size_t errlen)
 		if (S_ISDIR(st.st_mode))
 			mode |= X_OK;
 		if (access(p->v[i], mode) != 0) {
-			snprintf(err, errlen, "%s: %s (you must be able to read it to warm it)", p->v[i], strerror(errno));
+			snprintf(err, errlen, "%s: %s (you must be able to read it to warm it)", shown, strerror(errno));
 			goto fail;
 		}
 	}

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "pathrule.h"
 
 struct ad_paths {
 	char **v;   /* normalized, deduplicated, in the user's order */
@@ -12,17 +13,10 @@ struct ad_paths {
 };
 
 /*
- * Normalizes an absolute path: collapses '//', drops '.' components and a
- * trailing '/'. Fails (-1) for a relative path, a '..' component or a
- * control character. *out is malloc'd.
- */
-int ad_path_normalize(const char *in, char **out);
-
-/*
- * Splits a comma-separated --accel-data value and checks every path against
- * cfg (absolute, no '..', no control characters or backslashes, under a
- * prefix, at most cfg->max_paths, total length bounded). Returns 0, or -1
- * with a one-line message for the user in err that names the path.
+ * Splits a comma-separated --accel-data value, checks every path with the
+ * rule of pathrule.h and against cfg (under a prefix, at most
+ * cfg->max_paths, total length bounded). Returns 0, or -1 with a one-line
+ * message for the user in err that names the path (shortened if long).
  */
 int ad_paths_parse(const char *value, const struct ad_config *cfg, struct ad_paths *out,
 		   char *err, size_t errlen);

@@ -10,29 +10,26 @@
 #include "submit.h"
 #include "token.h"
 
+#ifndef AD_VERSION
+#define AD_VERSION "devel"
+#endif
+
 /* Reports a 4xx answer from warmupd as the user's error. */
 static void report_rejection(int status, const struct ad_buf *resp)
 {
-	struct ad_buf msg = { 0 }, path = { 0 };
-	const char *obj = resp->data ? strchr(resp->data, '{') : NULL;
+	struct ad_buf text = { 0 };
 
-	if (obj != NULL && ad_json_get_string(obj, "error", &msg) == 0) {
-		if (ad_json_get_string(obj, "path", &path) == 0 && path.len > 0 &&
-		    strncmp(msg.data, path.data, path.len) != 0)
-			slurm_error("accel-data: %s: %s", path.data, msg.data);
-		else
-			slurm_error("accel-data: %s", msg.data);
-	} else {
+	if (ad_rejection_text(status, resp->data, &text) == 0)
+		slurm_error("accel-data: %s", text.data);
+	else
 		slurm_error("accel-data: warmupd refused the request (HTTP %d)", status);
-	}
-	ad_buf_free(&msg);
-	ad_buf_free(&path);
+	ad_buf_free(&text);
 }
 
 int ad_submit(spank_t sp, const struct ad_config *cfg, const char *value)
 {
 	int rv = -1, status;
-	char err[1024];
+	char err[2048];
 	char token[AD_TOKEN_HEX + 1];
 	struct ad_paths paths = { 0 };
 	struct ad_buf body = { 0 }, resp = { 0 };
@@ -59,7 +56,7 @@ int ad_submit(spank_t sp, const struct ad_config *cfg, const char *value)
 
 	status = ad_http_post(cfg->socket, "/v1/requests", body.data, cfg->timeout_ms, &resp, err, sizeof(err));
 	if (status >= 200 && status < 300) {
-		slurm_verbose("accel-data: queued %s for warm-up", joined);
+		slurm_verbose("accel-data %s: queued %s for warm-up", AD_VERSION, joined);
 	} else if (status >= 400 && status < 500) {
 		report_rejection(status, &resp);
 		goto fail;

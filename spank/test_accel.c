@@ -15,6 +15,7 @@
 #include "config.h"
 #include "http.h"
 #include "json.h"
+#include "pathrule.h"
 #include "paths.h"
 #include "token.h"
 
@@ -78,7 +79,7 @@ static void test_normalize(void)
 		{ "/jfs/a", "/jfs/a" }, { "/jfs//a/", "/jfs/a" }, { "/jfs/./a/.", "/jfs/a" },
 		{ "/", "/" }, { "///", "/" }, { "/jfs/a..b/...", "/jfs/a..b/..." },
 	};
-	const char *bad[] = { "jfs/a", "", "/jfs/../etc", "/jfs/a/..", "/jfs/\n", "/a\\b" };
+	const char *bad[] = { "jfs/a", "", "/jfs/../etc", "/jfs/a/..", "/jfs/\n", "/jfs/\xff" };
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		char *out = NULL;
@@ -102,18 +103,19 @@ static void test_paths(void)
 	char *joined;
 	char *huge;
 	struct { const char *in, *want_in_err; } bad[] = {
-		{ "jfs/a", "must be absolute" },
+		{ "jfs/a", "jfs/a: path is relative" },
 		{ "/jfs/a/../../etc", "'..'" },
 		{ "/jfsx/a", "not under an accel-data mount" },
 		{ "/etc/passwd", "/etc/passwd: not under" },
 		{ "/jfs/a,/jfs/b,/jfs/c,/jfs/d", "more than 3 paths" },
-		{ "/jfs/a\n", "control characters" },
-		{ "/jfs/a\x7f", "control characters" },
-		{ "/jfs/a\\,/etc", "control characters and '\\'" },
+		{ "/jfs/a\n", "/jfs/a\\x0a: path contains a control character" },
+		{ "/jfs/a\x7f", "control character" },
+		{ "/jfs/a\\,/etc", "/etc: not under" },
+		{ "/jfs/ok,/jfs/bad\xff", "/jfs/bad\\xff: path is not valid UTF-8" },
 		{ "/jfs/a,,/jfs/b", "empty path" },
 		{ "/jfs/a,", "empty path" },
 		{ "", "at least one path" },
-		{ "/jfs/a, /jfs/b", "must be absolute" },
+		{ "/jfs/a, /jfs/b", " /jfs/b: path is relative" },
 	};
 
 	CHECK(ad_paths_parse("/jfs/a,/data/b//c/,/jfs/a/", &c, &p, err, sizeof(err)) == 0, "valid list: %s", err);
@@ -121,6 +123,11 @@ static void test_paths(void)
 	joined = ad_paths_join(&p);
 	CHECK(joined && strcmp(joined, "/jfs/a,/data/b/c") == 0, "joined %s", joined);
 	free(joined);
+	ad_paths_free(&p);
+
+	/* max_paths counts distinct paths: a repeated --accel-data (merged) names some twice. */
+	CHECK(ad_paths_parse("/jfs/a,/jfs/b,/jfs/c,/jfs/a,/jfs/b,/jfs/c", &c, &p, err, sizeof(err)) == 0 && p.n == 3,
+	      "duplicates counted against max_paths: %s", err);
 	ad_paths_free(&p);
 
 	CHECK(ad_paths_parse("/jfs", &c, &p, err, sizeof(err)) == 0, "the prefix itself is allowed: %s", err);
@@ -140,11 +147,116 @@ static void test_paths(void)
 	memcpy(huge, "/jfs/", 5);
 	huge[AD_MAX_TOTAL_LEN + 99] = '\0';
 	CHECK(ad_paths_parse(huge, &c, &p, err, sizeof(err)) != 0 && strstr(err, "limit") != NULL, "huge: %s", err);
-	/* A long single path under the limit is fine and kept whole. */
-	huge[8000] = '\0';
-	CHECK(ad_paths_parse(huge, &c, &p, err, sizeof(err)) == 0 && strlen(p.v[0]) == 8000, "long path: %s", err);
+	/* One path of 4096 bytes is fine and kept whole; 8000 is refused in a short message. */
+	huge[AD_MAX_PATH_LEN] = '\0';
+	CHECK(ad_paths_parse(huge, &c, &p, err, sizeof(err)) == 0 && strlen(p.v[0]) == AD_MAX_PATH_LEN, "long path: %s", err);
 	ad_paths_free(&p);
+	memset(huge + AD_MAX_PATH_LEN, 'a', 8000 - AD_MAX_PATH_LEN);
+	huge[8000] = '\0';
+	CHECK(ad_paths_parse(huge, &c, &p, err, sizeof(err)) != 0 && strstr(err, "path is 8000 bytes, longer than the 4096 allowed") &&
+	      strlen(err) < 300, "8000-byte path: %s", err);
 	free(huge);
+	ad_config_free(&c);
+}
+
+/* Expands \xNN (a byte), \\ (a backslash) and \pN (N letters a) of testdata/paths.tsv into b. */
+static int decode_case(const char *s, struct ad_buf *b)
+{
+	b->len = 0;
+	if (ad_buf_append(b, "", 0) != 0)
+		return -1;
+	for (; *s; s++) {
+		char c = *s;
+
+		if (c == '\\' && s[1] == '\\') {
+			s++;
+		} else if (c == '\\' && s[1] == 'x') {
+			unsigned v;
+			if (sscanf(s + 2, "%2x", &v) != 1)
+				return -1;
+			c = (char)v;
+			s += 3;
+		} else if (c == '\\' && s[1] == 'p') {
+			char *end;
+			long n = strtol(s + 2, &end, 10);
+			for (long i = 0; i < n; i++)
+				if (ad_buf_putc(b, 'a') != 0)
+					return -1;
+			s = end - 1;
+			continue;
+		} else if (c == '\\') {
+			return -1;
+		}
+		if (ad_buf_putc(b, c) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The one path rule, from the table warmupd's Go test reads too: the same
+ * paths accepted (cleaned the same) and refused (with the same words), in a
+ * short one-line message however long the path.
+ */
+static void test_path_table(void)
+{
+	char *args[] = { "prefix=/" };
+	struct ad_config c = cfg_of(1, args);
+	FILE *f = fopen("testdata/paths.tsv", "r");
+	char line[16384], err[2048];
+	struct ad_buf in = { 0 }, want = { 0 };
+	int lineno = 0, cases = 0;
+
+	CHECK(f != NULL, "open testdata/paths.tsv (run from spank/)");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		char *verdict, *result, *out = NULL;
+		struct ad_paths p;
+		int ok, rc;
+
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		verdict = strchr(line, '\t');
+		result = verdict ? strchr(verdict + 1, '\t') : NULL;
+		CHECK(result != NULL, "paths.tsv:%d: want three tab-separated columns", lineno);
+		if (result == NULL)
+			continue;
+		*verdict++ = '\0';
+		*result++ = '\0';
+		ok = strcmp(verdict, "ok") == 0;
+		CHECK(ok || strcmp(verdict, "refuse") == 0, "paths.tsv:%d: verdict %s", lineno, verdict);
+		CHECK(decode_case(line, &in) == 0 && decode_case(result, &want) == 0, "paths.tsv:%d: bad escape", lineno);
+		cases++;
+
+		err[0] = '\0';
+		rc = ad_path_check(in.data, in.len, &out, err, sizeof(err));
+		if (ok) {
+			CHECK(rc == 0 && strcmp(out, want.data) == 0, "paths.tsv:%d: got %s (%s), want %s", lineno,
+			      out ? out : "(refused)", err, want.data);
+		} else {
+			CHECK(rc != 0 && out == NULL, "paths.tsv:%d: accepted as %s", lineno, out);
+			CHECK(strstr(err, want.data) != NULL, "paths.tsv:%d: message '%s' lacks '%s'", lineno, err, want.data);
+			CHECK(strchr(err, '\n') == NULL && strlen(err) <= 400, "paths.tsv:%d: long message %s", lineno, err);
+		}
+		free(out);
+
+		/* The same verdict through the whole --accel-data parser (an empty value has its own message). */
+		if (in.len == 0)
+			continue;
+		err[0] = '\0';
+		rc = ad_paths_parse(in.data, &c, &p, err, sizeof(err));
+		if (ok)
+			CHECK(rc == 0 && p.n == 1 && strcmp(p.v[0], want.data) == 0, "paths.tsv:%d: parse: %s", lineno, err);
+		else
+			CHECK(rc != 0 && strstr(err, want.data) != NULL, "paths.tsv:%d: parse: '%s' lacks '%s'", lineno, err, want.data);
+		ad_paths_free(&p);
+	}
+	CHECK(cases > 30, "only %d cases read", cases);
+	if (f != NULL)
+		fclose(f);
+	ad_buf_free(&in);
+	ad_buf_free(&want);
 	ad_config_free(&c);
 }
 
@@ -154,6 +266,7 @@ static void test_access(void)
 	struct ad_config c = cfg_of(1, args);
 	struct ad_paths p;
 	char err[1024];
+	char long_path[4001];
 
 	CHECK(ad_paths_parse("/tmp,/no/such/dataset", &c, &p, err, sizeof(err)) == 0, "parse: %s", err);
 	CHECK(ad_paths_check_access(&p, err, sizeof(err)) != 0, "missing path passed the access check");
@@ -161,6 +274,17 @@ static void test_access(void)
 	ad_paths_free(&p);
 	CHECK(ad_paths_parse("/tmp", &c, &p, err, sizeof(err)) == 0 && ad_paths_check_access(&p, err, sizeof(err)) == 0,
 	      "/tmp should be accessible: %s", err);
+	ad_paths_free(&p);
+
+	/* A 4000-byte missing path: the reason comes whole after the shortened path (it was cut at 1 KiB). */
+	memset(long_path, 'x', sizeof(long_path) - 1);
+	memcpy(long_path, "/no/", 4);
+	long_path[sizeof(long_path) - 1] = '\0';
+	CHECK(ad_paths_parse(long_path, &c, &p, err, sizeof(err)) == 0, "parse: %s", err);
+	CHECK(ad_paths_check_access(&p, err, sizeof(err)) != 0, "missing long path passed");
+	CHECK(strstr(err, "/no/xxx") == err && strstr(err, "\xe2\x80\xa6") != NULL &&
+	      strstr(err, ": No such file or directory (check the path exists") != NULL && strlen(err) < 300,
+	      "long path message: %s", err);
 	ad_paths_free(&p);
 	ad_config_free(&c);
 }
@@ -195,6 +319,43 @@ static void test_json(void)
 	CHECK(ad_json_get_string("not json", "error", &out) != 0, "garbage parsed");
 	CHECK(ad_json_get_string("{\"error\":\"unterminated", "error", &out) != 0, "unterminated parsed");
 	ad_buf_free(&out);
+}
+
+/* warmupd's 4xx answer becomes one line that names the path once, shortened. */
+static void test_rejection(void)
+{
+	struct ad_buf b = { 0 }, resp = { 0 }, t = { 0 };
+	char shown[AD_SHOW_BUF];
+	char path[5001];
+
+	memset(path, 'y', sizeof(path) - 1);
+	memcpy(path, "/jfs/", 5);
+	path[sizeof(path) - 1] = '\0';
+	ad_path_show(path, strlen(path), shown);
+
+	/* warmupd's own error already starts with the shown path: printed as is. */
+	ad_buf_puts(&resp, "{\"error\":\"");
+	ad_buf_puts(&resp, shown);
+	ad_buf_puts(&resp, ": no such file or directory\",\"path\":\"");
+	ad_buf_puts(&resp, path);
+	ad_buf_puts(&resp, "\"}");
+	CHECK(ad_rejection_text(404, resp.data, &t) == 0, "rejection text");
+	CHECK(strstr(t.data, ": no such file or directory") && strlen(t.data) < 200 && strstr(t.data + 1, "/jfs/") == NULL,
+	      "one shortened path: %s", t.data);
+	ad_buf_free(&t);
+
+	/* An error that does not name the path gets it in front. */
+	CHECK(ad_rejection_text(400, "{\"error\":\"outside the mounts\",\"path\":\"/x\"}", &t) == 0 &&
+	      strcmp(t.data, "/x: outside the mounts") == 0, "prefixed: %s", t.data);
+	ad_buf_free(&t);
+	CHECK(ad_rejection_text(400, "{\"error\":\"no paths given\"}", &t) == 0 && strcmp(t.data, "no paths given") == 0,
+	      "no path: %s", t.data);
+	ad_buf_free(&t);
+	CHECK(ad_rejection_text(413, "<html>", &t) == 0 && strcmp(t.data, "warmupd refused the request (HTTP 413)") == 0,
+	      "not JSON: %s", t.data);
+	ad_buf_free(&t);
+	ad_buf_free(&resp);
+	ad_buf_free(&b);
 }
 
 static void test_token(void)
@@ -326,7 +487,9 @@ int main(void)
 	test_config();
 	test_normalize();
 	test_paths();
+	test_path_table();
 	test_access();
+	test_rejection();
 	test_json();
 	test_token();
 	test_http();

@@ -240,3 +240,7 @@ func TestApplySurvivesKill9(t *testing.T) {
 	left, _ := filepath.Glob(filepath.Join(dir, "*", "*"+dedup.TmpSuffix))
 	require.Empty(t, left)
 }
+
+func TestVersion(t *testing.T) {
+	testutil.RequireVersion(t, testutil.Binary(t, "cmd/jfs-dedup"), "jfs-dedup")
+}

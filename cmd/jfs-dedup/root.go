@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/accel-data/accel-data/internal/version"
 )
 
 // NewCmdRoot builds the jfs-dedup command tree.
@@ -24,6 +26,8 @@ duplicates with "juicefs clone" copies that share the data of the file kept.
 		SilenceUsage:  true,
 	}
 	root.PersistentFlags().BoolVarP(&f.Verbose, "verbose", "v", false, "log every skipped or unreadable file")
+	root.Version = version.String()
+	root.SetVersionTemplate(version.Line("jfs-dedup") + "\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErrorf("%v", err) })
 	root.SetUsageTemplate(root.UsageTemplate() + exitStatusHelp)
 	root.CompletionOptions.DisableDefaultCmd = true

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/internal/testutil"
 )
 
 // runBinary runs the built slurm-prolog with exactly env (no inherited
@@ -117,9 +120,20 @@ func TestPrologSignalExitsZero(t *testing.T) {
 func TestPanicRecovered(t *testing.T) {
 	var buf bytes.Buffer
 	require.NotPanics(t, func() {
-		run(nil, func(string) string { panic("boom") }, &buf)
+		run(nil, func(string) string { panic("boom") }, io.Discard, &buf)
 	})
 	require.Contains(t, buf.String(), "reason=internal-error")
 	require.Contains(t, buf.String(), "boom")
 	require.Equal(t, 1, strings.Count(strings.TrimSpace(buf.String()), "\n")+1)
+}
+
+// --help and --version answer from a shell, without slurmd's environment
+// (the flags were once parsed after the environment, so --help printed a
+// bad-env warning instead of the help).
+func TestHelpAndVersionWithoutJobEnv(t *testing.T) {
+	out := runBinary(t, nil, "--help")
+	require.Contains(t, out, "Install it as both Prolog= and Epilog=")
+	require.Contains(t, out, "--prolog-wait")
+	require.NotContains(t, out, "reason=")
+	testutil.RequireVersion(t, prologBinary(t), "slurm-prolog")
 }

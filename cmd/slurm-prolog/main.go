@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,18 +17,21 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/spf13/pflag"
 
+	"github.com/accel-data/accel-data/internal/version"
 	"github.com/accel-data/accel-data/pkg/api"
 )
 
 func main() {
-	run(os.Args[1:], os.Getenv, os.Stderr)
+	run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	os.Exit(0)
 }
 
 // run does one prolog or epilog and logs one line to stderr (and the
-// PrologLog file). It never panics and never asks for a non-zero exit.
-func run(args []string, getenv func(string) string, stderr io.Writer) {
+// PrologLog file); --version prints to stdout. It never panics and never
+// asks for a non-zero exit.
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) {
 	out := outcome{}
 	var o options
 	logged := false
@@ -44,19 +48,25 @@ func run(args []string, getenv func(string) string, stderr io.Writer) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer stop()
 
+	// Flags first: --help and --version answer without a job environment.
+	o, optErr := parseOptions(args, getenv)
+	switch {
+	case errors.Is(optErr, pflag.ErrHelp):
+		logged = true
+		return
+	case optErr == nil && o.version:
+		logged = true
+		fmt.Fprintln(stdout, version.Line("slurm-prolog"))
+		return
+	}
 	e, err := parseEnv(getenv)
 	out.Mode, out.Job, out.Node, out.Paths = e.Mode, e.JobID, e.Node, e.Paths
 	if err != nil {
 		out.Reason, out.Detail = reasonBadEnv, err.Error()
 		return
 	}
-	o, err = parseOptions(args, getenv)
-	if err != nil {
-		if strings.Contains(err.Error(), "help requested") {
-			logged = true
-			return
-		}
-		out.Reason, out.Detail = reasonBadConfig, err.Error()
+	if optErr != nil {
+		out.Reason, out.Detail = reasonBadConfig, optErr.Error()
 		return
 	}
 	if len(e.Paths) == 0 {

@@ -39,6 +39,7 @@ type options struct {
 	pollInterval time.Duration
 	prologLog    string
 	stopEarly    bool
+	version      bool
 }
 
 func newFlags(o *options) *pflag.FlagSet {
@@ -49,6 +50,7 @@ func newFlags(o *options) *pflag.FlagSet {
 	fs.DurationVar(&o.pollInterval, "poll-interval", time.Second, "how often the prolog asks warmupd whether the data is warm")
 	fs.BoolVar(&o.stopEarly, "prolog-stop-early", true, "stop waiting as soon as the measured warm-up speed says the data cannot be warm within prolog-wait (the job reads the rest through the cache)")
 	fs.StringVar(&o.prologLog, "prolog-log", "", "also append the one-line outcome to this file (slurmd does not keep prolog output)")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.SetOutput(os.Stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, usage, config.PathEnv, config.DefaultPath, fs.FlagUsages())
@@ -80,11 +82,11 @@ func configPath(flag string, getenv func(string) string) (string, bool) {
 func parseOptions(args []string, getenv func(string) string) (options, error) {
 	var o options
 	fs := newFlags(&o)
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); err != nil || o.version {
 		return o, err
 	}
 	path, optional := configPath(o.configPath, getenv)
-	if err := config.Load(fs, path, optional, "config", "help"); err != nil {
+	if err := config.Load(fs, path, optional, "config", "help", "version"); err != nil {
 		return o, err
 	}
 	if o.prologWait < 0 {

@@ -99,6 +99,23 @@ func TestWarmResolvesRelativePaths(t *testing.T) {
 	}
 }
 
+// swarmup refuses what warmupd and the SPANK plugin refuse, before sending:
+// bytes that are not UTF-8 would reach warmupd as U+FFFD and be reported as
+// a missing file.
+func TestWarmRefusesWhatTheRuleRefuses(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"/jfs/bad\xff", `/jfs/bad\xff: path is not valid UTF-8`},
+		{"/jfs/a\nb", `/jfs/a\x0ab: path contains a control character`},
+		{"/jfs/a/../etc", "path contains '..'"},
+		{"/jfs/ds ", "path ends in white space"},
+		{"/jfs/" + strings.Repeat("x", 5000), "x…xxxx" + strings.Repeat("x", 44) + ": path is 5005 bytes, longer than the 4096 allowed"},
+	} {
+		_, err := absPath(func() (string, error) { return "/jfs/work", nil }, tc.in)
+		require.ErrorContains(t, err, tc.want)
+		require.Equal(t, exitUsage, codeFor(err), "a usage error")
+	}
+}
+
 func TestCommandsParseIntoOptions(t *testing.T) {
 	f, _, _ := testFactory(t)
 	var got *WarmOptions

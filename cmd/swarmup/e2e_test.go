@@ -240,3 +240,8 @@ func TestE2EPrioAndCache(t *testing.T) {
 	require.EqualError(t, newEndpointError(err, d.Client, "/v1/no-such-endpoint"),
 		"warmupd at "+d.Socket+" does not serve /v1/no-such-endpoint: it is older than this swarmup; upgrade warmupd")
 }
+
+// --version needs no daemon and no socket.
+func TestVersion(t *testing.T) {
+	testutil.RequireVersion(t, testutil.Binary(t, "cmd/swarmup"), "swarmup")
+}

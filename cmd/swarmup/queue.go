@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/accel-data/accel-data/internal/pathrule"
 	"github.com/accel-data/accel-data/internal/tableprinter"
 	"github.com/accel-data/accel-data/pkg/api"
 )
@@ -206,12 +207,19 @@ func absPath(getwd func() (string, error), p string) (string, error) {
 	if p == "" {
 		return "", usageErrorf("empty path")
 	}
-	if filepath.IsAbs(p) {
-		return filepath.Clean(p), nil
+	abs := p
+	if !filepath.IsAbs(p) {
+		wd, err := getwd()
+		if err != nil {
+			return "", fmt.Errorf("resolve relative path %q: cannot read the current directory (%v); give an absolute path", p, err)
+		}
+		abs = filepath.Join(wd, p)
 	}
-	wd, err := getwd()
-	if err != nil {
-		return "", fmt.Errorf("resolve relative path %q: cannot read the current directory (%v); give an absolute path", p, err)
+	// The rule warmupd and the SPANK plugin apply; checked here because JSON
+	// cannot carry bytes that are not UTF-8 (they would arrive as U+FFFD).
+	clean, reason := pathrule.Clean(abs)
+	if reason != "" {
+		return "", usageErrorf("%s: %s", pathrule.Show(p), reason)
 	}
-	return filepath.Join(wd, p), nil
+	return clean, nil
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/accel-data/accel-data/internal/version"
+
 	"github.com/accel-data/accel-data/pkg/api"
 )
 
@@ -50,6 +52,8 @@ and times are RFC 3339. --json prints the API objects instead.`,
 		}
 		return f.resolveSocket()
 	}
+	root.Version = version.String()
+	root.SetVersionTemplate(version.Line("swarmup") + "\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErrorf("%v", err) })
 	root.SetUsageTemplate(root.UsageTemplate() + exitStatusHelp)
 	root.CompletionOptions.DisableDefaultCmd = true

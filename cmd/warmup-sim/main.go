@@ -10,6 +10,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/accel-data/accel-data/internal/version"
 )
 
 func main() {
@@ -19,6 +21,8 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.Version = version.String()
+	root.SetVersionTemplate(version.Line("warmup-sim") + "\n")
 	root.AddCommand(newCmdRun(os.Stdout), newCmdGen(os.Stdout))
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "warmup-sim:", err)

@@ -43,3 +43,7 @@ func TestRunErrorsSayWhatToDo(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, string(out), `unknown policy "lru"`)
 }
+
+func TestVersion(t *testing.T) {
+	testutil.RequireVersion(t, testutil.Binary(t, "cmd/warmup-sim"), "warmup-sim")
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/accel-data/accel-data/internal/scheduler"
 	"github.com/accel-data/accel-data/internal/server"
 	"github.com/accel-data/accel-data/internal/slurmwatch"
+	"github.com/accel-data/accel-data/internal/version"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/config"
 	"github.com/accel-data/accel-data/pkg/jfs"
@@ -106,6 +107,7 @@ func run(args []string) int {
 	fs.DurationVar(&o.squeueEvery, "squeue-interval", 30*time.Second, "how often to run squeue (0: never)")
 	fs.Float64Var(&o.cache.ObjectStoreBandwidth, "object-store-bandwidth", 0, "object-storage bandwidth in bytes/s; traffic/bandwidth is the load that gates active warm-up (0: load unknown, treated as idle)")
 	help := fs.BoolP("help", "h", false, "show this help")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, usage, config.DefaultPath, config.PathEnv, fs.FlagUsages())
 	}
@@ -117,8 +119,12 @@ func run(args []string) int {
 		fs.Usage()
 		return 0
 	}
+	if *showVersion {
+		fmt.Println(version.Line("warmupd"))
+		return 0
+	}
 	explicit := fs.Changed("config") || os.Getenv(config.PathEnv) != ""
-	if err := config.Load(fs, o.configPath, !explicit, "config", "help"); err != nil {
+	if err := config.Load(fs, o.configPath, !explicit, "config", "help", "version"); err != nil {
 		fmt.Fprintf(os.Stderr, "warmupd: %v\n", err)
 		return 2
 	}
@@ -233,7 +239,7 @@ func serve(o options, log zerolog.Logger) error {
 		}
 	}
 	log.Info().Str("socket", o.socket).Str("database", o.database).Str("juicefs", o.juicefs).
-		Strs("mounts", mounts).Int("workers", sched.Workers()).Str("owner", sched.Owner()).Stringer("cache", mgr).Msg("warmupd ready")
+		Strs("mounts", mounts).Int("workers", sched.Workers()).Str("owner", sched.Owner()).Stringer("cache", mgr).Str("version", version.String()).Msg("warmupd ready")
 
 	select {
 	case <-ctx.Done():

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/accel-data/accel-data/internal/version"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/queue"
 )
@@ -54,7 +55,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusServiceUnavailable, "database: "+err.Error(), "")
 		return
 	}
-	h := api.Health{OK: true, Version: Version, Queued: counts[api.TaskQueued], Warming: counts[api.TaskWarming]}
+	h := api.Health{OK: true, Version: version.String(), Queued: counts[api.TaskQueued], Warming: counts[api.TaskWarming]}
 	if s.cfg.Health != nil {
 		x, err := s.cfg.Health(r.Context())
 		if err != nil {

@@ -8,11 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"unicode/utf8"
+
+	"github.com/accel-data/accel-data/internal/pathrule"
 )
 
 // MaxPathLen bounds one requested path (PATH_MAX).
-const MaxPathLen = 4096
+const MaxPathLen = pathrule.MaxLen
 
 // PathError is a requested path the daemon refuses; it becomes a 4xx answer
 // that names the path, so sbatch can print it.
@@ -22,18 +23,13 @@ type PathError struct {
 	Status int
 }
 
-func (e *PathError) Error() string { return fmt.Sprintf("%s: %s", quoteIfOdd(e.Path), e.Reason) }
-
-func quoteIfOdd(p string) string {
-	for _, r := range p {
-		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
-			return fmt.Sprintf("%q", p)
-		}
+// Error is "<path>: <reason>", the path shown with pathrule.Show (shortened
+// in the middle when long, odd bytes as \xNN).
+func (e *PathError) Error() string {
+	if e.Path == "" {
+		return e.Reason
 	}
-	if !utf8.ValidString(p) {
-		return fmt.Sprintf("%q", p)
-	}
-	return p
+	return pathrule.Show(e.Path) + ": " + e.Reason
 }
 
 // PathPolicy decides which paths may be warmed.
@@ -51,31 +47,15 @@ type PathPolicy struct {
 	MaxRequestBytes int64
 }
 
-// Canonical validates the syntax of one path and returns it cleaned, without
+// Canonical validates the syntax of one path with the rule the SPANK plugin
+// applies at sbatch (pathrule.Clean) and returns it cleaned, without
 // touching the file system.
 func Canonical(p string) (string, error) {
-	switch {
-	case p == "":
-		return "", &PathError{Path: p, Reason: "empty path", Status: 400}
-	case len(p) > MaxPathLen:
-		return "", &PathError{Path: p[:64] + "…", Reason: fmt.Sprintf("path is %d bytes, longer than the %d allowed", len(p), MaxPathLen), Status: 400}
-	case !utf8.ValidString(p):
-		return "", &PathError{Path: p, Reason: "path is not valid UTF-8", Status: 400}
+	clean, reason := pathrule.Clean(p)
+	if reason != "" {
+		return "", &PathError{Path: p, Reason: reason, Status: 400}
 	}
-	for _, r := range p {
-		if r < 0x20 || r == 0x7f {
-			return "", &PathError{Path: p, Reason: "path contains a control character", Status: 400}
-		}
-	}
-	if !filepath.IsAbs(p) {
-		return "", &PathError{Path: p, Reason: "path is relative; give an absolute path such as /jfs/datasets/imagenet", Status: 400}
-	}
-	for _, c := range strings.Split(p, "/") {
-		if c == ".." {
-			return "", &PathError{Path: p, Reason: "path contains '..'; give the dataset's real absolute path", Status: 400}
-		}
-	}
-	return filepath.Clean(p), nil
+	return clean, nil
 }
 
 // Resolve checks one path fully: syntax, existence, symlinks resolved and
@@ -101,7 +81,7 @@ func (pp *PathPolicy) Resolve(p string, c Caller) (string, error) {
 		return "", &PathError{Path: p, Reason: err.Error(), Status: 400}
 	}
 	if pp.mountOf(real) == "" {
-		return "", &PathError{Path: p, Reason: "resolves to " + real + ", which is outside every JuiceFS mount", Status: 400}
+		return "", &PathError{Path: p, Reason: "resolves to " + pathrule.Show(real) + ", which is outside every JuiceFS mount", Status: 400}
 	}
 	if err := pp.checkDepth(p, real, c); err != nil {
 		return "", err

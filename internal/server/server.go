@@ -18,9 +18,6 @@ import (
 	"github.com/accel-data/accel-data/pkg/queue"
 )
 
-// Version is reported by /v1/health; set by main at build time.
-var Version = "dev"
-
 // Config wires the server to the rest of the daemon.
 type Config struct {
 	Store  *queue.Store

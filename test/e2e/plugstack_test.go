@@ -99,3 +99,23 @@ func TestMultiNodeJob(t *testing.T) {
 	require.Len(t, prologLines(t, id, "epilog"), nodes, "one epilog line per node")
 	require.Len(t, w.tasksFor(t, ds), 1)
 }
+
+// --accel-data given more than once, in #SBATCH lines and on the command
+// line, warms every path named (it once kept only the last); a path with a
+// backslash and quotes reaches warmupd intact.
+func TestAccelDataRepeatedWarmsEveryPath(t *testing.T) {
+	w := setup(t, true, "")
+	a := w.vol.WriteFiles(t, "rep-a", 1, mib)
+	b := w.vol.WriteFiles(t, `rep\b "q"`, 1, mib)
+	c := w.vol.WriteFiles(t, "rep-c", 1, mib)
+	script := filepath.Join(t.TempDir(), "job.sh")
+	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\n#SBATCH --accel-data="+c+"\ntrue\n"), 0o755))
+	stdout, stderr, err := run(t, nil, "sbatch", "--parsable", "-o", "/dev/null", "--accel-data="+a, "--accel-data="+b, script)
+	require.NoError(t, err, stderr)
+	id, err := strconv.ParseUint(strings.TrimSpace(stdout), 10, 64)
+	require.NoError(t, err)
+	waitDone(t, 60*time.Second, id)
+	for _, p := range []string{a, b, c} {
+		require.Len(t, w.tasksFor(t, p), 1, "%s was not queued", p)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -172,17 +173,24 @@ func TestBadInput(t *testing.T) {
 	for i := range many {
 		many[i] = fmt.Sprintf("%s/d%d", ds, i)
 	}
+	// An existing directory whose name is not UTF-8: refused for what it is, not as missing.
+	badName := filepath.Join(ds, "bad\xff")
+	require.NoError(t, os.Mkdir(badName, 0o755))
 	cases := []struct {
 		name, value, want string
 		env               bool // give it as $ACCEL_DATA instead of the option
 	}{
-		{"relative", "datasets/x", "must be absolute", false},
-		{"dotdot", ds + "/../../../etc", "'..' is not allowed", false},
+		{"relative", "datasets/x", "datasets/x: path is relative", false},
+		{"dotdot", ds + "/../../../etc", "path contains '..'", false},
 		{"outside prefix", "/etc", "/etc: not under an accel-data mount", false},
 		{"too many", strings.Join(many, ","), "more than 16 paths", false},
 		{"too long", ds + "/" + strings.Repeat("x", 17000), "limit is 16384", false},
-		{"control character", ds + "/a\tb", "control characters", false},
-		{"escaped comma", ds + "\\,/etc", "'\\' are not allowed", false},
+		{"5000-byte path", ds + "/" + strings.Repeat("x", 5000), "xxxx: path is " + strconv.Itoa(len(ds)+5001) + " bytes, longer than the 4096 allowed", false},
+		{"control character", ds + "/a\tb", "/a\\x09b: path contains a control character", false},
+		{"invalid UTF-8", badName, "bad\\xff: path is not valid UTF-8", false},
+		{"trailing blank", ds + " ", "path ends in white space", false},
+		{"backslash then comma", ds + "\\,/etc", "/etc: not under an accel-data mount", false},
+		{"empty option", "", "--accel-data= is empty", false},
 		{"empty element", ds + ",," + ds, "empty path", false},
 		{"missing", ds + "/no-such-dir", "No such file or directory", false},
 		{"refused by warmupd", outside, "not inside a JuiceFS mount", false},
@@ -202,6 +210,9 @@ func TestBadInput(t *testing.T) {
 		require.Contains(t, stderr, "sbatch: error: accel-data: ", c.name)
 		require.Contains(t, stderr, c.want, c.name)
 		require.Equal(t, 1, strings.Count(stderr, "accel-data:"), "%s: one message line:\n%s", c.name, stderr)
+		for _, l := range strings.Split(stderr, "\n") {
+			require.LessOrEqual(t, len(l), 600, "%s: a long path is shortened, not printed whole: %s", c.name, l)
+		}
 		require.NotContains(t, stdout, "Submitted", c.name)
 	}
 
