@@ -59,6 +59,7 @@ type options struct {
 	sched       scheduler.Config
 	warmThreads int
 	cache       cachemgr.Config
+	verify      cachemgr.VerifyConfig
 	windows     string
 	squeue      string
 	squeueEvery time.Duration
@@ -89,6 +90,9 @@ func run(args []string) int {
 	fs.IntVar(&o.sched.Retries, "retries", 3, "attempts before a warm-up is reported partial or failed")
 	fs.DurationVar(&o.sched.RetryBackoff, "retry-backoff", 10*time.Second, "delay before the first retry (doubles each attempt)")
 	fs.DurationVar(&o.sched.CheckInterval, "check-interval", 5*time.Second, "progress check period while a warm-up runs")
+	fs.DurationVar(&o.verify.MaxAge, "verify-max-age", 5*time.Second, "warmupd calls data warm (to a prolog or `swarmup warm`) only if its last 'juicefs warmup --check' finished at most this long ago; older data is checked again first")
+	fs.DurationVar(&o.verify.Timeout, "verify-timeout", 30*time.Second, "bound of one such re-check; data whose re-check does not finish in time is queued again, never called warm")
+	fs.IntVar(&o.verify.Parallel, "verify-parallel", 4, "re-checks run at the same time (one per path at most)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	o.cache.Planner = planner.DefaultConfig()
 	o.cache.Planner.BindFlags(fs)
@@ -139,6 +143,11 @@ func serve(o options, log zerolog.Logger) error {
 	if o.sched.TargetRatio <= 0 || o.sched.TargetRatio > 1 {
 		return fmt.Errorf("--target-ratio %v: want a fraction in (0, 1]", o.sched.TargetRatio)
 	}
+	if o.verify.MaxAge <= 0 || o.verify.Timeout <= 0 || o.verify.Parallel <= 0 {
+		return fmt.Errorf("--verify-max-age %v, --verify-timeout %v, --verify-parallel %d: each must be positive (VerifyMaxAge=5s, VerifyTimeout=30s, VerifyParallel=4 are the defaults)",
+			o.verify.MaxAge, o.verify.Timeout, o.verify.Parallel)
+	}
+	o.verify.TargetRatio = o.sched.TargetRatio
 	ws, err := planner.ParseWindows(o.windows)
 	if err != nil {
 		return fmt.Errorf("--active-windows: %w", err)
@@ -193,13 +202,16 @@ func serve(o options, log zerolog.Logger) error {
 	mgr := cachemgr.New(o.cache, store, driver, log.With().Str("component", "cache").Logger(), time.Now)
 	o.sched.Plan = mgr.Plan
 	sched := scheduler.New(o.sched, store, driver, log.With().Str("component", "scheduler").Logger(), time.Now)
+	verifier := cachemgr.NewVerifier(o.verify, store, driver, log.With().Str("component", "verify").Logger(), time.Now)
+	defer verifier.Close()
 	srv := server.New(server.Config{
-		Store: store,
-		Paths: server.PathPolicy{Mounts: mounts, MaxPaths: o.maxPaths},
-		Log:   log.With().Str("component", "api").Logger(),
-		Kick:  sched.Kick,
-		Extra: mgr.Routes(),
-		Rate:  sched.Rate,
+		Store:  store,
+		Paths:  server.PathPolicy{Mounts: mounts, MaxPaths: o.maxPaths},
+		Log:    log.With().Str("component", "api").Logger(),
+		Kick:   sched.Kick,
+		Extra:  mgr.Routes(),
+		Rate:   sched.Rate,
+		Verify: verifier,
 		Health: func(context.Context) (server.Health, error) {
 			return server.Health{Workers: sched.Workers(), JuiceFS: o.juicefs, Database: o.database}, nil
 		},

@@ -70,6 +70,11 @@ type JobDataset struct {
 	// WarmRateBps is the measured warm-up speed (bytes/s) while the dataset
 	// warms, 0 when unknown; with Bytes-CachedBytes it gives an ETA.
 	WarmRateBps float64 `json:"warm_rate_bps,omitempty"`
+	// CheckedAt is when `juicefs warmup --check` of Path itself last
+	// finished (nil: never; Path is under a dataset checked as a whole).
+	// Bytes, CachedBytes and CachedRatio are from that check once Dataset is
+	// warm, else from the last check of Dataset.
+	CheckedAt *time.Time `json:"checked_at,omitempty"`
 }
 
 // JobStatus answers job start and readiness queries.
@@ -80,6 +85,17 @@ type JobStatus struct {
 	Ready    bool         `json:"ready"` // every dataset is in a terminal state (warm, partial, failed, ...)
 	Warm     bool         `json:"warm"`  // every dataset is warm
 	Datasets []JobDataset `json:"datasets"`
+}
+
+// Summarize sets Ready and Warm from the states of the datasets: ready when
+// every one is terminal, warm when every one is warm (a job naming none is
+// both).
+func (st *JobStatus) Summarize() {
+	st.Ready, st.Warm = true, true
+	for _, d := range st.Datasets {
+		st.Ready = st.Ready && d.State.Terminal()
+		st.Warm = st.Warm && d.State == TaskWarm
+	}
 }
 
 // QueueEntry is one warm-up task as shown by `swarmup`.
