@@ -1,0 +1,165 @@
+package integration
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/internal/testutil"
+	"github.com/accel-data/accel-data/pkg/api"
+)
+
+// blockFiles lists the cached block files of the volume (under
+// CacheDir/<UUID>/raw/chunks, the layout of the real client and the stand-in).
+func blockFiles(t *testing.T, v *testutil.Volume) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	err := filepath.WalkDir(v.CacheDir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !e.IsDir() && strings.Contains(filepath.ToSlash(p), "/raw/chunks/") {
+			out[p] = true
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	return out
+}
+
+// dropBlocks deletes the block files not in keep, behind warmupd's back (a
+// client started with --cache-scan-interval=-1 then misses them, like
+// `juicefs warmup --evict` or the client's own eviction would). It returns
+// how many it deleted.
+func dropBlocks(t *testing.T, v *testutil.Volume, keep map[string]bool) int {
+	t.Helper()
+	n := 0
+	for p := range blockFiles(t, v) {
+		if !keep[p] {
+			require.NoError(t, os.Remove(p))
+			n++
+		}
+	}
+	return n
+}
+
+// datasetRow returns the cache status row of path.
+func datasetRow(t *testing.T, d *testutil.Daemon, path string) api.Dataset {
+	t.Helper()
+	r, err := d.Client.Datasets(context.Background())
+	require.NoError(t, err)
+	for _, x := range r.Datasets {
+		if x.Path == path {
+			return x
+		}
+	}
+	t.Fatalf("no dataset %s in the cache status table", path)
+	return api.Dataset{}
+}
+
+// waitJobWarm polls a job's status until it is warm.
+func waitJobWarm(t *testing.T, d *testutil.Daemon, job uint64) *api.JobStatus {
+	t.Helper()
+	var st *api.JobStatus
+	require.Eventually(t, func() bool {
+		var err error
+		st, err = d.Client.JobStatus(context.Background(), job)
+		require.NoError(t, err)
+		return st.Ready
+	}, 2*time.Minute, 100*time.Millisecond)
+	require.True(t, st.Warm, "job %d ended ready but not warm: %+v", job, st.Datasets)
+	return st
+}
+
+// New data written under a warm dataset is not warm: a job naming it is
+// not told "covered by the parent, warm" but waits until the path's own
+// check says it is cached (warming it first).
+func TestNewDataUnderWarmParentIsCheckedForItself(t *testing.T) {
+	v := testutil.NewVolume(t)
+	v.WriteFiles(t, "parent/old", 4, 4<<20)
+	parent := filepath.Join(v.Mount, "parent")
+	d := testutil.StartWarmupd(t, v)
+	ctx := context.Background()
+	warm(t, d, parent)
+	warmBlocks := blockFiles(t, v)
+	require.NotEmpty(t, warmBlocks)
+
+	// 40 MiB of new data under the warm parent; whatever the client cached
+	// while writing it is dropped, so it is cold.
+	fresh := v.WriteFiles(t, "parent/new", 10, 4<<20)
+	dropBlocks(t, v, warmBlocks)
+
+	r, err := d.Client.Submit(ctx, api.SubmitRequest{Paths: []string{fresh}})
+	require.NoError(t, err)
+	require.Equal(t, fresh, r.Items[0].Dataset, "a warm parent does not cover the new data")
+	require.NotEqual(t, "covered", r.Items[0].Outcome)
+	require.NotEqual(t, api.TaskWarm, r.Items[0].State)
+
+	st, err := d.Client.JobStart(ctx, 501, api.JobStartRequest{Paths: []string{fresh}, Node: "n1"})
+	require.NoError(t, err)
+	require.False(t, st.Warm, "its prolog is not told warm: %+v", st.Datasets)
+	require.False(t, st.Ready)
+
+	st = waitJobWarm(t, d, 501)
+	require.Equal(t, fresh, st.Datasets[0].Dataset)
+	require.GreaterOrEqual(t, st.Datasets[0].CachedRatio, 0.99)
+	require.NotNil(t, st.Datasets[0].CheckedAt)
+	require.GreaterOrEqual(t, datasetRow(t, d, fresh).CachedRatio, 0.99, "its own check says cached")
+	require.Greater(t, len(blockFiles(t, v)), len(warmBlocks), "the new data's blocks were fetched")
+	require.Equal(t, 1, d.CountLogs("warm-up started", `"dataset":"`+fresh+`"`))
+}
+
+// Blocks evicted behind warmupd's back are not believed past VerifyMaxAge:
+// neither a request (what `swarmup warm --wait` reads) nor a job start is
+// answered warm from the stale record; the dataset is checked, found short,
+// queued again for the job, warmed again, and only then answered warm.
+func TestEvictedBehindOurBackIsWarmedAgain(t *testing.T) {
+	v := testutil.NewVolume(t)
+	ds := v.WriteFiles(t, "ds", 8, 4<<20)
+	d := testutil.StartWarmupd(t, v, "--verify-max-age", "500ms")
+	ctx := context.Background()
+	warm(t, d, ds)
+	require.Equal(t, 1, d.CountLogs("warm-up started", `"dataset":"`+ds+`"`))
+
+	// Behind warmupd's back: every block of the volume goes.
+	require.Positive(t, dropBlocks(t, v, nil))
+	time.Sleep(time.Second) // the last check is now older than --verify-max-age
+
+	r, err := d.Client.Submit(ctx, api.SubmitRequest{Paths: []string{ds}})
+	require.NoError(t, err)
+	require.Equal(t, "joined", r.Items[0].Outcome)
+	require.NotEqual(t, api.TaskWarm, r.Items[0].State, "not answered warm from the stale record")
+
+	st, err := d.Client.JobStart(ctx, 502, api.JobStartRequest{Paths: []string{ds}, Node: "n1"})
+	require.NoError(t, err)
+	require.False(t, st.Warm, "the prolog is not released as warm: %+v", st.Datasets)
+
+	waitJobWarm(t, d, 502)
+	require.Equal(t, 2, d.CountLogs("warm-up started", `"dataset":"`+ds+`"`), "warmed again")
+	require.GreaterOrEqual(t, datasetRow(t, d, ds).CachedRatio, 0.99)
+	require.NotEmpty(t, blockFiles(t, v))
+
+	// The same through `swarmup warm --wait`: evicted again, it waits for
+	// the new warm-up and exits 0 only once the data is cached again.
+	require.Positive(t, dropBlocks(t, v, nil))
+	time.Sleep(time.Second)
+	cmd := exec.Command(testutil.Binary(t, "cmd/swarmup"), "warm", "--wait", "--interval", "100ms", "--timeout", "2m", "--noheader", ds)
+	cmd.Env = append(os.Environ(), api.SocketEnv+"="+d.Socket, "ACCEL_DATA_CONF=/dev/null")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "%s%s", out, stderr.String())
+	f := strings.Split(strings.TrimSpace(string(out)), "\t")
+	require.Len(t, f, 4, "%s", out)
+	require.Equal(t, []string{ds, "joined"}, f[:2])
+	require.NotEqual(t, "warm", f[3], "the first answer is not the stale warm")
+	require.Equal(t, 3, d.CountLogs("warm-up started", `"dataset":"`+ds+`"`), "warmed a third time")
+	require.GreaterOrEqual(t, datasetRow(t, d, ds).CachedRatio, 0.99)
+}
