@@ -47,7 +47,7 @@ func newFakeDriver() *fakeDriver {
 }
 
 func (f *fakeDriver) set(path string, r float64) { f.mu.Lock(); f.ratio[path] = r; f.mu.Unlock() }
-func (f *fakeDriver) checks(path string) int   { f.mu.Lock(); defer f.mu.Unlock(); return f.calls[path] }
+func (f *fakeDriver) checks(path string) int     { f.mu.Lock(); defer f.mu.Unlock(); return f.calls[path] }
 
 func (f *fakeDriver) Check(ctx context.Context, paths []string) (*jfs.CheckResult, error) {
 	f.mu.Lock()
@@ -68,7 +68,9 @@ func (f *fakeDriver) Check(ctx context.Context, paths []string) (*jfs.CheckResul
 	return &jfs.CheckResult{Files: 1, TotalBytes: 100, CachedBytes: int64(100 * r), Ratio: r}, nil
 }
 
-func (f *fakeDriver) Evict(context.Context, []string) (*jfs.Summary, error) { return &jfs.Summary{}, nil }
+func (f *fakeDriver) Evict(context.Context, []string) (*jfs.Summary, error) {
+	return &jfs.Summary{}, nil
+}
 
 func openStore(t *testing.T) *queue.Store {
 	t.Helper()
