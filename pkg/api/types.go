@@ -26,12 +26,14 @@ type SubmitRequest struct {
 type SubmitItem struct {
 	Path string `json:"path"` // as canonicalised by the daemon
 	// Dataset is the canonical path of the task that covers Path (Path itself,
-	// or a queued/warm parent that covers it).
+	// or a queued or warming parent that covers it; a warm parent does not).
 	Dataset string    `json:"dataset"`
 	TaskID  int64     `json:"task_id"`
 	State   TaskState `json:"state"`
 	// Outcome is one of "new", "joined" (same path already queued/warm),
 	// "covered" (a parent covers it), "absorbed" (it absorbed queued children).
+	// State is TaskWarm only when Path's own last check is recent (warmupd's
+	// VerifyMaxAge); else TaskVerifying, or TaskQueued when it was found short.
 	Outcome string `json:"outcome"`
 }
 
