@@ -99,16 +99,17 @@ func TestNewDataUnderWarmParentIsCheckedForItself(t *testing.T) {
 	fresh := v.WriteFiles(t, "parent/new", 10, 4<<20)
 	dropBlocks(t, v, warmBlocks)
 
-	r, err := d.Client.Submit(ctx, api.SubmitRequest{Paths: []string{fresh}})
-	require.NoError(t, err)
-	require.Equal(t, fresh, r.Items[0].Dataset, "a warm parent does not cover the new data")
-	require.NotEqual(t, "covered", r.Items[0].Outcome)
-	require.NotEqual(t, api.TaskWarm, r.Items[0].State)
-
+	// The job's prolog is the first to name it: not covered by the warm
+	// parent, not warm, it gets a task of its own.
 	st, err := d.Client.JobStart(ctx, 501, api.JobStartRequest{Paths: []string{fresh}, Node: "n1"})
 	require.NoError(t, err)
 	require.False(t, st.Warm, "its prolog is not told warm: %+v", st.Datasets)
 	require.False(t, st.Ready)
+	require.Equal(t, fresh, st.Datasets[0].Dataset, "a warm parent does not cover the new data")
+	r, err := d.Client.Submit(ctx, api.SubmitRequest{Paths: []string{fresh}})
+	require.NoError(t, err)
+	require.Equal(t, fresh, r.Items[0].Dataset)
+	require.NotEqual(t, "covered", r.Items[0].Outcome)
 
 	st = waitJobWarm(t, d, 501)
 	require.Equal(t, fresh, st.Datasets[0].Dataset)
@@ -116,7 +117,10 @@ func TestNewDataUnderWarmParentIsCheckedForItself(t *testing.T) {
 	require.NotNil(t, st.Datasets[0].CheckedAt)
 	require.GreaterOrEqual(t, datasetRow(t, d, fresh).CachedRatio, 0.99, "its own check says cached")
 	require.Greater(t, len(blockFiles(t, v)), len(warmBlocks), "the new data's blocks were fetched")
-	require.Equal(t, 1, d.CountLogs("warm-up started", `"dataset":"`+fresh+`"`))
+	// (A real client may have re-cached some blocks of its own writes after
+	// they were dropped; then its check finds less to fetch, or nothing.)
+	require.LessOrEqual(t, d.CountLogs("warm-up started", `"dataset":"`+fresh+`"`), 1)
+	require.Equal(t, 1, d.CountLogs("warm-up started", `"dataset":"`+parent+`"`), "the parent was not warmed again")
 }
 
 // Blocks evicted behind warmupd's back are not believed past VerifyMaxAge:
