@@ -87,6 +87,7 @@ func waitJobWarm(t *testing.T, d *testutil.Daemon, job uint64) *api.JobStatus {
 func TestNewDataUnderWarmParentIsCheckedForItself(t *testing.T) {
 	v := testutil.NewVolume(t)
 	v.WriteFiles(t, "parent/old", 4, 4<<20)
+	dropBlocks(t, v, nil) // a real client caches what it writes
 	parent := filepath.Join(v.Mount, "parent")
 	d := testutil.StartWarmupd(t, v)
 	ctx := context.Background()
@@ -120,7 +121,7 @@ func TestNewDataUnderWarmParentIsCheckedForItself(t *testing.T) {
 	// (A real client may have re-cached some blocks of its own writes after
 	// they were dropped; then its check finds less to fetch, or nothing.)
 	require.LessOrEqual(t, d.CountLogs("warm-up started", `"dataset":"`+fresh+`"`), 1)
-	require.Equal(t, 1, d.CountLogs("warm-up started", `"dataset":"`+parent+`"`), "the parent was not warmed again")
+	require.LessOrEqual(t, d.CountLogs("warm-up started", `"dataset":"`+parent+`"`), 1, "the parent was not warmed again")
 }
 
 // Blocks evicted behind warmupd's back are not believed past VerifyMaxAge:
@@ -130,10 +131,12 @@ func TestNewDataUnderWarmParentIsCheckedForItself(t *testing.T) {
 func TestEvictedBehindOurBackIsWarmedAgain(t *testing.T) {
 	v := testutil.NewVolume(t)
 	ds := v.WriteFiles(t, "ds", 8, 4<<20)
+	dropBlocks(t, v, nil) // a real client caches what it writes
 	d := testutil.StartWarmupd(t, v, "--verify-max-age", "500ms")
 	ctx := context.Background()
 	warm(t, d, ds)
-	require.Equal(t, 1, d.CountLogs("warm-up started", `"dataset":"`+ds+`"`))
+	warmups := func() int { return d.CountLogs("warm-up started", `"dataset":"`+ds+`"`) }
+	first := warmups() // 1; 0 if a real client re-cached its writes after the drop
 
 	// Behind warmupd's back: every block of the volume goes.
 	require.Positive(t, dropBlocks(t, v, nil))
@@ -149,7 +152,7 @@ func TestEvictedBehindOurBackIsWarmedAgain(t *testing.T) {
 	require.False(t, st.Warm, "the prolog is not released as warm: %+v", st.Datasets)
 
 	waitJobWarm(t, d, 502)
-	require.Equal(t, 2, d.CountLogs("warm-up started", `"dataset":"`+ds+`"`), "warmed again")
+	require.Equal(t, first+1, warmups(), "warmed again")
 	require.GreaterOrEqual(t, datasetRow(t, d, ds).CachedRatio, 0.99)
 	require.NotEmpty(t, blockFiles(t, v))
 
@@ -167,7 +170,7 @@ func TestEvictedBehindOurBackIsWarmedAgain(t *testing.T) {
 	require.Len(t, f, 4, "%s", out)
 	require.Equal(t, []string{ds, "joined"}, f[:2])
 	require.NotEqual(t, "warm", f[3], "the first answer is not the stale warm")
-	require.Equal(t, 3, d.CountLogs("warm-up started", `"dataset":"`+ds+`"`), "warmed a third time")
+	require.Equal(t, first+2, warmups(), "warmed once more")
 	require.GreaterOrEqual(t, datasetRow(t, d, ds).CachedRatio, 0.99)
 }
 
