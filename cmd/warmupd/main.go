@@ -204,6 +204,7 @@ func serve(o options, log zerolog.Logger) error {
 	sched := scheduler.New(o.sched, store, driver, log.With().Str("component", "scheduler").Logger(), time.Now)
 	verifier := cachemgr.NewVerifier(o.verify, store, driver, log.With().Str("component", "verify").Logger(), time.Now)
 	defer verifier.Close()
+	verifier.Kick = sched.Kick
 	srv := server.New(server.Config{
 		Store:  store,
 		Paths:  server.PathPolicy{Mounts: mounts, MaxPaths: o.maxPaths},

@@ -47,6 +47,10 @@ type VerifyConfig struct {
 // jobs that need it (queue.Store.Requeue); one that finds it warm is recorded,
 // and the next answer says warm.
 type Verifier struct {
+	// Kick, when set (before the first answer), wakes the scheduler after a
+	// path was queued again.
+	Kick func()
+
 	cfg    VerifyConfig
 	store  *queue.Store
 	driver Checker
@@ -185,6 +189,9 @@ func (v *Verifier) verify(path string) {
 		return
 	}
 	log.Info().Int64("task", id).Str("why", why).Msg("not warm any more; queued again")
+	if v.Kick != nil {
+		v.Kick()
+	}
 }
 
 // wait waits for the channels, at most Wait (or until ctx ends); it reports
