@@ -32,7 +32,8 @@ type JobStartParams struct {
 
 // JobStart binds Slurm job jobID to the job submitted with p.Token (or
 // creates the job), submits any of p.Paths the job is not yet linked to with
-// source prolog, marks the job started and, on its first start, bumps the
+// source prolog, queues again the linked tasks that were evicted since (the
+// job needs their data now), marks the job started and, on its first start, bumps the
 // last_used_at and use_score of its datasets. It returns the job's status.
 func (s *Store) JobStart(ctx context.Context, jobID uint64, p JobStartParams) (*api.JobStatus, error) {
 	if jobID == 0 {
@@ -73,6 +74,9 @@ func (s *Store) JobStart(ctx context.Context, jobID uint64, p JobStartParams) (*
 				Source: api.SourceProlog, Now: p.Now}, &id); err != nil {
 				return err
 			}
+		}
+		if err := s.reviveEvictedTx(ctx, tx, id, p.Now); err != nil {
+			return fmt.Errorf("queue: job %d: queue evicted data again: %w", jobID, err)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, started_at = ?, node = ? WHERE id = ? AND state = ?`,
 			string(api.JobStarted), now, p.Node, id, string(api.JobSubmitted))

@@ -83,9 +83,7 @@ func (s *Store) Requeue(ctx context.Context, path, why string, now time.Time) (i
 			taskID = tid.Int64 // queued or warming: already on its way
 		case tid.Valid:
 			taskID = tid.Int64
-			if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?1, attempts = 0, max_attempts = ?2, not_before = 0,
-					reason = ?3, updated_at = ?4, queued_at = ?4, started_at = NULL, finished_at = NULL WHERE id = ?5`,
-				string(api.TaskQueued), s.maxAttempts.Load(), why, ns(now), taskID); err != nil {
+			if err := s.reviveTx(ctx, tx, taskID, why, now); err != nil {
 				return fmt.Errorf("queue: requeue %s: %w", path, err)
 			}
 		default:
@@ -113,6 +111,44 @@ func (s *Store) Requeue(ctx context.Context, path, why string, now time.Time) (i
 		return 0, err
 	}
 	return taskID, nil
+}
+
+// reviveTx puts a terminal task back to queued in place, for the jobs linked
+// to it: owner, source and links kept, a fresh attempt budget.
+func (s *Store) reviveTx(ctx context.Context, tx *wtx, taskID int64, why string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?1, attempts = 0, max_attempts = ?2, not_before = 0,
+			reason = ?3, updated_at = ?4, queued_at = ?4, started_at = NULL, finished_at = NULL WHERE id = ?5`,
+		string(api.TaskQueued), s.maxAttempts.Load(), why, ns(now), taskID)
+	return err
+}
+
+// reviveEvictedTx queues again the evicted tasks job id (jobs.id) is linked
+// to: it needs their data now.
+func (s *Store) reviveEvictedTx(ctx context.Context, tx *wtx, id int64, now time.Time) error {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT t.id FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id
+		WHERE jt.job_id = ? AND t.state = ?`, id, string(api.TaskEvicted))
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for rows.Next() {
+		var tid int64
+		if err := rows.Scan(&tid); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, tid)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, tid := range ids {
+		if err := s.reviveTx(ctx, tx, tid, "evicted, and a job that needs it started: warming again", now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Wanted reports whether a job that has not ended is linked to the task.

@@ -126,3 +126,23 @@ func TestRequeueCoveredPathGetsItsOwnTask(t *testing.T) {
 	state, _ := taskState(t, s, parent.TaskID)
 	require.Equal(t, api.TaskWarm, state, "the parent stays warm")
 }
+
+// A job that starts needing data evicted since it was submitted does not
+// start cold with "evicted": the task is queued again for it.
+func TestJobStartRequeuesEvictedData(t *testing.T) {
+	s, _ := open(t)
+	_, err := s.Submit(ctx(), queue.SubmitParams{Paths: []string{"/jfs/a"}, UID: 1000, Token: "tok", Source: api.SourceSubmit, Now: t0})
+	require.NoError(t, err)
+	warmAll(t, s, t0)
+	es, err := s.Queue(ctx(), true)
+	require.NoError(t, err)
+	require.NoError(t, s.MarkEvicted(ctx(), es[0].TaskID, "room for others", t0.Add(time.Minute)))
+
+	st, err := s.JobStart(ctx(), 9, queue.JobStartParams{Token: "tok", Paths: []string{"/jfs/a"}, Node: "n1", UID: 1000, Now: t0.Add(time.Hour)})
+	require.NoError(t, err)
+	require.False(t, st.Ready)
+	require.Equal(t, api.TaskQueued, st.Datasets[0].State)
+	state, reason := taskState(t, s, es[0].TaskID)
+	require.Equal(t, api.TaskQueued, state)
+	require.Contains(t, reason, "evicted, and a job that needs it started")
+}
