@@ -33,8 +33,9 @@ type JobStartParams struct {
 // JobStart binds Slurm job jobID to the job submitted with p.Token (or
 // creates the job), submits any of p.Paths the job is not yet linked to with
 // source prolog, queues again the linked tasks that were evicted since (the
-// job needs their data now), marks the job started and, on its first start, bumps the
-// last_used_at and use_score of its datasets. It returns the job's status.
+// job needs their data now), marks the job started and, on its first start,
+// bumps the last_used_at and use_score of its datasets. It returns the job's
+// status.
 func (s *Store) JobStart(ctx context.Context, jobID uint64, p JobStartParams) (*api.JobStatus, error) {
 	if jobID == 0 {
 		return nil, errors.New("queue: job start: job id 0; pass the Slurm job id (SLURM_JOB_ID)")

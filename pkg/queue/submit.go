@@ -39,7 +39,8 @@ type SubmitParams struct {
 // a queued or warming task for an ancestor, or creates (or revives) a task
 // that absorbs queued descendants. A warm ancestor does not cover: data
 // written under it since its check is not warm, so the path gets its own task,
-// whose first `--check` finds it warm at once or warms it. With a Token or a JobID the tasks are linked to that job.
+// whose first `--check` finds it warm at once or warms it. With a Token or a
+// JobID the tasks are linked to that job.
 func (s *Store) Submit(ctx context.Context, p SubmitParams) (*api.SubmitResponse, error) {
 	if p.Now.IsZero() {
 		return nil, errors.New("queue: submit: Now is zero; pass the caller's clock time")
