@@ -136,7 +136,7 @@ func (s *Store) submitPath(ctx context.Context, tx *wtx, p SubmitParams, pth str
 	}
 
 	// Covered by an ancestor being warmed? One indexed lookup per parent directory.
-	if anc, id, st, ok, err := coveringAncestor(ctx, tx, pth); err != nil {
+	if anc, id, st, ok, err := activeAncestor(ctx, tx, pth); err != nil {
 		return it, err
 	} else if ok {
 		it.Dataset, it.TaskID, it.State, it.Outcome = anc, id, st, OutcomeCovered
@@ -202,9 +202,9 @@ func covers(st api.TaskState) bool {
 	return st == api.TaskQueued || st == api.TaskWarming
 }
 
-// coveringAncestor finds the nearest ancestor of pth with a queued or warming
+// activeAncestor finds the nearest ancestor of pth with a queued or warming
 // task, by one exact (indexed) lookup per parent path, nearest first.
-func coveringAncestor(ctx context.Context, tx *wtx, pth string) (string, int64, api.TaskState, bool, error) {
+func activeAncestor(ctx context.Context, tx *wtx, pth string) (string, int64, api.TaskState, bool, error) {
 	for _, anc := range parents(pth) {
 		var (
 			id int64
