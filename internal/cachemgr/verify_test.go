@@ -2,6 +2,7 @@ package cachemgr
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -31,7 +32,8 @@ func (c *clock) add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// fakeDriver answers --check with a cached ratio per path (of 100 bytes),
+// fakeDriver answers --check with a cached ratio per path (of 100 bytes; a
+// negative ratio is a failed check),
 // counts the checks, and can hold them until released (or their context ends).
 type fakeDriver struct {
 	mu         sync.Mutex
@@ -64,6 +66,9 @@ func (f *fakeDriver) Check(ctx context.Context, paths []string) (*jfs.CheckResul
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+	if r < 0 {
+		return nil, errors.New("juicefs: check failed")
 	}
 	return &jfs.CheckResult{Files: 1, TotalBytes: 100, CachedBytes: int64(100 * r), Ratio: r}, nil
 }
@@ -186,6 +191,25 @@ func TestVerifierSlowCheckIsNeverWarm(t *testing.T) {
 	es, err := s.Queue(context.Background(), false)
 	require.NoError(t, err)
 	require.Contains(t, es[0].Reason, "did not finish within VerifyTimeout")
+}
+
+// A re-check that fails says nothing about the cache: never warm, queued
+// again (the worker's own check decides), and the scheduler is woken.
+func TestVerifierFailedCheckQueuesAgain(t *testing.T) {
+	s, d, c := openStore(t), newFakeDriver(), &clock{t: t0}
+	warmJob(t, s, 1, t0, "/jfs/a")
+	d.set("/jfs/a", -1)
+	v := newVerifier(t, VerifyConfig{MaxAge: 5 * time.Second}, s, d, c)
+	kicked := make(chan struct{}, 1)
+	v.Kick = func() { kicked <- struct{}{} }
+	c.add(time.Minute)
+	st := jobAnswer(t, s, v, 1)
+	require.False(t, st.Warm)
+	require.Equal(t, api.TaskQueued, st.Datasets[0].State)
+	es, err := s.Queue(context.Background(), false)
+	require.NoError(t, err)
+	require.Contains(t, es[0].Reason, "re-verification failed: juicefs: check failed")
+	require.Len(t, kicked, 1)
 }
 
 // Many answers about one path share one check; checks of different paths
