@@ -53,10 +53,11 @@ func TestE2EWarmWaitAndViews(t *testing.T) {
 	taskID := f[2]
 	require.Regexp(t, ` task `+taskID+` `+ds1+` warm 100.0%`, errOut, "progress lines end with the task warm")
 
-	// Asking again joins the warm task; a file under it is covered.
-	code, out, errOut = runSwarmup(t, d, "/", false, "warm", "--noheader", ds1, filepath.Join(ds1, "f0000.bin"))
+	// Asking again joins the warm task (verified: re-checked if its last
+	// check is older than VerifyMaxAge).
+	code, out, errOut = runSwarmup(t, d, "/", false, "warm", "--noheader", ds1)
 	require.Equal(t, exitOK, code, errOut)
-	require.Equal(t, ds1+"\tjoined\t"+taskID+"\twarm\n"+filepath.Join(ds1, "f0000.bin")+"\tcovered by "+ds1+"\t"+taskID+"\twarm\n", out)
+	require.Equal(t, ds1+"\tjoined\t"+taskID+"\twarm\n", out)
 
 	// The default view hides finished tasks; --all and --state show them.
 	code, out, _ = runSwarmup(t, d, "/", false, "--noheader")
@@ -83,6 +84,14 @@ func TestE2EWarmWaitAndViews(t *testing.T) {
 	code, out, _ = runSwarmup(t, d, "/", true, "datasets")
 	require.Equal(t, exitOK, code)
 	require.Regexp(t, `PATH +SIZE +FILES +CACHED +RATIO +CHECKED +STATE +RUNNING +QUEUED\n`+ds1+` +24 MiB +6 +24 MiB +\[##########\] 100.0% +\d+s +warm +0 +0\n`, out)
+
+	// A path under the warm ds1 is not covered by it (it may be new data):
+	// it gets its own task, whose first check finds it warm without a fetch.
+	f0 := filepath.Join(ds1, "f0000.bin")
+	code, out, errOut = runSwarmup(t, d, "/", false, "warm", "--wait", "--interval", "50ms", "--noheader", f0)
+	require.Equal(t, exitOK, code, errOut)
+	require.Regexp(t, `^`+f0+`\tnew\t\d+\tqueued\n$`, out)
+	require.Zero(t, d.CountLogs("warm-up started", `"dataset":"`+f0+`"`), "already warm: no warm-up ran")
 
 	// On a terminal, --wait redraws a progress block in place on stderr.
 	code, out, errOut = runSwarmup(t, d, v.Mount, true, "warm", "--wait", "--interval", "50ms", "dsb")

@@ -66,11 +66,18 @@ paths are resolved against the current directory. For each path the outcome is
 one of:
   new             a new warm-up task was queued
   joined          the same path was already queued, warming or warm
-  covered by X    a parent directory X is queued, warming or warm and covers it
+  covered by X    a parent directory X is queued or warming and covers it
+                  (a warm parent covers nothing: new data under it is checked
+                  for itself)
   absorbed        it replaced queued tasks for paths under it
 
+warmupd says "warm" only for data whose last 'juicefs warmup --check' finished
+within its VerifyMaxAge (5s by default); older data shows "verifying" while it
+is checked again, and is queued again if blocks are missing.
+
 With --wait, swarmup then waits until every task is finished, drawing progress
-on stderr, and exits 0 only if every dataset ended warm.` + fieldsHelp(warmColumns, warmDefaults),
+on stderr, asks warmupd once more for each path, and exits 0 only if every
+path is then answered warm.` + fieldsHelp(warmColumns, warmDefaults),
 		Example: `  swarmup warm /jfs/imagenet /jfs/coco
   cd /jfs && swarmup warm imagenet/train
   swarmup warm --wait --timeout 30m /jfs/imagenet && sbatch train.sh`,
@@ -126,7 +133,7 @@ func warmRun(ctx context.Context, opts *WarmOptions) error {
 			return err
 		}
 	}
-	tasks, waitErr := waitTasks(ctx, client, opts, resp.Items)
+	tasks, waitErr := waitTasks(ctx, client, opts, paths, resp.Items)
 	if opts.Output.JSON {
 		if err := printJSON(opts.IO.Out, warmResult{SubmitResponse: *resp, Tasks: tasks}); err != nil {
 			return err
@@ -137,8 +144,11 @@ func warmRun(ctx context.Context, opts *WarmOptions) error {
 
 // waitTasks polls the queue until every task named by items is terminal and
 // returns their last entries. A task that vanished from the queue is looked
-// up by the dataset that now covers its path.
-func waitTasks(ctx context.Context, client *api.Client, opts *WarmOptions, items []api.SubmitItem) ([]api.QueueEntry, error) {
+// up by the dataset that now covers its path. When every task ended warm, it
+// submits paths again: warmupd's answer is verified (each path checked for
+// itself within VerifyMaxAge), and only an answer of warm for every path
+// ends the wait; otherwise it waits for the tasks of that answer.
+func waitTasks(ctx context.Context, client *api.Client, opts *WarmOptions, paths []string, items []api.SubmitItem) ([]api.QueueEntry, error) {
 	if opts.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
@@ -148,6 +158,7 @@ func waitTasks(ctx context.Context, client *api.Client, opts *WarmOptions, items
 	ticker := time.NewTicker(opts.Interval)
 	defer ticker.Stop()
 	var last []api.QueueEntry
+	confirmed := allWarm(items)
 	for {
 		resp, err := client.Queue(ctx, true)
 		if err != nil {
@@ -164,10 +175,17 @@ func waitTasks(ctx context.Context, client *api.Client, opts *WarmOptions, items
 			done = done && t.State.Terminal()
 			warm = warm && t.State == api.TaskWarm
 		}
-		if done {
-			if !warm {
-				return tasks, withCode(exitNotWarm, notWarmError(tasks))
+		if done && !warm {
+			return tasks, withCode(exitNotWarm, notWarmError(tasks))
+		}
+		if done && !confirmed {
+			r, err := client.Submit(ctx, api.SubmitRequest{Paths: paths, Source: api.SourceManual})
+			if err != nil {
+				return tasks, waitError(err, opts.Timeout)
 			}
+			items, confirmed = r.Items, allWarm(r.Items)
+		}
+		if done && confirmed {
 			return tasks, nil
 		}
 		select {
@@ -176,6 +194,16 @@ func waitTasks(ctx context.Context, client *api.Client, opts *WarmOptions, items
 		case <-ticker.C:
 		}
 	}
+}
+
+// allWarm reports whether warmupd answered warm for every item.
+func allWarm(items []api.SubmitItem) bool {
+	for _, it := range items {
+		if it.State != api.TaskWarm {
+			return false
+		}
+	}
+	return true
 }
 
 func waitError(err error, timeout time.Duration) error {

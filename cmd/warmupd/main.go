@@ -62,6 +62,7 @@ type options struct {
 	sched       scheduler.Config
 	warmThreads int
 	cache       cachemgr.Config
+	verify      cachemgr.VerifyConfig
 	windows     string
 	squeue      string
 	squeueEvery time.Duration
@@ -94,6 +95,9 @@ func run(args []string) int {
 	fs.IntVar(&o.sched.Retry.Attempts, "retries", retry.DefaultAttempts, "attempts before a warm-up is reported partial or failed")
 	fs.DurationVar(&o.sched.Retry.Backoff, "retry-backoff", retry.DefaultBackoff, "delay before the first retry (doubles each attempt, at most 10m)")
 	fs.DurationVar(&o.sched.CheckInterval, "check-interval", 5*time.Second, "progress check period while a warm-up runs")
+	fs.DurationVar(&o.verify.MaxAge, "verify-max-age", 5*time.Second, "warmupd calls data warm (to a prolog or `swarmup warm`) only if its last 'juicefs warmup --check' finished at most this long ago; older data is checked again first")
+	fs.DurationVar(&o.verify.Timeout, "verify-timeout", 30*time.Second, "bound of one such re-check; data whose re-check does not finish in time is queued again, never called warm")
+	fs.IntVar(&o.verify.Parallel, "verify-parallel", 4, "re-checks run at the same time (one per path at most)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	o.cache.Planner = planner.DefaultConfig()
 	o.cache.Planner.BindFlags(fs)
@@ -149,6 +153,11 @@ func serve(o options, log zerolog.Logger) error {
 	if o.sched.TargetRatio <= 0 || o.sched.TargetRatio > 1 {
 		return fmt.Errorf("--target-ratio %v: want a fraction in (0, 1]", o.sched.TargetRatio)
 	}
+	if o.verify.MaxAge <= 0 || o.verify.Timeout <= 0 || o.verify.Parallel <= 0 {
+		return fmt.Errorf("--verify-max-age %v, --verify-timeout %v, --verify-parallel %d: each must be positive (VerifyMaxAge=5s, VerifyTimeout=30s, VerifyParallel=4 are the defaults)",
+			o.verify.MaxAge, o.verify.Timeout, o.verify.Parallel)
+	}
+	o.verify.TargetRatio = o.sched.TargetRatio
 	ws, err := planner.ParseWindows(o.windows)
 	if err != nil {
 		return fmt.Errorf("--active-windows: %w", err)
@@ -205,14 +214,18 @@ func serve(o options, log zerolog.Logger) error {
 	mgr := cachemgr.New(o.cache, store, driver, log.With().Str("component", "cache").Logger(), time.Now)
 	o.sched.Plan = mgr.Plan
 	sched := scheduler.New(o.sched, store, driver, log.With().Str("component", "scheduler").Logger(), time.Now)
+	verifier := cachemgr.NewVerifier(o.verify, store, driver, log.With().Str("component", "verify").Logger(), time.Now)
+	defer verifier.Close()
+	verifier.Kick = sched.Kick
 	srv := server.New(server.Config{
-		Store: store,
-		Paths: server.PathPolicy{Mounts: mounts, MaxPaths: o.maxPaths, MinDepth: o.minDepth, MaxRequestBytes: o.cache.MaxRequestBytes},
-		Log:   log.With().Str("component", "api").Logger(),
-		Kick:  sched.Kick,
-		Stop:  sched.Stop,
-		Extra: mgr.Routes(),
-		Rate:  sched.Rate,
+		Store:  store,
+		Paths:  server.PathPolicy{Mounts: mounts, MaxPaths: o.maxPaths, MinDepth: o.minDepth, MaxRequestBytes: o.cache.MaxRequestBytes},
+		Log:    log.With().Str("component", "api").Logger(),
+		Kick:   sched.Kick,
+		Stop:   sched.Stop,
+		Extra:  mgr.Routes(),
+		Rate:   sched.Rate,
+		Verify: verifier,
 		Health: func(context.Context) (server.Health, error) {
 			return server.Health{Workers: sched.Workers(), JuiceFS: o.juicefs, Database: o.database}, nil
 		},

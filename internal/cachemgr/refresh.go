@@ -14,8 +14,10 @@ import (
 // for the dataset most overdue. A dataset of size S is due every
 // RefreshInterval × (1 + log2(S / 1 GiB)), so big datasets are checked less
 // often (a negative RefreshInterval turns this off). Before that, it sizes
-// queued datasets of unknown size for the cache guard. A warm dataset found below the target ratio (the cache dropped
-// blocks) becomes evicted, so the next request warms it again.
+// queued datasets of unknown size for the cache guard. A warm dataset found
+// below the target ratio (the cache dropped blocks) is queued again when a job
+// that has not ended needs it, else it becomes evicted, so the next request
+// warms it again.
 func (m *Manager) Refresh(ctx context.Context) {
 	for {
 		select {
@@ -104,14 +106,36 @@ func (m *Manager) refreshOne(ctx context.Context) bool {
 			m.log.Warn().Err(err).Str("dataset", c.Path).Msg("record check")
 		}
 		if c.State == api.TaskWarm && r.Ratio < m.cfg.Planner.WarmRatio {
-			why := "a periodic check found it below the warm ratio (the cache dropped blocks)"
-			if err := m.store.MarkEvicted(ctx, c.TaskID, why, m.now()); err == nil {
-				m.log.Info().Str("dataset", c.Path).Float64("ratio", r.Ratio).Msg("warm dataset lost blocks; marked evicted")
-			}
+			m.lostBlocks(ctx, c, r.Ratio)
 		}
 		return true
 	}
 	return false
+}
+
+// lostBlocks handles a warm dataset a periodic check found short: a job that
+// has not ended still needs it, so it is queued again (its links kept);
+// nobody needs it, so it is marked evicted and the next request warms it.
+func (m *Manager) lostBlocks(ctx context.Context, c queue.CheckCandidate, found float64) {
+	log := m.log.With().Str("dataset", c.Path).Float64("ratio", found).Logger()
+	wanted, err := m.store.Wanted(ctx, c.TaskID)
+	if err != nil {
+		log.Warn().Err(err).Msg("refresh: jobs of a dataset that lost blocks")
+		return
+	}
+	if wanted {
+		why := "a periodic check found it below the warm ratio (the cache dropped blocks) while jobs need it; warming again"
+		if _, err := m.store.Requeue(ctx, c.Path, why, m.now()); err != nil {
+			log.Warn().Err(err).Msg("refresh: queue again")
+			return
+		}
+		log.Info().Msg("warm dataset lost blocks; jobs need it, queued again")
+		return
+	}
+	why := "a periodic check found it below the warm ratio (the cache dropped blocks)"
+	if err := m.store.MarkEvicted(ctx, c.TaskID, why, m.now()); err == nil {
+		log.Info().Msg("warm dataset lost blocks; marked evicted")
+	}
 }
 
 func ratio(a, b int64) float64 {

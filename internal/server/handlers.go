@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -117,6 +118,12 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	s.cfg.Log.Info().Uint32("uid", uid).Str("source", string(req.Source)).Strs("paths", paths).
 		Uint64("job", req.JobID).Msg("warm-up requested")
 	s.cfg.Kick()
+	if s.cfg.Verify != nil {
+		if err := s.cfg.Verify.Items(r.Context(), resp.Items); err != nil {
+			s.storeError(w, err)
+			return
+		}
+	}
 	WriteJSON(w, http.StatusOK, resp)
 }
 
@@ -191,12 +198,15 @@ func (s *Server) jobStart(w http.ResponseWriter, r *http.Request) {
 	st, err := s.cfg.Store.JobStart(r.Context(), id, queue.JobStartParams{
 		Token: req.Token, Paths: paths, Node: req.Node, UID: req.UID, Now: s.cfg.Now(),
 	})
+	if err == nil {
+		s.cfg.Kick()
+		st, err = s.verified(r, id, st)
+	}
 	if err != nil {
 		s.storeError(w, err)
 		return
 	}
 	s.cfg.Log.Info().Uint64("job", id).Str("node", req.Node).Bool("ready", st.Ready).Msg("job started")
-	s.cfg.Kick()
 	WriteJSON(w, http.StatusOK, s.withRates(st))
 }
 
@@ -206,11 +216,25 @@ func (s *Server) jobStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st, err := s.cfg.Store.JobStatus(r.Context(), id)
+	if err == nil {
+		st, err = s.verified(r, id, st)
+	}
 	if err != nil {
 		s.storeError(w, err)
 		return
 	}
 	WriteJSON(w, http.StatusOK, s.withRates(st))
+}
+
+// verified passes job id's status through the Verifier: warm only where the
+// data was verified within VerifyMaxAge.
+func (s *Server) verified(r *http.Request, id uint64, st *api.JobStatus) (*api.JobStatus, error) {
+	if s.cfg.Verify == nil {
+		return st, nil
+	}
+	return s.cfg.Verify.Job(r.Context(), st, func(ctx context.Context) (*api.JobStatus, error) {
+		return s.cfg.Store.JobStatus(ctx, id)
+	})
 }
 
 func (s *Server) jobEnd(w http.ResponseWriter, r *http.Request) {
@@ -241,6 +265,9 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request) {
 	}
 	if es == nil {
 		es = []api.QueueEntry{}
+	}
+	if s.cfg.Verify != nil {
+		s.cfg.Verify.Entries(es)
 	}
 	WriteJSON(w, http.StatusOK, api.QueueResponse{Entries: es})
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/queue"
 )
 
@@ -37,6 +38,20 @@ type Config struct {
 	// Extra routes added by other components (pattern -> handler), e.g. the
 	// cache manager's endpoints.
 	Extra map[string]http.HandlerFunc
+	// Verify decides what may be reported warm now (cachemgr.Verifier); nil
+	// reports the store's states as they are.
+	Verify Verifier
+}
+
+// Verifier re-verifies warm data before an answer calls it warm (see
+// cachemgr.Verifier, the one implementation).
+type Verifier interface {
+	// Job judges a job's status; reload reads it again after re-verifications.
+	Job(ctx context.Context, st *api.JobStatus, reload func(context.Context) (*api.JobStatus, error)) (*api.JobStatus, error)
+	// Items judges the items of a submit answer in place.
+	Items(ctx context.Context, items []api.SubmitItem) error
+	// Entries marks queue entries being re-verified, in place.
+	Entries(es []api.QueueEntry)
 }
 
 // Health is what the rest of the daemon adds to /v1/health.

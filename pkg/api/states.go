@@ -21,6 +21,13 @@ const (
 	TaskEvicted TaskState = "evicted"
 )
 
+// TaskVerifying is reported, never stored: the task is warm in the store, but
+// its data was last verified longer ago than warmupd's VerifyMaxAge (or never,
+// for a path under a warm parent), and a bounded `juicefs warmup --check` of
+// it runs now. It is not terminal: ask again. The check either confirms it
+// warm or queues it to be warmed again.
+const TaskVerifying TaskState = "verifying"
+
 // Terminal reports whether no worker will touch a task in this state again
 // unless a new request revives it.
 func (s TaskState) Terminal() bool {
@@ -31,7 +38,8 @@ func (s TaskState) Terminal() bool {
 	return false
 }
 
-// Valid reports whether s is one of the known task states.
+// Valid reports whether s is one of the task states a task can be stored in
+// (TaskVerifying is only reported).
 func (s TaskState) Valid() bool {
 	switch s {
 	case TaskQueued, TaskWarming, TaskWarm, TaskPartial, TaskFailed, TaskCancelled, TaskEvicted:

@@ -26,12 +26,14 @@ type SubmitRequest struct {
 type SubmitItem struct {
 	Path string `json:"path"` // as canonicalised by the daemon
 	// Dataset is the canonical path of the task that covers Path (Path itself,
-	// or a queued/warm parent that covers it).
+	// or a queued or warming parent that covers it; a warm parent does not).
 	Dataset string    `json:"dataset"`
 	TaskID  int64     `json:"task_id"`
 	State   TaskState `json:"state"`
 	// Outcome is one of "new", "joined" (same path already queued/warm),
 	// "covered" (a parent covers it), "absorbed" (it absorbed queued children).
+	// State is TaskWarm only when Path's own last check is recent (warmupd's
+	// VerifyMaxAge); else TaskVerifying, or TaskQueued when it was found short.
 	Outcome string `json:"outcome"`
 }
 
@@ -73,6 +75,11 @@ type JobDataset struct {
 	// Reason is the task's reason: why it waits, failed (e.g. larger than
 	// MaxRequestBytes) or was cancelled.
 	Reason string `json:"reason,omitempty"`
+	// CheckedAt is when `juicefs warmup --check` of Path itself last
+	// finished (nil: never; Path is under a dataset checked as a whole).
+	// Bytes, CachedBytes and CachedRatio are from that check once Dataset is
+	// warm, else from the last check of Dataset.
+	CheckedAt *time.Time `json:"checked_at,omitempty"`
 }
 
 // JobStatus answers job start and readiness queries.
@@ -83,6 +90,17 @@ type JobStatus struct {
 	Ready    bool         `json:"ready"` // every dataset is in a terminal state (warm, partial, failed, ...)
 	Warm     bool         `json:"warm"`  // every dataset is warm
 	Datasets []JobDataset `json:"datasets"`
+}
+
+// Summarize sets Ready and Warm from the states of the datasets: ready when
+// every one is terminal, warm when every one is warm (a job naming none is
+// both).
+func (st *JobStatus) Summarize() {
+	st.Ready, st.Warm = true, true
+	for _, d := range st.Datasets {
+		st.Ready = st.Ready && d.State.Terminal()
+		st.Warm = st.Warm && d.State == TaskWarm
+	}
 }
 
 // QueueEntry is one warm-up task as shown by `swarmup`.

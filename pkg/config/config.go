@@ -70,7 +70,7 @@ var Keys = []string{
 	"Socket", "LogLevel",
 	// warmupd
 	"Database", "JuiceFS", "Mounts", "Workers", "WarmThreads", "TargetRatio", "MaxPaths", "MinDepth", "MaxRequestBytes", "Lease",
-	"Retries", "RetryBackoff", "CheckInterval", "SocketMode",
+	"Retries", "RetryBackoff", "CheckInterval", "SocketMode", "VerifyMaxAge", "VerifyTimeout", "VerifyParallel",
 	// warmupd's cache manager
 	"CacheDir", "CacheCapacity", "PlanInterval", "RefreshInterval", "WarmHorizon", "ReserveAfter",
 	"ActiveWindows", "ActiveBudget", "ActiveMaxLoad", "ActiveMinHistory", "ObjectStoreBandwidth", "StatsMount", "Squeue", "SqueueInterval",

@@ -32,8 +32,10 @@ type JobStartParams struct {
 
 // JobStart binds Slurm job jobID to the job submitted with p.Token (or
 // creates the job), submits any of p.Paths the job is not yet linked to with
-// source prolog, marks the job started and, on its first start, bumps the
-// last_used_at and use_score of its datasets. It returns the job's status.
+// source prolog, queues again the linked tasks that were evicted since (the
+// job needs their data now), marks the job started and, on its first start,
+// bumps the last_used_at and use_score of its datasets. It returns the job's
+// status.
 func (s *Store) JobStart(ctx context.Context, jobID uint64, p JobStartParams) (*api.JobStatus, error) {
 	if jobID == 0 {
 		return nil, errors.New("queue: job start: job id 0; pass the Slurm job id (SLURM_JOB_ID)")
@@ -73,6 +75,9 @@ func (s *Store) JobStart(ctx context.Context, jobID uint64, p JobStartParams) (*
 				Source: api.SourceProlog, Now: p.Now}, &id); err != nil {
 				return err
 			}
+		}
+		if err := s.reviveEvictedTx(ctx, tx, id, p.Now); err != nil {
+			return fmt.Errorf("queue: job %d: queue evicted data again: %w", jobID, err)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, started_at = ?, node = ? WHERE id = ? AND state = ?`,
 			string(api.JobStarted), now, p.Node, id, string(api.JobSubmitted))
@@ -152,9 +157,13 @@ func jobStatus(ctx context.Context, q querier, jobID uint64) (*api.JobStatus, er
 	if err != nil {
 		return nil, fmt.Errorf("queue: job %d: %w", jobID, err)
 	}
-	st := &api.JobStatus{JobID: jobID, State: api.JobState(state), Ready: true, Warm: true, Datasets: []api.JobDataset{}}
-	rows, err := q.QueryContext(ctx, `SELECT jt.path, d.path, t.state, d.bytes, d.cached_bytes, d.cached_ratio, t.reason
+	st := &api.JobStatus{JobID: jobID, State: api.JobState(state), Datasets: []api.JobDataset{}}
+	// o is the link's own path's row: the dataset itself, or, for a path
+	// covered by a parent's task, its own last check (if any).
+	rows, err := q.QueryContext(ctx, `SELECT jt.path, d.path, t.state, d.bytes, d.cached_bytes, d.cached_ratio, t.reason,
+			o.bytes, o.cached_bytes, o.cached_ratio, o.checked_at
 		FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id JOIN datasets d ON d.id = t.dataset_id
+		LEFT JOIN datasets o ON o.path = jt.path
 		WHERE jt.job_id = ? ORDER BY jt.path`, id)
 	if err != nil {
 		return nil, fmt.Errorf("queue: datasets of job %d: %w", jobID, err)
@@ -163,14 +172,22 @@ func jobStatus(ctx context.Context, q querier, jobID uint64) (*api.JobStatus, er
 	for rows.Next() {
 		var d api.JobDataset
 		var ts string
-		if err := rows.Scan(&d.Path, &d.Dataset, &ts, &d.Bytes, &d.CachedBytes, &d.CachedRatio, &d.Reason); err != nil {
+		var ob, ocb sql.NullInt64
+		var or sql.NullFloat64
+		var checked sql.NullInt64
+		if err := rows.Scan(&d.Path, &d.Dataset, &ts, &d.Bytes, &d.CachedBytes, &d.CachedRatio, &d.Reason, &ob, &ocb, &or, &checked); err != nil {
 			return nil, err
 		}
 		d.State = api.TaskState(ts)
-		st.Ready = st.Ready && d.State.Terminal()
-		st.Warm = st.Warm && d.State == api.TaskWarm
+		d.CheckedAt = ptrNS(checked)
+		if d.Path != d.Dataset && d.State.Terminal() {
+			// The parent's numbers say nothing of this path once its warm-up
+			// is over: report the path's own check, or nothing.
+			d.Bytes, d.CachedBytes, d.CachedRatio = ob.Int64, ocb.Int64, or.Float64
+		}
 		st.Datasets = append(st.Datasets, d)
 	}
+	st.Summarize()
 	return st, rows.Err()
 }
 

@@ -18,7 +18,7 @@ import (
 const (
 	OutcomeNew      = "new"      // a task was created or revived
 	OutcomeJoined   = "joined"   // the same path already had a queued, warming or warm task
-	OutcomeCovered  = "covered"  // a queued, warming or warm ancestor covers the path
+	OutcomeCovered  = "covered"  // a queued or warming ancestor covers the path (a warm one does not: new data under it is not warm)
 	OutcomeAbsorbed = "absorbed" // a new task that absorbed queued descendants
 )
 
@@ -36,8 +36,11 @@ type SubmitParams struct {
 
 // Submit records a request and, in one transaction, deduplicates each path
 // against the existing tasks: it joins a task for the same path, is covered by
-// a task for an ancestor, or creates (or revives) a task that absorbs queued
-// descendants. With a Token or a JobID the tasks are linked to that job.
+// a queued or warming task for an ancestor, or creates (or revives) a task
+// that absorbs queued descendants. A warm ancestor does not cover: data
+// written under it since its check is not warm, so the path gets its own task,
+// whose first `--check` finds it warm at once or warms it. With a Token or a
+// JobID the tasks are linked to that job.
 func (s *Store) Submit(ctx context.Context, p SubmitParams) (*api.SubmitResponse, error) {
 	if p.Now.IsZero() {
 		return nil, errors.New("queue: submit: Now is zero; pass the caller's clock time")
@@ -135,7 +138,7 @@ func (s *Store) submitPath(ctx context.Context, tx *wtx, p SubmitParams, pth str
 		return it, nil
 	}
 
-	// Covered by an ancestor? One indexed lookup per parent directory.
+	// Covered by an ancestor being warmed? One indexed lookup per parent directory.
 	if anc, id, st, ok, err := activeAncestor(ctx, tx, pth); err != nil {
 		return it, err
 	} else if ok {
@@ -198,8 +201,16 @@ func parents(pth string) []string {
 	return ps
 }
 
-// activeAncestor finds the nearest ancestor of pth with a queued, warming or
-// warm task, by one exact (indexed) lookup per parent path, nearest first.
+// covers reports whether a task in state st, for an ancestor of a requested
+// path, covers that path: only while it is still to be warmed (the warm-up
+// will read the path's data). A warm ancestor was checked before the path's
+// data may have been written, so it covers nothing.
+func covers(st api.TaskState) bool {
+	return st == api.TaskQueued || st == api.TaskWarming
+}
+
+// activeAncestor finds the nearest ancestor of pth with a queued or warming
+// task, by one exact (indexed) lookup per parent path, nearest first.
 func activeAncestor(ctx context.Context, tx *wtx, pth string) (string, int64, api.TaskState, bool, error) {
 	for _, anc := range parents(pth) {
 		var (
@@ -214,7 +225,7 @@ func activeAncestor(ctx context.Context, tx *wtx, pth string) (string, int64, ap
 		if err != nil {
 			return "", 0, "", false, fmt.Errorf("queue: look up ancestor %s of %s: %w", anc, pth, err)
 		}
-		if isActive(api.TaskState(st)) {
+		if covers(api.TaskState(st)) {
 			return anc, id, api.TaskState(st), true, nil
 		}
 	}

@@ -70,7 +70,7 @@ func TestTenIdenticalAndNestedRequests(t *testing.T) {
 	require.Equal(t, ds2, rp.Items[0].Dataset)
 	rc, err := d.Client.Submit(ctx, api.SubmitRequest{Paths: []string{ds1 + "/f0000.bin"}, Token: "covered"})
 	require.NoError(t, err)
-	require.Equal(t, ds1, rc.Items[0].Dataset, "a path under a queued/warm dataset is covered by it")
+	require.Equal(t, ds1, rc.Items[0].Dataset, "a path under a queued or warming dataset is covered by it")
 	require.Equal(t, "covered", rc.Items[0].Outcome)
 
 	es := d.WaitQueue(2*time.Minute, allTerminal)

@@ -1,0 +1,309 @@
+package cachemgr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/jfs"
+	"github.com/accel-data/accel-data/pkg/queue"
+)
+
+// Checker is the part of pkg/jfs the verifier uses.
+type Checker interface {
+	Check(ctx context.Context, paths []string) (*jfs.CheckResult, error)
+}
+
+// VerifyConfig bounds what warmupd may call warm.
+type VerifyConfig struct {
+	// MaxAge is how old the last `--check` of a path may be for warmupd to
+	// call it warm (VerifyMaxAge, default 5s). An older one is re-verified.
+	MaxAge time.Duration
+	// Timeout bounds one re-verification `--check` (VerifyTimeout, default
+	// 30s); one that does not finish in time queues the path again.
+	Timeout time.Duration
+	// Parallel is the most re-verifications run at once (VerifyParallel,
+	// default 4); more wait for a slot.
+	Parallel int
+	// Wait is how long an API answer waits for the re-verifications it
+	// started before it says "verifying" (default 2s, at most Timeout).
+	Wait time.Duration
+	// TargetRatio is the cached fraction that counts as warm.
+	TargetRatio float64
+}
+
+// Verifier is the one owner of "is it warm now?": the job start and status
+// answers, the submit answer and the queue listing all ask it. A warm task
+// is reported warm only while the last `juicefs warmup --check` of the path
+// itself finished at most MaxAge ago and found the target ratio; otherwise
+// the answer is TaskVerifying and one bounded `--check` of that path runs
+// (one per path at a time, Parallel at most). A check that finds the path
+// short, fails, or does not finish within Timeout queues it again for the
+// jobs that need it (queue.Store.Requeue); one that finds it warm is recorded,
+// and the next answer says warm.
+type Verifier struct {
+	// Kick, when set (before the first answer), wakes the scheduler after a
+	// path was queued again.
+	Kick func()
+
+	cfg    VerifyConfig
+	store  *queue.Store
+	driver Checker
+	log    zerolog.Logger
+	now    func() time.Time
+
+	ctx    context.Context // the verifier's lifetime; Close cancels it
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	sem    chan struct{}
+
+	mu       sync.Mutex
+	inflight map[string]chan struct{} // closed when the path's check is recorded
+}
+
+// NewVerifier builds a verifier; Close stops its checks.
+func NewVerifier(cfg VerifyConfig, store *queue.Store, driver Checker, log zerolog.Logger, now func() time.Time) *Verifier {
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = 5 * time.Second
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 4
+	}
+	if cfg.Wait <= 0 {
+		cfg.Wait = 2 * time.Second
+	}
+	cfg.Wait = min(cfg.Wait, cfg.Timeout)
+	if cfg.TargetRatio <= 0 {
+		cfg.TargetRatio = 0.99
+	}
+	if now == nil {
+		now = time.Now
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Verifier{cfg: cfg, store: store, driver: driver, log: log, now: now, ctx: ctx, cancel: cancel,
+		sem: make(chan struct{}, cfg.Parallel), inflight: map[string]chan struct{}{}}
+}
+
+// Close stops the running checks and waits for them.
+func (v *Verifier) Close() {
+	v.cancel()
+	v.wg.Wait()
+}
+
+// Fresh reports whether a last check lets warmupd call its path warm now:
+// it finished at most MaxAge ago and found at least the target ratio.
+func (v *Verifier) Fresh(c queue.LastCheck) bool {
+	return !c.CheckedAt.IsZero() && v.now().Sub(c.CheckedAt) <= v.cfg.MaxAge && c.Ratio >= v.cfg.TargetRatio
+}
+
+// judge returns the state to report for a path whose task is in state st and
+// whose own last check is c. For a warm task that is not Fresh it starts (or
+// joins) a re-verification of path and returns TaskVerifying with a channel
+// closed when that check is done.
+func (v *Verifier) judge(path string, st api.TaskState, c queue.LastCheck) (api.TaskState, <-chan struct{}) {
+	if st != api.TaskWarm || v.Fresh(c) {
+		return st, nil
+	}
+	return api.TaskVerifying, v.start(path)
+}
+
+// Verifying reports whether a re-verification of path runs (or waits for a slot).
+func (v *Verifier) Verifying(path string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.inflight[path] != nil
+}
+
+// start runs a re-verification of path unless one already runs, and returns
+// the channel closed when it is done.
+func (v *Verifier) start(path string) <-chan struct{} {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if ch := v.inflight[path]; ch != nil {
+		return ch
+	}
+	ch := make(chan struct{})
+	v.inflight[path] = ch
+	v.wg.Add(1)
+	go func() {
+		defer v.wg.Done()
+		v.verify(path)
+		v.mu.Lock()
+		delete(v.inflight, path)
+		v.mu.Unlock()
+		close(ch)
+	}()
+	return ch
+}
+
+// verify runs one bounded `--check` of path and records what it found.
+func (v *Verifier) verify(path string) {
+	select {
+	case v.sem <- struct{}{}:
+		defer func() { <-v.sem }()
+	case <-v.ctx.Done():
+		return
+	}
+	log := v.log.With().Str("dataset", path).Logger()
+	ctx, cancel := context.WithTimeout(v.ctx, v.cfg.Timeout)
+	start := v.now()
+	r, err := v.driver.Check(ctx, []string{path})
+	timedOut := err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded)
+	cancel()
+	if v.ctx.Err() != nil {
+		return // shutting down: nothing was learnt
+	}
+	// The store's own calls get a short bound of their own.
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	var why string
+	switch {
+	case timedOut:
+		why = fmt.Sprintf("re-verification (`juicefs warmup --check`) did not finish within VerifyTimeout %s; warming again", v.cfg.Timeout)
+	case err != nil:
+		why = "re-verification failed: " + err.Error()
+	default:
+		chk := queue.CheckOf(r)
+		if err := v.store.RecordCheck(sctx, path, *chk, v.now()); err != nil {
+			log.Warn().Err(err).Msg("record re-verification")
+			return
+		}
+		if chk.Ratio >= v.cfg.TargetRatio {
+			log.Debug().Float64("ratio", chk.Ratio).Dur("took", v.now().Sub(start)).Msg("re-verified warm")
+			return
+		}
+		why = fmt.Sprintf("re-verification found %d of %d bytes cached, below the target %.4g%% (blocks were evicted, or data is new); warming again",
+			chk.CachedBytes, chk.Bytes, 100*v.cfg.TargetRatio)
+	}
+	id, err := v.store.Requeue(sctx, path, why, v.now())
+	if err != nil {
+		log.Warn().Err(err).Msg("queue again after re-verification")
+		return
+	}
+	log.Info().Int64("task", id).Str("why", why).Msg("not warm any more; queued again")
+	if v.Kick != nil {
+		v.Kick()
+	}
+}
+
+// wait waits for the channels, at most Wait (or until ctx ends); it reports
+// whether all were closed.
+func (v *Verifier) wait(ctx context.Context, chs []<-chan struct{}) bool {
+	if len(chs) == 0 {
+		return true
+	}
+	t := time.NewTimer(v.cfg.Wait)
+	defer t.Stop()
+	for _, ch := range chs {
+		select {
+		case <-ch:
+		case <-t.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
+}
+
+// judgeJob reports each warm dataset of st as verifying unless its own last
+// check is Fresh, and sets Ready and Warm; it returns the checks it waits on.
+func (v *Verifier) judgeJob(st *api.JobStatus) []<-chan struct{} {
+	var chs []<-chan struct{}
+	for i := range st.Datasets {
+		d := &st.Datasets[i]
+		var c queue.LastCheck
+		if d.CheckedAt != nil {
+			c = queue.LastCheck{CheckedAt: *d.CheckedAt, Ratio: d.CachedRatio}
+		}
+		var ch <-chan struct{}
+		if d.State, ch = v.judge(d.Path, d.State, c); ch != nil {
+			chs = append(chs, ch)
+		}
+	}
+	st.Summarize()
+	return chs
+}
+
+// Job answers a job start or status: st as read from the store, judged. When
+// re-verifications had to start, it waits for them (at most Wait) and reads
+// the status again with reload.
+func (v *Verifier) Job(ctx context.Context, st *api.JobStatus, reload func(context.Context) (*api.JobStatus, error)) (*api.JobStatus, error) {
+	chs := v.judgeJob(st)
+	if len(chs) == 0 || !v.wait(ctx, chs) {
+		return st, nil
+	}
+	st2, err := reload(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v.judgeJob(st2)
+	return st2, nil
+}
+
+// Items judges the items of a submit answer the same way: a path joined to a
+// warm task is warm only when its own check is Fresh; else a re-verification
+// runs and, when it does not end within Wait, the item says verifying.
+func (v *Verifier) Items(ctx context.Context, items []api.SubmitItem) error {
+	var paths []string
+	for _, it := range items {
+		if it.State == api.TaskWarm {
+			paths = append(paths, it.Path)
+		}
+	}
+	if len(paths) == 0 {
+		return nil
+	}
+	judgeAll := func() ([]<-chan struct{}, error) {
+		lc, err := v.store.LastChecks(ctx, paths)
+		if err != nil {
+			return nil, err
+		}
+		var chs []<-chan struct{}
+		for i := range items {
+			it := &items[i]
+			if it.State != api.TaskWarm && it.State != api.TaskVerifying {
+				continue
+			}
+			c := lc[it.Path]
+			st := api.TaskWarm
+			if c.State != "" && it.Dataset == it.Path {
+				st = c.State // the task may have been queued again meanwhile
+			}
+			var ch <-chan struct{}
+			if it.State, ch = v.judge(it.Path, st, c); ch != nil {
+				chs = append(chs, ch)
+			}
+		}
+		return chs, nil
+	}
+	chs, err := judgeAll()
+	if err != nil || len(chs) == 0 || !v.wait(ctx, chs) {
+		return err
+	}
+	_, err = judgeAll()
+	return err
+}
+
+// Entries marks the warm entries of a queue listing whose re-verification
+// runs as verifying (it starts none: a listing may hold every task).
+func (v *Verifier) Entries(es []api.QueueEntry) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.inflight) == 0 {
+		return
+	}
+	for i := range es {
+		if es[i].State == api.TaskWarm && v.inflight[es[i].Dataset] != nil {
+			es[i].State = api.TaskVerifying
+		}
+	}
+}

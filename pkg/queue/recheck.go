@@ -1,0 +1,168 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/accel-data/accel-data/pkg/api"
+)
+
+// LastCheck is when a path's own `juicefs warmup --check` last finished,
+// what it found, and the state of the path's own task.
+type LastCheck struct {
+	CheckedAt time.Time // zero when the path was never checked by itself
+	Ratio     float64
+	State     api.TaskState // "" when the path has no task of its own
+}
+
+// LastChecks returns the last check of each path that has a row in the cache
+// status table (one indexed read); other paths are absent.
+func (s *Store) LastChecks(ctx context.Context, paths []string) (map[string]LastCheck, error) {
+	out := make(map[string]LastCheck, len(paths))
+	if len(paths) == 0 {
+		return out, nil
+	}
+	b, err := json.Marshal(paths)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT d.path, d.checked_at, d.cached_ratio, coalesce(t.state, '')
+		FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id
+		WHERE d.path IN (SELECT value FROM json_each(?))`, string(b))
+	if err != nil {
+		return nil, fmt.Errorf("queue: last checks: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p string
+		var at sql.NullInt64
+		var st string
+		var c LastCheck
+		if err := rows.Scan(&p, &at, &c.Ratio, &st); err != nil {
+			return nil, fmt.Errorf("queue: last checks: %w", err)
+		}
+		c.CheckedAt, c.State = fromNullNS(at), api.TaskState(st)
+		out[p] = c
+	}
+	return out, rows.Err()
+}
+
+// Requeue queues path to be warmed again because a check found its data
+// short of warm (blocks evicted behind warmupd's back, or new data under a
+// warm parent), or could not say in time. Its own task, if terminal, is
+// revived to queued in place (owner, source and job links kept, a fresh
+// attempt budget); a path that has no task yet (it was covered by a parent's
+// task) gets one, and the links of live jobs that named the path move to it.
+// A task already queued or warming is left alone. It returns the task id.
+func (s *Store) Requeue(ctx context.Context, path, why string, now time.Time) (int64, error) {
+	var taskID int64
+	err := s.inTx(ctx, func(tx *wtx) error {
+		var (
+			dsID  sql.NullInt64
+			tid   sql.NullInt64
+			state sql.NullString
+		)
+		err := tx.QueryRowContext(ctx, `SELECT d.id, t.id, t.state FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id WHERE d.path = ?`, path).
+			Scan(&dsID, &tid, &state)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("queue: requeue %s: %w", path, err)
+		}
+		if !dsID.Valid {
+			res, err := tx.ExecContext(ctx, `INSERT INTO datasets (path, created_at) VALUES (?, ?)`, path, ns(now))
+			if err != nil {
+				return fmt.Errorf("queue: requeue %s: add dataset: %w", path, err)
+			}
+			dsID.Int64, _ = res.LastInsertId()
+		}
+		switch {
+		case tid.Valid && !api.TaskState(state.String).Terminal():
+			taskID = tid.Int64 // queued or warming: already on its way
+		case tid.Valid:
+			taskID = tid.Int64
+			if err := s.reviveTx(ctx, tx, taskID, why, now); err != nil {
+				return fmt.Errorf("queue: requeue %s: %w", path, err)
+			}
+		default:
+			// Owner and source of the parent task the jobs' links pointed to.
+			src, owner := string(api.SourceProlog), int64(0)
+			err := tx.QueryRowContext(ctx, `SELECT t.source, t.owner_uid FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id
+				WHERE jt.path = ? ORDER BY jt.job_id DESC LIMIT 1`, path).Scan(&src, &owner)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("queue: requeue %s: %w", path, err)
+			}
+			res, err := tx.ExecContext(ctx, `INSERT INTO tasks (dataset_id, state, source, owner_uid, reason, created_at, updated_at, queued_at)
+				VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)`, dsID.Int64, string(api.TaskQueued), src, owner, why, ns(now))
+			if err != nil {
+				return fmt.Errorf("queue: requeue %s: add task: %w", path, err)
+			}
+			taskID, _ = res.LastInsertId()
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE job_tasks SET task_id = ?1 WHERE path = ?2 AND task_id != ?1
+				AND job_id IN (SELECT id FROM jobs WHERE state != ?3)`, taskID, path, string(api.JobEnded)); err != nil {
+			return fmt.Errorf("queue: requeue %s: move job links: %w", path, err)
+		}
+		// The requests for this very path go with it, so the task lives
+		// exactly as long as they want it (see claims.go).
+		if _, err := tx.ExecContext(ctx, `UPDATE claims SET task_id = ?1 WHERE path = ?2 AND task_id != ?1`, taskID, path); err != nil {
+			return fmt.Errorf("queue: requeue %s: move requests: %w", path, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return taskID, nil
+}
+
+// reviveTx puts a terminal task back to queued in place, for the jobs linked
+// to it: owner, source and links kept, a fresh attempt budget.
+func (s *Store) reviveTx(ctx context.Context, tx *wtx, taskID int64, why string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?1, attempts = 0, not_before = 0,
+			reason = ?2, updated_at = ?3, queued_at = ?3, started_at = NULL, finished_at = NULL WHERE id = ?4`,
+		string(api.TaskQueued), why, ns(now), taskID)
+	return err
+}
+
+// reviveEvictedTx queues again the evicted tasks job id (jobs.id) is linked
+// to: it needs their data now.
+func (s *Store) reviveEvictedTx(ctx context.Context, tx *wtx, id int64, now time.Time) error {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT t.id FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id
+		WHERE jt.job_id = ? AND t.state = ?`, id, string(api.TaskEvicted))
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for rows.Next() {
+		var tid int64
+		if err := rows.Scan(&tid); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, tid)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, tid := range ids {
+		if err := s.reviveTx(ctx, tx, tid, "evicted, and a job that needs it started: warming again", now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Wanted reports whether a job that has not ended is linked to the task.
+func (s *Store) Wanted(ctx context.Context, taskID int64) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id
+		WHERE jt.task_id = ? AND j.state != ?`, taskID, string(api.JobEnded)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("queue: jobs of task %d: %w", taskID, err)
+	}
+	return n > 0, nil
+}
