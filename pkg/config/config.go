@@ -79,6 +79,7 @@ var Keys = []string{
 	"PriorityStartHorizon", "PriorityAgeUnit", "PriorityPendingRef", "PriorityHistoryRef", "PrioritySizeRef",
 	// slurm-prolog
 	"PrologWait", "PollInterval", "PrologLog", "PrologStopEarly",
+	"PrologReconnect",
 }
 
 // Apply sets every flag of fs named by an entry, unless the flag was already
