@@ -62,6 +62,7 @@ type options struct {
 	windows     string
 	squeue      string
 	squeueEvery time.Duration
+	squeueGrace time.Duration
 }
 
 func main() {
@@ -100,6 +101,7 @@ func run(args []string) int {
 	fs.StringVar(&o.cache.StatsMount, "stats-mount", "", "JuiceFS mount whose .stats gives object-storage traffic (default: the first of --mounts)")
 	fs.StringVar(&o.squeue, "squeue", "/usr/bin/squeue", "squeue binary, run as 'squeue --json' to learn pending jobs' expected start (needs contrib's job_submit.lua; empty: off)")
 	fs.DurationVar(&o.squeueEvery, "squeue-interval", 30*time.Second, "how often to run squeue (0: never)")
+	fs.DurationVar(&o.squeueGrace, "squeue-grace", slurmwatch.DefaultGrace, "a job warmupd believes started (or submitted) for longer than this, which squeue no longer lists or lists as finished, is ended (its epilog could not reach warmupd)")
 	fs.Float64Var(&o.cache.ObjectStoreBandwidth, "object-store-bandwidth", 0, "object-storage bandwidth in bytes/s; traffic/bandwidth is the load that gates active warm-up (0: load unknown, treated as idle)")
 	help := fs.BoolP("help", "h", false, "show this help")
 	fs.Usage = func() {
@@ -218,9 +220,9 @@ func serve(o options, log zerolog.Logger) error {
 	go mgr.Refresh(ctx)
 	if o.squeue != "" && o.squeueEvery > 0 {
 		if _, err := os.Stat(o.squeue); err != nil {
-			log.Warn().Str("squeue", o.squeue).Msg("squeue not found; pending jobs' expected start times stay unknown (set --squeue, or --squeue-interval 0 to silence this)")
+			log.Warn().Str("squeue", o.squeue).Msg("squeue not found; pending jobs' expected start times stay unknown and jobs whose epilog missed warmupd are never ended (set --squeue, or --squeue-interval 0 to silence this)")
 		} else {
-			w := &slurmwatch.Watcher{Squeue: o.squeue, Interval: o.squeueEvery, Store: store,
+			w := &slurmwatch.Watcher{Squeue: o.squeue, Interval: o.squeueEvery, Grace: o.squeueGrace, Store: store,
 				Log: log.With().Str("component", "squeue").Logger(), Now: time.Now}
 			go w.Run(ctx)
 		}

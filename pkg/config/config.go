@@ -80,6 +80,8 @@ var Keys = []string{
 	// slurm-prolog
 	"PrologWait", "PollInterval", "PrologLog", "PrologStopEarly",
 	"PrologReconnect",
+	// warmupd (reliability)
+	"SqueueGrace",
 }
 
 // Apply sets every flag of fs named by an entry, unless the flag was already
