@@ -63,6 +63,7 @@ type options struct {
 	squeue      string
 	squeueEvery time.Duration
 	squeueGrace time.Duration
+	allowEmpty  bool
 }
 
 func main() {
@@ -82,6 +83,7 @@ func run(args []string) int {
 	fs.StringVar(&o.database, "database", "/var/lib/accel-data/warmupd.db", "SQLite database file (the queue, datasets, jobs, history)")
 	fs.StringVar(&o.juicefs, "juicefs", "/usr/local/bin/juicefs", "the juicefs binary")
 	fs.StringSliceVar(&o.mounts, "mounts", []string{"/jfs"}, "JuiceFS mount points (comma-separated); paths outside them are refused")
+	fs.BoolVar(&o.allowEmpty, "allow-empty-database", false, "start with an empty queue (logged as an error) when the database is missing or empty although its .marker file says one existed; default: refuse to start")
 	fs.IntVar(&o.maxPaths, "max-paths", 1000, "most paths accepted in one request")
 	fs.IntVar(&o.sched.Workers, "workers", 2, "warm-ups run at the same time (0 pauses warming; requests are still queued)")
 	fs.IntVar(&o.warmThreads, "warm-threads", 0, "juicefs warmup -p THREADS (0: juicefs's default, 50)")
@@ -184,7 +186,7 @@ func serve(o options, log zerolog.Logger) error {
 	}
 	defer unlock()
 
-	store, err := queue.Open(o.database, log.With().Str("component", "queue").Logger())
+	store, err := queue.OpenWith(o.database, log.With().Str("component", "queue").Logger(), queue.Options{AllowEmpty: o.allowEmpty})
 	if err != nil {
 		return err
 	}

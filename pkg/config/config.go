@@ -81,7 +81,7 @@ var Keys = []string{
 	"PrologWait", "PollInterval", "PrologLog", "PrologStopEarly",
 	"PrologReconnect",
 	// warmupd (reliability)
-	"SqueueGrace",
+	"SqueueGrace", "AllowEmptyDatabase",
 }
 
 // Apply sets every flag of fs named by an entry, unless the flag was already
