@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,7 +25,7 @@ func TestGhostJobIsReconciledWithSqueue(t *testing.T) {
 	w := setup(t, true, "", "--squeue", squeue, "--squeue-interval", "300ms", "--squeue-grace", "1s")
 	ds := w.vol.WriteFiles(t, "ghost", 2, mib)
 
-	out, stderr, err := run(t, nil, "sbatch", "--parsable", "-N1", "--accel-data="+ds, "--wrap", "sleep 3")
+	out, stderr, err := run(t, nil, "sbatch", "--parsable", "-N1", "-o", filepath.Join(cl.out, "%j.out"), "--accel-data="+ds, "--wrap", "sleep 3")
 	require.NoError(t, err, stderr)
 	id, err := strconv.ParseUint(strings.TrimSpace(strings.Split(out, ";")[0]), 10, 64)
 	require.NoError(t, err)
