@@ -67,12 +67,13 @@ func TestExitZeroOnEveryPath(t *testing.T) {
 		{"not an accel-data job", []string{"SLURM_SCRIPT_CONTEXT=prolog_slurmd", "SLURM_JOB_ID=1"}, nil, ""},
 		{"garbage job id", jobEnvList(missing, "SLURM_JOB_ID=-3;rm -rf /"), nil, "reason=bad-env"},
 		{"garbage uid", jobEnvList(missing, "SLURM_JOB_UID=root"), nil, "reason=bad-env"},
-		{"daemon down (no socket)", jobEnvList(missing), []string{"--socket", missing}, "reason=daemon-down"},
-		{"daemon down (stale socket)", jobEnvList(stale), []string{"--socket", stale}, "reason=daemon-down"},
+		{"daemon down (no socket)", jobEnvList(missing), []string{"--socket", missing, "--prolog-reconnect", "300ms"}, "reason=daemon-down"},
+		{"daemon down (stale socket)", jobEnvList(stale), []string{"--socket", stale, "--prolog-reconnect", "300ms"}, "reason=daemon-down"},
 		{"epilog, daemon down", jobEnvList(missing, "SLURM_SCRIPT_CONTEXT=epilog_slurmd", "SLURM_JOB_EXIT_CODE=zz"), []string{"--socket", missing}, "reason=daemon-down"},
 		{"bad config file", jobEnvList(missing), []string{"--config", badConf}, "reason=bad-config"},
 		{"bad flag", jobEnvList(missing), []string{"--no-such-flag"}, "reason=bad-config"},
-		{"huge env value", jobEnvList(missing, "SPANK_ACCEL_DATA="+strings.Repeat("/jfs/x,", 10000)), []string{"--socket", missing}, "reason=daemon-down"},
+		{"huge env value", jobEnvList(missing, "SPANK_ACCEL_DATA="+strings.Repeat("/jfs/x,", 10000)), []string{"--socket", missing, "--prolog-reconnect", "0"}, "reason=daemon-down"},
+		{"bad prolog-reconnect", jobEnvList(missing), []string{"--prolog-reconnect", "-1s"}, "reason=bad-config"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -87,19 +88,47 @@ func TestExitZeroOnEveryPath(t *testing.T) {
 	}
 }
 
-// A daemon that accepts but never answers: the prolog gives up at its deadline.
+// A daemon that accepts but never answers: the prolog gives up at its
+// deadline and says warmupd did not answer (it never got through).
 func TestPrologDeadlineWithHungDaemon(t *testing.T) {
 	sock := hungDaemon(t)
 	logFile := filepath.Join(t.TempDir(), "prolog.log")
 	start := time.Now()
 	out := runBinary(t, jobEnvList(sock), "--socket", sock, "--prolog-wait", "700ms", "--prolog-log", logFile)
 	took := time.Since(start)
-	require.Contains(t, out, "reason=timeout")
-	require.Contains(t, out, "warm-up continues in the background")
+	require.Contains(t, out, "reason=daemon-down")
+	require.Contains(t, out, "warmupd did not answer")
 	require.Less(t, took, 5*time.Second, "the wait is bounded by --prolog-wait")
 	b, err := os.ReadFile(logFile)
 	require.NoError(t, err)
 	require.Equal(t, strings.TrimSpace(out), strings.TrimSpace(string(b)), "PrologLog gets the same line")
+}
+
+// A daemon that hangs for longer than the client's response timeout (5s) is
+// tried again until prolog-reconnect, and the line says so.
+func TestPrologRetriesHungDaemonUntilReconnectBound(t *testing.T) {
+	sock := hungDaemon(t)
+	start := time.Now()
+	out := runBinary(t, jobEnvList(sock), "--socket", sock, "--prolog-wait", "1m", "--prolog-reconnect", "6s")
+	took := time.Since(start)
+	require.Contains(t, out, "reason=daemon-down")
+	require.Contains(t, out, "no answer within 5s")
+	require.Contains(t, out, "retries=")
+	require.Greater(t, took, 5*time.Second, "it waited for an answer, then tried again")
+	require.Less(t, took, 30*time.Second, "bounded by --prolog-reconnect plus one response timeout, far below --prolog-wait")
+}
+
+// The epilog tries again for a few seconds, then gives up with exit 0.
+func TestEpilogRetriesBriefly(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no.sock")
+	start := time.Now()
+	out := runBinary(t, jobEnvList(missing, "SLURM_SCRIPT_CONTEXT=epilog_slurmd"), "--socket", missing)
+	took := time.Since(start)
+	require.Contains(t, out, "reason=daemon-down")
+	require.Contains(t, out, "retries=")
+	require.Contains(t, out, "once squeue no longer lists it")
+	require.GreaterOrEqual(t, took, epilogReconnect-time.Second, "it kept trying")
+	require.Less(t, took, 3*epilogReconnect, "a few seconds, not the prolog's wait")
 }
 
 // slurmd kills a prolog that overruns PrologEpilogTimeout; a SIGTERM still exits 0.

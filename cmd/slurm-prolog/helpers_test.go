@@ -1,12 +1,8 @@
 package main
 
 import (
-	"net"
 	"os"
-	"path/filepath"
 	"testing"
-
-	"github.com/stretchr/testify/require"
 
 	"github.com/accel-data/accel-data/internal/testutil"
 )
@@ -19,28 +15,5 @@ func prologBinary(t *testing.T) string {
 	return testutil.Binary(t, "cmd/slurm-prolog")
 }
 
-// hungDaemon listens on a unix socket, accepts connections and never
-// answers, like a warmupd that hangs; it returns the socket's path.
-func hungDaemon(t *testing.T) string {
-	t.Helper()
-	sock := filepath.Join(t.TempDir(), "hung.sock")
-	l, err := net.Listen("unix", sock)
-	require.NoError(t, err)
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		var conns []net.Conn
-		defer func() {
-			for _, c := range conns {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c) // held open, never answered
-		}
-	}()
-	return sock
-}
+// hungDaemon is a socket that accepts and never answers (a hung warmupd).
+func hungDaemon(t *testing.T) string { return testutil.HungDaemon(t) }

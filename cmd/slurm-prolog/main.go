@@ -112,24 +112,43 @@ func logOutcome(stderr io.Writer, path string, out outcome) {
 	if out.Detail != "" {
 		ev = ev.Str("detail", out.Detail)
 	}
+	if out.Retries > 0 {
+		ev = ev.Int("retries", out.Retries)
+		if out.Reason != reasonDaemonDown {
+			ev = ev.Str("unreachable", out.Unreachable)
+		}
+	}
 	ev.Msg(message(name, out))
 }
 
-// message is the human part of the log line.
+// message is the human part of the log line, with a note when warmupd had
+// to be reached again.
 func message(name string, out outcome) string {
 	waited := out.Waited.Round(time.Millisecond)
+	msg := prologMessage(name, out.Reason, waited)
 	if out.Mode == modeEpilog {
 		switch out.Reason {
 		case reasonEnded:
-			return "accel-data epilog: told warmupd the job ended"
+			msg = "accel-data epilog: told warmupd the job ended"
 		case reasonDaemonDown:
-			return "accel-data epilog: warmupd is down, could not tell it the job ended (start warmupd)"
+			msg = fmt.Sprintf("accel-data epilog: warmupd did not answer (tried for %v), could not tell it the job ended; warmupd ends the job once squeue no longer lists it (start or restart warmupd)", waited)
 		case reasonBadEnv, reasonBadConfig, reasonPanic:
 		default:
-			return fmt.Sprintf("accel-data epilog: could not tell warmupd the job ended (%s)", out.Reason)
+			msg = fmt.Sprintf("accel-data epilog: could not tell warmupd the job ended (%s)", out.Reason)
 		}
 	}
-	switch out.Reason {
+	switch {
+	case out.Reconnected:
+		msg += fmt.Sprintf(" (warmupd was unreachable for a while: reached it again after %d retries)", out.Retries)
+	case out.Retries > 0 && out.Reason != reasonDaemonDown:
+		msg += fmt.Sprintf(" (warmupd stopped answering: %d retries until the wait ended)", out.Retries)
+	}
+	return msg
+}
+
+// prologMessage is the human part of the prolog's line for reason.
+func prologMessage(name, reason string, waited time.Duration) string {
+	switch reason {
 	case reasonWarm:
 		return fmt.Sprintf("accel-data %s: data warm after %v, job starts", name, waited)
 	case reasonPartial:
@@ -139,7 +158,7 @@ func message(name string, out outcome) string {
 	case reasonETA:
 		return fmt.Sprintf("accel-data %s: stopped waiting after %v: the warm-up cannot finish within prolog-wait, job starts and reads the rest through the cache; the warm-up continues in the background", name, waited)
 	case reasonDaemonDown:
-		return fmt.Sprintf("accel-data %s: warmupd is down, job starts without waiting (start warmupd)", name)
+		return fmt.Sprintf("accel-data %s: warmupd did not answer (tried for %v, see prolog-reconnect), job starts without waiting (start or restart warmupd)", name, waited)
 	case reasonRefused:
 		return fmt.Sprintf("accel-data %s: warmupd refused the request, job starts without waiting", name)
 	case reasonBadEnv:

@@ -40,6 +40,7 @@ type options struct {
 	prologLog    string
 	stopEarly    bool
 	version      bool
+	reconnect    time.Duration
 }
 
 func newFlags(o *options) *pflag.FlagSet {
@@ -48,6 +49,7 @@ func newFlags(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.socket, "socket", api.DefaultSocket, "warmupd's unix socket")
 	fs.DurationVar(&o.prologWait, "prolog-wait", 5*time.Minute, "longest wait for the data in the prolog; keep it below slurm.conf's PrologEpilogTimeout")
 	fs.DurationVar(&o.pollInterval, "poll-interval", time.Second, "how often the prolog asks warmupd whether the data is warm")
+	fs.DurationVar(&o.reconnect, "prolog-reconnect", 30*time.Second, "how long the prolog keeps trying to reach a warmupd that does not answer (a restart takes seconds) before the job starts without waiting; never past prolog-wait (0: give up at once)")
 	fs.BoolVar(&o.stopEarly, "prolog-stop-early", true, "stop waiting as soon as the measured warm-up speed says the data cannot be warm within prolog-wait (the job reads the rest through the cache)")
 	fs.StringVar(&o.prologLog, "prolog-log", "", "also append the one-line outcome to this file (slurmd does not keep prolog output)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
@@ -91,6 +93,9 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 	}
 	if o.prologWait < 0 {
 		return o, fmt.Errorf("--prolog-wait=%v: must not be negative", o.prologWait)
+	}
+	if o.reconnect < 0 {
+		return o, fmt.Errorf("--prolog-reconnect=%v: must not be negative", o.reconnect)
 	}
 	if o.pollInterval <= 0 {
 		return o, fmt.Errorf("--poll-interval=%v: must be positive", o.pollInterval)

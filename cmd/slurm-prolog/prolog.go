@@ -37,10 +37,13 @@ type outcome struct {
 	Node     string
 	Paths    []string
 	Datasets []api.JobDataset
+	// Retries counts the attempts that found warmupd unreachable and were
+	// tried again; Unreachable is the last such error.
+	Retries     int
+	Unreachable string
+	// Reconnected says the last attempt got through after retries.
+	Reconnected bool
 }
-
-// callTimeout bounds one API call so a hung daemon cannot eat the whole wait.
-const callTimeout = 5 * time.Second
 
 // prolog tells warmupd the job started and waits until its data is ready or
 // the deadline passes. It never fails: every problem becomes a reason.
@@ -57,39 +60,49 @@ func prolog(ctx context.Context, c *api.Client, e jobEnv, o options) outcome {
 		return out
 	}
 
-	call := func(f func(context.Context) (*api.JobStatus, error)) (*api.JobStatus, error) {
-		cctx, ccancel := context.WithTimeout(ctx, callTimeout)
-		defer ccancel()
-		return f(cctx)
+	rc := &reconnector{budget: o.reconnect}
+	var st *api.JobStatus
+	call := func(f func(context.Context) (*api.JobStatus, error)) error {
+		return rc.do(ctx, func(cctx context.Context) error {
+			s, err := f(cctx)
+			if err == nil {
+				st = s
+			}
+			return err
+		})
 	}
-	st, err := call(func(cctx context.Context) (*api.JobStatus, error) {
+	stop := func(reason, detail string, st *api.JobStatus) outcome {
+		rc.report(&out)
+		return done(reason, detail, st)
+	}
+	err := call(func(cctx context.Context) (*api.JobStatus, error) {
 		return c.JobStart(cctx, e.JobID, api.JobStartRequest{Token: e.Token, Paths: e.Paths, Node: e.Node, UID: e.UID})
 	})
 	var last *api.JobStatus
 	for {
 		if err != nil {
-			return done(classify(ctx, err), err.Error(), last)
+			return stop(rc.classify(ctx, err), err.Error(), last)
 		}
 		last = st
 		if st.Ready {
 			if st.Warm {
-				return done(reasonWarm, "", st)
+				return stop(reasonWarm, "", st)
 			}
-			return done(reasonPartial, "", st)
+			return stop(reasonPartial, "", st)
 		}
 		if o.stopEarly {
 			if why := hopeless(st.Datasets, time.Since(start), o.prologWait); why != "" {
-				return done(reasonETA, why, st)
+				return stop(reasonETA, why, st)
 			}
 		}
 		t := time.NewTimer(o.pollInterval)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return done(classify(ctx, ctx.Err()), "", st)
+			return stop(classify(ctx, ctx.Err()), "", st)
 		case <-t.C:
 		}
-		st, err = call(func(cctx context.Context) (*api.JobStatus, error) { return c.JobStatus(cctx, e.JobID) })
+		err = call(func(cctx context.Context) (*api.JobStatus, error) { return c.JobStatus(cctx, e.JobID) })
 	}
 }
 
@@ -128,16 +141,21 @@ func classify(ctx context.Context, err error) string {
 	return reasonError
 }
 
-// epilog tells warmupd the job ended on this node.
+// epilog tells warmupd the job ended on this node, trying again for a few
+// seconds (epilogReconnect) while warmupd is unreachable.
 func epilog(ctx context.Context, c *api.Client, e jobEnv) outcome {
 	start := time.Now()
 	out := outcome{Mode: e.Mode, Job: e.JobID, Node: e.Node, Paths: e.Paths, Reason: reasonEnded}
-	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	cctx, cancel := context.WithTimeout(ctx, epilogReconnect)
 	defer cancel()
-	err := c.JobEnd(cctx, e.JobID, api.JobEndRequest{Node: e.Node, ExitCode: e.ExitCode, Reason: "epilog"})
+	rc := &reconnector{budget: epilogReconnect}
+	err := rc.do(cctx, func(cctx context.Context) error {
+		return c.JobEnd(cctx, e.JobID, api.JobEndRequest{Node: e.Node, ExitCode: e.ExitCode, Reason: "epilog"})
+	})
 	if err != nil {
-		out.Reason, out.Detail = classify(cctx, err), err.Error()
+		out.Reason, out.Detail = rc.classify(cctx, err), err.Error()
 	}
+	rc.report(&out)
 	out.Waited = time.Since(start)
 	return out
 }

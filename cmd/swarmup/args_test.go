@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/require"
 
+	"github.com/accel-data/accel-data/internal/testutil"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/config"
 )
@@ -177,4 +178,26 @@ func TestSocketFromConfigFile(t *testing.T) {
 	flagSock := filepath.Join(dir, "flag.sock")
 	require.Equal(t, exitDaemonDown, Main(context.Background(), f, []string{"--socket", flagSock}), "--socket needs no config file")
 	require.Contains(t, errOut.String(), flagSock)
+}
+
+// A warmupd that accepts connections but never answers (kill -STOP) is
+// "daemon unavailable" (exit 3, the same advice) within a few seconds, not a
+// 30 s hang ending in `context deadline exceeded`.
+func TestHungDaemonIsExit3(t *testing.T) {
+	sock := testutil.HungDaemon(t)
+	for _, args := range [][]string{nil, {"warm", "/jfs/x"}} {
+		f, out, errOut := testFactory(t)
+		f.Getenv = func(k string) string { return map[string]string{api.SocketEnv: sock}[k] }
+		start := time.Now()
+		code := Main(context.Background(), f, args)
+		took := time.Since(start)
+		require.Equal(t, exitDaemonDown, code, "swarmup %v: %s", args, errOut)
+		require.Empty(t, out.String())
+		msg := errOut.String()
+		require.Equal(t, 1, strings.Count(msg, "\n"), "one line: %q", msg)
+		require.Contains(t, msg, "warmupd is not running or not reachable at "+sock)
+		require.Contains(t, msg, "no answer within 5s")
+		require.Contains(t, msg, "systemctl")
+		require.Less(t, took, 20*time.Second, "bounded by the client's response timeout (5s), not 30s")
+	}
 }

@@ -16,7 +16,7 @@ const (
 	exitError exitCode = 1
 	// exitUsage: a bad flag, argument or --format field.
 	exitUsage exitCode = 2
-	// exitDaemonDown: warmupd did not answer on its socket.
+	// exitDaemonDown: warmupd is not running, unreachable, or did not answer within the client's response timeout.
 	exitDaemonDown exitCode = 3
 	// exitNotWarm: `warm --wait` finished but a dataset ended partial, failed, cancelled or evicted.
 	exitNotWarm exitCode = 4
@@ -29,7 +29,7 @@ EXIT STATUS
   0  success
   1  error (including warmupd refusing the request; the message says why)
   2  bad flag, argument or --format field
-  3  warmupd is not running or its socket is not reachable
+  3  warmupd is not running, its socket is not reachable, or it did not answer within 5s
   4  warm --wait: some dataset ended partial, failed, cancelled or evicted
   5  warm --wait: --timeout reached before every dataset was done
 `

@@ -66,6 +66,8 @@ type options struct {
 	windows     string
 	squeue      string
 	squeueEvery time.Duration
+	squeueGrace time.Duration
+	allowEmpty  bool
 }
 
 func main() {
@@ -85,6 +87,7 @@ func run(args []string) int {
 	fs.StringVar(&o.database, "database", "/var/lib/accel-data/warmupd.db", "SQLite database file (the queue, datasets, jobs, history)")
 	fs.StringVar(&o.juicefs, "juicefs", "/usr/local/bin/juicefs", "the juicefs binary")
 	fs.StringSliceVar(&o.mounts, "mounts", []string{"/jfs"}, "JuiceFS mount points (comma-separated); paths outside them are refused")
+	fs.BoolVar(&o.allowEmpty, "allow-empty-database", false, "start with an empty queue (logged as an error) when the database is missing or empty although its .marker file says one existed; default: refuse to start")
 	fs.IntVar(&o.maxPaths, "max-paths", 1000, "most paths accepted in one request")
 	fs.IntVar(&o.minDepth, "min-depth", server.DefaultMinDepth, "users other than root may warm only paths at least this many levels below a mount (1: /jfs is refused, /jfs/ds is fine; 0: no limit)")
 	fs.Var((*planner.ByteSize)(&o.cache.MaxRequestBytes), "max-request-bytes", "largest dataset a user other than root may have warmed, e.g. 500GiB (0: no limit); refused at submission when its size is known, else ends failed after its first size check")
@@ -109,6 +112,7 @@ func run(args []string) int {
 	fs.StringVar(&o.cache.StatsMount, "stats-mount", "", "JuiceFS mount whose .stats gives object-storage traffic (default: the first of --mounts)")
 	fs.StringVar(&o.squeue, "squeue", "/usr/bin/squeue", "squeue binary, run as 'squeue --json' to learn pending jobs' expected start (needs contrib's job_submit.lua; empty: off)")
 	fs.DurationVar(&o.squeueEvery, "squeue-interval", 30*time.Second, "how often to run squeue (0: never)")
+	fs.DurationVar(&o.squeueGrace, "squeue-grace", slurmwatch.DefaultGrace, "a job warmupd believes started (or submitted) for longer than this, which squeue no longer lists or lists as finished, is ended (its epilog could not reach warmupd)")
 	fs.Float64Var(&o.cache.ObjectStoreBandwidth, "object-store-bandwidth", 0, "object-storage bandwidth in bytes/s; traffic/bandwidth is the load that gates active warm-up (0: load unknown, treated as idle)")
 	help := fs.BoolP("help", "h", false, "show this help")
 	showVersion := fs.Bool("version", false, "print the version and exit")
@@ -204,7 +208,7 @@ func serve(o options, log zerolog.Logger) error {
 	}
 	defer unlock()
 
-	store, err := queue.Open(o.database, log.With().Str("component", "queue").Logger())
+	store, err := queue.OpenWith(o.database, log.With().Str("component", "queue").Logger(), queue.Options{AllowEmpty: o.allowEmpty})
 	if err != nil {
 		return err
 	}
@@ -244,9 +248,9 @@ func serve(o options, log zerolog.Logger) error {
 	go mgr.Refresh(ctx)
 	if o.squeue != "" && o.squeueEvery > 0 {
 		if _, err := os.Stat(o.squeue); err != nil {
-			log.Warn().Str("squeue", o.squeue).Msg("squeue not found; pending jobs' expected start times stay unknown (set --squeue, or --squeue-interval 0 to silence this)")
+			log.Warn().Str("squeue", o.squeue).Msg("squeue not found; pending jobs' expected start times stay unknown and jobs whose epilog missed warmupd are never ended (set --squeue, or --squeue-interval 0 to silence this)")
 		} else {
-			w := &slurmwatch.Watcher{Squeue: o.squeue, Interval: o.squeueEvery, Store: store,
+			w := &slurmwatch.Watcher{Squeue: o.squeue, Interval: o.squeueEvery, Grace: o.squeueGrace, Store: store,
 				Log: log.With().Str("component", "squeue").Logger(), Now: time.Now}
 			go w.Run(ctx)
 		}

@@ -109,7 +109,7 @@ func (m *Manager) Plan(ctx context.Context, freeSlots int) (allowed []int64, aga
 		return m.allowed, wait
 	}
 	start := time.Now()
-	if err := m.plan(ctx, now, freeSlots); err != nil {
+	if err := m.plan(ctx, now, freeSlots); err != nil && !queue.IsDamaged(err) { // the store logs damage itself, once
 		m.log.Warn().Err(err).Msg("plan")
 	}
 	m.took = time.Since(start)

@@ -85,7 +85,9 @@ func (m *Manager) refreshOne(ctx context.Context) bool {
 	now := m.now()
 	cands, err := m.store.CheckCandidates(ctx, 64)
 	if err != nil {
-		m.log.Warn().Err(err).Msg("refresh: list datasets")
+		if !queue.IsDamaged(err) { // the store logs damage itself, once
+			m.log.Warn().Err(err).Msg("refresh: list datasets")
+		}
 		return false
 	}
 	for _, c := range cands {

@@ -200,7 +200,7 @@ func (s *Scheduler) fill(ctx context.Context) (again time.Duration) {
 		}
 		if err != nil || task == nil {
 			<-s.sem
-			if err != nil && ctx.Err() == nil {
+			if err != nil && ctx.Err() == nil && !queue.IsDamaged(err) { // the store logs damage itself, once
 				s.log.Error().Err(err).Msg("dequeue")
 			}
 			return

@@ -51,6 +51,10 @@ func (s *Server) rootOnly(h http.HandlerFunc) http.HandlerFunc {
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	if err := s.cfg.Store.Damaged(); err != nil {
+		WriteError(w, http.StatusServiceUnavailable, "database: "+err.Error(), "")
+		return
+	}
 	counts, err := s.cfg.Store.Counts(r.Context())
 	if err != nil {
 		WriteError(w, http.StatusServiceUnavailable, "database: "+err.Error(), "")
@@ -352,7 +356,9 @@ func (s *Server) storeError(w http.ResponseWriter, err error) {
 	case errors.Is(err, queue.ErrNotOwner):
 		WriteError(w, http.StatusForbidden, err.Error(), "")
 	default:
-		s.cfg.Log.Error().Err(err).Msg("store")
+		if !queue.IsDamaged(err) { // the store logs a damaged file itself, once
+			s.cfg.Log.Error().Err(err).Msg("store")
+		}
 		WriteError(w, http.StatusInternalServerError, "database error: "+err.Error(), "")
 	}
 }

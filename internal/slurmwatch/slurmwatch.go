@@ -3,7 +3,9 @@
 // carries an accel-data token (put there by contrib's job_submit.lua), and
 // hands their job id, state and expected start time to the store. That lets
 // the planner rank a dataset needed in 10 minutes above one needed in 3 days,
-// and lets warmupd notice jobs cancelled while pending.
+// lets warmupd notice jobs cancelled while pending, and ends the jobs whose
+// epilog could not reach warmupd once squeue no longer lists them as live
+// (reconciliation).
 package slurmwatch
 
 import (
@@ -25,22 +27,46 @@ var tokenRE = regexp.MustCompile(`(?:^|\s)accel-data:([0-9a-fA-F]{8,128})(?:\s|$
 
 // squeueJSON is the part of `squeue --json` (Slurm 22.05+) we read.
 type squeueJSON struct {
-	Jobs []struct {
+	Errors []json.RawMessage `json:"errors"`
+	Jobs   []struct {
 		JobID        uint64 `json:"job_id"`
+		ArrayJobID   uint64 `json:"array_job_id"`
+		HetJobID     uint64 `json:"het_job_id"`
 		JobState     string `json:"job_state"`
 		StartTime    int64  `json:"start_time"`
 		AdminComment string `json:"admin_comment"`
 	} `json:"jobs"`
 }
 
-// Parse extracts the tagged jobs from `squeue --json` output.
-func Parse(data []byte) ([]queue.SlurmJob, error) {
+// Listing is what one `squeue --json` said.
+type Listing struct {
+	// Tagged are the jobs carrying an accel-data token.
+	Tagged []queue.SlurmJob
+	// States maps every job id squeue lists to its state; the ids of array
+	// and heterogeneous job leaders count as listed while any member is.
+	States map[uint64]string
+	// Errors are squeue's own complaints; a listing with errors is not
+	// trusted to be complete.
+	Errors []string
+}
+
+// Parse reads `squeue --json` output.
+func Parse(data []byte) (Listing, error) {
 	var sq squeueJSON
 	if err := json.Unmarshal(data, &sq); err != nil {
-		return nil, fmt.Errorf("parse squeue --json: %w", err)
+		return Listing{}, fmt.Errorf("parse squeue --json: %w", err)
 	}
-	var out []queue.SlurmJob
+	l := Listing{States: make(map[uint64]string, len(sq.Jobs))}
+	for _, e := range sq.Errors {
+		l.Errors = append(l.Errors, string(e))
+	}
 	for _, j := range sq.Jobs {
+		l.States[j.JobID] = j.JobState
+		for _, leader := range []uint64{j.ArrayJobID, j.HetJobID} {
+			if _, ok := l.States[leader]; leader != 0 && !ok {
+				l.States[leader] = "PENDING" // listed through a member; its own record may come later
+			}
+		}
 		m := tokenRE.FindStringSubmatch(j.AdminComment)
 		if m == nil {
 			continue
@@ -49,18 +75,25 @@ func Parse(data []byte) ([]queue.SlurmJob, error) {
 		if j.StartTime > 0 {
 			sj.ExpectedStart = time.Unix(j.StartTime, 0)
 		}
-		out = append(out, sj)
+		l.Tagged = append(l.Tagged, sj)
 	}
-	return out, nil
+	return l, nil
 }
+
+// DefaultGrace is how long a job must have been started (or submitted)
+// before reconciliation may end it.
+const DefaultGrace = time.Minute
 
 // Watcher polls squeue.
 type Watcher struct {
 	Squeue   string        // the squeue binary
 	Interval time.Duration // poll period
-	Store    *queue.Store
-	Log      zerolog.Logger
-	Now      func() time.Time
+	// Grace: a job started or submitted less than this before squeue ran is
+	// never ended by reconciliation; 0 means DefaultGrace.
+	Grace time.Duration
+	Store *queue.Store
+	Log   zerolog.Logger
+	Now   func() time.Time
 }
 
 // Run polls until ctx is done. A failing squeue is logged (once per change
@@ -70,7 +103,7 @@ func (w *Watcher) Run(ctx context.Context) {
 	for {
 		if err := w.Poll(ctx); err != nil && ctx.Err() == nil {
 			if err.Error() != lastErr {
-				w.Log.Warn().Err(err).Msg("squeue poll failed; expected start times are unknown until it works")
+				w.Log.Warn().Err(err).Msg("squeue poll failed; expected start times are unknown and jobs are not reconciled until it works")
 			}
 			lastErr = err.Error()
 		} else {
@@ -88,22 +121,45 @@ func (w *Watcher) Run(ctx context.Context) {
 func (w *Watcher) Poll(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	at := w.Now()
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(cctx, w.Squeue, "--json")
+	cmd := exec.CommandContext(cctx, w.Squeue, "--json", "--all")
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s --json: %w: %s", w.Squeue, err, bytes.TrimSpace(stderr.Bytes()))
+		return fmt.Errorf("%s --json --all: %w: %s", w.Squeue, err, bytes.TrimSpace(stderr.Bytes()))
 	}
-	jobs, err := Parse(stdout.Bytes())
+	return w.Apply(ctx, stdout.Bytes(), at)
+}
+
+// Apply records one squeue answer taken at time at: the tagged jobs'
+// expected starts and departures (queue.ObserveSlurmJobs), then, when squeue
+// reported no error, reconciliation of the jobs it no longer lists as live
+// (queue.ReconcileJobs).
+func (w *Watcher) Apply(ctx context.Context, data []byte, at time.Time) error {
+	l, err := Parse(data)
 	if err != nil {
 		return err
 	}
-	ended, err := w.Store.ObserveSlurmJobs(ctx, jobs, w.Now())
+	ended, err := w.Store.ObserveSlurmJobs(ctx, l.Tagged, w.Now())
 	if err != nil {
 		return err
 	}
 	if ended > 0 {
 		w.Log.Info().Int("jobs", ended).Msg("jobs left the Slurm queue without running; warm-ups only they wanted are cancelled")
+	}
+	if len(l.Errors) > 0 {
+		return fmt.Errorf("squeue --json reported errors %v; jobs are not reconciled with an answer that may be incomplete", l.Errors)
+	}
+	grace := w.Grace
+	if grace <= 0 {
+		grace = DefaultGrace
+	}
+	gone, err := w.Store.ReconcileJobs(ctx, l.States, at.Add(-grace), w.Now())
+	if err != nil {
+		return err
+	}
+	if len(gone) > 0 {
+		w.Log.Warn().Uints64("jobs", gone).Msg("ended jobs that squeue no longer lists as live (their epilog did not reach warmupd); their data is no longer pinned for them")
 	}
 	return nil
 }

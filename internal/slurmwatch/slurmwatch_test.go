@@ -15,8 +15,9 @@ import (
 func TestParseRealSqueueJSON(t *testing.T) {
 	data, err := os.ReadFile("testdata/squeue-22.05.json")
 	require.NoError(t, err)
-	jobs, err := Parse(data)
+	l, err := Parse(data)
 	require.NoError(t, err)
+	jobs := l.Tagged
 	require.Len(t, jobs, 2)
 	require.Equal(t, uint64(2), jobs[0].JobID)
 	require.Equal(t, "bbb59171a7702f97f022e433198ddbdb", jobs[0].Token)
@@ -24,15 +25,17 @@ func TestParseRealSqueueJSON(t *testing.T) {
 	require.True(t, jobs[0].ExpectedStart.IsZero(), "a held job has no expected start")
 	require.Equal(t, uint64(3), jobs[1].JobID)
 	require.Equal(t, time.Unix(1795575820, 0), jobs[1].ExpectedStart)
+	require.Equal(t, map[uint64]string{1: "CANCELLED", 2: "PENDING", 3: "PENDING"}, l.States, "every listed job, tagged or not")
+	require.Empty(t, l.Errors)
 }
 
 func TestParseIgnoresUntaggedAndGarbage(t *testing.T) {
-	jobs, err := Parse([]byte(`{"jobs":[{"job_id":5,"job_state":"PENDING","start_time":0,"admin_comment":"site note"},
+	l, err := Parse([]byte(`{"jobs":[{"job_id":5,"job_state":"PENDING","start_time":0,"admin_comment":"site note"},
 		{"job_id":6,"job_state":"PENDING","start_time":0,"admin_comment":"site note accel-data:0123456789abcdef"},
 		{"job_id":7,"job_state":"PENDING","start_time":0,"admin_comment":"xaccel-data:0123456789abcdef"}]}`))
 	require.NoError(t, err)
-	require.Len(t, jobs, 1)
-	require.Equal(t, uint64(6), jobs[0].JobID)
+	require.Len(t, l.Tagged, 1)
+	require.Equal(t, uint64(6), l.Tagged[0].JobID)
 	_, err = Parse([]byte("squeue: error: not json"))
 	require.ErrorContains(t, err, "parse squeue --json")
 }

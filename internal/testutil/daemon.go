@@ -119,6 +119,15 @@ func (d *Daemon) Kill() {
 	<-d.done
 }
 
+// Signal sends sig to the process (e.g. SIGSTOP to make it hang, SIGCONT to
+// resume it).
+func (d *Daemon) Signal(sig os.Signal) error {
+	if d.cmd == nil || d.cmd.Process == nil {
+		return fmt.Errorf("warmupd is not running")
+	}
+	return d.cmd.Process.Signal(sig)
+}
+
 // Stop sends SIGTERM and waits (at most 20s, then SIGKILL). It reports
 // whether the process exited with status 0.
 func (d *Daemon) Stop() bool {

@@ -23,19 +23,32 @@ type Client struct {
 	Socket string
 	// Timeout bounds each call when the context has no deadline; 0 means 30s.
 	Timeout time.Duration
+	// ResponseTimeout bounds how long warmupd may take to connect and answer
+	// one call; past it the call fails as a DaemonDownError (a hung or
+	// stopped daemon). 0 means DefaultResponseTimeout; negative means no bound.
+	ResponseTimeout time.Duration
 
 	once sync.Once
 	hc   *http.Client
 }
 
-// DaemonDownError means nothing answered on the socket.
+// DefaultResponseTimeout is how long a call waits for warmupd to answer:
+// every endpoint answers in milliseconds, so a daemon silent for this long is
+// hung (kill -STOP, a stuck disk) and callers treat it like one that is down.
+const DefaultResponseTimeout = 5 * time.Second
+
+// errNoAnswer is the cause of a call's context when ResponseTimeout passed.
+var errNoAnswer = errors.New("no answer")
+
+// DaemonDownError means warmupd could not be reached: nothing listens on the
+// socket, the connection broke, or it did not answer within ResponseTimeout.
 type DaemonDownError struct {
 	Socket string
 	Err    error
 }
 
 func (e *DaemonDownError) Error() string {
-	return fmt.Sprintf("warmupd is not running or not reachable at %s (%v); start it with `systemctl start warmupd` or point %s/--socket at its socket", e.Socket, e.Err, SocketEnv)
+	return fmt.Sprintf("warmupd is not running or not reachable at %s (%v); start it with `systemctl start warmupd` (restart it if it hangs) or point %s/--socket at its socket", e.Socket, e.Err, SocketEnv)
 }
 
 func (e *DaemonDownError) Unwrap() error { return e.Err }
@@ -108,7 +121,13 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://warmupd"+path, body)
+	callCtx := ctx
+	if rt := c.responseTimeout(); rt > 0 {
+		var cancel context.CancelFunc
+		callCtx, cancel = context.WithTimeoutCause(ctx, rt, errNoAnswer)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(callCtx, method, "http://warmupd"+path, body)
 	if err != nil {
 		return err
 	}
@@ -117,16 +136,12 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	}
 	resp, err := c.http().Do(req)
 	if err != nil {
-		var op *net.OpError
-		if errors.As(err, &op) && op.Op == "dial" {
-			return &DaemonDownError{Socket: c.SocketPath(), Err: op.Err}
-		}
-		return fmt.Errorf("warmupd at %s: %w", c.SocketPath(), err)
+		return c.transportError(ctx, callCtx, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 	if err != nil {
-		return fmt.Errorf("read answer from warmupd: %w", err)
+		return c.transportError(ctx, callCtx, fmt.Errorf("read answer: %w", err))
 	}
 	if resp.StatusCode/100 != 2 {
 		var e Error
@@ -141,6 +156,31 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		}
 	}
 	return nil
+}
+
+func (c *Client) responseTimeout() time.Duration {
+	if c.ResponseTimeout == 0 {
+		return DefaultResponseTimeout
+	}
+	return c.ResponseTimeout
+}
+
+// transportError classifies a failed exchange: the caller's own context
+// ending (its deadline, a signal) stays that error; anything else — nothing
+// listening, a connection reset by a crash, no answer within ResponseTimeout
+// — means warmupd is unavailable.
+func (c *Client) transportError(ctx, callCtx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("warmupd at %s: %w", c.SocketPath(), ctx.Err())
+	}
+	if errors.Is(context.Cause(callCtx), errNoAnswer) {
+		return &DaemonDownError{Socket: c.SocketPath(), Err: fmt.Errorf("no answer within %v", c.responseTimeout())}
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		err = op.Err
+	}
+	return &DaemonDownError{Socket: c.SocketPath(), Err: err}
 }
 
 // Submit queues paths for warm-up.

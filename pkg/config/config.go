@@ -79,6 +79,9 @@ var Keys = []string{
 	"PriorityStartHorizon", "PriorityAgeUnit", "PriorityPendingRef", "PriorityHistoryRef", "PrioritySizeRef",
 	// slurm-prolog
 	"PrologWait", "PollInterval", "PrologLog", "PrologStopEarly",
+	"PrologReconnect",
+	// warmupd (reliability)
+	"SqueueGrace", "AllowEmptyDatabase",
 }
 
 // Apply sets every flag of fs named by an entry, unless the flag was already

@@ -62,6 +62,7 @@ func (s *Store) groupLoop() {
 		}
 		errs := s.runGroup(batch)
 		for i, op := range batch {
+			s.noteDamage(&errs[i])
 			op.done <- errs[i]
 		}
 	}

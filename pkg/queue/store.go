@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/mattn/go-sqlite3"
 	"github.com/rs/zerolog"
@@ -24,21 +25,47 @@ type Store struct {
 	stmts  map[string]*sql.Stmt // prepared on w; see stmtcache.go
 	wanted map[string]bool
 
+	damage damage // see damage.go
+
 	groupCh   chan *groupOp // group commit of submissions; see group.go
 	closing   chan struct{}
 	groupDone chan struct{}
 	closeOnce sync.Once
 }
 
-// Open opens (creating it if needed) the database at path and applies any
-// pending migrations. A file that is not a SQLite database, or whose schema
-// is newer than this build knows, gives an error that says what to do.
-func Open(path string, log zerolog.Logger) (*Store, error) {
+// Options tune Open.
+type Options struct {
+	// AllowEmpty starts with an empty queue when the database file is
+	// missing or empty although its marker says one existed (logged as an
+	// error); false refuses to start (see MarkerPath).
+	AllowEmpty bool
+	// CheckTimeout bounds the integrity check at start; 0 means
+	// DefaultCheckTimeout, negative skips the check.
+	CheckTimeout time.Duration
+}
+
+// DefaultCheckTimeout bounds Open's integrity check (PRAGMA quick_check):
+// far more than a 100 000-dataset store needs; a check that runs out is
+// logged and skipped rather than keeping warmupd down.
+const DefaultCheckTimeout = time.Minute
+
+// Open is OpenWith with default Options.
+func Open(path string, log zerolog.Logger) (*Store, error) { return OpenWith(path, log, Options{}) }
+
+// OpenWith opens (creating it if needed) the database at path, checks its
+// integrity and applies any pending migrations. A file that is not a SQLite
+// database, is damaged, has a schema newer than this build knows, or is
+// missing or empty where one existed (see MarkerPath) gives an error that
+// says what to do.
+func OpenWith(path string, log zerolog.Logger, opt Options) (*Store, error) {
 	if path == "" || path == ":memory:" {
 		return nil, fmt.Errorf("queue: database path %q: give a file path (warmupd needs a file shared by its writer and reader connections)", path)
 	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("queue: database path %s is a directory; set the database to a file path inside it", path)
+	}
+	if err := checkNotLost(path, opt.AllowEmpty, log); err != nil {
+		return nil, err
 	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
@@ -55,9 +82,17 @@ func Open(path string, log zerolog.Logger) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	s := &Store{path: path, w: w, log: log, stmts: map[string]*sql.Stmt{}, wanted: map[string]bool{}}
+	if err := s.quickCheck(opt.CheckTimeout); err != nil {
+		_ = w.Close()
+		return nil, explainOpenError(path, err)
+	}
 	if err := s.migrate(context.Background()); err != nil {
 		_ = w.Close()
 		return nil, explainOpenError(path, err)
+	}
+	if err := writeMarker(path); err != nil {
+		_ = w.Close()
+		return nil, err
 	}
 	rq := url.Values{}
 	rq.Set("_busy_timeout", "10000")
@@ -80,8 +115,11 @@ func Open(path string, log zerolog.Logger) (*Store, error) {
 // explainOpenError turns SQLite's terse errors about a bad file into advice.
 func explainOpenError(path string, err error) error {
 	var se sqlite3.Error
-	if errors.As(err, &se) && (se.Code == sqlite3.ErrNotADB || se.Code == sqlite3.ErrCorrupt) {
-		return fmt.Errorf("queue: %s is not a usable warmupd database (%v); restore it from a backup, or move it aside and restart warmupd to start with an empty queue", path, err)
+	if IsDamaged(err) {
+		return err
+	}
+	if sqliteDamaged(err) {
+		return &DamagedError{Path: path, Err: err}
 	}
 	if errors.As(err, &se) && (se.Code == sqlite3.ErrCantOpen || se.Code == sqlite3.ErrReadonly || se.Code == sqlite3.ErrPerm) {
 		return fmt.Errorf("queue: cannot open %s for writing (%v); create its directory and make it writable by warmupd's user, or set Database= to another file", path, err)
@@ -107,7 +145,8 @@ func (s *Store) Close() error {
 
 // inTx runs fn in one BEGIN IMMEDIATE transaction on the writer connection,
 // committing when fn returns nil and rolling back otherwise.
-func (s *Store) inTx(ctx context.Context, fn func(tx *wtx) error) error {
+func (s *Store) inTx(ctx context.Context, fn func(tx *wtx) error) (err error) {
+	defer s.noteDamage(&err)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("queue: begin transaction: %w", err)

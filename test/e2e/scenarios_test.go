@@ -95,6 +95,8 @@ func TestParentCoversChild(t *testing.T) {
 
 // Scenario 3: warmupd is down: sbatch warns, the job runs, no node drains.
 func TestDaemonDown(t *testing.T) {
+	// The prolog tries to reach warmupd for PrologReconnect (default 30s) before giving up.
+	setPrologConfig(t, "PrologWait=60s\nPrologReconnect=2s")
 	w := setup(t, false, "")
 	ds := w.vol.WriteFiles(t, "ds", 2, mib)
 

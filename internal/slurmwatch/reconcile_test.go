@@ -1,0 +1,114 @@
+package slurmwatch
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/queue"
+)
+
+// started records a job that reached its prolog at time at, on a real store.
+func started(t *testing.T, s *queue.Store, id uint64, path string, at time.Time) {
+	t.Helper()
+	_, err := s.JobStart(context.Background(), id, queue.JobStartParams{Paths: []string{path}, Node: "n1", UID: 1000, Now: at})
+	require.NoError(t, err)
+}
+
+func jobState(t *testing.T, s *queue.Store, id uint64) (api.JobState, *api.JobStatus) {
+	t.Helper()
+	st, err := s.JobStatus(context.Background(), id)
+	require.NoError(t, err)
+	return st.State, st
+}
+
+// Jobs whose epilog never reached warmupd (a crash, a hang) stay "started"
+// and pin their data forever. Reconciliation with the real squeue answer in
+// testdata ends the ones squeue no longer lists, or lists as finished, after
+// the grace period; it leaves the listed live ones and the young ones alone,
+// and does nothing when squeue itself failed.
+func TestReconcileWithRealSqueueJSON(t *testing.T) {
+	data, err := os.ReadFile("testdata/squeue-22.05.json")
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "warmupd.db")
+	s, err := queue.Open(path, zerolog.New(zerolog.NewTestWriter(t)))
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+
+	now := time.Unix(1_800_000_000, 0)
+	old := now.Add(-10 * time.Minute)
+	started(t, s, 1, "/jfs/one", old)     // squeue lists it CANCELLED
+	started(t, s, 2, "/jfs/two", old)     // listed, live
+	started(t, s, 3, "/jfs/three", old)   // listed, live
+	started(t, s, 99, "/jfs/ghost", old)  // not listed: its epilog never came
+	started(t, s, 100, "/jfs/young", now) // not listed, but started after squeue's snapshot minus grace
+	_, err = s.Submit(ctx, queue.SubmitParams{Paths: []string{"/jfs/pending"}, UID: 1000, JobID: 98, Source: api.SourceSubmit, Now: old})
+	require.NoError(t, err) // submitted with a job id, never listed: gone too
+
+	w := &Watcher{Squeue: "/bin/false", Store: s, Log: zerolog.New(zerolog.NewTestWriter(t)), Now: func() time.Time { return now }}
+	require.Error(t, w.Poll(ctx), "squeue failed")
+	for _, id := range []uint64{1, 98, 99} {
+		st, _ := jobState(t, s, id)
+		require.NotEqual(t, api.JobEnded, st, "job %d: nothing is reconciled when squeue fails", id)
+	}
+
+	withErrors := []byte(`{"errors":[{"error":"slurmctld busy","errno":1}],"jobs":[]}`)
+	require.ErrorContains(t, w.Apply(ctx, withErrors, now), "slurmctld busy")
+	st, _ := jobState(t, s, 99)
+	require.Equal(t, api.JobStarted, st, "an answer with errors may be incomplete: nothing is reconciled")
+
+	require.NoError(t, w.Apply(ctx, data, now))
+	for id, want := range map[uint64]api.JobState{1: api.JobEnded, 2: api.JobStarted, 3: api.JobStarted, 98: api.JobEnded, 99: api.JobEnded, 100: api.JobStarted} {
+		st, _ := jobState(t, s, id)
+		require.Equal(t, want, st, "job %d", id)
+	}
+	q, err := s.Queue(ctx, true)
+	require.NoError(t, err)
+	for _, e := range q {
+		if e.Dataset == "/jfs/pending" {
+			require.Equal(t, api.TaskCancelled, e.State, "the warm-up only the gone job wanted is cancelled")
+		}
+		if e.Dataset == "/jfs/ghost" {
+			require.Zero(t, e.JobsWaiting, "the ghost job no longer holds its data")
+		}
+	}
+
+	// The reason says why.
+	reasons := jobReasons(t, path)
+	require.Equal(t, "reconciled: not in squeue", reasons[99])
+	require.Equal(t, "reconciled: squeue lists it CANCELLED", reasons[1])
+
+	// Once the young job is past the grace period, it goes too.
+	w.Now = func() time.Time { return now.Add(2 * DefaultGrace) }
+	require.NoError(t, w.Apply(ctx, data, now.Add(2*DefaultGrace)))
+	st, _ = jobState(t, s, 100)
+	require.Equal(t, api.JobEnded, st)
+}
+
+// jobReasons reads each job's reason straight from the database file.
+func jobReasons(t *testing.T, path string) map[uint64]string {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
+	require.NoError(t, err)
+	defer db.Close()
+	rows, err := db.Query(`SELECT job_id, reason FROM jobs WHERE job_id IS NOT NULL`)
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[uint64]string{}
+	for rows.Next() {
+		var id uint64
+		var r string
+		require.NoError(t, rows.Scan(&id, &r))
+		out[id] = r
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
