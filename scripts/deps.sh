@@ -4,7 +4,7 @@
 # machine (a missing Go is reported with how to install it); Go modules come
 # from the module proxy via `go mod download`.
 set -euo pipefail
-pkgs=(slurm-wlm slurmctld slurmd munge libslurm-dev sqlite3 make)
+pkgs=(slurm-wlm slurmctld slurmd munge libmunge-dev libslurm-dev sqlite3 make iproute2)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
