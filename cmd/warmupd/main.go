@@ -169,8 +169,12 @@ func serve(o options, log zerolog.Logger) error {
 		o.cache.StatsMount = mounts[0]
 	}
 	if o.cache.CacheDir == "" {
-		if mc, err := jfs.ReadMountConfig(mounts[0]); err == nil && len(mc.CacheDirs) > 0 {
-			o.cache.CacheDir = mc.CacheDirs[0]
+		// The first block directory (<cache-dir>/<UUID>): on the file system
+		// whose free space matters.
+		if mc, err := jfs.ReadMountConfig(mounts[0]); err == nil {
+			if dirs := mc.BlockDirs(); len(dirs) > 0 {
+				o.cache.CacheDir = dirs[0]
+			}
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(o.database), 0o755); err != nil {

@@ -64,8 +64,8 @@ func TestDriverWarmupCheckEvict(t *testing.T) {
 	// The blocks are really where .config says.
 	mc, err := ReadMountConfig(v.Mount)
 	require.NoError(t, err)
-	require.Equal(t, []string{v.CacheDir}, mc.CacheDirs)
-	blocks, err := filepath.Glob(filepath.Join(v.CacheDir, mc.UUID, "raw", "chunks", "*", "*", "*_*_*"))
+	require.Equal(t, []string{filepath.Join(v.CacheDir, mc.UUID)}, mc.CacheDirs, "the UUID is part of the cache dir in .config")
+	blocks, err := filepath.Glob(filepath.Join(mc.CacheDirs[0], "raw", "chunks", "*", "*", "*_*_*"))
 	require.NoError(t, err)
 	require.Len(t, blocks, 5, "one 4 MiB block per file of 3 MiB")
 
@@ -128,7 +128,7 @@ func TestDriverWarmupCancelledKillsProcessGroup(t *testing.T) {
 	ds := v.WriteFiles(t, "big", 10, 4<<20)
 	mc, err := ReadMountConfig(v.Mount)
 	require.NoError(t, err)
-	blockGlob := filepath.Join(v.CacheDir, mc.UUID, "raw", "chunks", "*", "*", "*")
+	blockGlob := filepath.Join(mc.CacheDirs[0], "raw", "chunks", "*", "*", "*")
 	ctx, cancel := context.WithCancel(context.Background())
 	seen := make(chan []int, 1)
 	go func() {

@@ -159,14 +159,37 @@ func TestReadStats(t *testing.T) {
 	require.ErrorContains(t, err, "is a JuiceFS volume mounted")
 }
 
-func TestParseMountConfigRealShape(t *testing.T) {
-	mc, err := ParseMountConfig([]byte(sample(t, "config_shape.json")))
+// testdata/60_config.json is a whole .config of a real 1.4.1 mount: its
+// Chunk.CacheDir already ends in the volume UUID.
+func TestParseMountConfigReal(t *testing.T) {
+	mc, err := ParseMountConfig([]byte(sample(t, "60_config.json")))
 	require.NoError(t, err)
-	require.Equal(t, "testvol", mc.Name)
-	require.Equal(t, "7a432c72-1a68-40b6-ac2d-af8111f48ffa", mc.UUID)
-	require.Equal(t, []string{"/beegfs/jfscache", "/local/jfscache"}, mc.CacheDirs)
+	require.Equal(t, "perfvol", mc.Name)
+	require.Equal(t, "8564cb6e-a3cf-485c-a5c9-2a3b7964f65c", mc.UUID)
+	require.Equal(t, []string{"/beegfs/jfscache/8564cb6e-a3cf-485c-a5c9-2a3b7964f65c"}, mc.CacheDirs,
+		"the cache dir of .config is where the blocks are: the UUID is already appended")
+	require.False(t, mc.Memory)
+	require.False(t, mc.HashPrefix)
 	require.Equal(t, int64(4<<20), mc.BlockSize)
-	require.Equal(t, "127.0.0.1:19567", mc.MetricsAddr)
+	require.Equal(t, "127.0.0.1:9567", mc.MetricsAddr)
+	require.Equal(t, "1.4.1+2026-07-30.0b90c7db5", mc.Version)
+
+	// Several cache dirs (each with the UUID), HashPrefix from Format or Chunk.
+	mc, err = ParseMountConfig([]byte(`{"Format":{"Name":"v","UUID":"u","BlockSize":4096,"HashPrefix":true},
+		"Chunk":{"CacheDir":"/a/u:/b/u","BlockSize":4194304}}`))
+	require.NoError(t, err)
+	require.Equal(t, []string{"/a/u", "/b/u"}, mc.CacheDirs)
+	require.True(t, mc.HashPrefix)
+	mc, err = ParseMountConfig([]byte(`{"Format":{"Name":"v","UUID":"u"},"Chunk":{"CacheDir":"/a/u","HashPrefix":true}}`))
+	require.NoError(t, err)
+	require.True(t, mc.HashPrefix)
+
+	// A memory cache has no block directories.
+	mc, err = ParseMountConfig([]byte(`{"Format":{"Name":"v","UUID":"u"},"Chunk":{"CacheDir":"memory","CacheSize":104857600}}`))
+	require.NoError(t, err)
+	require.True(t, mc.Memory)
+	require.Empty(t, mc.CacheDirs)
+	require.Empty(t, mc.BlockDirs())
 
 	// Format.BlockSize (KiB) is used when Chunk has none.
 	mc, err = ParseMountConfig([]byte(`{"Format":{"Name":"v","UUID":"u","BlockSize":1024}}`))
@@ -177,6 +200,16 @@ func TestParseMountConfigRealShape(t *testing.T) {
 		_, err := ParseMountConfig([]byte(bad))
 		require.Error(t, err, bad)
 	}
+}
+
+// A cache dir may be a glob pattern; BlockDirs expands it like JuiceFS.
+func TestMountConfigBlockDirsExpandsGlobs(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"data1/jfs/u", "data2/jfs/u", "other/u"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(root, d), 0o755))
+	}
+	mc := &MountConfig{CacheDirs: []string{filepath.Join(root, "data*", "jfs", "u"), filepath.Join(root, "plain", "u")}}
+	require.Equal(t, []string{filepath.Join(root, "data1/jfs/u"), filepath.Join(root, "data2/jfs/u"), filepath.Join(root, "plain", "u")}, mc.BlockDirs())
 }
 
 func TestParseMountinfoAndFindMount(t *testing.T) {

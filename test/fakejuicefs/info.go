@@ -42,6 +42,10 @@ func cmdInfo(args []string) int {
 			errorf("info", "info.go", 110, "Open control file for %q: %s", abs, err)
 			continue
 		}
+		if st := filepath.Join(mount, stateDir); abs == st || strings.HasPrefix(abs, st+"/") {
+			errorf("info", "info.go", 102, "lookup inode for %q: no such file or directory (the stand-in's private state)", p)
+			continue
+		}
 		fmt.Print(vol.info(p, abs, fi, raw))
 	}
 	return 0
