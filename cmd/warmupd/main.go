@@ -139,6 +139,13 @@ func serve(o options, log zerolog.Logger) error {
 	if o.sched.TargetRatio <= 0 || o.sched.TargetRatio > 1 {
 		return fmt.Errorf("--target-ratio %v: want a fraction in (0, 1]", o.sched.TargetRatio)
 	}
+	if o.sched.TargetRatio > jfs.MaxRoundedRatio {
+		// juicefs warmup --check prints "100.0%" from 99.95 % up: more
+		// cannot be verified.
+		log.Warn().Float64("target_ratio", o.sched.TargetRatio).Float64("using", jfs.MaxRoundedRatio).
+			Msg("--target-ratio above what juicefs warmup --check can verify (it rounds 99.95 % up to 100.0 %)")
+		o.sched.TargetRatio = jfs.MaxRoundedRatio
+	}
 	ws, err := planner.ParseWindows(o.windows)
 	if err != nil {
 		return fmt.Errorf("--active-windows: %w", err)

@@ -22,9 +22,10 @@ func TestParseCheckSummaryOnRealSamples(t *testing.T) {
 		files, total, cach int64
 		ratio              float64
 	}{
-		{"04_check_after_write.txt", 200, 499 << 20, 499 << 20, 1},
+		// "100.0%" of 499 MiB may be 99.95 %: never read as 1.
+		{"04_check_after_write.txt", 200, 499 << 20, 522977804, MaxRoundedRatio},
 		{"06_check_after_evict.txt", 200, 499 << 20, 0, 0},
-		{"08_check_after_warmup.txt", 200, 499 << 20, 499 << 20, 1},
+		{"08_check_after_warmup.txt", 200, 499 << 20, 522977804, MaxRoundedRatio},
 		{"42_mnt2noscan_check_ds3_after_evict.txt", 50, 124 << 20, 0, 0},
 		// 87.3% of 124 MiB: cached bytes come from the precise percentage, not the rounded "109 MiB".
 		{"44_mnt2noscan_check_ds3_after_mnt1_warmup.txt", 50, 124 << 20, 113510449, 0.873},
@@ -68,6 +69,38 @@ func TestParseCheckSummary12Form(t *testing.T) {
 	r, err = ParseCheckSummary("juicefs[1] <INFO>: check cache: 0 files (0 B of 0 B (0.0%)) cached\n")
 	require.NoError(t, err)
 	require.Equal(t, &CheckResult{}, r)
+}
+
+// --check rounds its percentage to nearest: "100.0%" can be 99.96 %. Sizes
+// printed in bytes (below 1 KiB) are exact and give the exact ratio.
+func TestParseCheckSummaryNeverPromisesAllFromARoundedFigure(t *testing.T) {
+	line := func(c, tot, pct string) string {
+		return "2026/12/01 10:00:00.000000 juicefs[1] <INFO>: check cache: 3 files checked, " + c + " of " + tot + " (" + pct + ") cached [warmup@warmup.go:332]\n"
+	}
+	// 99.96 % of 2 GiB prints as "2.0 GiB of 2.0 GiB (100.0%)".
+	r, err := ParseCheckSummary(line("2.0 GiB", "2.0 GiB", "100.0%"))
+	require.NoError(t, err)
+	require.Less(t, r.Ratio, 1.0, "a rounded 100.0% is not all")
+	require.Equal(t, MaxRoundedRatio, r.Ratio)
+	require.Less(t, r.CachedBytes, r.TotalBytes)
+
+	// Exact sizes: exact ratio, 1 only when everything is cached.
+	r, err = ParseCheckSummary(line("1000 B", "1000 B", "100.0%"))
+	require.NoError(t, err)
+	require.Equal(t, 1.0, r.Ratio)
+	require.Equal(t, int64(1000), r.CachedBytes)
+	r, err = ParseCheckSummary(line("999 B", "1000 B", "99.9%"))
+	require.NoError(t, err)
+	require.InDelta(t, 0.999, r.Ratio, 1e-12)
+	require.Equal(t, int64(999), r.CachedBytes)
+	r, err = ParseCheckSummary(line("1023 B", "1023 B", "100.0%"))
+	require.NoError(t, err)
+	require.Equal(t, 1.0, r.Ratio)
+
+	// Other percentages are taken as printed.
+	r, err = ParseCheckSummary(line("109 MiB", "124 MiB", "87.3%"))
+	require.NoError(t, err)
+	require.InDelta(t, 0.873, r.Ratio, 1e-12)
 }
 
 func TestParseSummaryGarbage(t *testing.T) {
