@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -142,11 +143,13 @@ func epilog(ctx context.Context, c *api.Client, e jobEnv) outcome {
 	return out
 }
 
-// summary renders the datasets' readiness: "/jfs/a warm 100%, /jfs/b warming 42%".
+// summary renders the datasets' readiness: "/jfs/a warm 99%, /jfs/b warming 42%".
+// Percentages are rounded down: 100% only when all is known to be cached
+// (juicefs --check prints 99.95 % as "100.0%", which gives 0.9995).
 func summary(ds []api.JobDataset) string {
 	parts := make([]string, 0, len(ds))
 	for _, d := range ds {
-		parts = append(parts, fmt.Sprintf("%s %s %.0f%%", d.Dataset, d.State, d.CachedRatio*100))
+		parts = append(parts, fmt.Sprintf("%s %s %.0f%%", d.Dataset, d.State, math.Floor(d.CachedRatio*100)))
 	}
 	return strings.Join(parts, ", ")
 }
