@@ -108,11 +108,16 @@ func ParseMountConfig(data []byte) (*MountConfig, error) {
 	return mc, nil
 }
 
-// ReadMountConfig reads and parses <mount>/.config. On a real mount the file
-// is readable by root only.
+// ReadMountConfig reads and parses <mount>/.config (<mount>/.jfs.config on
+// a mount with --prefix-internal, looked for first as JuiceFS itself does).
+// On a real mount the file is readable by root only.
 func ReadMountConfig(mount string) (*MountConfig, error) {
-	p := filepath.Join(mount, ".config")
+	p := filepath.Join(mount, ".jfs.config")
 	data, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		p = filepath.Join(mount, ".config")
+		data, err = os.ReadFile(p)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("jfs: read %s (is a JuiceFS volume mounted at %s, and are we root?): %w", p, mount, err)
 	}
