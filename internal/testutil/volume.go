@@ -215,8 +215,34 @@ func (v *Volume) WriteFiles(t testing.TB, rel string, n int, size int64) string 
 		}
 		files = append(files, p)
 	}
-	v.Evict(t, files...)
+	v.evictCold(t, files)
 	return dir
+}
+
+// evictCold evicts files until --check finds none of them cached: a real
+// client writes the cache blocks of what it uploaded asynchronously, so one
+// may land just after an eviction.
+func (v *Volume) evictCold(t testing.TB, files []string) {
+	t.Helper()
+	if len(files) == 0 {
+		return
+	}
+	d := &jfs.Driver{Binary: v.Binary}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		v.Evict(t, files...)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		r, err := d.Check(ctx, files)
+		cancel()
+		if err != nil {
+			t.Fatalf("testutil: check %s after writing it: %v", files[0], err)
+		}
+		if r.Ratio == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testutil: %s still %.1f%% cached 10 s after writing it and evicting its blocks", filepath.Dir(files[0]), 100*r.Ratio)
+		}
+	}
 }
 
 // Evict removes the cached blocks of paths by deleting their block files
