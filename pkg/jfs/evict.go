@@ -46,7 +46,10 @@ type EvictResult struct {
 // real mount). Verify the result with Check.
 func (d *Driver) EvictBlocks(ctx context.Context, paths []string) (*EvictResult, error) {
 	res := &EvictResult{}
-	configs := map[string]*MountConfig{}
+	// The files of all paths, per mount, so that info runs on full batches.
+	var mounts []*MountConfig
+	files := map[*MountConfig][]string{}
+	byMount := map[string]*MountConfig{}
 	for _, p := range paths {
 		abs, err := filepath.Abs(p)
 		if err != nil {
@@ -59,21 +62,25 @@ func (d *Driver) EvictBlocks(ctx context.Context, paths []string) (*EvictResult,
 		if err != nil {
 			return res, &PathError{Op: "evict", Path: abs, Detail: err.Error()}
 		}
-		mc := configs[mount]
+		mc := byMount[mount]
 		if mc == nil {
 			if mc, err = ReadMountConfig(mount); err != nil {
 				return res, err
 			}
-			configs[mount] = mc
+			if mc.Memory {
+				return res, fmt.Errorf("jfs: evict %s: the mount at %s caches blocks in memory only; there are no block files to remove", abs, mount)
+			}
+			byMount[mount] = mc
+			mounts = append(mounts, mc)
 		}
-		if mc.Memory {
-			return res, fmt.Errorf("jfs: evict %s: the mount at %s caches blocks in memory only; there are no block files to remove", abs, mount)
-		}
-		files, err := regularFiles(abs, mount)
+		found, err := regularFiles(abs, mount)
 		if err != nil {
 			return res, err
 		}
-		if err := d.evictFiles(ctx, files, mc, res); err != nil {
+		files[mc] = append(files[mc], found...)
+	}
+	for _, mc := range mounts {
+		if err := d.evictFiles(ctx, files[mc], mc, res); err != nil {
 			return res, err
 		}
 	}
