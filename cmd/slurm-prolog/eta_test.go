@@ -25,3 +25,13 @@ func TestHopeless(t *testing.T) {
 	// A finished dataset never blocks.
 	require.Empty(t, hopeless([]api.JobDataset{{Dataset: "/jfs/c", State: api.TaskWarm, Bytes: 10, CachedBytes: 10}}, time.Second, time.Second))
 }
+
+// The log line never says 100% from a rounded --check figure: a printed
+// "100.0%" is recorded as 0.9995, which reads 99%.
+func TestSummaryNeverRoundsUpTo100(t *testing.T) {
+	require.Equal(t, "/jfs/a warm 99%, /jfs/b warm 100%, /jfs/c warming 42%", summary([]api.JobDataset{
+		{Dataset: "/jfs/a", State: api.TaskWarm, CachedRatio: 0.9995},
+		{Dataset: "/jfs/b", State: api.TaskWarm, CachedRatio: 1},
+		{Dataset: "/jfs/c", State: api.TaskWarming, CachedRatio: 0.4299},
+	}))
+}

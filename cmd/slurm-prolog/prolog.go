@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -160,13 +161,15 @@ func epilog(ctx context.Context, c *api.Client, e jobEnv) outcome {
 	return out
 }
 
-// summary renders the datasets' readiness: "/jfs/a warm 100%, /jfs/b warming 42%",
+// summary renders the datasets' readiness: "/jfs/a warm 99%, /jfs/b warming 42%",
 // with the reason of a dataset that failed or was cancelled:
-// "/jfs/c failed 0% (3.2 GiB, larger than MaxRequestBytes=…)".
+// "/jfs/c failed 0% (3.2 GiB, larger than MaxRequestBytes=…)". Percentages
+// are rounded down: 100% only when all is known to be cached (juicefs
+// --check prints 99.95 % as "100.0%", which gives 0.9995).
 func summary(ds []api.JobDataset) string {
 	parts := make([]string, 0, len(ds))
 	for _, d := range ds {
-		part := fmt.Sprintf("%s %s %.0f%%", d.Dataset, d.State, d.CachedRatio*100)
+		part := fmt.Sprintf("%s %s %.0f%%", d.Dataset, d.State, math.Floor(d.CachedRatio*100))
 		if (d.State == api.TaskFailed || d.State == api.TaskCancelled) && d.Reason != "" {
 			part += " (" + d.Reason + ")"
 		}

@@ -157,6 +157,13 @@ func serve(o options, log zerolog.Logger) error {
 	if o.sched.TargetRatio <= 0 || o.sched.TargetRatio > 1 {
 		return fmt.Errorf("--target-ratio %v: want a fraction in (0, 1]", o.sched.TargetRatio)
 	}
+	if o.sched.TargetRatio > jfs.MaxRoundedRatio {
+		// juicefs warmup --check prints "100.0%" from 99.95 % up: more
+		// cannot be verified.
+		log.Warn().Float64("target_ratio", o.sched.TargetRatio).Float64("using", jfs.MaxRoundedRatio).
+			Msg("--target-ratio above what juicefs warmup --check can verify (it rounds 99.95 % up to 100.0 %)")
+		o.sched.TargetRatio = jfs.MaxRoundedRatio
+	}
 	if o.verify.MaxAge <= 0 || o.verify.Timeout <= 0 || o.verify.Parallel <= 0 {
 		return fmt.Errorf("--verify-max-age %v, --verify-timeout %v, --verify-parallel %d: each must be positive (VerifyMaxAge=5s, VerifyTimeout=30s, VerifyParallel=4 are the defaults)",
 			o.verify.MaxAge, o.verify.Timeout, o.verify.Parallel)
@@ -195,8 +202,12 @@ func serve(o options, log zerolog.Logger) error {
 		o.cache.StatsMount = mounts[0]
 	}
 	if o.cache.CacheDir == "" {
-		if mc, err := jfs.ReadMountConfig(mounts[0]); err == nil && len(mc.CacheDirs) > 0 {
-			o.cache.CacheDir = mc.CacheDirs[0]
+		// The first block directory (<cache-dir>/<UUID>): on the file system
+		// whose free space matters.
+		if mc, err := jfs.ReadMountConfig(mounts[0]); err == nil {
+			if dirs := mc.BlockDirs(); len(dirs) > 0 {
+				o.cache.CacheDir = dirs[0]
+			}
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(o.database), 0o755); err != nil {

@@ -22,8 +22,8 @@ func (d sizeDriver) Check(_ context.Context, paths []string) (*jfs.CheckResult, 
 	return &jfs.CheckResult{Files: 1, TotalBytes: d[paths[0]]}, nil
 }
 
-func (d sizeDriver) Evict(context.Context, []string) (*jfs.Summary, error) {
-	return &jfs.Summary{}, nil
+func (d sizeDriver) EvictBlocks(context.Context, []string) (*jfs.EvictResult, error) {
+	return &jfs.EvictResult{}, nil
 }
 
 // A user's request of unknown size is sized first; found above

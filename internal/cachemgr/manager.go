@@ -1,7 +1,8 @@
 // Package cachemgr is warmupd's cache manager: each scheduler round it builds
 // a planner.Snapshot from the store, runs the pure planner (priorities,
 // eviction guard, active warm-up), and applies the decision: priorities and
-// waiting reasons go to the store, evictions run `juicefs warmup --evict`,
+// waiting reasons go to the store, evictions delete the dataset's block files
+// from the shared cache directory (jfs.Driver.EvictBlocks),
 // active warm-ups are submitted with source "active", and the scheduler is
 // told which tasks may start. It also keeps the cache status table fresh
 // with budgeted `--check` runs and serves /v1/priority and /v1/cache.
@@ -24,7 +25,11 @@ import (
 // Driver is the part of pkg/jfs the cache manager uses.
 type Driver interface {
 	Check(ctx context.Context, paths []string) (*jfs.CheckResult, error)
-	Evict(ctx context.Context, paths []string) (*jfs.Summary, error)
+	// EvictBlocks deletes the paths' block files from the cache directory.
+	// (`juicefs warmup --evict` is not used: it removes only blocks its own
+	// mount process wrote since it was mounted, so after a remount, or for
+	// blocks a compute node wrote, it silently removes nothing.)
+	EvictBlocks(ctx context.Context, paths []string) (*jfs.EvictResult, error)
 }
 
 // Config tunes the cache manager.
@@ -244,13 +249,26 @@ func (m *Manager) evict(ctx context.Context, e planner.Eviction, now time.Time) 
 	}
 	ectx, cancel := context.WithTimeout(ctx, time.Hour)
 	defer cancel()
-	if _, err := m.driver.Evict(ectx, []string{e.Path}); err != nil {
+	res, err := m.driver.EvictBlocks(ectx, []string{e.Path})
+	if err != nil {
 		m.log.Error().Err(err).Str("dataset", e.Path).Msg("eviction failed; the next check records what is left")
 	}
-	if r, err := m.driver.Check(ectx, []string{e.Path}); err == nil {
+	// Verify: what --check finds now is what the store records.
+	r, cerr := m.driver.Check(ectx, []string{e.Path})
+	if cerr == nil {
 		_ = m.store.RecordCheck(ctx, e.Path, *queue.CheckOf(r), m.now())
 	}
-	m.log.Info().Str("dataset", e.Path).Int64("bytes", e.Bytes).Str("why", e.Reason).Msg("evicted")
+	ev, msg := m.log.Info(), "evicted"
+	if r != nil && r.Ratio > 0.01 {
+		ev, msg = m.log.Warn(), "evicted, but --check still finds blocks of it (are the cache directories in .config right?)"
+	}
+	if res != nil {
+		ev = ev.Int64("block_files", res.Blocks).Int64("freed", res.Bytes)
+	}
+	if r != nil {
+		ev = ev.Float64("left", r.Ratio)
+	}
+	ev.Str("dataset", e.Path).Int64("bytes", e.Bytes).Str("why", e.Reason).Msg(msg)
 	m.mu.Lock()
 	m.evictions = append(m.evictions, api.CacheEviction{Dataset: e.Path, Bytes: e.Bytes, Reason: e.Reason, At: now})
 	if len(m.evictions) > 50 {

@@ -62,10 +62,10 @@ func (f *fakeDriver) Check(ctx context.Context, paths []string) (*jfs.CheckResul
 	return r, nil
 }
 
-func (f *fakeDriver) Evict(ctx context.Context, paths []string) (*jfs.Summary, error) {
+func (f *fakeDriver) EvictBlocks(ctx context.Context, paths []string) (*jfs.EvictResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	s := &jfs.Summary{}
+	s := &jfs.EvictResult{}
 	for _, p := range paths {
 		s.Files++
 		s.Bytes += f.cached[p]

@@ -73,8 +73,8 @@ func (f *verifyDriver) Check(ctx context.Context, paths []string) (*jfs.CheckRes
 	return &jfs.CheckResult{Files: 1, TotalBytes: 100, CachedBytes: int64(100 * r), Ratio: r}, nil
 }
 
-func (f *verifyDriver) Evict(context.Context, []string) (*jfs.Summary, error) {
-	return &jfs.Summary{}, nil
+func (f *verifyDriver) EvictBlocks(context.Context, []string) (*jfs.EvictResult, error) {
+	return &jfs.EvictResult{}, nil
 }
 
 func openStore(t *testing.T) *queue.Store {

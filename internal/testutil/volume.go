@@ -4,41 +4,87 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/accel-data/accel-data/pkg/jfs"
 )
 
 // JuiceFSEnv names a real juicefs binary; when set, NewVolume formats and
 // FUSE-mounts a real local volume instead of using the stand-in.
 const JuiceFSEnv = "ACCEL_TEST_JUICEFS"
 
+// BandwidthEnv is the warm-up read bandwidth in MiB/s (0 = unlimited) that a
+// test sets with t.Setenv before NewVolume. The stand-in reads it on every
+// run; a real client gets the equivalent --download-limit at mount, so a
+// warm-up that must take time takes it on both.
+const BandwidthEnv = "FAKEJUICEFS_BANDWIDTH"
+
+// DefaultBandwidth (MiB/s) is the warm-up bandwidth when the test sets none:
+// a 100–400 MiB warm-up takes seconds, as with the stand-in's default.
+const DefaultBandwidth = 100
+
 // Volume is a JuiceFS volume for one test: a real local volume (sqlite3
 // metadata, file storage, FUSE mount) when ACCEL_TEST_JUICEFS names a juicefs
 // binary, else a volume of the JuiceFS stand-in (test/fakejuicefs).
 type Volume struct {
 	Mount    string // the mount point (datasets go under it)
-	CacheDir string // the cache directory (blocks under CacheDir/<UUID>/raw/chunks)
+	CacheDir string // the --cache-dir given; blocks under CacheDir/<UUID>/raw/chunks
 	Binary   string // the juicefs binary to drive it with (real or stand-in)
 	Real     bool   // true for a real JuiceFS client
+	// Bandwidth is the warm-up bandwidth in MiB/s (0 = unlimited) the volume
+	// was made with (BandwidthEnv, else DefaultBandwidth).
+	Bandwidth float64
+
+	mountArgs []string // real client: the argv of `juicefs mount`, for Remount
 }
 
+// VolumeOption changes how NewVolume formats a volume.
+type VolumeOption func(*volumeOptions)
+
+type volumeOptions struct {
+	hashPrefix bool
+}
+
+// WithHashPrefix formats the volume with --hash-prefix (the other block
+// cache layout).
+func WithHashPrefix() VolumeOption { return func(o *volumeOptions) { o.hashPrefix = true } }
+
 // NewVolume creates a volume under t.TempDir() and removes (unmounts) it when
-// the test ends. The stand-in reads at 100 MiB/s unless the test sets
-// FAKEJUICEFS_BANDWIDTH (MiB/s, 0 = unlimited) with t.Setenv.
-func NewVolume(t testing.TB) *Volume {
+// the test ends. Warm-ups read at BandwidthEnv MiB/s when the test set it
+// (t.Setenv before NewVolume), else at DefaultBandwidth.
+func NewVolume(t testing.TB, opts ...VolumeOption) *Volume {
 	t.Helper()
+	var o volumeOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	bw := float64(DefaultBandwidth)
+	if e := os.Getenv(BandwidthEnv); e != "" {
+		f, err := strconv.ParseFloat(e, 64)
+		if err != nil || f < 0 {
+			t.Fatalf("testutil: %s=%q: want MiB/s (0 = unlimited)", BandwidthEnv, e)
+		}
+		bw = f
+	}
 	if bin := os.Getenv(JuiceFSEnv); bin != "" {
-		return newRealVolume(t, bin)
+		return newRealVolume(t, bin, bw, o)
 	}
 	bin := Binary(t, "test/fakejuicefs")
 	dir := t.TempDir()
-	v := &Volume{Mount: filepath.Join(dir, "mnt"), CacheDir: filepath.Join(dir, "cache"), Binary: bin}
-	out, err := exec.Command(bin, "format", v.Mount, "--cache-dir", v.CacheDir).CombinedOutput()
+	v := &Volume{Mount: filepath.Join(dir, "mnt"), CacheDir: filepath.Join(dir, "cache"), Binary: bin, Bandwidth: bw}
+	args := []string{"format", v.Mount, "--cache-dir", v.CacheDir}
+	if o.hashPrefix {
+		args = append(args, "--hash-prefix")
+	}
+	out, err := exec.Command(bin, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("testutil: format stand-in volume: %v\n%s", err, out)
 	}
@@ -47,36 +93,74 @@ func NewVolume(t testing.TB) *Volume {
 	return v
 }
 
-func newRealVolume(t testing.TB, bin string) *Volume {
+// DownloadLimitMbps is the `juicefs mount --download-limit` (Mbit/s, an
+// integer) that gives warm-ups mibps MiB/s: JuiceFS lets 85 % of the limit
+// through (pkg/chunk cached_store.go: "overheads coming from HTTP/TCP/IP").
+// 0 means no limit.
+func DownloadLimitMbps(mibps float64) int64 {
+	if mibps <= 0 {
+		return 0
+	}
+	return max(1, int64(math.Ceil(mibps*(1<<20)*8/1e6/0.85)))
+}
+
+func newRealVolume(t testing.TB, bin string, bw float64, o volumeOptions) *Volume {
 	t.Helper()
 	dir := t.TempDir()
-	v := &Volume{Mount: filepath.Join(dir, "mnt"), CacheDir: filepath.Join(dir, "cache"), Binary: bin, Real: true}
+	v := &Volume{Mount: filepath.Join(dir, "mnt"), CacheDir: filepath.Join(dir, "cache"), Binary: bin, Real: true, Bandwidth: bw}
 	metaURL := "sqlite3://" + filepath.Join(dir, "meta.db")
-	run := func(args ...string) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("testutil: %s %v: %v\n%s", bin, args, err, out)
-		}
+	format := []string{"format", "--storage", "file", "--bucket", filepath.Join(dir, "bucket"), "--trash-days", "0", "--no-update"}
+	if o.hashPrefix {
+		format = append(format, "--hash-prefix")
 	}
-	run("format", "--storage", "file", "--bucket", filepath.Join(dir, "bucket"), "--trash-days", "0",
-		"--no-update", metaURL, fmt.Sprintf("testvol%d", time.Now().UnixNano()%1e6))
+	v.run(t, append(format, metaURL, fmt.Sprintf("testvol%d", time.Now().UnixNano()%1e6))...)
 	port := freePort(t)
 	if err := os.MkdirAll(v.Mount, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	run("mount", "-d", metaURL, v.Mount, "--cache-dir", v.CacheDir, "--cache-scan-interval=-1",
-		"--no-usage-report", "--metrics", fmt.Sprintf("127.0.0.1:%d", port), "--log", filepath.Join(dir, "mount.log"))
-	t.Cleanup(func() {
-		if out, err := exec.Command(bin, "umount", v.Mount).CombinedOutput(); err != nil {
-			t.Logf("testutil: umount %s: %v\n%s; forcing", v.Mount, err, out)
-			_ = exec.Command(bin, "umount", "--force", v.Mount).Run()
-		}
-	})
-	t.Logf("testutil: using a real JuiceFS client %s, volume mounted at %s (log %s)", bin, v.Mount, filepath.Join(dir, "mount.log"))
+	// --enable-xattr: dedup apply preserves xattrs. --cache-scan-interval=-1:
+	// look at the disk on every read (see README "JuiceFS").
+	v.mountArgs = []string{"mount", "-d", metaURL, v.Mount, "--cache-dir", v.CacheDir, "--cache-scan-interval=-1",
+		"--enable-xattr", "--no-usage-report", "--metrics", fmt.Sprintf("127.0.0.1:%d", port), "--log", filepath.Join(dir, "mount.log")}
+	if mbps := DownloadLimitMbps(bw); mbps > 0 {
+		v.mountArgs = append(v.mountArgs, "--download-limit", strconv.FormatInt(mbps, 10))
+	}
+	v.run(t, v.mountArgs...)
+	t.Cleanup(func() { v.umount(t) })
+	t.Logf("testutil: using a real JuiceFS client %s, volume mounted at %s (log %s, warm-ups at %g MiB/s)",
+		bin, v.Mount, filepath.Join(dir, "mount.log"), bw)
 	return v
+}
+
+func (v *Volume) run(t testing.TB, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, v.Binary, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("testutil: %s %v: %v\n%s", v.Binary, args, err, out)
+	}
+}
+
+func (v *Volume) umount(t testing.TB) {
+	if out, err := exec.Command(v.Binary, "umount", v.Mount).CombinedOutput(); err != nil {
+		t.Logf("testutil: umount %s: %v\n%s; forcing", v.Mount, err, out)
+		_ = exec.Command(v.Binary, "umount", "--force", v.Mount).Run()
+	}
+}
+
+// Remount unmounts and mounts the volume again with the same options, as a
+// reboot or an upgrade does: the new mount process did not write the blocks
+// already cached, so its `warmup --evict` leaves them (on a real client and
+// on the stand-in alike). Cached blocks and data stay.
+func (v *Volume) Remount(t testing.TB) {
+	t.Helper()
+	if !v.Real {
+		v.run(t, "mount", v.Mount)
+		return
+	}
+	v.umount(t)
+	v.run(t, v.mountArgs...)
 }
 
 func freePort(t testing.TB) int {
@@ -91,7 +175,9 @@ func freePort(t testing.TB) int {
 
 // WriteFiles creates the directory Mount/rel holding n files f0000.bin, … of
 // size bytes each, with pseudo-random content that depends only on rel and
-// the file index, and returns the directory's absolute path.
+// the file index, and returns the directory's absolute path. The new files
+// start cold: a real client caches the partial and tail blocks it writes, so
+// their block files are removed (jfs.Driver.EvictBlocks) on both paths.
 func (v *Volume) WriteFiles(t testing.TB, rel string, n int, size int64) string {
 	t.Helper()
 	dir := filepath.Join(v.Mount, rel)
@@ -102,6 +188,7 @@ func (v *Volume) WriteFiles(t testing.TB, rel string, n int, size int64) string 
 	_, _ = h.Write([]byte(rel))
 	seed := h.Sum64()
 	buf := make([]byte, 1<<20)
+	files := make([]string, 0, n)
 	for i := range n {
 		var key [32]byte
 		for j := range 8 {
@@ -126,6 +213,49 @@ func (v *Volume) WriteFiles(t testing.TB, rel string, n int, size int64) string 
 		if err := f.Close(); err != nil {
 			t.Fatalf("testutil: close %s: %v", p, err)
 		}
+		files = append(files, p)
 	}
+	v.evictCold(t, files)
 	return dir
+}
+
+// evictCold evicts files until --check finds none of them cached: a real
+// client writes the cache blocks of what it uploaded asynchronously, so one
+// may land just after an eviction.
+func (v *Volume) evictCold(t testing.TB, files []string) {
+	t.Helper()
+	if len(files) == 0 {
+		return
+	}
+	d := &jfs.Driver{Binary: v.Binary}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		v.Evict(t, files...)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		r, err := d.Check(ctx, files)
+		cancel()
+		if err != nil {
+			t.Fatalf("testutil: check %s after writing it: %v", files[0], err)
+		}
+		if r.Ratio == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testutil: %s still %.1f%% cached 10 s after writing it and evicting its blocks", filepath.Dir(files[0]), 100*r.Ratio)
+		}
+	}
+}
+
+// Evict removes the cached blocks of paths by deleting their block files
+// (jfs.Driver.EvictBlocks: the eviction warmupd uses, which works whichever
+// mount wrote the blocks).
+func (v *Volume) Evict(t testing.TB, paths ...string) {
+	t.Helper()
+	if len(paths) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := (&jfs.Driver{Binary: v.Binary}).EvictBlocks(ctx, paths); err != nil {
+		t.Fatalf("testutil: evict the blocks of %s: %v", paths[0], err)
+	}
 }

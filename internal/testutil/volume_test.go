@@ -1,11 +1,14 @@
 package testutil
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/pkg/jfs"
 )
 
 func TestNewVolumeAndWriteFiles(t *testing.T) {
@@ -34,4 +37,38 @@ func TestNewVolumeAndWriteFiles(t *testing.T) {
 	ents, err := os.ReadDir(da)
 	require.NoError(t, err)
 	require.Len(t, ents, 3)
+}
+
+// New files start cold on both paths: a real client caches the tail blocks
+// it writes (3 MiB files: 100 %), WriteFiles removes them.
+func TestWriteFilesStartCold(t *testing.T) {
+	t.Setenv(BandwidthEnv, "0")
+	v := NewVolume(t)
+	ds := v.WriteFiles(t, "ds", 3, 3<<20)
+	d := &jfs.Driver{Binary: v.Binary}
+	ctx := context.Background()
+	r, err := d.Check(ctx, []string{ds})
+	require.NoError(t, err)
+	require.Equal(t, int64(3), r.Files)
+	require.Equal(t, 0.0, r.Ratio, "a dataset just written is cold")
+
+	// After a remount the data and the cache are still there.
+	_, err = d.Warmup(ctx, []string{ds})
+	require.NoError(t, err)
+	v.Remount(t)
+	r, err = d.Check(ctx, []string{ds})
+	require.NoError(t, err)
+	require.Greater(t, r.Ratio, 0.99)
+}
+
+// --download-limit is in Mbit/s, of which JuiceFS lets 85 % through.
+func TestDownloadLimitMbps(t *testing.T) {
+	require.Equal(t, int64(0), DownloadLimitMbps(0))
+	require.Equal(t, int64(987), DownloadLimitMbps(DefaultBandwidth)) // 100 MiB/s
+	require.Equal(t, int64(79), DownloadLimitMbps(8))
+	require.Equal(t, int64(1), DownloadLimitMbps(0.01), "never 0, which would mean unlimited")
+	for _, mibps := range []float64{1, 8, 20, 100} {
+		got := float64(DownloadLimitMbps(mibps)) * 1e6 / 8 * 0.85 / (1 << 20)
+		require.InDelta(t, mibps, got, 0.15, "%v MiB/s", mibps)
+	}
 }

@@ -45,9 +45,11 @@ func (d *Driver) Warmup(ctx context.Context, paths []string) (*Summary, error) {
 	return d.filesBytes(ctx, "warmup", nil, paths, ParseWarmupSummary)
 }
 
-// Evict removes the blocks of paths from the cache (`warmup --evict`). With a
-// shared cache dir and --cache-scan-interval=-1 a client deletes only blocks
-// it wrote itself (see "JuiceFS" in README.md).
+// Evict asks the mount to drop the blocks of paths from the cache
+// (`warmup --evict`). A real client removes only the blocks its own mount
+// process wrote since it was mounted: after a remount, or for blocks another
+// client wrote, it prints the same summary and removes nothing. To evict for
+// real use EvictBlocks (see "JuiceFS" in README.md).
 func (d *Driver) Evict(ctx context.Context, paths []string) (*Summary, error) {
 	return d.filesBytes(ctx, "evict", []string{"--evict"}, paths, ParseEvictSummary)
 }

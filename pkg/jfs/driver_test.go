@@ -1,12 +1,14 @@
-package jfs
+package jfs_test
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,17 +17,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/accel-data/accel-data/internal/testutil"
+	"github.com/accel-data/accel-data/pkg/jfs"
 )
 
 // newDriver gives a driver for a fresh volume (the stand-in unless
 // ACCEL_TEST_JUICEFS names a real client) and points TMPDIR at a directory of
 // its own so that tests can see the list files the driver leaves behind.
-func newDriver(t *testing.T) (*Driver, *testutil.Volume, string) {
+func newDriver(t *testing.T) (*jfs.Driver, *testutil.Volume, string) {
 	t.Helper()
 	v := testutil.NewVolume(t)
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	return &Driver{Binary: v.Binary, Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel)}, v, tmp
+	return &jfs.Driver{Binary: v.Binary, Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel)}, v, tmp
 }
 
 func requireNoListFiles(t *testing.T, tmp string) {
@@ -58,18 +61,17 @@ func TestDriverWarmupCheckEvict(t *testing.T) {
 	r, err := d.Check(ctx, []string{ds})
 	require.NoError(t, err)
 	require.Equal(t, int64(5), r.Files)
-	require.Equal(t, 1.0, r.Ratio)
-	require.Equal(t, r.TotalBytes, r.CachedBytes)
+	require.Equal(t, jfs.MaxRoundedRatio, r.Ratio, "juicefs printed 100.0%, which may be 99.95 %")
 
 	// The blocks are really where .config says.
-	mc, err := ReadMountConfig(v.Mount)
+	mc, err := jfs.ReadMountConfig(v.Mount)
 	require.NoError(t, err)
-	require.Equal(t, []string{v.CacheDir}, mc.CacheDirs)
-	blocks, err := filepath.Glob(filepath.Join(v.CacheDir, mc.UUID, "raw", "chunks", "*", "*", "*_*_*"))
+	require.Equal(t, []string{filepath.Join(v.CacheDir, mc.UUID)}, mc.CacheDirs, "the UUID is part of the cache dir in .config")
+	blocks, err := filepath.Glob(filepath.Join(mc.CacheDirs[0], "raw", "chunks", "*", "*", "*_*_*"))
 	require.NoError(t, err)
 	require.Len(t, blocks, 5, "one 4 MiB block per file of 3 MiB")
 
-	st, err := ReadStats(v.Mount)
+	st, err := jfs.ReadStats(v.Mount)
 	require.NoError(t, err)
 	require.Equal(t, 5.0, st["juicefs_blockcache_blocks"])
 	if !v.Real {
@@ -79,7 +81,7 @@ func TestDriverWarmupCheckEvict(t *testing.T) {
 	e, err := d.Evict(ctx, []string{ds})
 	require.NoError(t, err)
 	require.Equal(t, int64(5), e.Files)
-	st, err = ReadStats(v.Mount)
+	st, err = jfs.ReadStats(v.Mount)
 	require.NoError(t, err)
 	require.Equal(t, 0.0, st["juicefs_blockcache_blocks"])
 	require.Equal(t, 0.0, st["juicefs_blockcache_bytes"])
@@ -126,9 +128,9 @@ func TestDriverWarmupCancelledKillsProcessGroup(t *testing.T) {
 		t.Log("real client: the warm-up may finish before the cancel; only the process checks apply")
 	}
 	ds := v.WriteFiles(t, "big", 10, 4<<20)
-	mc, err := ReadMountConfig(v.Mount)
+	mc, err := jfs.ReadMountConfig(v.Mount)
 	require.NoError(t, err)
-	blockGlob := filepath.Join(v.CacheDir, mc.UUID, "raw", "chunks", "*", "*", "*")
+	blockGlob := filepath.Join(mc.CacheDirs[0], "raw", "chunks", "*", "*", "*")
 	ctx, cancel := context.WithCancel(context.Background())
 	seen := make(chan []int, 1)
 	go func() {
@@ -151,7 +153,7 @@ func TestDriverWarmupCancelledKillsProcessGroup(t *testing.T) {
 	pids := <-seen
 	require.NotEmpty(t, pids, "the juicefs process was never seen running")
 
-	var ee *ExecError
+	var ee *jfs.ExecError
 	require.ErrorAs(t, err, &ee)
 	require.ErrorIs(t, err, context.Canceled)
 	require.Empty(t, processesOf(t, v.Binary), "no juicefs process may survive the cancel")
@@ -175,7 +177,10 @@ func TestDriverWarmupCancelledKillsProcessGroup(t *testing.T) {
 	}
 }
 
-// processesOf lists the pids of running processes whose executable is bin.
+// processesOf lists the pids of running processes whose executable is bin,
+// leaving out the volume's own `juicefs mount` daemons (with a real client,
+// bin is also the mount's binary: `mount -d` leaves a supervisor and a child,
+// and the mount process rewrites its cmdline into one space-separated string).
 func processesOf(t *testing.T, bin string) []int {
 	t.Helper()
 	want, err := filepath.EvalSymlinks(bin)
@@ -184,26 +189,51 @@ func processesOf(t *testing.T, bin string) []int {
 	require.NoError(t, err)
 	var pids []int
 	for _, e := range ents {
-		pid := 0
-		for _, c := range e.Name() {
-			if c < '0' || c > '9' {
-				pid = -1
-				break
-			}
-			pid = pid*10 + int(c-'0')
-		}
-		if pid <= 0 {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid <= 0 {
 			continue
 		}
 		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-		if err == nil && exe == want {
-			if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && strings.Contains(string(st), ") Z ") {
-				continue // a zombie is not running
-			}
-			pids = append(pids, pid)
+		if err != nil || exe != want {
+			continue
 		}
+		if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && strings.Contains(string(st), ") Z ") {
+			continue // a zombie is not running
+		}
+		if isMountDaemon(filepath.Join("/proc", e.Name(), "cmdline")) {
+			continue
+		}
+		pids = append(pids, pid)
 	}
 	return pids
+}
+
+// isMountDaemon tells a `juicefs mount …` process by its cmdline, whether
+// NUL-separated or rewritten into one space-separated string.
+func isMountDaemon(cmdline string) bool {
+	b, err := os.ReadFile(cmdline)
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(strings.ReplaceAll(string(b), "\x00", " "))
+	return len(f) > 1 && f[1] == "mount"
+}
+
+func TestIsMountDaemon(t *testing.T) {
+	dir := t.TempDir()
+	for name, tc := range map[string]struct {
+		cmdline string
+		mount   bool
+	}{
+		"rewritten": {"/usr/local/bin/juicefs mount -d sqlite3:///t/meta.db /t/mnt --cache-dir /t/cache", true},
+		"argv":      {"juicefs\x00mount\x00-d\x00sqlite3:///t/meta.db\x00/t/mnt\x00", true},
+		"warmup":    {"juicefs\x00warmup\x00-f\x00/tmp/list\x00", false},
+		"empty":     {"", false},
+	} {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(tc.cmdline), 0o644))
+		require.Equal(t, tc.mount, isMountDaemon(p), name)
+	}
 }
 
 func TestDriverMissingPathIsPathError(t *testing.T) {
@@ -216,7 +246,7 @@ func TestDriverMissingPathIsPathError(t *testing.T) {
 		"evict":  func(p []string) error { _, err := d.Evict(ctx, p); return err },
 	} {
 		err := call([]string{missing})
-		var pe *PathError
+		var pe *jfs.PathError
 		require.ErrorAs(t, err, &pe, name)
 		require.Equal(t, missing, pe.Path, name)
 		require.Contains(t, pe.Detail, "open control file", name)
@@ -234,19 +264,104 @@ func TestDriverMissingPathIsPathError(t *testing.T) {
 
 	// A path a list file cannot express is refused before running anything.
 	_, err = d.Check(ctx, []string{ds + "\nx"})
-	var pe *PathError
+	var pe *jfs.PathError
 	require.ErrorAs(t, err, &pe)
 	requireNoListFiles(t, tmp)
 }
 
+// EvictBlocks removes a dataset's block files whichever mount wrote them:
+// after a remount `juicefs warmup --evict` removes nothing (real 1.4.1 client
+// and stand-in alike), EvictBlocks still does, and --check says 0 %.
+func TestDriverEvictBlocksAfterRemount(t *testing.T) {
+	t.Setenv("FAKEJUICEFS_BANDWIDTH", "0")
+	for _, hp := range []bool{false, true} {
+		t.Run(fmt.Sprintf("hashprefix=%v", hp), func(t *testing.T) {
+			var opts []testutil.VolumeOption
+			if hp {
+				opts = append(opts, testutil.WithHashPrefix())
+			}
+			v := testutil.NewVolume(t, opts...)
+			d := &jfs.Driver{Binary: v.Binary, Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel)}
+			ctx := context.Background()
+			ds := v.WriteFiles(t, "ds", 4, 5<<20+3)   // 2 blocks each
+			keep := v.WriteFiles(t, "keep", 1, 1<<20) // another dataset stays cached
+			mc, err := jfs.ReadMountConfig(v.Mount)
+			require.NoError(t, err)
+			require.Equal(t, hp, mc.HashPrefix)
+			blocks := func() []string {
+				var out []string
+				for _, dir := range mc.BlockDirs() {
+					_ = filepath.WalkDir(filepath.Join(dir, "raw"), func(p string, e os.DirEntry, err error) error {
+						if err == nil && e.Type().IsRegular() {
+							out = append(out, p)
+						}
+						return nil
+					})
+				}
+				return out
+			}
+			_, err = d.Warmup(ctx, []string{keep})
+			require.NoError(t, err)
+			nKeep := len(blocks())
+			_, err = d.Warmup(ctx, []string{ds})
+			require.NoError(t, err)
+			nAll := len(blocks())
+			require.GreaterOrEqual(t, nAll-nKeep, 8, "4 files of 2 blocks")
+			layout := `/raw/chunks/\d+/\d+/\d+_\d+_\d+$`
+			if hp {
+				layout = `/raw/chunks/[0-9A-F]{2}/\d+/\d+_\d+_\d+$`
+			}
+			for _, b := range blocks() {
+				require.Regexp(t, layout, b)
+			}
+
+			v.Remount(t)
+			_, err = d.Evict(ctx, []string{ds})
+			require.NoError(t, err)
+			require.Len(t, blocks(), nAll, "warmup --evict of a remounted client removes nothing")
+
+			// A leftover <block>.tmp of the dataset goes too.
+			rows, err := d.InfoRaw(ctx, filepath.Join(ds, "f0000.bin"))
+			require.NoError(t, err)
+			require.NotEmpty(t, rows)
+			key := jfs.SliceBlockKeys(rows[0].SliceID, int64(rows[0].Size), mc.BlockSize, mc.HashPrefix)[0]
+			tmp := jfs.BlockPath(mc.BlockDirs()[0], key) + ".tmp"
+			require.NoError(t, os.WriteFile(tmp, []byte("partial"), 0o600))
+
+			res, err := d.EvictBlocks(ctx, []string{ds})
+			require.NoError(t, err)
+			require.Equal(t, int64(4), res.Files)
+			require.GreaterOrEqual(t, res.Slices, int64(4))
+			require.Equal(t, int64(nAll-nKeep+1), res.Blocks, "the dataset's blocks and the .tmp")
+			require.Len(t, blocks(), nKeep, "only the other dataset's blocks are left")
+			r, err := d.Check(ctx, []string{ds})
+			require.NoError(t, err)
+			require.Equal(t, 0.0, r.Ratio)
+			r, err = d.Check(ctx, []string{keep})
+			require.NoError(t, err)
+			require.Greater(t, r.Ratio, 0.999)
+
+			// Evicting again finds nothing; a missing path is a PathError.
+			res, err = d.EvictBlocks(ctx, []string{ds})
+			require.NoError(t, err)
+			require.Equal(t, int64(0), res.Blocks)
+			_, err = d.EvictBlocks(ctx, []string{filepath.Join(v.Mount, "nope")})
+			var pe *jfs.PathError
+			require.ErrorAs(t, err, &pe)
+			_, err = d.EvictBlocks(ctx, []string{t.TempDir()})
+			require.ErrorAs(t, err, &pe, "outside JuiceFS")
+		})
+	}
+}
+
 func TestDriverMissingBinaryIsExecError(t *testing.T) {
-	d := &Driver{Binary: filepath.Join(t.TempDir(), "no-juicefs")}
+	d := &jfs.Driver{Binary: filepath.Join(t.TempDir(), "no-juicefs")}
 	_, err := d.Warmup(context.Background(), []string{t.TempDir()})
-	var ee *ExecError
+	var ee *jfs.ExecError
 	require.ErrorAs(t, err, &ee)
 	require.Equal(t, -1, ee.ExitCode)
 	require.Contains(t, err.Error(), "check the juicefs binary path")
-	var pe *PathError
+	var pe *jfs.PathError
 	require.False(t, errors.As(err, &pe))
 }
 
@@ -259,24 +374,24 @@ func TestDriverOtherFailures(t *testing.T) {
 		}
 	}
 	// Exit 1 without a FATAL line about the path: may be transient.
-	_, err := (&Driver{Binary: "false"}).Warmup(ctx, []string{dir})
-	var ee *ExecError
+	_, err := (&jfs.Driver{Binary: "false"}).Warmup(ctx, []string{dir})
+	var ee *jfs.ExecError
 	require.ErrorAs(t, err, &ee)
 	require.Equal(t, 1, ee.ExitCode)
 
 	// Exit 0 without a summary line.
-	_, err = (&Driver{Binary: "true"}).Check(ctx, []string{dir})
-	require.ErrorIs(t, err, ErrNoSummary)
-	_, err = (&Driver{Binary: "true"}).Warmup(ctx, []string{dir})
-	require.ErrorIs(t, err, ErrNoSummary)
-	_, err = (&Driver{Binary: "true"}).InfoRaw(ctx, dir)
-	var pe *PathError
+	_, err = (&jfs.Driver{Binary: "true"}).Check(ctx, []string{dir})
+	require.ErrorIs(t, err, jfs.ErrNoSummary)
+	_, err = (&jfs.Driver{Binary: "true"}).Warmup(ctx, []string{dir})
+	require.ErrorIs(t, err, jfs.ErrNoSummary)
+	_, err = (&jfs.Driver{Binary: "true"}).InfoRaw(ctx, dir)
+	var pe *jfs.PathError
 	require.ErrorAs(t, err, &pe, "info that prints nothing about the path")
 
 	// A context that is already done never starts juicefs.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	_, err = (&Driver{Binary: "true"}).Warmup(cctx, []string{dir})
+	_, err = (&jfs.Driver{Binary: "true"}).Warmup(cctx, []string{dir})
 	require.ErrorAs(t, err, &ee)
 	require.ErrorIs(t, err, context.Canceled)
 }
@@ -311,7 +426,7 @@ func TestDriverCloneSharesBlocks(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, dir, "a directory has no slice rows")
 	_, err = d.InfoRaw(ctx, filepath.Join(ds, "missing.bin"))
-	var ipe *PathError
+	var ipe *jfs.PathError
 	require.ErrorAs(t, err, &ipe, "juicefs info exits 0 for a missing path; the driver must not")
 	require.Contains(t, ipe.Detail, "lookup inode for")
 
@@ -326,11 +441,11 @@ func TestDriverCloneSharesBlocks(t *testing.T) {
 	require.NoError(t, err)
 	r, err := d.Check(ctx, []string{clone})
 	require.NoError(t, err)
-	require.Equal(t, 1.0, r.Ratio, "warming the original makes the clone cached")
+	require.Equal(t, jfs.MaxRoundedRatio, r.Ratio, "warming the original makes the clone cached")
 
 	// DST must not exist; SRC must exist.
 	err = d.Clone(ctx, ds, clone, false)
-	var pe *PathError
+	var pe *jfs.PathError
 	require.ErrorAs(t, err, &pe)
 	require.Contains(t, pe.Detail, "already exists")
 	err = d.Clone(ctx, filepath.Join(v.Mount, "nope"), filepath.Join(v.Mount, "nope2"), false)
@@ -349,7 +464,7 @@ func TestDriverCloneSharesBlocks(t *testing.T) {
 
 func TestDriverBatchesLargeLists(t *testing.T) {
 	d, v, tmp := newDriver(t)
-	n := BatchMax + 5
+	n := jfs.BatchMax + 5
 	dir := filepath.Join(v.Mount, "many")
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	paths := make([]string, n)
@@ -379,22 +494,22 @@ func itoa(i int) string {
 func TestFindMountAndConfigOnVolume(t *testing.T) {
 	_, v, _ := newDriver(t)
 	ds := v.WriteFiles(t, "a/b", 1, 10)
-	m, err := FindMount(filepath.Join(ds, "f0000.bin"))
+	m, err := jfs.FindMount(filepath.Join(ds, "f0000.bin"))
 	require.NoError(t, err)
 	require.Equal(t, v.Mount, m)
-	m, err = FindMount(filepath.Join(ds, "not-yet-there"))
+	m, err = jfs.FindMount(filepath.Join(ds, "not-yet-there"))
 	require.NoError(t, err)
 	require.Equal(t, v.Mount, m)
 
-	mc, err := ReadMountConfig(m)
+	mc, err := jfs.ReadMountConfig(m)
 	require.NoError(t, err)
 	require.NotEmpty(t, mc.UUID)
 	require.NotEmpty(t, mc.Name)
 	require.Equal(t, int64(4<<20), mc.BlockSize)
 
 	outside := t.TempDir()
-	_, err = FindMount(outside)
+	_, err = jfs.FindMount(outside)
 	require.ErrorContains(t, err, "is not inside a JuiceFS mount (no .config found in any parent; is the volume mounted here?)")
-	_, err = ReadMountConfig(outside)
+	_, err = jfs.ReadMountConfig(outside)
 	require.ErrorContains(t, err, "is a JuiceFS volume mounted")
 }

@@ -13,31 +13,61 @@ import (
 )
 
 // MountConfig is what accel-data needs from a mount's `<mount>/.config`
-// (the JSON of JuiceFS's vfs.Config that the mount process serves).
+// (the JSON of JuiceFS's vfs.Config that the mount process serves; a whole
+// real one is testdata/60_config.json).
 type MountConfig struct {
 	Mount string // the mount point the config was read from
 	Name  string // volume name (Format.Name)
-	UUID  string // volume UUID (Format.UUID); blocks live under <cache dir>/<UUID>/raw/chunks
-	// CacheDirs are the configured cache directories (Chunk.CacheDir split at
-	// ':'), without the UUID. "memory" means no disk cache.
+	UUID  string // volume UUID (Format.UUID)
+	// CacheDirs are the block cache directories of this mount: Chunk.CacheDir
+	// split at ':'. JuiceFS appends the volume UUID to each configured
+	// --cache-dir at mount, so each already ends in UUID
+	// ("/beegfs/jfscache/<UUID>"); blocks live under <dir>/raw/chunks/….
+	// An entry may be a glob pattern (JuiceFS expands it): see BlockDirs.
+	// Empty when Memory is set.
 	CacheDirs []string
-	BlockSize int64 // bytes (Chunk.BlockSize, or Format.BlockSize KiB × 1024)
+	// Memory: the mount caches blocks in memory only (Chunk.CacheDir
+	// "memory", or a cache size of 0): there are no block files.
+	Memory bool
+	// HashPrefix selects the block layout chunks/<id%256 as %02X>/<id/1e6>/…
+	// instead of chunks/<id/1e6>/<id/1e3>/… (Chunk.HashPrefix or
+	// Format.HashPrefix, set by `juicefs format --hash-prefix`).
+	HashPrefix bool
+	BlockSize  int64 // bytes (Chunk.BlockSize, or Format.BlockSize KiB × 1024)
 	// MetricsAddr is Port.PrometheusAgent, e.g. "127.0.0.1:9567" (metrics at
 	// http://MetricsAddr/metrics); "" when the mount serves none.
 	MetricsAddr string
 	Version     string // client version, when the config has it
 }
 
+// BlockDirs returns the existing block cache directories: CacheDirs with
+// glob patterns expanded, as JuiceFS does when it opens its cache.
+func (mc *MountConfig) BlockDirs() []string {
+	var out []string
+	for _, d := range mc.CacheDirs {
+		if !strings.ContainsAny(d, `*?[\`) {
+			out = append(out, d)
+			continue
+		}
+		m, _ := filepath.Glob(d)
+		out = append(out, m...)
+	}
+	return out
+}
+
 // rawConfig mirrors the parts of JuiceFS's vfs.Config we read.
 type rawConfig struct {
 	Format *struct {
-		Name      string
-		UUID      string
-		BlockSize int64 // KiB
+		Name       string
+		UUID       string
+		BlockSize  int64 // KiB
+		HashPrefix bool
 	}
 	Chunk *struct {
-		CacheDir  string
-		BlockSize int64 // bytes
+		CacheDir   string
+		CacheSize  *int64
+		BlockSize  int64 // bytes
+		HashPrefix bool
 	}
 	Port *struct {
 		PrometheusAgent string
@@ -55,15 +85,20 @@ func ParseMountConfig(data []byte) (*MountConfig, error) {
 	if raw.Format == nil || raw.Format.UUID == "" || raw.Format.Name == "" {
 		return nil, errors.New("jfs: .config has no Format.Name/Format.UUID: not a JuiceFS mount config")
 	}
-	mc := &MountConfig{Name: raw.Format.Name, UUID: raw.Format.UUID, Version: raw.Version}
+	mc := &MountConfig{Name: raw.Format.Name, UUID: raw.Format.UUID, Version: raw.Version, HashPrefix: raw.Format.HashPrefix}
 	mc.BlockSize = raw.Format.BlockSize << 10
 	if raw.Chunk != nil {
 		if raw.Chunk.BlockSize > 0 {
 			mc.BlockSize = raw.Chunk.BlockSize
 		}
-		for _, d := range strings.Split(raw.Chunk.CacheDir, ":") {
-			if d = strings.TrimSpace(d); d != "" {
-				mc.CacheDirs = append(mc.CacheDirs, d)
+		mc.HashPrefix = mc.HashPrefix || raw.Chunk.HashPrefix
+		cd := strings.TrimSpace(raw.Chunk.CacheDir)
+		mc.Memory = cd == "memory" || (raw.Chunk.CacheSize != nil && *raw.Chunk.CacheSize == 0)
+		if !mc.Memory {
+			for _, d := range strings.Split(cd, ":") {
+				if d = strings.TrimSpace(d); d != "" {
+					mc.CacheDirs = append(mc.CacheDirs, d)
+				}
 			}
 		}
 	}
@@ -73,11 +108,16 @@ func ParseMountConfig(data []byte) (*MountConfig, error) {
 	return mc, nil
 }
 
-// ReadMountConfig reads and parses <mount>/.config. On a real mount the file
-// is readable by root only.
+// ReadMountConfig reads and parses <mount>/.config (<mount>/.jfs.config on
+// a mount with --prefix-internal, looked for first as JuiceFS itself does).
+// On a real mount the file is readable by root only.
 func ReadMountConfig(mount string) (*MountConfig, error) {
-	p := filepath.Join(mount, ".config")
+	p := filepath.Join(mount, ".jfs.config")
 	data, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		p = filepath.Join(mount, ".config")
+		data, err = os.ReadFile(p)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("jfs: read %s (is a JuiceFS volume mounted at %s, and are we root?): %w", p, mount, err)
 	}

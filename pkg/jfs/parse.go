@@ -15,9 +15,19 @@ type Summary struct {
 	Bytes int64
 }
 
-// CheckResult is what `juicefs warmup --check` reports. TotalBytes is parsed
-// from a humanized size and so is rounded; Ratio (0..1) comes from the printed
-// percentage, which is the precise figure; CachedBytes = round(Ratio*TotalBytes).
+// CheckResult is what `juicefs warmup --check` reports. juicefs prints both
+// sizes humanized ("499 MiB", exact only below 1 KiB: "917 B") and the
+// percentage with one decimal, rounded to nearest, so "100.0%" may be
+// 99.96 %. Hence:
+//   - When both sizes are printed exactly (in bytes), Ratio and CachedBytes
+//     are exact.
+//   - Otherwise Ratio comes from the percentage (the more precise figure),
+//     except that a printed "100.0%" gives MaxRoundedRatio, never 1: nothing
+//     may claim "all cached" from a rounded figure.
+//
+// TotalBytes is as rounded as juicefs printed it; CachedBytes =
+// round(Ratio*TotalBytes) unless exact. Ratio is 1 only when it is known to
+// be 1.
 type CheckResult struct {
 	Files       int64
 	CachedBytes int64
@@ -77,7 +87,8 @@ func ParseCheckSummary(stderr string) (*CheckResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jfs: check summary: bad file count %q: %w", m[1], err)
 	}
-	if _, err := ParseIBytes(m[2]); err != nil {
+	cached, err := ParseIBytes(m[2])
+	if err != nil {
 		return nil, fmt.Errorf("jfs: check summary: cached size: %w", err)
 	}
 	total, err := ParseIBytes(m[3])
@@ -88,13 +99,34 @@ func ParseCheckSummary(stderr string) (*CheckResult, error) {
 	if err != nil || pct < 0 || pct > 100 {
 		return nil, fmt.Errorf("jfs: check summary: bad percentage %q", m[4])
 	}
-	ratio := pct / 100
-	return &CheckResult{
-		Files:       files,
-		TotalBytes:  total,
-		Ratio:       ratio,
-		CachedBytes: int64(math.Round(ratio * float64(total))),
-	}, nil
+	r := &CheckResult{Files: files, TotalBytes: total}
+	if exactBytes(m[2]) && exactBytes(m[3]) {
+		// Both sizes in bytes: the ratio is exact.
+		r.CachedBytes = cached
+		if total > 0 {
+			r.Ratio = float64(cached) / float64(total)
+		}
+		return r, nil
+	}
+	r.Ratio = pct / 100
+	if pct >= 100 {
+		r.Ratio = MaxRoundedRatio
+	}
+	r.CachedBytes = int64(math.Round(r.Ratio * float64(total)))
+	return r, nil
+}
+
+// MaxRoundedRatio is the Ratio given for a `--check` that prints "100.0%"
+// about more than 1 KiB: the least value juicefs rounds to 100.0 %, since
+// the true figure may be anything from 99.95 % up. A target ratio above it
+// cannot be verified with `juicefs warmup --check`.
+const MaxRoundedRatio = 0.9995
+
+// exactBytes reports whether a humanized size is printed in bytes ("917 B"),
+// which go-humanize does below 1 KiB, and so is exact.
+func exactBytes(s string) bool {
+	f := strings.Fields(s)
+	return len(f) == 2 && f[1] == "B"
 }
 
 // ParseFatal returns the message of the last "<FATAL>: …" line in stderr,

@@ -22,9 +22,10 @@ func TestParseCheckSummaryOnRealSamples(t *testing.T) {
 		files, total, cach int64
 		ratio              float64
 	}{
-		{"04_check_after_write.txt", 200, 499 << 20, 499 << 20, 1},
+		// "100.0%" of 499 MiB may be 99.95 %: never read as 1.
+		{"04_check_after_write.txt", 200, 499 << 20, 522977804, MaxRoundedRatio},
 		{"06_check_after_evict.txt", 200, 499 << 20, 0, 0},
-		{"08_check_after_warmup.txt", 200, 499 << 20, 499 << 20, 1},
+		{"08_check_after_warmup.txt", 200, 499 << 20, 522977804, MaxRoundedRatio},
 		{"42_mnt2noscan_check_ds3_after_evict.txt", 50, 124 << 20, 0, 0},
 		// 87.3% of 124 MiB: cached bytes come from the precise percentage, not the rounded "109 MiB".
 		{"44_mnt2noscan_check_ds3_after_mnt1_warmup.txt", 50, 124 << 20, 113510449, 0.873},
@@ -68,6 +69,38 @@ func TestParseCheckSummary12Form(t *testing.T) {
 	r, err = ParseCheckSummary("juicefs[1] <INFO>: check cache: 0 files (0 B of 0 B (0.0%)) cached\n")
 	require.NoError(t, err)
 	require.Equal(t, &CheckResult{}, r)
+}
+
+// --check rounds its percentage to nearest: "100.0%" can be 99.96 %. Sizes
+// printed in bytes (below 1 KiB) are exact and give the exact ratio.
+func TestParseCheckSummaryNeverPromisesAllFromARoundedFigure(t *testing.T) {
+	line := func(c, tot, pct string) string {
+		return "2026/12/01 10:00:00.000000 juicefs[1] <INFO>: check cache: 3 files checked, " + c + " of " + tot + " (" + pct + ") cached [warmup@warmup.go:332]\n"
+	}
+	// 99.96 % of 2 GiB prints as "2.0 GiB of 2.0 GiB (100.0%)".
+	r, err := ParseCheckSummary(line("2.0 GiB", "2.0 GiB", "100.0%"))
+	require.NoError(t, err)
+	require.Less(t, r.Ratio, 1.0, "a rounded 100.0% is not all")
+	require.Equal(t, MaxRoundedRatio, r.Ratio)
+	require.Less(t, r.CachedBytes, r.TotalBytes)
+
+	// Exact sizes: exact ratio, 1 only when everything is cached.
+	r, err = ParseCheckSummary(line("1000 B", "1000 B", "100.0%"))
+	require.NoError(t, err)
+	require.Equal(t, 1.0, r.Ratio)
+	require.Equal(t, int64(1000), r.CachedBytes)
+	r, err = ParseCheckSummary(line("999 B", "1000 B", "99.9%"))
+	require.NoError(t, err)
+	require.InDelta(t, 0.999, r.Ratio, 1e-12)
+	require.Equal(t, int64(999), r.CachedBytes)
+	r, err = ParseCheckSummary(line("1023 B", "1023 B", "100.0%"))
+	require.NoError(t, err)
+	require.Equal(t, 1.0, r.Ratio)
+
+	// Other percentages are taken as printed.
+	r, err = ParseCheckSummary(line("109 MiB", "124 MiB", "87.3%"))
+	require.NoError(t, err)
+	require.InDelta(t, 0.873, r.Ratio, 1e-12)
 }
 
 func TestParseSummaryGarbage(t *testing.T) {
@@ -159,14 +192,37 @@ func TestReadStats(t *testing.T) {
 	require.ErrorContains(t, err, "is a JuiceFS volume mounted")
 }
 
-func TestParseMountConfigRealShape(t *testing.T) {
-	mc, err := ParseMountConfig([]byte(sample(t, "config_shape.json")))
+// testdata/60_config.json is a whole .config of a real 1.4.1 mount: its
+// Chunk.CacheDir already ends in the volume UUID.
+func TestParseMountConfigReal(t *testing.T) {
+	mc, err := ParseMountConfig([]byte(sample(t, "60_config.json")))
 	require.NoError(t, err)
-	require.Equal(t, "testvol", mc.Name)
-	require.Equal(t, "7a432c72-1a68-40b6-ac2d-af8111f48ffa", mc.UUID)
-	require.Equal(t, []string{"/beegfs/jfscache", "/local/jfscache"}, mc.CacheDirs)
+	require.Equal(t, "perfvol", mc.Name)
+	require.Equal(t, "8564cb6e-a3cf-485c-a5c9-2a3b7964f65c", mc.UUID)
+	require.Equal(t, []string{"/beegfs/jfscache/8564cb6e-a3cf-485c-a5c9-2a3b7964f65c"}, mc.CacheDirs,
+		"the cache dir of .config is where the blocks are: the UUID is already appended")
+	require.False(t, mc.Memory)
+	require.False(t, mc.HashPrefix)
 	require.Equal(t, int64(4<<20), mc.BlockSize)
-	require.Equal(t, "127.0.0.1:19567", mc.MetricsAddr)
+	require.Equal(t, "127.0.0.1:9567", mc.MetricsAddr)
+	require.Equal(t, "1.4.1+2026-07-30.0b90c7db5", mc.Version)
+
+	// Several cache dirs (each with the UUID), HashPrefix from Format or Chunk.
+	mc, err = ParseMountConfig([]byte(`{"Format":{"Name":"v","UUID":"u","BlockSize":4096,"HashPrefix":true},
+		"Chunk":{"CacheDir":"/a/u:/b/u","BlockSize":4194304}}`))
+	require.NoError(t, err)
+	require.Equal(t, []string{"/a/u", "/b/u"}, mc.CacheDirs)
+	require.True(t, mc.HashPrefix)
+	mc, err = ParseMountConfig([]byte(`{"Format":{"Name":"v","UUID":"u"},"Chunk":{"CacheDir":"/a/u","HashPrefix":true}}`))
+	require.NoError(t, err)
+	require.True(t, mc.HashPrefix)
+
+	// A memory cache has no block directories.
+	mc, err = ParseMountConfig([]byte(`{"Format":{"Name":"v","UUID":"u"},"Chunk":{"CacheDir":"memory","CacheSize":104857600}}`))
+	require.NoError(t, err)
+	require.True(t, mc.Memory)
+	require.Empty(t, mc.CacheDirs)
+	require.Empty(t, mc.BlockDirs())
 
 	// Format.BlockSize (KiB) is used when Chunk has none.
 	mc, err = ParseMountConfig([]byte(`{"Format":{"Name":"v","UUID":"u","BlockSize":1024}}`))
@@ -177,6 +233,16 @@ func TestParseMountConfigRealShape(t *testing.T) {
 		_, err := ParseMountConfig([]byte(bad))
 		require.Error(t, err, bad)
 	}
+}
+
+// A cache dir may be a glob pattern; BlockDirs expands it like JuiceFS.
+func TestMountConfigBlockDirsExpandsGlobs(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"data1/jfs/u", "data2/jfs/u", "other/u"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(root, d), 0o755))
+	}
+	mc := &MountConfig{CacheDirs: []string{filepath.Join(root, "data*", "jfs", "u"), filepath.Join(root, "plain", "u")}}
+	require.Equal(t, []string{filepath.Join(root, "data1/jfs/u"), filepath.Join(root, "data2/jfs/u"), filepath.Join(root, "plain", "u")}, mc.BlockDirs())
 }
 
 func TestParseMountinfoAndFindMount(t *testing.T) {

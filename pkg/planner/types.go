@@ -107,7 +107,8 @@ type Start struct {
 	Source   api.Source `json:"source"`
 }
 
-// Eviction is a dataset to evict (juicefs warmup --evict) and why.
+// Eviction is a dataset to evict (its block files are deleted, see
+// jfs.Driver.EvictBlocks) and why.
 type Eviction struct {
 	ID     int64  `json:"id"`
 	Path   string `json:"path"`

@@ -21,7 +21,8 @@ type world struct {
 }
 
 // setup gives a test a fresh volume and, when daemon is true, a warmupd on
-// it. bandwidth (MiB/s of the stand-in's warm-ups) is set when not empty.
+// it. bandwidth (MiB/s of warm-ups: the stand-in reads it, a real client gets
+// the equivalent --download-limit at mount) is set when not empty.
 // When the test ends it cancels leftover jobs, waits for idle nodes and
 // checks scenario 7: no node drained.
 func setup(t testing.TB, daemon bool, bandwidth string, flags ...string) *world {

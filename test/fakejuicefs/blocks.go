@@ -15,7 +15,8 @@ import (
 )
 
 // block is one cache block of one file: the bytes [off, off+length) of the
-// data file, stored as <cache>/<UUID>/raw/chunks/<id/1e6>/<id/1e3>/<id>_<idx>_<len>.
+// data file, stored as <cache>/<UUID>/raw/chunks/<id/1e6>/<id/1e3>/<id>_<idx>_<len>
+// (with --hash-prefix: <cache>/<UUID>/raw/chunks/<id%256 as %02X>/<id/1e6>/<id>_<idx>_<len>).
 type block struct {
 	file   string
 	off    int64
@@ -32,6 +33,9 @@ func (v *volume) blocks(file string, fm *fileMeta) []block {
 		for bi := int64(0); bi*v.set.BlockSize < sliceLen; bi++ {
 			blen := min(v.set.BlockSize, sliceLen-bi*v.set.BlockSize)
 			key := fmt.Sprintf("chunks/%d/%d/%d_%d_%d", id/1000/1000, id/1000, id, bi, blen)
+			if v.set.HashPrefix {
+				key = fmt.Sprintf("chunks/%02X/%d/%d_%d_%d", id%256, id/1000/1000, id, bi, blen)
+			}
 			dir := v.set.CacheDirs[0]
 			if n := len(v.set.CacheDirs); n > 1 {
 				h := fnv.New32a()

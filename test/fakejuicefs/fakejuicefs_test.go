@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,11 +78,19 @@ func blockFiles(t *testing.T, cache string) (complete, tmp []string) {
 	return complete, tmp
 }
 
-func TestStandInCLI(t *testing.T) {
-	v := testutil.NewVolume(t)
-	if v.Real {
-		t.Fatal("this test is about the stand-in; unset ACCEL_TEST_JUICEFS")
+// standInVolume gives a stand-in volume. These tests are about the stand-in
+// itself, so they skip (saying why) when ACCEL_TEST_JUICEFS names a real
+// client and testutil.NewVolume would give a real volume.
+func standInVolume(t *testing.T) *testutil.Volume {
+	t.Helper()
+	if bin := os.Getenv(testutil.JuiceFSEnv); bin != "" {
+		t.Skipf("this test is about the JuiceFS stand-in itself; %s=%s selects a real client, which it does not test", testutil.JuiceFSEnv, bin)
 	}
+	return testutil.NewVolume(t)
+}
+
+func TestStandInCLI(t *testing.T) {
+	v := standInVolume(t)
 	fast := []string{"FAKEJUICEFS_BANDWIDTH=0"}
 	ds := v.WriteFiles(t, "ds", 3, 5<<20) // 2 blocks each: 4 MiB + 1 MiB
 
@@ -191,10 +200,7 @@ func TestStandInCLI(t *testing.T) {
 }
 
 func TestStandInKilledLeavesOnlyCompleteBlocks(t *testing.T) {
-	v := testutil.NewVolume(t)
-	if v.Real {
-		t.Fatal("this test is about the stand-in; unset ACCEL_TEST_JUICEFS")
-	}
+	v := standInVolume(t)
 	ds := v.WriteFiles(t, "ds", 8, 4<<20)
 	cmd := exec.Command(v.Binary, "warmup", "-p", "1", ds)
 	cmd.Env = append(os.Environ(), "FAKEJUICEFS_BANDWIDTH=40") // 100 ms per block
@@ -227,8 +233,13 @@ func TestStandInFormat(t *testing.T) {
 	require.Equal(t, 0, code, errs)
 	cfg, err := os.ReadFile(filepath.Join(mnt, ".config"))
 	require.NoError(t, err)
-	for _, want := range []string{`"Format": {`, `"UUID": "`, `"BlockSize": 1024,`, `"BlockSize": 1048576,`,
-		`"CacheDir": "` + filepath.Join(dir, "c1") + ":" + filepath.Join(dir, "c2") + `"`, `"PrometheusAgent": "127.0.0.1:0"`} {
+	var got struct{ Format struct{ UUID string } }
+	require.NoError(t, json.Unmarshal(cfg, &got))
+	uuid := got.Format.UUID
+	require.NotEmpty(t, uuid)
+	for _, want := range []string{`"Format": {`, `"BlockSize": 1024,`, `"BlockSize": 1048576,`,
+		// As a real mount: each cache dir with the volume UUID appended.
+		`"CacheDir": "` + filepath.Join(dir, "c1", uuid) + ":" + filepath.Join(dir, "c2", uuid) + `"`, `"PrometheusAgent": "127.0.0.1:0"`} {
 		require.Contains(t, string(cfg), want)
 	}
 	_, errs, code = runFJ(t, bin, "", nil, "format", mnt, "--cache-dir", filepath.Join(dir, "c1"))
@@ -249,6 +260,93 @@ func TestStandInFormat(t *testing.T) {
 	require.NotEmpty(t, c2)
 	_, errs, _ = runFJ(t, bin, "", nil, "warmup", "--check", filepath.Join(mnt, "ds"))
 	require.Contains(t, errs, "16 MiB of 16 MiB (100.0%) cached")
+}
+
+// The stand-in's .config has every key of a real 1.4.1 mount's .config
+// (pkg/jfs/testdata/60_config.json), so code reading it cannot depend on a
+// shape only the stand-in has.
+func TestStandInConfigHasTheRealShape(t *testing.T) {
+	bin := testutil.Binary(t, "test/fakejuicefs")
+	dir := t.TempDir()
+	mnt := filepath.Join(dir, "mnt")
+	_, errs, code := runFJ(t, bin, "", nil, "format", mnt, "--cache-dir", filepath.Join(dir, "cache"))
+	require.Equal(t, 0, code, errs)
+	read := func(p string) map[string]any {
+		data, err := os.ReadFile(p)
+		require.NoError(t, err)
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(data, &m))
+		return m
+	}
+	real := read(filepath.Join(testutil.RepoRoot(t), "pkg", "jfs", "testdata", "60_config.json"))
+	fake := read(filepath.Join(mnt, ".config"))
+	for k, rv := range real {
+		fv, ok := fake[k]
+		require.True(t, ok, "key %s", k)
+		if sub, ok := rv.(map[string]any); ok && k != "FuseOpts" { // FuseOpts: FUSE details the stand-in has no use for
+			fsub, ok := fv.(map[string]any)
+			require.True(t, ok, "%s is an object", k)
+			for k2 := range sub {
+				require.Contains(t, fsub, k2, "key %s.%s", k, k2)
+			}
+		}
+	}
+	format := fake["Format"].(map[string]any)
+	chunk := fake["Chunk"].(map[string]any)
+	require.Equal(t, filepath.Join(dir, "cache", format["UUID"].(string)), chunk["CacheDir"])
+}
+
+// `warmup --evict` removes only the blocks the same mount wrote since it
+// was mounted, as measured on a real 1.4.1 client: after a remount, or for
+// blocks it did not write, it prints the same summary and removes nothing.
+func TestStandInEvictOnlyWhatThisMountWrote(t *testing.T) {
+	v := standInVolume(t)
+	fast := []string{"FAKEJUICEFS_BANDWIDTH=0"}
+	ds := v.WriteFiles(t, "ds", 3, 5<<20)
+	_, _, code := runFJ(t, v.Binary, "", fast, "warmup", ds)
+	require.Equal(t, 0, code)
+	complete, _ := blockFiles(t, v.CacheDir)
+	require.Len(t, complete, 6)
+
+	_, errs, code := runFJ(t, v.Binary, "", nil, "mount", v.Mount)
+	require.Equal(t, 0, code, errs)
+	require.Contains(t, errs, "remounted")
+	_, errs, code = runFJ(t, v.Binary, "", nil, "warmup", "--evict", ds)
+	require.Equal(t, 0, code)
+	require.Contains(t, errs, "evict cache: 3 files (15 MiB bytes)", "the summary says nothing about what was removed")
+	after, _ := blockFiles(t, v.CacheDir)
+	require.Equal(t, complete, after, "a remounted client does not evict blocks it did not write")
+	_, errs, _ = runFJ(t, v.Binary, "", nil, "warmup", "--check", ds)
+	require.Contains(t, errs, "(100.0%) cached")
+
+	// Blocks this mount writes after the remount, it evicts.
+	require.NoError(t, os.WriteFile(filepath.Join(ds, "f0001.bin"), bytes.Repeat([]byte("n"), 1<<20), 0o644))
+	_, _, code = runFJ(t, v.Binary, "", fast, "warmup", ds)
+	require.Equal(t, 0, code)
+	_, _, code = runFJ(t, v.Binary, "", nil, "warmup", "--evict", ds)
+	require.Equal(t, 0, code)
+	_, errs, _ = runFJ(t, v.Binary, "", nil, "warmup", "--check", ds)
+	require.Contains(t, errs, "10 MiB of 11 MiB (90.9%) cached", "only the rewritten file's new block was evicted")
+}
+
+// --hash-prefix gives the HashPrefix block layout.
+func TestStandInHashPrefixLayout(t *testing.T) {
+	bin := testutil.Binary(t, "test/fakejuicefs")
+	dir := t.TempDir()
+	mnt, cache := filepath.Join(dir, "mnt"), filepath.Join(dir, "cache")
+	_, errs, code := runFJ(t, bin, "", nil, "format", mnt, "--cache-dir", cache, "--hash-prefix", "--bandwidth", "0")
+	require.Equal(t, 0, code, errs)
+	cfg, err := os.ReadFile(filepath.Join(mnt, ".config"))
+	require.NoError(t, err)
+	require.Contains(t, string(cfg), `"HashPrefix": true`)
+	require.NoError(t, os.WriteFile(filepath.Join(mnt, "f"), bytes.Repeat([]byte("h"), 5<<20), 0o644))
+	_, _, code = runFJ(t, bin, "", nil, "warmup", filepath.Join(mnt, "f"))
+	require.Equal(t, 0, code)
+	complete, _ := blockFiles(t, cache)
+	require.Len(t, complete, 2)
+	for _, p := range complete {
+		require.Regexp(t, `/raw/chunks/01/0/1_[01]_(4194304|1048576)$`, p)
+	}
 }
 
 // Like JuiceFS, only new data makes new slices: restoring an older mtime

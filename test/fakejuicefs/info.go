@@ -22,6 +22,28 @@ func cmdInfo(args []string) int {
 	if len(pos) == 0 {
 		fatalf("main", "main.go", 31, "info needs at least 1 argument: PATH")
 	}
+	// Consecutive paths of one volume are answered under one lock of its
+	// metadata (one read and write of it, not one per path).
+	type entry struct {
+		arg, abs string
+		fi       os.FileInfo
+	}
+	var vol *volume
+	var run []entry
+	flush := func() {
+		if len(run) == 0 {
+			return
+		}
+		if err := vol.withMeta(func(m *metaState) error {
+			for _, e := range run {
+				fmt.Print(vol.info(m, e.arg, e.abs, e.fi, raw))
+			}
+			return nil
+		}); err != nil {
+			errorf("info", "info.go", 140, "failed to get info: %s", err)
+		}
+		run = run[:0]
+	}
 	for _, p := range pos {
 		abs, err := filepath.Abs(p)
 		if err != nil {
@@ -37,19 +59,29 @@ func cmdInfo(args []string) int {
 			errorf("info", "info.go", 110, "Open control file for %q: %s", abs, err)
 			continue
 		}
-		vol, err := openVolume(mount)
-		if err != nil {
-			errorf("info", "info.go", 110, "Open control file for %q: %s", abs, err)
+		if st := filepath.Join(mount, stateDir); abs == st || strings.HasPrefix(abs, st+"/") {
+			errorf("info", "info.go", 102, "lookup inode for %q: no such file or directory (the stand-in's private state)", p)
 			continue
 		}
-		fmt.Print(vol.info(p, abs, fi, raw))
+		if vol == nil || vol.mount != mount {
+			flush()
+			if vol, err = openVolume(mount); err != nil {
+				errorf("info", "info.go", 110, "Open control file for %q: %s", abs, err)
+				vol = nil
+				continue
+			}
+		}
+		run = append(run, entry{p, abs, fi})
 	}
+	flush()
 	return 0
 }
 
 func align4k(n int64) int64 { return (n + 4095) &^ 4095 }
 
-func (v *volume) info(arg, abs string, fi os.FileInfo, raw bool) string {
+// info renders `juicefs info [--raw]` of one path; m is the volume's
+// metadata, locked by the caller.
+func (v *volume) info(m *metaState, arg, abs string, fi os.FileInfo, raw bool) string {
 	var files, dirs, length, size int64
 	if fi.IsDir() {
 		_ = filepath.WalkDir(abs, func(q string, d fs.DirEntry, err error) error {
@@ -88,11 +120,7 @@ func (v *volume) info(arg, abs string, fi os.FileInfo, raw bool) string {
 	if !fi.Mode().IsRegular() || fi.Size() == 0 {
 		return b.String()
 	}
-	var fm *fileMeta
-	if err := v.withMeta(func(m *metaState) error { fm = sliceFor(m, abs, fi); return nil }); err != nil {
-		errorf("info", "info.go", 140, "failed to get info: %s", err)
-		return b.String()
-	}
+	fm := sliceFor(m, abs, fi)
 	if raw {
 		rows := [][]string{{"chunkIndex", "sliceId", "size", "offset", "length"}}
 		for ci, id := range fm.Slices {

@@ -33,9 +33,13 @@ It mimics the parts of the juicefs CLI that accel-data uses, over a plain
 directory acting as the mount. Output lines are formatted like a real client's.
 
 USAGE
-  fakejuicefs format MOUNTDIR --cache-dir DIR[:DIR…] [--bandwidth MiB/s] [--block-size 4M] [--name NAME]
+  fakejuicefs format MOUNTDIR --cache-dir DIR[:DIR…] [--bandwidth MiB/s] [--block-size 4M] [--name NAME] [--hash-prefix]
       (stand-in only) make MOUNTDIR a stand-in mount: writes MOUNTDIR/.config and MOUNTDIR/.fakejuicefs/
+  fakejuicefs mount MOUNTDIR
+      (stand-in only) remount: a new "mount process" that did not write the blocks already cached
   fakejuicefs warmup [-f LISTFILE] [-p THREADS] [-b] [--check | --evict] PATH…
+      --evict removes only the blocks this mount wrote since it was mounted (as a real
+      1.4 client does); it prints the same summary either way
   fakejuicefs clone [-p] SRC DST
   fakejuicefs info --raw PATH…
   fakejuicefs --version
@@ -65,6 +69,8 @@ func run(args []string) int {
 		return 0
 	case "format":
 		return cmdFormat(args[1:])
+	case "mount":
+		return cmdMount(args[1:])
 	case "warmup":
 		return cmdWarmup(args[1:])
 	case "clone":

@@ -27,11 +27,12 @@ var internalNames = map[string]bool{
 
 // settings is the stand-in's private format record.
 type settings struct {
-	Name      string
-	UUID      string
-	CacheDirs []string
-	BlockSize int64   // bytes
-	Bandwidth float64 // MiB/s; 0 = unlimited
+	Name       string
+	UUID       string
+	CacheDirs  []string
+	BlockSize  int64   // bytes
+	Bandwidth  float64 // MiB/s; 0 = unlimited
+	HashPrefix bool    // block keys chunks/<id%256 %02X>/<id/1e6>/… (format --hash-prefix)
 }
 
 // fileMeta is what the stand-in remembers about one file (keyed by inode):
@@ -47,6 +48,12 @@ type metaState struct {
 	NextSlice uint64
 	Files     map[string]*fileMeta // key: inode number
 	Counters  cacheCounters
+	// Mount models the life of the mount process: `format` and `mount`
+	// (a remount) start a new one. Written holds the block files this mount
+	// wrote since it was mounted: like a real client's in-memory index, it is
+	// all that `warmup --evict` removes.
+	Mount   int
+	Written map[string]bool
 }
 
 type volume struct {
@@ -86,13 +93,13 @@ func parseBlockSize(s string) (int64, error) {
 func cmdFormat(args []string) int {
 	flags, pos, err := splitArgs(args, map[string]bool{"cache-dir": true, "bandwidth": true, "block-size": true, "name": true})
 	if err == nil {
-		err = checkFlags(flags, "cache-dir", "bandwidth", "block-size", "name")
+		err = checkFlags(flags, "cache-dir", "bandwidth", "block-size", "name", "hash-prefix")
 	}
 	if err != nil {
 		fatalf("format", "format.go", 447, "%s", err)
 	}
 	if len(pos) != 1 || flags["cache-dir"] == "" {
-		fatalf("format", "format.go", 450, "usage: fakejuicefs format MOUNTDIR --cache-dir DIR [--bandwidth MiB/s] [--block-size 4M] [--name NAME]")
+		fatalf("format", "format.go", 450, "usage: fakejuicefs format MOUNTDIR --cache-dir DIR [--bandwidth MiB/s] [--block-size 4M] [--name NAME] [--hash-prefix]")
 	}
 	mount, err := filepath.Abs(pos[0])
 	if err != nil {
@@ -102,6 +109,7 @@ func cmdFormat(args []string) int {
 	if v := flags["name"]; v != "" {
 		set.Name = v
 	}
+	set.HashPrefix = flags["hash-prefix"] == "true"
 	if v := flags["block-size"]; v != "" {
 		if set.BlockSize, err = parseBlockSize(v); err != nil {
 			fatalf("format", "format.go", 460, "%s", err)
@@ -134,7 +142,7 @@ func cmdFormat(args []string) int {
 	if err := writeJSON(filepath.Join(mount, stateDir, "settings.json"), set); err != nil {
 		fatalf("format", "format.go", 484, "%s", err)
 	}
-	if err := writeJSON(filepath.Join(mount, stateDir, "meta.json"), metaState{NextSlice: 1, Files: map[string]*fileMeta{}}); err != nil {
+	if err := writeJSON(filepath.Join(mount, stateDir, "meta.json"), metaState{NextSlice: 1, Files: map[string]*fileMeta{}, Mount: 1}); err != nil {
 		fatalf("format", "format.go", 487, "%s", err)
 	}
 	if err := writeJSON(filepath.Join(mount, ".config"), mountConfigJSON(mount, set)); err != nil {
@@ -148,35 +156,82 @@ func cmdFormat(args []string) int {
 	return 0
 }
 
-// mountConfigJSON has the shape of JuiceFS's vfs.Config as a real mount
-// serves it in <mount>/.config (Meta, Format, Chunk, Security, Port, …).
+// cmdMount (stand-in only) remounts a stand-in volume: a new mount process
+// that knows nothing of the blocks the previous one wrote, so its
+// `warmup --evict` does not remove them (as measured on a real 1.4 client).
+// Block files and metadata are kept.
+func cmdMount(args []string) int {
+	flags, pos, err := splitArgs(args, nil)
+	if err == nil {
+		err = checkFlags(flags)
+	}
+	if err != nil || len(pos) != 1 {
+		fatalf("mount", "mount.go", 580, "usage: fakejuicefs mount MOUNTDIR (a stand-in volume made by format)")
+	}
+	mount, err := filepath.Abs(pos[0])
+	if err != nil {
+		fatalf("mount", "mount.go", 584, "abs of %s: %s", pos[0], err)
+	}
+	vol, err := openVolume(mount)
+	if err != nil {
+		fatalf("mount", "mount.go", 588, "%s is not a stand-in volume (run format first): %s", mount, err)
+	}
+	var n int
+	if err := vol.withMeta(func(m *metaState) error {
+		m.Mount++
+		m.Written = map[string]bool{}
+		n = m.Mount
+		return nil
+	}); err != nil {
+		fatalf("mount", "mount.go", 596, "%s", err)
+	}
+	if err := writeJSON(filepath.Join(mount, ".config"), mountConfigJSON(mount, vol.set)); err != nil {
+		fatalf("mount", "mount.go", 599, "%s", err)
+	}
+	infof("mount", "mount.go", 601, "stand-in volume %q remounted at %s (mount #%d)", vol.set.Name, mount, n)
+	return 0
+}
+
+// mountConfigJSON has the shape of JuiceFS's vfs.Config as a real 1.4 mount
+// serves it in <mount>/.config (pkg/jfs/testdata/60_config.json is a real
+// one): Chunk.CacheDir lists the cache dirs with the volume UUID appended,
+// as a real mount appends it, and blocks are under <that>/raw/chunks.
 func mountConfigJSON(mount string, s settings) map[string]any {
+	dirs := make([]string, len(s.CacheDirs))
+	for i, d := range s.CacheDirs {
+		dirs[i] = filepath.Join(d, s.UUID)
+	}
 	return map[string]any{
 		"Meta": map[string]any{
-			"Strict": true, "Retries": 10, "MaxDeletes": 10, "SkipDirNlink": 20, "CaseInsensi": false,
+			"Retries": 10, "MaxDeletes": 10, "SkipDirNlink": 20, "CaseInsensi": false,
 			"ReadOnly": false, "NoBGJob": false, "OpenCache": 0, "OpenCacheLimit": 10000,
 			"Heartbeat": int64(12 * time.Second), "MountPoint": mount, "Subdir": "", "AtimeMode": "noatime",
 			"DirStatFlushPeriod": int64(time.Second), "SkipDirMtime": int64(100 * time.Millisecond), "Sid": 1,
+			"SortDir": false, "FastStatfs": false, "NetworkInterfaces": nil,
 		},
 		"Format": map[string]any{
 			"Name": s.Name, "UUID": s.UUID, "Storage": "file",
+			"Tiers":  map[string]any{"0": map[string]any{"ID": 0, "StorageClass": "", "Tag": ""}},
 			"Bucket": filepath.Join(mount, stateDir, "bucket") + "/", "BlockSize": s.BlockSize >> 10,
-			"Compression": "none", "TrashDays": 0, "MetaVersion": 1, "MinClientVersion": "1.1.0-A",
-			"DirStats": true, "EnableACL": false,
+			"Compression": "none", "EncryptAlgo": "aes256gcm-rsa", "TrashDays": 0, "MetaVersion": 1,
+			"MinClientVersion": "1.1.0-A", "DirStats": true, "EnableACL": false, "HashPrefix": s.HashPrefix,
 		},
 		"Chunk": map[string]any{
-			"CacheDir": strings.Join(s.CacheDirs, ":"), "CacheMode": 0o600, "CacheSize": int64(100 << 30),
+			"CacheDir": strings.Join(dirs, ":"), "CacheMode": 0o600, "CacheSize": int64(100 << 30),
 			"CacheItems": 0, "CacheChecksum": "extend", "CacheEviction": "2-random",
 			"CacheScanInterval": int64(-time.Second), "CacheExpire": 0, "OSCache": true, "FreeSpace": 0.1,
-			"AutoCreate": true, "Compress": "none", "MaxUpload": 20, "MaxStageWrite": 1000, "MaxRetries": 10,
-			"UploadLimit": 0, "DownloadLimit": int64(s.Bandwidth * (1 << 20)), "Writeback": false,
-			"UploadDelay": 0, "UploadHours": "", "HashPrefix": false, "BlockSize": s.BlockSize,
+			"AutoCreate": true, "Compress": "none", "MaxUpload": 20, "MaxDownload": 200, "MaxStageWrite": 1000,
+			"MaxRetries": 10, "UploadLimit": 0, "DownloadLimit": int64(s.Bandwidth * (1 << 20)), "Writeback": false,
+			"WritebackThresholdSize": 0, "UploadDelay": 0, "UploadHours": "", "HashPrefix": s.HashPrefix, "BlockSize": s.BlockSize,
 			"GetTimeout": int64(60 * time.Second), "PutTimeout": int64(60 * time.Second),
 			"CacheFullBlock": true, "CacheLargeWrite": false, "BufferSize": int64(300 << 20),
-			"Readahead": 0, "Prefetch": 1,
+			"Readahead": 8 * s.BlockSize, "Prefetch": 1,
 		},
 		"Security":        map[string]any{"EnableCap": false, "EnableSELinux": false},
 		"Port":            map[string]any{"PrometheusAgent": "127.0.0.1:0", "DebugAgent": ""},
+		"NegEntryTimeout": 0,
+		"UMask":           0xFFFF,
+		"Mountpoint":      "",
 		"Version":         version,
 		"AttrTimeout":     int64(time.Second),
 		"DirEntryTimeout": int64(time.Second),
@@ -188,6 +243,14 @@ func mountConfigJSON(mount string, s settings) map[string]any {
 		"HideInternal":    false,
 		"Pid":             os.Getpid(),
 		"PPid":            os.Getppid(),
+		"CommPath":        "",
+		"StatePath":       "",
+		"FuseOpts": map[string]any{
+			"AllowOther": true, "Options": []string{"default_permissions"}, "MaxBackground": 200,
+			"MaxWrite": 131072, "MaxReadAhead": 1 << 20, "FsName": "JuiceFS:" + s.Name, "Name": "juicefs",
+			"DisableXAttrs": false, "EnableLocks": true, "DirectMount": true, "DontUmask": true,
+			"Timeout": int64(900 * time.Second),
+		},
 	}
 }
 
@@ -250,7 +313,7 @@ func (v *volume) withMeta(fn func(m *metaState) error) error {
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 	p := filepath.Join(v.mount, stateDir, "meta.json")
-	m := &metaState{NextSlice: 1, Files: map[string]*fileMeta{}}
+	m := &metaState{NextSlice: 1, Files: map[string]*fileMeta{}, Written: map[string]bool{}}
 	data, err := os.ReadFile(p)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
@@ -261,6 +324,9 @@ func (v *volume) withMeta(fn func(m *metaState) error) error {
 		}
 		if m.Files == nil {
 			m.Files = map[string]*fileMeta{}
+		}
+		if m.Written == nil {
+			m.Written = map[string]bool{}
 		}
 	}
 	if err := fn(m); err != nil {

@@ -156,13 +156,24 @@ func cmdWarmup(args []string) int {
 		infof("warmup", "warmup.go", 332, "%s: %d files checked, %s of %s (%2.1f%%) cached", action, len(targets),
 			iBytes(cached), iBytes(uint64(total)), pct)
 	case evict:
+		// Like a real client, only blocks in this mount's own index (written
+		// by it since it was mounted) are removed; the summary is the same.
 		var evicted int64
-		for _, b := range blocks {
-			if err := os.Remove(b.path); err == nil {
-				evicted++
-			} else if !os.IsNotExist(err) {
-				mountLog(vol.mount, "evict %s: %s", b.path, err)
+		if err := vol.withMeta(func(m *metaState) error {
+			for _, b := range blocks {
+				if !m.Written[b.path] {
+					continue
+				}
+				delete(m.Written, b.path)
+				if err := os.Remove(b.path); err == nil {
+					evicted++
+				} else if !os.IsNotExist(err) {
+					mountLog(vol.mount, "evict %s: %s", b.path, err)
+				}
 			}
+			return nil
+		}); err != nil {
+			mountLog(vol.mount, "evict: %s", err)
 		}
 		vol.updateStats(cacheCounters{Evicts: evicted})
 		infof("warmup", "warmup.go", 311, "%s: %d files (%s bytes)", action, len(targets), iBytes(uint64(total)))
@@ -176,6 +187,7 @@ func cmdWarmup(args []string) int {
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var written cacheCounters
+		var paths []string
 		for range threads {
 			wg.Add(1)
 			go func() {
@@ -194,6 +206,7 @@ func cmdWarmup(args []string) int {
 						mu.Lock()
 						written.Writes++
 						written.WriteBytes += n
+						paths = append(paths, b.path)
 						mu.Unlock()
 					}
 				}
@@ -206,7 +219,14 @@ func cmdWarmup(args []string) int {
 		}
 		close(work)
 		wg.Wait()
-		vol.updateStats(written)
+		if err := vol.withMeta(func(m *metaState) error {
+			for _, p := range paths {
+				m.Written[p] = true
+			}
+			return vol.writeStats(m, written)
+		}); err != nil {
+			mountLog(vol.mount, "record written blocks: %s", err)
+		}
 		infof("warmup", "warmup.go", 309, "%s: %d files (%s bytes)", action, len(targets), iBytes(uint64(total)))
 	}
 	return 0

@@ -132,8 +132,8 @@ func BenchmarkQueueList10k(b *testing.B) {
 // BenchmarkWarmupThroughDaemon: wall time of a 100 MiB warm-up through
 // warmupd (submit, juicefs warmup, --check verification, state warm as seen
 // by a client polling every 20 ms) divided by `juicefs warmup` run directly
-// on an equal dataset; median of 5 each, at the stand-in's default
-// bandwidth (or a real juicefs).
+// on an equal dataset; median of 5 each, at the volume's default bandwidth
+// (testutil.DefaultBandwidth, on the stand-in and a real client alike).
 func BenchmarkWarmupThroughDaemon(b *testing.B) {
 	v := testutil.NewVolume(b)
 	d := testutil.StartWarmupd(b, v, "--workers", "1", "--log-level", "warn", "--check-interval", "5s")

@@ -2,7 +2,7 @@ package integration
 
 import (
 	"context"
-	"os/exec"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/accel-data/accel-data/internal/testutil"
 	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/jfs"
 )
 
 func stateOf(ds string) func([]api.QueueEntry) api.TaskState {
@@ -86,6 +87,61 @@ func TestEvictionGuard(t *testing.T) {
 	require.Equal(t, api.TaskEvicted, stateOf(b)(es4))
 }
 
+// Capacity management evicts for real: after a remount (a reboot, an
+// upgrade) `juicefs warmup --evict` would print its summary and remove
+// nothing, so the cache manager deletes the dataset's block files itself;
+// they are gone and --check says 0 %.
+func TestEvictionRemovesBlockFilesAfterRemount(t *testing.T) {
+	v := testutil.NewVolume(t)
+	a := v.WriteFiles(t, "a", 6, 4<<20) // 24 MiB each
+	b := v.WriteFiles(t, "b", 6, 4<<20)
+	d := testutil.StartWarmupd(t, v, "--cache-capacity", "40MiB", "--refresh-interval", "-1s")
+	ctx := context.Background()
+	drv := &jfs.Driver{Binary: v.Binary}
+
+	warm(t, d, a)
+	mc, err := jfs.ReadMountConfig(v.Mount)
+	require.NoError(t, err)
+	var blocks []string
+	files, err := filepath.Glob(filepath.Join(a, "*"))
+	require.NoError(t, err)
+	for _, f := range files {
+		rows, err := drv.InfoRaw(ctx, f)
+		require.NoError(t, err)
+		for _, r := range rows {
+			for _, k := range jfs.SliceBlockKeys(r.SliceID, int64(r.Size), mc.BlockSize, mc.HashPrefix) {
+				for _, dir := range mc.BlockDirs() {
+					if _, err := os.Stat(jfs.BlockPath(dir, k)); err == nil {
+						blocks = append(blocks, jfs.BlockPath(dir, k))
+					}
+				}
+			}
+		}
+	}
+	require.Len(t, blocks, 6, "a's six 4 MiB blocks are cached")
+
+	v.Remount(t)  // the mount that wrote a's blocks is gone
+	warm(t, d, b) // needs room: a is evicted
+	require.Eventually(t, func() bool {
+		for _, p := range blocks {
+			if _, err := os.Stat(p); err == nil {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, 100*time.Millisecond, "a's block files are deleted")
+	require.Eventually(t, func() bool { return d.CountLogs(`"message":"evicted"`, a) == 1 }, 30*time.Second, 100*time.Millisecond)
+	r, err := drv.Check(ctx, []string{a})
+	require.NoError(t, err)
+	require.Less(t, r.Ratio, 0.01, "--check finds nothing of a")
+	r, err = drv.Check(ctx, []string{b})
+	require.NoError(t, err)
+	require.Greater(t, r.Ratio, 0.99, "b is warm")
+	es, err := d.Client.Queue(ctx, true)
+	require.NoError(t, err)
+	require.Equal(t, api.TaskEvicted, stateOf(a)(es.Entries))
+}
+
 // A job waiting in its prolog overtakes a larger task queued earlier, and
 // /v1/priority explains both with their factors.
 func TestPrologOvertakesAndPriorityIsExplained(t *testing.T) {
@@ -137,8 +193,7 @@ func TestActiveWarmupRewarmsAPopularDataset(t *testing.T) {
 	require.NoError(t, d.Client.JobEnd(ctx, 31, api.JobEndRequest{Node: "n1"}))
 
 	// Someone empties the cache of it.
-	out, err := exec.Command(v.Binary, "warmup", "--evict", pop).CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	v.Evict(t, pop)
 
 	// The refresher sees it gone; the active policy brings it back.
 	d.WaitQueue(time.Minute, func(es []api.QueueEntry) bool {
