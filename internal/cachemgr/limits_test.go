@@ -2,7 +2,6 @@ package cachemgr
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -11,45 +10,33 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/accel-data/accel-data/pkg/api"
-	"github.com/accel-data/accel-data/pkg/jfs"
 	"github.com/accel-data/accel-data/pkg/queue"
 )
-
-// sizeDriver answers --check with a fixed size per path (nothing cached).
-type sizeDriver map[string]int64
-
-func (d sizeDriver) Check(_ context.Context, paths []string) (*jfs.CheckResult, error) {
-	return &jfs.CheckResult{Files: 1, TotalBytes: d[paths[0]]}, nil
-}
-
-func (d sizeDriver) EvictBlocks(context.Context, []string) (*jfs.EvictResult, error) {
-	return &jfs.EvictResult{}, nil
-}
 
 // A user's request of unknown size is sized first; found above
 // MaxRequestBytes it ends failed with the reason, never warmed. Root's
 // request of the same size, and a small one, start.
 func TestMaxRequestBytesEndsOversizedUserTask(t *testing.T) {
 	ctx := context.Background()
-	store, err := queue.Open(filepath.Join(t.TempDir(), "warmupd.db"), zerolog.Nop())
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = store.Close() })
-	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	store, clk := openStore(t), newClock()
 	submit := func(uid uint32, p string) int64 {
-		r, err := store.Submit(ctx, queue.SubmitParams{Paths: []string{p}, UID: uid, Source: api.SourceManual, Now: now})
+		r, err := store.Submit(ctx, queue.SubmitParams{Paths: []string{p}, UID: uid, Source: api.SourceManual, Now: clk.now()})
 		require.NoError(t, err)
 		return r.Items[0].TaskID
 	}
 	huge, rootHuge, small := submit(1000, "/jfs/huge"), submit(0, "/jfs/roothuge"), submit(1000, "/jfs/small")
-	drv := sizeDriver{"/jfs/huge": 10 << 30, "/jfs/roothuge": 10 << 30, "/jfs/small": 1 << 20}
-	m := New(Config{MaxRequestBytes: 1 << 30}, store, drv, zerolog.Nop(), func() time.Time { return now })
+	drv := newDriver()
+	drv.set("/jfs/huge", 10<<30, 0)
+	drv.set("/jfs/roothuge", 10<<30, 0)
+	drv.set("/jfs/small", 1<<20, 0)
+	m := New(Config{MaxRequestBytes: 1 << 30}, store, drv, zerolog.Nop(), clk.now)
 
 	allowed, _ := m.Plan(ctx, 4)
 	require.Empty(t, allowed, "nothing starts before its size is known")
 	for len(m.sizing) > 0 {
 		m.size(ctx, <-m.sizing)
 	}
-	now = now.Add(time.Second)
+	clk.add(time.Second)
 	allowed, _ = m.Plan(ctx, 4)
 	slices.Sort(allowed)
 	require.Equal(t, []int64{rootHuge, small}, allowed, "root is exempt; the small one fits")

@@ -3,11 +3,8 @@ package cachemgr
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,71 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/accel-data/accel-data/pkg/api"
-	"github.com/accel-data/accel-data/pkg/jfs"
 	"github.com/accel-data/accel-data/pkg/planner"
 	"github.com/accel-data/accel-data/pkg/queue"
 )
-
-const gib = 1 << 30
-
-var t0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-
-// fakeDriver is the cache manager's Driver over a scripted cache: per path,
-// its size and cached bytes. Evict drops a path's cached bytes.
-type fakeDriver struct {
-	mu      sync.Mutex
-	total   map[string]int64
-	cached  map[string]int64
-	failing map[string]bool
-	evicted []string
-}
-
-func newDriver() *fakeDriver {
-	return &fakeDriver{total: map[string]int64{}, cached: map[string]int64{}, failing: map[string]bool{}}
-}
-
-func (f *fakeDriver) set(path string, total, cached int64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.total[path], f.cached[path] = total, cached
-}
-
-func (f *fakeDriver) Check(ctx context.Context, paths []string) (*jfs.CheckResult, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	r := &jfs.CheckResult{}
-	for _, p := range paths {
-		if f.failing[p] {
-			return nil, &jfs.ExecError{Op: "check", ExitCode: 1, Err: errors.New("object storage unreachable")}
-		}
-		r.Files++
-		r.TotalBytes += f.total[p]
-		r.CachedBytes += f.cached[p]
-	}
-	if r.TotalBytes > 0 {
-		r.Ratio = float64(r.CachedBytes) / float64(r.TotalBytes)
-	}
-	return r, nil
-}
-
-func (f *fakeDriver) EvictBlocks(ctx context.Context, paths []string) (*jfs.EvictResult, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	s := &jfs.EvictResult{}
-	for _, p := range paths {
-		s.Files++
-		s.Bytes += f.cached[p]
-		f.cached[p] = 0
-		f.evicted = append(f.evicted, p)
-	}
-	return s, nil
-}
-
-func (f *fakeDriver) evictedPaths() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.evicted...)
-}
 
 // rig is a manager on a real SQLite store, with the fake driver and a test
 // clock that moves only when the test says.
@@ -87,42 +22,24 @@ type rig struct {
 	t     *testing.T
 	store *queue.Store
 	drv   *fakeDriver
+	clk   *clock
 	m     *Manager
-
-	mu  sync.Mutex
-	now time.Time
 }
 
 func newRig(t *testing.T, cfg Config) *rig {
 	t.Helper()
-	log := zerolog.New(zerolog.NewTestWriter(t))
-	st, err := queue.Open(filepath.Join(t.TempDir(), "warmupd.db"), log)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, st.Close()) })
 	if cfg.Planner.WarmRatio == 0 {
 		cfg.Planner = planner.DefaultConfig()
 	}
-	r := &rig{t: t, store: st, drv: newDriver(), now: t0}
-	r.m = New(cfg, st, r.drv, log, r.clock)
+	r := &rig{t: t, store: openStore(t), drv: newDriver(), clk: newClock()}
+	r.m = New(cfg, r.store, r.drv, zerolog.New(zerolog.NewTestWriter(t)), r.clk.now)
 	return r
-}
-
-func (r *rig) clock() time.Time {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.now
-}
-
-func (r *rig) advance(d time.Duration) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.now = r.now.Add(d)
 }
 
 // submit queues path for a job (so a job needs it) and returns its task id.
 func (r *rig) submit(path string, job uint64) int64 {
 	r.t.Helper()
-	resp, err := r.store.Submit(context.Background(), queue.SubmitParams{Paths: []string{path}, JobID: job, Source: api.SourceSubmit, Now: r.clock()})
+	resp, err := r.store.Submit(context.Background(), queue.SubmitParams{Paths: []string{path}, JobID: job, Source: api.SourceSubmit, Now: r.clk.now()})
 	require.NoError(r.t, err)
 	return resp.Items[0].TaskID
 }
@@ -131,15 +48,12 @@ func (r *rig) submit(path string, job uint64) int64 {
 func (r *rig) warm(path string, bytes int64) int64 {
 	r.t.Helper()
 	ctx := context.Background()
-	resp, err := r.store.Submit(ctx, queue.SubmitParams{Paths: []string{path}, Source: api.SourceManual, Now: r.clock()})
+	resp, err := r.store.Submit(ctx, queue.SubmitParams{Paths: []string{path}, Source: api.SourceManual, Now: r.clk.now()})
 	require.NoError(r.t, err)
-	task, err := r.store.Dequeue(ctx, "w", r.clock(), time.Minute)
-	require.NoError(r.t, err)
-	require.Equal(r.t, resp.Items[0].TaskID, task.ID)
-	require.NoError(r.t, r.store.Finish(ctx, task.ID, "w", queue.Outcome{State: api.TaskWarm,
-		Check: &queue.Check{Files: 1, Bytes: bytes, CachedBytes: bytes, Ratio: 1}}, r.clock()))
+	id := resp.Items[0].TaskID
+	require.Equal(r.t, []int64{id}, warmQueued(r.t, r.store, r.clk.now(), bytes))
 	r.drv.set(path, bytes, bytes)
-	return task.ID
+	return id
 }
 
 func (r *rig) state(id int64) api.QueueEntry {
@@ -177,12 +91,12 @@ func TestPlanAllowsQueuedTasksAndIsRateLimited(t *testing.T) {
 	require.Zero(t, again)
 
 	c := r.submit("/jfs/c", 3)
-	r.advance(400 * time.Millisecond)
+	r.clk.add(400 * time.Millisecond)
 	allowed, again = r.m.Plan(context.Background(), 2)
 	require.ElementsMatch(t, []int64{a, b}, allowed, "the last plan's answer until PlanInterval has passed")
 	require.Equal(t, 600*time.Millisecond, again)
 
-	r.advance(600 * time.Millisecond)
+	r.clk.add(600 * time.Millisecond)
 	allowed, _ = r.m.Plan(context.Background(), 1)
 	require.Contains(t, allowed, b, "already cached: marked warm without a worker slot")
 	require.Len(t, allowed, 2, "one free slot: one start plus the cached one")
@@ -237,7 +151,7 @@ func TestUnsizedDatasetIsSizedThenStarts(t *testing.T) {
 	go func() { defer close(done); r.m.Refresh(ctx) }()
 	defer func() { cancel(); <-done }()
 	require.Eventually(t, func() bool { return r.state(id).Bytes == 3*gib }, 10*time.Second, 5*time.Millisecond)
-	r.advance(time.Second)
+	r.clk.add(time.Second)
 	allowed, _ = r.m.Plan(context.Background(), 1)
 	require.Equal(t, []int64{id}, allowed)
 }
@@ -251,9 +165,9 @@ func TestRefreshChecksWhatIsDue(t *testing.T) {
 	ctx := context.Background()
 	require.False(t, r.m.refreshOne(ctx), "both were just checked")
 
-	r.advance(11 * time.Minute)
+	r.clk.add(11 * time.Minute)
 	r.drv.set("/jfs/ok", gib, gib-gib/200) // 99.5 %: still warm
-	r.drv.failing["/jfs/broken"] = true
+	r.drv.fail("/jfs/broken")
 	require.True(t, r.m.refreshOne(ctx))
 	require.True(t, r.m.refreshOne(ctx))
 	require.False(t, r.m.refreshOne(ctx), "both checked at the new time")
@@ -262,6 +176,6 @@ func TestRefreshChecksWhatIsDue(t *testing.T) {
 
 	off := newRig(t, Config{RefreshInterval: -1})
 	off.warm("/jfs/x", gib)
-	off.advance(24 * time.Hour)
+	off.clk.add(24 * time.Hour)
 	require.False(t, off.m.refreshOne(ctx), "periodic refresh turned off")
 }

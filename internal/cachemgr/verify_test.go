@@ -2,8 +2,6 @@ package cachemgr
 
 import (
 	"context"
-	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -12,78 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/accel-data/accel-data/pkg/api"
-	"github.com/accel-data/accel-data/pkg/jfs"
 	"github.com/accel-data/accel-data/pkg/planner"
 	"github.com/accel-data/accel-data/pkg/queue"
 )
-
-var vt0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-
-// clock is an injected clock the test moves by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// verifyDriver answers --check with a cached ratio per path (of 100 bytes; a
-// negative ratio is a failed check),
-// counts the checks, and can hold them until released (or their context ends).
-type verifyDriver struct {
-	mu         sync.Mutex
-	ratio      map[string]float64
-	calls      map[string]int
-	running    int
-	maxRunning int
-	hold       chan struct{} // nil: answer at once
-}
-
-func newVerifyDriver() *verifyDriver {
-	return &verifyDriver{ratio: map[string]float64{}, calls: map[string]int{}}
-}
-
-func (f *verifyDriver) set(path string, r float64) { f.mu.Lock(); f.ratio[path] = r; f.mu.Unlock() }
-func (f *verifyDriver) checks(path string) int     { f.mu.Lock(); defer f.mu.Unlock(); return f.calls[path] }
-
-func (f *verifyDriver) Check(ctx context.Context, paths []string) (*jfs.CheckResult, error) {
-	f.mu.Lock()
-	p := paths[0]
-	f.calls[p]++
-	f.running++
-	f.maxRunning = max(f.maxRunning, f.running)
-	hold, r := f.hold, f.ratio[p]
-	f.mu.Unlock()
-	defer func() { f.mu.Lock(); f.running--; f.mu.Unlock() }()
-	if hold != nil {
-		select {
-		case <-hold:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	if r < 0 {
-		return nil, errors.New("juicefs: check failed")
-	}
-	return &jfs.CheckResult{Files: 1, TotalBytes: 100, CachedBytes: int64(100 * r), Ratio: r}, nil
-}
-
-func (f *verifyDriver) EvictBlocks(context.Context, []string) (*jfs.EvictResult, error) {
-	return &jfs.EvictResult{}, nil
-}
-
-func openStore(t *testing.T) *queue.Store {
-	t.Helper()
-	s, err := queue.Open(filepath.Join(t.TempDir(), "warmupd.db"), zerolog.New(zerolog.NewTestWriter(t)))
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, s.Close()) })
-	return s
-}
 
 // warmJob starts Slurm job jobID naming paths and warms every queued task,
 // verified at now.
@@ -92,18 +21,10 @@ func warmJob(t *testing.T, s *queue.Store, jobID uint64, now time.Time, paths ..
 	ctx := context.Background()
 	_, err := s.JobStart(ctx, jobID, queue.JobStartParams{Paths: paths, Node: "n1", UID: 1000, Now: now})
 	require.NoError(t, err)
-	for {
-		task, err := s.Dequeue(ctx, "w", now, time.Minute)
-		require.NoError(t, err)
-		if task == nil {
-			return
-		}
-		require.NoError(t, s.Finish(ctx, task.ID, "w", queue.Outcome{State: api.TaskWarm,
-			Check: &queue.Check{Files: 1, Bytes: 100, CachedBytes: 100, Ratio: 1}}, now))
-	}
+	warmQueued(t, s, now, 100)
 }
 
-func newVerifier(t *testing.T, cfg VerifyConfig, s *queue.Store, d *verifyDriver, c *clock) *Verifier {
+func newVerifier(t *testing.T, cfg VerifyConfig, s *queue.Store, d *fakeDriver, c *clock) *Verifier {
 	t.Helper()
 	v := NewVerifier(cfg, s, d, zerolog.New(zerolog.NewTestWriter(t)), c.now)
 	t.Cleanup(v.Close)
@@ -123,40 +44,40 @@ func jobAnswer(t *testing.T, s *queue.Store, v *Verifier, jobID uint64) *api.Job
 
 // Data verified within VerifyMaxAge is warm from the store alone: no check.
 func TestVerifierFreshWarmNeedsNoCheck(t *testing.T) {
-	s, d, c := openStore(t), newVerifyDriver(), &clock{t: vt0}
-	warmJob(t, s, 1, vt0, "/jfs/a")
+	s, d, c := openStore(t), newDriver(), newClock()
+	warmJob(t, s, 1, t0, "/jfs/a")
 	v := newVerifier(t, VerifyConfig{MaxAge: 5 * time.Second}, s, d, c)
 	c.add(5 * time.Second)
 	st := jobAnswer(t, s, v, 1)
 	require.True(t, st.Ready)
 	require.True(t, st.Warm)
 	require.Equal(t, api.TaskWarm, st.Datasets[0].State)
-	require.Zero(t, d.checks("/jfs/a"))
+	require.Zero(t, d.checksOf("/jfs/a"))
 }
 
 // Data verified longer ago is checked again before it is called warm; a
 // check that finds it still cached makes the answer warm (and fresh again).
 func TestVerifierStaleWarmIsCheckedFirst(t *testing.T) {
-	s, d, c := openStore(t), newVerifyDriver(), &clock{t: vt0}
-	warmJob(t, s, 1, vt0, "/jfs/a")
-	d.set("/jfs/a", 1)
+	s, d, c := openStore(t), newDriver(), newClock()
+	warmJob(t, s, 1, t0, "/jfs/a")
+	d.set("/jfs/a", 100, 100)
 	v := newVerifier(t, VerifyConfig{MaxAge: 5 * time.Second}, s, d, c)
 	c.add(6 * time.Second)
 	st := jobAnswer(t, s, v, 1)
 	require.True(t, st.Warm, "re-verified within the answer's wait")
-	require.Equal(t, 1, d.checks("/jfs/a"))
+	require.Equal(t, 1, d.checksOf("/jfs/a"))
 	require.Equal(t, c.now(), *st.Datasets[0].CheckedAt)
 	require.True(t, jobAnswer(t, s, v, 1).Warm)
-	require.Equal(t, 1, d.checks("/jfs/a"), "fresh again: no second check")
+	require.Equal(t, 1, d.checksOf("/jfs/a"), "fresh again: no second check")
 }
 
 // Blocks evicted behind warmupd's back: the stale record is not believed;
 // the re-check finds the data short and the task is queued again for the job
 // (its link kept), so the job waits instead of starting cold.
 func TestVerifierEvictedBehindOurBackIsQueuedAgain(t *testing.T) {
-	s, d, c := openStore(t), newVerifyDriver(), &clock{t: vt0}
-	warmJob(t, s, 1, vt0, "/jfs/a")
-	d.set("/jfs/a", 0)
+	s, d, c := openStore(t), newDriver(), newClock()
+	warmJob(t, s, 1, t0, "/jfs/a")
+	d.set("/jfs/a", 100, 0)
 	v := newVerifier(t, VerifyConfig{MaxAge: 5 * time.Second}, s, d, c)
 	c.add(time.Minute)
 	st := jobAnswer(t, s, v, 1)
@@ -174,9 +95,9 @@ func TestVerifierEvictedBehindOurBackIsQueuedAgain(t *testing.T) {
 // A re-check that does not finish within VerifyTimeout never makes the data
 // warm: the answer says verifying meanwhile, and the data is queued again.
 func TestVerifierSlowCheckIsNeverWarm(t *testing.T) {
-	s, d, c := openStore(t), newVerifyDriver(), &clock{t: vt0}
-	warmJob(t, s, 1, vt0, "/jfs/a")
-	d.set("/jfs/a", 1)
+	s, d, c := openStore(t), newDriver(), newClock()
+	warmJob(t, s, 1, t0, "/jfs/a")
+	d.set("/jfs/a", 100, 100)
 	d.hold = make(chan struct{}) // never released: the check hangs
 	v := newVerifier(t, VerifyConfig{MaxAge: time.Second, Timeout: 300 * time.Millisecond, Wait: 10 * time.Millisecond}, s, d, c)
 	c.add(time.Hour)
@@ -196,9 +117,9 @@ func TestVerifierSlowCheckIsNeverWarm(t *testing.T) {
 // A re-check that fails says nothing about the cache: never warm, queued
 // again (the worker's own check decides), and the scheduler is woken.
 func TestVerifierFailedCheckQueuesAgain(t *testing.T) {
-	s, d, c := openStore(t), newVerifyDriver(), &clock{t: vt0}
-	warmJob(t, s, 1, vt0, "/jfs/a")
-	d.set("/jfs/a", -1)
+	s, d, c := openStore(t), newDriver(), newClock()
+	warmJob(t, s, 1, t0, "/jfs/a")
+	d.fail("/jfs/a")
 	v := newVerifier(t, VerifyConfig{MaxAge: 5 * time.Second}, s, d, c)
 	kicked := make(chan struct{}, 1)
 	v.Kick = func() { kicked <- struct{}{} }
@@ -208,18 +129,18 @@ func TestVerifierFailedCheckQueuesAgain(t *testing.T) {
 	require.Equal(t, api.TaskQueued, st.Datasets[0].State)
 	es, err := s.Queue(context.Background(), false)
 	require.NoError(t, err)
-	require.Contains(t, es[0].Reason, "re-verification failed: juicefs: check failed")
+	require.Contains(t, es[0].Reason, "re-verification failed: "+errCheckFailed.Error())
 	require.Len(t, kicked, 1)
 }
 
 // Many answers about one path share one check; checks of different paths
 // run at most VerifyParallel at a time.
 func TestVerifierOneCheckPerPathAndBounded(t *testing.T) {
-	s, d, c := openStore(t), newVerifyDriver(), &clock{t: vt0}
+	s, d, c := openStore(t), newDriver(), newClock()
 	paths := []string{"/jfs/a", "/jfs/b", "/jfs/c", "/jfs/d", "/jfs/e"}
 	for i, p := range paths {
-		warmJob(t, s, uint64(10+i), vt0, p)
-		d.set(p, 1)
+		warmJob(t, s, uint64(10+i), t0, p)
+		d.set(p, 100, 100)
 	}
 	d.hold = make(chan struct{})
 	v := newVerifier(t, VerifyConfig{MaxAge: time.Second, Parallel: 2, Wait: time.Millisecond}, s, d, c)
@@ -255,9 +176,9 @@ func TestVerifierOneCheckPerPathAndBounded(t *testing.T) {
 		return true
 	}, 10*time.Second, 10*time.Millisecond)
 	for _, p := range paths {
-		require.Equal(t, 1, d.checks(p), "one check for the four answers about %s", p)
+		require.Equal(t, 1, d.checksOf(p), "one check for the four answers about %s", p)
 	}
-	require.LessOrEqual(t, d.maxRunning, 2, "VerifyParallel bounds the checks at once")
+	require.LessOrEqual(t, d.maxChecksAtOnce(), 2, "VerifyParallel bounds the checks at once")
 	for i := range paths {
 		require.True(t, jobAnswer(t, s, v, uint64(10+i)).Warm)
 	}
@@ -266,37 +187,37 @@ func TestVerifierOneCheckPerPathAndBounded(t *testing.T) {
 // A path under a warm parent is judged by its own check, not the parent's:
 // it is verifying until checked, then warm only if its own bytes are cached.
 func TestVerifierCoveredPathNeedsItsOwnCheck(t *testing.T) {
-	s, d, c := openStore(t), newVerifyDriver(), &clock{t: vt0}
+	s, d, c := openStore(t), newDriver(), newClock()
 	ctx := context.Background()
 	// Job 1 names /jfs/a/new while /jfs/a is queued: covered by it.
-	_, err := s.Submit(ctx, queue.SubmitParams{Paths: []string{"/jfs/a"}, UID: 1000, Source: api.SourceManual, Now: vt0})
+	_, err := s.Submit(ctx, queue.SubmitParams{Paths: []string{"/jfs/a"}, UID: 1000, Source: api.SourceManual, Now: t0})
 	require.NoError(t, err)
-	warmJob(t, s, 1, vt0, "/jfs/a/new")
+	warmJob(t, s, 1, t0, "/jfs/a/new")
 	st, err := s.JobStatus(ctx, 1)
 	require.NoError(t, err)
 	require.Equal(t, "/jfs/a", st.Datasets[0].Dataset, "covered by the parent while it was queued")
 	require.True(t, st.Warm, "the store alone would call it warm")
 	require.Nil(t, st.Datasets[0].CheckedAt)
 
-	d.set("/jfs/a", 1)
-	d.set("/jfs/a/new", 0) // written after the parent's warm-up listed it
+	d.set("/jfs/a", 100, 100)
+	d.set("/jfs/a/new", 100, 0) // written after the parent's warm-up listed it
 	v := newVerifier(t, VerifyConfig{MaxAge: 5 * time.Second}, s, d, c)
 	st = jobAnswer(t, s, v, 1)
 	require.False(t, st.Ready)
 	require.Equal(t, api.TaskQueued, st.Datasets[0].State)
 	require.Equal(t, "/jfs/a/new", st.Datasets[0].Dataset, "the path got its own task")
-	require.Equal(t, 1, d.checks("/jfs/a/new"))
-	require.Zero(t, d.checks("/jfs/a"))
+	require.Equal(t, 1, d.checksOf("/jfs/a/new"))
+	require.Zero(t, d.checksOf("/jfs/a"))
 }
 
 // The submit answer (what `swarmup warm` reads) joins a warm task only as
 // warm when its own check is fresh; else it is checked first.
 func TestVerifierSubmitItems(t *testing.T) {
-	s, d, c := openStore(t), newVerifyDriver(), &clock{t: vt0}
+	s, d, c := openStore(t), newDriver(), newClock()
 	ctx := context.Background()
-	warmJob(t, s, 1, vt0, "/jfs/a", "/jfs/b")
-	d.set("/jfs/a", 1)
-	d.set("/jfs/b", 0.5)
+	warmJob(t, s, 1, t0, "/jfs/a", "/jfs/b")
+	d.set("/jfs/a", 100, 100)
+	d.set("/jfs/b", 100, 50)
 	v := newVerifier(t, VerifyConfig{MaxAge: 5 * time.Second}, s, d, c)
 	c.add(10 * time.Second)
 	r, err := s.Submit(ctx, queue.SubmitParams{Paths: []string{"/jfs/a", "/jfs/b"}, UID: 1000, Source: api.SourceManual, Now: c.now()})
@@ -306,20 +227,20 @@ func TestVerifierSubmitItems(t *testing.T) {
 	require.NoError(t, v.Items(ctx, r.Items))
 	require.Equal(t, api.TaskWarm, r.Items[0].State)
 	require.Equal(t, api.TaskQueued, r.Items[1].State, "b lost half its blocks: queued again")
-	require.Equal(t, 1, d.checks("/jfs/a"))
-	require.Equal(t, 1, d.checks("/jfs/b"))
+	require.Equal(t, 1, d.checksOf("/jfs/a"))
+	require.Equal(t, 1, d.checksOf("/jfs/b"))
 }
 
 // The periodic refresh finding a warm dataset short queues it again when a
 // job still needs it; nobody's dataset becomes evicted, as before.
 func TestRefreshRequeuesShortDatasetJobsNeed(t *testing.T) {
-	s, d, c := openStore(t), newVerifyDriver(), &clock{t: vt0}
+	s, d, c := openStore(t), newDriver(), newClock()
 	ctx := context.Background()
-	warmJob(t, s, 1, vt0, "/jfs/used")
-	warmJob(t, s, 2, vt0, "/jfs/idle")
-	require.NoError(t, s.JobEnd(ctx, 2, queue.JobEndParams{Now: vt0}))
-	d.set("/jfs/used", 0)
-	d.set("/jfs/idle", 0)
+	warmJob(t, s, 1, t0, "/jfs/used")
+	warmJob(t, s, 2, t0, "/jfs/idle")
+	require.NoError(t, s.JobEnd(ctx, 2, queue.JobEndParams{Now: t0}))
+	d.set("/jfs/used", 100, 0)
+	d.set("/jfs/idle", 100, 0)
 	cfg := Config{RefreshInterval: time.Minute, Planner: planner.DefaultConfig()}
 	cfg.Planner.WarmRatio = 0.99
 	m := New(cfg, s, d, zerolog.New(zerolog.NewTestWriter(t)), c.now)
