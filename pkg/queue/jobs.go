@@ -207,20 +207,32 @@ func (s *Store) JobEnd(ctx context.Context, jobID uint64, p JobEndParams) error 
 		return errors.New("queue: job end: Now is zero; pass the caller's clock time")
 	}
 	return s.inTx(ctx, func(tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, ended_at = ?, exit_code = ?, reason = ?,
-				node = CASE WHEN node = '' THEN ? ELSE node END WHERE job_id = ?`,
-			string(api.JobEnded), ns(p.Now), p.ExitCode, p.Reason, p.Node, int64(jobID))
-		if err != nil {
-			return fmt.Errorf("queue: end job %d: %w", jobID, err)
+		ended, err := s.endJobTx(ctx, tx, jobID, "", sql.NullInt64{Int64: int64(p.ExitCode), Valid: true}, p)
+		if err == nil && !ended {
+			err = fmt.Errorf("queue: end job %d: no such job: %w", jobID, ErrNotFound)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("queue: end job %d: no such job: %w", jobID, ErrNotFound)
-		}
-		if err := s.cancelUnneeded(ctx, tx, int64(jobID), p.Now); err != nil {
-			return fmt.Errorf("queue: cancel tasks job %d no longer needs: %w", jobID, err)
-		}
-		return nil
+		return err
 	})
+}
+
+// endJobTx marks Slurm job jobID ended, only while it is in state from when
+// from is set, with p's reason, time and node (where it had none) and the
+// exit code when known, and settles the queued tasks only it wanted (see
+// cancelUnneeded). It reports false when no job matched.
+func (s *Store) endJobTx(ctx context.Context, tx *wtx, jobID uint64, from api.JobState, exit sql.NullInt64, p JobEndParams) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?1, ended_at = ?2, exit_code = coalesce(?3, exit_code), reason = ?4,
+			node = CASE WHEN node = '' THEN ?5 ELSE node END WHERE job_id = ?6 AND (?7 = '' OR state = ?7)`,
+		string(api.JobEnded), ns(p.Now), exit, p.Reason, p.Node, int64(jobID), string(from))
+	if err != nil {
+		return false, fmt.Errorf("queue: end job %d: %w", jobID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	if err := s.cancelUnneeded(ctx, tx, int64(jobID), p.Now); err != nil {
+		return false, fmt.Errorf("queue: cancel tasks job %d no longer needs: %w", jobID, err)
+	}
+	return true, nil
 }
 
 // cancelUnneeded settles the queued tasks Slurm job jobID was linked to,

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -29,23 +30,22 @@ func (s *Store) ReconcileJobs(ctx context.Context, listed map[uint64]string, cut
 	var ended []uint64
 	err := s.inTx(ctx, func(tx *wtx) error {
 		ended = ended[:0]
-		rows, err := tx.QueryContext(ctx, `SELECT id, job_id, state FROM jobs
+		rows, err := tx.QueryContext(ctx, `SELECT job_id, state FROM jobs
 			WHERE job_id IS NOT NULL AND (state = ?1 AND started_at < ?3 OR state = ?2 AND submitted_at < ?3)`,
 			string(api.JobStarted), string(api.JobSubmitted), ns(cutoff))
 		if err != nil {
 			return fmt.Errorf("queue: list live jobs: %w", err)
 		}
 		type live struct {
-			id    int64
-			jobID uint64
-			state string
+			jobID  uint64
+			state  string
+			reason string
 		}
 		var gone []live
-		var reasons []string
 		for rows.Next() {
 			var l live
 			var jobID int64
-			if err := rows.Scan(&l.id, &jobID, &l.state); err != nil {
+			if err := rows.Scan(&jobID, &l.state); err != nil {
 				rows.Close()
 				return fmt.Errorf("queue: list live jobs: %w", err)
 			}
@@ -53,9 +53,9 @@ func (s *Store) ReconcileJobs(ctx context.Context, listed map[uint64]string, cut
 			st, ok := listed[l.jobID]
 			switch {
 			case !ok:
-				reasons = append(reasons, ReconciledReason+"not in squeue")
+				l.reason = ReconciledReason + "not in squeue"
 			case slurmGone[st]:
-				reasons = append(reasons, ReconciledReason+"squeue lists it "+st)
+				l.reason = ReconciledReason + "squeue lists it " + st
 			default:
 				continue
 			}
@@ -66,19 +66,14 @@ func (s *Store) ReconcileJobs(ctx context.Context, listed map[uint64]string, cut
 		if err != nil {
 			return fmt.Errorf("queue: list live jobs: %w", err)
 		}
-		for i, l := range gone {
-			res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, ended_at = ?, reason = ? WHERE id = ? AND state = ?`,
-				string(api.JobEnded), ns(now), reasons[i], l.id, l.state)
+		for _, l := range gone {
+			ok, err := s.endJobTx(ctx, tx, l.jobID, api.JobState(l.state), sql.NullInt64{}, JobEndParams{Reason: l.reason, Now: now})
 			if err != nil {
-				return fmt.Errorf("queue: end job %d: %w", l.jobID, err)
+				return err
 			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				continue
+			if ok {
+				ended = append(ended, l.jobID)
 			}
-			if err := s.cancelUnneeded(ctx, tx, int64(l.jobID), now); err != nil {
-				return fmt.Errorf("queue: cancel tasks job %d no longer needs: %w", l.jobID, err)
-			}
-			ended = append(ended, l.jobID)
 		}
 		return nil
 	})
