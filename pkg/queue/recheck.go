@@ -61,45 +61,29 @@ func (s *Store) LastChecks(ctx context.Context, paths []string) (map[string]Last
 func (s *Store) Requeue(ctx context.Context, path, why string, now time.Time) (int64, error) {
 	var taskID int64
 	err := s.inTx(ctx, func(tx *wtx) error {
-		var (
-			dsID  sql.NullInt64
-			tid   sql.NullInt64
-			state sql.NullString
-		)
-		err := tx.QueryRowContext(ctx, `SELECT d.id, t.id, t.state FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id WHERE d.path = ?`, path).
-			Scan(&dsID, &tid, &state)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("queue: requeue %s: %w", path, err)
-		}
-		if !dsID.Valid {
-			res, err := tx.ExecContext(ctx, `INSERT INTO datasets (path, created_at) VALUES (?, ?)`, path, ns(now))
-			if err != nil {
-				return fmt.Errorf("queue: requeue %s: add dataset: %w", path, err)
-			}
-			dsID.Int64, _ = res.LastInsertId()
+		dsID, tid, state, err := pathTaskTx(ctx, tx, path)
+		if err != nil {
+			return err
 		}
 		switch {
-		case tid.Valid && !api.TaskState(state.String).Terminal():
+		case tid.Valid && !state.Terminal():
 			taskID = tid.Int64 // queued or warming: already on its way
 		case tid.Valid:
 			taskID = tid.Int64
-			if err := s.reviveTx(ctx, tx, taskID, why, now); err != nil {
+			if err := reviveTx(ctx, tx, taskID, why, nil, ns(now)); err != nil {
 				return fmt.Errorf("queue: requeue %s: %w", path, err)
 			}
 		default:
 			// Owner and source of the parent task the jobs' links pointed to.
-			src, owner := string(api.SourceProlog), int64(0)
+			o := taskOwner{source: api.SourceProlog}
 			err := tx.QueryRowContext(ctx, `SELECT t.source, t.owner_uid FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id
-				WHERE jt.path = ? ORDER BY jt.job_id DESC LIMIT 1`, path).Scan(&src, &owner)
+				WHERE jt.path = ? ORDER BY jt.job_id DESC LIMIT 1`, path).Scan(&o.source, &o.uid)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("queue: requeue %s: %w", path, err)
 			}
-			res, err := tx.ExecContext(ctx, `INSERT INTO tasks (dataset_id, state, source, owner_uid, reason, created_at, updated_at, queued_at)
-				VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)`, dsID.Int64, string(api.TaskQueued), src, owner, why, ns(now))
-			if err != nil {
-				return fmt.Errorf("queue: requeue %s: add task: %w", path, err)
+			if taskID, err = addTaskTx(ctx, tx, dsID, path, o, why, ns(now)); err != nil {
+				return err
 			}
-			taskID, _ = res.LastInsertId()
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE job_tasks SET task_id = ?1 WHERE path = ?2 AND task_id != ?1
 				AND job_id IN (SELECT id FROM jobs WHERE state != ?3)`, taskID, path, string(api.JobEnded)); err != nil {
@@ -116,15 +100,6 @@ func (s *Store) Requeue(ctx context.Context, path, why string, now time.Time) (i
 		return 0, err
 	}
 	return taskID, nil
-}
-
-// reviveTx puts a terminal task back to queued in place, for the jobs linked
-// to it: owner, source and links kept, a fresh attempt budget.
-func (s *Store) reviveTx(ctx context.Context, tx *wtx, taskID int64, why string, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?1, attempts = 0, not_before = 0,
-			reason = ?2, updated_at = ?3, queued_at = ?3, started_at = NULL, finished_at = NULL WHERE id = ?4`,
-		string(api.TaskQueued), why, ns(now), taskID)
-	return err
 }
 
 // reviveEvictedTx queues again the evicted tasks job id (jobs.id) is linked
@@ -149,7 +124,7 @@ func (s *Store) reviveEvictedTx(ctx context.Context, tx *wtx, id int64, now time
 		return err
 	}
 	for _, tid := range ids {
-		if err := s.reviveTx(ctx, tx, tid, "evicted, and a job that needs it started: warming again", now); err != nil {
+		if err := reviveTx(ctx, tx, tid, "evicted, and a job that needs it started: warming again", nil, ns(now)); err != nil {
 			return err
 		}
 	}

@@ -123,18 +123,12 @@ func (s *Store) submitTx(ctx context.Context, tx *wtx, p SubmitParams, job *int6
 // submitPath resolves one path to a task (see Submit).
 func (s *Store) submitPath(ctx context.Context, tx *wtx, p SubmitParams, pth string, now int64) (api.SubmitItem, error) {
 	it := api.SubmitItem{Path: pth, Dataset: pth}
-	var (
-		dsID   sql.NullInt64
-		taskID sql.NullInt64
-		state  sql.NullString
-	)
-	err := tx.QueryRowContext(ctx, `SELECT d.id, t.id, t.state FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id WHERE d.path = ?`, pth).
-		Scan(&dsID, &taskID, &state)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return it, fmt.Errorf("queue: look up %s: %w", pth, err)
+	dsID, taskID, state, err := pathTaskTx(ctx, tx, pth)
+	if err != nil {
+		return it, err
 	}
-	if taskID.Valid && isActive(api.TaskState(state.String)) {
-		it.TaskID, it.State, it.Outcome = taskID.Int64, api.TaskState(state.String), OutcomeJoined
+	if taskID.Valid && isActive(state) {
+		it.TaskID, it.State, it.Outcome = taskID.Int64, state, OutcomeJoined
 		return it, nil
 	}
 
@@ -146,33 +140,18 @@ func (s *Store) submitPath(ctx context.Context, tx *wtx, p SubmitParams, pth str
 		return it, nil
 	}
 
-	if !dsID.Valid {
-		res, err := tx.ExecContext(ctx, `INSERT INTO datasets (path, created_at) VALUES (?, ?)`, pth, now)
-		if err != nil {
-			return it, fmt.Errorf("queue: add dataset %s: %w", pth, err)
-		}
-		dsID.Int64, _ = res.LastInsertId()
-	}
+	o := taskOwner{source: p.Source, uid: int64(p.UID)}
 	if taskID.Valid {
 		// Revive a terminal task in place: a fresh start with a fresh attempt
 		// budget, and no claims from its earlier life.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM claims WHERE task_id = ?`, taskID.Int64); err != nil {
 			return it, fmt.Errorf("queue: revive task %d for %s: %w", taskID.Int64, pth, err)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE tasks SET state = ?1, attempts = 0, not_before = 0,
-			source = ?2, owner_uid = ?3, reason = '', updated_at = ?4, queued_at = ?4, started_at = NULL, finished_at = NULL
-			WHERE id = ?5`,
-			string(api.TaskQueued), string(p.Source), p.UID, now, taskID.Int64)
-		if err != nil {
-			return it, fmt.Errorf("queue: revive task %d for %s: %w", taskID.Int64, pth, err)
+		if err := reviveTx(ctx, tx, taskID.Int64, "", &o, now); err != nil {
+			return it, fmt.Errorf("queue: %s: %w", pth, err)
 		}
-	} else {
-		res, err := tx.ExecContext(ctx, `INSERT INTO tasks (dataset_id, state, source, owner_uid, created_at, updated_at, queued_at)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5)`, dsID.Int64, string(api.TaskQueued), string(p.Source), p.UID, now)
-		if err != nil {
-			return it, fmt.Errorf("queue: add task for %s: %w", pth, err)
-		}
-		taskID.Int64, _ = res.LastInsertId()
+	} else if taskID.Int64, err = addTaskTx(ctx, tx, dsID, pth, o, "", now); err != nil {
+		return it, err
 	}
 	it.TaskID, it.State, it.Outcome = taskID.Int64, api.TaskQueued, OutcomeNew
 

@@ -1,0 +1,67 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/accel-data/accel-data/pkg/api"
+)
+
+// taskOwner is whom a task warms for: the source and uid of its request.
+type taskOwner struct {
+	source api.Source
+	uid    int64
+}
+
+// pathTaskTx looks up path's dataset and the dataset's task; each is not
+// Valid when there is none (state is then "").
+func pathTaskTx(ctx context.Context, tx *wtx, path string) (dsID, taskID sql.NullInt64, state api.TaskState, err error) {
+	var st sql.NullString
+	err = tx.QueryRowContext(ctx, `SELECT d.id, t.id, t.state FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id WHERE d.path = ?`, path).
+		Scan(&dsID, &taskID, &st)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = nil
+	}
+	if err != nil {
+		return dsID, taskID, "", fmt.Errorf("queue: look up %s: %w", path, err)
+	}
+	return dsID, taskID, api.TaskState(st.String), nil
+}
+
+// addTaskTx queues a new task for path with reason why, adding the dataset
+// first when dsID is not Valid, and returns the task's id. now is in ns.
+func addTaskTx(ctx context.Context, tx *wtx, dsID sql.NullInt64, path string, o taskOwner, why string, now int64) (int64, error) {
+	if !dsID.Valid {
+		res, err := tx.ExecContext(ctx, `INSERT INTO datasets (path, created_at) VALUES (?, ?)`, path, now)
+		if err != nil {
+			return 0, fmt.Errorf("queue: add dataset %s: %w", path, err)
+		}
+		dsID.Int64, _ = res.LastInsertId()
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO tasks (dataset_id, state, source, owner_uid, reason, created_at, updated_at, queued_at)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)`, dsID.Int64, string(api.TaskQueued), string(o.source), o.uid, why, now)
+	if err != nil {
+		return 0, fmt.Errorf("queue: add task for %s: %w", path, err)
+	}
+	return res.LastInsertId()
+}
+
+// reviveTx puts a terminal task back to queued in place with reason why and
+// a fresh attempt budget. With o set, the task changes hands to o's request;
+// else its owner and source are kept. now is in ns.
+func reviveTx(ctx context.Context, tx *wtx, taskID int64, why string, o *taskOwner, now int64) error {
+	var src, uid any // NULL: kept
+	if o != nil {
+		src, uid = string(o.source), o.uid
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?1, attempts = 0, not_before = 0,
+			source = coalesce(?2, source), owner_uid = coalesce(?3, owner_uid),
+			reason = ?4, updated_at = ?5, queued_at = ?5, started_at = NULL, finished_at = NULL WHERE id = ?6`,
+		string(api.TaskQueued), src, uid, why, now, taskID)
+	if err != nil {
+		return fmt.Errorf("queue: revive task %d: %w", taskID, err)
+	}
+	return nil
+}
