@@ -9,8 +9,10 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/accel-data/accel-data/internal/testutil"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/planner"
+	"github.com/accel-data/accel-data/pkg/queue/queuetest"
 )
 
 // An eviction deletes the dataset's block files (EvictBlocks, not
@@ -18,7 +20,7 @@ import (
 // loudly when blocks are still there.
 func TestEvictDeletesBlockFilesAndRecordsTheCheck(t *testing.T) {
 	ctx := context.Background()
-	store := openStore(t)
+	store := queuetest.Open(t)
 	require.NoError(t, store.SeedDatasets(ctx, []string{"/jfs/a", "/jfs/b"}, api.TaskWarm, t0))
 	es, err := store.Queue(ctx, true)
 	require.NoError(t, err)
@@ -31,7 +33,7 @@ func TestEvictDeletesBlockFilesAndRecordsTheCheck(t *testing.T) {
 	drv := newDriver()
 	drv.set("/jfs/a", 8<<20, 8<<20)
 	drv.set("/jfs/b", 8<<20, 8<<20)
-	m := New(Config{}, store, drv, zerolog.New(&logs), newClock().now)
+	m := New(Config{}, store, drv, zerolog.New(&logs), testutil.NewClock().Now)
 	m.evicting[ids["/jfs/a"]] = true
 	m.evict(ctx, planner.Eviction{ID: ids["/jfs/a"], Path: "/jfs/a", Bytes: 8 << 20, Reason: "make room for /jfs/c"}, t0)
 	require.Equal(t, []string{"/jfs/a"}, drv.evictedPaths())

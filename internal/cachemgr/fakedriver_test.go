@@ -3,14 +3,13 @@ package cachemgr
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/accel-data/accel-data/internal/testutil"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/jfs"
 	"github.com/accel-data/accel-data/pkg/queue"
@@ -19,7 +18,7 @@ import (
 const gib = 1 << 30
 
 // t0 is the time every test of this package starts at.
-var t0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+var t0 = testutil.T0
 
 // blockSize is the JuiceFS block size the fake driver counts block files in.
 const blockSize = 4 << 20
@@ -138,36 +137,6 @@ func (f *fakeDriver) EvictBlocks(ctx context.Context, paths []string) (*jfs.Evic
 		f.evicted = append(f.evicted, p)
 	}
 	return s, f.evictErr
-}
-
-// clock is an injected clock the test moves by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: t0} }
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// openStore opens a real SQLite store in a temporary directory, closed when
-// the test ends.
-func openStore(t *testing.T) *queue.Store {
-	t.Helper()
-	s, err := queue.Open(filepath.Join(t.TempDir(), "warmupd.db"), zerolog.New(zerolog.NewTestWriter(t)))
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, s.Close()) })
-	return s
 }
 
 // warmQueued hands every queued task to a worker that finds it warm (bytes,

@@ -9,8 +9,10 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/accel-data/accel-data/internal/testutil"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/queue"
+	"github.com/accel-data/accel-data/pkg/queue/queuetest"
 )
 
 // A user's request of unknown size is sized first; found above
@@ -18,9 +20,9 @@ import (
 // request of the same size, and a small one, start.
 func TestMaxRequestBytesEndsOversizedUserTask(t *testing.T) {
 	ctx := context.Background()
-	store, clk := openStore(t), newClock()
+	store, clk := queuetest.Open(t), testutil.NewClock()
 	submit := func(uid uint32, p string) int64 {
-		r, err := store.Submit(ctx, queue.SubmitParams{Paths: []string{p}, UID: uid, Source: api.SourceManual, Now: clk.now()})
+		r, err := store.Submit(ctx, queue.SubmitParams{Paths: []string{p}, UID: uid, Source: api.SourceManual, Now: clk.Now()})
 		require.NoError(t, err)
 		return r.Items[0].TaskID
 	}
@@ -29,14 +31,14 @@ func TestMaxRequestBytesEndsOversizedUserTask(t *testing.T) {
 	drv.set("/jfs/huge", 10<<30, 0)
 	drv.set("/jfs/roothuge", 10<<30, 0)
 	drv.set("/jfs/small", 1<<20, 0)
-	m := New(Config{MaxRequestBytes: 1 << 30}, store, drv, zerolog.Nop(), clk.now)
+	m := New(Config{MaxRequestBytes: 1 << 30}, store, drv, zerolog.Nop(), clk.Now)
 
 	allowed, _ := m.Plan(ctx, 4)
 	require.Empty(t, allowed, "nothing starts before its size is known")
 	for len(m.sizing) > 0 {
 		m.size(ctx, <-m.sizing)
 	}
-	clk.add(time.Second)
+	clk.Add(time.Second)
 	allowed, _ = m.Plan(ctx, 4)
 	slices.Sort(allowed)
 	require.Equal(t, []int64{rootHuge, small}, allowed, "root is exempt; the small one fits")

@@ -11,9 +11,11 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/accel-data/accel-data/internal/testutil"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/planner"
 	"github.com/accel-data/accel-data/pkg/queue"
+	"github.com/accel-data/accel-data/pkg/queue/queuetest"
 )
 
 // rig is a manager on a real SQLite store, with the fake driver and a test
@@ -22,7 +24,7 @@ type rig struct {
 	t     *testing.T
 	store *queue.Store
 	drv   *fakeDriver
-	clk   *clock
+	clk   *testutil.Clock
 	m     *Manager
 }
 
@@ -31,15 +33,15 @@ func newRig(t *testing.T, cfg Config) *rig {
 	if cfg.Planner.WarmRatio == 0 {
 		cfg.Planner = planner.DefaultConfig()
 	}
-	r := &rig{t: t, store: openStore(t), drv: newDriver(), clk: newClock()}
-	r.m = New(cfg, r.store, r.drv, zerolog.New(zerolog.NewTestWriter(t)), r.clk.now)
+	r := &rig{t: t, store: queuetest.Open(t), drv: newDriver(), clk: testutil.NewClock()}
+	r.m = New(cfg, r.store, r.drv, zerolog.New(zerolog.NewTestWriter(t)), r.clk.Now)
 	return r
 }
 
 // submit queues path for a job (so a job needs it) and returns its task id.
 func (r *rig) submit(path string, job uint64) int64 {
 	r.t.Helper()
-	resp, err := r.store.Submit(context.Background(), queue.SubmitParams{Paths: []string{path}, JobID: job, Source: api.SourceSubmit, Now: r.clk.now()})
+	resp, err := r.store.Submit(context.Background(), queue.SubmitParams{Paths: []string{path}, JobID: job, Source: api.SourceSubmit, Now: r.clk.Now()})
 	require.NoError(r.t, err)
 	return resp.Items[0].TaskID
 }
@@ -48,25 +50,17 @@ func (r *rig) submit(path string, job uint64) int64 {
 func (r *rig) warm(path string, bytes int64) int64 {
 	r.t.Helper()
 	ctx := context.Background()
-	resp, err := r.store.Submit(ctx, queue.SubmitParams{Paths: []string{path}, Source: api.SourceManual, Now: r.clk.now()})
+	resp, err := r.store.Submit(ctx, queue.SubmitParams{Paths: []string{path}, Source: api.SourceManual, Now: r.clk.Now()})
 	require.NoError(r.t, err)
 	id := resp.Items[0].TaskID
-	require.Equal(r.t, []int64{id}, warmQueued(r.t, r.store, r.clk.now(), bytes))
+	require.Equal(r.t, []int64{id}, warmQueued(r.t, r.store, r.clk.Now(), bytes))
 	r.drv.set(path, bytes, bytes)
 	return id
 }
 
 func (r *rig) state(id int64) api.QueueEntry {
 	r.t.Helper()
-	es, err := r.store.Queue(context.Background(), true)
-	require.NoError(r.t, err)
-	for _, e := range es {
-		if e.TaskID == id {
-			return e
-		}
-	}
-	r.t.Fatalf("task %d not listed", id)
-	return api.QueueEntry{}
+	return queuetest.Entry(r.t, r.store, id)
 }
 
 // get calls one of the manager's endpoints and decodes the answer.
@@ -91,12 +85,12 @@ func TestPlanAllowsQueuedTasksAndIsRateLimited(t *testing.T) {
 	require.Zero(t, again)
 
 	c := r.submit("/jfs/c", 3)
-	r.clk.add(400 * time.Millisecond)
+	r.clk.Add(400 * time.Millisecond)
 	allowed, again = r.m.Plan(context.Background(), 2)
 	require.ElementsMatch(t, []int64{a, b}, allowed, "the last plan's answer until PlanInterval has passed")
 	require.Equal(t, 600*time.Millisecond, again)
 
-	r.clk.add(600 * time.Millisecond)
+	r.clk.Add(600 * time.Millisecond)
 	allowed, _ = r.m.Plan(context.Background(), 1)
 	require.Contains(t, allowed, b, "already cached: marked warm without a worker slot")
 	require.Len(t, allowed, 2, "one free slot: one start plus the cached one")
@@ -151,7 +145,7 @@ func TestUnsizedDatasetIsSizedThenStarts(t *testing.T) {
 	go func() { defer close(done); r.m.Refresh(ctx) }()
 	defer func() { cancel(); <-done }()
 	require.Eventually(t, func() bool { return r.state(id).Bytes == 3*gib }, 10*time.Second, 5*time.Millisecond)
-	r.clk.add(time.Second)
+	r.clk.Add(time.Second)
 	allowed, _ = r.m.Plan(context.Background(), 1)
 	require.Equal(t, []int64{id}, allowed)
 }
@@ -165,7 +159,7 @@ func TestRefreshChecksWhatIsDue(t *testing.T) {
 	ctx := context.Background()
 	require.False(t, r.m.refreshOne(ctx), "both were just checked")
 
-	r.clk.add(11 * time.Minute)
+	r.clk.Add(11 * time.Minute)
 	r.drv.set("/jfs/ok", gib, gib-gib/200) // 99.5 %: still warm
 	r.drv.fail("/jfs/broken")
 	require.True(t, r.m.refreshOne(ctx))
@@ -176,6 +170,6 @@ func TestRefreshChecksWhatIsDue(t *testing.T) {
 
 	off := newRig(t, Config{RefreshInterval: -1})
 	off.warm("/jfs/x", gib)
-	off.clk.add(24 * time.Hour)
+	off.clk.Add(24 * time.Hour)
 	require.False(t, off.m.refreshOne(ctx), "periodic refresh turned off")
 }

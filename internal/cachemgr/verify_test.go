@@ -9,9 +9,11 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/accel-data/accel-data/internal/testutil"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/planner"
 	"github.com/accel-data/accel-data/pkg/queue"
+	"github.com/accel-data/accel-data/pkg/queue/queuetest"
 )
 
 // warmJob starts Slurm job jobID naming paths and warms every queued task,
@@ -24,9 +26,9 @@ func warmJob(t *testing.T, s *queue.Store, jobID uint64, now time.Time, paths ..
 	warmQueued(t, s, now, 100)
 }
 
-func newVerifier(t *testing.T, cfg VerifyConfig, s *queue.Store, d *fakeDriver, c *clock) *Verifier {
+func newVerifier(t *testing.T, cfg VerifyConfig, s *queue.Store, d *fakeDriver, c *testutil.Clock) *Verifier {
 	t.Helper()
-	v := NewVerifier(cfg, s, d, zerolog.New(zerolog.NewTestWriter(t)), c.now)
+	v := NewVerifier(cfg, s, d, zerolog.New(zerolog.NewTestWriter(t)), c.Now)
 	t.Cleanup(v.Close)
 	return v
 }
@@ -44,10 +46,10 @@ func jobAnswer(t *testing.T, s *queue.Store, v *Verifier, jobID uint64) *api.Job
 
 // Data verified within VerifyMaxAge is warm from the store alone: no check.
 func TestVerifierFreshWarmNeedsNoCheck(t *testing.T) {
-	s, d, c := openStore(t), newDriver(), newClock()
+	s, d, c := queuetest.Open(t), newDriver(), testutil.NewClock()
 	warmJob(t, s, 1, t0, "/jfs/a")
 	v := newVerifier(t, VerifyConfig{MaxAge: 5 * time.Second}, s, d, c)
-	c.add(5 * time.Second)
+	c.Add(5 * time.Second)
 	st := jobAnswer(t, s, v, 1)
 	require.True(t, st.Ready)
 	require.True(t, st.Warm)
@@ -58,15 +60,15 @@ func TestVerifierFreshWarmNeedsNoCheck(t *testing.T) {
 // Data verified longer ago is checked again before it is called warm; a
 // check that finds it still cached makes the answer warm (and fresh again).
 func TestVerifierStaleWarmIsCheckedFirst(t *testing.T) {
-	s, d, c := openStore(t), newDriver(), newClock()
+	s, d, c := queuetest.Open(t), newDriver(), testutil.NewClock()
 	warmJob(t, s, 1, t0, "/jfs/a")
 	d.set("/jfs/a", 100, 100)
 	v := newVerifier(t, VerifyConfig{MaxAge: 5 * time.Second}, s, d, c)
-	c.add(6 * time.Second)
+	c.Add(6 * time.Second)
 	st := jobAnswer(t, s, v, 1)
 	require.True(t, st.Warm, "re-verified within the answer's wait")
 	require.Equal(t, 1, d.checksOf("/jfs/a"))
-	require.Equal(t, c.now(), *st.Datasets[0].CheckedAt)
+	require.Equal(t, c.Now(), *st.Datasets[0].CheckedAt)
 	require.True(t, jobAnswer(t, s, v, 1).Warm)
 	require.Equal(t, 1, d.checksOf("/jfs/a"), "fresh again: no second check")
 }
@@ -75,11 +77,11 @@ func TestVerifierStaleWarmIsCheckedFirst(t *testing.T) {
 // the re-check finds the data short and the task is queued again for the job
 // (its link kept), so the job waits instead of starting cold.
 func TestVerifierEvictedBehindOurBackIsQueuedAgain(t *testing.T) {
-	s, d, c := openStore(t), newDriver(), newClock()
+	s, d, c := queuetest.Open(t), newDriver(), testutil.NewClock()
 	warmJob(t, s, 1, t0, "/jfs/a")
 	d.set("/jfs/a", 100, 0)
 	v := newVerifier(t, VerifyConfig{MaxAge: 5 * time.Second}, s, d, c)
-	c.add(time.Minute)
+	c.Add(time.Minute)
 	st := jobAnswer(t, s, v, 1)
 	require.False(t, st.Ready)
 	require.False(t, st.Warm)
@@ -95,12 +97,12 @@ func TestVerifierEvictedBehindOurBackIsQueuedAgain(t *testing.T) {
 // A re-check that does not finish within VerifyTimeout never makes the data
 // warm: the answer says verifying meanwhile, and the data is queued again.
 func TestVerifierSlowCheckIsNeverWarm(t *testing.T) {
-	s, d, c := openStore(t), newDriver(), newClock()
+	s, d, c := queuetest.Open(t), newDriver(), testutil.NewClock()
 	warmJob(t, s, 1, t0, "/jfs/a")
 	d.set("/jfs/a", 100, 100)
 	d.hold = make(chan struct{}) // never released: the check hangs
 	v := newVerifier(t, VerifyConfig{MaxAge: time.Second, Timeout: 300 * time.Millisecond, Wait: 10 * time.Millisecond}, s, d, c)
-	c.add(time.Hour)
+	c.Add(time.Hour)
 	st := jobAnswer(t, s, v, 1)
 	require.False(t, st.Ready)
 	require.Equal(t, api.TaskVerifying, st.Datasets[0].State)
@@ -117,13 +119,13 @@ func TestVerifierSlowCheckIsNeverWarm(t *testing.T) {
 // A re-check that fails says nothing about the cache: never warm, queued
 // again (the worker's own check decides), and the scheduler is woken.
 func TestVerifierFailedCheckQueuesAgain(t *testing.T) {
-	s, d, c := openStore(t), newDriver(), newClock()
+	s, d, c := queuetest.Open(t), newDriver(), testutil.NewClock()
 	warmJob(t, s, 1, t0, "/jfs/a")
 	d.fail("/jfs/a")
 	v := newVerifier(t, VerifyConfig{MaxAge: 5 * time.Second}, s, d, c)
 	kicked := make(chan struct{}, 1)
 	v.Kick = func() { kicked <- struct{}{} }
-	c.add(time.Minute)
+	c.Add(time.Minute)
 	st := jobAnswer(t, s, v, 1)
 	require.False(t, st.Warm)
 	require.Equal(t, api.TaskQueued, st.Datasets[0].State)
@@ -136,7 +138,7 @@ func TestVerifierFailedCheckQueuesAgain(t *testing.T) {
 // Many answers about one path share one check; checks of different paths
 // run at most VerifyParallel at a time.
 func TestVerifierOneCheckPerPathAndBounded(t *testing.T) {
-	s, d, c := openStore(t), newDriver(), newClock()
+	s, d, c := queuetest.Open(t), newDriver(), testutil.NewClock()
 	paths := []string{"/jfs/a", "/jfs/b", "/jfs/c", "/jfs/d", "/jfs/e"}
 	for i, p := range paths {
 		warmJob(t, s, uint64(10+i), t0, p)
@@ -144,7 +146,7 @@ func TestVerifierOneCheckPerPathAndBounded(t *testing.T) {
 	}
 	d.hold = make(chan struct{})
 	v := newVerifier(t, VerifyConfig{MaxAge: time.Second, Parallel: 2, Wait: time.Millisecond}, s, d, c)
-	c.add(time.Minute)
+	c.Add(time.Minute)
 	var wg sync.WaitGroup
 	for i := range paths {
 		for range 4 {
@@ -187,7 +189,7 @@ func TestVerifierOneCheckPerPathAndBounded(t *testing.T) {
 // A path under a warm parent is judged by its own check, not the parent's:
 // it is verifying until checked, then warm only if its own bytes are cached.
 func TestVerifierCoveredPathNeedsItsOwnCheck(t *testing.T) {
-	s, d, c := openStore(t), newDriver(), newClock()
+	s, d, c := queuetest.Open(t), newDriver(), testutil.NewClock()
 	ctx := context.Background()
 	// Job 1 names /jfs/a/new while /jfs/a is queued: covered by it.
 	_, err := s.Submit(ctx, queue.SubmitParams{Paths: []string{"/jfs/a"}, UID: 1000, Source: api.SourceManual, Now: t0})
@@ -213,14 +215,14 @@ func TestVerifierCoveredPathNeedsItsOwnCheck(t *testing.T) {
 // The submit answer (what `swarmup warm` reads) joins a warm task only as
 // warm when its own check is fresh; else it is checked first.
 func TestVerifierSubmitItems(t *testing.T) {
-	s, d, c := openStore(t), newDriver(), newClock()
+	s, d, c := queuetest.Open(t), newDriver(), testutil.NewClock()
 	ctx := context.Background()
 	warmJob(t, s, 1, t0, "/jfs/a", "/jfs/b")
 	d.set("/jfs/a", 100, 100)
 	d.set("/jfs/b", 100, 50)
 	v := newVerifier(t, VerifyConfig{MaxAge: 5 * time.Second}, s, d, c)
-	c.add(10 * time.Second)
-	r, err := s.Submit(ctx, queue.SubmitParams{Paths: []string{"/jfs/a", "/jfs/b"}, UID: 1000, Source: api.SourceManual, Now: c.now()})
+	c.Add(10 * time.Second)
+	r, err := s.Submit(ctx, queue.SubmitParams{Paths: []string{"/jfs/a", "/jfs/b"}, UID: 1000, Source: api.SourceManual, Now: c.Now()})
 	require.NoError(t, err)
 	require.Equal(t, api.TaskWarm, r.Items[0].State)
 	require.Equal(t, api.TaskWarm, r.Items[1].State, "the store alone says warm")
@@ -234,7 +236,7 @@ func TestVerifierSubmitItems(t *testing.T) {
 // The periodic refresh finding a warm dataset short queues it again when a
 // job still needs it; nobody's dataset becomes evicted, as before.
 func TestRefreshRequeuesShortDatasetJobsNeed(t *testing.T) {
-	s, d, c := openStore(t), newDriver(), newClock()
+	s, d, c := queuetest.Open(t), newDriver(), testutil.NewClock()
 	ctx := context.Background()
 	warmJob(t, s, 1, t0, "/jfs/used")
 	warmJob(t, s, 2, t0, "/jfs/idle")
@@ -243,8 +245,8 @@ func TestRefreshRequeuesShortDatasetJobsNeed(t *testing.T) {
 	d.set("/jfs/idle", 100, 0)
 	cfg := Config{RefreshInterval: time.Minute, Planner: planner.DefaultConfig()}
 	cfg.Planner.WarmRatio = 0.99
-	m := New(cfg, s, d, zerolog.New(zerolog.NewTestWriter(t)), c.now)
-	c.add(time.Hour)
+	m := New(cfg, s, d, zerolog.New(zerolog.NewTestWriter(t)), c.Now)
+	c.Add(time.Hour)
 	require.True(t, m.refreshOne(ctx))
 	require.True(t, m.refreshOne(ctx))
 	es, err := s.Queue(ctx, true)

@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -11,31 +10,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/accel-data/accel-data/internal/retry"
+	"github.com/accel-data/accel-data/internal/testutil"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/jfs"
 	"github.com/accel-data/accel-data/pkg/queue"
+	"github.com/accel-data/accel-data/pkg/queue/queuetest"
 )
 
 // t0 is the test clock's origin.
-var t0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-
-// clock is the injected clock: it moves only when the test says.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+var t0 = testutil.T0
 
 // fakeDriver is the scheduler's Driver with a scripted cache of one dataset:
 // Check reports cached/total; a Warmup raises cached to fill×total, fails
@@ -124,7 +107,7 @@ type rig struct {
 	t     *testing.T
 	store *queue.Store
 	drv   *fakeDriver
-	clk   *clock
+	clk   *testutil.Clock
 	s     *Scheduler
 }
 
@@ -132,10 +115,6 @@ type rig struct {
 // decides retries is the injected one).
 func newRig(t *testing.T, drv *fakeDriver, cfg Config) *rig {
 	t.Helper()
-	log := zerolog.New(zerolog.NewTestWriter(t))
-	st, err := queue.Open(filepath.Join(t.TempDir(), "warmupd.db"), log)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, st.Close()) })
 	if cfg.Workers == 0 {
 		cfg.Workers = 1
 	}
@@ -151,8 +130,8 @@ func newRig(t *testing.T, drv *fakeDriver, cfg Config) *rig {
 	if cfg.Retry == (retry.Policy{}) {
 		cfg.Retry = retry.Policy{Attempts: 3, Backoff: 10 * time.Second, Max: time.Hour}
 	}
-	clk := &clock{t: t0}
-	return &rig{t: t, store: st, drv: drv, clk: clk, s: New(cfg, st, drv, log, clk.Now)}
+	st, clk := queuetest.Open(t), testutil.NewClock()
+	return &rig{t: t, store: st, drv: drv, clk: clk, s: New(cfg, st, drv, zerolog.New(zerolog.NewTestWriter(t)), clk.Now)}
 }
 
 // submit queues path and returns its task id.
@@ -183,13 +162,5 @@ func (r *rig) dequeue() *queue.Task {
 // entry is the task's row in the queue listing.
 func (r *rig) entry(id int64) api.QueueEntry {
 	r.t.Helper()
-	es, err := r.store.Queue(context.Background(), true)
-	require.NoError(r.t, err)
-	for _, e := range es {
-		if e.TaskID == id {
-			return e
-		}
-	}
-	r.t.Fatalf("task %d not in the queue listing", id)
-	return api.QueueEntry{}
+	return queuetest.Entry(r.t, r.store, id)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/queue"
+	"github.com/accel-data/accel-data/pkg/queue/queuetest"
 )
 
 var t0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
@@ -44,9 +45,7 @@ type rig struct {
 func newRig(t *testing.T, extra map[string]http.HandlerFunc) *rig {
 	t.Helper()
 	log := zerolog.New(zerolog.NewTestWriter(t))
-	st, err := queue.Open(filepath.Join(t.TempDir(), "warmupd.db"), log)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, st.Close()) })
+	st := queuetest.Open(t)
 	mnt := t.TempDir()
 	for _, d := range []string{"ds1", "ds2", "ds3"} {
 		require.NoError(t, os.Mkdir(filepath.Join(mnt, d), 0o755))

@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/queue"
+	"github.com/accel-data/accel-data/pkg/queue/queuetest"
 )
 
 // t0 is the test clock's origin.
@@ -21,10 +21,7 @@ var t0 = time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)
 func open(t testing.TB) (*queue.Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "warmupd.db")
-	s, err := queue.Open(path, zerolog.New(zerolog.NewTestWriter(t)))
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, s.Close()) })
-	return s, path
+	return queuetest.OpenFile(t, path), path
 }
 
 // rawDB opens the store's file directly, for checks below the API.
@@ -48,15 +45,8 @@ func submit(t testing.TB, s *queue.Store, uid uint32, now time.Time, paths ...st
 // taskState reads a task's state and reason through the queue listing.
 func taskState(t testing.TB, s *queue.Store, id int64) (api.TaskState, string) {
 	t.Helper()
-	es, err := s.Queue(context.Background(), true)
-	require.NoError(t, err)
-	for _, e := range es {
-		if e.TaskID == id {
-			return e.State, e.Reason
-		}
-	}
-	t.Fatalf("task %d not in the queue listing", id)
-	return "", ""
+	e := queuetest.Entry(t, s, id)
+	return e.State, e.Reason
 }
 
 func ctx() context.Context { return context.Background() }
