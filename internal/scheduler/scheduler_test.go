@@ -89,45 +89,46 @@ func TestShortResultIsRetriedByThePolicyThenPartial(t *testing.T) {
 	require.Nil(t, r.dequeue(), "partial is final")
 }
 
-// A failing juicefs warmup is retried, then the task is failed.
-func TestDriverErrorIsRetriedThenFailed(t *testing.T) {
-	drv := newDriver(0, gib, 1)
-	drv.warmErr = &jfs.ExecError{Op: "warmup", ExitCode: 1, Err: errors.New("object storage: 503 slow down")}
-	r := newRig(t, drv, Config{Retry: retry.Policy{Attempts: 2, Backoff: time.Minute}})
-	id := r.submit("/jfs/ds")
-	r.attempt()
-	require.Equal(t, api.TaskQueued, r.entry(id).State)
-	r.clk.Set(t0.Add(time.Minute))
-	r.attempt()
-	e := r.entry(id)
-	require.Equal(t, api.TaskFailed, e.State)
-	require.Equal(t, "gave up after 2 attempts", e.Reason)
-}
-
-// A check that fails after the warm-up is an attempt that fell short, too.
-func TestFailingVerificationIsRetried(t *testing.T) {
-	drv := newDriver(0, gib, 1)
-	r := newRig(t, drv, Config{Retry: retry.Policy{Attempts: 1}})
-	id := r.submit("/jfs/ds")
-	drv.checkErr = errors.New("juicefs warmup --check: exit 1")
-	r.attempt()
-	e := r.entry(id)
-	require.Equal(t, api.TaskFailed, e.State)
-	require.Equal(t, "gave up after 1 attempts", e.Reason)
-}
-
-// A path juicefs cannot use fails at once: retrying will not help.
-func TestPathErrorFailsWithoutRetry(t *testing.T) {
-	drv := newDriver(0, gib, 1)
-	drv.warmErr = &jfs.PathError{Op: "warmup", Path: "/jfs/gone", Detail: "no such file or directory"}
-	r := newRig(t, drv, Config{Retry: retry.Policy{Attempts: 5}})
-	id := r.submit("/jfs/gone")
-	r.attempt()
-	e := r.entry(id)
-	require.Equal(t, api.TaskFailed, e.State)
-	require.Equal(t, 1, e.Attempts)
-	r.clk.Set(t0.Add(24 * time.Hour))
-	require.Nil(t, r.dequeue(), "no retry")
+// A failing juicefs warmup, or a check that fails after the warm-up (an
+// attempt that fell short, too), is retried until the policy's attempts are
+// spent, then the task is failed; a path juicefs cannot use fails at once:
+// retrying will not help.
+func TestFailedAttemptsAreRetriedThenFailed(t *testing.T) {
+	for _, tc := range []struct {
+		name, path        string
+		warmErr, checkErr error
+		attempts          int    // the retry policy's
+		tries             int    // attempts made before the task fails
+		reason            string // "": not asserted
+	}{
+		{name: "driver error", path: "/jfs/ds", warmErr: &jfs.ExecError{Op: "warmup", ExitCode: 1, Err: errors.New("object storage: 503 slow down")},
+			attempts: 2, tries: 2, reason: "gave up after 2 attempts"},
+		{name: "failing verification", path: "/jfs/ds", checkErr: errors.New("juicefs warmup --check: exit 1"),
+			attempts: 1, tries: 1, reason: "gave up after 1 attempts"},
+		{name: "path error", path: "/jfs/gone", warmErr: &jfs.PathError{Op: "warmup", Path: "/jfs/gone", Detail: "no such file or directory"},
+			attempts: 5, tries: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			drv := newDriver(0, gib, 1)
+			drv.warmErr, drv.checkErr = tc.warmErr, tc.checkErr
+			r := newRig(t, drv, Config{Retry: retry.Policy{Attempts: tc.attempts, Backoff: time.Minute}})
+			id := r.submit(tc.path)
+			for range tc.tries - 1 {
+				r.attempt()
+				require.Equal(t, api.TaskQueued, r.entry(id).State)
+				r.clk.Add(time.Minute)
+			}
+			r.attempt()
+			e := r.entry(id)
+			require.Equal(t, api.TaskFailed, e.State)
+			require.Equal(t, tc.tries, e.Attempts)
+			if tc.reason != "" {
+				require.Equal(t, tc.reason, e.Reason)
+			}
+			r.clk.Add(24 * time.Hour)
+			require.Nil(t, r.dequeue(), "no retry")
+		})
+	}
 }
 
 // Cancelling a warming task stops its warm-up at once through Stop (the
