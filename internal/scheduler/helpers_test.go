@@ -159,6 +159,31 @@ func (r *rig) dequeue() *queue.Task {
 	return task
 }
 
+// goWork runs task in a worker of its own, as the scheduler does; the
+// channel closes when the worker returns.
+func (r *rig) goWork(ctx context.Context, task *queue.Task) <-chan struct{} {
+	done := make(chan struct{})
+	go func() { defer close(done); r.s.work(ctx, task) }()
+	return done
+}
+
+// goRun runs the scheduler; stop ends it and returns Run's error.
+func (r *rig) goRun() (stop func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- r.s.Run(ctx) }()
+	return func() error { cancel(); return <-ran }
+}
+
+// cancel cancels task id as root at the test clock's time and returns the
+// ids it cancelled.
+func (r *rig) cancel(id int64) []int64 {
+	r.t.Helper()
+	ids, err := r.store.Cancel(context.Background(), 0, api.CancelRequest{TaskIDs: []int64{id}}, r.clk.Now())
+	require.NoError(r.t, err)
+	return ids
+}
+
 // entry is the task's row in the queue listing.
 func (r *rig) entry(id int64) api.QueueEntry {
 	r.t.Helper()

@@ -140,12 +140,10 @@ func TestCancelStopsTheRunningWarmupAtOnce(t *testing.T) {
 	r := newRig(t, drv, Config{})
 	id := r.submit("/jfs/ds")
 	task := r.dequeue()
-	done := make(chan struct{})
-	go func() { defer close(done); r.s.work(context.Background(), task) }()
+	done := r.goWork(context.Background(), task)
 	<-drv.started
 
-	ids, err := r.store.Cancel(context.Background(), 0, api.CancelRequest{TaskIDs: []int64{id}}, r.clk.Now())
-	require.NoError(t, err)
+	ids := r.cancel(id)
 	require.Equal(t, []int64{id}, ids)
 	stopped := time.Now()
 	r.s.Stop(append(ids, 999)) // an id not running here is ignored
@@ -171,12 +169,9 @@ func TestResultOfACancelledWarmupIsDropped(t *testing.T) {
 	r := newRig(t, drv, Config{})
 	id := r.submit("/jfs/ds")
 	task := r.dequeue()
-	done := make(chan struct{})
-	go func() { defer close(done); r.s.work(context.Background(), task) }()
+	done := r.goWork(context.Background(), task)
 	<-drv.started
-	ids, err := r.store.Cancel(context.Background(), 0, api.CancelRequest{TaskIDs: []int64{id}}, r.clk.Now())
-	require.NoError(t, err)
-	r.s.Stop(ids)
+	r.s.Stop(r.cancel(id))
 	<-done
 	e := r.entry(id)
 	require.Equal(t, api.TaskCancelled, e.State)
@@ -193,12 +188,10 @@ func TestCancelBeforeTheWorkerStartsIsNoticedAtOnce(t *testing.T) {
 	r := newRig(t, drv, Config{})
 	id := r.submit("/jfs/ds")
 	task := r.dequeue()
-	_, err := r.store.Cancel(context.Background(), 0, api.CancelRequest{TaskIDs: []int64{id}}, r.clk.Now())
-	require.NoError(t, err)
+	r.cancel(id)
 	r.s.Stop([]int64{id}) // too early: nothing runs yet
 
-	done := make(chan struct{})
-	go func() { defer close(done); r.s.work(context.Background(), task) }()
+	done := r.goWork(context.Background(), task)
 	select {
 	case <-done:
 	case <-time.After(30 * time.Second):
@@ -214,13 +207,10 @@ func TestShutdownHandsTheTaskBack(t *testing.T) {
 	drv.block = true
 	r := newRig(t, drv, Config{})
 	id := r.submit("/jfs/ds")
-	ctx, cancel := context.WithCancel(context.Background())
-	ran := make(chan error, 1)
-	go func() { ran <- r.s.Run(ctx) }()
+	stop := r.goRun()
 	<-drv.started
 	require.Equal(t, api.TaskWarming, r.entry(id).State)
-	cancel()
-	require.NoError(t, <-ran)
+	require.NoError(t, stop())
 	require.ErrorIs(t, <-drv.ended, context.Canceled)
 	e := r.entry(id)
 	require.Equal(t, api.TaskQueued, e.State)
@@ -235,10 +225,8 @@ func TestExpiredLeaseIsTakenUp(t *testing.T) {
 	id := r.submit("/jfs/ds")
 	_, err := r.store.Dequeue(context.Background(), "dead-daemon", t0, 30*time.Second)
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	ran := make(chan error, 1)
-	go func() { ran <- r.s.Run(ctx) }()
-	defer func() { cancel(); require.NoError(t, <-ran) }()
+	stop := r.goRun()
+	defer func() { require.NoError(t, stop()) }()
 
 	time.Sleep(50 * time.Millisecond) // a few ticks: the lease has not run out
 	require.Equal(t, api.TaskWarming, r.entry(id).State)
@@ -262,10 +250,8 @@ func TestPlanGatesQueuedTasks(t *testing.T) {
 	}
 	r := newRig(t, newDriver(0, gib, 1), Config{Plan: plan})
 	a, b := r.submit("/jfs/a"), r.submit("/jfs/b")
-	ctx, cancel := context.WithCancel(context.Background())
-	ran := make(chan error, 1)
-	go func() { ran <- r.s.Run(ctx) }()
-	defer func() { cancel(); require.NoError(t, <-ran) }()
+	stop := r.goRun()
+	defer func() { require.NoError(t, stop()) }()
 
 	time.Sleep(50 * time.Millisecond)
 	require.Equal(t, api.TaskQueued, r.entry(a).State, "not allowed yet")
@@ -285,8 +271,7 @@ func TestProgressIsRecordedWhileWarming(t *testing.T) {
 	id := r.submit("/jfs/ds")
 	task := r.dequeue()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); r.s.work(ctx, task) }()
+	done := r.goWork(ctx, task)
 	<-drv.started
 	for i, mib := range []int64{10, 30, 50} {
 		drv.mu.Lock()
