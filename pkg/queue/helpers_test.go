@@ -42,6 +42,17 @@ func submit(t testing.TB, s *queue.Store, uid uint32, now time.Time, paths ...st
 	return r.Items
 }
 
+// requireCovers submits parent as root, then child as uid, on a fresh
+// store: the child's request joins the parent's queued task, covered.
+func requireCovers(t testing.TB, parent string, uid uint32, child string) {
+	t.Helper()
+	s, _ := open(t)
+	p := submit(t, s, 0, t0, parent)[0]
+	c := submit(t, s, uid, t0, child)[0]
+	require.Equal(t, queue.OutcomeCovered, c.Outcome)
+	require.Equal(t, p.TaskID, c.TaskID)
+}
+
 // taskState reads a task's state and reason through the queue listing.
 func taskState(t testing.TB, s *queue.Store, id int64) (api.TaskState, string) {
 	t.Helper()

@@ -38,11 +38,7 @@ func TestWarmParentDoesNotCover(t *testing.T) {
 	require.NotEqual(t, parent.TaskID, it.TaskID)
 
 	// A parent still queued covers.
-	s2, _ := open(t)
-	p2 := submit(t, s2, 0, t0, "/jfs")[0]
-	c2 := submit(t, s2, 1000, t0, "/jfs/datasets/new")[0]
-	require.Equal(t, queue.OutcomeCovered, c2.Outcome)
-	require.Equal(t, p2.TaskID, c2.TaskID)
+	requireCovers(t, "/jfs", 1000, "/jfs/datasets/new")
 }
 
 // Requeue revives a warm task in place for the jobs that need it: the job

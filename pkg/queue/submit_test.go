@@ -82,11 +82,7 @@ func TestSubmitCoveredByAncestor(t *testing.T) {
 	require.NotEqual(t, parent.TaskID, other.TaskID)
 
 	// The root covers everything.
-	s2, _ := open(t)
-	root := submit(t, s2, 0, t0, "/")[0]
-	under := submit(t, s2, 0, t0, "/jfs/x")[0]
-	require.Equal(t, queue.OutcomeCovered, under.Outcome)
-	require.Equal(t, root.TaskID, under.TaskID)
+	requireCovers(t, "/", 0, "/jfs/x")
 }
 
 func TestSubmitParentAbsorbsQueuedChildren(t *testing.T) {
