@@ -128,8 +128,7 @@ func TestCancelCoveredRequestAndRoot(t *testing.T) {
 func TestJobClaimKeepsTask(t *testing.T) {
 	s, _ := open(t)
 	m := submit(t, s, 1000, t0, "/jfs/x")[0]
-	_, err := s.Submit(ctx(), queue.SubmitParams{Paths: []string{"/jfs/x"}, UID: 2000, Token: "t", JobID: 5, Source: api.SourceSubmit, Now: t0})
-	require.NoError(t, err)
+	submitForJob(t, s, 2000, 5, "/jfs/x")
 
 	resp, err := s.Withdraw(ctx(), 1000, api.CancelRequest{Paths: []string{"/jfs/x"}}, t0)
 	require.NoError(t, err)
@@ -147,8 +146,7 @@ func TestJobClaimKeepsTask(t *testing.T) {
 func TestJobEndRestoresAbsorbedRequest(t *testing.T) {
 	s, _ := open(t)
 	child := submit(t, s, 1000, t0, "/jfs/ds/a")[0]
-	_, err := s.Submit(ctx(), queue.SubmitParams{Paths: []string{"/jfs/ds"}, UID: 2000, Token: "t", JobID: 6, Source: api.SourceSubmit, Now: t0})
-	require.NoError(t, err)
+	submitForJob(t, s, 2000, 6, "/jfs/ds")
 	st, _ := taskState(t, s, child.TaskID)
 	require.Equal(t, api.TaskCancelled, st)
 
@@ -166,11 +164,10 @@ func TestJobEndRestoresAbsorbedRequest(t *testing.T) {
 func TestClaimsMigrationKeepsLiveRequests(t *testing.T) {
 	s, path := open(t)
 	m := submit(t, s, 1000, t0, "/jfs/m")[0]
-	_, err := s.Submit(ctx(), queue.SubmitParams{Paths: []string{"/jfs/j"}, UID: 2000, Token: "t", JobID: 5, Source: api.SourceSubmit, Now: t0})
-	require.NoError(t, err)
+	submitForJob(t, s, 2000, 5, "/jfs/j")
 	require.NoError(t, s.Close())
 	db := rawDB(t, path)
-	_, err = db.Exec(`DROP TABLE claims; DELETE FROM schema_migrations WHERE version = 5`)
+	_, err := db.Exec(`DROP TABLE claims; DELETE FROM schema_migrations WHERE version = 5`)
 	require.NoError(t, err)
 
 	s2, err := queue.Open(path, zerolog.Nop())

@@ -42,6 +42,14 @@ func submit(t testing.TB, s *queue.Store, uid uint32, now time.Time, paths ...st
 	return r.Items
 }
 
+// submitForJob submits paths as `swarmup submit` does inside Slurm job job
+// of uid, at t0.
+func submitForJob(t testing.TB, s *queue.Store, uid uint32, job uint64, paths ...string) {
+	t.Helper()
+	_, err := s.Submit(context.Background(), queue.SubmitParams{Paths: paths, UID: uid, Token: "t", JobID: job, Source: api.SourceSubmit, Now: t0})
+	require.NoError(t, err)
+}
+
 // requireCovers submits parent as root, then child as uid, on a fresh
 // store: the child's request joins the parent's queued task, covered.
 func requireCovers(t testing.TB, parent string, uid uint32, child string) {
