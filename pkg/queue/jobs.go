@@ -102,27 +102,20 @@ func (s *Store) JobStart(ctx context.Context, jobID uint64, p JobStartParams) (*
 func bumpUse(ctx context.Context, tx *wtx, id int64, now time.Time) error {
 	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT d.id, d.use_score, d.last_used_at FROM job_tasks jt
 		JOIN tasks t ON t.id = jt.task_id JOIN datasets d ON d.id = t.dataset_id WHERE jt.job_id = ?`, id)
-	if err != nil {
-		return fmt.Errorf("queue: datasets of job: %w", err)
-	}
 	type use struct {
 		id    int64
 		score float64
 	}
-	var uses []use
-	for rows.Next() {
-		var u use
+	uses, err := readAll(rows, err, func(rows *sql.Rows, u *use) error {
 		var last sql.NullInt64
 		if err := rows.Scan(&u.id, &u.score, &last); err != nil {
-			rows.Close()
 			return err
 		}
 		u.score = DecayedScore(u.score, fromNullNS(last), now) + 1
-		uses = append(uses, u)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("queue: datasets of job: %w", err)
 	}
 	for _, u := range uses {
 		if _, err := tx.ExecContext(ctx, `UPDATE datasets SET use_score = ?, last_used_at = ? WHERE id = ?`, u.score, ns(now), u.id); err != nil {
@@ -241,22 +234,9 @@ func (s *Store) endJobTx(ctx context.Context, tx *wtx, jobID uint64, from api.Jo
 // own tasks back (see settle). A warming task finishes; its data may serve
 // the next job.
 func (s *Store) cancelUnneeded(ctx context.Context, tx *wtx, jobID int64, now time.Time) error {
-	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT jt.task_id FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id
+	ids, err := queryIDs(ctx, tx, `SELECT DISTINCT jt.task_id FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id
 		JOIN tasks t ON t.id = jt.task_id WHERE j.job_id = ? AND t.state = ?`, jobID, string(api.TaskQueued))
 	if err != nil {
-		return err
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, id := range ids {

@@ -72,20 +72,9 @@ func (s *Store) RefuseOversized(ctx context.Context, limit int64, now time.Time)
 		rows, err := tx.QueryContext(ctx, `SELECT t.id, d.path, d.bytes FROM tasks t JOIN datasets d ON d.id = t.dataset_id
 			WHERE t.state = ?3 AND d.bytes > ?4 AND d.checked_at IS NOT NULL AND NOT `+exemptClaimSQL(1, 2),
 			string(api.JobEnded), string(api.SourceActive), string(api.TaskQueued), limit)
+		out, err = readAll(rows, err, func(rows *sql.Rows, r *Refused) error { return rows.Scan(&r.TaskID, &r.Path, &r.Bytes) })
 		if err != nil {
 			return fmt.Errorf("queue: oversized tasks: %w", err)
-		}
-		for rows.Next() {
-			var r Refused
-			if err := rows.Scan(&r.TaskID, &r.Path, &r.Bytes); err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
 		}
 		for _, r := range out {
 			if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?, reason = ?, updated_at = ?, finished_at = ? WHERE id = ?`,

@@ -105,22 +105,9 @@ func (s *Store) Requeue(ctx context.Context, path, why string, now time.Time) (i
 // reviveEvictedTx queues again the evicted tasks job id (jobs.id) is linked
 // to: it needs their data now.
 func (s *Store) reviveEvictedTx(ctx context.Context, tx *wtx, id int64, now time.Time) error {
-	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT t.id FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id
+	ids, err := queryIDs(ctx, tx, `SELECT DISTINCT t.id FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id
 		WHERE jt.job_id = ? AND t.state = ?`, id, string(api.TaskEvicted))
 	if err != nil {
-		return err
-	}
-	var ids []int64
-	for rows.Next() {
-		var tid int64
-		if err := rows.Scan(&tid); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, tid)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, tid := range ids {

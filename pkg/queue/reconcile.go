@@ -33,41 +33,30 @@ func (s *Store) ReconcileJobs(ctx context.Context, listed map[uint64]string, cut
 		rows, err := tx.QueryContext(ctx, `SELECT job_id, state FROM jobs
 			WHERE job_id IS NOT NULL AND (state = ?1 AND started_at < ?3 OR state = ?2 AND submitted_at < ?3)`,
 			string(api.JobStarted), string(api.JobSubmitted), ns(cutoff))
+		type live struct {
+			jobID uint64
+			state string
+		}
+		jobs, err := readAll(rows, err, func(rows *sql.Rows, l *live) error {
+			var jobID int64
+			err := rows.Scan(&jobID, &l.state)
+			l.jobID = uint64(jobID)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("queue: list live jobs: %w", err)
 		}
-		type live struct {
-			jobID  uint64
-			state  string
-			reason string
-		}
-		var gone []live
-		for rows.Next() {
-			var l live
-			var jobID int64
-			if err := rows.Scan(&jobID, &l.state); err != nil {
-				rows.Close()
-				return fmt.Errorf("queue: list live jobs: %w", err)
-			}
-			l.jobID = uint64(jobID)
-			st, ok := listed[l.jobID]
-			switch {
+		for _, l := range jobs {
+			var why string
+			switch st, ok := listed[l.jobID]; {
 			case !ok:
-				l.reason = ReconciledReason + "not in squeue"
+				why = ReconciledReason + "not in squeue"
 			case slurmGone[st]:
-				l.reason = ReconciledReason + "squeue lists it " + st
+				why = ReconciledReason + "squeue lists it " + st
 			default:
 				continue
 			}
-			gone = append(gone, l)
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return fmt.Errorf("queue: list live jobs: %w", err)
-		}
-		for _, l := range gone {
-			ok, err := s.endJobTx(ctx, tx, l.jobID, api.JobState(l.state), sql.NullInt64{}, JobEndParams{Reason: l.reason, Now: now})
+			ok, err := s.endJobTx(ctx, tx, l.jobID, api.JobState(l.state), sql.NullInt64{}, JobEndParams{Reason: why, Now: now})
 			if err != nil {
 				return err
 			}

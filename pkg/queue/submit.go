@@ -229,23 +229,10 @@ func absorbQueuedDescendants(ctx context.Context, tx *wtx, pth string, into, now
 	lo, hi := descendantRange(pth)
 	// CROSS JOIN keeps SQLite on the path range: scanning every queued task
 	// through the state index instead would grow with the queue.
-	rows, err := tx.QueryContext(ctx, `SELECT t.id FROM datasets d CROSS JOIN tasks t ON t.dataset_id = d.id
+	ids, err := queryIDs(ctx, tx, `SELECT t.id FROM datasets d CROSS JOIN tasks t ON t.dataset_id = d.id
 		WHERE d.path > ? AND d.path < ? AND t.state = ?`, lo, hi, string(api.TaskQueued))
 	if err != nil {
 		return 0, fmt.Errorf("queue: look up tasks below %s: %w", pth, err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
 	}
 	for _, id := range ids {
 		if _, err := tx.ExecContext(ctx, `UPDATE job_tasks SET task_id = ? WHERE task_id = ?`, into, id); err != nil {

@@ -65,3 +65,27 @@ func reviveTx(ctx context.Context, tx *wtx, taskID int64, why string, o *taskOwn
 	}
 	return nil
 }
+
+// readAll scans every row of a query's answer with scan and closes the rows
+// before it returns, so the transaction may write next. err is the query's.
+func readAll[T any](rows *sql.Rows, err error, scan func(*sql.Rows, *T) error) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := scan(rows, &v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// queryIDs runs a query whose rows are one id each and returns the ids.
+func queryIDs(ctx context.Context, q querier, query string, args ...any) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	return readAll(rows, err, func(r *sql.Rows, id *int64) error { return r.Scan(id) })
+}
