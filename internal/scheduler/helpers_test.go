@@ -134,6 +134,16 @@ func newRig(t *testing.T, drv *fakeDriver, cfg Config) *rig {
 	return &rig{t: t, store: st, drv: drv, clk: clk, s: New(cfg, st, drv, zerolog.New(zerolog.NewTestWriter(t)), clk.Now)}
 }
 
+// newBlockedRig is a rig whose dataset /jfs/ds (of total bytes, none
+// cached) is queued as task id, and whose warm-ups run until stopped.
+func newBlockedRig(t *testing.T, total int64, cfg Config) (r *rig, drv *fakeDriver, id int64) {
+	t.Helper()
+	drv = newDriver(0, total, 1)
+	drv.block = true
+	r = newRig(t, drv, cfg)
+	return r, drv, r.submit("/jfs/ds")
+}
+
 // submit queues path and returns its task id.
 func (r *rig) submit(path string) int64 {
 	r.t.Helper()

@@ -135,10 +135,7 @@ func TestFailedAttemptsAreRetriedThenFailed(t *testing.T) {
 // lease is an hour: no heartbeat comes to the rescue), and the worker
 // records nothing: the task stays cancelled.
 func TestCancelStopsTheRunningWarmupAtOnce(t *testing.T) {
-	drv := newDriver(0, gib, 1)
-	drv.block = true
-	r := newRig(t, drv, Config{})
-	id := r.submit("/jfs/ds")
+	r, drv, id := newBlockedRig(t, gib, Config{})
 	task := r.dequeue()
 	done := r.goWork(context.Background(), task)
 	<-drv.started
@@ -164,10 +161,8 @@ func TestCancelStopsTheRunningWarmupAtOnce(t *testing.T) {
 // A juicefs that completes the fetch just as the cancel comes does not make
 // the cancelled task warm: the worker drops the result.
 func TestResultOfACancelledWarmupIsDropped(t *testing.T) {
-	drv := newDriver(0, gib, 1)
-	drv.block, drv.anyway = true, true
-	r := newRig(t, drv, Config{})
-	id := r.submit("/jfs/ds")
+	r, drv, id := newBlockedRig(t, gib, Config{})
+	drv.anyway = true
 	task := r.dequeue()
 	done := r.goWork(context.Background(), task)
 	<-drv.started
@@ -183,10 +178,7 @@ func TestResultOfACancelledWarmupIsDropped(t *testing.T) {
 // A task cancelled between its dequeue and its worker's start is noticed by
 // the worker's first heartbeat, sent at once (not after Lease/3).
 func TestCancelBeforeTheWorkerStartsIsNoticedAtOnce(t *testing.T) {
-	drv := newDriver(0, gib, 1)
-	drv.block = true
-	r := newRig(t, drv, Config{})
-	id := r.submit("/jfs/ds")
+	r, _, id := newBlockedRig(t, gib, Config{})
 	task := r.dequeue()
 	r.cancel(id)
 	r.s.Stop([]int64{id}) // too early: nothing runs yet
@@ -203,10 +195,7 @@ func TestCancelBeforeTheWorkerStartsIsNoticedAtOnce(t *testing.T) {
 // Shutdown stops the running warm-up and hands its task back to the queue;
 // the interrupted attempt does not count.
 func TestShutdownHandsTheTaskBack(t *testing.T) {
-	drv := newDriver(0, gib, 1)
-	drv.block = true
-	r := newRig(t, drv, Config{})
-	id := r.submit("/jfs/ds")
+	r, drv, id := newBlockedRig(t, gib, Config{})
 	stop := r.goRun()
 	<-drv.started
 	require.Equal(t, api.TaskWarming, r.entry(id).State)
@@ -265,10 +254,7 @@ func TestPlanGatesQueuedTasks(t *testing.T) {
 // While a warm-up runs, periodic checks record its progress and measure its
 // speed on the injected clock.
 func TestProgressIsRecordedWhileWarming(t *testing.T) {
-	drv := newDriver(0, 100<<20, 1)
-	drv.block = true
-	r := newRig(t, drv, Config{CheckInterval: 5 * time.Millisecond})
-	id := r.submit("/jfs/ds")
+	r, drv, id := newBlockedRig(t, 100<<20, Config{CheckInterval: 5 * time.Millisecond})
 	task := r.dequeue()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := r.goWork(ctx, task)
