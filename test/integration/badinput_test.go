@@ -53,9 +53,7 @@ func openToAll(t *testing.T, dir string) {
 }
 
 func TestBadInputIsRefusedAndNothingIsCorrupted(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("this test checks per-uid access and must run as root (CI does)")
-	}
+	testutil.RequireRoot(t, "checks per-uid access")
 	v := testutil.NewVolume(t)
 	v.WriteFiles(t, "public", 2, 1<<20)
 	v.WriteFiles(t, "secret", 2, 1<<20)

@@ -42,9 +42,7 @@ func swarmupAs(t *testing.T, uid int, sock string, args ...string) (int, string,
 // it. Root's job must still get big3 warmed, and the user is told what
 // happened.
 func TestUserCancelDoesNotUndoAnotherUsersWarmup(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("this test acts as two uids and must run as root (CI does)")
-	}
+	testutil.RequireRoot(t, "acts as two uids")
 	v := testutil.NewVolume(t)
 	v.WriteFiles(t, "datasets/big3", 2, 1<<20)
 	v.WriteFiles(t, "datasets/small", 1, 1<<20)
@@ -108,9 +106,7 @@ func TestUserCancelDoesNotUndoAnotherUsersWarmup(t *testing.T) {
 // larger than MaxRequestBytes: refused at submission when the size is known,
 // else ended failed with the reason after its size check, never warmed.
 func TestUserLimits(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("this test acts as an unprivileged uid and must run as root (CI does)")
-	}
+	testutil.RequireRoot(t, "acts as an unprivileged uid")
 	v := testutil.NewVolume(t)
 	v.WriteFiles(t, "big", 4, 1<<20)
 	v.WriteFiles(t, "big2", 4, 1<<20)

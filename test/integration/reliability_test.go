@@ -3,7 +3,6 @@ package integration
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
 	"slices"
 	"syscall"
@@ -20,9 +19,7 @@ import (
 // environment) for job id in mode (prolog_slurmd or epilog_slurmd).
 func prologCmd(t *testing.T, sock, mode string, id, paths string, args ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatal("slurm-prolog reports job start and end as root (slurmd runs it as root); run this test as root (CI does)")
-	}
+	testutil.RequireRoot(t, "runs slurm-prolog, which reports job start and end as root (slurmd runs it as root),")
 	cmd := exec.Command(testutil.Binary(t, "cmd/slurm-prolog"), append([]string{"--socket", sock, "--poll-interval", "100ms"}, args...)...)
 	cmd.Env = []string{
 		"SLURM_SCRIPT_CONTEXT=" + mode,
@@ -74,16 +71,25 @@ func TestPrologsSurviveWarmupdRestart(t *testing.T) {
 	}
 }
 
-// The epilog tries again while warmupd restarts and tells it the job ended.
-func TestEpilogReachesRestartedWarmupd(t *testing.T) {
+// startedJob starts warmupd (no workers) on a fresh volume holding one
+// small dataset, and runs Slurm job id's prolog for it; it returns the
+// daemon and the dataset.
+func startedJob(t *testing.T, id string) (*testutil.Daemon, string) {
+	t.Helper()
 	v := testutil.NewVolume(t)
 	ds := v.WriteFiles(t, "ds", 1, 1<<20)
 	d := testutil.StartWarmupd(t, v, "--workers", "0")
-	cmd, out := prologCmd(t, d.Socket, "prolog_slurmd", "201", ds, "--prolog-wait", "200ms")
+	cmd, out := prologCmd(t, d.Socket, "prolog_slurmd", id, ds, "--prolog-wait", "200ms")
 	require.NoError(t, cmd.Run(), out.String())
+	return d, ds
+}
+
+// The epilog tries again while warmupd restarts and tells it the job ended.
+func TestEpilogReachesRestartedWarmupd(t *testing.T) {
+	d, ds := startedJob(t, "201")
 
 	d.Kill()
-	cmd, out = prologCmd(t, d.Socket, "epilog_slurmd", "201", ds)
+	cmd, out := prologCmd(t, d.Socket, "epilog_slurmd", "201", ds)
 	require.NoError(t, cmd.Start())
 	time.Sleep(time.Second)
 	d.Start()
@@ -97,16 +103,12 @@ func TestEpilogReachesRestartedWarmupd(t *testing.T) {
 
 // A hung warmupd (kill -STOP): the epilog gives up after a few seconds, exit 0.
 func TestEpilogGivesUpOnHungWarmupd(t *testing.T) {
-	v := testutil.NewVolume(t)
-	ds := v.WriteFiles(t, "ds", 1, 1<<20)
-	d := testutil.StartWarmupd(t, v, "--workers", "0")
-	cmd, out := prologCmd(t, d.Socket, "prolog_slurmd", "301", ds, "--prolog-wait", "200ms")
-	require.NoError(t, cmd.Run(), out.String())
+	d, ds := startedJob(t, "301")
 
 	require.NoError(t, d.Signal(syscall.SIGSTOP))
 	t.Cleanup(func() { _ = d.Signal(syscall.SIGCONT) })
 	start := time.Now()
-	cmd, out = prologCmd(t, d.Socket, "epilog_slurmd", "301", ds)
+	cmd, out := prologCmd(t, d.Socket, "epilog_slurmd", "301", ds)
 	require.NoError(t, cmd.Run(), "slurm-prolog exits 0")
 	require.Less(t, time.Since(start), 15*time.Second, "a few seconds")
 	require.Contains(t, out.String(), "reason=daemon-down", out.String())
