@@ -303,11 +303,42 @@ func TestVerifierSubmitItems(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, api.TaskWarm, r.Items[0].State)
 	require.Equal(t, api.TaskWarm, r.Items[1].State, "the store alone says warm")
-	require.NoError(t, v.Items(ctx, r.Items))
+	require.NoError(t, v.Items(ctx, r.Items, api.SourceManual))
 	require.Equal(t, api.TaskWarm, r.Items[0].State)
 	require.Equal(t, api.TaskQueued, r.Items[1].State, "b lost half its blocks: queued again")
 	require.Equal(t, 1, d.checks("/jfs/a"))
 	require.Equal(t, 1, d.checks("/jfs/b"))
+}
+
+// The SPANK plugin's submission at sbatch (source submit) gives warmupd
+// timeout_ms (500 ms by default) and reads only the status code: its answer
+// never waits for a re-check (which may take VerifyWait, 2 s), but still
+// says verifying, never an unverified warm, and starts the check so the
+// prolog finds the data verified.
+func TestVerifierSubmitItemsOfThePluginDoNotWait(t *testing.T) {
+	s, d, c := openStore(t), newVerifyDriver(), &clock{t: vt0}
+	ctx := context.Background()
+	warmJob(t, s, 1, vt0, "/jfs/a")
+	d.set("/jfs/a", 1)
+	d.hold = make(chan struct{}) // the check takes as long as the test wants
+	v := newVerifier(t, VerifyConfig{MaxAge: 5 * time.Second, Wait: time.Hour, Timeout: time.Hour}, s, d, c)
+	c.add(10 * time.Second)
+	r, err := s.Submit(ctx, queue.SubmitParams{Paths: []string{"/jfs/a"}, UID: 1000, Token: "tok", Source: api.SourceSubmit, Now: c.now()})
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- v.Items(ctx, r.Items, api.SourceSubmit) }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(20 * time.Second):
+		close(d.hold)
+		t.Fatal("the plugin's submit answer waited for the re-check")
+	}
+	require.Equal(t, api.TaskVerifying, r.Items[0].State)
+	require.True(t, v.Verifying("/jfs/a"), "the check was started for the prolog")
+	close(d.hold)
+	require.Eventually(t, func() bool { return !v.Verifying("/jfs/a") }, 10*time.Second, 10*time.Millisecond)
+	require.Equal(t, 1, d.checks("/jfs/a"))
 }
 
 // The periodic refresh finding a warm dataset short queues it again when a
