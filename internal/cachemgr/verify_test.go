@@ -49,7 +49,11 @@ func newVerifyDriver() *verifyDriver {
 }
 
 func (f *verifyDriver) set(path string, r float64) { f.mu.Lock(); f.ratio[path] = r; f.mu.Unlock() }
-func (f *verifyDriver) checks(path string) int     { f.mu.Lock(); defer f.mu.Unlock(); return f.calls[path] }
+func (f *verifyDriver) checks(path string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[path]
+}
 
 func (f *verifyDriver) Check(ctx context.Context, paths []string) (*jfs.CheckResult, error) {
 	f.mu.Lock()
