@@ -119,8 +119,17 @@ func (s *Store) Requeue(ctx context.Context, path, why string, now time.Time) (i
 }
 
 // reviveTx puts a terminal task back to queued in place, for the jobs linked
-// to it: owner, source and links kept, a fresh attempt budget.
+// to it: owner, source and links kept, a fresh attempt budget. The requests
+// of people and of the active policy made before the task ended were
+// fulfilled when it ended (see claims.go): they are dropped, so they do not
+// keep the revived task alive once its jobs end, nor exempt it from
+// MaxRequestBytes. Requests made since (joining the warm task, e.g. the
+// `swarmup warm` whose re-verification revives it) stay.
 func (s *Store) reviveTx(ctx context.Context, tx *wtx, taskID int64, why string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM claims WHERE task_id = ?1 AND job_id IS NULL
+			AND created_at <= (SELECT coalesce(finished_at, 0) FROM tasks WHERE id = ?1)`, taskID); err != nil {
+		return err
+	}
 	_, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?1, attempts = 0, not_before = 0,
 			reason = ?2, updated_at = ?3, queued_at = ?3, started_at = NULL, finished_at = NULL WHERE id = ?4`,
 		string(api.TaskQueued), why, ns(now), taskID)
