@@ -44,7 +44,8 @@ type VerifyConfig struct {
 // the answer is TaskVerifying and one bounded `--check` of that path runs
 // (one per path at a time, Parallel at most). A check that finds the path
 // short, fails, or does not finish within Timeout queues it again for the
-// jobs that need it (queue.Store.Requeue); one that finds it warm is recorded,
+// jobs and requests that need it (queue.Store.Short; with none, e.g. the
+// status of a job that ended, it is marked evicted); one that finds it warm is recorded,
 // and the next answer says warm.
 type Verifier struct {
 	// Kick, when set (before the first answer), wakes the scheduler after a
@@ -183,9 +184,13 @@ func (v *Verifier) verify(path string) {
 		why = fmt.Sprintf("re-verification found %d of %d bytes cached, below the target %.4g%% (blocks were evicted, or data is new); warming again",
 			chk.CachedBytes, chk.Bytes, 100*v.cfg.TargetRatio)
 	}
-	id, err := v.store.Requeue(sctx, path, why, v.now())
+	id, queued, err := v.store.Short(sctx, path, why, v.now())
 	if err != nil {
 		log.Warn().Err(err).Msg("queue again after re-verification")
+		return
+	}
+	if !queued {
+		log.Info().Int64("task", id).Str("why", why).Msg("not warm any more; no job or request needs it now, marked evicted")
 		return
 	}
 	log.Info().Int64("task", id).Str("why", why).Msg("not warm any more; queued again")

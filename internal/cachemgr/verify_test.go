@@ -370,3 +370,36 @@ func TestRefreshRequeuesShortDatasetJobsNeed(t *testing.T) {
 	require.Equal(t, api.TaskQueued, got["/jfs/used"], "job 1 still needs it")
 	require.Equal(t, api.TaskEvicted, got["/jfs/idle"])
 }
+
+// The status of a job that ended (GET /v1/jobs/{id} is open to every user)
+// re-verifies its data but queues nothing when no live job or new request
+// needs it: found short, the task becomes evicted, as the periodic refresh
+// does, instead of a warm-up nobody waits for and nothing ever cancels.
+func TestVerifierShortDataNobodyNeedsIsNotQueued(t *testing.T) {
+	s, d, c := openStore(t), newVerifyDriver(), &clock{t: vt0}
+	ctx := context.Background()
+	warmJob(t, s, 1, vt0, "/jfs/a")
+	require.NoError(t, s.JobEnd(ctx, 1, queue.JobEndParams{Now: vt0.Add(time.Minute)}))
+	d.set("/jfs/a", 0)
+	v := newVerifier(t, VerifyConfig{MaxAge: 5 * time.Second}, s, d, c)
+	c.add(time.Hour)
+	st := jobAnswer(t, s, v, 1)
+	require.False(t, st.Warm)
+	require.Equal(t, api.TaskEvicted, st.Datasets[0].State)
+	require.Contains(t, st.Datasets[0].Reason, "no job or request needs it now")
+	es, err := s.Queue(ctx, false)
+	require.NoError(t, err)
+	require.Empty(t, es, "nothing queued")
+
+	// A person joining warm data nobody's job needs is a request made now:
+	// found short, it is queued again for them.
+	warmJob(t, s, 2, c.now(), "/jfs/b")
+	require.NoError(t, s.JobEnd(ctx, 2, queue.JobEndParams{Now: c.now()}))
+	d.set("/jfs/b", 0)
+	c.add(time.Hour)
+	r, err := s.Submit(ctx, queue.SubmitParams{Paths: []string{"/jfs/b"}, UID: 1000, Source: api.SourceManual, Now: c.now()})
+	require.NoError(t, err)
+	require.Equal(t, api.TaskWarm, r.Items[0].State, "the store alone says warm")
+	require.NoError(t, v.Items(ctx, r.Items, api.SourceManual))
+	require.Equal(t, api.TaskQueued, r.Items[0].State)
+}

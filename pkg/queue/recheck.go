@@ -61,6 +61,77 @@ func (s *Store) LastChecks(ctx context.Context, paths []string) (map[string]Last
 func (s *Store) Requeue(ctx context.Context, path, why string, now time.Time) (int64, error) {
 	var taskID int64
 	err := s.inTx(ctx, func(tx *wtx) error {
+		var err error
+		taskID, err = s.requeueTx(ctx, tx, path, why, now)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return taskID, nil
+}
+
+// Short records that a re-verification found path short of warm (or could
+// not say). When a live job links the path, or a request made since its task
+// ended wants it (see wantedNowTx), it is queued again (Requeue) and queued
+// is true. Otherwise nobody needs it now (e.g. the status of a job that
+// ended was asked): its own warm or partial task becomes evicted with why,
+// as the periodic refresh does, and the next request or job start warms it
+// again. It returns the path's task id (0 when it has none).
+func (s *Store) Short(ctx context.Context, path, why string, now time.Time) (taskID int64, queued bool, err error) {
+	err = s.inTx(ctx, func(tx *wtx) error {
+		wanted, err := wantedNowTx(ctx, tx, path)
+		if err != nil {
+			return err
+		}
+		if wanted {
+			taskID, err = s.requeueTx(ctx, tx, path, why, now)
+			queued = err == nil
+			return err
+		}
+		var tid sql.NullInt64
+		var st sql.NullString
+		err = tx.QueryRowContext(ctx, `SELECT t.id, t.state FROM datasets d JOIN tasks t ON t.dataset_id = d.id WHERE d.path = ?`, path).Scan(&tid, &st)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("queue: %s found short: %w", path, err)
+		}
+		taskID = tid.Int64
+		if s := api.TaskState(st.String); s != api.TaskWarm && s != api.TaskPartial {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE tasks SET state = ?, reason = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
+			string(api.TaskEvicted), why+"; no job or request needs it now", ns(now), ns(now), taskID)
+		if err != nil {
+			return fmt.Errorf("queue: %s found short: mark evicted: %w", path, err)
+		}
+		return nil
+	})
+	return taskID, queued, err
+}
+
+// wantedNowTx reports whether a job that has not ended links path, or a
+// person's (or the active policy's) request for path was made while its
+// task was live or after it ended (a request its task already fulfilled
+// does not count; see reviveTx).
+func wantedNowTx(ctx context.Context, tx *wtx, path string) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT
+		EXISTS (SELECT 1 FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id WHERE jt.path = ?1 AND j.state != ?2)
+		OR EXISTS (SELECT 1 FROM claims c JOIN tasks t ON t.id = c.task_id WHERE c.path = ?1 AND c.job_id IS NULL
+			AND (t.finished_at IS NULL OR c.created_at > t.finished_at))`, path, string(api.JobEnded)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("queue: who needs %s: %w", path, err)
+	}
+	return n > 0, nil
+}
+
+// requeueTx is Requeue inside tx.
+func (s *Store) requeueTx(ctx context.Context, tx *wtx, path, why string, now time.Time) (int64, error) {
+	var taskID int64
+	err := func() error {
 		var (
 			dsID  sql.NullInt64
 			tid   sql.NullInt64
@@ -111,11 +182,8 @@ func (s *Store) Requeue(ctx context.Context, path, why string, now time.Time) (i
 			return fmt.Errorf("queue: requeue %s: move requests: %w", path, err)
 		}
 		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	return taskID, nil
+	}()
+	return taskID, err
 }
 
 // reviveTx puts a terminal task back to queued in place, for the jobs linked
