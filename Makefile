@@ -31,6 +31,7 @@ build: ## build the Go binaries into bin/ and the SPANK plugin spank/accel_data.
 test: deps build ## everything CI runs: deps, build, Go tests (race, shuffled), C tests, end-to-end tests
 	@if [ -f spank/Makefile ]; then $(MAKE) -C spank test; fi
 	$(GO) vet ./...
+	@unformatted=$$(gofmt -l cmd internal pkg test bench); if [ -n "$$unformatted" ]; then echo "gofmt needed (run gofmt -w): $$unformatted"; exit 1; fi
 	$(GO) test -race -shuffle=on -count=1 -timeout 25m ./...
 
 bench: build ## run the benchmarks and print the figures

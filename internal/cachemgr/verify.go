@@ -44,7 +44,8 @@ type VerifyConfig struct {
 // the answer is TaskVerifying and one bounded `--check` of that path runs
 // (one per path at a time, Parallel at most). A check that finds the path
 // short, fails, or does not finish within Timeout queues it again for the
-// jobs that need it (queue.Store.Requeue); one that finds it warm is recorded,
+// jobs and requests that need it (queue.Store.Short; with none, e.g. the
+// status of a job that ended, it is marked evicted); one that finds it warm is recorded,
 // and the next answer says warm.
 type Verifier struct {
 	// Kick, when set (before the first answer), wakes the scheduler after a
@@ -183,9 +184,13 @@ func (v *Verifier) verify(path string) {
 		why = fmt.Sprintf("re-verification found %d of %d bytes cached, below the target %.4g%% (blocks were evicted, or data is new); warming again",
 			chk.CachedBytes, chk.Bytes, 100*v.cfg.TargetRatio)
 	}
-	id, err := v.store.Requeue(sctx, path, why, v.now())
+	id, queued, err := v.store.Short(sctx, path, why, v.now())
 	if err != nil {
 		log.Warn().Err(err).Msg("queue again after re-verification")
+		return
+	}
+	if !queued {
+		log.Info().Int64("task", id).Str("why", why).Msg("not warm any more; no job or request needs it now, marked evicted")
 		return
 	}
 	log.Info().Int64("task", id).Str("why", why).Msg("not warm any more; queued again")
@@ -251,8 +256,12 @@ func (v *Verifier) Job(ctx context.Context, st *api.JobStatus, reload func(conte
 
 // Items judges the items of a submit answer the same way: a path joined to a
 // warm task is warm only when its own check is Fresh; else a re-verification
-// runs and, when it does not end within Wait, the item says verifying.
-func (v *Verifier) Items(ctx context.Context, items []api.SubmitItem) error {
+// runs and, when it does not end within Wait, the item says verifying. Only
+// a person's request (src manual: `swarmup warm`, which shows the state)
+// waits for it; the SPANK plugin's submission (src submit) has a budget of
+// its own (timeout_ms, 500 ms) and reads only the status code, so its items
+// say verifying at once while the check runs for the job's prolog.
+func (v *Verifier) Items(ctx context.Context, items []api.SubmitItem, src api.Source) error {
 	var paths []string
 	for _, it := range items {
 		if it.State == api.TaskWarm {
@@ -286,7 +295,7 @@ func (v *Verifier) Items(ctx context.Context, items []api.SubmitItem) error {
 		return chs, nil
 	}
 	chs, err := judgeAll()
-	if err != nil || len(chs) == 0 || !v.wait(ctx, chs) {
+	if err != nil || len(chs) == 0 || src != api.SourceManual || !v.wait(ctx, chs) {
 		return err
 	}
 	_, err = judgeAll()

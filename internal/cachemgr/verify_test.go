@@ -226,11 +226,42 @@ func TestVerifierSubmitItems(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, api.TaskWarm, r.Items[0].State)
 	require.Equal(t, api.TaskWarm, r.Items[1].State, "the store alone says warm")
-	require.NoError(t, v.Items(ctx, r.Items))
+	require.NoError(t, v.Items(ctx, r.Items, api.SourceManual))
 	require.Equal(t, api.TaskWarm, r.Items[0].State)
 	require.Equal(t, api.TaskQueued, r.Items[1].State, "b lost half its blocks: queued again")
 	require.Equal(t, 1, d.checksOf("/jfs/a"))
 	require.Equal(t, 1, d.checksOf("/jfs/b"))
+}
+
+// The SPANK plugin's submission at sbatch (source submit) gives warmupd
+// timeout_ms (500 ms by default) and reads only the status code: its answer
+// never waits for a re-check (which may take VerifyWait, 2 s), but still
+// says verifying, never an unverified warm, and starts the check so the
+// prolog finds the data verified.
+func TestVerifierSubmitItemsOfThePluginDoNotWait(t *testing.T) {
+	s, d, c := queuetest.Open(t), newDriver(), testutil.NewClock()
+	ctx := context.Background()
+	warmJob(t, s, 1, t0, "/jfs/a")
+	d.set("/jfs/a", 100, 100)
+	d.hold = make(chan struct{}) // the check takes as long as the test wants
+	v := newVerifier(t, VerifyConfig{MaxAge: 5 * time.Second, Wait: time.Hour, Timeout: time.Hour}, s, d, c)
+	c.Add(10 * time.Second)
+	r, err := s.Submit(ctx, queue.SubmitParams{Paths: []string{"/jfs/a"}, UID: 1000, Token: "tok", Source: api.SourceSubmit, Now: c.Now()})
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- v.Items(ctx, r.Items, api.SourceSubmit) }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(20 * time.Second):
+		close(d.hold)
+		t.Fatal("the plugin's submit answer waited for the re-check")
+	}
+	require.Equal(t, api.TaskVerifying, r.Items[0].State)
+	require.True(t, v.Verifying("/jfs/a"), "the check was started for the prolog")
+	close(d.hold)
+	require.Eventually(t, func() bool { return !v.Verifying("/jfs/a") }, 10*time.Second, 10*time.Millisecond)
+	require.Equal(t, 1, d.checksOf("/jfs/a"))
 }
 
 // The periodic refresh finding a warm dataset short queues it again when a
@@ -257,4 +288,37 @@ func TestRefreshRequeuesShortDatasetJobsNeed(t *testing.T) {
 	}
 	require.Equal(t, api.TaskQueued, got["/jfs/used"], "job 1 still needs it")
 	require.Equal(t, api.TaskEvicted, got["/jfs/idle"])
+}
+
+// The status of a job that ended (GET /v1/jobs/{id} is open to every user)
+// re-verifies its data but queues nothing when no live job or new request
+// needs it: found short, the task becomes evicted, as the periodic refresh
+// does, instead of a warm-up nobody waits for and nothing ever cancels.
+func TestVerifierShortDataNobodyNeedsIsNotQueued(t *testing.T) {
+	s, d, c := queuetest.Open(t), newDriver(), testutil.NewClock()
+	ctx := context.Background()
+	warmJob(t, s, 1, t0, "/jfs/a")
+	require.NoError(t, s.JobEnd(ctx, 1, queue.JobEndParams{Now: t0.Add(time.Minute)}))
+	d.set("/jfs/a", 100, 0)
+	v := newVerifier(t, VerifyConfig{MaxAge: 5 * time.Second}, s, d, c)
+	c.Add(time.Hour)
+	st := jobAnswer(t, s, v, 1)
+	require.False(t, st.Warm)
+	require.Equal(t, api.TaskEvicted, st.Datasets[0].State)
+	require.Contains(t, st.Datasets[0].Reason, "no job or request needs it now")
+	es, err := s.Queue(ctx, false)
+	require.NoError(t, err)
+	require.Empty(t, es, "nothing queued")
+
+	// A person joining warm data nobody's job needs is a request made now:
+	// found short, it is queued again for them.
+	warmJob(t, s, 2, c.Now(), "/jfs/b")
+	require.NoError(t, s.JobEnd(ctx, 2, queue.JobEndParams{Now: c.Now()}))
+	d.set("/jfs/b", 100, 0)
+	c.Add(time.Hour)
+	r, err := s.Submit(ctx, queue.SubmitParams{Paths: []string{"/jfs/b"}, UID: 1000, Source: api.SourceManual, Now: c.Now()})
+	require.NoError(t, err)
+	require.Equal(t, api.TaskWarm, r.Items[0].State, "the store alone says warm")
+	require.NoError(t, v.Items(ctx, r.Items, api.SourceManual))
+	require.Equal(t, api.TaskQueued, r.Items[0].State)
 }

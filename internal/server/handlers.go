@@ -123,7 +123,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		Uint64("job", req.JobID).Msg("warm-up requested")
 	s.cfg.Kick()
 	if s.cfg.Verify != nil {
-		if err := s.cfg.Verify.Items(r.Context(), resp.Items); err != nil {
+		if err := s.cfg.Verify.Items(r.Context(), resp.Items, req.Source); err != nil {
 			s.storeError(w, err)
 			return
 		}

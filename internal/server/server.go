@@ -48,8 +48,8 @@ type Config struct {
 type Verifier interface {
 	// Job judges a job's status; reload reads it again after re-verifications.
 	Job(ctx context.Context, st *api.JobStatus, reload func(context.Context) (*api.JobStatus, error)) (*api.JobStatus, error)
-	// Items judges the items of a submit answer in place.
-	Items(ctx context.Context, items []api.SubmitItem) error
+	// Items judges the items of a submit answer from source src in place.
+	Items(ctx context.Context, items []api.SubmitItem, src api.Source) error
 	// Entries marks queue entries being re-verified, in place.
 	Entries(es []api.QueueEntry)
 }

@@ -20,12 +20,13 @@ func OversizeReason(bytes, limit int64) string {
 }
 
 // exemptClaimSQL is an SQL condition, true when a live claim of root or of
-// the daemon's active policy wants task t (they are exempt from
-// MaxRequestBytes); parameters number ended and active are api.JobEnded and
-// api.SourceActive.
+// the daemon's active policy wants task t for its dataset d itself (they are
+// exempt from MaxRequestBytes; root's request for a path below, absorbed or
+// covered by a user's parent, exempts only that path); parameters number
+// ended and active are api.JobEnded and api.SourceActive.
 func exemptClaimSQL(ended, active int) string {
 	return fmt.Sprintf(`EXISTS (SELECT 1 FROM claims c LEFT JOIN jobs j ON j.id = c.job_id
-	WHERE c.task_id = t.id AND (c.job_id IS NULL OR j.state != ?%d) AND (c.uid = 0 OR c.source = ?%d))`, ended, active)
+	WHERE c.task_id = t.id AND c.path = d.path AND (c.job_id IS NULL OR j.state != ?%d) AND (c.uid = 0 OR c.source = ?%d))`, ended, active)
 }
 
 // OversizeOf returns the first of paths whose size is known from an earlier
@@ -64,8 +65,10 @@ type Refused struct {
 
 // RefuseOversized fails every queued task whose dataset is known to be
 // larger than limit and that only users want (no live claim of root or of
-// the active policy), with OversizeReason as its reason, so no job waits for
-// a warm-up that will not run.
+// the active policy for the dataset itself), with OversizeReason as its
+// reason, so no job waits for a warm-up that will not run. The requests and
+// jobs it wanted for paths below (absorbed or covered) get their own tasks
+// back, as when a parent is cancelled (see settle).
 func (s *Store) RefuseOversized(ctx context.Context, limit int64, now time.Time) ([]Refused, error) {
 	var out []Refused
 	err := s.inTx(ctx, func(tx *wtx) error {
@@ -80,6 +83,19 @@ func (s *Store) RefuseOversized(ctx context.Context, limit int64, now time.Time)
 			if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?, reason = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
 				string(api.TaskFailed), OversizeReason(r.Bytes, limit), ns(now), ns(now), r.TaskID); err != nil {
 				return fmt.Errorf("queue: refuse oversized task %d: %w", r.TaskID, err)
+			}
+			live, err := liveClaims(ctx, tx, r.TaskID)
+			if err != nil {
+				return err
+			}
+			var under []claim
+			for _, c := range live {
+				if below(c.path, r.Path) {
+					under = append(under, c)
+				}
+			}
+			if _, err := s.restore(ctx, tx, r.TaskID, under, now); err != nil {
+				return fmt.Errorf("queue: refuse oversized task %d: give paths below their tasks back: %w", r.TaskID, err)
 			}
 		}
 		return nil

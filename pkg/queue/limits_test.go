@@ -36,3 +36,22 @@ func TestRefuseOversizedSparesRootUntilItsJobEnds(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, refused, "once")
 }
+
+// Root's request for a small path below does not exempt a user's whole
+// parent: a user who absorbs (or covers) root's queued /jfs/ds/small with
+// /jfs/ds is held to MaxRequestBytes for /jfs/ds, and refusing the parent
+// gives root's path its own task back.
+func TestRefuseOversizedRootClaimBelowDoesNotExemptTheParent(t *testing.T) {
+	s, _ := open(t)
+	small := submit(t, s, 0, t0, "/jfs/ds/small")[0]
+	parent := submit(t, s, 1000, t0, "/jfs/ds")[0]
+	require.Equal(t, queue.OutcomeAbsorbed, parent.Outcome)
+	require.NoError(t, s.RecordCheck(ctx(), "/jfs/ds", queue.Check{Files: 1, Bytes: 5 << 30}, t0))
+
+	refused, err := s.RefuseOversized(ctx(), 1<<30, t0.Add(time.Second))
+	require.NoError(t, err)
+	require.Equal(t, []queue.Refused{{TaskID: parent.TaskID, Path: "/jfs/ds", Bytes: 5 << 30}}, refused,
+		"root asked only for /jfs/ds/small")
+	st, _ := taskState(t, s, small.TaskID)
+	require.Equal(t, api.TaskQueued, st, "root's path has its task back")
+}

@@ -61,43 +61,108 @@ func (s *Store) LastChecks(ctx context.Context, paths []string) (map[string]Last
 func (s *Store) Requeue(ctx context.Context, path, why string, now time.Time) (int64, error) {
 	var taskID int64
 	err := s.inTx(ctx, func(tx *wtx) error {
-		dsID, tid, state, err := pathTaskTx(ctx, tx, path)
-		if err != nil {
-			return err
-		}
-		switch {
-		case tid.Valid && !state.Terminal():
-			taskID = tid.Int64 // queued or warming: already on its way
-		case tid.Valid:
-			taskID = tid.Int64
-			if err := reviveTx(ctx, tx, taskID, why, nil, ns(now)); err != nil {
-				return fmt.Errorf("queue: requeue %s: %w", path, err)
-			}
-		default:
-			// Owner and source of the parent task the jobs' links pointed to.
-			o := taskOwner{source: api.SourceProlog}
-			err := tx.QueryRowContext(ctx, `SELECT t.source, t.owner_uid FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id
-				WHERE jt.path = ? ORDER BY jt.job_id DESC LIMIT 1`, path).Scan(&o.source, &o.uid)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("queue: requeue %s: %w", path, err)
-			}
-			if taskID, err = addTaskTx(ctx, tx, dsID, path, o, why, ns(now)); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE job_tasks SET task_id = ?1 WHERE path = ?2 AND task_id != ?1
-				AND job_id IN (SELECT id FROM jobs WHERE state != ?3)`, taskID, path, string(api.JobEnded)); err != nil {
-			return fmt.Errorf("queue: requeue %s: move job links: %w", path, err)
-		}
-		// The requests for this very path go with it, so the task lives
-		// exactly as long as they want it (see claims.go).
-		if _, err := tx.ExecContext(ctx, `UPDATE claims SET task_id = ?1 WHERE path = ?2 AND task_id != ?1`, taskID, path); err != nil {
-			return fmt.Errorf("queue: requeue %s: move requests: %w", path, err)
-		}
-		return nil
+		var err error
+		taskID, err = requeueTx(ctx, tx, path, why, now)
+		return err
 	})
 	if err != nil {
 		return 0, err
+	}
+	return taskID, nil
+}
+
+// Short records that a re-verification found path short of warm (or could
+// not say). When a live job links the path, or a request made since its task
+// ended wants it (see wantedNowTx), it is queued again (Requeue) and queued
+// is true. Otherwise nobody needs it now (e.g. the status of a job that
+// ended was asked): its own warm or partial task becomes evicted with why,
+// as the periodic refresh does, and the next request or job start warms it
+// again. It returns the path's task id (0 when it has none).
+func (s *Store) Short(ctx context.Context, path, why string, now time.Time) (taskID int64, queued bool, err error) {
+	err = s.inTx(ctx, func(tx *wtx) error {
+		wanted, err := wantedNowTx(ctx, tx, path)
+		if err != nil {
+			return err
+		}
+		if wanted {
+			taskID, err = requeueTx(ctx, tx, path, why, now)
+			queued = err == nil
+			return err
+		}
+		var tid sql.NullInt64
+		var st sql.NullString
+		err = tx.QueryRowContext(ctx, `SELECT t.id, t.state FROM datasets d JOIN tasks t ON t.dataset_id = d.id WHERE d.path = ?`, path).Scan(&tid, &st)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("queue: %s found short: %w", path, err)
+		}
+		taskID = tid.Int64
+		if s := api.TaskState(st.String); s != api.TaskWarm && s != api.TaskPartial {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE tasks SET state = ?, reason = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
+			string(api.TaskEvicted), why+"; no job or request needs it now", ns(now), ns(now), taskID)
+		if err != nil {
+			return fmt.Errorf("queue: %s found short: mark evicted: %w", path, err)
+		}
+		return nil
+	})
+	return taskID, queued, err
+}
+
+// wantedNowTx reports whether a job that has not ended links path, or a
+// person's (or the active policy's) request for path was made while its
+// task was live or after it ended (a request its task already fulfilled
+// does not count; see reviveTx).
+func wantedNowTx(ctx context.Context, tx *wtx, path string) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT
+		EXISTS (SELECT 1 FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id WHERE jt.path = ?1 AND j.state != ?2)
+		OR EXISTS (SELECT 1 FROM claims c JOIN tasks t ON t.id = c.task_id WHERE c.path = ?1 AND c.job_id IS NULL
+			AND (t.finished_at IS NULL OR c.created_at > t.finished_at))`, path, string(api.JobEnded)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("queue: who needs %s: %w", path, err)
+	}
+	return n > 0, nil
+}
+
+// requeueTx is Requeue inside tx.
+func requeueTx(ctx context.Context, tx *wtx, path, why string, now time.Time) (int64, error) {
+	var taskID int64
+	dsID, tid, state, err := pathTaskTx(ctx, tx, path)
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case tid.Valid && !state.Terminal():
+		taskID = tid.Int64 // queued or warming: already on its way
+	case tid.Valid:
+		taskID = tid.Int64
+		if err := reviveTx(ctx, tx, taskID, why, nil, ns(now)); err != nil {
+			return 0, fmt.Errorf("queue: requeue %s: %w", path, err)
+		}
+	default:
+		// Owner and source of the parent task the jobs' links pointed to.
+		o := taskOwner{source: api.SourceProlog}
+		err := tx.QueryRowContext(ctx, `SELECT t.source, t.owner_uid FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id
+			WHERE jt.path = ? ORDER BY jt.job_id DESC LIMIT 1`, path).Scan(&o.source, &o.uid)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return 0, fmt.Errorf("queue: requeue %s: %w", path, err)
+		}
+		if taskID, err = addTaskTx(ctx, tx, dsID, path, o, why, ns(now)); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE job_tasks SET task_id = ?1 WHERE path = ?2 AND task_id != ?1
+			AND job_id IN (SELECT id FROM jobs WHERE state != ?3)`, taskID, path, string(api.JobEnded)); err != nil {
+		return 0, fmt.Errorf("queue: requeue %s: move job links: %w", path, err)
+	}
+	// The requests for this very path go with it, so the task lives
+	// exactly as long as they want it (see claims.go).
+	if _, err := tx.ExecContext(ctx, `UPDATE claims SET task_id = ?1 WHERE path = ?2 AND task_id != ?1`, taskID, path); err != nil {
+		return 0, fmt.Errorf("queue: requeue %s: move requests: %w", path, err)
 	}
 	return taskID, nil
 }

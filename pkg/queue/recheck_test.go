@@ -142,3 +142,39 @@ func TestJobStartRequeuesEvictedData(t *testing.T) {
 	require.Equal(t, api.TaskQueued, state)
 	require.Contains(t, reason, "evicted, and a job that needs it started")
 }
+
+// A task queued again after a re-verification lives for who wants it now:
+// a person's request fulfilled when the task ended warm is not revived with
+// it, so the task is cancelled when the only job that needed it ends; a
+// request made since (joining the warm task) keeps it, and only its owner's
+// cancel ends it.
+func TestRequeuedTaskIsNotKeptByFulfilledRequests(t *testing.T) {
+	s, _ := open(t)
+	it := submit(t, s, 1000, t0, "/jfs/a")[0]
+	warmAll(t, s, t0)
+	day := t0.Add(24 * time.Hour)
+	_, err := s.JobStart(ctx(), 7, queue.JobStartParams{Paths: []string{"/jfs/a"}, Node: "n1", UID: 2000, Now: day})
+	require.NoError(t, err)
+	_, err = s.Requeue(ctx(), "/jfs/a", "blocks gone", day)
+	require.NoError(t, err)
+	require.NoError(t, s.JobEnd(ctx(), 7, queue.JobEndParams{Now: day.Add(time.Minute)}))
+	st, reason := taskState(t, s, it.TaskID)
+	require.Equal(t, api.TaskCancelled, st, "uid 1000's request of a day ago was fulfilled: %s", reason)
+
+	s2, _ := open(t)
+	it = submit(t, s2, 1000, t0, "/jfs/a")[0]
+	warmAll(t, s2, t0)
+	_, err = s2.JobStart(ctx(), 7, queue.JobStartParams{Paths: []string{"/jfs/a"}, Node: "n1", UID: 2000, Now: day})
+	require.NoError(t, err)
+	submit(t, s2, 3000, day, "/jfs/a") // joins the warm task; its answer's re-check queues it again
+	_, err = s2.Requeue(ctx(), "/jfs/a", "blocks gone", day)
+	require.NoError(t, err)
+	require.NoError(t, s2.JobEnd(ctx(), 7, queue.JobEndParams{Now: day.Add(time.Minute)}))
+	st, _ = taskState(t, s2, it.TaskID)
+	require.Equal(t, api.TaskQueued, st, "uid 3000 still wants it")
+	_, err = s2.Withdraw(ctx(), 1000, api.CancelRequest{Paths: []string{"/jfs/a"}}, day.Add(2*time.Minute))
+	require.ErrorIs(t, err, queue.ErrNotOwner, "uid 1000 has no request left")
+	r, err := s2.Withdraw(ctx(), 3000, api.CancelRequest{Paths: []string{"/jfs/a"}}, day.Add(2*time.Minute))
+	require.NoError(t, err)
+	require.Equal(t, []int64{it.TaskID}, r.Cancelled)
+}
