@@ -73,7 +73,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) {
 		logged = true // not an accel-data job: stay quiet
 		return
 	}
-	c := &api.Client{Socket: o.socket}
+	c := &api.Client{Socket: o.socket, Server: o.server, MungeSocket: o.mungeSocket, ServerUID: o.serverUID}
 	if e.Mode == modeProlog {
 		out = prolog(ctx, c, e, o)
 	} else {

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -77,4 +78,25 @@ func rejectDecode(err error) error {
 		r = NotForServer
 	}
 	return &Rejection{Reason: r, Detail: me.Detail}
+}
+
+// Probe checks that munged at socket answers: it encodes and decodes an
+// empty credential. warmupd logs its error at start when the TCP door is
+// open, since every TCP request would be refused.
+func Probe(socket string) error {
+	cred, err := munge.Encode(nil, munge.EncodeOptions{Socket: socket})
+	if err == nil {
+		_, err = munge.Decode(cred, socket)
+	}
+	if err != nil {
+		return fmt.Errorf("munged at %s: %w", socketName(socket), err)
+	}
+	return nil
+}
+
+func socketName(s string) string {
+	if s == "" {
+		return "libmunge's default socket"
+	}
+	return s
 }
