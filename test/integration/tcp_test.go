@@ -40,7 +40,10 @@ type tcpRig struct {
 	secret string // a dataset only root may read
 }
 
-func freePort(t *testing.T) string {
+// freePort is a TCP address on 127.0.0.1 that nothing listens on now.
+func freePort(t *testing.T) string { return freePortB(t) }
+
+func freePortB(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
