@@ -127,3 +127,11 @@ func (m *Munged) Stop() {
 		<-m.done
 	}
 }
+
+// Pid is munged's process id (0 when not started).
+func (m *Munged) Pid() int {
+	if m.cmd == nil || m.cmd.Process == nil {
+		return 0
+	}
+	return m.cmd.Process.Pid
+}

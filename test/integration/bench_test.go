@@ -68,7 +68,8 @@ func BenchmarkSubmitAPI(b *testing.B) {
 // (half the requests name new datasets, half join existing ones), and
 // returns requests per second.
 func submitRate(b *testing.B, client func() *api.Client, dirs []string) float64 {
-	const total, workers = 4000, 4
+	const total = 4000
+	workers := benchWorkers()
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := 0; w < workers; w++ {
