@@ -137,6 +137,9 @@ func message(name string, out outcome) string {
 			msg = fmt.Sprintf("accel-data epilog: could not tell warmupd the job ended (%s)", out.Reason)
 		}
 	}
+	if out.Reason == reasonDaemonDown && out.MungeDown {
+		msg = fmt.Sprintf("accel-data %s: cannot make a MUNGE credential on this host to reach warmupd, job goes on without waiting (start munged, or fix MungeSocket)", name)
+	}
 	switch {
 	case out.Reconnected:
 		msg += fmt.Sprintf(" (warmupd was unreachable for a while: reached it again after %d retries)", out.Retries)

@@ -90,4 +90,5 @@ func (r *reconnector) report(out *outcome) {
 		out.Unreachable = r.lastErr.Error()
 	}
 	out.Reconnected = r.retries > 0 && r.since.IsZero()
+	out.MungeDown = api.IsMungeDown(r.lastErr)
 }
