@@ -19,11 +19,11 @@ type MungeDownError struct {
 }
 
 func (e *MungeDownError) Error() string {
-	what := "munged not running on this host"
-	if !errors.Is(e.Err, munge.Socket) {
-		what = "MUNGE refused"
+	var me *munge.Error
+	if errors.As(e.Err, &me) && me.Status == munge.Socket {
+		return fmt.Sprintf("cannot make a MUNGE credential: munged not running on this host (%s); start munged, or set MungeSocket to its socket", me.Detail)
 	}
-	return fmt.Sprintf("cannot make a MUNGE credential: %s (%v)", what, e.Err)
+	return fmt.Sprintf("cannot make a MUNGE credential: %v", e.Err)
 }
 
 func (e *MungeDownError) Unwrap() error { return e.Err }
