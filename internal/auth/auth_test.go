@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -126,4 +127,15 @@ func TestVerifyThroughMunged(t *testing.T) {
 	require.Equal(t, auth.MungedDown, reason(err), "%v", err)
 	require.Contains(t, err.Error(), "munged is not running on the service node")
 	require.Error(t, auth.Probe(m.Socket))
+}
+
+// A steady stream of nonces with a short TTL keeps the cache small.
+func TestNonceCacheSteadyStream(t *testing.T) {
+	c := &clock{t: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
+	n := auth.NewNonceCache(1000, c.now)
+	for i := 0; i < 100_000; i++ {
+		require.True(t, n.Use(fmt.Sprintf("%032x", i), 10*time.Millisecond))
+		c.add(time.Millisecond)
+	}
+	require.LessOrEqual(t, n.Len(), 11)
 }

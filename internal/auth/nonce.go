@@ -15,7 +15,8 @@ type NonceCache struct {
 	now   func() time.Time
 	max   int
 	seen  map[string]time.Time // nonce → forget after
-	order []nonceEntry         // arrival order, for pruning
+	order []nonceEntry         // arrival order, for pruning; order[head:] is live
+	head  int
 }
 
 type nonceEntry struct {
@@ -52,18 +53,21 @@ func (c *NonceCache) Len() int {
 }
 
 // prune forgets expired nonces at the front and the oldest beyond max-1.
+// It advances head and compacts order only when half of it is dead, so a
+// steady stream costs O(1) per nonce.
 func (c *NonceCache) prune(now time.Time) {
-	i := 0
-	for ; i < len(c.order); i++ {
-		e := c.order[i]
-		if now.Before(e.until) && len(c.order)-i < c.max {
+	for ; c.head < len(c.order); c.head++ {
+		e := c.order[c.head]
+		if now.Before(e.until) && len(c.order)-c.head < c.max {
 			break
 		}
 		if until, ok := c.seen[e.nonce]; ok && until.Equal(e.until) {
 			delete(c.seen, e.nonce)
 		}
+		c.order[c.head] = nonceEntry{}
 	}
-	if i > 0 {
-		c.order = append(c.order[:0:0], c.order[i:]...)
+	if c.head > len(c.order)/2 {
+		c.order = append(c.order[:0], c.order[c.head:]...)
+		c.head = 0
 	}
 }
