@@ -39,7 +39,8 @@ const usage = `warmupd — accel-data's warm-up daemon.
 warmupd keeps a deduplicated priority queue of datasets to warm in SQLite, runs
 'juicefs warmup' for them against the shared JuiceFS cache (verified with
 'juicefs warmup --check'), and answers sbatch (the SPANK plugin), slurm-prolog and
-swarmup over a unix socket.
+swarmup over a unix socket and, with --listen, over TCP from other hosts
+(every TCP request authenticated by MUNGE).
 
 Usage: warmupd [flags]
 
