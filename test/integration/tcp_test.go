@@ -52,7 +52,7 @@ func freePortB(t testing.TB) string {
 	return addr
 }
 
-func newTCPRig(t *testing.T) *tcpRig {
+func newTCPRig(t *testing.T, extra ...string) *tcpRig {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Fatal("this test checks per-uid access and must run as root (CI does)")
@@ -63,8 +63,8 @@ func newTCPRig(t *testing.T) *tcpRig {
 	r.pub, r.secret = filepath.Join(r.v.Mount, "public"), filepath.Join(r.v.Mount, "secret")
 	require.NoError(t, os.Chmod(r.secret, 0o700))
 	openToAll(t, r.pub)
-	r.d = testutil.StartWarmupd(t, r.v, "--workers", "0", "--listen", r.addr,
-		"--munge-socket", r.munged.Socket, "--slurmd-user", fmt.Sprint(slurmdUID))
+	r.d = testutil.StartWarmupd(t, r.v, append([]string{"--workers", "0", "--listen", r.addr,
+		"--munge-socket", r.munged.Socket, "--slurmd-user", fmt.Sprint(slurmdUID)}, extra...)...)
 	return r
 }
 
@@ -310,4 +310,35 @@ func TestSwarmupOverTCP(t *testing.T) {
 	code, _, errOut = swarmupAs(t, nobody, "/nonexistent.sock", append([]string{"queue"}, tcp(r.munged, freePort(t))...)...)
 	require.Equal(t, 3, code, errOut)
 	require.Contains(t, errOut, "--server")
+}
+
+// slurm-prolog and its epilog over TCP, as a compute host runs them: root
+// and SlurmdUser report job start and end and the prolog waits for the data;
+// a plain user's "prolog" is refused (it cannot start a job) and, like every
+// failure, still exits 0.
+func TestPrologOverTCP(t *testing.T) {
+	r := newTCPRig(t, "--workers", "1") // the last --workers wins
+	tcp := []string{"--server", r.addr, "--munge-socket", r.munged.Socket, "--prolog-wait", "1m", "--prolog-reconnect", "0"}
+	run := func(uid int, mode, id string) string {
+		cmd, out := prologCmd(t, "/nonexistent.sock", mode, id, r.pub, tcp...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid)}}
+		require.NoError(t, cmd.Run(), "slurm-prolog exits 0: %s", out)
+		return out.String()
+	}
+	for _, c := range []struct {
+		uid int
+		id  uint64
+	}{{0, 201}, {slurmdUID, 202}} {
+		line := run(c.uid, "prolog_slurmd", fmt.Sprint(c.id))
+		require.Contains(t, line, "reason=warm", "uid %d: %s", c.uid, line)
+		line = run(c.uid, "epilog_slurmd", fmt.Sprint(c.id))
+		require.Contains(t, line, "told warmupd the job ended", "uid %d: %s", c.uid, line)
+		st, err := r.d.Client.JobStatus(context.Background(), c.id)
+		require.NoError(t, err)
+		require.Equal(t, api.JobEnded, st.State)
+	}
+	line := run(nobody, "prolog_slurmd", "203")
+	require.Contains(t, line, "reason=refused", line)
+	line = run(nobody, "epilog_slurmd", "201")
+	require.Contains(t, line, "could not tell warmupd the job ended", line)
 }
