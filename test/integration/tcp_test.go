@@ -205,7 +205,7 @@ func TestForgedReplayedExpiredAndForeignCredentialsAreRefused(t *testing.T) {
 	}{
 		{"none", request(t, "POST", "/v1/requests", sub, ""), "no credential: connect over TCP needs MUNGE"},
 		{"not MUNGE", request(t, "POST", "/v1/requests", sub, "Basic cm9vdDpyb290"), "no credential"},
-		{"garbage", request(t, "POST", "/v1/requests", sub, "MUNGE MUNGE:AwQFAAAgarbage:"), "credential"},
+		{"garbage", request(t, "POST", "/v1/requests", sub, "MUNGE MUNGE:AwQFAAAgarbage:"), "credential malformed (not a MUNGE credential)"},
 		{"another path", request(t, "POST", "/v1/cancel", sub, credFor(t, r.munged, "POST", "/v1/requests", sub, 0)),
 			"credential does not match the request (method/path/body)"},
 		{"another query", request(t, "GET", "/v1/queue?all=1", "", credFor(t, r.munged, "GET", "/v1/queue", "", 0)),
