@@ -166,3 +166,29 @@ func TestHelpAndVersionWithoutJobEnv(t *testing.T) {
 	require.NotContains(t, out, "reason=")
 	testutil.RequireVersion(t, prologBinary(t), "slurm-prolog")
 }
+
+// With Server set and this host's munged down, no credential can be made:
+// the prolog lets the job start at once (no reconnect wait: munged does not
+// come back in seconds) and its line says why.
+func TestPrologDoesNotWaitWhenMungedIsDown(t *testing.T) {
+	noMunged := filepath.Join(t.TempDir(), "munge.sock")
+	start := time.Now()
+	out := runBinary(t, jobEnvList(filepath.Join(t.TempDir(), "unused.sock")),
+		"--server", "127.0.0.1:9", "--munge-socket", noMunged, "--prolog-wait", "1m", "--prolog-reconnect", "40s")
+	took := time.Since(start)
+	require.Contains(t, out, "reason=daemon-down")
+	require.Contains(t, out, "cannot make a MUNGE credential on this host to reach warmupd, job goes on without waiting (start munged")
+	require.Contains(t, out, "cannot make a MUNGE credential: munged not running on this host")
+	require.NotContains(t, out, "retries=")
+	require.Less(t, took, 20*time.Second, "far below --prolog-reconnect: it did not wait")
+}
+
+// The epilog does not retry either when this host's munged is down.
+func TestEpilogDoesNotRetryWhenMungedIsDown(t *testing.T) {
+	noMunged := filepath.Join(t.TempDir(), "munge.sock")
+	out := runBinary(t, jobEnvList(filepath.Join(t.TempDir(), "unused.sock"), "SLURM_SCRIPT_CONTEXT=epilog_slurmd"),
+		"--server", "127.0.0.1:9", "--munge-socket", noMunged)
+	require.Contains(t, out, "reason=daemon-down")
+	require.Contains(t, out, "accel-data epilog: cannot make a MUNGE credential on this host")
+	require.NotContains(t, out, "retries=")
+}

@@ -73,7 +73,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) {
 		logged = true // not an accel-data job: stay quiet
 		return
 	}
-	c := &api.Client{Socket: o.socket}
+	c := &api.Client{Socket: o.socket, Server: o.server, MungeSocket: o.mungeSocket, ServerUID: o.serverUID}
 	if e.Mode == modeProlog {
 		out = prolog(ctx, c, e, o)
 	} else {
@@ -136,6 +136,9 @@ func message(name string, out outcome) string {
 		default:
 			msg = fmt.Sprintf("accel-data epilog: could not tell warmupd the job ended (%s)", out.Reason)
 		}
+	}
+	if out.Reason == reasonDaemonDown && out.MungeDown {
+		msg = fmt.Sprintf("accel-data %s: cannot make a MUNGE credential on this host to reach warmupd, job goes on without waiting (start munged, or fix MungeSocket)", name)
 	}
 	switch {
 	case out.Reconnected:

@@ -35,6 +35,9 @@ Flags:
 type options struct {
 	configPath   string
 	socket       string
+	server       string
+	mungeSocket  string
+	serverUID    uint32
 	prologWait   time.Duration
 	pollInterval time.Duration
 	prologLog    string
@@ -47,6 +50,9 @@ func newFlags(o *options) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("slurm-prolog", pflag.ContinueOnError)
 	fs.StringVar(&o.configPath, "config", "", "configuration file (Key=Value lines); see above for the default")
 	fs.StringVar(&o.socket, "socket", api.DefaultSocket, "warmupd's unix socket")
+	fs.StringVar(&o.server, "server", "", "warmupd's TCP door HOST:PORT, reached with a MUNGE credential (empty: the unix socket)")
+	fs.StringVar(&o.mungeSocket, "munge-socket", "", "this host's munged socket (empty: libmunge's default)")
+	fs.Uint32Var(&o.serverUID, "server-uid", 0, "uid warmupd runs as: only it may decode the credentials")
 	fs.DurationVar(&o.prologWait, "prolog-wait", 5*time.Minute, "longest wait for the data in the prolog; keep it below slurm.conf's PrologEpilogTimeout")
 	fs.DurationVar(&o.pollInterval, "poll-interval", time.Second, "how often the prolog asks warmupd whether the data is warm")
 	fs.DurationVar(&o.reconnect, "prolog-reconnect", 30*time.Second, "how long the prolog keeps trying to reach a warmupd that does not answer (a restart takes seconds) before the job starts without waiting; never past prolog-wait (0: give up at once)")

@@ -44,6 +44,9 @@ type outcome struct {
 	Unreachable string
 	// Reconnected says the last attempt got through after retries.
 	Reconnected bool
+	// MungeDown says no MUNGE credential could be made on this host (Server
+	// set, munged down): the run did not wait for it.
+	MungeDown bool
 }
 
 // prolog tells warmupd the job started and waits until its data is ready or

@@ -49,6 +49,9 @@ func (r *reconnector) do(ctx context.Context, f func(context.Context) error) err
 		case !api.IsDaemonDown(err): // an answer, good or bad
 			r.reached, r.since = true, time.Time{}
 			return err
+		case api.IsMungeDown(err): // this host's munged: not back in seconds, the job starts now
+			r.lastErr = err
+			return err
 		}
 		r.lastErr = err
 		if r.since.IsZero() {
@@ -87,4 +90,5 @@ func (r *reconnector) report(out *outcome) {
 		out.Unreachable = r.lastErr.Error()
 	}
 	out.Reconnected = r.retries > 0 && r.since.IsZero()
+	out.MungeDown = api.IsMungeDown(r.lastErr)
 }

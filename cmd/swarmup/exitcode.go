@@ -17,6 +17,7 @@ const (
 	// exitUsage: a bad flag, argument or --format field.
 	exitUsage exitCode = 2
 	// exitDaemonDown: warmupd is not running, unreachable, or did not answer within the client's response timeout.
+	// Also: no MUNGE credential could be made on this host (api.MungeDownError).
 	exitDaemonDown exitCode = 3
 	// exitNotWarm: `warm --wait` finished but a dataset ended partial, failed, cancelled or evicted.
 	exitNotWarm exitCode = 4
@@ -29,7 +30,8 @@ EXIT STATUS
   0  success
   1  error (including warmupd refusing the request; the message says why)
   2  bad flag, argument or --format field
-  3  warmupd is not running, its socket is not reachable, or it did not answer within 5s
+  3  warmupd is not running, its socket or server is not reachable, it did not answer within 5s,
+     or this host cannot make a MUNGE credential (munged not running)
   4  warm --wait: some dataset ended partial, failed, cancelled or evicted
   5  warm --wait: --timeout reached before every dataset was done
 `

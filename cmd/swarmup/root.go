@@ -43,14 +43,14 @@ and times are RFC 3339. --json prints the API objects instead.`,
 	addQueueFlags(root, qopts)
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.Socket, "socket", api.DefaultSocket, "warmupd's unix socket (else $WARMUPD_SOCKET, else Socket= in the config file)")
+	pf.StringVar(&f.Server, "server", "", "warmupd's TCP door HOST:PORT, reached with a MUNGE credential (else $WARMUPD_SERVER, else Server= in the config file; wins over the socket)")
+	pf.StringVar(&f.MungeSocket, "munge-socket", "", "the local munged's socket (else MungeSocket= in the config file; empty: libmunge's default)")
+	pf.Uint32Var(&f.ServerUID, "server-uid", 0, "uid warmupd runs as: only it may decode the credentials (else ServerUID= in the config file)")
 	pf.BoolVar(&f.Output.JSON, "json", false, "print the API objects as JSON")
 	pf.BoolVar(&f.Output.NoHeader, "noheader", false, "do not print the header line")
 	pf.StringVarP(&f.Output.Format, "format", "o", "", "comma-separated fields to show (see each command's help for the list)")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
-		if cmd.Flags().Changed("socket") {
-			return nil
-		}
-		return f.resolveSocket()
+		return f.resolveTarget(cmd.Flags().Changed)
 	}
 	root.Version = version.String()
 	root.SetVersionTemplate(version.Line("swarmup") + "\n")

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
+	"github.com/accel-data/accel-data/internal/auth"
 	"github.com/accel-data/accel-data/internal/cachemgr"
 	"github.com/accel-data/accel-data/internal/retry"
 	"github.com/accel-data/accel-data/internal/scheduler"
@@ -36,7 +39,8 @@ const usage = `warmupd — accel-data's warm-up daemon.
 warmupd keeps a deduplicated priority queue of datasets to warm in SQLite, runs
 'juicefs warmup' for them against the shared JuiceFS cache (verified with
 'juicefs warmup --check'), and answers sbatch (the SPANK plugin), slurm-prolog and
-swarmup over a unix socket.
+swarmup over a unix socket and, with --listen, over TCP from other hosts
+(every TCP request authenticated by MUNGE).
 
 Usage: warmupd [flags]
 
@@ -68,6 +72,9 @@ type options struct {
 	squeueEvery time.Duration
 	squeueGrace time.Duration
 	allowEmpty  bool
+	listen      string
+	slurmdUser  string
+	mungeSocket string
 }
 
 func main() {
@@ -84,6 +91,9 @@ func run(args []string) int {
 	fs.StringVar(&o.configPath, "config", defConf, "configuration file (Key=Value lines)")
 	fs.StringVar(&o.socket, "socket", api.DefaultSocket, "unix socket of the API")
 	fs.StringVar(&o.socketMode, "socket-mode", "0666", "permissions of the socket (every local user may submit; callers are identified by SO_PEERCRED)")
+	fs.StringVar(&o.listen, "listen", "", "also serve the API on TCP at HOST:PORT for other hosts; every TCP request must carry a MUNGE credential (empty: off, unix socket only)")
+	fs.StringVar(&o.slurmdUser, "slurmd-user", "root", "user name or uid that may report job start and end besides root (the user slurmd runs prologs as)")
+	fs.StringVar(&o.mungeSocket, "munge-socket", "", "munged socket used to decode TCP credentials (empty: libmunge's default)")
 	fs.StringVar(&o.database, "database", "/var/lib/accel-data/warmupd.db", "SQLite database file (the queue, datasets, jobs, history)")
 	fs.StringVar(&o.juicefs, "juicefs", "/usr/local/bin/juicefs", "the juicefs binary")
 	fs.StringSliceVar(&o.mounts, "mounts", []string{"/jfs"}, "JuiceFS mount points (comma-separated); paths outside them are refused")
@@ -232,15 +242,21 @@ func serve(o options, log zerolog.Logger) error {
 	verifier := cachemgr.NewVerifier(o.verify, store, driver, log.With().Str("component", "verify").Logger(), time.Now)
 	defer verifier.Close()
 	verifier.Kick = sched.Kick
+	slurmdUID, err := lookupUID(o.slurmdUser)
+	if err != nil {
+		return fmt.Errorf("--slurmd-user: %w", err)
+	}
 	srv := server.New(server.Config{
-		Store:  store,
-		Paths:  server.PathPolicy{Mounts: mounts, MaxPaths: o.maxPaths, MinDepth: o.minDepth, MaxRequestBytes: o.cache.MaxRequestBytes},
-		Log:    log.With().Str("component", "api").Logger(),
-		Kick:   sched.Kick,
-		Stop:   sched.Stop,
-		Extra:  mgr.Routes(),
-		Rate:   sched.Rate,
-		Verify: verifier,
+		SlurmdUID: slurmdUID,
+		Auth:      auth.NewVerifier(o.mungeSocket, time.Now),
+		Store:     store,
+		Paths:     server.PathPolicy{Mounts: mounts, MaxPaths: o.maxPaths, MinDepth: o.minDepth, MaxRequestBytes: o.cache.MaxRequestBytes},
+		Log:       log.With().Str("component", "api").Logger(),
+		Kick:      sched.Kick,
+		Stop:      sched.Stop,
+		Extra:     mgr.Routes(),
+		Rate:      sched.Rate,
+		Verify:    verifier,
 		Health: func(context.Context) (server.Health, error) {
 			return server.Health{Workers: sched.Workers(), JuiceFS: o.juicefs, Database: o.database}, nil
 		},
@@ -254,6 +270,18 @@ func serve(o options, log zerolog.Logger) error {
 	defer stop()
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(l) }()
+	if o.listen != "" {
+		tl, err := server.ListenTCP(o.listen)
+		if err != nil {
+			_ = srv.Shutdown(context.Background())
+			return err
+		}
+		go func() { errc <- srv.Serve(tl) }()
+		if err := auth.Probe(o.mungeSocket); err != nil {
+			log.Warn().Err(err).Msg("TCP requests will be refused until munged answers")
+		}
+		log.Info().Str("listen", tl.Addr().String()).Str("munge_socket", o.mungeSocket).Uint32("slurmd_uid", slurmdUID).Msg("TCP door open (MUNGE)")
+	}
 	schedDone := make(chan error, 1)
 	go func() { schedDone <- sched.Run(ctx) }()
 	go mgr.Refresh(ctx)
@@ -285,6 +313,22 @@ func serve(o options, log zerolog.Logger) error {
 	}
 	log.Info().Msg("stopped cleanly")
 	return nil
+}
+
+// lookupUID reads a user name or a numeric uid.
+func lookupUID(s string) (uint32, error) {
+	if n, err := strconv.ParseUint(s, 10, 32); err == nil {
+		return uint32(n), nil
+	}
+	u, err := user.Lookup(s)
+	if err != nil {
+		return 0, fmt.Errorf("no user %q on this host: give a user name or a uid", s)
+	}
+	n, err := strconv.ParseUint(u.Uid, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("user %q has uid %q, not a number", s, u.Uid)
+	}
+	return uint32(n), nil
 }
 
 func parseMode(s string) (os.FileMode, error) {

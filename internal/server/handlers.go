@@ -14,17 +14,18 @@ import (
 	"github.com/accel-data/accel-data/pkg/queue"
 )
 
-// routes is the one table of endpoints (tailscale localapi style).
-func (s *Server) routes() map[string]http.HandlerFunc {
-	return map[string]http.HandlerFunc{
-		"GET /v1/health":           s.health,
-		"POST /v1/requests":        s.submit,
-		"POST /v1/jobs/{id}/start": s.rootOnly(s.jobStart),
-		"POST /v1/jobs/{id}/end":   s.rootOnly(s.jobEnd),
-		"GET /v1/jobs/{id}":        s.jobStatus,
-		"GET /v1/queue":            s.queue,
-		"GET /v1/datasets":         s.datasets,
-		"POST /v1/cancel":          s.cancel,
+// routes is the one table of endpoints (tailscale localapi style) and of
+// who may call them (authz.go), for both doors.
+func (s *Server) routes() map[string]route {
+	return map[string]route{
+		"GET /v1/health":           {Anyone, s.health},
+		"POST /v1/requests":        {Anyone, s.submit},
+		"POST /v1/jobs/{id}/start": {RootOrSlurmd, s.jobStart},
+		"POST /v1/jobs/{id}/end":   {RootOrSlurmd, s.jobEnd},
+		"GET /v1/jobs/{id}":        {Anyone, s.jobStatus},
+		"GET /v1/queue":            {Anyone, s.queue},
+		"GET /v1/datasets":         {Anyone, s.datasets},
+		"POST /v1/cancel":          {OwnerOrRoot, s.cancel},
 	}
 }
 
@@ -34,20 +35,6 @@ func (s *Server) caller(w http.ResponseWriter, r *http.Request) (Caller, bool) {
 		WriteError(w, http.StatusForbidden, "cannot identify the caller (SO_PEERCRED failed); connect over warmupd's unix socket", "")
 	}
 	return c, ok
-}
-
-func (s *Server) rootOnly(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		c, ok := s.caller(w, r)
-		if !ok {
-			return
-		}
-		if !c.Root() {
-			WriteError(w, http.StatusForbidden, "only root (slurm-prolog run by slurmd) may report job start and end", "")
-			return
-		}
-		h(w, r)
-	}
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {

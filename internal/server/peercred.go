@@ -12,13 +12,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Caller is who is on the other end of a unix-socket connection, from
-// SO_PEERCRED (never from the request body).
+// Caller is who is on the other end: on the unix socket from SO_PEERCRED,
+// over TCP from the request's MUNGE credential (never from the body).
 type Caller struct {
 	PID  int32
 	UID  uint32
 	GID  uint32
-	Gids []uint32 // primary + supplementary groups, from /proc/PID/status when readable
+	Gids []uint32 // primary + supplementary groups: /proc/PID/status (unix), NSS (TCP)
 }
 
 // Root reports whether the caller is uid 0.
@@ -30,7 +30,7 @@ type callerKey struct{}
 func connContext(ctx context.Context, c net.Conn) context.Context {
 	uc, ok := c.(*net.UnixConn)
 	if !ok {
-		return ctx
+		return context.WithValue(ctx, tcpDoorKey{}, true) // identified per request (tcp.go)
 	}
 	cl, err := peerCred(uc)
 	if err != nil {

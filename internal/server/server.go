@@ -1,6 +1,8 @@
-// Package server is warmupd's v1 HTTP/JSON API on a unix socket: the route
-// table, caller identity from SO_PEERCRED, request validation, and the
-// listener with stale-socket handling.
+// Package server is warmupd's v1 HTTP/JSON API behind two doors: a unix
+// socket (caller identity from SO_PEERCRED) and, when configured, TCP
+// (identity from a MUNGE credential per request, tcp.go). It holds the
+// route table with its authorisation rules (authz.go), request validation,
+// and the listeners.
 package server
 
 import (
@@ -15,6 +17,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/accel-data/accel-data/internal/auth"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/queue"
 )
@@ -41,6 +44,13 @@ type Config struct {
 	// Verify decides what may be reported warm now (cachemgr.Verifier); nil
 	// reports the store's states as they are.
 	Verify Verifier
+	// SlurmdUID may report job start and end besides root (SlurmdUser).
+	SlurmdUID uint32
+	// Auth checks the MUNGE credential of every request that comes through
+	// the TCP door (ListenTCP); nil refuses them all.
+	Auth *auth.Verifier
+	// Groups resolves a TCP caller's groups (default NSSGroups).
+	Groups func(uid, gid uint32) []uint32
 }
 
 // Verifier re-verifies warm data before an answer calls it warm (see
@@ -63,9 +73,11 @@ type Health struct {
 
 // Server serves the API.
 type Server struct {
-	cfg  Config
-	mux  *http.ServeMux
-	http *http.Server
+	cfg     Config
+	mux     *http.ServeMux
+	handler http.Handler
+	http    *http.Server
+	groups  *groupCache
 }
 
 // New builds the server and its route table.
@@ -82,15 +94,19 @@ func New(cfg Config) *Server {
 	if cfg.Stop == nil {
 		cfg.Stop = func([]int64) {}
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux()}
-	for pattern, h := range s.routes() {
-		s.mux.Handle(pattern, s.wrap(h))
+	if cfg.Groups == nil {
+		cfg.Groups = NSSGroups
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), groups: newGroupCache(cfg.Groups, cfg.Now)}
+	for pattern, rt := range s.routes() {
+		s.mux.Handle(pattern, s.wrap(s.authorize(rt)))
 	}
 	for pattern, h := range cfg.Extra {
-		s.mux.Handle(pattern, s.wrap(h))
+		s.mux.Handle(pattern, s.wrap(s.authorize(route{Anyone, h})))
 	}
+	s.handler = s.authenticate(s.mux)
 	s.http = &http.Server{
-		Handler:           s.mux,
+		Handler:           s.handler,
 		ConnContext:       connContext,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -101,8 +117,9 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// Handler returns the route table (for tests that serve it themselves).
-func (s *Server) Handler() http.Handler { return s.mux }
+// Handler returns the route table behind the TCP door's authentication
+// (for tests that serve it themselves).
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // wrap adds logging and a panic guard around every handler.
 func (s *Server) wrap(h http.HandlerFunc) http.Handler {

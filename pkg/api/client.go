@@ -12,15 +12,25 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/accel-data/accel-data/internal/auth"
 )
 
-// Client talks to warmupd over its unix socket. The zero value works: it uses
-// $WARMUPD_SOCKET, else DefaultSocket.
+// Client talks to warmupd over its unix socket, or over TCP with a MUNGE
+// credential per request when Server is set (tcp.go). The zero value works:
+// it uses $WARMUPD_SOCKET, else DefaultSocket.
 type Client struct {
 	// Socket is the path of warmupd's unix socket; empty means $WARMUPD_SOCKET or DefaultSocket.
 	Socket string
+	// Server is warmupd's TCP door, HOST:PORT; when set, Socket is unused.
+	Server string
+	// MungeSocket is the local munged's socket ("" = libmunge's default).
+	MungeSocket string
+	// ServerUID is the uid warmupd runs as: only it may decode our credentials.
+	ServerUID uint32
 	// Timeout bounds each call when the context has no deadline; 0 means 30s.
 	Timeout time.Duration
 	// ResponseTimeout bounds how long warmupd may take to connect and answer
@@ -43,11 +53,15 @@ var errNoAnswer = errors.New("no answer")
 // DaemonDownError means warmupd could not be reached: nothing listens on the
 // socket, the connection broke, or it did not answer within ResponseTimeout.
 type DaemonDownError struct {
-	Socket string
+	Socket string // the unix socket, or HOST:PORT when TCP is set
+	TCP    bool
 	Err    error
 }
 
 func (e *DaemonDownError) Error() string {
+	if e.TCP {
+		return fmt.Sprintf("warmupd is not running or not reachable at %s (%v); start it on the service node (`systemctl start warmupd`, Listen= set) or point %s/--server (Server=) at it", e.Socket, e.Err, ServerEnv)
+	}
 	return fmt.Sprintf("warmupd is not running or not reachable at %s (%v); start it with `systemctl start warmupd` (restart it if it hangs) or point %s/--socket at its socket", e.Socket, e.Err, SocketEnv)
 }
 
@@ -64,17 +78,24 @@ func (e *StatusError) Error() string {
 	if e.Path != "" {
 		return fmt.Sprintf("warmupd: %s (path %q)", e.Message, e.Path)
 	}
+	if strings.HasPrefix(e.Message, "warmupd ") {
+		return e.Message
+	}
 	return "warmupd: " + e.Message
 }
 
-// IsDaemonDown reports whether err means warmupd could not be reached.
+// IsDaemonDown reports whether err means warmupd could not be reached,
+// including because no MUNGE credential could be made (MungeDownError).
 func IsDaemonDown(err error) bool {
 	var d *DaemonDownError
-	return errors.As(err, &d)
+	return errors.As(err, &d) || IsMungeDown(err)
 }
 
-// SocketPath returns the socket this client dials.
+// SocketPath returns the socket this client dials (HOST:PORT over TCP).
 func (c *Client) SocketPath() string {
+	if c.Server != "" {
+		return c.Server
+	}
 	if c.Socket != "" {
 		return c.Socket
 	}
@@ -86,11 +107,14 @@ func (c *Client) SocketPath() string {
 
 func (c *Client) http() *http.Client {
 	c.once.Do(func() {
-		sock := c.SocketPath()
+		network, addr := "unix", c.SocketPath()
+		if c.Server != "" {
+			network = "tcp"
+		}
 		tr := &http.Transport{
 			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 				var d net.Dialer
-				return d.DialContext(ctx, "unix", sock)
+				return d.DialContext(ctx, network, addr)
 			},
 			MaxIdleConns:        4,
 			MaxIdleConnsPerHost: 4,
@@ -113,13 +137,13 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
-	var body io.Reader
+	var raw []byte
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return fmt.Errorf("encode request: %w", err)
 		}
-		body = bytes.NewReader(b)
+		raw = b
 	}
 	callCtx := ctx
 	if rt := c.responseTimeout(); rt > 0 {
@@ -127,12 +151,18 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		callCtx, cancel = context.WithTimeoutCause(ctx, rt, errNoAnswer)
 		defer cancel()
 	}
-	req, err := http.NewRequestWithContext(callCtx, method, "http://warmupd"+path, body)
+	req, err := http.NewRequestWithContext(callCtx, method, "http://warmupd"+path, bytes.NewReader(raw))
 	if err != nil {
 		return err
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	var claim *auth.Claim
+	if c.Server != "" {
+		if claim, err = c.sign(req, raw); err != nil {
+			return err
+		}
 	}
 	resp, err := c.http().Do(req)
 	if err != nil {
@@ -142,6 +172,11 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 	if err != nil {
 		return c.transportError(ctx, callCtx, fmt.Errorf("read answer: %w", err))
+	}
+	if claim != nil {
+		if err := c.checkProof(claim, resp, data); err != nil {
+			return err
+		}
 	}
 	if resp.StatusCode/100 != 2 {
 		var e Error
@@ -174,13 +209,13 @@ func (c *Client) transportError(ctx, callCtx context.Context, err error) error {
 		return fmt.Errorf("warmupd at %s: %w", c.SocketPath(), ctx.Err())
 	}
 	if errors.Is(context.Cause(callCtx), errNoAnswer) {
-		return &DaemonDownError{Socket: c.SocketPath(), Err: fmt.Errorf("no answer within %v", c.responseTimeout())}
+		return &DaemonDownError{Socket: c.SocketPath(), TCP: c.Server != "", Err: fmt.Errorf("no answer within %v", c.responseTimeout())}
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		err = op.Err
 	}
-	return &DaemonDownError{Socket: c.SocketPath(), Err: err}
+	return &DaemonDownError{Socket: c.SocketPath(), TCP: c.Server != "", Err: err}
 }
 
 // Submit queues paths for warm-up.

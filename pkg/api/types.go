@@ -8,6 +8,10 @@ import "time"
 // DefaultSocket is where warmupd listens unless configured otherwise.
 const DefaultSocket = "/run/warmupd/warmupd.sock"
 
+// ServerEnv names warmupd's TCP door (HOST:PORT) for swarmup; the flag
+// --server wins over it, and it over the Server= key.
+const ServerEnv = "WARMUPD_SERVER"
+
 // SocketEnv overrides the socket path for clients (swarmup, slurm-prolog).
 const SocketEnv = "WARMUPD_SOCKET"
 

@@ -82,6 +82,9 @@ var Keys = []string{
 	"PrologReconnect",
 	// warmupd (reliability)
 	"SqueueGrace", "AllowEmptyDatabase",
+	// TCP door and MUNGE (issue 9): warmupd's Listen and SlurmdUser; the
+	// clients' Server and ServerUID; MungeSocket for both sides
+	"Listen", "SlurmdUser", "Server", "ServerUID", "MungeSocket",
 }
 
 // Apply sets every flag of fs named by an entry, unless the flag was already

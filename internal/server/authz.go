@@ -1,0 +1,60 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// Rule is who may call a route; the route table (handlers.go routes) gives
+// each route one, and the same rule holds over the unix socket and TCP.
+type Rule int
+
+const (
+	// Anyone who got through the door: any local user on the unix socket,
+	// any holder of a valid MUNGE credential over TCP.
+	Anyone Rule = iota
+	// OwnerOrRoot: anyone may call; the store acts on the caller's own
+	// records only, root's on everyone's (pkg/queue Withdraw).
+	OwnerOrRoot
+	// RootOrSlurmd: root or Config.SlurmdUID (job start and end, reported
+	// by slurm-prolog/epilog that slurmd runs).
+	RootOrSlurmd
+)
+
+// route is one entry of the route table.
+type route struct {
+	rule Rule
+	h    http.HandlerFunc
+}
+
+// Allows tells whether caller c may call a route with this rule.
+func (r Rule) Allows(c Caller, slurmdUID uint32) bool {
+	switch r {
+	case RootOrSlurmd:
+		return c.Root() || c.UID == slurmdUID
+	default:
+		return true
+	}
+}
+
+// authorize applies the route's rule before its handler.
+func (s *Server) authorize(rt route) http.HandlerFunc {
+	if rt.rule != RootOrSlurmd {
+		return rt.h
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, ok := s.caller(w, r)
+		if !ok {
+			return
+		}
+		if !rt.rule.Allows(c, s.cfg.SlurmdUID) {
+			who := "root (slurm-prolog run by slurmd)"
+			if s.cfg.SlurmdUID != 0 {
+				who = fmt.Sprintf("root or SlurmdUser (uid %d)", s.cfg.SlurmdUID)
+			}
+			WriteError(w, http.StatusForbidden, fmt.Sprintf("only %s may report job start and end; you are uid %d", who, c.UID), "")
+			return
+		}
+		rt.h(w, r)
+	}
+}
