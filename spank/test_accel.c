@@ -433,7 +433,7 @@ static void test_http(void)
 	snprintf(sock, sizeof(sock), "%s/w.sock", dir);
 	snprintf(dump, sizeof(dump), "%s/req.txt", dir);
 
-	pid = serve(sock, "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n{\"request_id\":1}", 0, dump);
+	pid = serve(sock, "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{\"request_id\":1}", 0, dump);
 	st = ad_http_post(sock, "/v1/requests", "{\"paths\":[\"/jfs/a\"]}", 2000, &resp, err, sizeof(err));
 	CHECK(st == 202, "status %d (%s)", st, err);
 	CHECK(resp.data && strcmp(resp.data, "{\"request_id\":1}") == 0, "body %s", resp.data);
@@ -448,7 +448,7 @@ static void test_http(void)
 	      "headers: %s", req);
 	CHECK(strstr(req, "\r\n\r\n{\"paths\":[\"/jfs/a\"]}") != NULL, "body sent: %s", req);
 
-	pid = serve(sock, "HTTP/1.1 400 Bad Request\r\nContent-Length: 44\r\n\r\n{\"error\":\"outside the mounts\",\"path\":\"/x\"}", 0, NULL);
+	pid = serve(sock, "HTTP/1.1 400 Bad Request\r\nContent-Length: 42\r\n\r\n{\"error\":\"outside the mounts\",\"path\":\"/x\"}", 0, NULL);
 	st = ad_http_post(sock, "/v1/requests", "{}", 2000, &resp, err, sizeof(err));
 	CHECK(st == 400 && strstr(resp.data, "outside the mounts"), "400: %d %s", st, resp.data);
 	waitpid(pid, NULL, 0);
