@@ -111,7 +111,7 @@ static struct addrinfo *resolve(const char *host, const char *port, long long de
 		return NULL;
 	}
 	q->hints = hints;
-	q->hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+	q->hints.ai_flags = AI_NUMERICSERV;
 	snprintf(q->host, sizeof(q->host), "%s", host);
 	snprintf(q->port, sizeof(q->port), "%s", port);
 	q->cb.ar_name = q->host;

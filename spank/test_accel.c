@@ -1,4 +1,4 @@
-/* test_accel.c: unit tests for parsing, validation, JSON and the bounded POST. Run by `make test`. */
+/* test_accel.c: unit tests for parsing, validation, JSON and the bounded POST (more in test_auth.c). Run by `make test`. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -17,19 +17,10 @@
 #include "json.h"
 #include "pathrule.h"
 #include "paths.h"
+#include "testing.h"
 #include "token.h"
 
-static int failures, checks;
-
-#define CHECK(cond, ...) do { \
-	checks++; \
-	if (!(cond)) { \
-		failures++; \
-		fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-		fprintf(stderr, __VA_ARGS__); \
-		fprintf(stderr, "\n"); \
-	} \
-} while (0)
+int failures, checks;
 
 static struct ad_config cfg_of(int argc, char **argv)
 {
@@ -493,6 +484,11 @@ int main(void)
 	test_json();
 	test_token();
 	test_http();
+	test_sha256();
+	test_auth_vectors();
+	test_server_config();
+	test_tcp_bounds();
+	test_call();
 	printf("test_accel: %d checks, %d failures\n", checks, failures);
 	return failures ? 1 : 0;
 }
