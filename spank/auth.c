@@ -1,9 +1,6 @@
 /* auth.c: the MUNGE credential's payload and the check of warmupd's proof (see auth.h). */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-#include <munge.h>
 
 #include "auth.h"
 #include "token.h"
@@ -60,36 +57,4 @@ int ad_auth_proof_ok(const struct ad_auth *a, int status, const char *body, size
 		return 0;
 	ad_auth_proof(a, status, body, body_len, want);
 	return ad_ct_equal(want, proof, 2 * AD_SHA256_LEN);
-}
-
-int ad_munge_encode(const struct ad_buf *payload, const char *munge_socket, uid_t uid, char **cred,
-		    char *err, size_t errlen)
-{
-	int rv = -1;
-	munge_ctx_t ctx = munge_ctx_create();
-	munge_err_t e;
-
-	*cred = NULL;
-	if (ctx == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	if ((munge_socket != NULL && (e = munge_ctx_set(ctx, MUNGE_OPT_SOCKET, munge_socket)) != EMUNGE_SUCCESS) ||
-	    (e = munge_ctx_set(ctx, MUNGE_OPT_UID_RESTRICTION, uid)) != EMUNGE_SUCCESS) {
-		snprintf(err, errlen, "%s", munge_strerror(e));
-		goto fail;
-	}
-	e = munge_encode(cred, ctx, payload->data, (int)payload->len);
-	if (e != EMUNGE_SUCCESS) {
-		const char *why = munge_ctx_strerror(ctx);
-
-		snprintf(err, errlen, "%s", why ? why : munge_strerror(e));
-		free(*cred);
-		*cred = NULL;
-		goto fail;
-	}
-	rv = 0;
-fail:
-	munge_ctx_destroy(ctx);
-	return rv;
 }

@@ -7,7 +7,6 @@
 #define ACCEL_DATA_AUTH_H
 
 #include <stddef.h>
-#include <sys/types.h>
 
 #include "buf.h"
 #include "sha256.h"
@@ -42,13 +41,5 @@ void ad_auth_proof(const struct ad_auth *a, int status, const char *body, size_t
 
 /* 1 when proof (the header's value, NULL when absent) is the right one; compared in constant time. */
 int ad_auth_proof_ok(const struct ad_auth *a, int status, const char *body, size_t body_len, const char *proof);
-
-/*
- * Encodes payload into a MUNGE credential ("MUNGE:...:") that only uid can
- * decode, through the munged at munge_socket (NULL: libmunge's default).
- * Returns 0 with *cred to free(), or -1 with libmunge's reason in err.
- */
-int ad_munge_encode(const struct ad_buf *payload, const char *munge_socket, uid_t uid, char **cred,
-		    char *err, size_t errlen);
 
 #endif

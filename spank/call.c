@@ -5,6 +5,7 @@
 
 #include "auth.h"
 #include "call.h"
+#include "cred.h"
 #include "http.h"
 #include "json.h"
 
@@ -22,7 +23,7 @@ static int put_untrusted(struct ad_buf *msg, const char *s)
 
 /* Makes the Authorization header for the request into hdr. Returns 0, or -1 with the warning in msg. */
 static int authorize(const struct ad_config *cfg, struct ad_auth *a, const char *uri, const char *body,
-		     struct ad_buf *hdr, struct ad_buf *msg)
+		     long long deadline, struct ad_buf *hdr, struct ad_buf *msg)
 {
 	struct ad_buf payload = { 0 };
 	char err[1024];
@@ -33,7 +34,7 @@ static int authorize(const struct ad_config *cfg, struct ad_auth *a, const char 
 		ad_buf_puts(msg, "warning: cannot prepare the warm-up request (out of memory or no randomness)" AD_GOES_ON);
 		goto fail;
 	}
-	if (ad_munge_encode(&payload, cfg->munge_socket, (uid_t)cfg->server_uid, &cred, err, sizeof(err)) != 0) {
+	if (ad_munge_encode(&payload, cfg->munge_socket, (uid_t)cfg->server_uid, deadline, &cred, err, sizeof(err)) != 0) {
 		ad_buf_puts(msg, "cannot make a MUNGE credential (munged not running on this host?): ");
 		ad_buf_puts(msg, err);
 		ad_buf_puts(msg, "; the job is submitted without warm-up");
@@ -63,9 +64,15 @@ enum ad_outcome ad_call(const struct ad_config *cfg, const char *uri, const char
 
 	msg->len = 0;
 	if (cfg->server != NULL) {
-		if (authorize(cfg, &a, uri, body, &hdr, msg) != 0)
+		/* One deadline for the credential and the exchange: the exchange gets what is left. */
+		long long start = ad_now_ms();
+
+		if (authorize(cfg, &a, uri, body, start + cfg->timeout_ms, &hdr, msg) != 0)
 			goto done;
 		req.headers = hdr.data;
+		req.timeout_ms = cfg->timeout_ms - (int)(ad_now_ms() - start);
+		if (req.timeout_ms < 1)
+			req.timeout_ms = 1;
 	}
 	status = ad_http_do(&req, &resp, err, sizeof(err));
 	if (status < 0) {

@@ -14,9 +14,10 @@ enum ad_outcome {
 /*
  * POSTs body to uri on warmupd as cfg says: over cfg->socket, or with
  * cfg->server set over TCP with a MUNGE credential (made with
- * cfg->munge_socket, for cfg->server_uid), checking warmupd's proof. The whole
- * exchange is bounded by cfg->timeout_ms. Writes the one line to print (without
- * "accel-data: ") into msg, except for AD_QUEUED.
+ * cfg->munge_socket, for cfg->server_uid), checking warmupd's proof. All of it
+ * (credential, name lookup, connect, send, answer) is bounded by
+ * cfg->timeout_ms. Writes the one line to print (without "accel-data: ") into
+ * msg, except for AD_QUEUED.
  */
 enum ad_outcome ad_call(const struct ad_config *cfg, const char *uri, const char *body, struct ad_buf *msg);
 

@@ -21,7 +21,7 @@
 /* Most bytes read from warmupd's answer. */
 #define AD_MAX_ANSWER (64 * 1024)
 
-static long long now_ms(void)
+long long ad_now_ms(void)
 {
 	struct timespec ts;
 
@@ -34,7 +34,7 @@ static int wait_fd(int fd, short events, long long deadline)
 {
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = events };
-		long long left = deadline - now_ms();
+		long long left = deadline - ad_now_ms();
 		int r;
 
 		if (left <= 0)
@@ -125,7 +125,7 @@ static struct addrinfo *resolve(const char *host, const char *port, long long de
 		return NULL;
 	}
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - ad_now_ms();
 		struct timespec ts;
 
 		if (left <= 0)
@@ -215,7 +215,7 @@ static int open_conn(const struct ad_http_req *req, const char *label, long long
 	res = resolve(host, port, deadline, req->timeout_ms, label, err, errlen);
 	/* Each address in turn (IPv6 and IPv4 of one name), within the one deadline. */
 	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-		if (now_ms() >= deadline) {
+		if (ad_now_ms() >= deadline) {
 			snprintf(err, errlen, "connect %s: no answer within %d ms", label, req->timeout_ms);
 			break;
 		}
@@ -337,7 +337,7 @@ static int complete(const struct ad_buf *in)
 int ad_http_do(const struct ad_http_req *req, struct ad_http_resp *resp, char *err, size_t errlen)
 {
 	int rv = -1, fd = -1;
-	long long deadline = now_ms() + req->timeout_ms;
+	long long deadline = ad_now_ms() + req->timeout_ms;
 	const char *label = req->server ? req->server : req->socket;
 	struct ad_buf out = { 0 }, in = { 0 };
 	char head[512];

@@ -41,6 +41,9 @@ void ad_http_resp_free(struct ad_http_resp *resp);
 int ad_http_post(const char *sock, const char *path, const char *body, int timeout_ms,
 		 struct ad_buf *resp, char *err, size_t errlen);
 
+/* The monotonic clock in milliseconds (deadlines). */
+long long ad_now_ms(void);
+
 /*
  * Splits "HOST:PORT" or "[V6ADDR]:PORT" into host and port (1-65535).
  * Returns 0, or -1 when s is not of that form.

@@ -489,6 +489,7 @@ int main(void)
 	test_server_config();
 	test_tcp_bounds();
 	test_call();
+	test_munged_stuck();
 	printf("test_accel: %d checks, %d failures\n", checks, failures);
 	return failures ? 1 : 0;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -530,5 +531,53 @@ void test_call(void)
 	CHECK(dumped[0] == '\0', "warmupd was called without a credential: %s", dumped);
 
 	stop_munged();
+	ad_buf_free(&msg);
+}
+
+/*
+ * A munged that is gone but left its socket (connect refused: libmunge
+ * retries for about 2 s) or that hangs (accepted, never answered) cannot
+ * hold the submission past timeout_ms.
+ */
+void test_munged_stuck(void)
+{
+	char dir[] = "/tmp/accel-munge-stuck-XXXXXX", sock[128], arg_munge[160], arg_server[64];
+	char tout[] = "timeout_ms=400", uid0[] = "server_uid=0";
+	char *args[] = { arg_server, arg_munge, uid0, tout };
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct ad_buf msg = { 0 };
+	struct ad_config c;
+	char err[256];
+	int port, lfd, ufd;
+	long long t0;
+	enum ad_outcome o;
+
+	CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+	snprintf(sock, sizeof(sock), "%s/munge.sock", dir);
+	snprintf(arg_munge, sizeof(arg_munge), "munge_socket=%s", sock);
+	lfd = listener(4, &port); /* never reached: the credential fails first */
+	snprintf(arg_server, sizeof(arg_server), "server=127.0.0.1:%d", port);
+	CHECK(ad_config_parse(&c, 4, args, err, sizeof(err)) == 0, "config: %s", err);
+	memcpy(a.sun_path, sock, strlen(sock) + 1);
+
+	for (int hung = 0; hung <= 1; hung++) {
+		ufd = socket(AF_UNIX, SOCK_STREAM, 0);
+		CHECK(bind(ufd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind %s", sock);
+		if (hung)
+			CHECK(listen(ufd, 16) == 0, "listen");
+		else
+			close(ufd); /* the socket file stays, nobody listens: a munged killed with -9 */
+		t0 = ms();
+		o = ad_call(&c, "/v1/requests", "{}", &msg);
+		CHECK(o == AD_WARNED && starts(msg.data, "cannot make a MUNGE credential (munged not running on this host?): ") &&
+		      strstr(msg.data, "munged did not answer in time"), "%s munged: %d %s", hung ? "hung" : "stale", o, msg.data);
+		CHECK(ms() - t0 < 1500, "%s munged held the call %lld ms (timeout_ms=400)", hung ? "hung" : "stale", ms() - t0);
+		if (hung)
+			close(ufd);
+		unlink(sock);
+	}
+	close(lfd);
+	rmdir(dir);
+	ad_config_free(&c);
 	ad_buf_free(&msg);
 }

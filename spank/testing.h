@@ -22,5 +22,6 @@ void test_auth_vectors(void);
 void test_server_config(void);
 void test_tcp_bounds(void);
 void test_call(void);
+void test_munged_stuck(void);
 
 #endif
