@@ -70,9 +70,7 @@ enum ad_outcome ad_call(const struct ad_config *cfg, const char *uri, const char
 		if (authorize(cfg, &a, uri, body, start + cfg->timeout_ms, &hdr, msg) != 0)
 			goto done;
 		req.headers = hdr.data;
-		req.timeout_ms = cfg->timeout_ms - (int)(ad_now_ms() - start);
-		if (req.timeout_ms < 1)
-			req.timeout_ms = 1;
+		req.deadline = start + cfg->timeout_ms;
 	}
 	status = ad_http_do(&req, &resp, err, sizeof(err));
 	if (status < 0) {

@@ -337,7 +337,7 @@ static int complete(const struct ad_buf *in)
 int ad_http_do(const struct ad_http_req *req, struct ad_http_resp *resp, char *err, size_t errlen)
 {
 	int rv = -1, fd = -1;
-	long long deadline = ad_now_ms() + req->timeout_ms;
+	long long deadline = req->deadline ? req->deadline : ad_now_ms() + req->timeout_ms;
 	const char *label = req->server ? req->server : req->socket;
 	struct ad_buf out = { 0 }, in = { 0 };
 	char head[512];

@@ -17,7 +17,8 @@ struct ad_http_req {
 	const char *headers; /* extra header lines, each ending in "\r\n", or NULL */
 	const char *body;    /* JSON */
 	size_t body_len;
-	int timeout_ms;      /* bounds resolve + connect + send + answer together */
+	int timeout_ms;      /* bounds resolve + connect + send + answer together (named in messages) */
+	long long deadline;  /* ad_now_ms() time it all ends, when it started earlier; 0: now + timeout_ms */
 };
 
 struct ad_http_resp {

@@ -530,6 +530,26 @@ void test_call(void)
 	      strchr(msg.data, '\n') == NULL, "munged down: %d %s", o, msg.data);
 	CHECK(dumped[0] == '\0', "warmupd was called without a credential: %s", dumped);
 
+	/* A silent server: the credential and the wait share timeout_ms, and the line names timeout_ms itself. */
+	{
+		char arg_server[64], arg_munge[200], tout[] = "timeout_ms=400", err[256];
+		char *args[] = { arg_server, arg_munge, tout };
+		struct ad_config c;
+		int port, lfd = listener(16, &port);
+		long long t0;
+
+		snprintf(arg_server, sizeof(arg_server), "server=127.0.0.1:%d", port);
+		snprintf(arg_munge, sizeof(arg_munge), "munge_socket=%s", mg.sock);
+		CHECK(ad_config_parse(&c, 3, args, err, sizeof(err)) == 0, "config: %s", err);
+		t0 = ms();
+		o = ad_call(&c, "/v1/requests", body, &msg);
+		CHECK(o == AD_WARNED && strstr(msg.data, "warning: warmupd did not answer (no answer from 127.0.0.1:") &&
+		      strstr(msg.data, " within 400 ms)"), "silent server: %d %s", o, msg.data);
+		CHECK(ms() - t0 >= 350 && ms() - t0 < 2000, "silent server: %lld ms, want about 400", ms() - t0);
+		close(lfd);
+		ad_config_free(&c);
+	}
+
 	stop_munged();
 	ad_buf_free(&msg);
 }
