@@ -9,12 +9,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
 
 // freeTCPAddr returns 127.0.0.1:PORT with a port nobody listens on now.
-func freeTCPAddr(t *testing.T) string {
+func freeTCPAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -25,7 +26,7 @@ func freeTCPAddr(t *testing.T) string {
 
 // tcpPlugstack is the plugstack.conf of a login host that reaches warmupd at
 // addr over TCP with MUNGE (this host's munged is the cluster's, at its socket).
-func tcpPlugstack(t *testing.T, addr string, extra ...string) string {
+func tcpPlugstack(t testing.TB, addr string, extra ...string) string {
 	t.Helper()
 	args := append([]string{
 		"required", filepath.Join(cl.bin, "accel_data.so"),
@@ -140,4 +141,46 @@ func TestPlugstackServerTCP(t *testing.T) {
 		_, stderr, err := sbatchHeld(t, env, ds)
 		requireOneWarning(t, stderr, err, "accel-data: warning: warmupd did not answer (", silent, "within 700 ms")
 	})
+}
+
+// BenchmarkSubmitLatencyTCP measures what --accel-data adds to sbatch when
+// the plugin reaches warmupd over TCP + MUNGE on this host (median of 20
+// each, interleaved): warmupd up (credential, connect, request, proof),
+// nobody on the port, and a server that accepts but never answers (bounded
+// by timeout_ms=500).
+func BenchmarkSubmitLatencyTCP(b *testing.B) {
+	addr := freeTCPAddr(b)
+	w := setup(b, true, "", "--listen", addr, "--munge-socket", filepath.Join(cl.dir, "run", "munge.sock"))
+	ds := w.vol.WriteFiles(b, "bench-tcp", 1, mib)
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(b, err)
+	defer silent.Close()
+	envUp := tcpPlugstack(b, addr, "timeout_ms=500")
+	envDown := tcpPlugstack(b, freeTCPAddr(b), "timeout_ms=500")
+	envSilent := tcpPlugstack(b, silent.Addr().String(), "timeout_ms=500")
+	timed := func(env, accel string) time.Duration {
+		args := []string{"--hold", "-o", "/dev/null", "--wrap", "true"}
+		if accel != "" {
+			args = append([]string{"--accel-data=" + accel}, args...)
+		}
+		start := time.Now()
+		_, stderr, err := run(b, []string{env}, "sbatch", args...)
+		d := time.Since(start)
+		require.NoError(b, err, stderr)
+		return d
+	}
+	for b.Loop() {
+		var plain, up, down, silentD []time.Duration
+		for range rounds {
+			plain = append(plain, timed(envUp, ""))
+			up = append(up, timed(envUp, ds))
+			down = append(down, timed(envDown, ds))
+			silentD = append(silentD, timed(envSilent, ds))
+		}
+		b.ReportMetric(ms(median(plain)), "plain-ms")
+		b.ReportMetric(ms(median(up)-median(plain)), "added-tcp-up-ms")
+		b.ReportMetric(ms(median(down)-median(plain)), "added-tcp-refused-ms")
+		b.ReportMetric(ms(median(silentD)-median(plain)), "added-tcp-silent-ms")
+		_, _, _ = run(b, nil, "scancel", "-u", "root")
+	}
 }
