@@ -423,20 +423,3 @@ void ad_http_resp_free(struct ad_http_resp *resp)
 	ad_buf_free(&resp->body);
 	ad_buf_free(&resp->proof);
 }
-
-int ad_http_post(const char *sock, const char *path, const char *body, int timeout_ms,
-		 struct ad_buf *resp, char *err, size_t errlen)
-{
-	struct ad_http_req req = { .socket = sock, .method = "POST", .uri = path, .body = body,
-				   .body_len = strlen(body), .timeout_ms = timeout_ms };
-	struct ad_http_resp r = { 0 };
-	int status = ad_http_do(&req, &r, err, errlen);
-
-	if (status >= 0) {
-		ad_buf_free(resp);
-		*resp = r.body;
-		r.body = (struct ad_buf){ 0 };
-	}
-	ad_http_resp_free(&r);
-	return status;
-}

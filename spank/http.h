@@ -35,13 +35,6 @@ struct ad_http_resp {
 int ad_http_do(const struct ad_http_req *req, struct ad_http_resp *resp, char *err, size_t errlen);
 void ad_http_resp_free(struct ad_http_resp *resp);
 
-/*
- * POSTs body (JSON) to path on the unix socket sock, as ad_http_do; the
- * answer's body goes to resp.
- */
-int ad_http_post(const char *sock, const char *path, const char *body, int timeout_ms,
-		 struct ad_buf *resp, char *err, size_t errlen);
-
 /* The monotonic clock in milliseconds (deadlines). */
 long long ad_now_ms(void);
 
