@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "http.h"
 #include "paths.h"
 
 static int parse_long(const char *s, long min, long max, long *out)
@@ -30,6 +31,20 @@ static void free_prefixes(struct ad_config *cfg)
 	free(cfg->prefixes);
 	cfg->prefixes = NULL;
 	cfg->nprefixes = 0;
+}
+
+/* Replaces *dst with a copy of s. */
+static int set_string(char **dst, const char *s, char *err, size_t errlen)
+{
+	char *c = strdup(s);
+
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	free(*dst);
+	*dst = c;
+	return 0;
 }
 
 static int set_prefixes(struct ad_config *cfg, const char *list, char *err, size_t errlen)
@@ -93,12 +108,30 @@ int ad_config_parse(struct ad_config *cfg, int argc, char **argv, char *err, siz
 				snprintf(err, errlen, "socket=%s: must be an absolute path", a + 7);
 				goto fail;
 			}
-			free(cfg->socket);
-			cfg->socket = strdup(a + 7);
-			if (cfg->socket == NULL) {
-				snprintf(err, errlen, "out of memory");
+			if (set_string(&cfg->socket, a + 7, err, errlen) != 0)
+				goto fail;
+		} else if (strncmp(a, "server=", 7) == 0) {
+			char host[AD_MAX_HOST], port[6];
+
+			if (ad_split_hostport(a + 7, host, port) != 0) {
+				snprintf(err, errlen, "server=%s: expected HOST:PORT of warmupd (e.g. server=svc1:7390)", a + 7);
 				goto fail;
 			}
+			if (set_string(&cfg->server, a + 7, err, errlen) != 0)
+				goto fail;
+		} else if (strncmp(a, "munge_socket=", 13) == 0) {
+			if (a[13] != '/') {
+				snprintf(err, errlen, "munge_socket=%s: must be an absolute path", a + 13);
+				goto fail;
+			}
+			if (set_string(&cfg->munge_socket, a + 13, err, errlen) != 0)
+				goto fail;
+		} else if (strncmp(a, "server_uid=", 11) == 0) {
+			if (parse_long(a + 11, 0, 4294967294L, &v) != 0) {
+				snprintf(err, errlen, "server_uid=%s: expected warmupd's numeric uid (0 for root)", a + 11);
+				goto fail;
+			}
+			cfg->server_uid = (unsigned)v;
 		} else if (strncmp(a, "prefix=", 7) == 0) {
 			if (set_prefixes(cfg, a + 7, err, errlen) != 0)
 				goto fail;
@@ -127,7 +160,7 @@ int ad_config_parse(struct ad_config *cfg, int argc, char **argv, char *err, siz
 			}
 		} else {
 			snprintf(err, errlen,
-				 "unknown plugstack.conf argument '%s' (known: socket=, prefix=, max_paths=, timeout_ms=, enabled=)",
+				 "unknown plugstack.conf argument '%s' (known: socket=, server=, munge_socket=, server_uid=, prefix=, max_paths=, timeout_ms=, enabled=)",
 				 a);
 			goto fail;
 		}
@@ -140,6 +173,8 @@ fail:
 void ad_config_free(struct ad_config *cfg)
 {
 	free(cfg->socket);
-	cfg->socket = NULL;
+	free(cfg->server);
+	free(cfg->munge_socket);
+	cfg->socket = cfg->server = cfg->munge_socket = NULL;
 	free_prefixes(cfg);
 }

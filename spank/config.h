@@ -13,6 +13,9 @@
 
 struct ad_config {
 	char *socket;      /* warmupd's unix socket */
+	char *server;      /* warmupd's HOST:PORT over TCP + MUNGE, or NULL (then the socket) */
+	char *munge_socket; /* the local munged's socket, or NULL for libmunge's default */
+	unsigned server_uid; /* warmupd's uid: the only one that can decode our credentials */
 	char **prefixes;   /* allowed path prefixes, normalized, no trailing '/' (except "/") */
 	size_t nprefixes;
 	size_t max_paths;  /* most paths one submission may name */
@@ -22,7 +25,8 @@ struct ad_config {
 
 /*
  * Parses plugstack.conf arguments (key=value) into cfg, defaults first.
- * Keys: socket=, prefix= (colon-separated), max_paths=, timeout_ms=, enabled=.
+ * Keys: socket=, server= (HOST:PORT), munge_socket=, server_uid=, prefix=
+ * (colon-separated), max_paths=, timeout_ms=, enabled=.
  * Returns 0, or -1 with a message in err naming the offending argument.
  */
 int ad_config_parse(struct ad_config *cfg, int argc, char **argv, char *err, size_t errlen);

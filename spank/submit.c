@@ -1,10 +1,10 @@
-/* submit.c: validation, job-control environment and the call to warmupd at submission. */
+/* submit.c: validation, job-control environment and what the call to warmupd at submission prints. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
-#include "http.h"
+#include "call.h"
 #include "json.h"
 #include "paths.h"
 #include "submit.h"
@@ -14,25 +14,13 @@
 #define AD_VERSION "devel"
 #endif
 
-/* Reports a 4xx answer from warmupd as the user's error. */
-static void report_rejection(int status, const struct ad_buf *resp)
-{
-	struct ad_buf text = { 0 };
-
-	if (ad_rejection_text(status, resp->data, &text) == 0)
-		slurm_error("accel-data: %s", text.data);
-	else
-		slurm_error("accel-data: warmupd refused the request (HTTP %d)", status);
-	ad_buf_free(&text);
-}
-
 int ad_submit(spank_t sp, const struct ad_config *cfg, const char *value)
 {
-	int rv = -1, status;
+	int rv = -1;
 	char err[2048];
 	char token[AD_TOKEN_HEX + 1];
 	struct ad_paths paths = { 0 };
-	struct ad_buf body = { 0 }, resp = { 0 };
+	struct ad_buf body = { 0 }, msg = { 0 };
 	char *joined = NULL;
 
 	if (ad_paths_parse(value, cfg, &paths, err, sizeof(err)) != 0 ||
@@ -54,22 +42,22 @@ int ad_submit(spank_t sp, const struct ad_config *cfg, const char *value)
 		goto fail;
 	}
 
-	status = ad_http_post(cfg->socket, "/v1/requests", body.data, cfg->timeout_ms, &resp, err, sizeof(err));
-	if (status >= 200 && status < 300) {
+	switch (ad_call(cfg, "/v1/requests", body.data, &msg)) {
+	case AD_QUEUED:
 		slurm_verbose("accel-data %s: queued %s for warm-up", AD_VERSION, joined);
-	} else if (status >= 400 && status < 500) {
-		report_rejection(status, &resp);
+		break;
+	case AD_REFUSED:
+		slurm_error("accel-data: %s", msg.data ? msg.data : "warmupd refused the request");
 		goto fail;
-	} else if (status < 0) {
-		slurm_info("accel-data: warning: warmupd did not answer (%s); the job is submitted and its prolog will ask again", err);
-	} else {
-		slurm_info("accel-data: warning: warmupd answered HTTP %d; the job is submitted and its prolog will ask again", status);
+	case AD_WARNED:
+		slurm_info("accel-data: %s", msg.data ? msg.data : "warning: out of memory; the job runs without pre-warming");
+		break;
 	}
 	rv = 0;
 fail:
 	free(joined);
 	ad_paths_free(&paths);
 	ad_buf_free(&body);
-	ad_buf_free(&resp);
+	ad_buf_free(&msg);
 	return rv;
 }

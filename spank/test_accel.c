@@ -1,4 +1,4 @@
-/* test_accel.c: unit tests for parsing, validation, JSON and the bounded POST. Run by `make test`. */
+/* test_accel.c: unit tests for parsing, validation, JSON and the bounded POST (more in test_auth.c). Run by `make test`. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -17,19 +17,10 @@
 #include "json.h"
 #include "pathrule.h"
 #include "paths.h"
+#include "testing.h"
 #include "token.h"
 
-static int failures, checks;
-
-#define CHECK(cond, ...) do { \
-	checks++; \
-	if (!(cond)) { \
-		failures++; \
-		fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-		fprintf(stderr, __VA_ARGS__); \
-		fprintf(stderr, "\n"); \
-	} \
-} while (0)
+int failures, checks;
 
 static struct ad_config cfg_of(int argc, char **argv)
 {
@@ -417,6 +408,20 @@ static long long ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* POSTs body to path on the unix socket sock, as the plugin does without server=; the answer's body goes to resp. */
+static int post_unix(const char *sock, const char *path, const char *body, int timeout_ms, struct ad_buf *resp,
+		     char *err, size_t errlen)
+{
+	struct ad_http_req req = { .socket = sock, .method = "POST", .uri = path, .body = body,
+				   .body_len = strlen(body), .timeout_ms = timeout_ms };
+	struct ad_http_resp r = { .body = *resp };
+	int st = ad_http_do(&req, &r, err, errlen);
+
+	*resp = r.body;
+	ad_buf_free(&r.proof);
+	return st;
+}
+
 static void test_http(void)
 {
 	char dir[] = "/tmp/accel-http-XXXXXX";
@@ -433,8 +438,8 @@ static void test_http(void)
 	snprintf(sock, sizeof(sock), "%s/w.sock", dir);
 	snprintf(dump, sizeof(dump), "%s/req.txt", dir);
 
-	pid = serve(sock, "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n{\"request_id\":1}", 0, dump);
-	st = ad_http_post(sock, "/v1/requests", "{\"paths\":[\"/jfs/a\"]}", 2000, &resp, err, sizeof(err));
+	pid = serve(sock, "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{\"request_id\":1}", 0, dump);
+	st = post_unix(sock, "/v1/requests", "{\"paths\":[\"/jfs/a\"]}", 2000, &resp, err, sizeof(err));
 	CHECK(st == 202, "status %d (%s)", st, err);
 	CHECK(resp.data && strcmp(resp.data, "{\"request_id\":1}") == 0, "body %s", resp.data);
 	waitpid(pid, NULL, 0);
@@ -448,30 +453,30 @@ static void test_http(void)
 	      "headers: %s", req);
 	CHECK(strstr(req, "\r\n\r\n{\"paths\":[\"/jfs/a\"]}") != NULL, "body sent: %s", req);
 
-	pid = serve(sock, "HTTP/1.1 400 Bad Request\r\nContent-Length: 44\r\n\r\n{\"error\":\"outside the mounts\",\"path\":\"/x\"}", 0, NULL);
-	st = ad_http_post(sock, "/v1/requests", "{}", 2000, &resp, err, sizeof(err));
+	pid = serve(sock, "HTTP/1.1 400 Bad Request\r\nContent-Length: 42\r\n\r\n{\"error\":\"outside the mounts\",\"path\":\"/x\"}", 0, NULL);
+	st = post_unix(sock, "/v1/requests", "{}", 2000, &resp, err, sizeof(err));
 	CHECK(st == 400 && strstr(resp.data, "outside the mounts"), "400: %d %s", st, resp.data);
 	waitpid(pid, NULL, 0);
 
 	/* A server that never answers: the call gives up at the deadline. */
 	pid = serve(sock, "HTTP/1.1 202 Accepted\r\n\r\n", 3000, NULL);
 	t0 = ms();
-	st = ad_http_post(sock, "/v1/requests", "{}", 300, &resp, err, sizeof(err));
+	st = post_unix(sock, "/v1/requests", "{}", 300, &resp, err, sizeof(err));
 	CHECK(st == -1 && strstr(err, "within 300 ms"), "slow server: %d %s", st, err);
 	CHECK(ms() - t0 < 1000, "deadline overrun: %lld ms", ms() - t0);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 
 	/* Nobody listening (stale socket file) and no socket at all. */
-	st = ad_http_post(sock, "/v1/requests", "{}", 300, &resp, err, sizeof(err));
+	st = post_unix(sock, "/v1/requests", "{}", 300, &resp, err, sizeof(err));
 	CHECK(st == -1 && strstr(err, "connect"), "stale socket: %d %s", st, err);
 	unlink(sock);
-	st = ad_http_post(sock, "/v1/requests", "{}", 300, &resp, err, sizeof(err));
+	st = post_unix(sock, "/v1/requests", "{}", 300, &resp, err, sizeof(err));
 	CHECK(st == -1 && strstr(err, "No such file"), "no socket: %d %s", st, err);
 
 	/* Garbage answer. */
 	pid = serve(sock, "SSH-2.0-nope\r\n", 0, NULL);
-	st = ad_http_post(sock, "/v1/requests", "{}", 2000, &resp, err, sizeof(err));
+	st = post_unix(sock, "/v1/requests", "{}", 2000, &resp, err, sizeof(err));
 	CHECK(st == -1 && strstr(err, "garbled"), "garbage: %d %s", st, err);
 	waitpid(pid, NULL, 0);
 
@@ -493,6 +498,12 @@ int main(void)
 	test_json();
 	test_token();
 	test_http();
+	test_sha256();
+	test_auth_vectors();
+	test_server_config();
+	test_tcp_bounds();
+	test_call();
+	test_munged_stuck();
 	printf("test_accel: %d checks, %d failures\n", checks, failures);
 	return failures ? 1 : 0;
 }

@@ -1,12 +1,13 @@
-/* token.c: 128 random bits from getrandom(2), falling back to /dev/urandom. */
+/* token.c: random bytes from getrandom(2), falling back to /dev/urandom; the 128-bit token. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "sha256.h"
 #include "token.h"
 
-static int fill(unsigned char *b, size_t n)
+int ad_random(unsigned char *b, size_t n)
 {
 	size_t off = 0;
 	int fd;
@@ -41,15 +42,10 @@ static int fill(unsigned char *b, size_t n)
 
 int ad_token(char out[AD_TOKEN_HEX + 1])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char b[AD_TOKEN_HEX / 2];
 
-	if (fill(b, sizeof(b)) != 0)
+	if (ad_random(b, sizeof(b)) != 0)
 		return -1;
-	for (size_t i = 0; i < sizeof(b); i++) {
-		out[2 * i] = hex[b[i] >> 4];
-		out[2 * i + 1] = hex[b[i] & 0xf];
-	}
-	out[AD_TOKEN_HEX] = '\0';
+	ad_hex(b, sizeof(b), out);
 	return 0;
 }

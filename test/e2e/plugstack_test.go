@@ -13,7 +13,7 @@ import (
 
 // withPlugstack writes a copy of slurm.conf whose PlugStackConfig is the given
 // line and returns the SLURM_CONF= entry for clients (the daemons keep theirs).
-func withPlugstack(t *testing.T, line string) string {
+func withPlugstack(t testing.TB, line string) string {
 	t.Helper()
 	dir := t.TempDir()
 	require.NoError(t, os.Chmod(dir, 0o755))
