@@ -197,3 +197,20 @@ func TestRequeuedCoveredPathBelongsToTheJobsUser(t *testing.T) {
 	require.Equal(t, uint32(1000), es[0].Owner, "the job's user, not the parent's owner (root)")
 	require.Equal(t, api.SourceProlog, es[0].Source, "the job started")
 }
+
+// The queue listing carries when each dataset's own check last finished, so
+// a listing's stored "warm" shows its age.
+func TestQueueListingCarriesTheLastCheck(t *testing.T) {
+	s, _ := open(t)
+	submit(t, s, 1000, t0, "/jfs/a", "/jfs/b")
+	warmAll(t, s, t0.Add(time.Minute))
+	submit(t, s, 1000, t0, "/jfs/c")
+	es, err := s.Queue(ctx(), true)
+	require.NoError(t, err)
+	got := map[string]*time.Time{}
+	for _, e := range es {
+		got[e.Dataset] = e.CheckedAt
+	}
+	require.Equal(t, t0.Add(time.Minute), *got["/jfs/a"])
+	require.Nil(t, got["/jfs/c"], "never checked")
+}
