@@ -12,7 +12,9 @@ import (
 // "warm now"; its bounds:
 //
 //   - which: paths linked to warm tasks by jobs in state submitted whose
-//     expected start (squeue) is within Horizon, or unknown; soonest first.
+//     expected start (squeue) is within Horizon, or unknown; soonest first,
+//     the first 8 × Parallel of them (32 by default): the load stays bounded
+//     however many jobs are pending.
 //   - how often: a path is checked again once its last check is older than
 //     MaxAge/2; rounds run every MaxAge/4 and whenever a pre-check ends, so
 //     a pre-verified path's check is not older than MaxAge while its job
@@ -33,6 +35,9 @@ func (v *Verifier) slowCheck() time.Duration { return v.cfg.MaxAge / 5 }
 
 // preSlots is the most pre-checks at once.
 func (v *Verifier) preSlots() int { return max(1, v.cfg.Parallel/2) }
+
+// preKept is how many paths (the soonest) pre-verification keeps fresh.
+func (v *Verifier) preKept() int { return 8 * v.cfg.Parallel }
 
 // PreVerify runs pre-verification rounds until ctx ends or the verifier is
 // closed.
@@ -63,12 +68,12 @@ func (v *Verifier) preVerifyOnce(ctx context.Context) []string {
 		}
 	}
 	free := v.preSlots() - len(v.pre)
-	skip := len(v.pre) + len(v.inflight) + len(v.took)
+	slow := len(v.took)
 	v.mu.Unlock()
 	if free <= 0 {
 		return nil
 	}
-	ups, err := v.store.Upcoming(ctx, now.Add(v.cfg.Horizon), now.Add(-v.cfg.MaxAge/2), free+skip)
+	ups, err := v.store.Upcoming(ctx, now.Add(v.cfg.Horizon), v.preKept()+slow)
 	if err != nil {
 		v.log.Warn().Err(err).Msg("pre-verification: list the data of jobs about to start")
 		return nil
@@ -76,16 +81,18 @@ func (v *Verifier) preVerifyOnce(ctx context.Context) []string {
 	var started []string
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	kept := 0
 	for _, u := range ups {
-		if len(started) == free {
+		if len(started) == free || kept == v.preKept() {
 			break
-		}
-		if v.inflight[u.Path] != nil {
-			continue
 		}
 		if d := v.took[u.Path]; d > v.slowCheck() {
 			v.log.Debug().Str("dataset", u.Path).Dur("last_check_took", d).Msg("pre-verification skips it: its check is slow; its prolog re-checks it")
 			continue
+		}
+		kept++
+		if v.inflight[u.Path] != nil || now.Sub(u.CheckedAt) <= v.cfg.MaxAge/2 {
+			continue // being checked, or fresh enough
 		}
 		v.pre[u.Path] = true
 		ch := v.startLocked(u.Path)

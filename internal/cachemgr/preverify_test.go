@@ -2,6 +2,7 @@ package cachemgr
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -150,4 +151,34 @@ func TestPreVerifyRuns(t *testing.T) {
 	require.Eventually(t, func() bool { return d.checksOf("/jfs/a") == 1 }, 10*time.Second, 5*time.Millisecond)
 	cancel()
 	<-done
+}
+
+// However many jobs are pending, only the data of the 8 × VerifyParallel
+// soonest is kept fresh: the load of the pre-checks stays bounded.
+func TestPreVerifyKeepsOnlyTheSoonest(t *testing.T) {
+	s, d, c := queuetest.Open(t), newDriver(), testutil.NewClock()
+	ctx := context.Background()
+	var paths []string
+	for i := range 10 {
+		p := fmt.Sprintf("/jfs/d%02d", i)
+		paths = append(paths, p)
+		d.set(p, 100, 100)
+		pendingJob(t, s, uint64(70+i), fmt.Sprintf("t%d", i), t0, t0.Add(time.Minute+time.Duration(i)*time.Second), p)
+	}
+	warmQueued(t, s, t0, 100)
+	v := newVerifier(t, VerifyConfig{MaxAge: 5 * time.Second, Parallel: 1}, s, d, c)
+	c.Add(time.Minute)
+	var order []string
+	for range 20 {
+		got := v.preVerifyOnce(ctx)
+		if len(got) == 0 {
+			break
+		}
+		require.Len(t, got, 1, "VerifyParallel 1: one pre-check at a time")
+		idle(t, v, got...)
+		order = append(order, got...)
+	}
+	require.Equal(t, paths[:8], order, "the 8 soonest, soonest first")
+	require.Zero(t, d.checksOf(paths[8]))
+	require.Zero(t, d.checksOf(paths[9]))
 }

@@ -22,17 +22,15 @@ type Upcoming struct {
 
 // Upcoming lists, soonest first (unknown starts last), at most limit paths
 // linked to warm tasks by jobs in state submitted whose expected start is
-// unknown or not after until, and whose own last check finished before
-// checkedBefore (or never): the data a prolog will soon ask about and that
-// would not be fresh by then.
-func (s *Store) Upcoming(ctx context.Context, until, checkedBefore time.Time, limit int) ([]Upcoming, error) {
+// unknown or not after until, with their own last check: the data a prolog
+// will soon ask about.
+func (s *Store) Upcoming(ctx context.Context, until time.Time, limit int) ([]Upcoming, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT jt.path, min(j.expected_start) AS es, d.checked_at
 		FROM jobs j JOIN job_tasks jt ON jt.job_id = j.id JOIN tasks t ON t.id = jt.task_id
 		LEFT JOIN datasets d ON d.path = jt.path
 		WHERE j.state = ?1 AND t.state = ?2 AND (j.expected_start IS NULL OR j.expected_start <= ?3)
-			AND (d.checked_at IS NULL OR d.checked_at < ?4)
-		GROUP BY jt.path ORDER BY es IS NULL, es, jt.path LIMIT ?5`,
-		string(api.JobSubmitted), string(api.TaskWarm), ns(until), ns(checkedBefore), limit)
+		GROUP BY jt.path ORDER BY es IS NULL, es, jt.path LIMIT ?4`,
+		string(api.JobSubmitted), string(api.TaskWarm), ns(until), limit)
 	if err != nil {
 		return nil, fmt.Errorf("queue: upcoming jobs' data: %w", err)
 	}
