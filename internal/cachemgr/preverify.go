@@ -60,6 +60,9 @@ func (v *Verifier) PreVerify(ctx context.Context) {
 // preVerifyOnce runs one round at v.now(): it starts the re-checks of the
 // upcoming jobs' data that the budget allows and returns their paths.
 func (v *Verifier) preVerifyOnce(ctx context.Context) []string {
+	if v.ctx.Err() != nil {
+		return nil // closed
+	}
 	now := v.now()
 	v.mu.Lock()
 	for p := range v.pre {
