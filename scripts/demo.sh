@@ -5,6 +5,8 @@
 #                            and show swarmup while they warm and run; leaves it all up.
 #   scripts/demo.sh stop     stop everything the demo started (by pid file); says so
 #                            when nothing was running. Give it the same DEMO_DIR.
+#   scripts/demo.sh stop-command     print the exact command that stops this DEMO_DIR's demo
+#   scripts/demo.sh warmupd-command  print warmupd's environment and command line (as the demo runs it)
 # Idempotent: run it again to replay the demo (datasets evicted, warmupd restarted with an empty queue).
 # Uses a real `juicefs` when one is on PATH (local volume: sqlite3 metadata, file
 # storage, FUSE mount), else the JuiceFS stand-in test/fakejuicefs.
@@ -27,6 +29,14 @@ stop_command() {
 	else
 		echo "DEMO_DIR=$(printf %q "$DIR") $repo/scripts/demo.sh stop"
 	fi
+}
+
+# warmupd_argv JUICEFS: warmupd's environment and command line, NUL-separated
+# (the demo runs it; `demo.sh warmupd-command` prints it). SLURM_CONF:
+# warmupd's squeue poll (expected start of pending jobs) talks to the demo's cluster.
+warmupd_argv() {
+	printf '%s\0' env "SLURM_CONF=$DIR/cluster/etc/slurm.conf" ACCEL_DATA_CONF=/dev/null "$BIN/warmupd" \
+		--socket "$SOCK" --database "$DIR/warmupd.db" --juicefs "$1" --mounts "$JFS" --check-interval 500ms
 }
 
 # cluster_up: does any daemon of the demo's Slurm cluster still run?
@@ -64,8 +74,14 @@ stop() {
 		echo "demo: stopped ${stopped[*]} (remove $DIR to start from scratch)"
 	fi
 }
-if [ "${1:-}" = stop ]; then stop; exit 0; fi
-[ $# -eq 0 ] || { echo "usage: $0 [stop]" >&2; exit 2; }
+case "${1:-}" in
+stop) stop; exit 0 ;;
+stop-command) stop_command; exit 0 ;;
+warmupd-command)
+	mapfile -d '' -t argv < <(warmupd_argv "$BIN/fakejuicefs")
+	printf '%q ' "${argv[@]}"; echo; exit 0 ;;
+esac
+[ $# -eq 0 ] || { echo "usage: $0 [stop | stop-command | warmupd-command]" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || { echo "demo: run as root (it starts slurmctld/slurmd/munged like a real cluster)" >&2; exit 1; }
 
 say "installing what is missing (scripts/deps.sh) and building (make build)"
@@ -119,9 +135,8 @@ fi
 rm -f "$DIR"/warmupd.db*
 if ! alive "$DIR/run/warmupd.pid"; then
 	rm -f "$SOCK"
-	# SLURM_CONF: warmupd's squeue poll (expected start of pending jobs) talks to the demo's cluster.
-	SLURM_CONF=$DIR/cluster/etc/slurm.conf ACCEL_DATA_CONF=/dev/null nohup "$BIN/warmupd" --socket "$SOCK" --database "$DIR/warmupd.db" \
-		--juicefs "$JUICEFS" --mounts "$JFS" --check-interval 500ms >>"$DIR/log/warmupd.log" 2>&1 &
+	mapfile -d '' -t argv < <(warmupd_argv "$JUICEFS")
+	nohup "${argv[@]}" >>"$DIR/log/warmupd.log" 2>&1 &
 	echo $! >"$DIR/run/warmupd.pid"
 	for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
 fi

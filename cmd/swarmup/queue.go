@@ -63,6 +63,7 @@ var queueColumns = []column[api.QueueEntry]{
 	{name: "source", header: "SOURCE", value: func(_ cellCtx, e api.QueueEntry) string { return string(e.Source) }},
 	{name: "owner", header: "OWNER", value: func(_ cellCtx, e api.QueueEntry) string { return strconv.FormatUint(uint64(e.Owner), 10) }},
 	{name: "updated", header: "UPDATED", value: func(c cellCtx, e api.QueueEntry) string { return formatTime(c, e.UpdatedAt) }},
+	{name: "checked", header: "CHECKED", value: func(c cellCtx, e api.QueueEntry) string { return optTime(c, e.CheckedAt) }},
 }
 
 var queueDefaults = []string{"taskid", "dataset", "state", "progress", "size", "cached", "priority", "jobs", "age", "reason"}
@@ -88,7 +89,12 @@ finished state (warm, partial, failed, cancelled, evicted) implies --all.
 PROGRESS is the share of the dataset found in the cache by the last check; SIZE
 and CACHED are "-" until the dataset has been measured. JOBS counts the Slurm
 jobs waiting for the dataset; AGE is the time since the task was created (RFC 3339
-creation time when not on a terminal).` + fieldsHelp(queueColumns, queueDefaults),
+creation time when not on a terminal).
+
+STATE is what warmupd recorded: "warm" in a listing is the last check of the
+dataset, whose age the CHECKED field shows (--format ...,checked); a warm-up
+asked for now (swarmup warm) or a job start re-checks data older than
+warmupd's VerifyMaxAge, and the listing says "verifying" while that runs.` + fieldsHelp(queueColumns, queueDefaults),
 		Example: `  swarmup queue
   swarmup queue --all --state failed,partial
   swarmup queue --dataset /jfs/imagenet --format taskid,state,progress,reason

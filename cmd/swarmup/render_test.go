@@ -212,3 +212,20 @@ func TestProgressLinesWhenNotATerminal(t *testing.T) {
 	require.Equal(t, "2026-11-25T01:00:00Z task 3 /jfs/laion warming 0.0%\n"+
 		"2026-11-25T01:00:00Z task 3 /jfs/laion partial 50.0% (verified below target)\n", b.String(), "one line per state change")
 }
+
+// A listing shows the stored state; its CHECKED field says how old the
+// check behind a "warm" is (GET /v1/queue carries checked_at).
+func TestQueueCheckedField(t *testing.T) {
+	checked := testNow.Add(-90 * time.Second)
+	es := []api.QueueEntry{
+		{TaskID: 1, Dataset: "/jfs/a", State: api.TaskWarm, CheckedAt: &checked},
+		{TaskID: 2, Dataset: "/jfs/b", State: api.TaskQueued},
+	}
+	var b bytes.Buffer
+	f := "taskid,state,checked"
+	require.NoError(t, renderTable(&IOStreams{Out: &b, IsTTY: true}, OutputOptions{Format: f}, testNow, mustCols(t, queueColumns, queueDefaults, f), es))
+	require.Equal(t, ""+
+		"TASKID  STATE   CHECKED\n"+
+		"1       warm    1m30s\n"+
+		"2       queued  -\n", b.String())
+}

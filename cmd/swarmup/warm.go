@@ -76,8 +76,10 @@ within its VerifyMaxAge (5s by default); older data shows "verifying" while it
 is checked again, and is queued again if blocks are missing.
 
 With --wait, swarmup then waits until every task is finished, drawing progress
-on stderr, asks warmupd once more for each path, and exits 0 only if every
-path is then answered warm.` + fieldsHelp(warmColumns, warmDefaults),
+on stderr, and exits 0 only if every path is known warm now: answered warm, or
+its own task listed warm with a check that finished after swarmup asked. If
+the tasks ended warm without that, it asks warmupd once more (once: it then
+polls the listing, "verifying" while that re-check runs).` + fieldsHelp(warmColumns, warmDefaults),
 		Example: `  swarmup warm /jfs/imagenet /jfs/coco
   cd /jfs && swarmup warm imagenet/train
   swarmup warm --wait --timeout 30m /jfs/imagenet && sbatch train.sh`,
@@ -118,6 +120,7 @@ func warmRun(ctx context.Context, opts *WarmOptions) error {
 		}
 	}
 	client := opts.Client()
+	asked := opts.Now()
 	resp, err := client.Submit(ctx, api.SubmitRequest{Paths: paths, Source: api.SourceManual})
 	if err != nil {
 		return err
@@ -133,7 +136,7 @@ func warmRun(ctx context.Context, opts *WarmOptions) error {
 			return err
 		}
 	}
-	tasks, waitErr := waitTasks(ctx, client, opts, paths, resp.Items)
+	tasks, waitErr := waitTasks(ctx, client, opts, paths, resp.Items, asked)
 	if opts.Output.JSON {
 		if err := printJSON(opts.IO.Out, warmResult{SubmitResponse: *resp, Tasks: tasks}); err != nil {
 			return err
@@ -144,11 +147,16 @@ func warmRun(ctx context.Context, opts *WarmOptions) error {
 
 // waitTasks polls the queue until every task named by items is terminal and
 // returns their last entries. A task that vanished from the queue is looked
-// up by the dataset that now covers its path. When every task ended warm, it
-// submits paths again: warmupd's answer is verified (each path checked for
-// itself within VerifyMaxAge), and only an answer of warm for every path
-// ends the wait; otherwise it waits for the tasks of that answer.
-func waitTasks(ctx context.Context, client *api.Client, opts *WarmOptions, paths []string, items []api.SubmitItem) ([]api.QueueEntry, error) {
+// up by the dataset that now covers its path. A wait ends well only when
+// every path is known warm now: warmupd answered warm for it (its answers
+// are verified: each path checked for itself within VerifyMaxAge), or the
+// path's own task is listed warm with a check that finished after swarmup
+// asked (asked: just before the submit that returned items). When the tasks
+// ended warm without that, it submits paths once more; it never re-submits
+// while a re-check that answer started runs (the listing says verifying
+// meanwhile, and its result is recorded before that ends), so it re-submits
+// once, or again only when warmupd lost that re-check (it restarted).
+func waitTasks(ctx context.Context, client *api.Client, opts *WarmOptions, paths []string, items []api.SubmitItem, asked time.Time) ([]api.QueueEntry, error) {
 	if opts.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
@@ -158,7 +166,7 @@ func waitTasks(ctx context.Context, client *api.Client, opts *WarmOptions, paths
 	ticker := time.NewTicker(opts.Interval)
 	defer ticker.Stop()
 	var last []api.QueueEntry
-	confirmed := allWarm(items)
+	ok := answeredWarm(items)
 	for {
 		resp, err := client.Queue(ctx, true)
 		if err != nil {
@@ -178,14 +186,16 @@ func waitTasks(ctx context.Context, client *api.Client, opts *WarmOptions, paths
 		if done && !warm {
 			return tasks, withCode(exitNotWarm, notWarmError(tasks))
 		}
-		if done && !confirmed {
+		if done && !checkedSince(paths, ok, tasks, asked) {
+			asked = opts.Now()
 			r, err := client.Submit(ctx, api.SubmitRequest{Paths: paths, Source: api.SourceManual})
 			if err != nil {
 				return tasks, waitError(err, opts.Timeout)
 			}
-			items, confirmed = r.Items, allWarm(r.Items)
+			items, ok = r.Items, answeredWarm(r.Items)
+			done = checkedSince(paths, ok, nil, asked)
 		}
-		if done && confirmed {
+		if done {
 			return tasks, nil
 		}
 		select {
@@ -196,14 +206,37 @@ func waitTasks(ctx context.Context, client *api.Client, opts *WarmOptions, paths
 	}
 }
 
-// allWarm reports whether warmupd answered warm for every item.
-func allWarm(items []api.SubmitItem) bool {
+// answeredWarm is the set of paths warmupd answered warm.
+func answeredWarm(items []api.SubmitItem) map[string]bool {
+	ok := map[string]bool{}
 	for _, it := range items {
-		if it.State != api.TaskWarm {
-			return false
+		if it.State == api.TaskWarm {
+			ok[it.Path] = true
 		}
 	}
-	return true
+	return ok
+}
+
+// checkedSince reports whether every path is known warm now: answered warm
+// (ok), or its own task is listed warm with a check that finished at or
+// after asked. It adds the paths it finds so to ok.
+func checkedSince(paths []string, ok map[string]bool, tasks []api.QueueEntry, asked time.Time) bool {
+	own := make(map[string]api.QueueEntry, len(tasks))
+	for _, t := range tasks {
+		own[t.Dataset] = t
+	}
+	all := true
+	for _, p := range paths {
+		if ok[p] {
+			continue
+		}
+		if t, found := own[p]; found && t.State == api.TaskWarm && t.CheckedAt != nil && !t.CheckedAt.Before(asked) {
+			ok[p] = true
+			continue
+		}
+		all = false
+	}
+	return all
 }
 
 func waitError(err error, timeout time.Duration) error {

@@ -285,6 +285,7 @@ func serve(o options, log zerolog.Logger) error {
 	schedDone := make(chan error, 1)
 	go func() { schedDone <- sched.Run(ctx) }()
 	go mgr.Refresh(ctx)
+	go verifier.PreVerify(ctx)
 	if o.squeue != "" && o.squeueEvery > 0 {
 		if _, err := os.Stat(o.squeue); err != nil {
 			log.Warn().Str("squeue", o.squeue).Msg("squeue not found; pending jobs' expected start times stay unknown and jobs whose epilog missed warmupd are never ended (set --squeue, or --squeue-interval 0 to silence this)")

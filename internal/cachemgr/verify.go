@@ -35,6 +35,10 @@ type VerifyConfig struct {
 	Wait time.Duration
 	// TargetRatio is the cached fraction that counts as warm.
 	TargetRatio float64
+	// Horizon: the warm data of jobs expected to start within it (or at an
+	// unknown time) is kept verified ahead of their prolog (PreVerify;
+	// default 2m).
+	Horizon time.Duration
 }
 
 // Verifier is the one owner of "is it warm now?": the job start and status
@@ -46,7 +50,9 @@ type VerifyConfig struct {
 // short, fails, or does not finish within Timeout queues it again for the
 // jobs and requests that need it (queue.Store.Short; with none, e.g. the
 // status of a job that ended, it is marked evicted); one that finds it warm is recorded,
-// and the next answer says warm.
+// and the next answer says warm. PreVerify keeps the data of jobs about to
+// start verified ahead of their prolog (see preverify.go), so that truly
+// warm data takes the fast path.
 type Verifier struct {
 	// Kick, when set (before the first answer), wakes the scheduler after a
 	// path was queued again.
@@ -65,6 +71,9 @@ type Verifier struct {
 
 	mu       sync.Mutex
 	inflight map[string]chan struct{} // closed when the path's check is recorded
+	took     map[string]time.Duration // paths whose last check was slow, and how long it took
+	pre      map[string]bool          // pre-verifications started, maybe still running
+	preDone  chan struct{}            // a pre-verification ended
 }
 
 // NewVerifier builds a verifier; Close stops its checks.
@@ -85,12 +94,16 @@ func NewVerifier(cfg VerifyConfig, store *queue.Store, driver Checker, log zerol
 	if cfg.TargetRatio <= 0 {
 		cfg.TargetRatio = 0.99
 	}
+	if cfg.Horizon <= 0 {
+		cfg.Horizon = 2 * time.Minute
+	}
 	if now == nil {
 		now = time.Now
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Verifier{cfg: cfg, store: store, driver: driver, log: log, now: now, ctx: ctx, cancel: cancel,
-		sem: make(chan struct{}, cfg.Parallel), inflight: map[string]chan struct{}{}}
+		sem: make(chan struct{}, cfg.Parallel), inflight: map[string]chan struct{}{},
+		took: map[string]time.Duration{}, pre: map[string]bool{}, preDone: make(chan struct{}, 1)}
 }
 
 // Close stops the running checks and waits for them.
@@ -128,6 +141,11 @@ func (v *Verifier) Verifying(path string) bool {
 func (v *Verifier) start(path string) <-chan struct{} {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	return v.startLocked(path)
+}
+
+// startLocked is start with v.mu held.
+func (v *Verifier) startLocked(path string) <-chan struct{} {
 	if ch := v.inflight[path]; ch != nil {
 		return ch
 	}
@@ -159,6 +177,13 @@ func (v *Verifier) verify(path string) {
 	r, err := v.driver.Check(ctx, []string{path})
 	timedOut := err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded)
 	cancel()
+	v.mu.Lock()
+	if took := v.now().Sub(start); took > v.slowCheck() {
+		v.took[path] = took
+	} else {
+		delete(v.took, path)
+	}
+	v.mu.Unlock()
 	if v.ctx.Err() != nil {
 		return // shutting down: nothing was learnt
 	}

@@ -123,6 +123,10 @@ type QueueEntry struct {
 	Reason      string    `json:"reason,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+	// CheckedAt is when the last `juicefs warmup --check` of the dataset
+	// itself finished (nil: never). A listing shows the stored state: a warm
+	// entry is as fresh as this check (verifying while a re-check runs).
+	CheckedAt *time.Time `json:"checked_at,omitempty"`
 }
 
 // QueueResponse answers GET /v1/queue (?all=1 includes terminal tasks).

@@ -144,12 +144,9 @@ func requeueTx(ctx context.Context, tx *wtx, path, why string, now time.Time) (i
 			return 0, fmt.Errorf("queue: requeue %s: %w", path, err)
 		}
 	default:
-		// Owner and source of the parent task the jobs' links pointed to.
-		o := taskOwner{source: api.SourceProlog}
-		err := tx.QueryRowContext(ctx, `SELECT t.source, t.owner_uid FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id
-			WHERE jt.path = ? ORDER BY jt.job_id DESC LIMIT 1`, path).Scan(&o.source, &o.uid)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return 0, fmt.Errorf("queue: requeue %s: %w", path, err)
+		o, err := neederTx(ctx, tx, path)
+		if err != nil {
+			return 0, err
 		}
 		if taskID, err = addTaskTx(ctx, tx, dsID, path, o, why, ns(now)); err != nil {
 			return 0, err
@@ -165,6 +162,29 @@ func requeueTx(ctx context.Context, tx *wtx, path, why string, now time.Time) (i
 		return 0, fmt.Errorf("queue: requeue %s: move requests: %w", path, err)
 	}
 	return taskID, nil
+}
+
+// neederTx is who a new task for path (covered by a parent's task until a
+// check found it short) belongs to: the user of the first live job that
+// names path (source prolog once it started, else submit), else the first
+// person's request for it; not the parent's owner, who never asked for this
+// path. With neither (a bare Requeue), the owner of the parent task the
+// links pointed to, else root's prolog task.
+func neederTx(ctx context.Context, tx *wtx, path string) (taskOwner, error) {
+	o := taskOwner{source: api.SourceProlog}
+	err := tx.QueryRowContext(ctx, `SELECT source, uid FROM (
+			SELECT CASE j.state WHEN ?2 THEN ?3 ELSE ?4 END AS source, j.uid AS uid, 0 AS k, j.id AS ord
+				FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id WHERE jt.path = ?1 AND j.state != ?5
+			UNION ALL
+			SELECT c.source, c.uid, 1, c.id FROM claims c WHERE c.path = ?1 AND c.job_id IS NULL
+			UNION ALL
+			SELECT t.source, t.owner_uid, 2, -jt.job_id FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id WHERE jt.path = ?1)
+		ORDER BY k, ord LIMIT 1`, path, string(api.JobStarted), string(api.SourceProlog), string(api.SourceSubmit), string(api.JobEnded)).
+		Scan(&o.source, &o.uid)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return o, fmt.Errorf("queue: requeue %s: who needs it: %w", path, err)
+	}
+	return o, nil
 }
 
 // reviveEvictedTx queues again the evicted tasks job id (jobs.id) is linked

@@ -178,3 +178,39 @@ func TestRequeuedTaskIsNotKeptByFulfilledRequests(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []int64{it.TaskID}, r.Cancelled)
 }
+
+// A covered path found short gets a task of its own that belongs to the
+// user whose job needs it, not to the owner of the parent that covered it
+// (root's warm-up of /jfs/a must not become root's task for a user's path).
+func TestRequeuedCoveredPathBelongsToTheJobsUser(t *testing.T) {
+	s, _ := open(t)
+	submit(t, s, 0, t0, "/jfs/a")
+	_, err := s.JobStart(ctx(), 9, queue.JobStartParams{Paths: []string{"/jfs/a/sub"}, Node: "n1", UID: 1000, Now: t0})
+	require.NoError(t, err)
+	warmAll(t, s, t0)
+	id, err := s.Requeue(ctx(), "/jfs/a/sub", "short", t0.Add(time.Minute))
+	require.NoError(t, err)
+	es, err := s.Queue(ctx(), false)
+	require.NoError(t, err)
+	require.Len(t, es, 1)
+	require.Equal(t, id, es[0].TaskID)
+	require.Equal(t, uint32(1000), es[0].Owner, "the job's user, not the parent's owner (root)")
+	require.Equal(t, api.SourceProlog, es[0].Source, "the job started")
+}
+
+// The queue listing carries when each dataset's own check last finished, so
+// a listing's stored "warm" shows its age.
+func TestQueueListingCarriesTheLastCheck(t *testing.T) {
+	s, _ := open(t)
+	submit(t, s, 1000, t0, "/jfs/a", "/jfs/b")
+	warmAll(t, s, t0.Add(time.Minute))
+	submit(t, s, 1000, t0, "/jfs/c")
+	es, err := s.Queue(ctx(), true)
+	require.NoError(t, err)
+	got := map[string]*time.Time{}
+	for _, e := range es {
+		got[e.Dataset] = e.CheckedAt
+	}
+	require.Equal(t, t0.Add(time.Minute), *got["/jfs/a"])
+	require.Nil(t, got["/jfs/c"], "never checked")
+}

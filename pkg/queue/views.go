@@ -16,7 +16,7 @@ func (s *Store) Queue(ctx context.Context, all bool) (_ []api.QueueEntry, err er
 	q := `SELECT t.id, d.path, t.state, t.priority, d.bytes, d.cached_bytes, d.cached_ratio,
 			(SELECT count(DISTINCT jt.job_id) FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id
 				WHERE jt.task_id = t.id AND j.state IN (?3, ?4)),
-			t.attempts, t.source, t.owner_uid, t.reason, t.created_at, t.updated_at
+			t.attempts, t.source, t.owner_uid, t.reason, t.created_at, t.updated_at, d.checked_at
 		FROM tasks t JOIN datasets d ON d.id = t.dataset_id`
 	if !all {
 		// A plain IN lets SQLite read only the live tasks off the
@@ -35,12 +35,17 @@ func (s *Store) Queue(ctx context.Context, all bool) (_ []api.QueueEntry, err er
 		var e api.QueueEntry
 		var st, src string
 		var created, updated int64
+		var checked sql.NullInt64
 		if err := rows.Scan(&e.TaskID, &e.Dataset, &st, &e.Priority, &e.Bytes, &e.CachedBytes, &e.CachedRatio,
-			&e.JobsWaiting, &e.Attempts, &src, &e.Owner, &e.Reason, &created, &updated); err != nil {
+			&e.JobsWaiting, &e.Attempts, &src, &e.Owner, &e.Reason, &created, &updated, &checked); err != nil {
 			return nil, fmt.Errorf("queue: list queue: %w", err)
 		}
 		e.State, e.Source = api.TaskState(st), api.Source(src)
 		e.CreatedAt, e.UpdatedAt = fromNS(created), fromNS(updated)
+		if checked.Valid {
+			at := fromNS(checked.Int64)
+			e.CheckedAt = &at
+		}
 		entries = append(entries, e)
 	}
 	return entries, rows.Err()
