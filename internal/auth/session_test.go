@@ -124,12 +124,12 @@ func TestSessionWrongMAC(t *testing.T) {
 	_, otherKey := r.open(t)
 	good := auth.SessionAuthorization(r.id, r.key, "POST", "/v1/requests", nil, 1)
 	for name, h := range map[string]string{
-		"method":  auth.SessionAuthorization(r.id, r.key, "GET", "/v1/requests", nil, 1),
-		"uri":     auth.SessionAuthorization(r.id, r.key, "POST", "/v1/requests?all=1", nil, 1),
-		"body":    auth.SessionAuthorization(r.id, r.key, "POST", "/v1/requests", []byte(`{"paths":["/jfs/b"]}`), 1),
-		"key":     auth.SessionAuthorization(r.id, otherKey, "POST", "/v1/requests", nil, 1),
-		"seq":     strings.Replace(auth.SessionAuthorization(r.id, r.key, "POST", "/v1/requests", nil, 2), "seq=2", "seq=1", 1),
-		"zeros":   good[:len(good)-64] + strings.Repeat("0", 64),
+		"method": auth.SessionAuthorization(r.id, r.key, "GET", "/v1/requests", nil, 1),
+		"uri":    auth.SessionAuthorization(r.id, r.key, "POST", "/v1/requests?all=1", nil, 1),
+		"body":   auth.SessionAuthorization(r.id, r.key, "POST", "/v1/requests", []byte(`{"paths":["/jfs/b"]}`), 1),
+		"key":    auth.SessionAuthorization(r.id, otherKey, "POST", "/v1/requests", nil, 1),
+		"seq":    strings.Replace(auth.SessionAuthorization(r.id, r.key, "POST", "/v1/requests", nil, 2), "seq=2", "seq=1", 1),
+		"zeros":  good[:len(good)-64] + strings.Repeat("0", 64),
 	} {
 		_, err := r.tab.Check(strings.TrimPrefix(h, auth.SessionScheme+" "), "POST", "/v1/requests", nil)
 		require.Equal(t, auth.SessionBadMAC, rejected(t, err), name)
