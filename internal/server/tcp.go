@@ -69,6 +69,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				s.cfg.Log.Warn().Err(err).Msg("cannot open a TCP session; the client keeps sending credentials")
 			} else {
 				w.Header().Set(auth.SessionHeader, sid)
+				s.cfg.Log.Debug().Str("remote", r.RemoteAddr).Uint32("uid", id.UID).Dur("ttl", id.TTL).Msg("TCP session opened")
 			}
 		}
 		c := Caller{UID: id.UID, GID: id.GID, Gids: gids}

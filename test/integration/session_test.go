@@ -219,3 +219,21 @@ func TestSessionOfAUserCannotDoRootThings(t *testing.T) {
 	}
 	require.Equal(t, map[string]uint32{r.secret: 0, r.pub: nobody}, owners, "root's task stands; the user's is the user's")
 }
+
+// swarmup warm --wait over TCP polls through one session (one credential
+// for the whole wait), and the prolog polling its job opens one too, as a
+// user and as root.
+func TestPollingClientsOpenOneSession(t *testing.T) {
+	r := newTCPRig(t, "--workers", "1") // the last --workers wins
+	code, out, errOut := swarmupAs(t, nobody, "/nonexistent.sock", "warm", "--wait", r.pub,
+		"--server", r.addr, "--munge-socket", r.munged.Socket)
+	require.Equal(t, 0, code, "%s%s", out, errOut)
+	require.Equal(t, 1, r.d.CountLogs("TCP session opened", `"uid":65534`), "one session for the whole wait")
+
+	cmd, buf := prologCmd(t, "/nonexistent.sock", "prolog_slurmd", "401", r.pub,
+		"--server", r.addr, "--munge-socket", r.munged.Socket, "--prolog-wait", "1m", "--prolog-reconnect", "0")
+	require.NoError(t, cmd.Run(), "slurm-prolog exits 0: %s", buf)
+	require.Contains(t, buf.String(), "reason=warm")
+	require.Equal(t, 1, r.d.CountLogs("TCP session opened", `"uid":0`))
+	require.Zero(t, r.d.CountLogs("TCP request refused"))
+}
