@@ -20,8 +20,8 @@ import (
 
 // Client talks to warmupd over its unix socket, or over TCP with a MUNGE
 // credential per request (or a session, see Sessions) when Server is set
-// (tcp.go). The zero value works:
-// it uses $WARMUPD_SOCKET, else DefaultSocket.
+// (tcp.go). The zero value works: it uses $WARMUPD_SOCKET, else
+// DefaultSocket.
 type Client struct {
 	// Socket is the path of warmupd's unix socket; empty means $WARMUPD_SOCKET or DefaultSocket.
 	Socket string
