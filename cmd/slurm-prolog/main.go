@@ -73,7 +73,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) {
 		logged = true // not an accel-data job: stay quiet
 		return
 	}
-	c := &api.Client{Socket: o.socket, Server: o.server, MungeSocket: o.mungeSocket, ServerUID: o.serverUID}
+	// The prolog polls its job's readiness: over TCP it opens a session
+	// instead of making a MUNGE credential per poll. The epilog makes one call.
+	c := &api.Client{Socket: o.socket, Server: o.server, MungeSocket: o.mungeSocket, ServerUID: o.serverUID,
+		Sessions: e.Mode == modeProlog}
 	if e.Mode == modeProlog {
 		out = prolog(ctx, c, e, o)
 	} else {

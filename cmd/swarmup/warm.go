@@ -121,6 +121,9 @@ func warmRun(ctx context.Context, opts *WarmOptions) error {
 	}
 	client := opts.Client()
 	asked := opts.Now()
+	// --wait polls the queue: over TCP, one session instead of a MUNGE
+	// credential per poll.
+	client.Sessions = client.Sessions || opts.Wait
 	resp, err := client.Submit(ctx, api.SubmitRequest{Paths: paths, Source: api.SourceManual})
 	if err != nil {
 		return err

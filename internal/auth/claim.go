@@ -1,7 +1,9 @@
 // Package auth owns the decision of who is calling warmupd over TCP: the
 // MUNGE credential payload a client binds to one request, the check of a
 // request against a decoded credential, the nonce replay cache and the
-// response proof that lets a client tell the real warmupd from an impostor.
+// response proof that lets a client tell the real warmupd from an impostor,
+// and the sessions that spare a long-lived client one credential per
+// request (session.go).
 //
 // The wire format is fixed by the issue 9 contract and shared with the C
 // SPANK plugin; testdata/auth-vectors.tsv at the repository root pins it.

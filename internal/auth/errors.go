@@ -18,6 +18,10 @@ const (
 	NotForServer
 	Undecodable
 	Malformed
+	SessionUnknown
+	SessionBadMAC
+	SessionReplayed
+	SessionMalformed
 )
 
 var reasonText = [...]string{
@@ -31,6 +35,11 @@ var reasonText = [...]string{
 	NotForServer: "credential not for warmupd's uid (set the client's ServerUID to the uid warmupd runs as)",
 	Undecodable:  "credential could not be decoded",
 	Malformed:    "credential malformed (not a MUNGE credential)",
+	// Clients match SessionUnknown's text to open a new session (pkg/api).
+	SessionUnknown:   "session expired or unknown",
+	SessionBadMAC:    "session request does not match its mac (method/path/body, or not this session's key)",
+	SessionReplayed:  "session request replayed (seq already used or too old)",
+	SessionMalformed: "session authorization malformed (want ACCEL-SESSION id=<32 hex>,seq=<n>,mac=<64 hex>)",
 }
 
 func (r Reason) String() string { return reasonText[r] }

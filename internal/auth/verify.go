@@ -13,27 +13,36 @@ import (
 // default 300 s TTL, twice over.
 const DefaultNonceCap = 1 << 20
 
-// Caller is who a verified credential says is calling.
+// Caller is who a verified credential or session says is calling.
 type Caller struct {
 	UID, GID uint32
-	Claim    Claim
+	Gids     []uint32      // a session's groups (resolved when it opened); nil for a credential
+	TTL      time.Duration // the credential's lifetime (0 for a session request)
+	Claim    Claim         // proves the answer (Claim.Proof)
 }
 
 // Verifier checks TCP requests: it decodes the credential through the
 // service node's munged and binds it to the request.
 type Verifier struct {
-	Socket string // munged socket; "" = libmunge's default
-	Nonces *NonceCache
+	Socket   string // munged socket; "" = libmunge's default
+	Nonces   *NonceCache
+	Sessions *SessionTable
 }
 
-// NewVerifier decodes through socket with a replay cache on clock now.
+// NewVerifier decodes through socket with a replay cache and a session
+// table on clock now.
 func NewVerifier(socket string, now func() time.Time) *Verifier {
-	return &Verifier{Socket: socket, Nonces: NewNonceCache(DefaultNonceCap, now)}
+	return &Verifier{Socket: socket, Nonces: NewNonceCache(DefaultNonceCap, now),
+		Sessions: NewSessionTable(DefaultSessionCap, now)}
 }
 
-// Verify checks the Authorization header value against the request. A
-// refusal is a *Rejection whose message the 401 carries.
+// Verify checks the Authorization header value (a MUNGE credential or a
+// session request) against the request. A refusal is a *Rejection whose
+// message the 401 carries.
 func (v *Verifier) Verify(header, method, uri string, body []byte) (Caller, error) {
+	if p, ok := strings.CutPrefix(header, SessionScheme+" "); ok {
+		return v.Sessions.Check(p, method, uri, body)
+	}
 	cred, ok := strings.CutPrefix(header, Scheme+" ")
 	if !ok || strings.TrimSpace(cred) == "" {
 		return Caller{}, &Rejection{Reason: NoCredential}
@@ -52,7 +61,7 @@ func (v *Verifier) Verify(header, method, uri string, body []byte) (Caller, erro
 	if !v.Nonces.Use(claim.Nonce, dec.TTL) {
 		return Caller{}, &Rejection{Reason: Replayed, Detail: "nonce already used"}
 	}
-	return Caller{UID: dec.UID, GID: dec.GID, Claim: claim}, nil
+	return Caller{UID: dec.UID, GID: dec.GID, TTL: dec.TTL, Claim: claim}, nil
 }
 
 func rejectDecode(err error) error {

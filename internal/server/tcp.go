@@ -27,10 +27,13 @@ func ListenTCP(addr string) (net.Listener, error) {
 }
 
 // authenticate lets unix-socket requests through untouched and holds every
-// TCP request to its MUNGE credential: no valid credential bound to this
-// method, URI and body → 401 saying why. An authenticated request runs as
-// the credential's uid and gid with its NSS groups, and its answer carries
-// the proof (auth.Claim.Proof) whatever its status.
+// TCP request to its MUNGE credential or its session (auth.SessionScheme):
+// nothing valid bound to this method, URI and body → 401 saying why. An
+// authenticated request runs as the credential's uid and gid with its NSS
+// groups (a session's: those of the credential that opened it), and its
+// answer carries the proof (auth.Claim.Proof) whatever its status. A
+// credential request asking for a session (auth.SessionHeader: new) gets
+// the new session's id in that header of its answer.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !fromTCP(r.Context()) {
@@ -56,7 +59,20 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		c := Caller{UID: id.UID, GID: id.GID, Gids: s.groups.get(id.UID, id.GID)}
+		gids := id.Gids
+		if gids == nil {
+			gids = s.groups.get(id.UID, id.GID)
+		}
+		if r.Header.Get(auth.SessionHeader) == auth.SessionNew && id.TTL > 0 {
+			sid, err := s.cfg.Auth.Sessions.Open(id, gids, id.TTL)
+			if err != nil {
+				s.cfg.Log.Warn().Err(err).Msg("cannot open a TCP session; the client keeps sending credentials")
+			} else {
+				w.Header().Set(auth.SessionHeader, sid)
+				s.cfg.Log.Debug().Str("remote", r.RemoteAddr).Uint32("uid", id.UID).Dur("ttl", id.TTL).Msg("TCP session opened")
+			}
+		}
+		c := Caller{UID: id.UID, GID: id.GID, Gids: gids}
 		pw := &proofWriter{w: w, claim: id.Claim}
 		next.ServeHTTP(pw, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
 		pw.finish()

@@ -14,14 +14,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"github.com/accel-data/accel-data/internal/auth"
 )
 
 // Client talks to warmupd over its unix socket, or over TCP with a MUNGE
-// credential per request when Server is set (tcp.go). The zero value works:
-// it uses $WARMUPD_SOCKET, else DefaultSocket.
+// credential per request (or a session, see Sessions) when Server is set
+// (tcp.go). The zero value works: it uses $WARMUPD_SOCKET, else
+// DefaultSocket.
 type Client struct {
 	// Socket is the path of warmupd's unix socket; empty means $WARMUPD_SOCKET or DefaultSocket.
 	Socket string
@@ -38,8 +38,15 @@ type Client struct {
 	// stopped daemon). 0 means DefaultResponseTimeout; negative means no bound.
 	ResponseTimeout time.Duration
 
+	// Sessions makes the TCP client open a session on its first request
+	// and authenticate the next ones with it (an HMAC instead of a MUNGE
+	// credential each): for a client that makes many requests. Off, every
+	// request carries its own credential.
+	Sessions bool
+
 	once sync.Once
 	hc   *http.Client
+	sess atomic.Pointer[clientSession]
 }
 
 // DefaultResponseTimeout is how long a call waits for warmupd to answer:
@@ -145,38 +152,9 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		}
 		raw = b
 	}
-	callCtx := ctx
-	if rt := c.responseTimeout(); rt > 0 {
-		var cancel context.CancelFunc
-		callCtx, cancel = context.WithTimeoutCause(ctx, rt, errNoAnswer)
-		defer cancel()
-	}
-	req, err := http.NewRequestWithContext(callCtx, method, "http://warmupd"+path, bytes.NewReader(raw))
+	resp, data, err := c.roundTrip(ctx, method, path, raw, in != nil)
 	if err != nil {
 		return err
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	var claim *auth.Claim
-	if c.Server != "" {
-		if claim, err = c.sign(req, raw); err != nil {
-			return err
-		}
-	}
-	resp, err := c.http().Do(req)
-	if err != nil {
-		return c.transportError(ctx, callCtx, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-	if err != nil {
-		return c.transportError(ctx, callCtx, fmt.Errorf("read answer: %w", err))
-	}
-	if claim != nil {
-		if err := c.checkProof(claim, resp, data); err != nil {
-			return err
-		}
 	}
 	if resp.StatusCode/100 != 2 {
 		var e Error
@@ -191,6 +169,61 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		}
 	}
 	return nil
+}
+
+// roundTrip sends one request and reads its answer. Over TCP it
+// authenticates it (tcp.go) and accepts only a proven answer; a session
+// warmupd no longer knows (restarted, expired) is replaced by a new one
+// and the request sent once more.
+func (c *Client) roundTrip(ctx context.Context, method, path string, raw []byte, isJSON bool) (*http.Response, []byte, error) {
+	for retried := false; ; retried = true {
+		resp, data, tcp, err := c.send(ctx, method, path, raw, isJSON)
+		if err != nil || tcp == nil {
+			return resp, data, err
+		}
+		if tcp.session != nil && !retried && sessionGone(resp, data) {
+			c.sess.CompareAndSwap(tcp.session, nil)
+			continue
+		}
+		if err := c.checkProof(&tcp.claim, resp, data); err != nil {
+			return nil, nil, err
+		}
+		c.keepSession(tcp, resp)
+		return resp, data, nil
+	}
+}
+
+// send makes one exchange, bounded by ResponseTimeout.
+func (c *Client) send(ctx context.Context, method, path string, raw []byte, isJSON bool) (*http.Response, []byte, *tcpAuth, error) {
+	callCtx := ctx
+	if rt := c.responseTimeout(); rt > 0 {
+		var cancel context.CancelFunc
+		callCtx, cancel = context.WithTimeoutCause(ctx, rt, errNoAnswer)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(callCtx, method, "http://warmupd"+path, bytes.NewReader(raw))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if isJSON {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	var tcp *tcpAuth
+	if c.Server != "" {
+		if tcp, err = c.authorize(req, raw); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return nil, nil, nil, c.transportError(ctx, callCtx, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if err != nil {
+		return nil, nil, nil, c.transportError(ctx, callCtx, fmt.Errorf("read answer: %w", err))
+	}
+	return resp, data, tcp, nil
 }
 
 func (c *Client) responseTimeout() time.Duration {

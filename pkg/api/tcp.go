@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"sync/atomic"
 
 	"github.com/accel-data/accel-data/internal/auth"
 	"github.com/accel-data/accel-data/internal/munge"
@@ -46,6 +48,56 @@ type NotWarmupdError struct {
 func (e *NotWarmupdError) Error() string {
 	return fmt.Sprintf("the server at %s did not prove it is warmupd (wrong MUNGE key, or another program on the port); it answered HTTP %d: %s",
 		e.Server, e.Code, e.Said)
+}
+
+// tcpAuth is how one TCP request was authenticated: the claim its answer's
+// proof is checked with, and the session it used (nil: a credential).
+type tcpAuth struct {
+	claim   auth.Claim
+	session *clientSession
+	askNew  bool // the credential asked for a session
+}
+
+// clientSession is an open session: its id, its key (the reply key of the
+// credential that opened it) and the last seq sent.
+type clientSession struct {
+	id, key string
+	seq     atomic.Uint64
+}
+
+// authorize signs req: with the open session if there is one, else with a
+// fresh MUNGE credential (asking for a session when Sessions is set).
+func (c *Client) authorize(req *http.Request, body []byte) (*tcpAuth, error) {
+	if s := c.sess.Load(); s != nil {
+		seq := s.seq.Add(1)
+		req.Header.Set(auth.Header, auth.SessionAuthorization(s.id, s.key, req.Method, req.URL.RequestURI(), body, seq))
+		return &tcpAuth{claim: auth.SessionClaim(s.id, s.key, seq), session: s}, nil
+	}
+	claim, err := c.sign(req, body)
+	if err != nil {
+		return nil, err
+	}
+	if c.Sessions {
+		req.Header.Set(auth.SessionHeader, auth.SessionNew)
+	}
+	return &tcpAuth{claim: *claim, askNew: c.Sessions}, nil
+}
+
+// keepSession remembers the session a proven answer opened (the first one
+// when concurrent first requests each opened one).
+func (c *Client) keepSession(a *tcpAuth, resp *http.Response) {
+	id := resp.Header.Get(auth.SessionHeader)
+	if !a.askNew || len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+		return
+	}
+	c.sess.CompareAndSwap(nil, &clientSession{id: id, key: a.claim.ReplyKey})
+}
+
+// sessionGone tells a 401 saying warmupd no longer has the session.
+func sessionGone(resp *http.Response, data []byte) bool {
+	var e Error
+	return resp.StatusCode == http.StatusUnauthorized && json.Unmarshal(data, &e) == nil &&
+		strings.HasPrefix(e.Error, auth.SessionUnknown.String())
 }
 
 // sign binds a fresh MUNGE credential to req (method, URI as sent, body)

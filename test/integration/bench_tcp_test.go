@@ -14,18 +14,22 @@ import (
 )
 
 // BenchmarkSubmitTCP: the submit workload of BenchmarkSubmitAPI (100 000
-// datasets in the database) over warmupd's TCP door, each request with a
-// fresh MUNGE credential encoded by the client and decoded by warmupd
-// through a private munged, its answer's proof checked; then the same
-// workload on the unix socket of the same daemon, for the ratio (after a
-// round that is not measured). It also
-// reports the CPU time per request of warmupd, munged and the clients (this
-// process), to show where the cost goes. Target: >= 2000 requests/s over TCP.
+// datasets in the database) over warmupd's TCP door, three ways in one run
+// of one daemon: each request with a fresh MUNGE credential encoded by the
+// client and decoded by warmupd through a private munged ("cred"); through
+// sessions (api.Client.Sessions: one credential opens a session, each
+// request then carries an HMAC, "sess"), the clients sharing one
+// api.Client as a long-lived agent does; and on the unix socket ("unix"),
+// for the ratios (after a round that is not measured). Every TCP answer's
+// proof is checked. It also reports the CPU time per request of warmupd,
+// munged and the clients (this process), to show where the cost goes.
+// Target: >= 2000 requests/s over TCP.
 func BenchmarkSubmitTCP(b *testing.B) {
 	m := testutil.StartMunged(b)
 	addr := freePortB(b)
 	v, d := seededDaemon(b, 100_000, 0, "--listen", addr, "--munge-socket", m.Socket)
-	tcpDirs := mkdirs(b, filepath.Join(v.Mount, "tcp"), 2000)
+	credDirs := mkdirs(b, filepath.Join(v.Mount, "tcp"), 2000)
+	sessDirs := mkdirs(b, filepath.Join(v.Mount, "sess"), 2000)
 	unixDirs := mkdirs(b, filepath.Join(v.Mount, "unix"), 2000)
 	// A first round, not measured: the first submits to a fresh daemon cost
 	// more (page cache, planner rounds on 100 000 datasets).
@@ -33,19 +37,27 @@ func BenchmarkSubmitTCP(b *testing.B) {
 	b.ResetTimer()
 	cpu := func() [3]time.Duration { return [3]time.Duration{procCPU(d.Pid()), procCPU(m.Pid()), selfCPU()} }
 	c0 := cpu()
-	tcp := submitRate(b, func() *api.Client { return &api.Client{Server: addr, MungeSocket: m.Socket} }, tcpDirs)
+	cred := submitRate(b, func() *api.Client { return &api.Client{Server: addr, MungeSocket: m.Socket} }, credDirs)
 	c1 := cpu()
-	unix := submitRate(b, func() *api.Client { return &api.Client{Socket: d.Socket} }, unixDirs)
+	shared := &api.Client{Server: addr, MungeSocket: m.Socket, Sessions: true}
+	sess := submitRate(b, func() *api.Client { return shared }, sessDirs)
 	c2 := cpu()
+	unix := submitRate(b, func() *api.Client { return &api.Client{Socket: d.Socket} }, unixDirs)
+	c3 := cpu()
 	perReq := func(a, b time.Duration) float64 { return float64((b - a).Microseconds()) / 4000 }
-	b.ReportMetric(tcp, "tcp-req/s")
+	b.ReportMetric(cred, "tcp-cred-req/s")
+	b.ReportMetric(sess, "tcp-sess-req/s")
 	b.ReportMetric(unix, "unix-req/s")
-	b.ReportMetric(tcp/unix, "tcp/unix")
-	b.ReportMetric(perReq(c0[0], c1[0]), "tcp-warmupd-cpu-us/req")
-	b.ReportMetric(perReq(c0[1], c1[1]), "tcp-munged-cpu-us/req")
-	b.ReportMetric(perReq(c0[2], c1[2]), "tcp-client-cpu-us/req")
-	b.ReportMetric(perReq(c1[0], c2[0]), "unix-warmupd-cpu-us/req")
-	b.ReportMetric(perReq(c1[2], c2[2]), "unix-client-cpu-us/req")
+	b.ReportMetric(cred/unix, "cred/unix")
+	b.ReportMetric(sess/unix, "sess/unix")
+	b.ReportMetric(perReq(c0[0], c1[0]), "cred-warmupd-cpu-us/req")
+	b.ReportMetric(perReq(c0[1], c1[1]), "cred-munged-cpu-us/req")
+	b.ReportMetric(perReq(c0[2], c1[2]), "cred-client-cpu-us/req")
+	b.ReportMetric(perReq(c1[0], c2[0]), "sess-warmupd-cpu-us/req")
+	b.ReportMetric(perReq(c1[1], c2[1]), "sess-munged-cpu-us/req")
+	b.ReportMetric(perReq(c1[2], c2[2]), "sess-client-cpu-us/req")
+	b.ReportMetric(perReq(c2[0], c3[0]), "unix-warmupd-cpu-us/req")
+	b.ReportMetric(perReq(c2[2], c3[2]), "unix-client-cpu-us/req")
 	b.ReportMetric(0, "ns/op")
 }
 
