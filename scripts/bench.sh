@@ -3,6 +3,9 @@
 # ratios are reported by the benchmarks themselves via b.ReportMetric).
 #   - fixed-workload benchmarks (each runs its own median-of-N): -benchtime 1x
 #   - per-operation benchmarks of the store and the planner: -benchtime 2s
+# test/e2e includes the multi-host figures (BenchmarkHosts*: sbatch on a login
+# host reaching warmupd on a service host over TCP + MUNGE, the prolog on a
+# compute host; test/slurm-cluster/hosts-up.sh, network namespaces, as root).
 # The duplicate-finder comparison with rmlint/jdupes/rdfind/fdupes is
 # separate: `make bench-dedup` (bench/dedup/run.sh).
 set -euo pipefail

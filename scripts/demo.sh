@@ -3,6 +3,11 @@
 #   scripts/demo.sh          install deps, build, bring up a 3-node Slurm cluster with
 #                            warmupd and a JuiceFS volume, submit jobs with --accel-data
 #                            and show swarmup while they warm and run; leaves it all up.
+#   scripts/demo.sh --hosts N   (or DEMO_HOSTS=N) the same on a cluster of separate hosts
+#                            (network namespaces, test/slurm-cluster/hosts-up.sh): ctl
+#                            (slurmctld), svc (warmupd on TCP with MUNGE), login (sbatch,
+#                            swarmup), c1..cN (slurmd, slurm-prolog), each with its own
+#                            munged and JuiceFS mount; prints the topology.
 #   scripts/demo.sh stop     stop everything the demo started (by pid file); says so
 #                            when nothing was running. Give it the same DEMO_DIR.
 #   scripts/demo.sh stop-command     print the exact command that stops this DEMO_DIR's demo
@@ -64,6 +69,10 @@ stop() {
 		"$repo/test/slurm-cluster/down.sh" "$DIR/cluster" >/dev/null
 		stopped+=("the Slurm cluster")
 	fi
+	if [ -d "$DIR/hosts/hosts" ]; then
+		"$repo/test/slurm-cluster/hosts-down.sh" "$DIR/hosts" >/dev/null
+		stopped+=("the multi-host cluster")
+	fi
 	if [ -f "$DIR/real-juicefs" ] && mountpoint -q "$JFS"; then
 		"$(cat "$DIR/real-juicefs")" umount "$JFS" || true
 		stopped+=("the JuiceFS mount $JFS")
@@ -74,15 +83,99 @@ stop() {
 		echo "demo: stopped ${stopped[*]} (remove $DIR to start from scratch)"
 	fi
 }
+HOSTS=${DEMO_HOSTS:-}
 case "${1:-}" in
 stop) stop; exit 0 ;;
 stop-command) stop_command; exit 0 ;;
 warmupd-command)
 	mapfile -d '' -t argv < <(warmupd_argv "$BIN/fakejuicefs")
 	printf '%q ' "${argv[@]}"; echo; exit 0 ;;
+--hosts) HOSTS=${2:-(none)}; shift; [ $# -eq 0 ] || shift ;;
 esac
-[ $# -eq 0 ] || { echo "usage: $0 [stop | stop-command | warmupd-command]" >&2; exit 2; }
+[ $# -eq 0 ] || { echo "usage: $0 [stop | stop-command | warmupd-command | --hosts N]" >&2; exit 2; }
+[ -z "$HOSTS" ] || [[ "$HOSTS" =~ ^[1-9][0-9]?$ ]] || { echo "demo: --hosts wants a number of compute hosts from 1 to 99, got '$HOSTS'" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || { echo "demo: run as root (it starts slurmctld/slurmd/munged like a real cluster)" >&2; exit 1; }
+
+cat >"${TMPDIR:-/tmp}/accel-demo-train.sh.$$" <<'JOB'
+#!/bin/sh
+echo "job $SLURM_JOB_ID on $SLURMD_NODENAME ($(hostname)) started $(date +%T)"
+for d in "$@"; do
+	echo "read $d: $(find "$d" -type f -exec cat {} + | wc -c) bytes"
+done
+sleep 3
+JOB
+train_script() { mkdir -p "$1"; mv "${TMPDIR:-/tmp}/accel-demo-train.sh.$$" "$1/train.sh"; chmod 755 "$1/train.sh"; }
+
+# hosts_demo N: the demo on a cluster of separate hosts (network namespaces).
+hosts_demo() {
+	local n=$1 H=$DIR/hosts on JFSH out
+	on="$repo/test/slurm-cluster/on.sh $H" # printed; run with onh
+	onh() { "$repo/test/slurm-cluster/on.sh" "$H" "$@"; }
+	JFSH=$H/jfs
+	say "a cluster of $n+3 hosts (network and mount namespaces, 198.18.0.0/24 on a private bridge)"
+	"$repo/test/slurm-cluster/hosts-down.sh" "$H" >/dev/null
+	# Nothing is mounted now: emptying the shared cache evicts every dataset, so the demo shows the warm-up again.
+	rm -rf "$H/cache"
+	mkdir -p "$H"
+	ACCEL_BIN=$BIN ACCEL_PLUGIN=$repo/spank/accel_data.so ACCEL_PROLOG_WAIT=2m ACCEL_POLL=500ms \
+		ACCEL_BANDWIDTH=40 ACCEL_TEST_JUICEFS=$(command -v juicefs || true) "$repo/test/slurm-cluster/hosts-up.sh" "$H" "$n"
+	out=$H/out
+	train_script "$H/jobs"
+	cat <<EOT
+
+  host    address       runs
+  ctl     198.18.0.1    slurmctld                                      (SlurmctldHost=ctl(198.18.0.1))
+  svc     198.18.0.2    warmupd --listen 198.18.0.2:7117, munged, JuiceFS mount $JFSH
+  login   198.18.0.3    sbatch/salloc/srun with the plugin, swarmup, munged, JuiceFS mount
+  c1..c$n  198.18.0.11…  slurmd, slurm-prolog (Prolog/Epilog), munged, JuiceFS mount (cache $H/cache, shared)
+  every munged: the same key, its socket at $H/run/munge.sock on its own host
+  plugstack.conf: $(cat "$H/etc/plugstack.conf")
+  accel-data.conf: $(tr '\n' ' ' <"$H/etc/accel-data.conf")
+EOT
+	say "datasets (written on this machine into the one volume)"
+	for ds in imagenet-mini:50 coco-mini:25; do
+		local name=${ds%%:*} files=${ds##*:} d
+		d=$JFSH/datasets/$name
+		[ -f "$H/.dataset-$name-done" ] && continue
+		mkdir -p "$d"
+		for i in $(seq -w 1 "$files"); do head -c $((4 << 20)) /dev/urandom >"$d/part-$i.bin"; done
+		touch "$H/.dataset-$name-done"
+	done
+	du -sh "$JFSH"/datasets/*
+
+	say "submitting from login: sbatch --accel-data=... (jobs on c1..c$n share imagenet-mini)"
+	local i
+	for i in $(seq 1 "$n"); do
+		echo "login\$ sbatch -w c$i --accel-data=$JFSH/datasets/imagenet-mini train.sh"
+		onh login sbatch -w "c$i" -o "$out/%j.out" --accel-data="$JFSH/datasets/imagenet-mini" "$H/jobs/train.sh" "$JFSH/datasets/imagenet-mini"
+	done
+	echo "login\$ sbatch --accel-data=/etc/passwd ...   (bad input is refused at submission)"
+	onh login sbatch --accel-data=/etc/passwd --wrap true || true
+
+	say "swarmup on login (over TCP with MUNGE) while the data warms on svc"
+	for _ in $(seq 1 90); do
+		if [ -t 1 ]; then clear; else echo; fi
+		date +%T
+		onh login "$BIN/swarmup" --server 198.18.0.2:7117 --munge-socket "$H/run/munge.sock" --all || true
+		echo
+		onh login squeue -o '%.6i %.12j %.2t %.8M %.8r %N' || true
+		[ -z "$(onh login squeue -h)" ] && break
+		sleep 1
+	done
+	say "job output"
+	for j in $(ls "$out"/*.out 2>/dev/null | sort -V | tail -n "$n"); do cat "$j"; done
+	say "prolog log (one line per job and compute host)"
+	tail -n $(( 2 * n )) "$H/log/prolog.log" 2>/dev/null || true
+	cat <<EOT
+
+The cluster is still up. Run commands on a host with test/slurm-cluster/on.sh, e.g.:
+  $on login sbatch --accel-data=$JFSH/datasets/coco-mini --wrap 'ls $JFSH/datasets/coco-mini | wc -l'
+  $on login $BIN/swarmup --server 198.18.0.2:7117 --munge-socket $H/run/munge.sock --all
+  $on c1 hostname
+Stop everything with:
+  $(stop_command)
+EOT
+}
 
 say "installing what is missing (scripts/deps.sh) and building (make build)"
 cd "$repo"
@@ -91,6 +184,11 @@ make -s build
 
 mkdir -p "$DIR"/{run,log,jobs,out}
 DIR=$(cd "$DIR" && pwd)
+if [ -n "$HOSTS" ]; then
+	chmod 755 "$DIR"
+	hosts_demo "$HOSTS"
+	exit 0
+fi
 JFS=$DIR/jfs
 SOCK=$DIR/run/warmupd.sock
 chmod 755 "$DIR" "$DIR/run" "$DIR/jobs" "$DIR/out"
@@ -149,15 +247,7 @@ ACCEL_BIN=$BIN ACCEL_PLUGIN=$repo/spank/accel_data.so ACCEL_SOCKET=$SOCK ACCEL_P
 export SLURM_CONF=$DIR/cluster/etc/slurm.conf
 export WARMUPD_SOCKET=$SOCK
 
-cat >"$DIR/jobs/train.sh" <<'JOB'
-#!/bin/sh
-echo "job $SLURM_JOB_ID on $SLURMD_NODENAME started $(date +%T)"
-for d in "$@"; do
-	echo "read $d: $(find "$d" -type f -exec cat {} + | wc -c) bytes"
-done
-sleep 3
-JOB
-chmod 755 "$DIR/jobs/train.sh"
+train_script "$DIR/jobs"
 
 say "submitting: sbatch --accel-data=... (three jobs share imagenet-mini)"
 submit() { # submit NODE PATHS

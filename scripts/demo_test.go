@@ -71,3 +71,18 @@ func TestDemoWarmupdGetsSlurmConf(t *testing.T) {
 	require.Contains(t, out, "SLURM_CONF="+dir+"/cluster/etc/slurm.conf ")
 	require.Contains(t, out, "/bin/warmupd --socket "+dir+"/run/warmupd.sock ")
 }
+
+// `demo.sh --hosts N` (and DEMO_HOSTS=N) wants a number of compute hosts,
+// and says so before it installs or starts anything.
+func TestDemoHostsWantsANumber(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		env  string
+	}{{[]string{"--hosts", "many"}, ""}, {[]string{"--hosts"}, ""}, {nil, "DEMO_HOSTS=0"}} {
+		cmd := exec.Command("bash", append([]string{"demo.sh"}, c.args...)...)
+		cmd.Env = append(os.Environ(), "DEMO_DIR="+t.TempDir(), c.env)
+		out, err := cmd.CombinedOutput()
+		require.Error(t, err, "%v %s: %s", c.args, c.env, out)
+		require.Contains(t, string(out), "--hosts wants a number of compute hosts from 1 to 99", "%v %s", c.args, c.env)
+	}
+}

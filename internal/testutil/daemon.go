@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,6 +26,7 @@ type Daemon struct {
 
 	t    testing.TB
 	bin  string
+	host *Host
 	cmd  *exec.Cmd
 	logs *syncBuffer
 	done chan struct{}
@@ -35,6 +37,32 @@ type Daemon struct {
 // stand-in or a real client). Extra flags are appended. It waits until the
 // daemon answers /v1/health and stops it (SIGTERM) when the test ends.
 func StartWarmupd(t testing.TB, v *Volume, extra ...string) *Daemon {
+	t.Helper()
+	return startWarmupd(t, v, nil, extra)
+}
+
+// Host is another host of a multi-host test cluster (test/slurm-cluster/hosts-up.sh)
+// for StartWarmupdOn.
+type Host struct {
+	// Enter is the command prefix that runs a program on the host
+	// (nsenter --target HOLDER --mount --uts --net=/run/netns/NAME --).
+	Enter []string
+	// Socket is warmupd's unix socket as the host sees it, ClientSocket the
+	// same socket as this process reaches it (/proc/HOLDER/root/…).
+	Socket, ClientSocket string
+	// Env is added to warmupd's environment.
+	Env []string
+}
+
+// StartWarmupdOn is StartWarmupd on another host: warmupd runs there (its
+// pid is warmupd's, nsenter execs it) and the test talks to it through
+// ClientSocket as root, like an admin on that host.
+func StartWarmupdOn(t testing.TB, v *Volume, h Host, extra ...string) *Daemon {
+	t.Helper()
+	return startWarmupd(t, v, &h, extra)
+}
+
+func startWarmupd(t testing.TB, v *Volume, host *Host, extra []string) *Daemon {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "warmupd-")
 	if err != nil {
@@ -50,7 +78,11 @@ func StartWarmupd(t testing.TB, v *Volume, extra ...string) *Daemon {
 		Database: filepath.Join(dir, "warmupd.db"),
 		t:        t,
 		bin:      Binary(t, "cmd/warmupd"),
+		host:     host,
 		logs:     &syncBuffer{},
+	}
+	if host != nil {
+		d.Socket = host.Socket
 	}
 	d.Args = append([]string{
 		"--config", "/dev/null",
@@ -64,6 +96,9 @@ func StartWarmupd(t testing.TB, v *Volume, extra ...string) *Daemon {
 		"--retry-backoff", "500ms",
 	}, extra...)
 	d.Client = &api.Client{Socket: d.Socket}
+	if host != nil {
+		d.Client = &api.Client{Socket: host.ClientSocket}
+	}
 	d.Start()
 	t.Cleanup(func() {
 		d.Stop()
@@ -81,9 +116,13 @@ func StartWarmupd(t testing.TB, v *Volume, extra ...string) *Daemon {
 func (d *Daemon) Start() {
 	d.t.Helper()
 	d.cmd = exec.Command(d.bin, d.Args...)
+	d.cmd.Env = append(os.Environ(), "ACCEL_DATA_CONF=/dev/null")
+	if d.host != nil {
+		d.cmd = exec.Command(d.host.Enter[0], slices.Concat(d.host.Enter[1:], []string{d.bin}, d.Args)...)
+		d.cmd.Env = append(append(os.Environ(), "ACCEL_DATA_CONF=/dev/null"), d.host.Env...)
+	}
 	d.cmd.Stdout = d.logs
 	d.cmd.Stderr = d.logs
-	d.cmd.Env = append(os.Environ(), "ACCEL_DATA_CONF=/dev/null")
 	if err := d.cmd.Start(); err != nil {
 		d.t.Fatalf("start warmupd: %v", err)
 	}

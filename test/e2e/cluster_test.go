@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,6 +29,10 @@ var cl struct {
 	out      string // job output
 	repo     string
 	accelCfg string // DIR/etc/accel-data.conf as up.sh wrote it
+	// The multi-host tests (multihost_test.go) point the fields above at the
+	// multi-host cluster for their duration (useHosts) and set these:
+	hosts *hostCluster // nil: the single-host cluster
+	node  string       // node names: node+"1", … ("n" here, "c" on the multi-host cluster)
 }
 
 const nodes = 3
@@ -75,6 +80,7 @@ func mainWithCluster(m *testing.M) int {
 	cl.jobs = filepath.Join(base, "jobs")
 	cl.out = filepath.Join(base, "out")
 	cl.accelCfg = filepath.Join(cl.dir, "etc", "accel-data.conf")
+	cl.node = "n"
 	for _, d := range []string{cl.bin, cl.jobs, cl.out} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -117,8 +123,12 @@ func mainWithCluster(m *testing.M) int {
 	os.Setenv("TMPDIR", base)
 	os.Unsetenv("ACCEL_DATA")
 	os.Unsetenv("SLURM_JOB_ID")
+	defer stopHosts()
 	return m.Run()
 }
+
+// node is the name of the i-th node of the cluster the test uses.
+func node(i int) string { return cl.node + strconv.Itoa(i) }
 
 // The job scripts: print the start time, then read the named datasets.
 func writeJobScripts() error {
@@ -131,13 +141,20 @@ done
 	return os.WriteFile(filepath.Join(cl.jobs, "read.sh"), []byte(read), 0o755)
 }
 
-// run runs a Slurm client command and returns stdout, stderr and the error.
+// run runs a Slurm client command (on the login host of the multi-host
+// cluster, as root) and returns stdout, stderr and the error.
 func run(t testing.TB, env []string, name string, args ...string) (string, string, error) {
+	t.Helper()
+	return runAs(t, -1, env, name, args...)
+}
+
+// runAs is run as user uid (-1: root).
+func runAs(t testing.TB, uid int, env []string, name string, args ...string) (string, string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd := command(ctx, uid, name, args...)
+	cmd.Env = append(append(os.Environ(), "SLURM_CONF="+cl.conf), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -162,6 +179,22 @@ func sbatch(t testing.TB, node string, accel string, env []string, datasets ...s
 	id, err := strconv.ParseUint(strings.TrimSpace(strings.Split(stdout, ";")[0]), 10, 64)
 	require.NoError(t, err, "sbatch output %q", stdout)
 	return id, stderr
+}
+
+// command is the command that runs name as uid (-1: root) on this machine,
+// or on the login host of the multi-host cluster (another user works in /).
+func command(ctx context.Context, uid int, name string, args ...string) *exec.Cmd {
+	var cmd *exec.Cmd
+	if cl.hosts != nil {
+		cmd = cl.hosts.cmd(ctx, "login", uid, name, args...)
+	} else {
+		cmd = exec.CommandContext(ctx, name, args...)
+		if uid >= 0 {
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid)}}
+			cmd.Dir = "/"
+		}
+	}
+	return cmd
 }
 
 // jobInfo reads `scontrol show job -o ID` into a map.
@@ -265,7 +298,7 @@ func readFile(p string) string {
 
 func tailLogs() string {
 	var b strings.Builder
-	for _, f := range []string{"slurmctld.log", "slurmd-n1.log", "slurmd-n2.log", "slurmd-n3.log", "prolog.log"} {
+	for _, f := range []string{"slurmctld.log", "slurmd-" + node(1) + ".log", "slurmd-" + node(2) + ".log", "slurmd-" + node(3) + ".log", "prolog.log"} {
 		lines := strings.Split(strings.TrimSpace(readFile(filepath.Join(cl.dir, "log", f))), "\n")
 		if len(lines) > 15 {
 			lines = lines[len(lines)-15:]

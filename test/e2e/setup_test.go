@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -30,18 +31,36 @@ func setup(t testing.TB, daemon bool, bandwidth string, flags ...string) *world 
 	if bandwidth != "" {
 		t.Setenv("FAKEJUICEFS_BANDWIDTH", bandwidth)
 	}
-	w := &world{vol: testutil.NewVolume(t)}
-	_ = os.Remove(cl.socket)
-	if daemon {
-		w.d = testutil.StartWarmupd(t, w.vol, flags...)
-		require.NoError(t, os.Symlink(w.d.Socket, cl.socket))
+	var w *world
+	if cl.hosts != nil {
+		w = setupOnHosts(t, cl.hosts, daemon, bandwidth, flags...)
+	} else {
+		w = &world{vol: testutil.NewVolume(t)}
+		_ = os.Remove(cl.socket)
+		t.Cleanup(func() { _ = os.Remove(cl.socket) })
+		if daemon {
+			w.d = testutil.StartWarmupd(t, w.vol, flags...)
+			require.NoError(t, os.Symlink(w.d.Socket, cl.socket))
+		}
 	}
+	// Before warmupd stops: the epilogs of cancelled jobs still reach it.
 	t.Cleanup(func() {
 		settle(t)
 		requireNoDrain(t)
-		_ = os.Remove(cl.socket)
 	})
 	return w
+}
+
+// swarmup runs swarmup with args against the test's warmupd: on this
+// machine through its socket, on the multi-host cluster from login over TCP.
+func (w *world) swarmup(t testing.TB, bin string, args ...string) ([]byte, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if cl.hosts != nil {
+		return cl.hosts.cmd(ctx, "login", -1, bin, append([]string{"--server", cl.hosts.server, "--munge-socket", cl.hosts.munge}, args...)...).CombinedOutput()
+	}
+	return exec.CommandContext(ctx, bin, append([]string{"--socket", w.d.Socket}, args...)...).CombinedOutput()
 }
 
 // queue returns every task warmupd knows (finished ones too).

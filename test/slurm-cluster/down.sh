@@ -6,22 +6,10 @@ set -euo pipefail
 [ -d "$1" ] || { echo "down.sh: $1 does not exist: nothing to stop"; exit 0; }
 DIR=$(cd "$1" && pwd)
 
-# stop PIDFILE: SIGTERM the process named in PIDFILE if it is ours (its command
-# line mentions DIR), wait up to 10s, then SIGKILL.
-stop() {
-	local f=$1 pid
-	[ -f "$f" ] || return 0
-	pid=$(cat "$f")
-	if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$DIR"; then
-		kill -TERM "$pid" 2>/dev/null || true
-		for _ in $(seq 1 100); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-	fi
-	rm -f "$f"
-}
+here=$(cd "$(dirname "$0")" && pwd)
+me=down.sh
+. "$here/lib.sh"
+stop() { stop_pidfile "$1" "$DIR"; }
 
 for f in "$DIR"/run/slurmd-*.pid; do
 	[ -e "$f" ] && stop "$f"

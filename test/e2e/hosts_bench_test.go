@@ -1,0 +1,85 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/pkg/api"
+)
+
+// BenchmarkHostsSubmitLatency measures what --accel-data adds to sbatch on
+// the login host of the multi-host cluster, where the plugin reaches warmupd
+// on svc over TCP with a MUNGE credential (median of 20 each, interleaved),
+// and what it adds when svc's address does not answer at all (an address on
+// the cluster's network that no host has): bounded by timeout_ms=500.
+func BenchmarkHostsSubmitLatency(b *testing.B) {
+	useHosts(b)
+	w := setup(b, true, "")
+	ds := w.vol.WriteFiles(b, "bench", 1, mib)
+	unreachable := tcpPlugstack(b, fmt.Sprintf("198.18.0.99:%d", hostPort), "timeout_ms=500")
+	timed := func(env []string, accel string) time.Duration {
+		args := []string{"--hold", "-o", "/dev/null", "--wrap", "true"}
+		if accel != "" {
+			args = append([]string{"--accel-data=" + accel}, args...)
+		}
+		start := time.Now()
+		_, stderr, err := run(b, env, "sbatch", args...)
+		d := time.Since(start)
+		require.NoError(b, err, stderr)
+		return d
+	}
+	for b.Loop() {
+		var plain, up, down []time.Duration
+		for range rounds {
+			plain = append(plain, timed(nil, ""))
+			up = append(up, timed(nil, ds))
+			down = append(down, timed([]string{unreachable}, ds))
+		}
+		b.ReportMetric(ms(median(plain)), "plain-ms")
+		b.ReportMetric(ms(median(up)-median(plain)), "added-tcp-ms")
+		b.ReportMetric(float64(median(up))/float64(median(plain)), "ratio")
+		b.ReportMetric(ms(median(down)-median(plain)), "added-unreachable-ms")
+		_, _, _ = run(b, nil, "scancel", "-u", "root")
+	}
+}
+
+// BenchmarkHostsPrologWarm runs slurm-prolog on compute host c1 as slurmd
+// does (no PATH, the job's environment) for a job whose data is already
+// warm: it asks warmupd on svc over TCP + MUNGE. Median of 20 runs;
+// enter-ms is what entering the host's namespaces costs (nsenter running
+// true), included in prolog-median-ms.
+func BenchmarkHostsPrologWarm(b *testing.B) {
+	hc := useHosts(b)
+	w := setup(b, true, "")
+	ds := w.vol.WriteFiles(b, "warm", 2, 4*mib)
+	_, err := w.d.Client.Submit(context.Background(), api.SubmitRequest{Paths: []string{ds}, Source: api.SourceManual})
+	require.NoError(b, err)
+	w.waitWarm(b, ds, 30*time.Second)
+	job := uint64(900000)
+	for b.Loop() {
+		var runs, enter []time.Duration
+		for range rounds {
+			job++
+			cmd := hc.cmd(context.Background(), "c1", -1, cl.prolog)
+			cmd.Env = []string{"SLURM_SCRIPT_CONTEXT=prolog_slurmd", "SPANK_ACCEL_DATA=" + ds,
+				fmt.Sprintf("SPANK_ACCEL_TOKEN=%032x", job), fmt.Sprintf("SLURM_JOB_ID=%d", job),
+				"SLURM_JOB_UID=0", "SLURMD_NODENAME=c1", "SLURM_CONF=" + cl.conf}
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			start := time.Now()
+			require.NoError(b, cmd.Run())
+			runs = append(runs, time.Since(start))
+			require.Contains(b, stderr.String(), "reason=warm", "prolog did not find the data warm")
+			start = time.Now()
+			require.NoError(b, hc.cmd(context.Background(), "c1", -1, "true").Run())
+			enter = append(enter, time.Since(start))
+		}
+		b.ReportMetric(ms(median(runs)), "prolog-median-ms")
+		b.ReportMetric(ms(median(enter)), "enter-ms")
+	}
+}

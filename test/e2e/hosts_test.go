@@ -1,0 +1,188 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/internal/testutil"
+)
+
+// hostCluster is the multi-host cluster (test/slurm-cluster/hosts-up.sh):
+// hosts ctl, svc, login, c1..c3, each its own network, mount and UTS
+// namespaces; warmupd (started per test by setup) runs on svc and is reached
+// over TCP with MUNGE only.
+type hostCluster struct {
+	dir     string // the cluster's DIR
+	prefix  string // namespace names: prefix-HOST
+	server  string // warmupd's TCP door, svc:port
+	munge   string // every host's munged socket (the same path on each)
+	jfs     string // every host's JuiceFS mount of the one volume
+	cache   string // the cache directory all mounts share
+	juicefs string // the juicefs binary (stand-in or real)
+	real    bool
+	svcBW   float64 // real client: the warm-up bandwidth (MiB/s) svc's mount has now
+}
+
+const hostPort = 7117
+
+var hosts struct {
+	once sync.Once
+	hc   *hostCluster
+	err  error
+}
+
+// startHosts brings the multi-host cluster up once per test binary.
+func startHosts(t testing.TB) *hostCluster {
+	t.Helper()
+	hosts.once.Do(func() {
+		dir := filepath.Join(cl.base, "hosts")
+		hc := &hostCluster{dir: dir, munge: filepath.Join(dir, "run", "munge.sock"), jfs: filepath.Join(dir, "jfs"),
+			cache: filepath.Join(dir, "cache"), server: fmt.Sprintf("198.18.0.2:%d", hostPort), svcBW: testutil.DefaultBandwidth}
+		if bin := os.Getenv(testutil.JuiceFSEnv); bin != "" {
+			hc.juicefs, hc.real = bin, true
+		} else {
+			hc.juicefs = filepath.Join(cl.bin, "fakejuicefs")
+			if out, err := exec.Command("cp", testutil.Binary(t, "test/fakejuicefs"), hc.juicefs).CombinedOutput(); err != nil {
+				hosts.err = fmt.Errorf("copy fakejuicefs: %v: %s", err, out)
+				return
+			}
+		}
+		up := exec.Command(filepath.Join(cl.repo, "test", "slurm-cluster", "hosts-up.sh"), dir, strconv.Itoa(nodes))
+		up.Env = append(os.Environ(), "ACCEL_BIN="+cl.bin, "ACCEL_PREFIX="+cl.base, "ACCEL_PROLOG_WAIT=60s",
+			"ACCEL_POLL=100ms", "ACCEL_WARMUPD=0", "ACCEL_PORT="+strconv.Itoa(hostPort),
+			"ACCEL_BANDWIDTH="+strconv.Itoa(testutil.DefaultBandwidth))
+		if out, err := up.CombinedOutput(); err != nil {
+			hosts.err = fmt.Errorf("hosts-up.sh: %v\n%s", err, out)
+			return
+		}
+		p, err := os.ReadFile(filepath.Join(dir, "etc", "ns-prefix"))
+		if err != nil {
+			hosts.err = err
+			return
+		}
+		hc.prefix = strings.TrimSpace(string(p))
+		hosts.hc = hc
+	})
+	require.NoError(t, hosts.err, "the multi-host cluster did not start")
+	return hosts.hc
+}
+
+// stopHosts tears the multi-host cluster down if a test started it.
+func stopHosts() {
+	if hosts.hc == nil && hosts.err == nil {
+		return
+	}
+	dir := filepath.Join(cl.base, "hosts")
+	if out, err := exec.Command(filepath.Join(cl.repo, "test", "slurm-cluster", "hosts-down.sh"), dir).CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: hosts-down.sh: %v\n%s", err, out)
+	}
+}
+
+// useHosts makes the helpers (setup, run, sbatch, node, …) drive the
+// multi-host cluster until the test ends: Slurm commands run on login,
+// warmupd on svc.
+func useHosts(t testing.TB) *hostCluster {
+	t.Helper()
+	hc := startHosts(t)
+	saved := cl
+	cl.hosts = hc
+	cl.node = "c"
+	cl.dir = hc.dir
+	cl.conf = filepath.Join(hc.dir, "etc", "slurm.conf")
+	cl.accelCfg = filepath.Join(hc.dir, "etc", "accel-data.conf")
+	t.Cleanup(func() { cl = saved })
+	return hc
+}
+
+// holder is the pid holding host's mount and UTS namespaces.
+func (h *hostCluster) holder(host string) string {
+	b, err := os.ReadFile(filepath.Join(h.dir, "hosts", host, "holder.pid"))
+	if err != nil {
+		panic(fmt.Sprintf("e2e: host %s of the multi-host cluster has no holder: %v", host, err))
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// enter is the argv prefix that runs a program on host as uid (-1: root).
+func (h *hostCluster) enter(host string, uid int) []string {
+	e := []string{"nsenter", "--target", h.holder(host), "--mount", "--uts", "--net=/run/netns/" + h.prefix + "-" + host}
+	if uid >= 0 {
+		e = append(e, "--setuid", strconv.Itoa(uid), "--setgid", strconv.Itoa(uid), "--wd=/")
+	}
+	return append(e, "--")
+}
+
+// cmd runs name on host as uid (-1: root).
+func (h *hostCluster) cmd(ctx context.Context, host string, uid int, name string, args ...string) *exec.Cmd {
+	e := h.enter(host, uid)
+	return exec.CommandContext(ctx, e[0], slices.Concat(e[1:], []string{name}, args)...)
+}
+
+// seen is the path through which this process (an admin on every host)
+// reaches path as host sees it.
+func (h *hostCluster) seen(host, path string) string {
+	return filepath.Join("/proc", h.holder(host), "root", path)
+}
+
+// setupOnHosts is setup on the multi-host cluster: the test's datasets go
+// in a directory of its own on the one volume; warmupd runs on svc with
+// --listen and its unix socket on svc's private tmpfs.
+func setupOnHosts(t testing.TB, hc *hostCluster, daemon bool, bandwidth string, flags ...string) *world {
+	t.Helper()
+	bw := float64(testutil.DefaultBandwidth)
+	if bandwidth != "" {
+		f, err := strconv.ParseFloat(bandwidth, 64)
+		require.NoError(t, err, "bandwidth %q", bandwidth)
+		bw = f
+	}
+	hc.svcBandwidth(t, bw)
+	name := strings.NewReplacer("/", "-", " ", "_").Replace(t.Name())
+	w := &world{vol: &testutil.Volume{Mount: filepath.Join(hc.jfs, name), CacheDir: hc.cache, Binary: hc.juicefs, Real: hc.real, Bandwidth: bw}}
+	if daemon {
+		sock := filepath.Join(hc.dir, "run", "private", "warmupd.sock")
+		_ = os.Remove(hc.seen("svc", sock))
+		root := &testutil.Volume{Mount: hc.jfs, CacheDir: hc.cache, Binary: hc.juicefs, Real: hc.real}
+		w.d = testutil.StartWarmupdOn(t, root, testutil.Host{
+			Enter: hc.enter("svc", -1), Socket: sock, ClientSocket: hc.seen("svc", sock),
+			Env: []string{"SLURM_CONF=" + filepath.Join(hc.dir, "etc", "slurm.conf")},
+		}, append([]string{"--listen", hc.server, "--munge-socket", hc.munge}, flags...)...)
+	}
+	return w
+}
+
+// svcBandwidth gives warm-ups on svc mibps MiB/s. The stand-in reads the
+// bandwidth from warmupd's environment (setup sets it); a real client has
+// it as a mount option (--download-limit), so svc's mount is mounted again
+// with the arguments hosts-up.sh used (warmupd, which does the warm-ups, is
+// not running between tests).
+func (h *hostCluster) svcBandwidth(t testing.TB, mibps float64) {
+	t.Helper()
+	if !h.real || mibps == h.svcBW {
+		return
+	}
+	b, err := os.ReadFile(filepath.Join(h.dir, "etc", "juicefs-mount.args"))
+	require.NoError(t, err)
+	args := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if mbps := testutil.DownloadLimitMbps(mibps); mbps > 0 {
+		args = append(args, "--download-limit", strconv.FormatInt(mbps, 10))
+	}
+	args = append(args, "--log", filepath.Join(h.dir, "log", "juicefs-svc.log"))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := h.cmd(ctx, "svc", -1, h.juicefs, "umount", h.jfs).CombinedOutput()
+	require.NoError(t, err, "umount svc's JuiceFS mount: %s", out)
+	out, err = h.cmd(ctx, "svc", -1, h.juicefs, args...).CombinedOutput()
+	require.NoError(t, err, "mount svc's JuiceFS mount again at %g MiB/s: %s", mibps, out)
+	h.svcBW = mibps
+}
