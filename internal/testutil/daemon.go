@@ -27,9 +27,8 @@ type Daemon struct {
 	t    testing.TB
 	bin  string
 	host *Host
-	cmd  *exec.Cmd
 	logs *syncBuffer
-	done chan struct{}
+	proc
 }
 
 // StartWarmupd builds and starts warmupd on a socket and database in a temp
@@ -126,8 +125,7 @@ func (d *Daemon) Start() {
 	if err := d.cmd.Start(); err != nil {
 		d.t.Fatalf("start warmupd: %v", err)
 	}
-	d.done = make(chan struct{})
-	go func(c *exec.Cmd, done chan struct{}) { _ = c.Wait(); close(done) }(d.cmd, d.done)
+	d.waitInBackground()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -169,32 +167,10 @@ func (d *Daemon) Signal(sig os.Signal) error {
 
 // Stop sends SIGTERM and waits (at most 20s, then SIGKILL). It reports
 // whether the process exited with status 0.
-func (d *Daemon) Stop() bool {
-	if d.cmd == nil || d.cmd.Process == nil {
-		return false
-	}
-	select {
-	case <-d.done:
-		return d.cmd.ProcessState.Success()
-	default:
-	}
-	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.done:
-	case <-time.After(20 * time.Second):
-		_ = d.cmd.Process.Kill()
-		<-d.done
-	}
-	return d.cmd.ProcessState.Success()
-}
+func (d *Daemon) Stop() bool { return d.stop(20 * time.Second) }
 
 // Pid is the process id of the running daemon (0 before Start).
-func (d *Daemon) Pid() int {
-	if d.cmd == nil || d.cmd.Process == nil {
-		return 0
-	}
-	return d.cmd.Process.Pid
-}
+func (d *Daemon) Pid() int { return d.pid() }
 
 // Logs returns everything the daemon printed so far.
 func (d *Daemon) Logs() string { return d.logs.String() }

@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,9 +18,8 @@ type Munged struct {
 	Key    string
 
 	t    testing.TB
-	cmd  *exec.Cmd
 	logs *syncBuffer
-	done chan struct{}
+	proc
 }
 
 // StartMunged starts a munged with a new key (so two of them are two MUNGE
@@ -89,8 +87,7 @@ func (m *Munged) Start() {
 	if err := m.cmd.Start(); err != nil {
 		m.t.Fatalf("start munged (install munge: scripts/deps.sh): %v", err)
 	}
-	m.done = make(chan struct{})
-	go func(c *exec.Cmd, done chan struct{}) { _ = c.Wait(); close(done) }(m.cmd, m.done)
+	m.waitInBackground()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, err := munge.Encode(nil, munge.EncodeOptions{Socket: m.Socket})
@@ -110,28 +107,7 @@ func (m *Munged) Start() {
 }
 
 // Stop stops munged (SIGTERM to its pid) and waits for it.
-func (m *Munged) Stop() {
-	if m.cmd == nil || m.cmd.Process == nil {
-		return
-	}
-	select {
-	case <-m.done:
-		return
-	default:
-	}
-	_ = m.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-m.done:
-	case <-time.After(10 * time.Second):
-		_ = m.cmd.Process.Kill()
-		<-m.done
-	}
-}
+func (m *Munged) Stop() { m.stop(10 * time.Second) }
 
 // Pid is munged's process id (0 when not started).
-func (m *Munged) Pid() int {
-	if m.cmd == nil || m.cmd.Process == nil {
-		return 0
-	}
-	return m.cmd.Process.Pid
-}
+func (m *Munged) Pid() int { return m.pid() }

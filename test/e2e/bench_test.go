@@ -29,14 +29,14 @@ func median(ds []time.Duration) time.Duration {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // timeSbatch submits one held job and returns how long sbatch took.
-func timeSbatch(b *testing.B, accel string) time.Duration {
+func timeSbatch(b *testing.B, env []string, accel string) time.Duration {
 	b.Helper()
 	args := []string{"--hold", "-o", "/dev/null", "--wrap", "true"}
 	if accel != "" {
 		args = append([]string{"--accel-data=" + accel}, args...)
 	}
 	start := time.Now()
-	_, stderr, err := run(b, nil, "sbatch", args...)
+	_, stderr, err := run(b, env, "sbatch", args...)
 	d := time.Since(start)
 	require.NoError(b, err, stderr)
 	return d
@@ -75,12 +75,12 @@ func BenchmarkSubmitLatency(b *testing.B) {
 		var plain, up, down, hungD []time.Duration
 		for range rounds {
 			point(w.d.Socket)
-			plain = append(plain, timeSbatch(b, ""))
-			up = append(up, timeSbatch(b, ds))
+			plain = append(plain, timeSbatch(b, nil, ""))
+			up = append(up, timeSbatch(b, nil, ds))
 			point("")
-			down = append(down, timeSbatch(b, ds))
+			down = append(down, timeSbatch(b, nil, ds))
 			point(hung)
-			hungD = append(hungD, timeSbatch(b, ds))
+			hungD = append(hungD, timeSbatch(b, nil, ds))
 		}
 		point(w.d.Socket)
 		b.ReportMetric(ms(median(plain)), "plain-ms")

@@ -22,23 +22,12 @@ func BenchmarkHostsSubmitLatency(b *testing.B) {
 	w := setup(b, true, "")
 	ds := w.vol.WriteFiles(b, "bench", 1, mib)
 	unreachable := tcpPlugstack(b, fmt.Sprintf("198.18.0.99:%d", hostPort), "timeout_ms=500")
-	timed := func(env []string, accel string) time.Duration {
-		args := []string{"--hold", "-o", "/dev/null", "--wrap", "true"}
-		if accel != "" {
-			args = append([]string{"--accel-data=" + accel}, args...)
-		}
-		start := time.Now()
-		_, stderr, err := run(b, env, "sbatch", args...)
-		d := time.Since(start)
-		require.NoError(b, err, stderr)
-		return d
-	}
 	for b.Loop() {
 		var plain, up, down []time.Duration
 		for range rounds {
-			plain = append(plain, timed(nil, ""))
-			up = append(up, timed(nil, ds))
-			down = append(down, timed([]string{unreachable}, ds))
+			plain = append(plain, timeSbatch(b, nil, ""))
+			up = append(up, timeSbatch(b, nil, ds))
+			down = append(down, timeSbatch(b, []string{unreachable}, ds))
 		}
 		b.ReportMetric(ms(median(plain)), "plain-ms")
 		b.ReportMetric(ms(median(up)-median(plain)), "added-tcp-ms")

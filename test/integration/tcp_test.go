@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -152,20 +151,13 @@ func TestAuthorisationIsTheSameOnBothDoors(t *testing.T) {
 }
 
 // rawTCP sends the exact bytes of one HTTP request over a new connection
-// and returns the status and the API error message.
+// (exchange) and returns the status and the API error message.
 func rawTCP(t *testing.T, addr string, raw []byte) (int, string, http.Header) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	require.NoError(t, err)
-	defer c.Close()
-	_, err = c.Write(raw)
-	require.NoError(t, err)
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	require.NoError(t, err)
-	defer resp.Body.Close()
+	a := exchange(t, addr, raw)
 	var e api.Error
-	_ = json.NewDecoder(resp.Body).Decode(&e)
-	return resp.StatusCode, e.Error, resp.Header
+	_ = json.Unmarshal(a.body, &e)
+	return a.code, e.Error, a.h
 }
 
 // request serialises a request to 127.0.0.1 with the credential header hdr
