@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -91,6 +90,23 @@ func BenchmarkSubmitLatency(b *testing.B) {
 	}
 }
 
+// timePrologWarm runs cmd (slurm-prolog, started however the caller's host
+// needs) as slurmd does on node for job, whose data ds is warm, and returns
+// how long it took; the prolog must find the data warm.
+func timePrologWarm(b *testing.B, cmd *exec.Cmd, node, ds string, job uint64) time.Duration {
+	b.Helper()
+	cmd.Env = []string{"SLURM_SCRIPT_CONTEXT=prolog_slurmd", "SPANK_ACCEL_DATA=" + ds,
+		fmt.Sprintf("SPANK_ACCEL_TOKEN=%032x", job), fmt.Sprintf("SLURM_JOB_ID=%d", job),
+		"SLURM_JOB_UID=0", "SLURMD_NODENAME=" + node, "SLURM_CONF=" + cl.conf}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	require.NoError(b, cmd.Run())
+	d := time.Since(start)
+	require.Contains(b, stderr.String(), "reason=warm", "prolog did not find the data warm")
+	return d
+}
+
 // BenchmarkPrologWarm runs slurm-prolog as slurmd does (no PATH, the job's
 // environment) for a job whose data is already warm; median of 20 runs.
 func BenchmarkPrologWarm(b *testing.B) {
@@ -104,16 +120,7 @@ func BenchmarkPrologWarm(b *testing.B) {
 		var runs []time.Duration
 		for range rounds {
 			job++
-			cmd := exec.Command(cl.prolog)
-			cmd.Env = []string{"SLURM_SCRIPT_CONTEXT=prolog_slurmd", "SPANK_ACCEL_DATA=" + ds,
-				fmt.Sprintf("SPANK_ACCEL_TOKEN=%032x", job), fmt.Sprintf("SLURM_JOB_ID=%d", job),
-				"SLURM_JOB_UID=0", "SLURMD_NODENAME=n1", "SLURM_CONF=" + cl.conf}
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			start := time.Now()
-			require.NoError(b, cmd.Run())
-			runs = append(runs, time.Since(start))
-			require.True(b, strings.Contains(stderr.String(), "reason=warm"), "prolog did not find the data warm: %s", stderr.String())
+			runs = append(runs, timePrologWarm(b, exec.Command(cl.prolog), "n1", ds, job))
 		}
 		b.ReportMetric(ms(median(runs)), "prolog-median-ms")
 	}
