@@ -182,3 +182,24 @@ func TestClaimsMigrationKeepsLiveRequests(t *testing.T) {
 	require.NoError(t, err, "job 5 of uid 2000 wants /jfs/j")
 	require.Len(t, resp.Cancelled, 1)
 }
+
+// A user reviving a finished task must not erase the claim of a job that
+// still waits for it: after job 5's data was warmed and evicted, uid 1000
+// asks for it again and withdraws that request; job 5 still wants it, so
+// the task goes on.
+func TestReviveKeepsTheClaimsOfLiveJobs(t *testing.T) {
+	s, _ := open(t)
+	submitForJob(t, s, 2000, 5, "/jfs/x")
+	task, err := s.Dequeue(ctx(), "w", t0, time.Minute)
+	require.NoError(t, err)
+	require.NoError(t, s.Finish(ctx(), task.ID, "w", queue.Outcome{State: api.TaskWarm}, t0))
+	require.NoError(t, s.MarkEvicted(ctx(), task.ID, "make room", t0.Add(time.Second)))
+
+	m := submit(t, s, 1000, t0.Add(2*time.Second), "/jfs/x")[0]
+	require.Equal(t, task.ID, m.TaskID, "the same task, revived")
+	resp, err := s.Withdraw(ctx(), 1000, api.CancelRequest{Paths: []string{"/jfs/x"}}, t0.Add(3*time.Second))
+	require.NoError(t, err)
+	require.False(t, resp.Items[0].Cancelled, "job 5 still wants it")
+	st, _ := taskState(t, s, task.ID)
+	require.Equal(t, api.TaskQueued, st)
+}

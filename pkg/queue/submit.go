@@ -143,10 +143,7 @@ func (s *Store) submitPath(ctx context.Context, tx *wtx, p SubmitParams, pth str
 	o := taskOwner{source: p.Source, uid: int64(p.UID)}
 	if taskID.Valid {
 		// Revive a terminal task in place: a fresh start with a fresh attempt
-		// budget, and no claims from its earlier life.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM claims WHERE task_id = ?`, taskID.Int64); err != nil {
-			return it, fmt.Errorf("queue: revive task %d for %s: %w", taskID.Int64, pth, err)
-		}
+		// budget; the requests it fulfilled are dropped, its live jobs' stay.
 		if err := reviveTx(ctx, tx, taskID.Int64, "", &o, now); err != nil {
 			return it, fmt.Errorf("queue: %s: %w", pth, err)
 		}

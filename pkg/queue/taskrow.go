@@ -49,21 +49,23 @@ func addTaskTx(ctx context.Context, tx *wtx, dsID sql.NullInt64, path string, o 
 }
 
 // reviveTx puts a terminal task back to queued in place with reason why and
-// a fresh attempt budget. With o set, the task changes hands to o's request
-// (the caller drops the claims of its earlier life). Else its owner, source
-// and job links are kept, and the requests of people and of the active
-// policy made before the task ended are dropped: they were fulfilled when it
-// ended (see claims.go), so they must not keep the revived task alive once
-// its jobs end, nor exempt it from MaxRequestBytes; requests made since
+// a fresh attempt budget. With o set, the task changes hands to o's request;
+// else its owner and source are kept. Either way the requests of people and
+// of the active policy made before the task ended are dropped: they were
+// fulfilled when it ended (see claims.go), so they must not keep the revived
+// task alive once its jobs end, nor exempt it from MaxRequestBytes. The
+// claims of jobs stay (a job that has not ended still waits for the data,
+// and no other user's cancel may undo that), and so do requests made since
 // (joining the warm task, e.g. the `swarmup warm` whose re-verification
-// revives it) stay. now is in ns.
+// revives it). now is in ns.
 func reviveTx(ctx context.Context, tx *wtx, taskID int64, why string, o *taskOwner, now int64) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM claims WHERE task_id = ?1 AND job_id IS NULL
+			AND created_at <= (SELECT coalesce(finished_at, 0) FROM tasks WHERE id = ?1)`, taskID); err != nil {
+		return fmt.Errorf("queue: revive task %d: drop fulfilled requests: %w", taskID, err)
+	}
 	var src, uid any // NULL: kept
 	if o != nil {
 		src, uid = string(o.source), o.uid
-	} else if _, err := tx.ExecContext(ctx, `DELETE FROM claims WHERE task_id = ?1 AND job_id IS NULL
-			AND created_at <= (SELECT coalesce(finished_at, 0) FROM tasks WHERE id = ?1)`, taskID); err != nil {
-		return fmt.Errorf("queue: revive task %d: drop fulfilled requests: %w", taskID, err)
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?1, attempts = 0, not_before = 0,
 			source = coalesce(?2, source), owner_uid = coalesce(?3, owner_uid),
