@@ -107,6 +107,14 @@ func TestVerifyThroughMunged(t *testing.T) {
 	_, err = v.Verify(auth.Scheme+" "+cred, "GET", "/v1/queue", nil)
 	require.Equal(t, auth.Mismatch, reason(err))
 
+	// Our payload, but a credential anyone with the key could decode: its
+	// reply key is no secret, so it proves nothing.
+	c0, _ := auth.NewClaim("GET", "/v1/queue", nil)
+	cred, err = munge.Encode(c0.Payload(), munge.EncodeOptions{Socket: m.Socket})
+	require.NoError(t, err)
+	_, err = v.Verify(auth.Scheme+" "+cred, "GET", "/v1/queue", nil)
+	require.Equal(t, auth.NotForServer, reason(err), "%v", err)
+
 	other := testutil.StartMunged(t)
 	c, _ := auth.NewClaim("GET", "/v1/queue", nil)
 	_, err = v.Verify(encode(t, other, c, 0), "GET", "/v1/queue", nil)

@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -57,6 +58,11 @@ func (v *Verifier) Verify(header, method, uri string, body []byte) (Caller, erro
 	}
 	if err := claim.Check(method, uri, body); err != nil {
 		return Caller{}, err
+	}
+	// The reply key (also a session's key) is secret only if nobody but
+	// warmupd's uid could decode the credential.
+	if dec.RestrictedTo == nil || *dec.RestrictedTo != uint32(os.Getuid()) {
+		return Caller{}, &Rejection{Reason: NotForServer, Detail: "made without MUNGE's uid restriction to warmupd's uid"}
 	}
 	if !v.Nonces.Use(claim.Nonce, dec.TTL) {
 		return Caller{}, &Rejection{Reason: Replayed, Detail: "nonce already used"}

@@ -13,7 +13,7 @@ static munge_err_t set_socket(munge_ctx_t c, const char *p) { return munge_ctx_s
 static munge_err_t set_ttl(munge_ctx_t c, int ttl) { return munge_ctx_set(c, MUNGE_OPT_TTL, ttl); }
 static munge_err_t set_uid_restriction(munge_ctx_t c, uid_t u) { return munge_ctx_set(c, MUNGE_OPT_UID_RESTRICTION, u); }
 static int get_ttl(munge_ctx_t c) { int t = 0; munge_ctx_get(c, MUNGE_OPT_TTL, &t); return t; }
-static long long get_encode_time(munge_ctx_t c) { time_t t = 0; munge_ctx_get(c, MUNGE_OPT_ENCODE_TIME, &t); return (long long)t; }
+static long long get_uid_restriction(munge_ctx_t c) { uid_t u = (uid_t)MUNGE_UID_ANY; munge_ctx_get(c, MUNGE_OPT_UID_RESTRICTION, &u); return u == (uid_t)MUNGE_UID_ANY ? -1 : (long long)u; }
 */
 import "C"
 
@@ -35,7 +35,9 @@ type Credential struct {
 	Payload    []byte
 	UID, GID   uint32
 	TTL        time.Duration // the lifetime the encoder asked for
-	EncodeTime time.Time     // on the encoding host's clock
+	// RestrictedTo is the only uid that may decode it (nil: anyone with
+	// the key could, so a secret in its payload is not a secret).
+	RestrictedTo *uint32
 }
 
 // Encode makes a credential carrying payload; it is the "MUNGE:...:" string.
@@ -95,13 +97,17 @@ func Decode(cred, socket string) (Credential, error) {
 	if st != C.EMUNGE_SUCCESS {
 		return Credential{}, ctxError(ctx, st)
 	}
-	return Credential{
-		Payload:    C.GoBytes(buf, n),
-		UID:        uint32(uid),
-		GID:        uint32(gid),
-		TTL:        time.Duration(C.get_ttl(ctx)) * time.Second,
-		EncodeTime: time.Unix(int64(C.get_encode_time(ctx)), 0),
-	}, nil
+	c := Credential{
+		Payload: C.GoBytes(buf, n),
+		UID:     uint32(uid),
+		GID:     uint32(gid),
+		TTL:     time.Duration(C.get_ttl(ctx)) * time.Second,
+	}
+	if r := int64(C.get_uid_restriction(ctx)); r >= 0 {
+		u := uint32(r)
+		c.RestrictedTo = &u
+	}
+	return c, nil
 }
 
 func newCtx(socket string) (C.munge_ctx_t, error) {

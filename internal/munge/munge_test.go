@@ -27,7 +27,7 @@ func TestEncodeDecodeThroughMunged(t *testing.T) {
 	require.Equal(t, uint32(os.Getuid()), dec.UID)
 	require.Equal(t, uint32(os.Getgid()), dec.GID)
 	require.Equal(t, 60*time.Second, dec.TTL)
-	require.WithinDuration(t, time.Now(), dec.EncodeTime, time.Minute)
+	require.Nil(t, dec.RestrictedTo, "made for anyone")
 
 	_, err = munge.Decode(cred, m.Socket)
 	require.ErrorIs(t, err, munge.Replayed)
@@ -83,4 +83,13 @@ func TestUIDRestriction(t *testing.T) {
 	_, err = munge.Decode(cred, m.Socket)
 	require.ErrorIs(t, err, munge.Unauthorized)
 	require.Contains(t, err.Error(), "ServerUID")
+
+	// Made for our own uid: decoded, and the restriction is read back.
+	own := uint32(os.Getuid())
+	cred, err = munge.Encode([]byte("x"), munge.EncodeOptions{Socket: m.Socket, UIDRestriction: &own})
+	require.NoError(t, err)
+	dec, err := munge.Decode(cred, m.Socket)
+	require.NoError(t, err)
+	require.NotNil(t, dec.RestrictedTo)
+	require.Equal(t, own, *dec.RestrictedTo)
 }
