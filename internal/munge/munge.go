@@ -32,9 +32,9 @@ type EncodeOptions struct {
 
 // Credential is a decoded credential.
 type Credential struct {
-	Payload    []byte
-	UID, GID   uint32
-	TTL        time.Duration // the lifetime the encoder asked for
+	Payload  []byte
+	UID, GID uint32
+	TTL      time.Duration // the lifetime the encoder asked for
 	// RestrictedTo is the only uid that may decode it (nil: anyone with
 	// the key could, so a secret in its payload is not a secret).
 	RestrictedTo *uint32

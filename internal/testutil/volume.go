@@ -106,6 +106,7 @@ func DownloadLimitMbps(mibps float64) int64 {
 
 func newRealVolume(t testing.TB, bin string, bw float64, o volumeOptions) *Volume {
 	t.Helper()
+	RequireRoot(t, "mounts a real JuiceFS client and reads its root-only .config")
 	dir := t.TempDir()
 	v := &Volume{Mount: filepath.Join(dir, "mnt"), CacheDir: filepath.Join(dir, "cache"), Binary: bin, Real: true, Bandwidth: bw}
 	metaURL := "sqlite3://" + filepath.Join(dir, "meta.db")
