@@ -16,7 +16,7 @@ import (
 func TestManPage(t *testing.T) {
 	var o options
 	full := fmt.Sprintf(usage, config.PathEnv, config.DefaultPath, "")
-	_, long, _ := strings.Cut(full, "\n\n") // the first line is the page's NAME
+	_, long, _ := strings.Cut(full, "\n\n")     // the first line is the page's NAME
 	long = strings.TrimSuffix(long, "Flags:\n") // OPTIONS lists them
 	pages, err := mangen.FlagSet(newFlags(&o), "8", "accel-data's Slurm Prolog and Epilog (one binary)", long)
 	require.NoError(t, err)
