@@ -12,7 +12,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null)
 LDFLAGS := $(if $(VERSION),-X github.com/accel-data/accel-data/internal/version.Version=$(VERSION))
 export VERSION
 
-.PHONY: all build deps test bench bench-dedup install clean help
+.PHONY: all build deps test bench bench-dedup man install clean help
 
 all: build ## same as build
 
@@ -40,7 +40,10 @@ bench: build ## run the benchmarks and print the figures
 bench-dedup: build ## compare jfs-dedup with rmlint, jdupes, rdfind, fdupes (installs them; ARGS=--quick for a small tree)
 	./bench/dedup/run.sh $(ARGS)
 
-install: build ## install binaries, plugin and config examples under $(DESTDIR)$(PREFIX)
+man: ## regenerate the man pages in man/ from the commands' flag definitions (a test fails when they differ)
+	ACCEL_UPDATE_MAN=1 $(GO) test -count=1 -run '^TestManPage$$' ./cmd/warmupd ./cmd/slurm-prolog ./cmd/swarmup ./cmd/jfs-dedup
+
+install: build ## install binaries, plugin, man pages and config examples under $(DESTDIR)$(PREFIX)
 	./scripts/install.sh "$(DESTDIR)" "$(PREFIX)"
 
 clean: ## remove build output

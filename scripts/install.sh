@@ -5,6 +5,8 @@
 #   Slurm's plugin dir  accel_data.so: /usr/lib/x86_64-linux-gnu/slurm-wlm when PREFIX=/usr,
 #                       else $PREFIX/lib/slurm (set SLURM_PLUGIN_DIR to override)
 #   $PREFIX/share/accel-data/  plugstack.conf, slurm.conf, accel-data.conf, warmupd.service, slurm.md
+#   $PREFIX/share/man/man1, man8  swarmup(1), jfs-dedup(1), warmupd(8), slurm-prolog(8) from man/
+#   $PREFIX/share/accel-data/doc/  the docs/ pages
 #   $PREFIX/lib/systemd/system/warmupd.service  (PREFIX=/usr only)
 # Binaries come from $BIN (default: <repo>/bin, built by `make build`).
 # Nothing under /etc is touched: copy the examples from share/accel-data.
@@ -52,9 +54,18 @@ done
 sed "s|@PREFIX@|$PREFIX|g" "$repo/contrib/slurm.conf.d/warmupd.service" >"$share/warmupd.service"
 chmod 644 "$share/warmupd.service"
 install -m 644 "$repo/README.md" "$share/README.md"
+(cd "$repo/docs" && find . -name '*.md' -print0) | while IFS= read -r -d '' f; do
+	install -D -m 644 "$repo/docs/$f" "$share/doc/$f"
+done
+for sec in 1 8; do
+	install -d -m 755 "$DESTDIR$PREFIX/share/man/man$sec"
+	for page in "$repo"/man/*.$sec; do
+		[ -f "$page" ] && install -m 644 "$page" "$DESTDIR$PREFIX/share/man/man$sec/"
+	done
+done
 if [ "$PREFIX" = /usr ]; then
 	install -d -m 755 "$DESTDIR/usr/lib/systemd/system"
 	install -m 644 "$share/warmupd.service" "$DESTDIR/usr/lib/systemd/system/warmupd.service"
 fi
 echo "install.sh: installed under ${DESTDIR:-/}$PREFIX (plugin in $DESTDIR$SLURM_PLUGIN_DIR)"
-echo "install.sh: next: see "accel-data on Slurm" in $PREFIX/share/accel-data/README.md (plugstack.conf line, slurm.conf lines, job_submit.lua, accel-data.conf)"
+echo "install.sh: next: see $PREFIX/share/accel-data/doc/admin/install.md (plugstack.conf line, slurm.conf lines, job_submit.lua, accel-data.conf); man warmupd, man slurm-prolog"

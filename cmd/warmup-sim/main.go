@@ -2,7 +2,7 @@
 // under several warm-up policies (none, fifo, accel, oracle) and prints byte
 // hit ratio, prolog GPU-hours, fetched and evicted bytes side by side. The
 // accel policy runs warmupd's own planner. `warmup-sim gen` writes synthetic
-// traces. See "The simulator: warmup-sim" in README.md.
+// traces. See docs/design/simulator.md.
 package main
 
 import (

@@ -32,7 +32,7 @@ func newCmdRun(out io.Writer) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.trace, "trace", "", "trace file (JSON lines or CSV; see 'The simulator' in README.md)")
+	f.StringVar(&o.trace, "trace", "", "trace file (JSON lines or CSV; see docs/design/simulator.md)")
 	f.StringVar(&o.policy, "policy", "all", "all, or a comma-separated list of none, fifo, accel, oracle")
 	f.Float64Var(&o.cacheFrac, "cache-frac", 0.3, "cache capacity as a fraction of the total bytes of the trace's datasets")
 	f.Float64Var(&o.cacheGiB, "cache-gib", 0, "cache capacity in GiB (overrides --cache-frac)")

@@ -81,9 +81,10 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
-func run(args []string) int {
-	var o options
-	fs := pflag.NewFlagSet("warmupd", pflag.ContinueOnError)
+// newFlags defines warmupd's flags (each also a config key) on o; its man
+// page is generated from them (internal/mangen).
+func newFlags(o *options) (fs *pflag.FlagSet, help, showVersion *bool) {
+	fs = pflag.NewFlagSet("warmupd", pflag.ContinueOnError)
 	defConf := config.DefaultPath
 	if e := os.Getenv(config.PathEnv); e != "" {
 		defConf = e
@@ -124,11 +125,17 @@ func run(args []string) int {
 	fs.DurationVar(&o.squeueEvery, "squeue-interval", 30*time.Second, "how often to run squeue (0: never)")
 	fs.DurationVar(&o.squeueGrace, "squeue-grace", slurmwatch.DefaultGrace, "a job warmupd believes started (or submitted) for longer than this, which squeue no longer lists or lists as finished, is ended (its epilog could not reach warmupd)")
 	fs.Float64Var(&o.cache.ObjectStoreBandwidth, "object-store-bandwidth", 0, "object-storage bandwidth in bytes/s; traffic/bandwidth is the load that gates active warm-up (0: load unknown, treated as idle)")
-	help := fs.BoolP("help", "h", false, "show this help")
-	showVersion := fs.Bool("version", false, "print the version and exit")
+	help = fs.BoolP("help", "h", false, "show this help")
+	showVersion = fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, usage, config.DefaultPath, config.PathEnv, fs.FlagUsages())
 	}
+	return fs, help, showVersion
+}
+
+func run(args []string) int {
+	var o options
+	fs, help, showVersion := newFlags(&o)
 	if err := fs.Parse(args); err != nil {
 		fmt.Fprintf(os.Stderr, "warmupd: %v (see warmupd --help)\n", err)
 		return 2

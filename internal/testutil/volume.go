@@ -120,7 +120,7 @@ func newRealVolume(t testing.TB, bin string, bw float64, o volumeOptions) *Volum
 		t.Fatal(err)
 	}
 	// --enable-xattr: dedup apply preserves xattrs. --cache-scan-interval=-1:
-	// look at the disk on every read (see README "JuiceFS").
+	// look at the disk on every read (see docs/design/juicefs-contract.md).
 	v.mountArgs = []string{"mount", "-d", metaURL, v.Mount, "--cache-dir", v.CacheDir, "--cache-scan-interval=-1",
 		"--enable-xattr", "--no-usage-report", "--metrics", fmt.Sprintf("127.0.0.1:%d", port), "--log", filepath.Join(dir, "mount.log")}
 	if mbps := DownloadLimitMbps(bw); mbps > 0 {

@@ -61,26 +61,3 @@ func TestLoadOptional(t *testing.T) {
 	require.NoError(t, Load(fs, p, false))
 	require.Equal(t, "/a", *s)
 }
-
-// Every key is documented in one of README.md's key tables (a row naming
-// `Key`), so a key added to Keys cannot be left out of the admin's docs.
-func TestEveryKeyIsInTheREADMETables(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	require.NoError(t, err)
-	var rows []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(strings.TrimSpace(l), "|") {
-			rows = append(rows, l)
-		}
-	}
-	for _, k := range Keys {
-		found := false
-		for _, r := range rows {
-			if strings.Contains(r, "`"+k+"`") {
-				found = true
-				break
-			}
-		}
-		require.True(t, found, "key %s is in config.Keys but in no README.md table row: add it to the key table of its tool", k)
-	}
-}

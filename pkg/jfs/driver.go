@@ -49,7 +49,7 @@ func (d *Driver) Warmup(ctx context.Context, paths []string) (*Summary, error) {
 // (`warmup --evict`). A real client removes only the blocks its own mount
 // process wrote since it was mounted: after a remount, or for blocks another
 // client wrote, it prints the same summary and removes nothing. To evict for
-// real use EvictBlocks (see "JuiceFS" in README.md).
+// real use EvictBlocks (see docs/design/juicefs-contract.md).
 func (d *Driver) Evict(ctx context.Context, paths []string) (*Summary, error) {
 	return d.filesBytes(ctx, "evict", []string{"--evict"}, paths, ParseEvictSummary)
 }

@@ -36,7 +36,7 @@ func IsDamaged(err error) bool {
 
 // restoreHint is the one piece of advice for a database that cannot be used.
 func restoreHint(path string) string {
-	return fmt.Sprintf("restore it from a backup (README: \"Backup and restore\"), or move it aside, remove %s and restart warmupd to start with an empty queue", MarkerPath(path))
+	return fmt.Sprintf("restore it from a backup (docs/admin/backup-restore.md), or move it aside, remove %s and restart warmupd to start with an empty queue", MarkerPath(path))
 }
 
 // sqliteDamaged reports whether err is SQLite saying the file is damaged.

@@ -88,7 +88,7 @@ func checkNotLost(path string, allowEmpty bool, log zerolog.Logger) error {
 		log.Error().Str("db", path).Msg(msg + "; starting with an EMPTY queue because AllowEmptyDatabase is set (restore a backup to get the history back)")
 		return os.Remove(MarkerPath(path))
 	}
-	return fmt.Errorf("queue: %s. Restore it from a backup (README: \"Backup and restore\"); or, to start with an empty queue, remove %s (or start warmupd once with --allow-empty-database) and start warmupd again", msg, MarkerPath(path))
+	return fmt.Errorf("queue: %s. Restore it from a backup (docs/admin/backup-restore.md); or, to start with an empty queue, remove %s (or start warmupd once with --allow-empty-database) and start warmupd again", msg, MarkerPath(path))
 }
 
 // writeMarker records that the database at path exists (see MarkerPath).

@@ -87,7 +87,7 @@ func readJSONL(r io.Reader) ([]Job, error) {
 		if err := dec.Decode(&j); err == io.EOF {
 			return jobs, nil
 		} else if err != nil {
-			return nil, fmt.Errorf("trace job #%d: %v (JSON lines: one job object per line, see 'The simulator' in README.md)", n, err)
+			return nil, fmt.Errorf("trace job #%d: %v (JSON lines: one job object per line, see docs/design/simulator.md)", n, err)
 		}
 		jobs = append(jobs, j)
 	}

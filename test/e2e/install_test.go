@@ -9,7 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// scripts/install.sh puts binaries, the plugin and the contrib files in FHS places.
+// scripts/install.sh puts binaries, the plugin, the man pages, the docs and
+// the contrib files in FHS places.
 func TestInstall(t *testing.T) {
 	dest := t.TempDir()
 	for _, prefix := range []string{"/usr", "/opt/accel"} {
@@ -44,6 +45,10 @@ func TestInstall(t *testing.T) {
 			prefix + "/share/accel-data/plugstack.conf", prefix + "/share/accel-data/slurm.conf",
 			prefix + "/share/accel-data/accel-data.conf", prefix + "/share/accel-data/warmupd.service",
 			prefix + "/share/accel-data/job_submit.lua", prefix + "/share/accel-data/README.md",
+			prefix + "/share/accel-data/doc/admin/config.md", prefix + "/share/accel-data/doc/users.md",
+			prefix + "/share/man/man1/swarmup.1", prefix + "/share/man/man1/swarmup-warm.1",
+			prefix + "/share/man/man1/jfs-dedup.1", prefix + "/share/man/man8/warmupd.8",
+			prefix + "/share/man/man8/slurm-prolog.8",
 		} {
 			require.FileExists(t, filepath.Join(dest, f))
 		}
