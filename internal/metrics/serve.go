@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -15,9 +16,11 @@ const Path = "/metrics"
 // Server serves /metrics on its own TCP listener (Metrics=HOST:PORT), apart
 // from the API's doors: Prometheus needs no credential.
 type Server struct {
-	l    net.Listener
-	http *http.Server
-	done chan error
+	l     net.Listener
+	http  *http.Server
+	done  chan error
+	close sync.Once
+	err   error
 }
 
 // Listen binds addr; an address that cannot be bound is an error saying so,
@@ -49,9 +52,12 @@ func (m *Metrics) Listen(addr string) (*Server, error) {
 func (s *Server) Addr() string { return s.l.Addr().String() }
 
 // Close stops serving and waits for the scrapes in flight (at most 5s).
+// Closing again returns the first Close's result.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.http.Shutdown(ctx)
-	return errors.Join(err, <-s.done)
+	s.close.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.err = errors.Join(s.http.Shutdown(ctx), <-s.done)
+	})
+	return s.err
 }
