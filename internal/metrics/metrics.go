@@ -157,9 +157,6 @@ func New(store Store, now func() time.Time) *Metrics {
 		m.evictions.WithLabelValues(r)
 		m.evictedBytes.WithLabelValues(r)
 	}
-	for _, r := range []api.TaskState{api.TaskWarm, api.TaskPartial, api.TaskFailed, api.TaskQueued} {
-		m.warmups.WithLabelValues(string(r))
-	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
