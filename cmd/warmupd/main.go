@@ -75,6 +75,7 @@ type options struct {
 	listen      string
 	slurmdUser  string
 	mungeSocket string
+	metrics     string
 }
 
 func main() {
@@ -94,6 +95,7 @@ func newFlags(o *options) (fs *pflag.FlagSet, help, showVersion *bool) {
 	fs.StringVar(&o.socketMode, "socket-mode", "0666", "permissions of the socket (every local user may submit; callers are identified by SO_PEERCRED)")
 	fs.StringVar(&o.listen, "listen", "", "also serve the API on TCP at HOST:PORT for other hosts; every TCP request must carry a MUNGE credential (empty: off, unix socket only)")
 	fs.StringVar(&o.slurmdUser, "slurmd-user", "root", "user name or uid that may report job start and end besides root (the user slurmd runs prologs as)")
+	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics on HOST:PORT at /metrics, e.g. 127.0.0.1:9464 (empty: off; warmupd does not start if it cannot bind it)")
 	fs.StringVar(&o.mungeSocket, "munge-socket", "", "munged socket used to decode TCP credentials (empty: libmunge's default)")
 	fs.StringVar(&o.database, "database", "/var/lib/accel-data/warmupd.db", "SQLite database file (the queue, datasets, jobs, history)")
 	fs.StringVar(&o.juicefs, "juicefs", "/usr/local/bin/juicefs", "the juicefs binary")
@@ -241,6 +243,12 @@ func serve(o options, log zerolog.Logger) error {
 		return err
 	}
 	defer store.Close()
+	mtr, closeMetrics, err := startMetrics(o.metrics, store, log)
+	if err != nil {
+		return err
+	}
+	defer closeMetrics()
+	o.sched.Metrics, o.cache.Metrics, o.verify.Metrics = mtr, mtr, mtr
 
 	driver := &jfs.Driver{Binary: o.juicefs, Threads: o.warmThreads, Log: log.With().Str("component", "jfs").Logger()}
 	mgr := cachemgr.New(o.cache, store, driver, log.With().Str("component", "cache").Logger(), time.Now)
@@ -264,6 +272,7 @@ func serve(o options, log zerolog.Logger) error {
 		Extra:     mgr.Routes(),
 		Rate:      sched.Rate,
 		Verify:    verifier,
+		Metrics:   mtr,
 		Health: func(context.Context) (server.Health, error) {
 			return server.Health{Workers: sched.Workers(), JuiceFS: o.juicefs, Database: o.database}, nil
 		},

@@ -24,25 +24,30 @@ const (
 	SessionMalformed
 )
 
-var reasonText = [...]string{
-	NoCredential: "no credential: connect over TCP needs MUNGE",
-	MungedDown:   "munged is not running on the service node",
-	Expired:      "credential expired (clocks more than TTL apart?)",
-	Rewound:      "credential rewound (clock skew)",
-	Replayed:     "credential replayed",
-	WrongKey:     "credential from another MUNGE key (invalid)",
-	Mismatch:     "credential does not match the request (method/path/body)",
-	NotForServer: "credential not for warmupd's uid (set the client's ServerUID to the uid warmupd runs as)",
-	Undecodable:  "credential could not be decoded",
-	Malformed:    "credential malformed (not a MUNGE credential)",
+// reasons gives each Reason its metrics label and its message.
+var reasons = [...]struct{ label, text string }{
+	NoCredential: {"no_credential", "no credential: connect over TCP needs MUNGE"},
+	MungedDown:   {"munged_down", "munged is not running on the service node"},
+	Expired:      {"expired", "credential expired (clocks more than TTL apart?)"},
+	Rewound:      {"rewound", "credential rewound (clock skew)"},
+	Replayed:     {"replayed", "credential replayed"},
+	WrongKey:     {"wrong_key", "credential from another MUNGE key (invalid)"},
+	Mismatch:     {"mismatch", "credential does not match the request (method/path/body)"},
+	NotForServer: {"not_for_server", "credential not for warmupd's uid (set the client's ServerUID to the uid warmupd runs as)"},
+	Undecodable:  {"undecodable", "credential could not be decoded"},
+	Malformed:    {"malformed", "credential malformed (not a MUNGE credential)"},
 	// Clients match SessionUnknown's text to open a new session (pkg/api).
-	SessionUnknown:   "session expired or unknown",
-	SessionBadMAC:    "session request does not match its mac (method/path/body, or not this session's key)",
-	SessionReplayed:  "session request replayed (seq already used or too old)",
-	SessionMalformed: "session authorization malformed (want ACCEL-SESSION id=<32 hex>,seq=<n>,mac=<64 hex>)",
+	SessionUnknown:   {"session_unknown", "session expired or unknown"},
+	SessionBadMAC:    {"session_bad_mac", "session request does not match its mac (method/path/body, or not this session's key)"},
+	SessionReplayed:  {"session_replayed", "session request replayed (seq already used or too old)"},
+	SessionMalformed: {"session_malformed", "session authorization malformed (want ACCEL-SESSION id=<32 hex>,seq=<n>,mac=<64 hex>)"},
 }
 
-func (r Reason) String() string { return reasonText[r] }
+func (r Reason) String() string { return reasons[r].text }
+
+// Label is the reason's short name (the reason label of warmupd's
+// accel_data_auth_failures_total).
+func (r Reason) Label() string { return reasons[r].label }
 
 // Rejection is a refused request: the server answers 401 with Error().
 type Rejection struct {

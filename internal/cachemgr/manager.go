@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/accel-data/accel-data/internal/metrics"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/jfs"
 	"github.com/accel-data/accel-data/pkg/planner"
@@ -55,6 +56,8 @@ type Config struct {
 	// larger, that neither root nor the active policy wants, ends failed
 	// with queue.OversizeReason instead of being warmed.
 	MaxRequestBytes int64
+	// Metrics receives the evictions (nil: none).
+	Metrics *metrics.Metrics
 }
 
 // Manager applies planner decisions.
@@ -247,6 +250,7 @@ func (m *Manager) evict(ctx context.Context, e planner.Eviction, now time.Time) 
 		m.log.Error().Err(err).Str("dataset", e.Path).Msg("record eviction; not evicting")
 		return
 	}
+	m.cfg.Metrics.Evicted(evictReason(e), e.Bytes)
 	ectx, cancel := context.WithTimeout(ctx, time.Hour)
 	defer cancel()
 	res, err := m.driver.EvictBlocks(ectx, []string{e.Path})
@@ -275,6 +279,14 @@ func (m *Manager) evict(ctx context.Context, e planner.Eviction, now time.Time) 
 		m.evictions = m.evictions[len(m.evictions)-50:]
 	}
 	m.mu.Unlock()
+}
+
+// evictReason is the metrics' reason label of a planner eviction.
+func evictReason(e planner.Eviction) string {
+	if e.Active {
+		return metrics.EvictActive
+	}
+	return metrics.EvictRoom
 }
 
 // loadMeter turns the GET byte counter of a mount's .stats into a load.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/accel-data/accel-data/internal/metrics"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/jfs"
 	"github.com/accel-data/accel-data/pkg/queue"
@@ -39,6 +40,8 @@ type VerifyConfig struct {
 	// unknown time) is kept verified ahead of their prolog (PreVerify;
 	// default 2m).
 	Horizon time.Duration
+	// Metrics receives the results of re-verifications (nil: none).
+	Metrics *metrics.Metrics
 }
 
 // Verifier is the one owner of "is it warm now?": the job start and status
@@ -191,18 +194,25 @@ func (v *Verifier) verify(path string) {
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
 	var why string
+	result := metrics.VerifyShort
+	defer func() { v.cfg.Metrics.Verified(result) }()
 	switch {
 	case timedOut:
+		result = metrics.VerifyTimeout
 		why = fmt.Sprintf("re-verification (`juicefs warmup --check`) did not finish within VerifyTimeout %s; warming again", v.cfg.Timeout)
 	case err != nil:
+		result = metrics.VerifyError
 		why = "re-verification failed: " + err.Error()
 	default:
 		chk := queue.CheckOf(r)
+		if chk.Ratio >= v.cfg.TargetRatio {
+			result = metrics.VerifyWarm
+		}
 		if err := v.store.RecordCheck(sctx, path, *chk, v.now()); err != nil {
 			log.Warn().Err(err).Msg("record re-verification")
 			return
 		}
-		if chk.Ratio >= v.cfg.TargetRatio {
+		if result == metrics.VerifyWarm {
 			log.Debug().Float64("ratio", chk.Ratio).Dur("took", v.now().Sub(start)).Msg("re-verified warm")
 			return
 		}
@@ -215,6 +225,7 @@ func (v *Verifier) verify(path string) {
 		return
 	}
 	if !queued {
+		v.cfg.Metrics.Evicted(metrics.EvictLost, 0)
 		log.Info().Int64("task", id).Str("why", why).Msg("not warm any more; no job or request needs it now, marked evicted")
 		return
 	}

@@ -14,7 +14,7 @@ const rateWindow = 10 * time.Second
 // showed growth, and the latest one.
 type rate struct {
 	firstBytes, growBytes, lastBytes int64
-	growAt, lastAt                   time.Time
+	firstAt, growAt, lastAt          time.Time
 }
 
 // rates measures warm-up speed per dataset from progress checks, so the
@@ -25,18 +25,35 @@ type rates struct {
 	m  map[string]rate
 }
 
-func (r *rates) observe(path string, cached int64, at time.Time) {
+// observe records a check of a running warm-up and returns the bytes it
+// found cached since the previous check (0 for the first; the metrics'
+// bytes warmed).
+func (r *rates) observe(path string, cached int64, at time.Time) (grown int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	x, ok := r.m[path]
 	if !ok {
-		x = rate{firstBytes: cached}
+		x = rate{firstBytes: cached, firstAt: at, lastBytes: cached}
 	}
 	if x.growAt.IsZero() && ok && cached > x.firstBytes {
 		x.growBytes, x.growAt = cached, at
 	}
+	grown = max(0, cached-x.lastBytes)
 	x.lastBytes, x.lastAt = cached, at
 	r.m[path] = x
+	return grown
+}
+
+// fetched is what the running warm-up of path brought into the cache so
+// far and over how long (zero when it was not watched).
+func (r *rates) fetched(path string) (int64, time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	x, ok := r.m[path]
+	if !ok {
+		return 0, 0
+	}
+	return max(0, x.lastBytes-x.firstBytes), x.lastAt.Sub(x.firstAt)
 }
 
 func (r *rates) forget(path string) {

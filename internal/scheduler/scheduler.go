@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/accel-data/accel-data/internal/metrics"
 	"github.com/accel-data/accel-data/internal/retry"
 	"github.com/accel-data/accel-data/pkg/jfs"
 	"github.com/accel-data/accel-data/pkg/queue"
@@ -41,6 +42,8 @@ type Config struct {
 	// planning (rate-limited) returns how soon to ask again, so work that
 	// just arrived waits that long, not a whole Tick.
 	Plan func(ctx context.Context, freeSlots int) (allowed []int64, again time.Duration)
+	// Metrics receives bytes warmed and warm-up results (nil: none).
+	Metrics *metrics.Metrics
 }
 
 func (c *Config) defaults() {

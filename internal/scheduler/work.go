@@ -92,6 +92,7 @@ func (s *Scheduler) work(ctx context.Context, t *queue.Task) {
 		s.retryOr(t, api.TaskFailed, nil, "check after warm-up: "+err.Error(), log)
 		return
 	}
+	s.cfg.Metrics.Warmed(s.rates.observe(t.Path, chk.CachedBytes, s.now()))
 	if chk.Ratio >= s.cfg.TargetRatio {
 		log.Info().Float64("ratio", chk.Ratio).Int64("bytes", chk.TotalBytes).Dur("took", s.now().Sub(start)).Msg("warm")
 		s.finish(t, queue.Outcome{State: api.TaskWarm, Check: queue.CheckOf(chk)}, log)
@@ -124,7 +125,10 @@ func (s *Scheduler) finish(t *queue.Task, o queue.Outcome, log zerolog.Logger) {
 			return
 		}
 		log.Error().Err(err).Msg("record warm-up result")
+		return
 	}
+	fetched, took := s.rates.fetched(t.Path)
+	s.cfg.Metrics.WarmupDone(o.State, fetched, took)
 }
 
 // heartbeat extends the lease every Lease/3, and once at once: a task
@@ -179,7 +183,7 @@ func (s *Scheduler) progressLoop(ctx context.Context, t *queue.Task, done <-chan
 func (s *Scheduler) progress(t *queue.Task, chk *jfs.CheckResult, log zerolog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s.rates.observe(t.Path, chk.CachedBytes, s.now())
+	s.cfg.Metrics.Warmed(s.rates.observe(t.Path, chk.CachedBytes, s.now()))
 	if err := s.store.Progress(ctx, t.ID, s.owner, *queue.CheckOf(chk), s.now()); err != nil && !errors.Is(err, queue.ErrLeaseLost) {
 		log.Debug().Err(err).Msg("record progress")
 	}

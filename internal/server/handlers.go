@@ -160,6 +160,7 @@ func jobID(w http.ResponseWriter, r *http.Request) (uint64, bool) {
 }
 
 func (s *Server) jobStart(w http.ResponseWriter, r *http.Request) {
+	began := s.cfg.Now()
 	id, ok := jobID(w, r)
 	if !ok {
 		return
@@ -198,6 +199,7 @@ func (s *Server) jobStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.cfg.Log.Info().Uint64("job", id).Str("node", req.Node).Bool("ready", st.Ready).Msg("job started")
+	s.cfg.Metrics.JobStarted(id, began, st)
 	WriteJSON(w, http.StatusOK, s.withRates(st))
 }
 
@@ -214,6 +216,7 @@ func (s *Server) jobStatus(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, err)
 		return
 	}
+	s.cfg.Metrics.JobAnswered(id, st)
 	WriteJSON(w, http.StatusOK, s.withRates(st))
 }
 
@@ -243,6 +246,7 @@ func (s *Server) jobEnd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.cfg.Log.Info().Uint64("job", id).Str("node", req.Node).Int("exit_code", req.ExitCode).Str("reason", req.Reason).Msg("job ended")
+	s.cfg.Metrics.JobEnded(id)
 	s.cfg.Kick()
 	WriteJSON(w, http.StatusOK, struct{}{})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/accel-data/accel-data/internal/auth"
+	"github.com/accel-data/accel-data/internal/metrics"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/queue"
 )
@@ -51,6 +52,9 @@ type Config struct {
 	Auth *auth.Verifier
 	// Groups resolves a TCP caller's groups (default NSSGroups).
 	Groups func(uid, gid uint32) []uint32
+	// Metrics counts requests, authentication failures, prolog waits and
+	// job-start hits (nil: none).
+	Metrics *metrics.Metrics
 }
 
 // Verifier re-verifies warm data before an answer calls it warm (see
@@ -106,7 +110,7 @@ func New(cfg Config) *Server {
 	}
 	s.handler = s.authenticate(s.mux)
 	s.http = &http.Server{
-		Handler:           s.handler,
+		Handler:           s.count(s.handler),
 		ConnContext:       connContext,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,

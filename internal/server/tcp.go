@@ -82,6 +82,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	s.cfg.Log.Warn().Str("remote", r.RemoteAddr).Str("method", r.Method).Str("url", r.RequestURI).
 		Err(err).Msg("TCP request refused")
+	s.cfg.Metrics.AuthFailure(authFailureLabel(err))
 	w.Header().Set("WWW-Authenticate", auth.Scheme)
 	WriteError(w, http.StatusUnauthorized, err.Error(), "")
 }

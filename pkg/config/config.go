@@ -85,6 +85,8 @@ var Keys = []string{
 	// TCP door and MUNGE (issue 9): warmupd's Listen and SlurmdUser; the
 	// clients' Server and ServerUID; MungeSocket for both sides
 	"Listen", "SlurmdUser", "Server", "ServerUID", "MungeSocket",
+	// warmupd's Prometheus endpoint (issue 13)
+	"Metrics",
 }
 
 // Apply sets every flag of fs named by an entry, unless the flag was already

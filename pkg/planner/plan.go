@@ -174,7 +174,7 @@ func planActive(d *Decision, s Snapshot, cfg Config, now time.Time, ds []Dataset
 			for free < missing {
 				e := ev.pop(x.History)
 				free += e.CachedBytes
-				d.Evictions = append(d.Evictions, Eviction{ID: e.ID, Path: e.Path, Bytes: e.CachedBytes,
+				d.Evictions = append(d.Evictions, Eviction{ID: e.ID, Path: e.Path, Bytes: e.CachedBytes, Active: true,
 					Reason: fmt.Sprintf("active warm-up of %s (history %.2f): no job needs it, history %.2f", x.Path, x.History, e.History)})
 			}
 		}

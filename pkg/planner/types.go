@@ -114,6 +114,8 @@ type Eviction struct {
 	Path   string `json:"path"`
 	Bytes  int64  `json:"bytes"`
 	Reason string `json:"reason"`
+	// Active: it makes room for an active warm-up (else for data a job needs).
+	Active bool `json:"active,omitempty"`
 }
 
 // Wait is a queued dataset that does not start now and why.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // maxGroup bounds how many submissions share one transaction.
@@ -28,7 +29,8 @@ type groupOp struct {
 // connection with other callers', and go-sqlite3 turns a cancellation into
 // sqlite3_interrupt, which could hit a neighbour's statement. The caller's
 // ctx is checked before its turn instead.
-func (s *Store) inGroupTx(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
+func (s *Store) inGroupTx(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) (err error) {
+	defer s.timed(time.Now(), &err)
 	op := &groupOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case s.groupCh <- op:

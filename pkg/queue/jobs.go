@@ -137,7 +137,7 @@ func DecayedScore(score float64, last, now time.Time) float64 {
 // JobStatus returns the state of Slurm job jobID and of every dataset it
 // needs. ErrNotFound if no job has that id.
 func (s *Store) JobStatus(ctx context.Context, jobID uint64) (_ *api.JobStatus, err error) {
-	defer s.noteDamage(&err)
+	defer s.done(time.Now(), &err)
 	return jobStatus(ctx, s.r, jobID)
 }
 

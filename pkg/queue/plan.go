@@ -21,7 +21,7 @@ import (
 // submitted job adds one pending start of unknown time. History is the use
 // score decayed to now; HitRate is not measured here (-1, unknown).
 func (s *Store) PlanDatasets(ctx context.Context, now time.Time) (_ []planner.Dataset, err error) {
-	defer s.noteDamage(&err)
+	defer s.done(time.Now(), &err)
 	rows, err := s.r.QueryContext(ctx, `SELECT t.id, d.path, d.bytes, d.cached_bytes, t.state,
 			coalesce(t.queued_at, t.created_at), d.use_score, d.last_used_at,
 			coalesce(c.started, 0), coalesce(c.submitted, 0)
@@ -173,7 +173,7 @@ type CheckCandidate struct {
 // have no task (the ones whose cache status can change behind our back),
 // least recently checked first, never-checked ones before all others.
 func (s *Store) CheckCandidates(ctx context.Context, limit int) (_ []CheckCandidate, err error) {
-	defer s.noteDamage(&err)
+	defer s.done(time.Now(), &err)
 	rows, err := s.r.QueryContext(ctx, `SELECT coalesce(t.id, 0), d.path, d.bytes, d.cached_bytes, d.checked_at, coalesce(t.state, '')
 		FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id
 		WHERE t.id IS NULL OR t.state IN (?1, ?2)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -25,7 +26,8 @@ type Store struct {
 	stmts  map[string]*sql.Stmt // prepared on w; see stmtcache.go
 	wanted map[string]bool
 
-	damage damage // see damage.go
+	damage   damage                   // see damage.go
+	observer atomic.Pointer[Observer] // see observe.go
 
 	groupCh   chan *groupOp // group commit of submissions; see group.go
 	closing   chan struct{}
@@ -146,7 +148,7 @@ func (s *Store) Close() error {
 // inTx runs fn in one BEGIN IMMEDIATE transaction on the writer connection,
 // committing when fn returns nil and rolling back otherwise.
 func (s *Store) inTx(ctx context.Context, fn func(tx *wtx) error) (err error) {
-	defer s.noteDamage(&err)
+	defer s.done(time.Now(), &err)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("queue: begin transaction: %w", err)

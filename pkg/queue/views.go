@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/accel-data/accel-data/pkg/api"
 )
@@ -12,7 +13,7 @@ import (
 // dequeue order: warming first, then queued, then the rest; within each,
 // highest priority first, then oldest.
 func (s *Store) Queue(ctx context.Context, all bool) (_ []api.QueueEntry, err error) {
-	defer s.noteDamage(&err)
+	defer s.done(time.Now(), &err)
 	q := `SELECT t.id, d.path, t.state, t.priority, d.bytes, d.cached_bytes, d.cached_ratio,
 			(SELECT count(DISTINCT jt.job_id) FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id
 				WHERE jt.task_id = t.id AND j.state IN (?3, ?4)),
@@ -54,7 +55,7 @@ func (s *Store) Queue(ctx context.Context, all bool) (_ []api.QueueEntry, err er
 // Datasets returns the cache status table, by path: every known dataset with
 // its last check, the state of its task and the jobs linked to that task.
 func (s *Store) Datasets(ctx context.Context) (_ []api.Dataset, err error) {
-	defer s.noteDamage(&err)
+	defer s.done(time.Now(), &err)
 	rows, err := s.r.QueryContext(ctx, `SELECT d.path, d.bytes, d.files, d.cached_bytes, d.cached_ratio, d.checked_at,
 			d.last_used_at, coalesce(t.state, ''), coalesce(c.running, 0), coalesce(c.queued, 0)
 		FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id
@@ -87,7 +88,7 @@ func (s *Store) Datasets(ctx context.Context) (_ []api.Dataset, err error) {
 // Counts returns how many tasks are in each state (every state is present,
 // zero when none).
 func (s *Store) Counts(ctx context.Context) (_ map[api.TaskState]int, err error) {
-	defer s.noteDamage(&err)
+	defer s.done(time.Now(), &err)
 	counts := map[api.TaskState]int{}
 	for _, st := range []api.TaskState{api.TaskQueued, api.TaskWarming, api.TaskWarm, api.TaskPartial,
 		api.TaskFailed, api.TaskCancelled, api.TaskEvicted} {
