@@ -147,16 +147,24 @@ func (s *Store) MarkEvicted(ctx context.Context, taskID int64, reason string, no
 		if !api.TaskState(st).Terminal() {
 			return fmt.Errorf("queue: mark task %d evicted: it is %s again (a new request needs it); re-plan before evicting", taskID, st)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?, reason = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
-			string(api.TaskEvicted), reason, ns(now), ns(now), taskID); err != nil {
-			return fmt.Errorf("queue: mark task %d evicted: %w", taskID, err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE datasets SET cached_bytes = 0, cached_ratio = 0, checked_at = ? WHERE id = ?`,
-			ns(now), dsID); err != nil {
-			return fmt.Errorf("queue: mark task %d evicted: %w", taskID, err)
-		}
-		return nil
+		return markEvictedTx(ctx, tx, taskID, dsID, reason, now)
 	})
+}
+
+// markEvictedTx makes task taskID of dataset dsID evicted with reason, and
+// the dataset's cached bytes 0: an evicted dataset is no longer re-checked
+// (CheckCandidates), so what it still held must not count against the
+// capacity. MarkEvicted and Short use it.
+func markEvictedTx(ctx context.Context, tx *wtx, taskID, dsID int64, reason string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?, reason = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
+		string(api.TaskEvicted), reason, ns(now), ns(now), taskID); err != nil {
+		return fmt.Errorf("queue: mark task %d evicted: %w", taskID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE datasets SET cached_bytes = 0, cached_ratio = 0, checked_at = ? WHERE id = ?`,
+		ns(now), dsID); err != nil {
+		return fmt.Errorf("queue: mark task %d evicted: %w", taskID, err)
+	}
+	return nil
 }
 
 // CheckCandidate is a dataset the cache manager may re-check.
