@@ -33,22 +33,24 @@ func (s *Store) LastChecks(ctx context.Context, paths []string) (map[string]Last
 	rows, err := s.r.QueryContext(ctx, `SELECT d.path, d.checked_at, d.cached_ratio, coalesce(t.state, '')
 		FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id
 		WHERE d.path IN (SELECT value FROM json_each(?))`, string(b))
+	type pathCheck struct {
+		path string
+		LastCheck
+	}
+	list, err := readAll(rows, err, func(rows *sql.Rows, c *pathCheck) error {
+		var at sql.NullInt64
+		var st string
+		err := rows.Scan(&c.path, &at, &c.Ratio, &st)
+		c.CheckedAt, c.State = fromNullNS(at), api.TaskState(st)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("queue: last checks: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var p string
-		var at sql.NullInt64
-		var st string
-		var c LastCheck
-		if err := rows.Scan(&p, &at, &c.Ratio, &st); err != nil {
-			return nil, fmt.Errorf("queue: last checks: %w", err)
-		}
-		c.CheckedAt, c.State = fromNullNS(at), api.TaskState(st)
-		out[p] = c
+	for _, c := range list {
+		out[c.path] = c.LastCheck
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Requeue queues path to be warmed again because a check found its data
