@@ -53,7 +53,7 @@ func component(base zerolog.Logger, name string) zerolog.Logger {
 // left open.
 func build(o options, base zerolog.Logger) (_ *daemon, err error) {
 	d := &daemon{o: o, log: component(base, "warmupd")}
-	if err := d.settle(); err != nil {
+	if err := d.checkOptions(); err != nil {
 		return nil, err
 	}
 	o = d.o
@@ -127,9 +127,9 @@ func build(o options, base zerolog.Logger) (_ *daemon, err error) {
 	return d, nil
 }
 
-// settle checks the options that need no file or process and fills in the
+// checkOptions checks the options that need no file or process and fills in the
 // derived ones (d.o, d.mounts).
-func (d *daemon) settle() error {
+func (d *daemon) checkOptions() error {
 	o := &d.o
 	if o.sched.TargetRatio <= 0 || o.sched.TargetRatio > 1 {
 		return fmt.Errorf("--target-ratio %v: want a fraction in (0, 1]", o.sched.TargetRatio)
