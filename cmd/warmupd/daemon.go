@@ -127,8 +127,8 @@ func build(o options, base zerolog.Logger) (_ *daemon, err error) {
 	return d, nil
 }
 
-// checkOptions checks the options that need no file or process and fills in the
-// derived ones (d.o, d.mounts).
+// checkOptions checks the options (looking at the juicefs binary and the
+// mounts, opening nothing) and fills in the derived ones (d.o, d.mounts).
 func (d *daemon) checkOptions() error {
 	o := &d.o
 	if o.sched.TargetRatio <= 0 || o.sched.TargetRatio > 1 {
