@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,7 +19,6 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
-	"github.com/accel-data/accel-data/internal/auth"
 	"github.com/accel-data/accel-data/internal/cachemgr"
 	"github.com/accel-data/accel-data/internal/retry"
 	"github.com/accel-data/accel-data/internal/scheduler"
@@ -29,9 +27,7 @@ import (
 	"github.com/accel-data/accel-data/internal/version"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/config"
-	"github.com/accel-data/accel-data/pkg/jfs"
 	"github.com/accel-data/accel-data/pkg/planner"
-	"github.com/accel-data/accel-data/pkg/queue"
 )
 
 const usage = `warmupd — accel-data's warm-up daemon.
@@ -160,176 +156,20 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "warmupd: bad --log-level %q: want debug, info, warn or error\n", o.logLevel)
 		return 2
 	}
-	log := zerolog.New(os.Stderr).Level(lvl).With().Timestamp().Str("component", "warmupd").Logger()
-	if err := serve(o, log); err != nil {
+	base := zerolog.New(os.Stderr).Level(lvl).With().Timestamp().Logger()
+	log := component(base, "warmupd")
+	d, err := build(o, base)
+	if err != nil {
+		log.Error().Err(err).Msg("warmupd stopped")
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := d.run(ctx); err != nil {
 		log.Error().Err(err).Msg("warmupd stopped")
 		return 1
 	}
 	return 0
-}
-
-func serve(o options, log zerolog.Logger) error {
-	mode, err := parseMode(o.socketMode)
-	if err != nil {
-		return err
-	}
-	if o.sched.TargetRatio <= 0 || o.sched.TargetRatio > 1 {
-		return fmt.Errorf("--target-ratio %v: want a fraction in (0, 1]", o.sched.TargetRatio)
-	}
-	if o.sched.TargetRatio > jfs.MaxRoundedRatio {
-		// juicefs warmup --check prints "100.0%" from 99.95 % up: more
-		// cannot be verified.
-		log.Warn().Float64("target_ratio", o.sched.TargetRatio).Float64("using", jfs.MaxRoundedRatio).
-			Msg("--target-ratio above what juicefs warmup --check can verify (it rounds 99.95 % up to 100.0 %)")
-		o.sched.TargetRatio = jfs.MaxRoundedRatio
-	}
-	if o.verify.MaxAge <= 0 || o.verify.Timeout <= 0 || o.verify.Parallel <= 0 {
-		return fmt.Errorf("--verify-max-age %v, --verify-timeout %v, --verify-parallel %d: each must be positive (VerifyMaxAge=5s, VerifyTimeout=30s, VerifyParallel=4 are the defaults)",
-			o.verify.MaxAge, o.verify.Timeout, o.verify.Parallel)
-	}
-	o.verify.TargetRatio = o.sched.TargetRatio
-	ws, err := planner.ParseWindows(o.windows)
-	if err != nil {
-		return fmt.Errorf("--active-windows: %w", err)
-	}
-	o.cache.Planner.ActiveWindows = ws
-	o.cache.Planner.WarmRatio = o.sched.TargetRatio
-	if err := o.cache.Planner.Validate(); err != nil {
-		return err
-	}
-	if o.minDepth < 0 || o.cache.MaxRequestBytes < 0 {
-		return fmt.Errorf("--min-depth %d, --max-request-bytes %d: want 0 (no limit) or more", o.minDepth, o.cache.MaxRequestBytes)
-	}
-	if st, err := os.Stat(o.juicefs); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
-		return fmt.Errorf("juicefs binary %q is not an executable file; set --juicefs (JuiceFS= in the config)", o.juicefs)
-	}
-	var mounts []string
-	for _, m := range o.mounts {
-		cm, err := server.Canonical(strings.TrimSpace(m))
-		if err != nil {
-			return fmt.Errorf("--mounts: %w", err)
-		}
-		if _, err := jfs.FindMount(cm); err != nil {
-			log.Warn().Err(err).Str("mount", cm).Msg("mount point does not look like a JuiceFS mount (yet); requests under it will fail until it is mounted")
-		}
-		mounts = append(mounts, cm)
-	}
-	if len(mounts) == 0 {
-		return fmt.Errorf("--mounts is empty: name the JuiceFS mount point(s), e.g. --mounts /jfs")
-	}
-	if o.cache.StatsMount == "" {
-		o.cache.StatsMount = mounts[0]
-	}
-	if o.cache.CacheDir == "" {
-		// The first block directory (<cache-dir>/<UUID>): on the file system
-		// whose free space matters.
-		if mc, err := jfs.ReadMountConfig(mounts[0]); err == nil {
-			if dirs := mc.BlockDirs(); len(dirs) > 0 {
-				o.cache.CacheDir = dirs[0]
-			}
-		}
-	}
-	if err := os.MkdirAll(filepath.Dir(o.database), 0o755); err != nil {
-		return fmt.Errorf("create database directory: %w", err)
-	}
-	unlock, err := lockFile(o.database + ".lock")
-	if err != nil {
-		return err
-	}
-	defer unlock()
-
-	store, err := queue.OpenWith(o.database, log.With().Str("component", "queue").Logger(), queue.Options{AllowEmpty: o.allowEmpty})
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	mtr, closeMetrics, err := startMetrics(o.metrics, store, log)
-	if err != nil {
-		return err
-	}
-	defer closeMetrics()
-	o.sched.Metrics, o.cache.Metrics, o.verify.Metrics = mtr, mtr, mtr
-
-	driver := &jfs.Driver{Binary: o.juicefs, Threads: o.warmThreads, Log: log.With().Str("component", "jfs").Logger()}
-	mgr := cachemgr.New(o.cache, store, driver, log.With().Str("component", "cache").Logger(), time.Now)
-	o.sched.Plan = mgr.Plan
-	sched := scheduler.New(o.sched, store, driver, log.With().Str("component", "scheduler").Logger(), time.Now)
-	verifier := cachemgr.NewVerifier(o.verify, store, driver, log.With().Str("component", "verify").Logger(), time.Now)
-	defer verifier.Close()
-	verifier.Kick = sched.Kick
-	slurmdUID, err := lookupUID(o.slurmdUser)
-	if err != nil {
-		return fmt.Errorf("--slurmd-user: %w", err)
-	}
-	srv := server.New(server.Config{
-		SlurmdUID: slurmdUID,
-		Auth:      auth.NewVerifier(o.mungeSocket, time.Now),
-		Store:     store,
-		Paths:     server.PathPolicy{Mounts: mounts, MaxPaths: o.maxPaths, MinDepth: o.minDepth, MaxRequestBytes: o.cache.MaxRequestBytes},
-		Log:       log.With().Str("component", "api").Logger(),
-		Kick:      sched.Kick,
-		Stop:      sched.Stop,
-		Extra:     mgr.Routes(),
-		Rate:      sched.Rate,
-		Verify:    verifier,
-		Metrics:   mtr,
-		Health: func(context.Context) (server.Health, error) {
-			return server.Health{Workers: sched.Workers(), JuiceFS: o.juicefs, Database: o.database}, nil
-		},
-	})
-	l, err := server.Listen(o.socket, mode)
-	if err != nil {
-		return err
-	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(l) }()
-	if o.listen != "" {
-		tl, err := server.ListenTCP(o.listen)
-		if err != nil {
-			_ = srv.Shutdown(context.Background())
-			return err
-		}
-		go func() { errc <- srv.Serve(tl) }()
-		if err := auth.Probe(o.mungeSocket); err != nil {
-			log.Warn().Err(err).Msg("TCP requests will be refused until munged answers")
-		}
-		log.Info().Str("listen", tl.Addr().String()).Str("munge_socket", o.mungeSocket).Uint32("slurmd_uid", slurmdUID).Msg("TCP door open (MUNGE)")
-	}
-	schedDone := make(chan error, 1)
-	go func() { schedDone <- sched.Run(ctx) }()
-	go mgr.Refresh(ctx)
-	go verifier.PreVerify(ctx)
-	if o.squeue != "" && o.squeueEvery > 0 {
-		if _, err := os.Stat(o.squeue); err != nil {
-			log.Warn().Str("squeue", o.squeue).Msg("squeue not found; pending jobs' expected start times stay unknown and jobs whose epilog missed warmupd are never ended (set --squeue, or --squeue-interval 0 to silence this)")
-		} else {
-			w := &slurmwatch.Watcher{Squeue: o.squeue, Interval: o.squeueEvery, Grace: o.squeueGrace, Store: store,
-				Log: log.With().Str("component", "squeue").Logger(), Now: time.Now}
-			go w.Run(ctx)
-		}
-	}
-	log.Info().Str("socket", o.socket).Str("database", o.database).Str("juicefs", o.juicefs).
-		Strs("mounts", mounts).Int("workers", sched.Workers()).Str("owner", sched.Owner()).Stringer("cache", mgr).Str("version", version.String()).Msg("warmupd ready")
-
-	select {
-	case <-ctx.Done():
-		log.Info().Msg("shutting down: stopping running warm-ups and handing them back to the queue")
-	case err := <-errc:
-		stop()
-		<-schedDone
-		return fmt.Errorf("API server: %w", err)
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(sctx)
-	if err := <-schedDone; err != nil {
-		return err
-	}
-	log.Info().Msg("stopped cleanly")
-	return nil
 }
 
 // lookupUID reads a user name or a numeric uid.

@@ -37,9 +37,28 @@ const (
 	// connections) and still be accepted once.
 	SeqWindow = 256
 
+	// SessionTTL is the lifetime a client asks for the credential that
+	// opens its session; warmupd keeps a session as long as that
+	// credential lives (counted from its arrival).
+	SessionTTL = 300 * time.Second
+	// SessionRenewMargin: a client stops using its session this long before
+	// SessionTTL has passed since it sent the opening credential, and opens
+	// a new one, so it never sends a request warmupd has to refuse.
+	SessionRenewMargin = 30 * time.Second
+
 	sessionMagic = "accel-data-session v1\n"
 	sessionIDLen = 16
 )
+
+// ValidSessionID reports whether id has the form of a session id (32
+// lower-case hex digits), as Open makes them.
+func ValidSessionID(id string) bool { return isHex(id, 2*sessionIDLen) }
+
+// SessionRenewAt is when a client that sent the credential opening a
+// session at sent must stop using that session: SessionRenewMargin before
+// warmupd forgets it (warmupd counts SessionTTL from the credential's
+// arrival, after sent, so the client always stops first).
+func SessionRenewAt(sent time.Time) time.Time { return sent.Add(SessionTTL - SessionRenewMargin) }
 
 // SessionMAC is the mac of one session request: HMAC-SHA256 keyed by the
 // session key (the hex reply key) over the request and its seq.
@@ -146,29 +165,19 @@ func (t *SessionTable) Check(params, method, uri string, body []byte) (Caller, e
 	if err != nil {
 		return Caller{}, err
 	}
+	digest := BodyDigest(body) // outside the lock: the body may be large
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	s, ok := t.byID[id]
-	now := t.now()
-	if ok && !now.Before(s.until) {
+	if ok && !t.now().Before(s.until) {
 		delete(t.byID, id)
 		ok = false
 	}
-	var key string
-	if ok {
-		key = s.key
-	}
-	t.mu.Unlock()
 	if !ok {
 		return Caller{}, &Rejection{Reason: SessionUnknown}
 	}
-	want := SessionMAC(key, method, uri, BodyDigest(body), seq)
-	if !hmac.Equal([]byte(want), []byte(mac)) {
+	if want := SessionMAC(s.key, method, uri, digest, seq); !hmac.Equal([]byte(want), []byte(mac)) {
 		return Caller{}, &Rejection{Reason: SessionBadMAC}
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if s, ok = t.byID[id]; !ok { // evicted meanwhile
-		return Caller{}, &Rejection{Reason: SessionUnknown}
 	}
 	if !s.use(seq) {
 		return Caller{}, &Rejection{Reason: SessionReplayed, Detail: fmt.Sprintf("seq %d", seq)}
@@ -235,7 +244,7 @@ func parseSession(p string) (id string, seq uint64, mac string, err error) {
 		vals[i] = v
 	}
 	seq, perr := strconv.ParseUint(vals[1], 10, 64)
-	if perr != nil || !isHex(vals[0], 2*sessionIDLen) || !isHex(vals[2], 2*sha256.Size) {
+	if perr != nil || !ValidSessionID(vals[0]) || !isHex(vals[2], 2*sha256.Size) {
 		return "", 0, "", bad
 	}
 	return vals[0], seq, vals[2], nil

@@ -68,15 +68,22 @@ type Manager struct {
 	log    zerolog.Logger
 	now    func() time.Time
 
+	// planMu serialises plans; only Plan takes it, and holds it while it
+	// reads and writes the store. The state below that the endpoints and the
+	// eviction and sizing goroutines share is under mu, which is never held
+	// across a store call (a plan waiting on the database must not hold up
+	// /v1/priority or /v1/cache).
+	planMu   sync.Mutex
+	took     time.Duration // how long the last plan took
+	winStart time.Time
+	winUsed  int64
+	load     loadMeter
+
 	mu        sync.Mutex
 	last      planner.Decision
 	lastAt    time.Time
-	took      time.Duration // how long the last plan took
 	allowed   []int64
 	evictions []api.CacheEviction
-	winStart  time.Time
-	winUsed   int64
-	load      loadMeter
 
 	// sizing: queued datasets of unknown size wait for a first --check
 	// (run by Refresh) before the guard lets them start; sized holds the
@@ -86,6 +93,7 @@ type Manager struct {
 	sized  map[string]bool
 
 	evicting map[int64]bool // task ids whose eviction runs now
+	evictWG  sync.WaitGroup // the eviction goroutines; see Wait
 }
 
 // New builds a manager.
@@ -108,22 +116,32 @@ func New(cfg Config, store *queue.Store, driver Driver, log zerolog.Logger, now 
 // and returns the ids of the tasks that may start now. When it skipped
 // planning, again says how soon a new plan may run.
 func (m *Manager) Plan(ctx context.Context, freeSlots int) (allowed []int64, again time.Duration) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.planMu.Lock()
+	defer m.planMu.Unlock()
 	now := m.now()
+	m.mu.Lock()
+	lastAt, allowed := m.lastAt, m.allowed
+	m.mu.Unlock()
 	// A plan may not take more than a fifth of the time: on a huge store
 	// the interval stretches instead of eating the daemon's CPU.
-	if wait := max(m.cfg.PlanInterval, 5*m.took) - now.Sub(m.lastAt); !m.lastAt.IsZero() && wait > 0 {
-		return m.allowed, wait
+	if wait := max(m.cfg.PlanInterval, 5*m.took) - now.Sub(lastAt); !lastAt.IsZero() && wait > 0 {
+		return allowed, wait
 	}
 	start := time.Now()
 	if err := m.plan(ctx, now, freeSlots); err != nil && !queue.IsDamaged(err) { // the store logs damage itself, once
 		m.log.Warn().Err(err).Msg("plan")
 	}
 	m.took = time.Since(start)
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.lastAt = now
 	return m.allowed, 0
 }
+
+// Wait waits for the evictions in flight (they end soon once the context
+// given to Plan is done). Call it after the last Plan, before the store
+// closes.
+func (m *Manager) Wait() { m.evictWG.Wait() }
 
 func (m *Manager) plan(ctx context.Context, now time.Time, freeSlots int) error {
 	if m.cfg.MaxRequestBytes > 0 {
@@ -143,11 +161,13 @@ func (m *Manager) plan(ctx context.Context, now time.Time, freeSlots int) error 
 	// Datasets being evicted count as gone: their space is on its way, and
 	// a request that revived one meanwhile starts after the eviction ends.
 	ds := all[:0]
+	m.mu.Lock()
 	for _, d := range all {
 		if !m.evicting[d.ID] {
 			ds = append(ds, d)
 		}
 	}
+	m.mu.Unlock()
 	var used int64
 	for _, d := range ds {
 		used += d.CachedBytes
@@ -167,7 +187,9 @@ func (m *Manager) plan(ctx context.Context, now time.Time, freeSlots int) error 
 	}
 	d := planner.Plan(snap, m.cfg.Planner, now)
 	if m.cfg.CapacityBytes > 0 || m.cfg.MaxRequestBytes > 0 {
+		m.mu.Lock()
 		m.holdUnsized(&d, ds)
+		m.mu.Unlock()
 	}
 
 	prio := make(map[int64]float64, len(d.Priorities))
@@ -181,10 +203,16 @@ func (m *Manager) plan(ctx context.Context, now time.Time, freeSlots int) error 
 	if err := m.store.ApplyPlan(ctx, prio, waits, now); err != nil {
 		return err
 	}
+	m.mu.Lock()
 	for _, e := range d.Evictions {
 		m.evicting[e.ID] = true
-		go m.evict(ctx, e, now)
+		m.evictWG.Add(1)
+		go func() {
+			defer m.evictWG.Done()
+			m.evict(ctx, e, now)
+		}()
 	}
+	m.mu.Unlock()
 	allowed := append([]int64{}, d.MarkWarm...)
 	for _, s := range d.Starts {
 		allowed = append(allowed, s.ID)
@@ -201,13 +229,16 @@ func (m *Manager) plan(ctx context.Context, now time.Time, freeSlots int) error 
 		}
 		m.log.Info().Str("dataset", a.Path).Int64("bytes", a.Bytes).Str("why", d.ActiveReason).Msg("active warm-up queued")
 	}
+	m.mu.Lock()
 	m.last, m.allowed = d, allowed
+	m.mu.Unlock()
 	return nil
 }
 
 // holdUnsized keeps a queued dataset whose size is not known yet from
 // starting (the guard cannot tell whether it fits, nor whether it is within
-// MaxRequestBytes) and asks Refresh to size it with a --check first.
+// MaxRequestBytes) and asks Refresh to size it with a --check first. m.mu
+// is held.
 func (m *Manager) holdUnsized(d *planner.Decision, ds []planner.Dataset) {
 	unsized := map[int64]bool{}
 	for _, x := range ds {
@@ -237,7 +268,7 @@ func (m *Manager) holdUnsized(d *planner.Decision, ds []planner.Dataset) {
 }
 
 // evict removes a dataset's blocks from the shared cache, outside the
-// planner's lock (deleting a big dataset's blocks takes a while). The task is
+// plan (deleting a big dataset's blocks takes a while). The task is
 // marked evicted first, so a job asking for the dataset meanwhile revives it
 // instead of trusting blocks that are going away.
 func (m *Manager) evict(ctx context.Context, e planner.Eviction, now time.Time) {

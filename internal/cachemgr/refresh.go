@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/accel-data/accel-data/internal/metrics"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/queue"
 )
@@ -115,27 +116,22 @@ func (m *Manager) refreshOne(ctx context.Context) bool {
 	return false
 }
 
-// lostBlocks handles a warm dataset a periodic check found short: a job that
-// has not ended still needs it, so it is queued again (its links kept);
-// nobody needs it, so it is marked evicted and the next request warms it.
+// lostBlocks handles a warm dataset a periodic check found short, the way a
+// re-verification does (queue.Store.Short, the one rule): a job that has not
+// ended or a request made since needs it, so it is queued again (its links
+// kept); nobody needs it, so it is marked evicted and the next request warms
+// it.
 func (m *Manager) lostBlocks(ctx context.Context, c queue.CheckCandidate, found float64) {
 	log := m.log.With().Str("dataset", c.Path).Float64("ratio", found).Logger()
-	wanted, err := m.store.Wanted(ctx, c.TaskID)
-	if err != nil {
-		log.Warn().Err(err).Msg("refresh: jobs of a dataset that lost blocks")
-		return
-	}
-	if wanted {
-		why := "a periodic check found it below the warm ratio (the cache dropped blocks) while jobs need it; warming again"
-		if _, err := m.store.Requeue(ctx, c.Path, why, m.now()); err != nil {
-			log.Warn().Err(err).Msg("refresh: queue again")
-			return
-		}
-		log.Info().Msg("warm dataset lost blocks; jobs need it, queued again")
-		return
-	}
 	why := "a periodic check found it below the warm ratio (the cache dropped blocks)"
-	if err := m.store.MarkEvicted(ctx, c.TaskID, why, m.now()); err == nil {
+	_, queued, err := m.store.Short(ctx, c.Path, why, m.now())
+	switch {
+	case err != nil:
+		log.Warn().Err(err).Msg("refresh: a warm dataset lost blocks")
+	case queued:
+		log.Info().Msg("warm dataset lost blocks; jobs need it, queued again")
+	default:
+		m.cfg.Metrics.Evicted(metrics.EvictLost, 0)
 		log.Info().Msg("warm dataset lost blocks; marked evicted")
 	}
 }

@@ -264,30 +264,47 @@ func TestVerifierSubmitItemsOfThePluginDoNotWait(t *testing.T) {
 	require.Equal(t, 1, d.checksOf("/jfs/a"))
 }
 
-// The periodic refresh finding a warm dataset short queues it again when a
-// job still needs it; nobody's dataset becomes evicted, as before.
+// The periodic refresh finding a warm dataset short follows the
+// re-verification's rule (queue.Store.Short): queued again when a job still
+// needs it or a person asked for it after its task ended; nobody's dataset
+// becomes evicted, its cached bytes 0.
 func TestRefreshRequeuesShortDatasetJobsNeed(t *testing.T) {
 	s, d, c := queuetest.Open(t), newDriver(), testutil.NewClock()
 	ctx := context.Background()
 	warmJob(t, s, 1, t0, "/jfs/used")
 	warmJob(t, s, 2, t0, "/jfs/idle")
+	warmJob(t, s, 3, t0, "/jfs/asked")
 	require.NoError(t, s.JobEnd(ctx, 2, queue.JobEndParams{Now: t0}))
+	require.NoError(t, s.JobEnd(ctx, 3, queue.JobEndParams{Now: t0}))
+	_, err := s.Submit(ctx, queue.SubmitParams{Paths: []string{"/jfs/asked"}, UID: 1000, Source: api.SourceManual, Now: t0.Add(time.Minute)})
+	require.NoError(t, err)
 	d.set("/jfs/used", 100, 0)
-	d.set("/jfs/idle", 100, 0)
+	d.set("/jfs/idle", 100, 40)
+	d.set("/jfs/asked", 100, 0)
 	cfg := Config{RefreshInterval: time.Minute, Planner: planner.DefaultConfig()}
 	cfg.Planner.WarmRatio = 0.99
 	m := New(cfg, s, d, zerolog.New(zerolog.NewTestWriter(t)), c.Now)
 	c.Add(time.Hour)
-	require.True(t, m.refreshOne(ctx))
-	require.True(t, m.refreshOne(ctx))
+	for range 3 {
+		require.True(t, m.refreshOne(ctx))
+	}
 	es, err := s.Queue(ctx, true)
 	require.NoError(t, err)
-	got := map[string]api.TaskState{}
+	got := map[string]api.QueueEntry{}
 	for _, e := range es {
-		got[e.Dataset] = e.State
+		got[e.Dataset] = e
 	}
-	require.Equal(t, api.TaskQueued, got["/jfs/used"], "job 1 still needs it")
-	require.Equal(t, api.TaskEvicted, got["/jfs/idle"])
+	require.Equal(t, api.TaskQueued, got["/jfs/used"].State, "job 1 still needs it")
+	require.Equal(t, api.TaskQueued, got["/jfs/asked"].State, "a person asked for it after job 3 ended")
+	require.Equal(t, api.TaskEvicted, got["/jfs/idle"].State)
+	require.Contains(t, got["/jfs/idle"].Reason, "no job or request needs it now")
+	ds, err := s.Datasets(ctx)
+	require.NoError(t, err)
+	for _, x := range ds {
+		if x.Path == "/jfs/idle" {
+			require.Zero(t, x.CachedBytes, "an evicted dataset's blocks no longer count against the capacity")
+		}
+	}
 }
 
 // The status of a job that ended (GET /v1/jobs/{id} is open to every user)
@@ -299,13 +316,14 @@ func TestVerifierShortDataNobodyNeedsIsNotQueued(t *testing.T) {
 	ctx := context.Background()
 	warmJob(t, s, 1, t0, "/jfs/a")
 	require.NoError(t, s.JobEnd(ctx, 1, queue.JobEndParams{Now: t0.Add(time.Minute)}))
-	d.set("/jfs/a", 100, 0)
+	d.set("/jfs/a", 100, 40)
 	v := newVerifier(t, VerifyConfig{MaxAge: 5 * time.Second}, s, d, c)
 	c.Add(time.Hour)
 	st := jobAnswer(t, s, v, 1)
 	require.False(t, st.Warm)
 	require.Equal(t, api.TaskEvicted, st.Datasets[0].State)
 	require.Contains(t, st.Datasets[0].Reason, "no job or request needs it now")
+	require.Zero(t, st.Datasets[0].CachedBytes, "evicted as MarkEvicted does: what it held no longer counts against the capacity")
 	es, err := s.Queue(ctx, false)
 	require.NoError(t, err)
 	require.Empty(t, es, "nothing queued")

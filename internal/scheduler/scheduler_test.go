@@ -3,6 +3,8 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -205,6 +207,20 @@ func TestShutdownHandsTheTaskBack(t *testing.T) {
 	require.Equal(t, api.TaskQueued, e.State)
 	require.Equal(t, 0, e.Attempts, "the interrupted attempt is forgotten")
 	require.Equal(t, "released at shutdown", e.Reason)
+	requireNoGoroutine(t, "(*Scheduler).heartbeat", "(*Scheduler).progressLoop", "(*Scheduler).work")
+}
+
+// requireNoGoroutine fails when a goroutine runs one of the functions: Run
+// has returned, so nothing it started may still use the store.
+func requireNoGoroutine(t *testing.T, funcs ...string) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		for _, f := range funcs {
+			require.NotContains(t, g, "scheduler."+f+"(", "a goroutine outlived Run:\n%s", g)
+		}
+	}
 }
 
 // A task whose worker died (its lease ran out on the injected clock) is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -31,9 +32,15 @@ func (s *Scheduler) work(ctx context.Context, t *queue.Task) {
 	tctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	defer s.track(t.ID, cancel)()
+	// The heartbeat and the progress checks end with the attempt: work
+	// returns only after them, so none of their store calls comes after
+	// the worker is done (and after Run returned, the store may close).
+	var helpers sync.WaitGroup
+	defer helpers.Wait()
 	hbDone := make(chan struct{})
 	defer close(hbDone)
-	go s.heartbeat(t, cancel, hbDone, log)
+	helpers.Add(1)
+	go func() { defer helpers.Done(); s.heartbeat(t, cancel, hbDone, log) }()
 
 	start := s.now()
 	before, err := s.driver.Check(tctx, []string{t.Path})
@@ -48,10 +55,13 @@ func (s *Scheduler) work(ctx context.Context, t *queue.Task) {
 	defer s.rates.forget(t.Path)
 	log.Info().Msg("warm-up started")
 
+	pctx, stopProgress := context.WithCancel(tctx)
 	progDone := make(chan struct{})
-	go s.progressLoop(tctx, t, progDone, log)
+	helpers.Add(1)
+	go func() { defer helpers.Done(); s.progressLoop(pctx, t, progDone, log) }()
 	_, werr := s.driver.Warmup(tctx, []string{t.Path})
 	close(progDone)
+	stopProgress() // a progress check still running is cut short; the verification follows
 
 	if taken(tctx) {
 		log.Info().Err(context.Cause(tctx)).Msg("warm-up stopped: the task was taken away; result dropped")

@@ -7,15 +7,15 @@ import (
 
 // Rule is who may call a route; the route table (handlers.go routes) gives
 // each route one, and the same rule holds over the unix socket and TCP.
+// Allows is the one place a rule is decided (authorize applies it); what a
+// caller may do to records that are not theirs (cancel) is the store's
+// decision (pkg/queue Withdraw), not a rule's.
 type Rule int
 
 const (
 	// Anyone who got through the door: any local user on the unix socket,
 	// any holder of a valid MUNGE credential over TCP.
 	Anyone Rule = iota
-	// OwnerOrRoot: anyone may call; the store acts on the caller's own
-	// records only, root's on everyone's (pkg/queue Withdraw).
-	OwnerOrRoot
 	// RootOrSlurmd: root or Config.SlurmdUID (job start and end, reported
 	// by slurm-prolog/epilog that slurmd runs).
 	RootOrSlurmd
@@ -39,7 +39,7 @@ func (r Rule) Allows(c Caller, slurmdUID uint32) bool {
 
 // authorize applies the route's rule before its handler.
 func (s *Server) authorize(rt route) http.HandlerFunc {
-	if rt.rule != RootOrSlurmd {
+	if rt.rule == Anyone {
 		return rt.h
 	}
 	return func(w http.ResponseWriter, r *http.Request) {

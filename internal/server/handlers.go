@@ -25,7 +25,7 @@ func (s *Server) routes() map[string]route {
 		"GET /v1/jobs/{id}":        {Anyone, s.jobStatus},
 		"GET /v1/queue":            {Anyone, s.queue},
 		"GET /v1/datasets":         {Anyone, s.datasets},
-		"POST /v1/cancel":          {OwnerOrRoot, s.cancel},
+		"POST /v1/cancel":          {Anyone, s.cancel}, // the store withdraws only the caller's own requests (root: anyone's)
 	}
 }
 
@@ -134,12 +134,7 @@ func (s *Server) resolve(w http.ResponseWriter, in []string, c Caller) ([]string
 	for _, p := range in {
 		rp, err := s.cfg.Paths.Resolve(p, c)
 		if err != nil {
-			var pe *PathError
-			if errors.As(err, &pe) {
-				WriteError(w, pe.Status, pe.Error(), pe.Path)
-			} else {
-				WriteError(w, http.StatusBadRequest, err.Error(), p)
-			}
+			writePathError(w, err, p)
 			return nil, false
 		}
 		if !seen[rp] {
@@ -180,9 +175,7 @@ func (s *Server) jobStart(w http.ResponseWriter, r *http.Request) {
 		// sbatch could not reach warmupd names its paths only here).
 		for _, p := range paths {
 			if err := s.cfg.Paths.checkDepth(p, p, Caller{UID: req.UID}); err != nil {
-				var pe *PathError
-				errors.As(err, &pe)
-				WriteError(w, pe.Status, pe.Error(), pe.Path)
+				writePathError(w, err, p)
 				return
 			}
 		}
@@ -295,9 +288,7 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 	for i, p := range req.Paths {
 		cp, err := Canonical(p)
 		if err != nil {
-			var pe *PathError
-			errors.As(err, &pe)
-			WriteError(w, http.StatusBadRequest, err.Error(), pe.Path)
+			writePathError(w, err, p)
 			return
 		}
 		req.Paths[i] = cp

@@ -37,12 +37,7 @@ func (pp *PathPolicy) checkDepth(p, real string, c Caller) error {
 // depthBelowMount returns the deepest mount holding p and how many path
 // components p lies below it ("", 0 when no mount holds it).
 func (pp *PathPolicy) depthBelowMount(p string) (string, int) {
-	best := ""
-	for _, m := range pp.Mounts {
-		if (p == m || strings.HasPrefix(p, strings.TrimSuffix(m, "/")+"/")) && len(m) > len(best) {
-			best = m
-		}
-	}
+	best := pp.mountOf(p)
 	if best == "" {
 		return "", 0
 	}
@@ -70,8 +65,7 @@ func (s *Server) checkSize(ctx context.Context, w http.ResponseWriter, paths []s
 		return false
 	}
 	if p != "" {
-		pe := &PathError{Path: p, Status: http.StatusForbidden, Reason: queue.OversizeReason(bytes, limit)}
-		WriteError(w, pe.Status, pe.Error(), pe.Path)
+		writePathError(w, &PathError{Path: p, Status: http.StatusForbidden, Reason: queue.OversizeReason(bytes, limit)}, p)
 		return false
 	}
 	return true

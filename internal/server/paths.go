@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,14 +95,26 @@ func (pp *PathPolicy) Resolve(p string, c Caller) (string, error) {
 	return real, nil
 }
 
-// mountOf returns the mount that contains p, or "".
+// mountOf returns the deepest mount that contains p, or "".
 func (pp *PathPolicy) mountOf(p string) string {
+	best := ""
 	for _, m := range pp.Mounts {
-		if p == m || strings.HasPrefix(p, strings.TrimSuffix(m, "/")+"/") {
-			return m
+		if (p == m || strings.HasPrefix(p, strings.TrimSuffix(m, "/")+"/")) && len(m) > len(best) {
+			best = m
 		}
 	}
-	return ""
+	return best
+}
+
+// writePathError is the one answer to a refused path: a *PathError with its
+// status, naming its path; any other error 400, naming p.
+func writePathError(w http.ResponseWriter, err error, p string) {
+	var pe *PathError
+	if errors.As(err, &pe) {
+		WriteError(w, pe.Status, pe.Error(), pe.Path)
+		return
+	}
+	WriteError(w, http.StatusBadRequest, err.Error(), p)
 }
 
 // readableBy checks, by mode bits, that c may traverse every directory

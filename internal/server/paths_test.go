@@ -1,12 +1,17 @@
 package server
 
 import (
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/pkg/api"
 )
 
 func TestCanonicalRejectsBadSyntax(t *testing.T) {
@@ -84,4 +89,32 @@ func TestResolve(t *testing.T) {
 	} else {
 		t.Log("owner/group cases need root to chown; not run as uid", os.Geteuid())
 	}
+}
+
+// One answer for a refused path: a PathError keeps its status and names its
+// own path; any other error is a 400 naming the path given.
+func TestWritePathError(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		status int
+		want   api.Error
+	}{
+		{&PathError{Path: "/jfs/x", Reason: "no such file or directory", Status: 404}, 404, api.Error{Error: "/jfs/x: no such file or directory", Path: "/jfs/x"}},
+		{errors.New("odd"), 400, api.Error{Error: "odd", Path: "/jfs/given"}},
+	} {
+		rec := httptest.NewRecorder()
+		writePathError(rec, tc.err, "/jfs/given")
+		require.Equal(t, tc.status, rec.Code)
+		var got api.Error
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
+		require.Equal(t, tc.want, got)
+	}
+}
+
+// The mount of a path is the deepest one holding it.
+func TestMountOfPicksTheDeepest(t *testing.T) {
+	pp := &PathPolicy{Mounts: []string{"/jfs", "/jfs/inner"}}
+	require.Equal(t, "/jfs/inner", pp.mountOf("/jfs/inner/x"))
+	require.Equal(t, "/jfs", pp.mountOf("/jfs/innerx"))
+	require.Equal(t, "", pp.mountOf("/jfsx"))
 }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -82,6 +83,7 @@ type Server struct {
 	handler http.Handler
 	http    *http.Server
 	groups  *groupCache
+	gate    gate
 }
 
 // New builds the server and its route table.
@@ -110,7 +112,7 @@ func New(cfg Config) *Server {
 	}
 	s.handler = s.authenticate(s.mux)
 	s.http = &http.Server{
-		Handler:           s.count(s.handler),
+		Handler:           s.gate.wrap(s.count(s.handler)),
 		ConnContext:       connContext,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -179,5 +181,44 @@ func (s *Server) Serve(l net.Listener) error {
 	return err
 }
 
-// Shutdown stops accepting and waits for handlers in flight.
-func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
+// Shutdown stops accepting and waits for the handlers in flight. When ctx
+// ends first, their connections are cut (their request contexts end) and
+// Shutdown still waits for them to return, so nothing they use is closed
+// under them; it then returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		_ = s.http.Close()
+	}
+	s.gate.closeAndWait()
+	return err
+}
+
+// gate counts the handlers in flight; once closed it turns new requests away.
+type gate struct {
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func (g *gate) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		if g.closed {
+			g.mu.Unlock()
+			WriteError(w, http.StatusServiceUnavailable, "warmupd is shutting down; try again once it is back", "")
+			return
+		}
+		g.wg.Add(1)
+		g.mu.Unlock()
+		defer g.wg.Done()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (g *gate) closeAndWait() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+	g.wg.Wait()
+}

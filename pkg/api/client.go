@@ -43,6 +43,9 @@ type Client struct {
 	// credential each): for a client that makes many requests. Off, every
 	// request carries its own credential.
 	Sessions bool
+	// Now is the clock that tells when a session must be renewed (nil:
+	// time.Now); see auth.SessionRenewAt.
+	Now func() time.Time
 
 	once sync.Once
 	hc   *http.Client

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/accel-data/accel-data/internal/auth"
 	"github.com/accel-data/accel-data/internal/munge"
@@ -55,20 +56,43 @@ func (e *NotWarmupdError) Error() string {
 type tcpAuth struct {
 	claim   auth.Claim
 	session *clientSession
-	askNew  bool // the credential asked for a session
+	askNew  bool      // the credential asked for a session
+	sent    time.Time // when the credential was made (client clock)
 }
 
 // clientSession is an open session: its id, its key (the reply key of the
-// credential that opened it) and the last seq sent.
+// credential that opened it), when to stop using it, and the last seq sent.
 type clientSession struct {
 	id, key string
+	renewAt time.Time // auth.SessionRenewAt of the opening credential
 	seq     atomic.Uint64
 }
 
-// authorize signs req: with the open session if there is one, else with a
-// fresh MUNGE credential (asking for a session when Sessions is set).
+// session returns the open session still usable at now, or nil. One past
+// its renewal time is dropped (before warmupd forgets it), so the next
+// request opens a new one with a credential.
+func (c *Client) session(now time.Time) *clientSession {
+	s := c.sess.Load()
+	if s != nil && !now.Before(s.renewAt) {
+		c.sess.CompareAndSwap(s, nil)
+		return nil
+	}
+	return s
+}
+
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// authorize signs req: with the open session if there is one still usable,
+// else with a fresh MUNGE credential (asking for a session when Sessions is
+// set).
 func (c *Client) authorize(req *http.Request, body []byte) (*tcpAuth, error) {
-	if s := c.sess.Load(); s != nil {
+	now := c.now()
+	if s := c.session(now); s != nil {
 		seq := s.seq.Add(1)
 		req.Header.Set(auth.Header, auth.SessionAuthorization(s.id, s.key, req.Method, req.URL.RequestURI(), body, seq))
 		return &tcpAuth{claim: auth.SessionClaim(s.id, s.key, seq), session: s}, nil
@@ -80,17 +104,17 @@ func (c *Client) authorize(req *http.Request, body []byte) (*tcpAuth, error) {
 	if c.Sessions {
 		req.Header.Set(auth.SessionHeader, auth.SessionNew)
 	}
-	return &tcpAuth{claim: *claim, askNew: c.Sessions}, nil
+	return &tcpAuth{claim: *claim, askNew: c.Sessions, sent: now}, nil
 }
 
 // keepSession remembers the session a proven answer opened (the first one
 // when concurrent first requests each opened one).
 func (c *Client) keepSession(a *tcpAuth, resp *http.Response) {
 	id := resp.Header.Get(auth.SessionHeader)
-	if !a.askNew || len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+	if !a.askNew || !auth.ValidSessionID(id) {
 		return
 	}
-	c.sess.CompareAndSwap(nil, &clientSession{id: id, key: a.claim.ReplyKey})
+	c.sess.CompareAndSwap(nil, &clientSession{id: id, key: a.claim.ReplyKey, renewAt: auth.SessionRenewAt(a.sent)})
 }
 
 // sessionGone tells a 401 saying warmupd no longer has the session.
@@ -108,7 +132,11 @@ func (c *Client) sign(req *http.Request, body []byte) (*auth.Claim, error) {
 		return nil, err
 	}
 	uid := c.ServerUID
-	cred, err := munge.Encode(claim.Payload(), munge.EncodeOptions{Socket: c.MungeSocket, UIDRestriction: &uid})
+	opts := munge.EncodeOptions{Socket: c.MungeSocket, UIDRestriction: &uid}
+	if c.Sessions {
+		opts.TTL = auth.SessionTTL // the session lives as long: the client knows when to renew it
+	}
+	cred, err := munge.Encode(claim.Payload(), opts)
 	if err != nil {
 		return nil, &MungeDownError{Err: err}
 	}

@@ -124,21 +124,14 @@ func pathTargets(ctx context.Context, tx *wtx, p string) ([]cancelTarget, error)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT t.id, t.state FROM claims c JOIN tasks t ON t.id = c.task_id
 		WHERE c.path = ? AND t.state IN (?, ?) ORDER BY t.id`, p, string(api.TaskQueued), string(api.TaskWarming))
+	out, err := readAll(rows, err, func(rows *sql.Rows, t *cancelTarget) error {
+		*t = cancelTarget{what: "path " + p, scope: p}
+		err := rows.Scan(&t.id, &st)
+		t.state = api.TaskState(st)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("queue: cancel %s: %w", p, err)
-	}
-	defer rows.Close()
-	var out []cancelTarget
-	for rows.Next() {
-		t := cancelTarget{what: "path " + p, scope: p}
-		if err := rows.Scan(&t.id, &st); err != nil {
-			return nil, err
-		}
-		t.state = api.TaskState(st)
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	if len(out) == 0 && own != nil {
 		out = append(out, *own) // finished: nothing to do, not an error

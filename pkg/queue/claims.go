@@ -47,21 +47,16 @@ func addClaim(ctx context.Context, tx *wtx, task int64, pth string, p SubmitPara
 // liveClaims returns the live claims of task, shortest path first.
 func liveClaims(ctx context.Context, tx *wtx, task int64) ([]claim, error) {
 	rows, err := tx.QueryContext(ctx, liveClaimsSQL, task, string(api.JobEnded))
+	out, err := readAll(rows, err, func(rows *sql.Rows, c *claim) error {
+		var src string
+		err := rows.Scan(&c.id, &c.path, &c.uid, &src)
+		c.source = api.Source(src)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("queue: requests for task %d: %w", task, err)
 	}
-	defer rows.Close()
-	var out []claim
-	for rows.Next() {
-		var c claim
-		var src string
-		if err := rows.Scan(&c.id, &c.path, &c.uid, &src); err != nil {
-			return nil, err
-		}
-		c.source = api.Source(src)
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // below reports whether pth lies strictly below dir.
@@ -106,25 +101,45 @@ func (s *Store) settle(ctx context.Context, tx *wtx, task int64, why string, war
 	if len(live) > 0 {
 		why += fmt.Sprintf("; the %d request(s) or job(s) left want only paths below it, which got their own tasks back", len(live))
 	}
-	if err := cancelTask(ctx, tx, task, why, now); err != nil {
-		return out, err
-	}
-	out.cancelled = true
-	out.restored, err = s.restore(ctx, tx, task, live, now)
+	out.restored, err = s.endAndRestore(ctx, tx, task, dsPath, api.TaskCancelled, why, live, now)
+	out.cancelled = err == nil
 	return out, err
 }
 
-// cancelTask cancels a queued or warming task: the lease goes (the worker's
-// next heartbeat gets ErrLeaseLost) and an open attempt is closed.
-func cancelTask(ctx context.Context, tx *wtx, task int64, why string, now time.Time) error {
+// endAndRestore ends a queued or warming task of dataset dsPath in state
+// (cancelled or failed) with reason why, and gives each path of its live
+// claims (live) that lies below dsPath a task of its own back (restore);
+// claims for dsPath itself end with the task. settle and RefuseOversized use
+// it.
+func (s *Store) endAndRestore(ctx context.Context, tx *wtx, task int64, dsPath string, state api.TaskState, why string, live []claim, now time.Time) ([]api.SubmitItem, error) {
+	if err := endTask(ctx, tx, task, state, why, now); err != nil {
+		return nil, err
+	}
+	var under []claim
+	for _, c := range live {
+		if below(c.path, dsPath) {
+			under = append(under, c)
+		}
+	}
+	items, err := s.restore(ctx, tx, task, under, now)
+	if err != nil {
+		return nil, fmt.Errorf("give paths below task %d their own tasks back: %w", task, err)
+	}
+	return items, nil
+}
+
+// endTask ends a queued or warming task in state with reason why: the lease
+// goes (the worker's next heartbeat gets ErrLeaseLost) and an open attempt
+// is closed.
+func endTask(ctx context.Context, tx *wtx, task int64, state api.TaskState, why string, now time.Time) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?, lease_owner = NULL, lease_expires_at = NULL,
 			reason = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
-		string(api.TaskCancelled), why, ns(now), ns(now), task); err != nil {
-		return fmt.Errorf("queue: cancel task %d: %w", task, err)
+		string(state), why, ns(now), ns(now), task); err != nil {
+		return fmt.Errorf("queue: end task %d (%s): %w", task, state, err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE attempts SET finished_at = ?, outcome = ?, error = ? WHERE task_id = ? AND finished_at IS NULL`,
-		ns(now), string(api.TaskCancelled), why, task); err != nil {
-		return fmt.Errorf("queue: cancel task %d: %w", task, err)
+		ns(now), string(state), why, task); err != nil {
+		return fmt.Errorf("queue: end task %d (%s): %w", task, state, err)
 	}
 	return nil
 }

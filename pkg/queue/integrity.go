@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -25,21 +26,12 @@ func (s *Store) quickCheck(timeout time.Duration) error {
 	defer cancel()
 	start := time.Now()
 	rows, err := s.w.QueryContext(ctx, `PRAGMA quick_check(20)`)
+	lines, err := readAll(rows, err, func(rows *sql.Rows, line *string) error { return rows.Scan(line) })
 	var problems []string
-	if err == nil {
-		for rows.Next() {
-			var line string
-			if err = rows.Scan(&line); err != nil {
-				break
-			}
-			if line != "ok" {
-				problems = append(problems, line)
-			}
+	for _, line := range lines {
+		if line != "ok" {
+			problems = append(problems, line)
 		}
-		if err == nil {
-			err = rows.Err()
-		}
-		rows.Close()
 	}
 	switch {
 	case err != nil && ctx.Err() != nil:

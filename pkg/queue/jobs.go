@@ -50,20 +50,15 @@ func (s *Store) JobStart(ctx context.Context, jobID uint64, p JobStartParams) (*
 		if err != nil {
 			return err
 		}
-		linked := map[string]bool{}
 		rows, err := tx.QueryContext(ctx, `SELECT path FROM job_tasks WHERE job_id = ?`, id)
+		paths, err := readAll(rows, err, func(rows *sql.Rows, p *string) error { return rows.Scan(p) })
 		if err != nil {
 			return fmt.Errorf("queue: job %d: %w", jobID, err)
 		}
-		for rows.Next() {
-			var pth string
-			if err := rows.Scan(&pth); err != nil {
-				rows.Close()
-				return err
-			}
+		linked := map[string]bool{}
+		for _, pth := range paths {
 			linked[pth] = true
 		}
-		rows.Close()
 		var missing []string
 		for _, pth := range p.Paths {
 			if !linked[pth] {
@@ -159,18 +154,13 @@ func jobStatus(ctx context.Context, q querier, jobID uint64) (*api.JobStatus, er
 		FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id JOIN datasets d ON d.id = t.dataset_id
 		LEFT JOIN datasets o ON o.path = jt.path
 		WHERE jt.job_id = ? ORDER BY jt.path`, id)
-	if err != nil {
-		return nil, fmt.Errorf("queue: datasets of job %d: %w", jobID, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var d api.JobDataset
+	ds, err := readAll(rows, err, func(rows *sql.Rows, d *api.JobDataset) error {
 		var ts string
 		var ob, ocb sql.NullInt64
 		var or sql.NullFloat64
 		var checked sql.NullInt64
 		if err := rows.Scan(&d.Path, &d.Dataset, &ts, &d.Bytes, &d.CachedBytes, &d.CachedRatio, &d.Reason, &ob, &ocb, &or, &checked); err != nil {
-			return nil, err
+			return err
 		}
 		d.State = api.TaskState(ts)
 		d.CheckedAt = ptrNS(checked)
@@ -179,10 +169,14 @@ func jobStatus(ctx context.Context, q querier, jobID uint64) (*api.JobStatus, er
 			// is over: report the path's own check, or nothing.
 			d.Bytes, d.CachedBytes, d.CachedRatio = ob.Int64, ocb.Int64, or.Float64
 		}
-		st.Datasets = append(st.Datasets, d)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue: datasets of job %d: %w", jobID, err)
 	}
+	st.Datasets = append(st.Datasets, ds...)
 	st.Summarize()
-	return st, rows.Err()
+	return st, nil
 }
 
 // JobEndParams describes a job's epilog (or its end before it started).

@@ -70,35 +70,37 @@ type Refused struct {
 // jobs it wanted for paths below (absorbed or covered) get their own tasks
 // back, as when a parent is cancelled (see settle).
 func (s *Store) RefuseOversized(ctx context.Context, limit int64, now time.Time) ([]Refused, error) {
-	var out []Refused
-	err := s.inTx(ctx, func(tx *wtx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT t.id, d.path, d.bytes FROM tasks t JOIN datasets d ON d.id = t.dataset_id
-			WHERE t.state = ?3 AND d.bytes > ?4 AND d.checked_at IS NOT NULL AND NOT `+exemptClaimSQL(1, 2),
-			string(api.JobEnded), string(api.SourceActive), string(api.TaskQueued), limit)
-		out, err = readAll(rows, err, func(rows *sql.Rows, r *Refused) error { return rows.Scan(&r.TaskID, &r.Path, &r.Bytes) })
-		if err != nil {
-			return fmt.Errorf("queue: oversized tasks: %w", err)
+	// Read first: most rounds refuse nothing, and those take no write lock.
+	out, err := oversized(ctx, s.r, limit)
+	if err != nil || len(out) == 0 {
+		return nil, err
+	}
+	err = s.inTx(ctx, func(tx *wtx) error {
+		if out, err = oversized(ctx, tx, limit); err != nil {
+			return err
 		}
 		for _, r := range out {
-			if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?, reason = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
-				string(api.TaskFailed), OversizeReason(r.Bytes, limit), ns(now), ns(now), r.TaskID); err != nil {
-				return fmt.Errorf("queue: refuse oversized task %d: %w", r.TaskID, err)
-			}
 			live, err := liveClaims(ctx, tx, r.TaskID)
 			if err != nil {
 				return err
 			}
-			var under []claim
-			for _, c := range live {
-				if below(c.path, r.Path) {
-					under = append(under, c)
-				}
-			}
-			if _, err := s.restore(ctx, tx, r.TaskID, under, now); err != nil {
-				return fmt.Errorf("queue: refuse oversized task %d: give paths below their tasks back: %w", r.TaskID, err)
+			if _, err := s.endAndRestore(ctx, tx, r.TaskID, r.Path, api.TaskFailed, OversizeReason(r.Bytes, limit), live, now); err != nil {
+				return fmt.Errorf("queue: refuse oversized task %d: %w", r.TaskID, err)
 			}
 		}
 		return nil
 	})
 	return out, err
+}
+
+// oversized lists the queued tasks RefuseOversized ends.
+func oversized(ctx context.Context, q querier, limit int64) ([]Refused, error) {
+	rows, err := q.QueryContext(ctx, `SELECT t.id, d.path, d.bytes FROM tasks t JOIN datasets d ON d.id = t.dataset_id
+		WHERE t.state = ?3 AND d.bytes > ?4 AND d.checked_at IS NOT NULL AND NOT `+exemptClaimSQL(1, 2),
+		string(api.JobEnded), string(api.SourceActive), string(api.TaskQueued), limit)
+	out, err := readAll(rows, err, func(rows *sql.Rows, r *Refused) error { return rows.Scan(&r.TaskID, &r.Path, &r.Bytes) })
+	if err != nil {
+		return nil, fmt.Errorf("queue: oversized tasks: %w", err)
+	}
+	return out, nil
 }

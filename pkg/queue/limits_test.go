@@ -1,6 +1,7 @@
 package queue_test
 
 import (
+	"database/sql"
 	"testing"
 	"time"
 
@@ -54,4 +55,24 @@ func TestRefuseOversizedRootClaimBelowDoesNotExemptTheParent(t *testing.T) {
 		"root asked only for /jfs/ds/small")
 	st, _ := taskState(t, s, small.TaskID)
 	require.Equal(t, api.TaskQueued, st, "root's path has its task back")
+}
+
+// A round with nothing to refuse only reads: it goes through while another
+// connection holds the database's write lock (a write transaction would wait
+// for it and, after the busy timeout, fail with "database is locked").
+func TestRefuseOversizedReadsFirst(t *testing.T) {
+	s, path := open(t)
+	submit(t, s, 1000, t0, "/jfs/small")
+	require.NoError(t, s.RecordCheck(ctx(), "/jfs/small", queue.Check{Files: 1, Bytes: 1 << 20}, t0))
+
+	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=100&_txlock=immediate")
+	require.NoError(t, err)
+	defer db.Close()
+	lock, err := db.Begin()
+	require.NoError(t, err)
+	defer lock.Rollback()
+
+	refused, err := s.RefuseOversized(ctx(), 1<<30, t0.Add(time.Second))
+	require.NoError(t, err, "nothing to refuse: no write transaction")
+	require.Empty(t, refused)
 }

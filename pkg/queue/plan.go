@@ -34,20 +34,14 @@ func (s *Store) PlanDatasets(ctx context.Context, now time.Time) (_ []planner.Da
 		WHERE t.state IN (?3, ?4) OR d.cached_bytes > 0 OR d.use_score > 0 OR c.task_id IS NOT NULL
 		ORDER BY t.id`,
 		string(api.JobStarted), string(api.JobSubmitted), string(api.TaskQueued), string(api.TaskWarming))
-	if err != nil {
-		return nil, fmt.Errorf("queue: datasets for planning: %w", err)
-	}
-	defer rows.Close()
-	var out []planner.Dataset
-	for rows.Next() {
-		var d planner.Dataset
+	out, err := readAll(rows, err, func(rows *sql.Rows, d *planner.Dataset) error {
 		var st string
 		var queued int64
 		var score float64
 		var used sql.NullInt64
 		var started, submitted int
 		if err := rows.Scan(&d.ID, &d.Path, &d.Bytes, &d.CachedBytes, &st, &queued, &score, &used, &started, &submitted); err != nil {
-			return nil, fmt.Errorf("queue: datasets for planning: %w", err)
+			return err
 		}
 		d.State = api.TaskState(st)
 		d.QueuedSince = fromNS(queued)
@@ -62,10 +56,10 @@ func (s *Store) PlanDatasets(ctx context.Context, now time.Time) (_ []planner.Da
 		if submitted > 0 {
 			d.PendingStarts = make([]time.Time, submitted)
 		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue: datasets for planning: %w", err)
 	}
 	return out, s.fillExpectedStarts(ctx, out)
 }
@@ -76,23 +70,17 @@ func (s *Store) PlanDatasets(ctx context.Context, now time.Time) (_ []planner.Da
 func (s *Store) fillExpectedStarts(ctx context.Context, ds []planner.Dataset) error {
 	rows, err := s.r.QueryContext(ctx, `SELECT jt.task_id, j.expected_start FROM jobs j JOIN job_tasks jt ON jt.job_id = j.id
 		WHERE j.state = ? AND j.expected_start IS NOT NULL GROUP BY jt.task_id, j.id`, string(api.JobSubmitted))
+	type start struct{ task, at int64 }
+	list, err := readAll(rows, err, func(rows *sql.Rows, s *start) error { return rows.Scan(&s.task, &s.at) })
 	if err != nil {
 		return fmt.Errorf("queue: expected starts: %w", err)
 	}
-	defer rows.Close()
-	starts := map[int64][]time.Time{}
-	for rows.Next() {
-		var task, at int64
-		if err := rows.Scan(&task, &at); err != nil {
-			return err
-		}
-		starts[task] = append(starts[task], fromNS(at))
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if len(starts) == 0 {
+	if len(list) == 0 {
 		return nil
+	}
+	starts := map[int64][]time.Time{}
+	for _, s := range list {
+		starts[s.task] = append(starts[s.task], fromNS(s.at))
 	}
 	for i := range ds {
 		known := starts[ds[i].ID]
@@ -147,16 +135,24 @@ func (s *Store) MarkEvicted(ctx context.Context, taskID int64, reason string, no
 		if !api.TaskState(st).Terminal() {
 			return fmt.Errorf("queue: mark task %d evicted: it is %s again (a new request needs it); re-plan before evicting", taskID, st)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?, reason = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
-			string(api.TaskEvicted), reason, ns(now), ns(now), taskID); err != nil {
-			return fmt.Errorf("queue: mark task %d evicted: %w", taskID, err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE datasets SET cached_bytes = 0, cached_ratio = 0, checked_at = ? WHERE id = ?`,
-			ns(now), dsID); err != nil {
-			return fmt.Errorf("queue: mark task %d evicted: %w", taskID, err)
-		}
-		return nil
+		return markEvictedTx(ctx, tx, taskID, dsID, reason, now)
 	})
+}
+
+// markEvictedTx makes task taskID of dataset dsID evicted with reason, and
+// the dataset's cached bytes 0: an evicted dataset is no longer re-checked
+// (CheckCandidates), so what it still held must not count against the
+// capacity. MarkEvicted and Short use it.
+func markEvictedTx(ctx context.Context, tx *wtx, taskID, dsID int64, reason string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE tasks SET state = ?, reason = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
+		string(api.TaskEvicted), reason, ns(now), ns(now), taskID); err != nil {
+		return fmt.Errorf("queue: mark task %d evicted: %w", taskID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE datasets SET cached_bytes = 0, cached_ratio = 0, checked_at = ? WHERE id = ?`,
+		ns(now), dsID); err != nil {
+		return fmt.Errorf("queue: mark task %d evicted: %w", taskID, err)
+	}
+	return nil
 }
 
 // CheckCandidate is a dataset the cache manager may re-check.
@@ -179,20 +175,15 @@ func (s *Store) CheckCandidates(ctx context.Context, limit int) (_ []CheckCandid
 		WHERE t.id IS NULL OR t.state IN (?1, ?2)
 		ORDER BY d.checked_at, d.id LIMIT ?3`, // NULLs (never checked) sort first; index datasets_checked
 		string(api.TaskWarm), string(api.TaskPartial), limit)
+	out, err := readAll(rows, err, func(rows *sql.Rows, c *CheckCandidate) error {
+		var checked sql.NullInt64
+		var st string
+		err := rows.Scan(&c.TaskID, &c.Path, &c.Bytes, &c.CachedBytes, &checked, &st)
+		c.CheckedAt, c.State = fromNullNS(checked), api.TaskState(st)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("queue: check candidates: %w", err)
 	}
-	defer rows.Close()
-	var out []CheckCandidate
-	for rows.Next() {
-		var c CheckCandidate
-		var checked sql.NullInt64
-		var st string
-		if err := rows.Scan(&c.TaskID, &c.Path, &c.Bytes, &c.CachedBytes, &checked, &st); err != nil {
-			return nil, fmt.Errorf("queue: check candidates: %w", err)
-		}
-		c.CheckedAt, c.State = fromNullNS(checked), api.TaskState(st)
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -33,22 +33,24 @@ func (s *Store) LastChecks(ctx context.Context, paths []string) (map[string]Last
 	rows, err := s.r.QueryContext(ctx, `SELECT d.path, d.checked_at, d.cached_ratio, coalesce(t.state, '')
 		FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id
 		WHERE d.path IN (SELECT value FROM json_each(?))`, string(b))
+	type pathCheck struct {
+		path string
+		LastCheck
+	}
+	list, err := readAll(rows, err, func(rows *sql.Rows, c *pathCheck) error {
+		var at sql.NullInt64
+		var st string
+		err := rows.Scan(&c.path, &at, &c.Ratio, &st)
+		c.CheckedAt, c.State = fromNullNS(at), api.TaskState(st)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("queue: last checks: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var p string
-		var at sql.NullInt64
-		var st string
-		var c LastCheck
-		if err := rows.Scan(&p, &at, &c.Ratio, &st); err != nil {
-			return nil, fmt.Errorf("queue: last checks: %w", err)
-		}
-		c.CheckedAt, c.State = fromNullNS(at), api.TaskState(st)
-		out[p] = c
+	for _, c := range list {
+		out[c.path] = c.LastCheck
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Requeue queues path to be warmed again because a check found its data
@@ -75,9 +77,9 @@ func (s *Store) Requeue(ctx context.Context, path, why string, now time.Time) (i
 // not say). When a live job links the path, or a request made since its task
 // ended wants it (see wantedNowTx), it is queued again (Requeue) and queued
 // is true. Otherwise nobody needs it now (e.g. the status of a job that
-// ended was asked): its own warm or partial task becomes evicted with why,
-// as the periodic refresh does, and the next request or job start warms it
-// again. It returns the path's task id (0 when it has none).
+// ended was asked): its own warm or partial task becomes evicted with why
+// (its cached bytes 0, as MarkEvicted), and the next request or job start
+// warms it again. The re-verification and the periodic refresh both use it. It returns the path's task id (0 when it has none).
 func (s *Store) Short(ctx context.Context, path, why string, now time.Time) (taskID int64, queued bool, err error) {
 	err = s.inTx(ctx, func(tx *wtx) error {
 		wanted, err := wantedNowTx(ctx, tx, path)
@@ -89,25 +91,19 @@ func (s *Store) Short(ctx context.Context, path, why string, now time.Time) (tas
 			queued = err == nil
 			return err
 		}
-		var tid sql.NullInt64
-		var st sql.NullString
-		err = tx.QueryRowContext(ctx, `SELECT t.id, t.state FROM datasets d JOIN tasks t ON t.dataset_id = d.id WHERE d.path = ?`, path).Scan(&tid, &st)
+		var dsID int64
+		var st string
+		err = tx.QueryRowContext(ctx, `SELECT t.id, d.id, t.state FROM datasets d JOIN tasks t ON t.dataset_id = d.id WHERE d.path = ?`, path).Scan(&taskID, &dsID, &st)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("queue: %s found short: %w", path, err)
 		}
-		taskID = tid.Int64
-		if s := api.TaskState(st.String); s != api.TaskWarm && s != api.TaskPartial {
+		if s := api.TaskState(st); s != api.TaskWarm && s != api.TaskPartial {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE tasks SET state = ?, reason = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
-			string(api.TaskEvicted), why+"; no job or request needs it now", ns(now), ns(now), taskID)
-		if err != nil {
-			return fmt.Errorf("queue: %s found short: mark evicted: %w", path, err)
-		}
-		return nil
+		return markEvictedTx(ctx, tx, taskID, dsID, why+"; no job or request needs it now", now)
 	})
 	return taskID, queued, err
 }
@@ -201,15 +197,4 @@ func (s *Store) reviveEvictedTx(ctx context.Context, tx *wtx, id int64, now time
 		}
 	}
 	return nil
-}
-
-// Wanted reports whether a job that has not ended is linked to the task.
-func (s *Store) Wanted(ctx context.Context, taskID int64) (bool, error) {
-	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id
-		WHERE jt.task_id = ? AND j.state != ?`, taskID, string(api.JobEnded)).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("queue: jobs of task %d: %w", taskID, err)
-	}
-	return n > 0, nil
 }

@@ -31,19 +31,14 @@ func (s *Store) Upcoming(ctx context.Context, until time.Time, limit int) ([]Upc
 		WHERE j.state = ?1 AND t.state = ?2 AND (j.expected_start IS NULL OR j.expected_start <= ?3)
 		GROUP BY jt.path ORDER BY es IS NULL, es, jt.path LIMIT ?4`,
 		string(api.JobSubmitted), string(api.TaskWarm), ns(until), limit)
+	out, err := readAll(rows, err, func(rows *sql.Rows, u *Upcoming) error {
+		var es, at sql.NullInt64
+		err := rows.Scan(&u.Path, &es, &at)
+		u.ExpectedStart, u.CheckedAt = fromNullNS(es), fromNullNS(at)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("queue: upcoming jobs' data: %w", err)
 	}
-	defer rows.Close()
-	var out []Upcoming
-	for rows.Next() {
-		var u Upcoming
-		var es, at sql.NullInt64
-		if err := rows.Scan(&u.Path, &es, &at); err != nil {
-			return nil, fmt.Errorf("queue: upcoming jobs' data: %w", err)
-		}
-		u.ExpectedStart, u.CheckedAt = fromNullNS(es), fromNullNS(at)
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -27,29 +27,23 @@ func (s *Store) Queue(ctx context.Context, all bool) (_ []api.QueueEntry, err er
 	q += ` ORDER BY CASE t.state WHEN ?1 THEN 0 WHEN ?2 THEN 1 ELSE 2 END, t.priority DESC, t.created_at, t.id`
 	rows, err := s.r.QueryContext(ctx, q, string(api.TaskWarming), string(api.TaskQueued),
 		string(api.JobSubmitted), string(api.JobStarted))
-	if err != nil {
-		return nil, fmt.Errorf("queue: list queue: %w", err)
-	}
-	defer rows.Close()
-	entries := []api.QueueEntry{}
-	for rows.Next() {
-		var e api.QueueEntry
+	entries, err := readAll(rows, err, func(rows *sql.Rows, e *api.QueueEntry) error {
 		var st, src string
 		var created, updated int64
 		var checked sql.NullInt64
-		if err := rows.Scan(&e.TaskID, &e.Dataset, &st, &e.Priority, &e.Bytes, &e.CachedBytes, &e.CachedRatio,
-			&e.JobsWaiting, &e.Attempts, &src, &e.Owner, &e.Reason, &created, &updated, &checked); err != nil {
-			return nil, fmt.Errorf("queue: list queue: %w", err)
-		}
+		err := rows.Scan(&e.TaskID, &e.Dataset, &st, &e.Priority, &e.Bytes, &e.CachedBytes, &e.CachedRatio,
+			&e.JobsWaiting, &e.Attempts, &src, &e.Owner, &e.Reason, &created, &updated, &checked)
 		e.State, e.Source = api.TaskState(st), api.Source(src)
-		e.CreatedAt, e.UpdatedAt = fromNS(created), fromNS(updated)
-		if checked.Valid {
-			at := fromNS(checked.Int64)
-			e.CheckedAt = &at
-		}
-		entries = append(entries, e)
+		e.CreatedAt, e.UpdatedAt, e.CheckedAt = fromNS(created), fromNS(updated), ptrNS(checked)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue: list queue: %w", err)
 	}
-	return entries, rows.Err()
+	if entries == nil {
+		entries = []api.QueueEntry{} // JSON [], not null
+	}
+	return entries, nil
 }
 
 // Datasets returns the cache status table, by path: every known dataset with
@@ -66,23 +60,21 @@ func (s *Store) Datasets(ctx context.Context) (_ []api.Dataset, err error) {
 			WHERE j.state IN (?1, ?2) GROUP BY jt.task_id) c ON c.task_id = t.id
 		ORDER BY d.path`,
 		string(api.JobStarted), string(api.JobSubmitted))
+	out, err := readAll(rows, err, func(rows *sql.Rows, d *api.Dataset) error {
+		var checked, used sql.NullInt64
+		var st string
+		err := rows.Scan(&d.Path, &d.Bytes, &d.Files, &d.CachedBytes, &d.CachedRatio, &checked, &used, &st,
+			&d.JobsRunning, &d.JobsQueued)
+		d.CheckedAt, d.LastUsedAt, d.State = ptrNS(checked), ptrNS(used), api.TaskState(st)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("queue: list datasets: %w", err)
 	}
-	defer rows.Close()
-	out := []api.Dataset{}
-	for rows.Next() {
-		var d api.Dataset
-		var checked, used sql.NullInt64
-		var st string
-		if err := rows.Scan(&d.Path, &d.Bytes, &d.Files, &d.CachedBytes, &d.CachedRatio, &checked, &used, &st,
-			&d.JobsRunning, &d.JobsQueued); err != nil {
-			return nil, fmt.Errorf("queue: list datasets: %w", err)
-		}
-		d.CheckedAt, d.LastUsedAt, d.State = ptrNS(checked), ptrNS(used), api.TaskState(st)
-		out = append(out, d)
+	if out == nil {
+		out = []api.Dataset{} // JSON [], not null
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Counts returns how many tasks are in each state (every state is present,
@@ -95,17 +87,16 @@ func (s *Store) Counts(ctx context.Context) (_ map[api.TaskState]int, err error)
 		counts[st] = 0
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT state, count(*) FROM tasks GROUP BY state`)
+	type count struct {
+		st string
+		n  int
+	}
+	list, err := readAll(rows, err, func(rows *sql.Rows, c *count) error { return rows.Scan(&c.st, &c.n) })
 	if err != nil {
 		return nil, fmt.Errorf("queue: count tasks: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, err
-		}
-		counts[api.TaskState(st)] = n
+	for _, c := range list {
+		counts[api.TaskState(c.st)] = c.n
 	}
-	return counts, rows.Err()
+	return counts, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/accel-data/accel-data/internal/auth"
+	"github.com/accel-data/accel-data/internal/testutil"
 	"github.com/accel-data/accel-data/pkg/api"
 )
 
@@ -235,5 +236,29 @@ func TestPollingClientsOpenOneSession(t *testing.T) {
 	require.NoError(t, cmd.Run(), "slurm-prolog exits 0: %s", buf)
 	require.Contains(t, buf.String(), "reason=warm")
 	require.Equal(t, 1, r.d.CountLogs("TCP session opened", `"uid":0`))
+	require.Zero(t, r.d.CountLogs("TCP request refused"))
+}
+
+// A Sessions client renews its session before warmupd forgets it: on its
+// (injected) clock, once auth.SessionRenewAt has passed, its next request
+// carries a credential and opens a new session instead of sending one
+// warmupd would refuse; until then it uses the one it has.
+func TestSessionClientRenewsBeforeExpiry(t *testing.T) {
+	r := newTCPRig(t)
+	clk := testutil.NewClock()
+	c := &api.Client{Server: r.addr, MungeSocket: r.munged.Socket, Sessions: true, Now: clk.Now}
+	ctx := context.Background()
+	for range 3 {
+		_, err := c.Health(ctx)
+		require.NoError(t, err)
+	}
+	require.Equal(t, 1, r.d.CountLogs("TCP session opened"), "one session for the first requests")
+	clk.Add(auth.SessionTTL - auth.SessionRenewMargin)
+	_, err := c.Health(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, r.d.CountLogs("TCP session opened"), "renewed at SessionRenewAt, before warmupd's expiry")
+	_, err = c.Health(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, r.d.CountLogs("TCP session opened"), "and the new one used")
 	require.Zero(t, r.d.CountLogs("TCP request refused"))
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/accel-data/accel-data/internal/testutil"
 	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/jfs"
 	"github.com/accel-data/accel-data/pkg/queue"
 )
 
@@ -38,18 +39,16 @@ func blockFiles(t *testing.T, v *testutil.Volume) map[string]bool {
 	return out
 }
 
-// dropBlocks deletes the block files not in keep, behind warmupd's back (a
-// client started with --cache-scan-interval=-1 then misses them, like
+// dropBlocks deletes every block file of the volume behind warmupd's back
+// (a client started with --cache-scan-interval=-1 then misses them, like
 // `juicefs warmup --evict` or the client's own eviction would). It returns
 // how many it deleted.
-func dropBlocks(t *testing.T, v *testutil.Volume, keep map[string]bool) int {
+func dropBlocks(t *testing.T, v *testutil.Volume) int {
 	t.Helper()
 	n := 0
 	for p := range blockFiles(t, v) {
-		if !keep[p] {
-			require.NoError(t, os.Remove(p))
-			n++
-		}
+		require.NoError(t, os.Remove(p))
+		n++
 	}
 	return n
 }
@@ -87,8 +86,7 @@ func waitJobWarm(t *testing.T, d *testutil.Daemon, job uint64) *api.JobStatus {
 // check says it is cached (warming it first).
 func TestNewDataUnderWarmParentIsCheckedForItself(t *testing.T) {
 	v := testutil.NewVolume(t)
-	v.WriteFiles(t, "parent/old", 4, 4<<20)
-	dropBlocks(t, v, nil) // a real client caches what it writes
+	v.WriteFiles(t, "parent/old", 4, 4<<20) // cold: WriteFiles evicts what a real client cached while writing
 	parent := filepath.Join(v.Mount, "parent")
 	d := testutil.StartWarmupd(t, v)
 	ctx := context.Background()
@@ -96,10 +94,8 @@ func TestNewDataUnderWarmParentIsCheckedForItself(t *testing.T) {
 	warmBlocks := blockFiles(t, v)
 	require.NotEmpty(t, warmBlocks)
 
-	// 40 MiB of new data under the warm parent; whatever the client cached
-	// while writing it is dropped, so it is cold.
+	// 40 MiB of new data under the warm parent, cold (WriteFiles).
 	fresh := v.WriteFiles(t, "parent/new", 10, 4<<20)
-	dropBlocks(t, v, warmBlocks)
 
 	// The job's prolog is the first to name it: not covered by the warm
 	// parent, not warm, it gets a task of its own.
@@ -115,14 +111,12 @@ func TestNewDataUnderWarmParentIsCheckedForItself(t *testing.T) {
 
 	st = waitJobWarm(t, d, 501)
 	require.Equal(t, fresh, st.Datasets[0].Dataset)
-	require.GreaterOrEqual(t, st.Datasets[0].CachedRatio, 0.99)
+	require.Equal(t, jfs.MaxRoundedRatio, st.Datasets[0].CachedRatio, "--check prints 100.0%")
 	require.NotNil(t, st.Datasets[0].CheckedAt)
-	require.GreaterOrEqual(t, datasetRow(t, d, fresh).CachedRatio, 0.99, "its own check says cached")
-	require.Greater(t, len(blockFiles(t, v)), len(warmBlocks), "the new data's blocks were fetched")
-	// (A real client may have re-cached some blocks of its own writes after
-	// they were dropped; then its check finds less to fetch, or nothing.)
-	require.LessOrEqual(t, d.CountLogs("warm-up started", `"dataset":"`+fresh+`"`), 1)
-	require.LessOrEqual(t, d.CountLogs("warm-up started", `"dataset":"`+parent+`"`), 1, "the parent was not warmed again")
+	require.Equal(t, jfs.MaxRoundedRatio, datasetRow(t, d, fresh).CachedRatio, "its own check says cached")
+	require.Len(t, blockFiles(t, v), len(warmBlocks)+10, "the new data's 10 blocks (one 4 MiB block a file) were fetched")
+	require.Equal(t, 1, d.CountLogs("warm-up started", `"dataset":"`+fresh+`"`))
+	require.Equal(t, 1, d.CountLogs("warm-up started", `"dataset":"`+parent+`"`), "the parent was not warmed again")
 }
 
 // Blocks evicted behind warmupd's back are not believed past VerifyMaxAge:
@@ -131,16 +125,15 @@ func TestNewDataUnderWarmParentIsCheckedForItself(t *testing.T) {
 // queued again for the job, warmed again, and only then answered warm.
 func TestEvictedBehindOurBackIsWarmedAgain(t *testing.T) {
 	v := testutil.NewVolume(t)
-	ds := v.WriteFiles(t, "ds", 8, 4<<20)
-	dropBlocks(t, v, nil) // a real client caches what it writes
+	ds := v.WriteFiles(t, "ds", 8, 4<<20) // cold (WriteFiles)
 	d := testutil.StartWarmupd(t, v, "--verify-max-age", "500ms")
 	ctx := context.Background()
 	warm(t, d, ds)
 	warmups := func() int { return d.CountLogs("warm-up started", `"dataset":"`+ds+`"`) }
-	first := warmups() // 1; 0 if a real client re-cached its writes after the drop
+	require.Equal(t, 1, warmups())
 
 	// Behind warmupd's back: every block of the volume goes.
-	require.Positive(t, dropBlocks(t, v, nil))
+	require.Equal(t, 8, dropBlocks(t, v), "one 4 MiB block a file")
 	time.Sleep(time.Second) // the last check is now older than --verify-max-age
 
 	r, err := d.Client.Submit(ctx, api.SubmitRequest{Paths: []string{ds}})
@@ -153,13 +146,13 @@ func TestEvictedBehindOurBackIsWarmedAgain(t *testing.T) {
 	require.False(t, st.Warm, "the prolog is not released as warm: %+v", st.Datasets)
 
 	waitJobWarm(t, d, 502)
-	require.Equal(t, first+1, warmups(), "warmed again")
-	require.GreaterOrEqual(t, datasetRow(t, d, ds).CachedRatio, 0.99)
-	require.NotEmpty(t, blockFiles(t, v))
+	require.Equal(t, 2, warmups(), "warmed again")
+	require.Equal(t, jfs.MaxRoundedRatio, datasetRow(t, d, ds).CachedRatio)
+	require.Len(t, blockFiles(t, v), 8)
 
 	// The same through `swarmup warm --wait`: evicted again, it waits for
 	// the new warm-up and exits 0 only once the data is cached again.
-	require.Positive(t, dropBlocks(t, v, nil))
+	require.Equal(t, 8, dropBlocks(t, v))
 	time.Sleep(time.Second)
 	cmd := exec.Command(testutil.Binary(t, "cmd/swarmup"), "warm", "--wait", "--interval", "100ms", "--timeout", "2m", "--noheader", ds)
 	cmd.Env = append(os.Environ(), api.SocketEnv+"="+d.Socket, "ACCEL_DATA_CONF=/dev/null")
@@ -171,8 +164,8 @@ func TestEvictedBehindOurBackIsWarmedAgain(t *testing.T) {
 	require.Len(t, f, 4, "%s", out)
 	require.Equal(t, []string{ds, "joined"}, f[:2])
 	require.NotEqual(t, "warm", f[3], "the first answer is not the stale warm")
-	require.Equal(t, first+2, warmups(), "warmed once more")
-	require.GreaterOrEqual(t, datasetRow(t, d, ds).CachedRatio, 0.99)
+	require.Equal(t, 3, warmups(), "warmed once more")
+	require.Equal(t, jfs.MaxRoundedRatio, datasetRow(t, d, ds).CachedRatio)
 }
 
 // BenchmarkJobStartVerifiedWarm: the prolog's fast path, POST

@@ -137,7 +137,10 @@ if [ -n "$REAL" ]; then
 		mkdir -p "$DIR/volume"
 		"$REAL" format --storage file --bucket "$DIR/volume/bucket" --trash-days 0 --no-update "$META" accel-hosts >/dev/null
 	fi
-	jfs_mount_args=(mount -d "$META" "$DIR/jfs" --cache-dir "$DIR/cache" --cache-scan-interval=-1 --no-usage-report)
+	# --enable-xattr as internal/testutil's real volume: without it a real client refuses
+	# xattrs (Lsetxattr: operation not supported; docs/juicefs-facts.md), which the
+	# stand-in's volume (.config DisableXAttrs false) and jfs-dedup apply expect.
+	jfs_mount_args=(mount -d "$META" "$DIR/jfs" --cache-dir "$DIR/cache" --cache-scan-interval=-1 --enable-xattr --no-usage-report)
 	# For the tests, which mount svc again with the bandwidth a test asks for (a mount option of a real client).
 	printf '%s\n' "${jfs_mount_args[@]}" >"$DIR/etc/juicefs-mount.args"
 	echo "$REAL" >"$DIR/etc/juicefs-real" # hosts-down.sh unmounts with it
