@@ -9,6 +9,7 @@ me=compute.sh
 write_config
 start_munged
 mount_volume
+mkdir -p "$DIR/spool" # SlurmdSpoolDir=/accel/spool/%n
 follow "$DIR/log/slurmd-$H.log"
 say "slurmd $H at $(host_addr "$H"), prolog $PROLOG"
 exec slurmd -D -f "$SLURM_CONF" -N "$H"

@@ -22,39 +22,67 @@ const (
 	demoBytes   = 50 << 22
 )
 
-// cluster is one `docker compose` project of docker/slurm-cluster.
-type cluster struct {
-	t       *testing.T
-	project string
-	files   []string
-	env     []string
-}
+// execFunc runs a command on a service of a running cluster (docker compose
+// exec, or rehearse.sh on).
+type execFunc func(ctx context.Context, service string, args ...string) (string, error)
 
-func (c *cluster) compose(ctx context.Context, args ...string) (string, error) {
-	full := []string{"compose", "-p", c.project}
-	for _, f := range c.files {
-		full = append(full, "-f", f)
+// waitHealthy runs a service's compose healthcheck until it passes.
+func waitHealthy(ctx context.Context, t *testing.T, exec execFunc, c compose, name string) {
+	t.Helper()
+	hc := c.Services[name].Healthcheck
+	require.NotNil(t, hc, "service %s has no healthcheck", name)
+	require.Equal(t, "CMD", hc.Test[0], "service %s: healthcheck", name)
+	for {
+		if _, err := exec(ctx, name, hc.Test[1:]...); err == nil {
+			return
+		}
+		require.NoError(t, ctx.Err(), "service %s never became healthy (%v)", name, hc.Test[1:])
+		time.Sleep(time.Second)
 	}
-	cmd := exec.CommandContext(ctx, "docker", append(full, args...)...)
-	cmd.Env = append(os.Environ(), c.env...)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
 }
 
-// login runs a command on the login host.
-func (c *cluster) login(ctx context.Context, args ...string) string {
-	c.t.Helper()
-	out, err := c.compose(ctx, append([]string{"exec", "-T", "login"}, args...)...)
-	require.NoError(c.t, err, "on login: %v\n%s", args, out)
-	return out
+// runScenario is the scenario both ways of running the cluster check: the
+// hosts say which JuiceFS they use (volumeLog: the volume service's output);
+// demo.sh on login submits one job with --accel-data; the job completes on a
+// compute host after its prolog waited for the warm-up and reads the whole
+// dataset; swarmup on login shows the warm-up done.
+func runScenario(ctx context.Context, t *testing.T, exec execFunc, real bool, volumeLog string) {
+	t.Helper()
+	if real {
+		require.Contains(t, volumeLog, "JuiceFS: the real client")
+	} else {
+		require.Contains(t, volumeLog, "THE STAND-IN test/fakejuicefs")
+	}
+	login := func(args ...string) string {
+		t.Helper()
+		out, err := exec(ctx, "login", args...)
+		require.NoError(t, err, "on login: %v\n%s", args, out)
+		return out
+	}
+	demo := login("/opt/accel-data/docker/slurm-cluster/demo.sh", "1")
+	ids := regexp.MustCompile(`Submitted batch job (\d+)`).FindAllStringSubmatch(demo, -1)
+	require.Len(t, ids, 1, "demo.sh submits one job:\n%s", demo)
+	id := ids[0][1]
+
+	// demo.sh returns once squeue is empty; the controller keeps the finished job.
+	job := login("scontrol", "show", "job", "-o", id)
+	require.Contains(t, job, "JobState=COMPLETED", "job %s:\n%s\ndemo:\n%s", id, job, demo)
+	require.Contains(t, job, "ExitCode=0:0")
+	outFile := regexp.MustCompile(`StdOut=(\S+)`).FindStringSubmatch(job)
+	require.NotNil(t, outFile, job)
+	jobOut := login("cat", outFile[1])
+	require.Regexp(t, `job `+id+` on c[0-9]+ \(c[0-9]+\)`, jobOut)
+	require.Contains(t, jobOut, fmt.Sprintf("read %s: %d bytes", demoDataset, demoBytes))
+
+	prolog := login("cat", "/accel/log/prolog.log")
+	require.Regexp(t, `prolog: .* job=`+id+` node=c[0-9]+ .*reason=warm `, prolog, "slurm-prolog let job %s start once its data was warm", id)
+	warm := login("swarmup", "--all", "--dataset", demoDataset, "--format", "dataset,state", "--noheader")
+	require.Regexp(t, `(?m)^`+regexp.QuoteMeta(demoDataset)+`\s+warm\s*$`, warm, "swarmup on login shows the warm-up done")
 }
 
-// With a Docker engine: build the image, bring the cluster up, run the demo
-// (one job with --accel-data, submitted on login), and check that the job
-// completed on a compute host after reading the whole dataset and that
-// swarmup on login shows the dataset's warm-up done. With ACCEL_TEST_JUICEFS
-// the hosts use that real juicefs (docker-compose.juicefs.yml), else the
-// stand-in, and the logs say which.
+// With a Docker engine: build the image, bring the cluster up with docker
+// compose, run the scenario, tear it down. With ACCEL_TEST_JUICEFS the hosts
+// use that real juicefs (docker-compose.juicefs.yml), else the stand-in.
 func TestClusterRunsAWarmedJob(t *testing.T) {
 	if out, err := exec.Command("docker", "info").CombinedOutput(); err != nil {
 		t.Skipf("no Docker engine: `docker info` failed (%v): %s", err, lastLine(out))
@@ -63,62 +91,39 @@ func TestClusterRunsAWarmedJob(t *testing.T) {
 		t.Skipf("no Docker Compose plugin: `docker compose version` failed (%v): %s", err, lastLine(out))
 	}
 	dir := filepath.Join(testutil.RepoRoot(t), clusterDir)
-	c := &cluster{t: t, project: fmt.Sprintf("accel-test-%d", os.Getpid()), files: []string{filepath.Join(dir, "docker-compose.yml")}}
+	args := []string{"compose", "-p", fmt.Sprintf("accel-test-%d", os.Getpid()), "-f", filepath.Join(dir, "docker-compose.yml")}
+	env := os.Environ()
 	real := os.Getenv("ACCEL_TEST_JUICEFS")
 	if real != "" {
-		c.files = append(c.files, filepath.Join(dir, "docker-compose.juicefs.yml"))
-		c.env = append(c.env, "JUICEFS="+real)
+		args = append(args, "-f", filepath.Join(dir, "docker-compose.juicefs.yml"))
+		env = append(env, "JUICEFS="+real)
+	}
+	dc := func(ctx context.Context, more ...string) (string, error) {
+		cmd := exec.CommandContext(ctx, "docker", append(append([]string{}, args...), more...)...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		return string(out), err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	t.Cleanup(func() {
 		if t.Failed() {
-			out, _ := c.compose(context.Background(), "logs", "--no-color")
+			out, _ := dc(context.Background(), "logs", "--no-color")
 			t.Logf("docker compose logs:\n%s", out)
 		}
-		out, err := c.compose(context.Background(), "down", "-v", "--remove-orphans")
-		if err != nil {
+		if out, err := dc(context.Background(), "down", "-v", "--remove-orphans"); err != nil {
 			t.Errorf("docker compose down: %v\n%s", err, out)
 		}
 	})
-	out, err := c.compose(ctx, "up", "-d", "--build")
+	out, err := dc(ctx, "up", "-d", "--build")
 	require.NoError(t, err, "docker compose up:\n%s", out)
-
-	// login marks itself ready once every compute host is idle and warmupd answers.
-	for {
-		if _, err := c.compose(ctx, "exec", "-T", "login", "test", "-f", "/accel/run/ready"); err == nil {
-			break
-		}
-		require.NoError(t, ctx.Err(), "login never became ready")
-		time.Sleep(2 * time.Second)
+	exec := func(ctx context.Context, service string, args ...string) (string, error) {
+		return dc(ctx, append([]string{"exec", "-T", service}, args...)...)
 	}
-	logs, err := c.compose(ctx, "logs", "--no-color", "volume")
+	waitHealthy(ctx, t, exec, loadCompose(t, "docker-compose.yml"), "login")
+	volumeLog, err := dc(ctx, "logs", "--no-color", "volume")
 	require.NoError(t, err)
-	if real != "" {
-		require.Contains(t, logs, "JuiceFS: the real client")
-	} else {
-		require.Contains(t, logs, "THE STAND-IN test/fakejuicefs")
-	}
-
-	demo := c.login(ctx, "/opt/accel-data/docker/slurm-cluster/demo.sh", "1")
-	ids := regexp.MustCompile(`Submitted batch job (\d+)`).FindAllStringSubmatch(demo, -1)
-	require.Len(t, ids, 1, "demo.sh submits one job:\n%s", demo)
-	id := ids[0][1]
-
-	// demo.sh returns once squeue is empty; the controller keeps the finished job.
-	job := c.login(ctx, "scontrol", "show", "job", "-o", id)
-	require.Contains(t, job, "JobState=COMPLETED", "job %s:\n%s\ndemo:\n%s", id, job, demo)
-	require.Contains(t, job, "ExitCode=0:0")
-	outFile := regexp.MustCompile(`StdOut=(\S+)`).FindStringSubmatch(job)
-	require.NotNil(t, outFile, job)
-	jobOut := c.login(ctx, "cat", outFile[1])
-	require.Regexp(t, `job `+id+` on c[0-9]+ \(c[0-9]+\)`, jobOut)
-	require.Contains(t, jobOut, fmt.Sprintf("read %s: %d bytes", demoDataset, demoBytes))
-
-	warm := c.login(ctx, "swarmup", "--all", "--dataset", demoDataset, "--format", "dataset,state", "--noheader")
-	require.Regexp(t, `(?m)^`+regexp.QuoteMeta(demoDataset)+`\s+warm\s*$`, warm, "swarmup on login shows the warm-up done")
-	prolog := c.login(ctx, "cat", "/accel/log/prolog.log")
-	require.Regexp(t, `"job":`+id+`[,}]`, prolog, "slurm-prolog logged job %s", id)
+	runScenario(ctx, t, exec, real != "", volumeLog)
 }
 
 func lastLine(b []byte) string {

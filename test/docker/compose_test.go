@@ -58,10 +58,12 @@ type service struct {
 	Networks    map[string]struct {
 		IPv4 string `yaml:"ipv4_address"`
 	} `yaml:"networks"`
-	Volumes     []string            `yaml:"volumes"`
-	Devices     []string            `yaml:"devices"`
-	CapAdd      []string            `yaml:"cap_add"`
-	DependsOn   map[string]struct{} `yaml:"depends_on"`
+	Volumes   []string `yaml:"volumes"`
+	Devices   []string `yaml:"devices"`
+	CapAdd    []string `yaml:"cap_add"`
+	DependsOn map[string]struct {
+		Condition string `yaml:"condition"`
+	} `yaml:"depends_on"`
 	Healthcheck *struct {
 		Test []string `yaml:"test"`
 	} `yaml:"healthcheck"`
