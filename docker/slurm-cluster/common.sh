@@ -3,7 +3,7 @@
 # and source it. The layout and the configuration are the multi-host
 # namespace cluster's (test/slurm-cluster/hosts-up.sh), made by the same
 # functions of test/slurm-cluster/lib.sh with DIR=/accel:
-#   /accel/etc     slurm.conf, plugstack.conf, accel-data.conf, job_submit.lua:
+#   /accel/etc     slurm.conf, plugstack.conf, accel-data.conf, job_submit.lua, cgroup.conf:
 #                  written by every host at start, the same on all of them
 #   /accel/run     the host's own munged socket, pid files (not shared)
 #   /accel/munge   the cluster's MUNGE key (volume shared by every host)
@@ -66,6 +66,14 @@ write_config() {
 	hosts_plugstack "$SERVER" "$MSOCK" >"$DIR/etc/plugstack.conf"
 	hosts_accel_conf "$DIR" "$SERVER" "$MSOCK" >"$DIR/etc/accel-data.conf"
 	cp "$repo/contrib/slurm.conf.d/job_submit.lua" "$DIR/etc/job_submit.lua"
+	# slurmd loads a cgroup plugin whatever ProctrackType says. On a cgroup v2
+	# host its plugin asks systemd over dbus for a scope, and a container has
+	# neither: it builds the tree itself (Slurm 22.05's cgroup.conf(5); cgroup v1
+	# ignores the key). The compute hosts are privileged, so the tree is writable.
+	{
+		echo "# Written by docker/slurm-cluster/common.sh: no systemd in a container."
+		echo "IgnoreSystemd=yes"
+	} >"$DIR/etc/cgroup.conf"
 	chmod 644 "$DIR"/etc/*
 }
 

@@ -55,6 +55,7 @@ type service struct {
 	Command     []string          `yaml:"command"`
 	Environment map[string]string `yaml:"environment"`
 	NetworkMode string            `yaml:"network_mode"`
+	Privileged  bool              `yaml:"privileged"`
 	Networks    map[string]struct {
 		IPv4 string `yaml:"ipv4_address"`
 	} `yaml:"networks"`

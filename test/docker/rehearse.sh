@@ -7,8 +7,10 @@
 # DIR/image) and a fresh /accel, its named volumes directories under DIR/vol
 # bind-mounted where docker-compose.yml mounts them, its address on one bridge.
 # TestRoleScriptsRehearsed (rehearse_test.go) drives it from the compose file.
-#   rehearse.sh DIR start NAME HOSTNAME IP|- VOLUMES ENV-FILE CMD   start a service (VOLUMES: vol:/path,…;
-#                                                                   ENV-FILE: its environment, VAR=value a line)
+#   rehearse.sh DIR start NAME HOSTNAME IP|- VOLUMES ENV-FILE PRIV CMD
+#       start a service (VOLUMES: vol:/path,…; ENV-FILE: its environment, VAR=value
+#       a line; PRIV: privileged (the cgroup tree writable) or - (read-only, as
+#       Docker mounts it in an unprivileged container))
 #   rehearse.sh DIR running NAME                                    does it still run?
 #   rehearse.sh DIR on NAME CMD…                                    run CMD in it (docker compose exec)
 #   rehearse.sh DIR down                                            stop everything (by namespace)
@@ -28,8 +30,14 @@ holder() { # holder NAME: the pid of the service's first process, if it runs
 
 case $what in
 start)
-	[ $# -eq 6 ] || { echo "usage: $0 DIR start NAME HOSTNAME IP|- VOLUMES ENV-FILE CMD" >&2; exit 2; }
-	n=$1 h=$2 ip=$3 vols=$4 envfile=$5 cmd=$6
+	[ $# -eq 7 ] || { echo "usage: $0 DIR start NAME HOSTNAME IP|- VOLUMES ENV-FILE PRIV CMD" >&2; exit 2; }
+	n=$1 h=$2 ip=$3 vols=$4 envfile=$5 priv=$6 cmd=$7
+	cgroup=
+	if [ "$priv" != privileged ]; then
+		# Docker mounts the cgroup tree read-only in an unprivileged container.
+		# shellcheck disable=SC2016 # expanded by the service's shell
+		cgroup='for m in $(findmnt -rn -o TARGET -R /sys/fs/cgroup | tac); do mount -o remount,bind,ro "$m"; done'
+	fi
 	mkdir -p /accel /opt/accel-data "$DIR/svc" "$DIR/vol"
 	if [ ! -e "/run/netns/$PFX-fab" ]; then
 		ip netns add "$PFX-fab"
@@ -76,6 +84,7 @@ start)
 		chmod 700 /accel/munge
 		mount --bind '$DIR/image/opt/accel-data' /opt/accel-data
 		mount -t tmpfs image /usr/local/bin # empty in the image
+		$cgroup
 		$mounts
 		cd /accel
 		echo \$\$ >'$DIR/svc/$n.pid'

@@ -134,7 +134,7 @@ func TestRoleScriptsRehearsed(t *testing.T) {
 			t.Errorf("rehearse.sh down: %v\n%s", err, out)
 		}
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute) // within go test's default 10m, so the cleanup runs
 	defer cancel()
 	exec := func(ctx context.Context, service string, args ...string) (string, error) {
 		return rehearse(ctx, append([]string{"on", service}, args...)...)
@@ -174,7 +174,11 @@ func TestRoleScriptsRehearsed(t *testing.T) {
 		if hostname == "" {
 			hostname = n
 		}
-		out, err := rehearse(ctx, "start", n, hostname, ip, strings.Join(vols, ","), envFile, s.Command[0])
+		priv := "-"
+		if s.Privileged {
+			priv = "privileged"
+		}
+		out, err := rehearse(ctx, "start", n, hostname, ip, strings.Join(vols, ","), envFile, priv, s.Command[0])
 		require.NoError(t, err, "start %s: %s", n, out)
 	}
 	waitHealthy(ctx, t, exec, c, "login")
