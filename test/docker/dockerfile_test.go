@@ -119,8 +119,8 @@ func TestDockerfileUsesOnlyDebianAndTheRepository(t *testing.T) {
 	}
 }
 
-// The role scripts pass shellcheck (following what they source: common.sh and
-// test/slurm-cluster/lib.sh).
+// The role scripts and rehearse.sh pass shellcheck (following what they
+// source: common.sh and test/slurm-cluster/lib.sh).
 func TestRoleScriptsPassShellcheck(t *testing.T) {
 	sc, err := exec.LookPath("shellcheck")
 	if err != nil {
@@ -129,6 +129,7 @@ func TestRoleScriptsPassShellcheck(t *testing.T) {
 	scripts, err := filepath.Glob(filepath.Join(testutil.RepoRoot(t), clusterDir, "*.sh"))
 	require.NoError(t, err)
 	require.NotEmpty(t, scripts)
+	scripts = append(scripts, filepath.Join(testutil.RepoRoot(t), "test", "docker", "rehearse.sh"))
 	out, err := exec.Command(sc, append([]string{"-x", "-P", "SCRIPTDIR"}, scripts...)...).CombinedOutput()
 	require.NoError(t, err, "shellcheck:\n%s", out)
 }

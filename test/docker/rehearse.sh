@@ -22,6 +22,10 @@ DIR=$(cd "$1" && pwd)
 what=$2
 shift 2
 PFX=dkr$(printf '%s' "$DIR" | md5sum | cut -c1-6)
+here=$(cd "$(dirname "$0")/../slurm-cluster" && pwd)
+me=rehearse.sh
+# shellcheck source=../slurm-cluster/lib.sh
+. "$here/lib.sh" # the namespace cluster's network: fabric_up, netns_host
 
 holder() { # holder NAME: the pid of the service's first process, if it runs
 	local p
@@ -39,20 +43,9 @@ start)
 		cgroup='for m in $(findmnt -rn -o TARGET -R /sys/fs/cgroup | tac); do mount -o remount,bind,ro "$m"; done'
 	fi
 	mkdir -p /accel /opt/accel-data "$DIR/svc" "$DIR/vol"
-	if [ ! -e "/run/netns/$PFX-fab" ]; then
-		ip netns add "$PFX-fab"
-		ip -n "$PFX-fab" link add br0 type bridge
-		ip -n "$PFX-fab" link set br0 up
-	fi
+	[ -e "/run/netns/$PFX-fab" ] || fabric_up "$PFX"
 	ns=$PFX-$n
-	ip netns add "$ns"
-	ip -n "$ns" link set lo up
-	if [ "$ip" != - ]; then
-		ip -n "$PFX-fab" link add "v-$n" type veth peer name eth0 netns "$ns"
-		ip -n "$PFX-fab" link set "v-$n" master br0 up
-		ip -n "$ns" addr add "$ip/24" dev eth0
-		ip -n "$ns" link set eth0 up
-	fi
+	if [ "$ip" = - ]; then netns_host "$PFX" "$n"; else netns_host "$PFX" "$n" "$ip"; fi
 	mounts=
 	IFS=, read -ra vs <<<"$vols"
 	for v in "${vs[@]}"; do

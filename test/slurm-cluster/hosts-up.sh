@@ -142,22 +142,14 @@ if [ -z "$REAL" ] && [ ! -f "$DIR/jfs/.config" ]; then
 fi
 
 # The fabric: a bridge in a namespace of its own.
-ip netns add "$PFX-fab"
-ip -n "$PFX-fab" link add br0 type bridge
-ip -n "$PFX-fab" link set br0 up
+fabric_up "$PFX"
 
 for h in "${HOSTS[@]}"; do
 	hd=$DIR/hosts/$h
 	mkdir -p "$hd/run" "$hd/munge"
 	chmod 755 "$hd" "$hd/run"
 	chmod 700 "$hd/munge"
-	ns=$PFX-$h
-	ip netns add "$ns"
-	ip -n "$PFX-fab" link add "v-$h" type veth peer name eth0 netns "$ns"
-	ip -n "$PFX-fab" link set "v-$h" master br0 up
-	ip -n "$ns" link set lo up
-	ip -n "$ns" addr add "$(host_addr "$h")/24" dev eth0
-	ip -n "$ns" link set eth0 up
+	netns_host "$PFX" "$h" "$(host_addr "$h")"
 	# The holder keeps the host's mount and UTS namespaces (no process of the
 	# host shares this machine's mounts or hostname).
 	setsid unshare --mount --uts --propagation private sleep infinity </dev/null >/dev/null 2>&1 &

@@ -157,6 +157,27 @@ host_addr() {
 	esac
 }
 
+# fabric_up PFX: the bridge br0 the hosts' veths join, in a network namespace
+# of its own (PFX-fab): nothing is added to this machine's network.
+fabric_up() {
+	ip netns add "$1-fab"
+	ip -n "$1-fab" link add br0 type bridge
+	ip -n "$1-fab" link set br0 up
+}
+
+# netns_host PFX HOST [ADDR]: HOST's network namespace PFX-HOST with lo up
+# and, given ADDR, eth0 (a veth to the fabric's bridge) at ADDR/24.
+netns_host() {
+	local ns=$1-$2
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	[ $# -ge 3 ] || return 0
+	ip -n "$1-fab" link add "v-$2" type veth peer name eth0 netns "$ns"
+	ip -n "$1-fab" link set "v-$2" master br0 up
+	ip -n "$ns" addr add "$3/24" dev eth0
+	ip -n "$ns" link set eth0 up
+}
+
 # host_holder DIR HOST: the pid holding HOST's mount namespace, if alive and ours.
 host_holder() {
 	local f=$1/hosts/$2/holder.pid pid
