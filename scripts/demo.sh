@@ -24,8 +24,11 @@ DIR=${DEMO_DIR:-$DEFAULT_DIR}
 BIN=$repo/bin
 JFS=$DIR/jfs
 SOCK=$DIR/run/warmupd.sock
+here=$repo/test/slurm-cluster
+me=demo.sh
+# shellcheck source=../test/slurm-cluster/lib.sh
+. "$here/lib.sh" # the job script and the datasets, shared with docker/slurm-cluster/demo.sh
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 # The exact command that stops this demo (DEMO_DIR included when not the default).
 stop_command() {
@@ -96,16 +99,6 @@ esac
 [ -z "$HOSTS" ] || [[ "$HOSTS" =~ ^[1-9][0-9]?$ ]] || { echo "demo: --hosts wants a number of compute hosts from 1 to 99, got '$HOSTS'" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || { echo "demo: run as root (it starts slurmctld/slurmd/munged like a real cluster)" >&2; exit 1; }
 
-cat >"${TMPDIR:-/tmp}/accel-demo-train.sh.$$" <<'JOB'
-#!/bin/sh
-echo "job $SLURM_JOB_ID on $SLURMD_NODENAME ($(hostname)) started $(date +%T)"
-for d in "$@"; do
-	echo "read $d: $(find "$d" -type f -exec cat {} + | wc -c) bytes"
-done
-sleep 3
-JOB
-train_script() { mkdir -p "$1"; mv "${TMPDIR:-/tmp}/accel-demo-train.sh.$$" "$1/train.sh"; chmod 755 "$1/train.sh"; }
-
 # hosts_demo N: the demo on a cluster of separate hosts (network namespaces).
 hosts_demo() {
 	local n=$1 H=$DIR/hosts on JFSH out
@@ -120,7 +113,7 @@ hosts_demo() {
 	ACCEL_BIN=$BIN ACCEL_PLUGIN=$repo/spank/accel_data.so ACCEL_PROLOG_WAIT=2m ACCEL_POLL=500ms \
 		ACCEL_BANDWIDTH=40 ACCEL_TEST_JUICEFS=$(command -v juicefs || true) "$repo/test/slurm-cluster/hosts-up.sh" "$H" "$n"
 	out=$H/out
-	train_script "$H/jobs"
+	demo_job_script "$H/jobs"
 	cat <<EOT
 
   host    address       runs
@@ -133,14 +126,8 @@ hosts_demo() {
   accel-data.conf: $(tr '\n' ' ' <"$H/etc/accel-data.conf")
 EOT
 	say "datasets (written on this machine into the one volume)"
-	for ds in imagenet-mini:50 coco-mini:25; do
-		local name=${ds%%:*} files=${ds##*:} d
-		d=$JFSH/datasets/$name
-		[ -f "$H/.dataset-$name-done" ] && continue
-		mkdir -p "$d"
-		for i in $(seq -w 1 "$files"); do head -c $((4 << 20)) /dev/urandom >"$d/part-$i.bin"; done
-		touch "$H/.dataset-$name-done"
-	done
+	demo_dataset "$JFSH" imagenet-mini 50 "$H"
+	demo_dataset "$JFSH" coco-mini 25 "$H"
 	du -sh "$JFSH"/datasets/*
 
 	say "submitting from login: sbatch --accel-data=... (jobs on c1..c$n share imagenet-mini)"
@@ -212,15 +199,8 @@ else
 fi
 
 say "datasets"
-mkds() { # mkds NAME FILES: FILES x 4 MiB of random data, once
-	local d=$JFS/datasets/$1
-	[ -f "$DIR/.dataset-$1-done" ] && return 0
-	mkdir -p "$d"
-	for i in $(seq -w 1 "$2"); do head -c $((4 << 20)) /dev/urandom >"$d/part-$i.bin"; done
-	touch "$DIR/.dataset-$1-done"
-}
-mkds imagenet-mini 50
-mkds coco-mini 25
+demo_dataset "$JFS" imagenet-mini 50 "$DIR"
+demo_dataset "$JFS" coco-mini 25 "$DIR"
 du -sh "$JFS"/datasets/*
 # Evict so that every run of the demo shows the warm-up again.
 "$JUICEFS" warmup --evict "$JFS/datasets" >/dev/null 2>&1 || true
@@ -247,7 +227,7 @@ ACCEL_BIN=$BIN ACCEL_PLUGIN=$repo/spank/accel_data.so ACCEL_SOCKET=$SOCK ACCEL_P
 export SLURM_CONF=$DIR/cluster/etc/slurm.conf
 export WARMUPD_SOCKET=$SOCK
 
-train_script "$DIR/jobs"
+demo_job_script "$DIR/jobs"
 
 say "submitting: sbatch --accel-data=... (three jobs share imagenet-mini)"
 submit() { # submit NODE PATHS

@@ -4,7 +4,8 @@
 # machine (a missing Go is reported with how to install it); Go modules come
 # from the module proxy via `go mod download`.
 set -euo pipefail
-pkgs=(slurm-wlm slurmctld slurmd munge libmunge-dev libslurm-dev sqlite3 make iproute2)
+# shellcheck: the docker role scripts test; prometheus: promtool checks contrib/prometheus/alerts.yml
+pkgs=(slurm-wlm slurmctld slurmd munge libmunge-dev libslurm-dev sqlite3 make iproute2 shellcheck prometheus)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -16,7 +17,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	$SUDO apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 	# Debian starts the packaged daemons; accel-data's tests run their own.
-	for s in slurmctld slurmd munge; do $SUDO systemctl disable --now "$s" >/dev/null 2>&1 || true; done
+	for s in slurmctld slurmd munge prometheus prometheus-node-exporter; do $SUDO systemctl disable --now "$s" >/dev/null 2>&1 || true; done
 fi
 if ! command -v go >/dev/null 2>&1; then
 	need=$(sed -n 's/^go //p' "$(dirname "$0")/../go.mod")

@@ -75,19 +75,11 @@ chmod 700 "$DIR"/munge
 new=$DIR/etc/slurm.conf.new
 {
 	echo "# Written by test/slurm-cluster/hosts-up.sh; a cluster of network namespaces under $DIR."
-	echo "SlurmctldHost=ctl($(host_addr ctl))"
-	echo "SlurmctldPort=6817"
-	echo "SlurmdPort=6818"
-	slurm_conf_common "$DIR" "$MSOCK"
-	for h in "${COMPUTE[@]}"; do
-		echo "NodeName=$h NodeAddr=$(host_addr "$h") CPUs=2 RealMemory=1000"
-	done
-	echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP"
+	hosts_slurm_conf "$DIR" "$MSOCK" "${COMPUTE[@]}"
 	echo "# plugin=$ACCEL_PLUGIN juicefs=$JUICEFS bandwidth=$ACCEL_BANDWIDTH warmupd=$ACCEL_WARMUPD"
 } >"$new"
-plug_new="required $ACCEL_PLUGIN server=$SERVER munge_socket=$MSOCK prefix=$ACCEL_PREFIX timeout_ms=$ACCEL_TIMEOUT_MS"
-conf_new=$(printf 'Server=%s\nMungeSocket=%s\nPrologWait=%s\nPollInterval=%s\nPrologLog=%s\n' \
-	"$SERVER" "$MSOCK" "$ACCEL_PROLOG_WAIT" "$ACCEL_POLL" "$DIR/log/prolog.log")
+plug_new=$(hosts_plugstack "$SERVER" "$MSOCK")
+conf_new=$(hosts_accel_conf "$DIR" "$SERVER" "$MSOCK")
 hosts_new=$( {
 	printf '127.0.0.1\tlocalhost\n'
 	for h in "${HOSTS[@]}"; do printf '%s\t%s\n' "$(host_addr "$h")" "$h"; done
@@ -132,22 +124,14 @@ chmod 600 "$DIR/munge/munge.key"
 
 # The JuiceFS volume (formatted once).
 if [ -n "$REAL" ]; then
-	META=sqlite3://$DIR/volume/meta.db
-	if [ ! -f "$DIR/volume/meta.db" ]; then
-		mkdir -p "$DIR/volume"
-		"$REAL" format --storage file --bucket "$DIR/volume/bucket" --trash-days 0 --no-update "$META" accel-hosts >/dev/null
-	fi
-	# --enable-xattr as internal/testutil's real volume: without it a real client refuses
-	# xattrs (Lsetxattr: operation not supported; docs/juicefs-facts.md), which the
-	# stand-in's volume (.config DisableXAttrs false) and jfs-dedup apply expect.
-	jfs_mount_args=(mount -d "$META" "$DIR/jfs" --cache-dir "$DIR/cache" --cache-scan-interval=-1 --enable-xattr --no-usage-report)
+	jfs_format "$REAL" "$DIR" accel-hosts
+	mapfile -t jfs_mount_args < <(jfs_mount_args "$DIR")
 	# For the tests, which mount svc again with the bandwidth a test asks for (a mount option of a real client).
 	printf '%s\n' "${jfs_mount_args[@]}" >"$DIR/etc/juicefs-mount.args"
 	echo "$REAL" >"$DIR/etc/juicefs-real" # hosts-down.sh unmounts with it
 	mbps=0
 	if [ "${ACCEL_BANDWIDTH%.*}" != 0 ]; then
-		# JuiceFS lets 85 % of --download-limit (Mbit/s) through (internal/testutil DownloadLimitMbps).
-		mbps=$(awk -v b="$ACCEL_BANDWIDTH" 'BEGIN { m = b * 1048576 * 8 / 1e6 / 0.85; printf "%d", (m == int(m)) ? m : int(m) + 1 }')
+		mbps=$(download_limit_mbps "$ACCEL_BANDWIDTH")
 		jfs_mount_args+=(--download-limit "$mbps")
 	fi
 else
@@ -158,22 +142,14 @@ if [ -z "$REAL" ] && [ ! -f "$DIR/jfs/.config" ]; then
 fi
 
 # The fabric: a bridge in a namespace of its own.
-ip netns add "$PFX-fab"
-ip -n "$PFX-fab" link add br0 type bridge
-ip -n "$PFX-fab" link set br0 up
+fabric_up "$PFX"
 
 for h in "${HOSTS[@]}"; do
 	hd=$DIR/hosts/$h
 	mkdir -p "$hd/run" "$hd/munge"
 	chmod 755 "$hd" "$hd/run"
 	chmod 700 "$hd/munge"
-	ns=$PFX-$h
-	ip netns add "$ns"
-	ip -n "$PFX-fab" link add "v-$h" type veth peer name eth0 netns "$ns"
-	ip -n "$PFX-fab" link set "v-$h" master br0 up
-	ip -n "$ns" link set lo up
-	ip -n "$ns" addr add "$(host_addr "$h")/24" dev eth0
-	ip -n "$ns" link set eth0 up
+	netns_host "$PFX" "$h" "$(host_addr "$h")"
 	# The holder keeps the host's mount and UTS namespaces (no process of the
 	# host shares this machine's mounts or hostname).
 	setsid unshare --mount --uts --propagation private sleep infinity </dev/null >/dev/null 2>&1 &

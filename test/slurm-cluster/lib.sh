@@ -157,6 +157,27 @@ host_addr() {
 	esac
 }
 
+# fabric_up PFX: the bridge br0 the hosts' veths join, in a network namespace
+# of its own (PFX-fab): nothing is added to this machine's network.
+fabric_up() {
+	ip netns add "$1-fab"
+	ip -n "$1-fab" link add br0 type bridge
+	ip -n "$1-fab" link set br0 up
+}
+
+# netns_host PFX HOST [ADDR]: HOST's network namespace PFX-HOST with lo up
+# and, given ADDR, eth0 (a veth to the fabric's bridge) at ADDR/24.
+netns_host() {
+	local ns=$1-$2
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	[ $# -ge 3 ] || return 0
+	ip -n "$1-fab" link add "v-$2" type veth peer name eth0 netns "$ns"
+	ip -n "$1-fab" link set "v-$2" master br0 up
+	ip -n "$ns" addr add "$3/24" dev eth0
+	ip -n "$ns" link set eth0 up
+}
+
 # host_holder DIR HOST: the pid holding HOST's mount namespace, if alive and ours.
 host_holder() {
 	local f=$1/hosts/$2/holder.pid pid
@@ -175,4 +196,89 @@ on() {
 	shift 2
 	pid=$(host_holder "$dir" "$h") || { echo "$me: host $h of the cluster under $dir is not running (hosts-up.sh $dir)" >&2; return 1; }
 	nsenter --target "$pid" --mount --uts --net="/run/netns/$(ns_prefix "$dir")-$h" -- "$@"
+}
+
+# hosts_slurm_conf DIR MSOCK COMPUTE…: the slurm.conf of a cluster of separate
+# hosts (hosts-up.sh, docker/slurm-cluster): slurmctld on ctl, one slurmd per
+# COMPUTE host, each at its host_addr, the controller and slurmd on Slurm's
+# usual ports.
+hosts_slurm_conf() {
+	local dir=$1 msock=$2 h
+	shift 2
+	echo "SlurmctldHost=ctl($(host_addr ctl))"
+	echo "SlurmctldPort=6817"
+	echo "SlurmdPort=6818"
+	slurm_conf_common "$dir" "$msock"
+	for h in "$@"; do
+		echo "NodeName=$h NodeAddr=$(host_addr "$h") CPUs=2 RealMemory=1000"
+	done
+	echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP"
+}
+
+# hosts_plugstack SERVER MSOCK: the plugstack.conf line of every host of a
+# multi-host cluster: the plugin reaches warmupd at SERVER over TCP with MUNGE.
+hosts_plugstack() {
+	echo "required $ACCEL_PLUGIN server=$1 munge_socket=$2 prefix=$ACCEL_PREFIX timeout_ms=$ACCEL_TIMEOUT_MS"
+}
+
+# hosts_accel_conf DIR SERVER MSOCK: accel-data.conf of every host of a
+# multi-host cluster (swarmup and slurm-prolog reach warmupd at SERVER).
+hosts_accel_conf() {
+	printf 'Server=%s\nMungeSocket=%s\nPrologWait=%s\nPollInterval=%s\nPrologLog=%s\n' \
+		"$2" "$3" "$ACCEL_PROLOG_WAIT" "$ACCEL_POLL" "$1/log/prolog.log"
+}
+
+# jfs_meta DIR: the metadata URL of the real local JuiceFS volume of a
+# multi-host cluster (sqlite3 metadata and file storage under DIR/volume).
+jfs_meta() { echo "sqlite3://$1/volume/meta.db"; }
+
+# jfs_format REAL DIR NAME: format that volume once with the real client REAL.
+jfs_format() {
+	[ -f "$2/volume/meta.db" ] && return 0
+	mkdir -p "$2/volume"
+	"$1" format --storage file --bucket "$2/volume/bucket" --trash-days 0 --no-update "$(jfs_meta "$2")" "$3" >/dev/null
+}
+
+# jfs_mount_args DIR: the `juicefs mount` arguments (one a line) every host
+# uses: the volume at DIR/jfs, the shared cache DIR/cache never scanned.
+# --enable-xattr as internal/testutil's real volume: without it a real client
+# refuses xattrs (Lsetxattr: operation not supported; docs/juicefs-facts.md),
+# which the stand-in's volume (.config DisableXAttrs false) and jfs-dedup apply
+# expect.
+jfs_mount_args() {
+	printf '%s\n' mount -d "$(jfs_meta "$1")" "$1/jfs" --cache-dir "$1/cache" --cache-scan-interval=-1 --enable-xattr --no-usage-report
+}
+
+# download_limit_mbps MIBPS: the --download-limit (Mbit/s) that lets MIBPS
+# MiB/s through: JuiceFS lets 85 % of it through (internal/testutil
+# DownloadLimitMbps). 0 for 0 (unlimited).
+download_limit_mbps() {
+	awk -v b="$1" 'BEGIN { if (b == 0) { print 0; exit } m = b * 1048576 * 8 / 1e6 / 0.85; printf "%d", (m == int(m)) ? m : int(m) + 1 }'
+}
+
+# --- the demo (scripts/demo.sh, docker/slurm-cluster/demo.sh) ----------------
+
+# demo_job_script DIR: DIR/train.sh, the demo's job: says where it runs, reads
+# every dataset directory it is given, then sleeps 3 s.
+demo_job_script() {
+	mkdir -p "$1"
+	cat >"$1/train.sh" <<'JOB'
+#!/bin/sh
+echo "job $SLURM_JOB_ID on $SLURMD_NODENAME ($(hostname)) started $(date +%T)"
+for d in "$@"; do
+	echo "read $d: $(find "$d" -type f -exec cat {} + | wc -c) bytes"
+done
+sleep 3
+JOB
+	chmod 755 "$1/train.sh"
+}
+
+# demo_dataset ROOT NAME FILES STAMPS: FILES x 4 MiB of random data in
+# ROOT/datasets/NAME, written once (STAMPS/.dataset-NAME-done says it was).
+demo_dataset() {
+	local d=$1/datasets/$2 i
+	[ -f "$4/.dataset-$2-done" ] && return 0
+	mkdir -p "$d"
+	for i in $(seq -w 1 "$3"); do head -c $((4 << 20)) /dev/urandom >"$d/part-$i.bin"; done
+	touch "$4/.dataset-$2-done"
 }
