@@ -4,8 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
+	"github.com/accel-data/accel-data/internal/bytesize"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -65,7 +64,7 @@ run when a file is not on JuiceFS.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.MinSize, "min-size", "1M", "leave duplicates smaller than this alone (bytes; K, M, G suffixes are powers of 1024)")
+	fl.StringVar(&opts.MinSize, "min-size", "1M", "leave duplicates smaller than this alone (bytes, or e.g. 64K, 1M, 1.5G: units are powers of 1024)")
 	fl.BoolVar(&opts.AllowCrossOwner, "allow-cross-owner", false, "also replace a duplicate whose owner differs from the kept file's")
 	fl.StringVar(&opts.Journal, "journal", "", "journal file (default REPORT.journal)")
 	fl.StringVar(&opts.JuiceFS, "juicefs", "juicefs", "the juicefs `BINARY` that runs juicefs clone")
@@ -73,30 +72,14 @@ run when a file is not on JuiceFS.`,
 	return cmd
 }
 
-// parseSize reads 1048576, 1M, 1MiB, 64k.
+// parseSize reads a size with bytesize.Parse, the syntax of every size flag
+// and key of accel-data (1048576, 64k, 1M, 64MiB, 1.5T), and wants it positive.
 func parseSize(s string) (int64, error) {
-	t := strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(strings.TrimSpace(s)), "IB"), "B")
-	mult := int64(1)
-	if n := len(t); n > 0 {
-		switch t[n-1] {
-		case 'K':
-			mult = 1 << 10
-		case 'M':
-			mult = 1 << 20
-		case 'G':
-			mult = 1 << 30
-		case 'T':
-			mult = 1 << 40
-		}
-		if mult > 1 {
-			t = t[:n-1]
-		}
+	n, err := bytesize.Parse(s)
+	if err == nil && n < 1 {
+		err = fmt.Errorf("size %q: want a positive number of bytes, e.g. 1048576, 1M or 64MiB", s)
 	}
-	v, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || v < 1 {
-		return 0, fmt.Errorf("size %q: want a positive number of bytes, e.g. 1048576, 1M or 64MiB", s)
-	}
-	return v * mult, nil
+	return n, err
 }
 
 func applyRun(ctx context.Context, opts *ApplyOptions) error {
@@ -140,8 +123,8 @@ func applyRun(ctx context.Context, opts *ApplyOptions) error {
 		}
 	} else {
 		fmt.Fprintf(out, "replaced %d duplicates (%s), %d already replaced, %d skipped, %d failed, %d under %s left alone, %d leftover temporaries removed\n",
-			sum.Replaced, dedup.HumanBytes(sum.ReplacedBytes), sum.DoneBefore, sum.Skipped, sum.Failed, sum.Small,
-			dedup.HumanBytes(min), sum.TempsRemoved)
+			sum.Replaced, bytesize.Format(sum.ReplacedBytes), sum.DoneBefore, sum.Skipped, sum.Failed, sum.Small,
+			bytesize.Format(min), sum.TempsRemoved)
 	}
 	if sum.Failed > 0 {
 		return errPartial

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/accel-data/accel-data/internal/bytesize"
 	"math"
 	"strings"
 	"time"
@@ -123,7 +124,7 @@ func hopeless(ds []api.JobDataset, waited, bound time.Duration) string {
 		if !planner.KeepWaiting(remaining, d.WarmRateBps, waited, bound) {
 			eta := time.Duration(float64(remaining) / d.WarmRateBps * float64(time.Second)).Round(time.Second)
 			return fmt.Sprintf("%s needs %s more at %s/s: ETA %v is past the %v prolog-wait", d.Dataset,
-				planner.Bytes(remaining), planner.Bytes(int64(d.WarmRateBps)), eta, bound)
+				bytesize.Format(remaining), bytesize.Format(int64(d.WarmRateBps)), eta, bound)
 		}
 	}
 	return ""

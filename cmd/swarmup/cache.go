@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/accel-data/accel-data/internal/bytesize"
 	"io"
 	"strconv"
 	"strings"
@@ -28,8 +29,8 @@ func pinned(d api.Dataset) bool { return d.JobsRunning+d.JobsQueued > 0 }
 
 var cacheColumns = []column[api.Dataset]{
 	{name: "path", header: "PATH", value: func(_ cellCtx, d api.Dataset) string { return d.Path }, trunc: tableprinter.TruncateLeft},
-	{name: "cached", header: "CACHED", value: func(_ cellCtx, d api.Dataset) string { return formatBytes(d.CachedBytes) }},
-	{name: "size", header: "SIZE", value: func(_ cellCtx, d api.Dataset) string { return formatBytes(d.Bytes) }},
+	{name: "cached", header: "CACHED", value: func(_ cellCtx, d api.Dataset) string { return bytesize.Short(d.CachedBytes) }},
+	{name: "size", header: "SIZE", value: func(_ cellCtx, d api.Dataset) string { return bytesize.Short(d.Bytes) }},
 	{name: "ratio", header: "RATIO", value: func(c cellCtx, d api.Dataset) string { return formatProgress(c, d.CachedRatio) }},
 	{name: "state", header: "STATE", value: func(c cellCtx, d api.Dataset) string {
 		if d.State == "" {
@@ -112,13 +113,13 @@ func writeCacheSummary(w io.Writer, c cellCtx, r *api.CacheResponse) {
 		fmt.Fprintf(w, "Cache dir:   %s\n", r.CacheDir)
 	}
 	if r.CapacityBytes > 0 {
-		fmt.Fprintf(w, "Capacity:    %s, used %s (%s)\n", formatBytes(r.CapacityBytes), formatBytes(r.UsedBytes),
+		fmt.Fprintf(w, "Capacity:    %s, used %s (%s)\n", bytesize.Short(r.CapacityBytes), bytesize.Short(r.UsedBytes),
 			formatPercent(float64(r.UsedBytes)/float64(r.CapacityBytes)))
 	} else {
-		fmt.Fprintf(w, "Capacity:    not limited by warmupd, used %s\n", formatBytes(r.UsedBytes))
+		fmt.Fprintf(w, "Capacity:    not limited by warmupd, used %s\n", bytesize.Short(r.UsedBytes))
 	}
 	if r.FSTotalBytes > 0 {
-		fmt.Fprintf(w, "Free space:  %s of %s on the file system that holds the cache\n", formatBytes(r.FSFreeBytes), formatBytes(r.FSTotalBytes))
+		fmt.Fprintf(w, "Free space:  %s of %s on the file system that holds the cache\n", bytesize.Short(r.FSFreeBytes), bytesize.Short(r.FSTotalBytes))
 	}
 	switch {
 	case len(r.ActiveWindows) > 0:
@@ -137,7 +138,7 @@ func writeCacheSummary(w io.Writer, c cellCtx, r *api.CacheResponse) {
 	if n := len(r.Evictions); n > 0 {
 		fmt.Fprintf(w, "Recent evictions (%d):\n", n)
 		for _, e := range r.Evictions[:min(n, maxEvictionLines)] {
-			fmt.Fprintf(w, "  %s  %s  %s  %s\n", formatTime(c, e.At), formatBytes(e.Bytes), e.Dataset, e.Reason)
+			fmt.Fprintf(w, "  %s  %s  %s  %s\n", formatTime(c, e.At), bytesize.Short(e.Bytes), e.Dataset, e.Reason)
 		}
 		if n > maxEvictionLines {
 			fmt.Fprintf(w, "  … %d more (see --json)\n", n-maxEvictionLines)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/accel-data/accel-data/internal/bytesize"
 	"strconv"
 	"time"
 
@@ -28,9 +29,9 @@ func optTime(c cellCtx, t *time.Time) string {
 
 var datasetColumns = []column[api.Dataset]{
 	{name: "path", header: "PATH", value: func(_ cellCtx, d api.Dataset) string { return d.Path }, trunc: tableprinter.TruncateLeft},
-	{name: "size", header: "SIZE", value: func(c cellCtx, d api.Dataset) string { return formatBytes(d.Bytes) }},
+	{name: "size", header: "SIZE", value: func(c cellCtx, d api.Dataset) string { return bytesize.Short(d.Bytes) }},
 	{name: "files", header: "FILES", value: func(_ cellCtx, d api.Dataset) string { return strconv.FormatInt(d.Files, 10) }},
-	{name: "cached", header: "CACHED", value: func(_ cellCtx, d api.Dataset) string { return formatBytes(d.CachedBytes) }},
+	{name: "cached", header: "CACHED", value: func(_ cellCtx, d api.Dataset) string { return bytesize.Short(d.CachedBytes) }},
 	{name: "ratio", header: "RATIO", value: func(c cellCtx, d api.Dataset) string { return formatProgress(c, d.CachedRatio) }},
 	{name: "checked", header: "CHECKED", value: func(c cellCtx, d api.Dataset) string { return optTime(c, d.CheckedAt) }},
 	{name: "state", header: "STATE", value: func(c cellCtx, d api.Dataset) string {

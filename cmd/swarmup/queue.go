@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/accel-data/accel-data/internal/bytesize"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -41,13 +42,13 @@ var queueColumns = []column[api.QueueEntry]{
 		if e.Bytes <= 0 {
 			return empty(c)
 		}
-		return formatBytes(e.Bytes)
+		return bytesize.Short(e.Bytes)
 	}},
 	{name: "cached", header: "CACHED", value: func(c cellCtx, e api.QueueEntry) string {
 		if e.Bytes <= 0 && e.CachedBytes <= 0 {
 			return empty(c)
 		}
-		return formatBytes(e.CachedBytes)
+		return bytesize.Short(e.CachedBytes)
 	}},
 	{name: "priority", header: "PRIORITY", value: func(_ cellCtx, e api.QueueEntry) string { return strconv.FormatFloat(e.Priority, 'f', 2, 64) }},
 	{name: "jobs", header: "JOBS", value: func(_ cellCtx, e api.QueueEntry) string { return strconv.Itoa(e.JobsWaiting) }},

@@ -25,13 +25,3 @@ func TestBindFlagsAndValidate(t *testing.T) {
 	c.WarmRatio = 1.5
 	require.ErrorContains(t, c.Validate(), "TargetRatio=1.5")
 }
-
-func TestParseBytes(t *testing.T) {
-	for in, want := range map[string]int64{"123": 123, "1K": 1024, "500GiB": 500 << 30, "2TiB": 2 << 40, "1.5T": 3 << 39, "7 GB": 7 << 30} {
-		got, err := ParseBytes(in)
-		require.NoError(t, err, in)
-		require.Equal(t, want, got, in)
-	}
-	_, err := ParseBytes("-1G")
-	require.Error(t, err)
-}
