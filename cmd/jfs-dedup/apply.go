@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/accel-data/accel-data/internal/bytesize"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/accel-data/accel-data/internal/bytesize"
+	"github.com/accel-data/accel-data/internal/cmdutil"
 	"github.com/accel-data/accel-data/pkg/dedup"
 	"github.com/accel-data/accel-data/pkg/jfs"
 )
@@ -51,7 +52,7 @@ run when a file is not on JuiceFS.`,
   jfs-dedup apply --min-size 64M --allow-cross-owner report.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usageErrorf("apply needs exactly one REPORT (the output of `jfs-dedup scan --json`)")
+				return cmdutil.UsageErrorf("apply needs exactly one REPORT (the output of `jfs-dedup scan --json`)")
 			}
 			opts.Report = args[0]
 			if opts.Journal == "" {
@@ -85,7 +86,7 @@ func parseSize(s string) (int64, error) {
 func applyRun(ctx context.Context, opts *ApplyOptions) error {
 	min, err := parseSize(opts.MinSize)
 	if err != nil {
-		return usageErrorf("--min-size: %v", err)
+		return cmdutil.UsageErrorf("--min-size: %v", err)
 	}
 	log := opts.F.Logger().With().Str("component", "apply").Logger()
 	r, err := dedup.ReadReport(opts.Report)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/accel-data/accel-data/internal/cmdutil"
 	"github.com/accel-data/accel-data/pkg/dedup"
 	"github.com/accel-data/accel-data/pkg/jfs"
 )
@@ -60,21 +61,21 @@ On a terminal, progress (files, bytes read, rate, ETA) is drawn on stderr.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
 			if opts.FromDump == "" && len(args) == 0 {
-				return usageErrorf("scan needs at least one PATH, or --from-dump FILE")
+				return cmdutil.UsageErrorf("scan needs at least one PATH, or --from-dump FILE")
 			}
 			if opts.FromDump != "" && len(args) > 0 {
-				return usageErrorf("give PATHs or --from-dump, not both")
+				return cmdutil.UsageErrorf("give PATHs or --from-dump, not both")
 			}
 			if opts.Mount != "" && opts.FromDump == "" {
-				return usageErrorf("--mount goes with --from-dump")
+				return cmdutil.UsageErrorf("--mount goes with --from-dump")
 			}
 			if _, err := parseSize(opts.MemoryLimit); err != nil {
-				return usageErrorf("--memory-limit: %v", err)
+				return cmdutil.UsageErrorf("--memory-limit: %v", err)
 			}
 			switch opts.Progress {
 			case "auto", "always", "never":
 			default:
-				return usageErrorf("--progress is auto, always or never, not %q", opts.Progress)
+				return cmdutil.UsageErrorf("--progress is auto, always or never, not %q", opts.Progress)
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)

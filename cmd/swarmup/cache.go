@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/accel-data/accel-data/internal/bytesize"
 	"io"
 	"strconv"
 	"strings"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/accel-data/accel-data/internal/bytesize"
+	"github.com/accel-data/accel-data/internal/cmdutil"
 	"github.com/accel-data/accel-data/internal/tableprinter"
 	"github.com/accel-data/accel-data/pkg/api"
 )
@@ -69,7 +70,7 @@ The summary lines are left out with --noheader; scripts should use --json.` + fi
 		Example: `  swarmup cache
   swarmup cache --format path,cached,pinned --noheader
   swarmup cache --json | jq .fs_free_bytes`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IO, opts.Client, opts.Now, opts.Output = f.IO, f.APIClient, f.Now, f.Output
 			if runF != nil {

@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
-	"github.com/accel-data/accel-data/internal/bytesize"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/accel-data/accel-data/internal/bytesize"
+	"github.com/accel-data/accel-data/internal/cmdutil"
 	"github.com/accel-data/accel-data/internal/tableprinter"
 	"github.com/accel-data/accel-data/pkg/api"
 )
@@ -61,7 +62,7 @@ RUNNING or QUEUED.` + fieldsHelp(datasetColumns, datasetDefaults),
 		Example: `  swarmup datasets
   swarmup datasets --format path,ratio,checked
   swarmup datasets --json | jq '.datasets[] | select(.cached_ratio < 1) | .path'`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IO, opts.Client, opts.Now, opts.Output = f.IO, f.APIClient, f.Now, f.Output
 			if runF != nil {

@@ -2,30 +2,17 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"time"
 
 	"github.com/spf13/pflag"
-	"golang.org/x/sys/unix"
 
+	"github.com/accel-data/accel-data/internal/cmdutil"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/config"
 )
 
-// IOStreams are the standard streams a command reads and writes, and what
-// they are connected to.
-type IOStreams struct {
-	In     io.Reader
-	Out    io.Writer
-	ErrOut io.Writer
-	// IsTTY is true when Out is a terminal: aligned tables, bars, ages.
-	IsTTY bool
-	// ErrIsTTY is true when ErrOut is a terminal: `warm --wait` redraws its progress in place.
-	ErrIsTTY bool
-	// Width is the terminal's width in columns; 0 means unknown (no shortening).
-	Width int
-}
+// IOStreams are the standard streams a command reads and writes.
+type IOStreams = cmdutil.IOStreams
 
 // Factory hands every command what it needs from the outside world, so
 // tests can inject streams, a clock, a working directory and a socket.
@@ -112,18 +99,4 @@ func (f *Factory) loadKeys(changed func(string) bool, target bool) error {
 		f.ServerUID = *suid
 	}
 	return nil
-}
-
-// systemIO wires the process's own streams and asks the kernel whether they
-// are terminals.
-func systemIO() *IOStreams {
-	io := &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	if ws, err := unix.IoctlGetWinsize(int(os.Stdout.Fd()), unix.TIOCGWINSZ); err == nil {
-		io.IsTTY = true
-		io.Width = int(ws.Col)
-	}
-	if _, err := unix.IoctlGetTermios(int(os.Stderr.Fd()), unix.TCGETS); err == nil {
-		io.ErrIsTTY = true
-	}
-	return io
 }

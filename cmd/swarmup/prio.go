@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/accel-data/accel-data/internal/cmdutil"
 	"github.com/accel-data/accel-data/internal/tableprinter"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/priority"
@@ -123,7 +124,7 @@ the header (prolog_wait,start_soon,pending,age,history,size,hit_rate), and reaso
 		Example: `  swarmup prio
   swarmup prio --long --dataset /jfs/imagenet
   swarmup prio --format dataset,priority,start_soon,age`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IO, opts.Client, opts.Now, opts.Getwd, opts.Output = f.IO, f.APIClient, f.Now, f.Getwd, f.Output
 			if runF != nil {

@@ -1,0 +1,61 @@
+package cmdutil
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/accel-data/accel-data/internal/exitcode"
+)
+
+// Status is one row of a command's exit-status table: a code and what it
+// means. The table is the one list of a command's codes; its --help section
+// EXIT STATUS is generated from it.
+type Status struct {
+	Code exitcode.Code
+	// Meaning is a sentence without a final period; a "\n" starts an
+	// indented continuation line.
+	Meaning string
+}
+
+// ExitStatusHelp renders table as the EXIT STATUS section of --help:
+//
+//	EXIT STATUS
+//	  0  success
+//	  3  warmupd is not running, …
+//	     or this host …
+func ExitStatusHelp(table []Status) string {
+	var b strings.Builder
+	b.WriteString("\nEXIT STATUS\n")
+	for _, s := range table {
+		code := fmt.Sprintf("%d", s.Code)
+		for i, line := range strings.Split(s.Meaning, "\n") {
+			if i == 0 {
+				fmt.Fprintf(&b, "  %s  %s\n", code, strings.TrimSpace(line))
+			} else {
+				fmt.Fprintf(&b, "  %s  %s\n", strings.Repeat(" ", len(code)), strings.TrimSpace(line))
+			}
+		}
+	}
+	return b.String()
+}
+
+// CheckTable says what is wrong with an exit-status table: a code listed
+// twice, or one of the codes every command shares (0, 1, 2) missing.
+func CheckTable(table []Status) error {
+	seen := map[exitcode.Code]bool{}
+	for _, s := range table {
+		if seen[s.Code] {
+			return fmt.Errorf("exit code %d is listed twice", s.Code)
+		}
+		if strings.TrimSpace(s.Meaning) == "" {
+			return fmt.Errorf("exit code %d has no meaning", s.Code)
+		}
+		seen[s.Code] = true
+	}
+	for _, c := range []exitcode.Code{exitcode.OK, exitcode.Failure, exitcode.Usage} {
+		if !seen[c] {
+			return fmt.Errorf("exit code %d is missing", c)
+		}
+	}
+	return nil
+}
