@@ -85,8 +85,7 @@ func prioColumns(entries []api.PriorityEntry, weights map[string]float64, long b
 }
 
 // factorOrder is pkg/priority's order of the factors.
-var factorOrder = []string{priority.FactorPrologWait, priority.FactorStartSoon, priority.FactorPending,
-	priority.FactorAge, priority.FactorHistory, priority.FactorSize, priority.FactorHitRate}
+var factorOrder = priority.Factors()
 
 // factorRank places known factors in pkg/priority's order, unknown ones after.
 func factorRank(name string) int {
@@ -119,7 +118,7 @@ like sprio: one column per factor with its weighted contribution. --long adds th
 normalised value and the weight of each factor (contribution = value × weight).
 
 Fields for --format: taskid,dataset,state,priority, one per factor named as in
-the header (prolog_wait,start_soon,pending,age,history,size,hit_rate), and reason
+the header (` + strings.Join(priority.Factors(), ",") + `), and reason
 (why the task waits; not shown by default).`,
 		Example: `  swarmup prio
   swarmup prio --long --dataset /jfs/imagenet

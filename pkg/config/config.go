@@ -100,7 +100,7 @@ func Apply(fs *pflag.FlagSet, entries []Entry, name string, skip ...string) erro
 	}
 	for _, e := range entries {
 		f, ok := byKey[Normalize(e.Key)]
-		if !ok && known(e.Key) && !skipped(e.Key, skip) {
+		if !ok && IsKey(e.Key) && !skipped(e.Key, skip) {
 			continue
 		}
 		if !ok {
@@ -134,9 +134,10 @@ func Load(fs *pflag.FlagSet, path string, optional bool, skip ...string) error {
 	return Apply(fs, entries, path, skip...)
 }
 
-func known(key string) bool {
+// IsKey reports whether name (a key, or a flag: "prolog-wait") is one of Keys.
+func IsKey(name string) bool {
 	for _, k := range Keys {
-		if Normalize(k) == Normalize(key) {
+		if Normalize(k) == Normalize(name) {
 			return true
 		}
 	}

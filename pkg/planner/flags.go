@@ -2,19 +2,16 @@ package planner
 
 import (
 	"fmt"
-	"github.com/accel-data/accel-data/internal/bytesize"
 
-	"github.com/accel-data/accel-data/pkg/priority"
 	"github.com/spf13/pflag"
+
+	"github.com/accel-data/accel-data/internal/bytesize"
 )
 
-// ConfigKeys lists the configuration keys Config.BindFlags registers (the
-// priority weights' keys included). ActiveWindows and TargetRatio are bound
-// by warmupd itself (ParseWindows, WarmRatio).
-var ConfigKeys = append([]string{"WarmHorizon", "ReserveAfter", "ActiveBudget", "ActiveMaxLoad", "ActiveMinHistory"}, priority.ConfigKeys...)
-
 // BindFlags registers the planner's flags on fs, writing into c, whose
-// current values are shown as defaults. Key WarmHorizon is --warm-horizon etc.
+// current values are shown as defaults. Each flag is a key of
+// pkg/config.Keys: WarmHorizon is --warm-horizon, etc. ActiveWindows and
+// TargetRatio are bound by warmupd itself (ParseWindows, WarmRatio).
 func (c *Config) BindFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.FarHorizon, "warm-horizon", c.FarHorizon, "a dataset first needed further ahead than this never evicts anything and leaves room for sooner ones")
 	fs.DurationVar(&c.ReserveAfter, "reserve-after", c.ReserveAfter, "a task blocked on cache space this long holds back lower-priority tasks that need space")
