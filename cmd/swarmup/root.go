@@ -46,7 +46,7 @@ and times are RFC 3339. --json prints the API objects instead.`,
 	pf.BoolVar(&f.Output.NoHeader, "noheader", false, "do not print the header line")
 	pf.StringVarP(&f.Output.Format, "format", "o", "", "comma-separated fields to show (see each command's help for the list)")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
-		return f.resolveTarget(cmd.Flags().Changed)
+		return f.resolveTarget(root.PersistentFlags())
 	}
 	cmdutil.Setup(root, "swarmup", exitStatuses)
 

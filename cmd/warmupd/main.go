@@ -45,8 +45,8 @@ swarmup over a unix socket and, with --listen, over TCP from other hosts
 
 Usage: warmupd [flags]
 
-Every flag is also a key of the configuration file (default %s,
-or $%s): the flag --max-paths is the line MaxPaths=1000. Flags win over the file.
+Every flag is also a key of the configuration file, which is
+%s: the flag --max-paths is the line MaxPaths=1000. Flags win over the file.
 
 Flags:
 %s
@@ -85,11 +85,7 @@ func main() {
 func run(args []string) int {
 	var o options
 	fs := pflag.NewFlagSet("warmupd", pflag.ContinueOnError)
-	defConf := config.DefaultPath
-	if e := os.Getenv(config.PathEnv); e != "" {
-		defConf = e
-	}
-	fs.StringVar(&o.configPath, "config", defConf, "configuration file (Key=Value lines)")
+	fs.StringVar(&o.configPath, "config", "", "configuration file (Key=Value lines); see above for the default")
 	fs.StringVar(&o.socket, "socket", api.DefaultSocket, "unix socket of the API")
 	fs.StringVar(&o.socketMode, "socket-mode", "0666", "permissions of the socket (every local user may submit; callers are identified by SO_PEERCRED)")
 	fs.StringVar(&o.listen, "listen", "", "also serve the API on TCP at HOST:PORT for other hosts; every TCP request must carry a MUNGE credential (empty: off, unix socket only)")
@@ -128,7 +124,7 @@ func run(args []string) int {
 	help := fs.BoolP("help", "h", false, "show this help")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, usage, config.DefaultPath, config.PathEnv, fs.FlagUsages())
+		fmt.Fprintf(os.Stderr, usage, config.Rule, fs.FlagUsages())
 	}
 	if err := fs.Parse(args); err != nil {
 		fmt.Fprintf(os.Stderr, "warmupd: %v (see warmupd --help)\n", err)
@@ -142,8 +138,8 @@ func run(args []string) int {
 		fmt.Println(version.Line("warmupd"))
 		return 0
 	}
-	explicit := fs.Changed("config") || os.Getenv(config.PathEnv) != ""
-	if err := config.Load(fs, o.configPath, !explicit, "config", "help", "version"); err != nil {
+	path, optional := config.Find(o.configPath, os.Getenv)
+	if err := config.Load(fs, path, optional); err != nil {
 		fmt.Fprintf(os.Stderr, "warmupd: %v\n", err)
 		return 2
 	}

@@ -16,7 +16,7 @@ import (
 func runBinary(t *testing.T, bin string, args ...string) (int, string, string) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "ACCEL_DATA_CONF=/nonexistent/accel-data.conf"}
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "ACCEL_DATA_CONF=/dev/null"}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
