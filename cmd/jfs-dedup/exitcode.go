@@ -21,7 +21,7 @@ const (
 
 // exitStatuses is the one list of jfs-dedup's exit codes; --help's EXIT
 // STATUS section is generated from it.
-var exitStatuses = []cmdutil.Status{
+var exitStatuses = []exitcode.Status{
 	{Code: exitOK, Meaning: "success (duplicates found or not; skipped files in apply are not failures)"},
 	{Code: exitError, Meaning: "error: the run could not be completed (the message says what to do)"},
 	{Code: exitUsage, Meaning: "bad flag or argument"},

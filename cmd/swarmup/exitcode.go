@@ -20,7 +20,7 @@ const (
 
 // exitStatuses is the one list of swarmup's exit codes; --help's EXIT
 // STATUS section is generated from it.
-var exitStatuses = []cmdutil.Status{
+var exitStatuses = []exitcode.Status{
 	{Code: exitOK, Meaning: "success"},
 	{Code: exitError, Meaning: "error (including warmupd refusing the request; the message says why)"},
 	{Code: exitUsage, Meaning: "bad flag, argument or --format field"},

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/accel-data/accel-data/internal/bytesize"
 	"os"
 	"os/signal"
 	"os/user"
@@ -22,7 +21,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/accel-data/accel-data/internal/auth"
+	"github.com/accel-data/accel-data/internal/bytesize"
 	"github.com/accel-data/accel-data/internal/cachemgr"
+	"github.com/accel-data/accel-data/internal/exitcode"
 	"github.com/accel-data/accel-data/internal/retry"
 	"github.com/accel-data/accel-data/internal/scheduler"
 	"github.com/accel-data/accel-data/internal/server"
@@ -124,36 +125,36 @@ func run(args []string) int {
 	help := fs.BoolP("help", "h", false, "show this help")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, usage, config.Rule, fs.FlagUsages())
+		fmt.Fprintf(os.Stderr, usage+exitcode.Help(exitStatuses), config.Rule, fs.FlagUsages())
 	}
 	if err := fs.Parse(args); err != nil {
 		fmt.Fprintf(os.Stderr, "warmupd: %v (see warmupd --help)\n", err)
-		return 2
+		return int(exitcode.Usage)
 	}
 	if *help {
 		fs.Usage()
-		return 0
+		return int(exitcode.OK)
 	}
 	if *showVersion {
 		fmt.Println(version.Line("warmupd"))
-		return 0
+		return int(exitcode.OK)
 	}
 	path, optional := config.Find(o.configPath, os.Getenv)
 	if err := config.Load(fs, path, optional); err != nil {
 		fmt.Fprintf(os.Stderr, "warmupd: %v\n", err)
-		return 2
+		return int(exitcode.Usage)
 	}
 	lvl, err := zerolog.ParseLevel(o.logLevel)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "warmupd: bad --log-level %q: want debug, info, warn or error\n", o.logLevel)
-		return 2
+		return int(exitcode.Usage)
 	}
 	log := zerolog.New(os.Stderr).Level(lvl).With().Timestamp().Str("component", "warmupd").Logger()
 	if err := serve(o, log); err != nil {
 		log.Error().Err(err).Msg("warmupd stopped")
-		return 1
+		return int(exitcode.Failure)
 	}
-	return 0
+	return int(exitcode.OK)
 }
 
 func serve(o options, log zerolog.Logger) error {

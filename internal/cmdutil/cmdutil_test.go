@@ -13,7 +13,7 @@ import (
 	"github.com/accel-data/accel-data/internal/exitcode"
 )
 
-var testTable = []Status{
+var testTable = []exitcode.Status{
 	{Code: exitcode.OK, Meaning: "success"},
 	{Code: exitcode.Failure, Meaning: "error"},
 	{Code: exitcode.Usage, Meaning: "bad flag or argument"},
@@ -86,10 +86,6 @@ func TestHelpHasTheGeneratedExitStatus(t *testing.T) {
 	}
 }
 
-func TestCheckTable(t *testing.T) {
-	require.NoError(t, CheckTable(testTable))
-	require.ErrorContains(t, CheckTable(append(testTable[:3:3], Status{Code: 2, Meaning: "again"})), "listed twice")
-	require.ErrorContains(t, CheckTable(testTable[1:]), "exit code 0 is missing")
-	require.ErrorContains(t, CheckTable([]Status{{Code: 0}}), "no meaning")
+func TestSetupRefusesABadTable(t *testing.T) {
 	require.Panics(t, func() { Setup(&cobra.Command{Use: "x"}, "x", testTable[1:]) }, "a bad table is a programming error")
 }

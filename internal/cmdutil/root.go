@@ -28,8 +28,8 @@ var errSilent = errors.New("")
 // once by Main (not by cobra), --version, flag errors as usage errors, the
 // EXIT STATUS section generated from table under every command's help, and
 // no completion command. name is the tool's name in the version line.
-func Setup(root *cobra.Command, name string, table []Status) {
-	if err := CheckTable(table); err != nil {
+func Setup(root *cobra.Command, name string, table []exitcode.Status) {
+	if err := exitcode.CheckTable(table); err != nil {
 		panic(fmt.Sprintf("cmdutil: %s's exit-status table: %v", name, err))
 	}
 	root.SilenceErrors = true
@@ -37,7 +37,7 @@ func Setup(root *cobra.Command, name string, table []Status) {
 	root.Version = version.String()
 	root.SetVersionTemplate(version.Line(name) + "\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return UsageErrorf("%v", err) })
-	root.SetUsageTemplate(root.UsageTemplate() + ExitStatusHelp(table))
+	root.SetUsageTemplate(root.UsageTemplate() + exitcode.Help(table))
 	root.CompletionOptions.DisableDefaultCmd = true
 }
 

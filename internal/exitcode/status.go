@@ -1,29 +1,27 @@
-package cmdutil
+package exitcode
 
 import (
 	"fmt"
 	"strings"
-
-	"github.com/accel-data/accel-data/internal/exitcode"
 )
 
 // Status is one row of a command's exit-status table: a code and what it
-// means. The table is the one list of a command's codes; its --help section
-// EXIT STATUS is generated from it.
+// means. The table is the one list of a command's codes; the EXIT STATUS
+// section of its --help (and man page) is generated from it with Help.
 type Status struct {
-	Code exitcode.Code
+	Code Code
 	// Meaning is a sentence without a final period; a "\n" starts an
 	// indented continuation line.
 	Meaning string
 }
 
-// ExitStatusHelp renders table as the EXIT STATUS section of --help:
+// Help renders table as the EXIT STATUS section of --help:
 //
 //	EXIT STATUS
 //	  0  success
 //	  3  warmupd is not running, …
 //	     or this host …
-func ExitStatusHelp(table []Status) string {
+func Help(table []Status) string {
 	var b strings.Builder
 	b.WriteString("\nEXIT STATUS\n")
 	for _, s := range table {
@@ -42,7 +40,7 @@ func ExitStatusHelp(table []Status) string {
 // CheckTable says what is wrong with an exit-status table: a code listed
 // twice, or one of the codes every command shares (0, 1, 2) missing.
 func CheckTable(table []Status) error {
-	seen := map[exitcode.Code]bool{}
+	seen := map[Code]bool{}
 	for _, s := range table {
 		if seen[s.Code] {
 			return fmt.Errorf("exit code %d is listed twice", s.Code)
@@ -52,7 +50,7 @@ func CheckTable(table []Status) error {
 		}
 		seen[s.Code] = true
 	}
-	for _, c := range []exitcode.Code{exitcode.OK, exitcode.Failure, exitcode.Usage} {
+	for _, c := range []Code{OK, Failure, Usage} {
 		if !seen[c] {
 			return fmt.Errorf("exit code %d is missing", c)
 		}
