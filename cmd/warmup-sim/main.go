@@ -15,20 +15,13 @@ import (
 	"github.com/accel-data/accel-data/internal/exitcode"
 )
 
-// exitStatuses is the one list of warmup-sim's exit codes.
-var exitStatuses = []exitcode.Status{
-	{Code: exitcode.OK, Meaning: "success"},
-	{Code: exitcode.Failure, Meaning: "error: the trace could not be read or written (the message says why)"},
-	{Code: exitcode.Usage, Meaning: "bad flag or argument"},
-}
-
 // NewCmdRoot builds the warmup-sim command tree, writing results to out.
 func NewCmdRoot(out *cmdutil.IOStreams) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "warmup-sim",
 		Short: "trace-driven simulator of accel-data's cache policies",
 	}
-	cmdutil.Setup(root, "warmup-sim", exitStatuses)
+	cmdutil.Setup(root, "warmup-sim", exitcode.Basic)
 	root.AddCommand(newCmdRun(out.Out), newCmdGen(out.Out))
 	return root
 }

@@ -1,8 +1,6 @@
 package bytesize_test
 
 import (
-	"bytes"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -34,14 +32,9 @@ func TestEverySizeFlagTakesTheSameSyntax(t *testing.T) {
 	for _, c := range commands {
 		bin := testutil.Binary(t, c.pkg)
 		run := func(size string) (int, string) {
-			cmd := exec.Command(bin, c.args(size)...)
-			cmd.Env = []string{"PATH=/usr/bin:/bin", "ACCEL_DATA_CONF=/dev/null"}
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
-			err := cmd.Run()
-			ee, ok := err.(*exec.ExitError)
-			require.True(t, ok, "%s %s %q must stop with an error: %v %s", c.pkg, c.flag, size, err, out.String())
-			return ee.ExitCode(), out.String()
+			code, stdout, stderr := testutil.Run(t, nil, bin, c.args(size)...)
+			require.NotZero(t, code, "%s %s %q must stop with an error: %s", c.pkg, c.flag, size, stdout+stderr)
+			return code, stdout + stderr
 		}
 		for _, s := range good {
 			_, out := run(s)

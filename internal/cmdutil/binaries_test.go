@@ -1,8 +1,6 @@
 package cmdutil
 
 import (
-	"bytes"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -11,21 +9,6 @@ import (
 
 	"github.com/accel-data/accel-data/internal/testutil"
 )
-
-// runBinary runs a built command and returns its exit status, stdout and stderr.
-func runBinary(t *testing.T, bin string, args ...string) (int, string, string) {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "ACCEL_DATA_CONF=/dev/null"}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode(), out.String(), errb.String()
-	}
-	require.NoError(t, err)
-	return 0, out.String(), errb.String()
-}
 
 var statusLine = regexp.MustCompile(`(?m)^  (\d+)  (.+)$`)
 
@@ -42,7 +25,7 @@ func TestBothCLIsShareThePlumbing(t *testing.T) {
 	} {
 		bin := testutil.Binary(t, tool.pkg)
 		for _, args := range [][]string{{"bogus"}, {"--bogus"}, {"bogus", "--also-bogus"}} {
-			code, out, stderr := runBinary(t, bin, args...)
+			code, out, stderr := testutil.Run(t, nil, bin, args...)
 			require.Equal(t, 2, code, "%s %v: %s", tool.name, args, stderr)
 			require.Empty(t, out)
 			require.True(t, strings.HasPrefix(stderr, tool.name+": "), "%s %v: %q", tool.name, args, stderr)
@@ -50,7 +33,7 @@ func TestBothCLIsShareThePlumbing(t *testing.T) {
 			require.Equal(t, 2, strings.Count(stderr, "\n"), "one line and the pointer: %q", stderr)
 		}
 
-		code, out, stderr := runBinary(t, bin, "--help")
+		code, out, stderr := testutil.Run(t, nil, bin, "--help")
 		require.Equal(t, 0, code, stderr)
 		i := strings.Index(out, "\nEXIT STATUS\n")
 		require.GreaterOrEqual(t, i, 0, "%s --help has EXIT STATUS:\n%s", tool.name, out)
@@ -61,7 +44,7 @@ func TestBothCLIsShareThePlumbing(t *testing.T) {
 		require.Equal(t, tool.codes, codes, "%s --help EXIT STATUS", tool.name)
 		require.Regexp(t, `(?m)^  2  bad flag`, out[i:], "the code a usage error exits with is the one documented")
 
-		code, out, _ = runBinary(t, bin, "--version")
+		code, out, _ = testutil.Run(t, nil, bin, "--version")
 		require.Equal(t, 0, code)
 		require.True(t, strings.HasPrefix(out, tool.name+" "), "%q", out)
 		require.Equal(t, 1, strings.Count(out, "\n"))

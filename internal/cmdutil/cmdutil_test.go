@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,12 +14,7 @@ import (
 	"github.com/accel-data/accel-data/internal/exitcode"
 )
 
-var testTable = []exitcode.Status{
-	{Code: exitcode.OK, Meaning: "success"},
-	{Code: exitcode.Failure, Meaning: "error"},
-	{Code: exitcode.Usage, Meaning: "bad flag or argument"},
-	{Code: 3, Meaning: "the daemon is down,\nor cannot be reached"},
-}
+var testTable = append(slices.Clone(exitcode.Basic), exitcode.Status{Code: 3, Meaning: "the daemon is down,\nor cannot be reached"})
 
 var errDown = errors.New("daemon down")
 
@@ -81,7 +77,7 @@ func TestHelpHasTheGeneratedExitStatus(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"do", "--help"}} {
 		code, out, _ := run(t, nil, args...)
 		require.Equal(t, exitcode.OK, code)
-		require.Contains(t, out, "\nEXIT STATUS\n  0  success\n  1  error\n  2  bad flag or argument\n"+
+		require.Contains(t, out, "\nEXIT STATUS\n  0  success\n  1  error (the message says why)\n  2  bad flag or argument\n"+
 			"  3  the daemon is down,\n     or cannot be reached\n", "tool %v", args)
 	}
 }

@@ -15,6 +15,14 @@ type Status struct {
 	Meaning string
 }
 
+// Basic are the rows of the codes every command shares, with their plain
+// meaning: the whole table of a command with no codes of its own.
+var Basic = []Status{
+	{Code: OK, Meaning: "success"},
+	{Code: Failure, Meaning: "error (the message says why)"},
+	{Code: Usage, Meaning: "bad flag or argument"},
+}
+
 // Help renders table as the EXIT STATUS section of --help:
 //
 //	EXIT STATUS

@@ -1,20 +1,16 @@
 package exitcode
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
 
-var table = []Status{
-	{Code: OK, Meaning: "success"},
-	{Code: Failure, Meaning: "error"},
-	{Code: Usage, Meaning: "bad flag or argument"},
-	{Code: 13, Meaning: "the daemon is down,\nor cannot be reached"},
-}
+var table = append(slices.Clone(Basic), Status{Code: 13, Meaning: "the daemon is down,\nor cannot be reached"})
 
 func TestHelpIsGeneratedFromTheTable(t *testing.T) {
-	require.Equal(t, "\nEXIT STATUS\n  0  success\n  1  error\n  2  bad flag or argument\n"+
+	require.Equal(t, "\nEXIT STATUS\n  0  success\n  1  error (the message says why)\n  2  bad flag or argument\n"+
 		"  13  the daemon is down,\n      or cannot be reached\n", Help(table))
 }
 

@@ -1,8 +1,6 @@
 package config_test
 
 import (
-	"bytes"
-	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -20,12 +18,9 @@ var flagLine = regexp.MustCompile(`(?m)^\s+(?:-\w, )?--([a-z0-9-]+)`)
 // lists (in the section starting at from, when given).
 func flagsOf(t *testing.T, pkg, from string, args ...string) []string {
 	t.Helper()
-	cmd := exec.Command(testutil.Binary(t, pkg), args...)
-	cmd.Env = []string{"PATH=/usr/bin:/bin", config.PathEnv + "=/dev/null"}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Run(), "%s %v: %s", pkg, args, out.String())
-	help := out.String()
+	code, stdout, stderr := testutil.Run(t, nil, testutil.Binary(t, pkg), args...)
+	help := stdout + stderr
+	require.Zero(t, code, "%s %v: %s", pkg, args, help)
 	if from != "" {
 		i := strings.Index(help, from)
 		require.GreaterOrEqual(t, i, 0, "%s %v has no %q section:\n%s", pkg, args, from, help)
