@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 
 	"github.com/accel-data/accel-data/internal/bytesize"
 	"github.com/accel-data/accel-data/internal/cmdutil"
-	"github.com/accel-data/accel-data/internal/tableprinter"
 	"github.com/accel-data/accel-data/pkg/api"
 )
 
@@ -24,33 +22,8 @@ type CacheOptions struct {
 	Output OutputOptions
 }
 
-// pinned reports whether a job that runs or waits needs the dataset, so
-// the cache manager will not evict it.
-func pinned(d api.Dataset) bool { return d.JobsRunning+d.JobsQueued > 0 }
-
-var cacheColumns = []column[api.Dataset]{
-	{name: "path", header: "PATH", value: func(_ cellCtx, d api.Dataset) string { return d.Path }, trunc: tableprinter.TruncateLeft},
-	{name: "cached", header: "CACHED", value: func(_ cellCtx, d api.Dataset) string { return bytesize.Short(d.CachedBytes) }},
-	{name: "size", header: "SIZE", value: func(_ cellCtx, d api.Dataset) string { return bytesize.Short(d.Bytes) }},
-	{name: "ratio", header: "RATIO", value: func(c cellCtx, d api.Dataset) string { return formatProgress(c, d.CachedRatio) }},
-	{name: "state", header: "STATE", value: func(c cellCtx, d api.Dataset) string {
-		if d.State == "" {
-			return empty(c)
-		}
-		return string(d.State)
-	}},
-	{name: "running", header: "RUNNING", value: func(_ cellCtx, d api.Dataset) string { return strconv.Itoa(d.JobsRunning) }},
-	{name: "queued", header: "QUEUED", value: func(_ cellCtx, d api.Dataset) string { return strconv.Itoa(d.JobsQueued) }},
-	{name: "pinned", header: "PINNED", value: func(_ cellCtx, d api.Dataset) string {
-		if pinned(d) {
-			return "yes"
-		}
-		return "no"
-	}},
-	{name: "lastused", header: "LASTUSED", value: func(c cellCtx, d api.Dataset) string { return optTime(c, d.LastUsedAt) }},
-	{name: "checked", header: "CHECKED", value: func(c cellCtx, d api.Dataset) string { return optTime(c, d.CheckedAt) }},
-	{name: "files", header: "FILES", value: func(_ cellCtx, d api.Dataset) string { return strconv.FormatInt(d.Files, 10) }},
-}
+// cacheColumns are the cache status table's columns, as in `swarmup datasets`.
+var cacheColumns = datasetColumns
 
 var cacheDefaults = []string{"path", "cached", "size", "ratio", "state", "running", "queued", "pinned", "lastused"}
 

@@ -28,9 +28,15 @@ func optTime(c cellCtx, t *time.Time) string {
 	return formatTime(c, *t)
 }
 
+// pinned reports whether a job that runs or waits needs the dataset, so
+// the cache manager will not evict it.
+func pinned(d api.Dataset) bool { return d.JobsRunning+d.JobsQueued > 0 }
+
+// datasetColumns are the columns of a cache status table row (api.Dataset),
+// for `swarmup datasets` and `swarmup cache`; each picks its defaults.
 var datasetColumns = []column[api.Dataset]{
 	{name: "path", header: "PATH", value: func(_ cellCtx, d api.Dataset) string { return d.Path }, trunc: tableprinter.TruncateLeft},
-	{name: "size", header: "SIZE", value: func(c cellCtx, d api.Dataset) string { return bytesize.Short(d.Bytes) }},
+	{name: "size", header: "SIZE", value: func(_ cellCtx, d api.Dataset) string { return bytesize.Short(d.Bytes) }},
 	{name: "files", header: "FILES", value: func(_ cellCtx, d api.Dataset) string { return strconv.FormatInt(d.Files, 10) }},
 	{name: "cached", header: "CACHED", value: func(_ cellCtx, d api.Dataset) string { return bytesize.Short(d.CachedBytes) }},
 	{name: "ratio", header: "RATIO", value: func(c cellCtx, d api.Dataset) string { return formatProgress(c, d.CachedRatio) }},
@@ -44,6 +50,12 @@ var datasetColumns = []column[api.Dataset]{
 	{name: "running", header: "RUNNING", value: func(_ cellCtx, d api.Dataset) string { return strconv.Itoa(d.JobsRunning) }},
 	{name: "queued", header: "QUEUED", value: func(_ cellCtx, d api.Dataset) string { return strconv.Itoa(d.JobsQueued) }},
 	{name: "lastused", header: "LASTUSED", value: func(c cellCtx, d api.Dataset) string { return optTime(c, d.LastUsedAt) }},
+	{name: "pinned", header: "PINNED", value: func(_ cellCtx, d api.Dataset) string {
+		if pinned(d) {
+			return "yes"
+		}
+		return "no"
+	}},
 }
 
 var datasetDefaults = []string{"path", "size", "files", "cached", "ratio", "checked", "state", "running", "queued"}
