@@ -21,7 +21,7 @@ type ApplyOptions struct {
 	Now func() time.Time
 
 	Report          string
-	MinSize         string
+	MinSize         bytesize.Positive
 	AllowCrossOwner bool
 	Journal         string
 	JuiceFS         string
@@ -30,7 +30,7 @@ type ApplyOptions struct {
 
 // NewCmdApply builds `jfs-dedup apply`; runF replaces applyRun in tests.
 func NewCmdApply(f *Factory, runF func(context.Context, *ApplyOptions) error) *cobra.Command {
-	opts := &ApplyOptions{IO: f.IO, F: f, Now: f.Now}
+	opts := &ApplyOptions{IO: f.IO, F: f, Now: f.Now, MinSize: 1 << 20}
 	cmd := &cobra.Command{
 		Use:   "apply [flags] REPORT",
 		Short: "Replace the duplicates of a scan report with JuiceFS clones",
@@ -65,7 +65,7 @@ run when a file is not on JuiceFS.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.MinSize, "min-size", "1M", "leave duplicates smaller than this alone (bytes, or e.g. 64K, 1M, 1.5G: units are powers of 1024)")
+	fl.Var(&opts.MinSize, "min-size", "leave duplicates smaller than this alone (bytes, or e.g. 64K, 1M, 1.5G: units are powers of 1024)")
 	fl.BoolVar(&opts.AllowCrossOwner, "allow-cross-owner", false, "also replace a duplicate whose owner differs from the kept file's")
 	fl.StringVar(&opts.Journal, "journal", "", "journal file (default REPORT.journal)")
 	fl.StringVar(&opts.JuiceFS, "juicefs", "juicefs", "the juicefs `BINARY` that runs juicefs clone")
@@ -73,21 +73,8 @@ run when a file is not on JuiceFS.`,
 	return cmd
 }
 
-// parseSize reads a size with bytesize.Parse, the syntax of every size flag
-// and key of accel-data (1048576, 64k, 1M, 64MiB, 1.5T), and wants it positive.
-func parseSize(s string) (int64, error) {
-	n, err := bytesize.Parse(s)
-	if err == nil && n < 1 {
-		err = fmt.Errorf("size %q: want a positive number of bytes, e.g. 1048576, 1M or 64MiB", s)
-	}
-	return n, err
-}
-
 func applyRun(ctx context.Context, opts *ApplyOptions) error {
-	min, err := parseSize(opts.MinSize)
-	if err != nil {
-		return cmdutil.UsageErrorf("--min-size: %v", err)
-	}
+	min := int64(opts.MinSize)
 	log := opts.F.Logger().With().Str("component", "apply").Logger()
 	r, err := dedup.ReadReport(opts.Report)
 	if err != nil {

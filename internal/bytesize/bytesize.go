@@ -95,3 +95,24 @@ func (b *Value) Set(s string) error {
 	*b = Value(n)
 	return nil
 }
+
+// Positive is a size flag like Value that must be more than 0 bytes.
+type Positive int64
+
+func (b *Positive) String() string { return Format(int64(*b)) }
+
+// Type names the flag's value in --help.
+func (b *Positive) Type() string { return "bytes" }
+
+// Set parses s with Parse and refuses 0.
+func (b *Positive) Set(s string) error {
+	n, err := Parse(s)
+	if err == nil && n < 1 {
+		err = fmt.Errorf("size %q: want more than 0 bytes, e.g. 1048576, 64K, 500GiB, 1.5T", s)
+	}
+	if err != nil {
+		return err
+	}
+	*b = Positive(n)
+	return nil
+}

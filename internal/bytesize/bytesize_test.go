@@ -48,3 +48,13 @@ func TestValueRoundTrips(t *testing.T) {
 	require.Equal(t, "bytes", v.Type())
 	require.ErrorContains(t, v.Set("-1"), "500GiB")
 }
+
+func TestPositiveRefusesZero(t *testing.T) {
+	p := Positive(1 << 20)
+	require.Equal(t, "1.0 MiB", p.String())
+	require.ErrorContains(t, p.Set("0"), "more than 0 bytes")
+	require.ErrorContains(t, p.Set("0.1"), "more than 0 bytes", "a fraction of a byte is 0")
+	require.Error(t, p.Set("lots"))
+	require.NoError(t, p.Set("1.5T"))
+	require.Equal(t, Positive(3<<39), p)
+}
