@@ -18,8 +18,8 @@ const units = "KMGTPE"
 // Parse reads a size: a number of bytes (123), or a number, possibly with a
 // fraction, followed by a unit K, M, G, T, P or E, optionally with B or iB
 // and a space (1.5T, 500GiB, 64k, 7 GB). Every unit is a power of 1024. A
-// negative, too large or non-numeric size is an error
-// that shows what to write.
+// negative, too large or non-numeric size is an error that shows what to
+// write.
 func Parse(s string) (int64, error) {
 	u := strings.ToUpper(strings.TrimSpace(s))
 	u = strings.TrimSuffix(u, "B")
