@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/accel-data/accel-data/internal/bytesize"
+	"github.com/accel-data/accel-data/internal/cmdutil"
 	"github.com/accel-data/accel-data/pkg/dedup"
 	"github.com/accel-data/accel-data/pkg/jfs"
 )
@@ -21,7 +21,7 @@ type ApplyOptions struct {
 	Now func() time.Time
 
 	Report          string
-	MinSize         string
+	MinSize         bytesize.Positive
 	AllowCrossOwner bool
 	Journal         string
 	JuiceFS         string
@@ -30,7 +30,7 @@ type ApplyOptions struct {
 
 // NewCmdApply builds `jfs-dedup apply`; runF replaces applyRun in tests.
 func NewCmdApply(f *Factory, runF func(context.Context, *ApplyOptions) error) *cobra.Command {
-	opts := &ApplyOptions{IO: f.IO, F: f, Now: f.Now}
+	opts := &ApplyOptions{IO: f.IO, F: f, Now: f.Now, MinSize: 1 << 20}
 	cmd := &cobra.Command{
 		Use:   "apply [flags] REPORT",
 		Short: "Replace the duplicates of a scan report with JuiceFS clones",
@@ -52,7 +52,7 @@ run when a file is not on JuiceFS.`,
   jfs-dedup apply --min-size 64M --allow-cross-owner report.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usageErrorf("apply needs exactly one REPORT (the output of `jfs-dedup scan --json`)")
+				return cmdutil.UsageErrorf("apply needs exactly one REPORT (the output of `jfs-dedup scan --json`)")
 			}
 			opts.Report = args[0]
 			if opts.Journal == "" {
@@ -65,7 +65,7 @@ run when a file is not on JuiceFS.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.MinSize, "min-size", "1M", "leave duplicates smaller than this alone (bytes; K, M, G suffixes are powers of 1024)")
+	fl.Var(&opts.MinSize, "min-size", "leave duplicates smaller than this alone (bytes, or e.g. 64K, 1M, 1.5G: units are powers of 1024)")
 	fl.BoolVar(&opts.AllowCrossOwner, "allow-cross-owner", false, "also replace a duplicate whose owner differs from the kept file's")
 	fl.StringVar(&opts.Journal, "journal", "", "journal file (default REPORT.journal)")
 	fl.StringVar(&opts.JuiceFS, "juicefs", "juicefs", "the juicefs `BINARY` that runs juicefs clone")
@@ -73,37 +73,8 @@ run when a file is not on JuiceFS.`,
 	return cmd
 }
 
-// parseSize reads 1048576, 1M, 1MiB, 64k.
-func parseSize(s string) (int64, error) {
-	t := strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(strings.TrimSpace(s)), "IB"), "B")
-	mult := int64(1)
-	if n := len(t); n > 0 {
-		switch t[n-1] {
-		case 'K':
-			mult = 1 << 10
-		case 'M':
-			mult = 1 << 20
-		case 'G':
-			mult = 1 << 30
-		case 'T':
-			mult = 1 << 40
-		}
-		if mult > 1 {
-			t = t[:n-1]
-		}
-	}
-	v, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || v < 1 {
-		return 0, fmt.Errorf("size %q: want a positive number of bytes, e.g. 1048576, 1M or 64MiB", s)
-	}
-	return v * mult, nil
-}
-
 func applyRun(ctx context.Context, opts *ApplyOptions) error {
-	min, err := parseSize(opts.MinSize)
-	if err != nil {
-		return usageErrorf("--min-size: %v", err)
-	}
+	min := int64(opts.MinSize)
 	log := opts.F.Logger().With().Str("component", "apply").Logger()
 	r, err := dedup.ReadReport(opts.Report)
 	if err != nil {
@@ -140,8 +111,8 @@ func applyRun(ctx context.Context, opts *ApplyOptions) error {
 		}
 	} else {
 		fmt.Fprintf(out, "replaced %d duplicates (%s), %d already replaced, %d skipped, %d failed, %d under %s left alone, %d leftover temporaries removed\n",
-			sum.Replaced, dedup.HumanBytes(sum.ReplacedBytes), sum.DoneBefore, sum.Skipped, sum.Failed, sum.Small,
-			dedup.HumanBytes(min), sum.TempsRemoved)
+			sum.Replaced, bytesize.Format(sum.ReplacedBytes), sum.DoneBefore, sum.Skipped, sum.Failed, sum.Small,
+			bytesize.Format(min), sum.TempsRemoved)
 	}
 	if sum.Failed > 0 {
 		return errPartial

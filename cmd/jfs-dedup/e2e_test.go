@@ -86,6 +86,8 @@ func TestUsageErrors(t *testing.T) {
 		{"scan", "--mount", "/x", "."},
 		{"apply"},
 		{"apply", "--min-size", "lots", "r.json"},
+		{"apply", "--min-size", "0", "r.json"},
+		{"scan", "--memory-limit", "0", "."},
 	} {
 		_, stderr, code := run(t, nil, args...)
 		require.Equal(t, int(exitUsage), code, "%v: %s", args, stderr)

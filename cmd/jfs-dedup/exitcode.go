@@ -3,51 +3,40 @@ package main
 import (
 	"errors"
 
+	"github.com/accel-data/accel-data/internal/cmdutil"
 	"github.com/accel-data/accel-data/internal/exitcode"
 	"github.com/accel-data/accel-data/pkg/dedup"
 )
 
-// exitCode is jfs-dedup's process exit status; every code is listed here and
-// in exitStatusHelp.
+// exitCode is jfs-dedup's process exit status.
 type exitCode = exitcode.Code
 
 const (
-	// exitOK: the command did what was asked (finding duplicates is success).
-	exitOK exitCode = 0
-	// exitError: the run could not be completed.
-	exitError exitCode = 1
-	// exitUsage: a bad flag or argument.
-	exitUsage exitCode = 2
-	// exitNotJuiceFS: apply refused because a file is not on JuiceFS.
+	exitOK                  = exitcode.OK
+	exitError               = exitcode.Failure
+	exitUsage               = exitcode.Usage
 	exitNotJuiceFS exitCode = 3
-	// exitPartial: done, but some files could not be read (scan) or replacements failed (apply).
-	exitPartial exitCode = 4
+	exitPartial    exitCode = 4
 )
 
-const exitStatusHelp = `
-EXIT STATUS
-  0  success (duplicates found or not; skipped files in apply are not failures)
-  1  error: the run could not be completed (the message says what to do)
-  2  bad flag or argument
-  3  apply refused: a file of the report is not on a JuiceFS mount
-  4  finished, but some files could not be read (scan) or replaced (apply)
-`
-
-func usageErrorf(format string, a ...any) error { return exitcode.Errorf(exitUsage, format, a...) }
+// exitStatuses is the one list of jfs-dedup's exit codes; --help's EXIT
+// STATUS section is generated from it.
+var exitStatuses = []exitcode.Status{
+	{Code: exitOK, Meaning: "success (duplicates found or not; skipped files in apply are not failures)"},
+	{Code: exitError, Meaning: "error: the run could not be completed (the message says what to do)"},
+	{Code: exitUsage, Meaning: "bad flag or argument"},
+	{Code: exitNotJuiceFS, Meaning: "apply refused: a file of the report is not on a JuiceFS mount"},
+	{Code: exitPartial, Meaning: "finished, but some files could not be read (scan) or replaced (apply)"},
+}
 
 // errPartial is returned after the output is written when some files failed.
-var errPartial = exitcode.With(exitPartial, errors.New(""))
+var errPartial = cmdutil.Silent(exitPartial)
 
-func codeFor(err error) exitCode {
-	if err == nil {
-		return exitOK
-	}
-	if c, ok := exitcode.From(err); ok {
-		return c
-	}
+// classify maps the errors of pkg/dedup that carry no code to theirs.
+func classify(err error) (exitCode, bool) {
 	var nj *dedup.NotJuiceFSError
 	if errors.As(err, &nj) {
-		return exitNotJuiceFS
+		return exitNotJuiceFS, true
 	}
-	return exitError
+	return 0, false
 }

@@ -1,22 +1,15 @@
 package main
 
 import (
-	"io"
-	"os"
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/sys/unix"
+
+	"github.com/accel-data/accel-data/internal/cmdutil"
 )
 
 // IOStreams are the standard streams and what they are connected to.
-type IOStreams struct {
-	In     io.Reader
-	Out    io.Writer
-	ErrOut io.Writer
-	// ErrIsTTY is true when ErrOut is a terminal: the scan draws its progress there.
-	ErrIsTTY bool
-}
+type IOStreams = cmdutil.IOStreams
 
 // Factory hands commands what they need from the outside world.
 type Factory struct {
@@ -34,13 +27,4 @@ func (f *Factory) Logger() zerolog.Logger {
 	}
 	return zerolog.New(zerolog.ConsoleWriter{Out: f.IO.ErrOut, NoColor: !f.IO.ErrIsTTY, TimeFormat: time.RFC3339}).
 		Level(lvl).With().Timestamp().Str("tool", "jfs-dedup").Logger()
-}
-
-func systemIO() *IOStreams {
-	return &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, ErrIsTTY: isTerminal(os.Stderr)}
-}
-
-func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
 }

@@ -12,6 +12,8 @@ import (
 	"runtime/debug"
 	"syscall"
 	"time"
+
+	"github.com/accel-data/accel-data/internal/cmdutil"
 )
 
 func main() {
@@ -21,7 +23,7 @@ func main() {
 		debug.SetGCPercent(50)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	f := &Factory{IO: systemIO(), Now: time.Now}
+	f := &Factory{IO: cmdutil.System(), Now: time.Now}
 	code := Main(ctx, f, os.Args[1:])
 	stop()
 	os.Exit(int(code))

@@ -2,11 +2,10 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/accel-data/accel-data/internal/version"
+	"github.com/accel-data/accel-data/internal/cmdutil"
 )
 
 // NewCmdRoot builds the jfs-dedup command tree.
@@ -22,29 +21,14 @@ duplicates with "juicefs clone" copies that share the data of the file kept.
   jfs-dedup scan --json /jfs/datasets > report.json
   juicefs dump META-URL | jfs-dedup scan --from-dump - --mount /jfs --json > report.json
   jfs-dedup apply report.json                       # duplicates of 1 MiB or more`,
-		SilenceErrors: true,
-		SilenceUsage:  true,
 	}
+	cmdutil.Setup(root, "jfs-dedup", exitStatuses)
 	root.PersistentFlags().BoolVarP(&f.Verbose, "verbose", "v", false, "log every skipped or unreadable file")
-	root.Version = version.String()
-	root.SetVersionTemplate(version.Line("jfs-dedup") + "\n")
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErrorf("%v", err) })
-	root.SetUsageTemplate(root.UsageTemplate() + exitStatusHelp)
-	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(NewCmdScan(f, nil), NewCmdApply(f, nil))
 	return root
 }
 
 // Main runs jfs-dedup with args and returns its exit status.
 func Main(ctx context.Context, f *Factory, args []string) exitCode {
-	root := NewCmdRoot(f)
-	root.SetArgs(args)
-	root.SetIn(f.IO.In)
-	root.SetOut(f.IO.Out)
-	root.SetErr(f.IO.ErrOut)
-	err := root.ExecuteContext(ctx)
-	if err != nil && err != errPartial {
-		fmt.Fprintf(f.IO.ErrOut, "jfs-dedup: %v\n", err)
-	}
-	return codeFor(err)
+	return cmdutil.Main(ctx, NewCmdRoot(f), f.IO, args, classify)
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/accel-data/accel-data/internal/bytesize"
+	"github.com/accel-data/accel-data/internal/cmdutil"
 	"github.com/accel-data/accel-data/pkg/dedup"
 	"github.com/accel-data/accel-data/pkg/jfs"
 )
@@ -27,7 +29,7 @@ type ScanOptions struct {
 	NoSlices    bool
 	NoHash      bool
 	Workers     int
-	MemoryLimit string
+	MemoryLimit bytesize.Positive
 	SpillDir    string
 	Dirs        int
 	Progress    string
@@ -35,7 +37,7 @@ type ScanOptions struct {
 
 // NewCmdScan builds `jfs-dedup scan`; runF replaces scanRun in tests.
 func NewCmdScan(f *Factory, runF func(context.Context, *ScanOptions) error) *cobra.Command {
-	opts := &ScanOptions{IO: f.IO, F: f, Now: f.Now}
+	opts := &ScanOptions{IO: f.IO, F: f, Now: f.Now, MemoryLimit: 256 << 20}
 	cmd := &cobra.Command{
 		Use:   "scan [flags] PATH... | scan --from-dump FILE|- [--mount DIR]",
 		Short: "Report duplicate files (changes nothing)",
@@ -60,21 +62,18 @@ On a terminal, progress (files, bytes read, rate, ETA) is drawn on stderr.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
 			if opts.FromDump == "" && len(args) == 0 {
-				return usageErrorf("scan needs at least one PATH, or --from-dump FILE")
+				return cmdutil.UsageErrorf("scan needs at least one PATH, or --from-dump FILE")
 			}
 			if opts.FromDump != "" && len(args) > 0 {
-				return usageErrorf("give PATHs or --from-dump, not both")
+				return cmdutil.UsageErrorf("give PATHs or --from-dump, not both")
 			}
 			if opts.Mount != "" && opts.FromDump == "" {
-				return usageErrorf("--mount goes with --from-dump")
-			}
-			if _, err := parseSize(opts.MemoryLimit); err != nil {
-				return usageErrorf("--memory-limit: %v", err)
+				return cmdutil.UsageErrorf("--mount goes with --from-dump")
 			}
 			switch opts.Progress {
 			case "auto", "always", "never":
 			default:
-				return usageErrorf("--progress is auto, always or never, not %q", opts.Progress)
+				return cmdutil.UsageErrorf("--progress is auto, always or never, not %q", opts.Progress)
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -90,7 +89,7 @@ On a terminal, progress (files, bytes read, rate, ETA) is drawn on stderr.`,
 	fl.BoolVar(&opts.NoSlices, "no-slices", false, "do not ask juicefs for slice lists; compare the data of every candidate")
 	fl.BoolVar(&opts.NoHash, "no-hash", false, "leave out the groups' SHA-256 content IDs (about a third less CPU; files are still compared byte for byte)")
 	fl.IntVar(&opts.Workers, "workers", 0, "parallel walkers and comparers (0: 4 per CPU)")
-	fl.StringVar(&opts.MemoryLimit, "memory-limit", "256M", "memory for file entries (about 40 bytes + path each) before size partitions spill to --spill-dir")
+	fl.Var(&opts.MemoryLimit, "memory-limit", "memory for file entries (about 40 bytes + path each) before size partitions spill to --spill-dir")
 	fl.StringVar(&opts.SpillDir, "spill-dir", "", "directory for spilled partitions (default: $TMPDIR)")
 	fl.IntVar(&opts.Dirs, "dirs", 20, "directories listed in the text report's per-directory totals (0: all)")
 	fl.StringVar(&opts.Progress, "progress", "auto", "progress on stderr: auto (when a terminal), always, never")
@@ -99,8 +98,7 @@ On a terminal, progress (files, bytes read, rate, ETA) is drawn on stderr.`,
 
 func scanRun(ctx context.Context, opts *ScanOptions) error {
 	log := opts.F.Logger().With().Str("component", "scan").Logger()
-	memLimit, _ := parseSize(opts.MemoryLimit)
-	so := dedup.Options{NoHash: opts.NoHash, Workers: opts.Workers, MemoryLimit: int(memLimit), SpillDir: opts.SpillDir,
+	so := dedup.Options{NoHash: opts.NoHash, Workers: opts.Workers, MemoryLimit: int(opts.MemoryLimit), SpillDir: opts.SpillDir,
 		Log: log, Now: opts.Now, Progress: &dedup.Progress{}}
 	if !opts.NoSlices && opts.FromDump == "" {
 		// slice lists are only asked for when every root is on JuiceFS

@@ -67,27 +67,6 @@ func TestParseEnv(t *testing.T) {
 	}
 }
 
-func TestConfigPath(t *testing.T) {
-	dir := t.TempDir()
-	slurmConf := dir + "/slurm.conf"
-	p, optional := configPath("/x.conf", envOf(nil))
-	require.Equal(t, "/x.conf", p)
-	require.False(t, optional, "an explicit file must exist")
-
-	p, optional = configPath("", envOf(map[string]string{"ACCEL_DATA_CONF": "/y.conf"}))
-	require.Equal(t, "/y.conf", p)
-	require.False(t, optional)
-
-	p, optional = configPath("", envOf(map[string]string{"SLURM_CONF": slurmConf}))
-	require.Equal(t, "/etc/slurm/accel-data.conf", p, "no file next to SLURM_CONF: the default")
-	require.True(t, optional)
-
-	require.NoError(t, writeFile(dir+"/accel-data.conf", "Socket=/tmp/s.sock\n"))
-	p, optional = configPath("", envOf(map[string]string{"SLURM_CONF": slurmConf}))
-	require.Equal(t, dir+"/accel-data.conf", p)
-	require.False(t, optional)
-}
-
 func TestParseOptions(t *testing.T) {
 	dir := t.TempDir()
 	conf := dir + "/accel-data.conf"

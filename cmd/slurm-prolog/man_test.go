@@ -1,21 +1,19 @@
 package main
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/accel-data/accel-data/internal/mangen"
-	"github.com/accel-data/accel-data/pkg/config"
 )
 
 // TestManPage: man/slurm-prolog.8 is what the flags' definitions produce
 // (`make man` rewrites it).
 func TestManPage(t *testing.T) {
 	var o options
-	full := fmt.Sprintf(usage, config.PathEnv, config.DefaultPath, "")
+	full := helpText("")
 	_, long, _ := strings.Cut(full, "\n\n")     // the first line is the page's NAME
 	long = strings.TrimSuffix(long, "Flags:\n") // OPTIONS lists them
 	pages, err := mangen.FlagSet(newFlags(&o), "8", "accel-data's Slurm Prolog and Epilog (one binary)", long)

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -25,8 +24,8 @@ stopped. Epilog: tells warmupd the job ended.
 It exits 0 on every path (daemon down, timeout, bad environment, internal
 error): a non-zero exit would drain the node.
 
-Every flag is also a key of the configuration file: --config, else
-$%s, else accel-data.conf next to $SLURM_CONF, else %s.
+Every flag is also a key of the configuration file, which is
+%s.
 
 Flags:
 %s`
@@ -60,31 +59,12 @@ func newFlags(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.prologLog, "prolog-log", "", "also append the one-line outcome to this file (slurmd does not keep prolog output)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.SetOutput(os.Stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, usage, config.PathEnv, config.DefaultPath, fs.FlagUsages())
-	}
+	fs.Usage = func() { fmt.Fprint(os.Stderr, helpText(fs.FlagUsages())) }
 	return fs
 }
 
-// configPath picks the configuration file: the flag, $ACCEL_DATA_CONF,
-// accel-data.conf next to $SLURM_CONF (slurmd passes SLURM_CONF to the
-// prolog), else the default. The second result says whether a missing file
-// is fine (only for the implicit choices).
-func configPath(flag string, getenv func(string) string) (string, bool) {
-	if flag != "" {
-		return flag, false
-	}
-	if p := getenv(config.PathEnv); p != "" {
-		return p, false
-	}
-	if sc := getenv("SLURM_CONF"); sc != "" {
-		p := filepath.Join(filepath.Dir(sc), "accel-data.conf")
-		if _, err := os.Stat(p); err == nil {
-			return p, false
-		}
-	}
-	return config.DefaultPath, true
-}
+// helpText is --help with the flags' usages: also the man page's text.
+func helpText(flags string) string { return fmt.Sprintf(usage, config.Rule, flags) }
 
 // parseOptions reads flags then the configuration file (flags win).
 func parseOptions(args []string, getenv func(string) string) (options, error) {
@@ -93,8 +73,8 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 	if err := fs.Parse(args); err != nil || o.version {
 		return o, err
 	}
-	path, optional := configPath(o.configPath, getenv)
-	if err := config.Load(fs, path, optional, "config", "help", "version"); err != nil {
+	path, optional := config.Find(o.configPath, getenv)
+	if err := config.Load(fs, path, optional); err != nil {
 		return o, err
 	}
 	if o.prologWait < 0 {

@@ -8,8 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/accel-data/accel-data/internal/bytesize"
 	"github.com/accel-data/accel-data/pkg/api"
-	"github.com/accel-data/accel-data/pkg/planner"
+	"github.com/accel-data/accel-data/pkg/prologwait"
 )
 
 // Why the prolog stopped waiting (the "reason" field of its log line).
@@ -111,7 +112,7 @@ func prolog(ctx context.Context, c *api.Client, e jobEnv, o options) outcome {
 }
 
 // hopeless says why waiting cannot pay off: a dataset warming at a measured
-// speed that will not finish within the bound (planner.KeepWaiting, the rule
+// speed that will not finish within the bound (prologwait.KeepWaiting, the rule
 // the simulator's accel policy uses). A dataset without a measured speed
 // (queued, or just started) gives no verdict: the prolog keeps waiting.
 func hopeless(ds []api.JobDataset, waited, bound time.Duration) string {
@@ -120,10 +121,10 @@ func hopeless(ds []api.JobDataset, waited, bound time.Duration) string {
 		if d.State != api.TaskWarming || d.WarmRateBps <= 0 || remaining <= 0 {
 			continue
 		}
-		if !planner.KeepWaiting(remaining, d.WarmRateBps, waited, bound) {
-			eta := time.Duration(float64(remaining) / d.WarmRateBps * float64(time.Second)).Round(time.Second)
+		if !prologwait.KeepWaiting(remaining, d.WarmRateBps, waited, bound) {
+			eta := prologwait.ETA(remaining, d.WarmRateBps).Round(time.Second)
 			return fmt.Sprintf("%s needs %s more at %s/s: ETA %v is past the %v prolog-wait", d.Dataset,
-				planner.Bytes(remaining), planner.Bytes(int64(d.WarmRateBps)), eta, bound)
+				bytesize.Format(remaining), bytesize.Format(int64(d.WarmRateBps)), eta, bound)
 		}
 	}
 	return ""

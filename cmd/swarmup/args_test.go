@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/require"
 
+	"github.com/accel-data/accel-data/internal/exitcode"
 	"github.com/accel-data/accel-data/internal/testutil"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/config"
@@ -82,8 +83,9 @@ func TestHelpListsExitStatusAndExamples(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"queue", "--help"}, {"warm", "--help"}, {"cancel", "--help"}, {"datasets", "--help"}, {"prio", "--help"}, {"cache", "--help"}} {
 		f, out, _ := testFactory(t)
 		require.Equal(t, exitOK, Main(context.Background(), f, args))
-		require.Contains(t, out.String(), "EXIT STATUS", "swarmup %v", args)
+		require.Contains(t, out.String(), exitcode.Help(exitStatuses), "swarmup %v: EXIT STATUS is generated from the table", args)
 		require.Contains(t, out.String(), "  3  warmupd is not running", "swarmup %v", args)
+		require.Contains(t, out.String(), "  4  warm --wait: some dataset ended partial, failed, cancelled or evicted\n", "swarmup %v", args)
 		require.Contains(t, out.String(), "Examples:", "swarmup %v", args)
 	}
 }

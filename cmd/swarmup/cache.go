@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/accel-data/accel-data/internal/tableprinter"
+	"github.com/accel-data/accel-data/internal/bytesize"
+	"github.com/accel-data/accel-data/internal/cmdutil"
 	"github.com/accel-data/accel-data/pkg/api"
 )
 
@@ -22,33 +22,8 @@ type CacheOptions struct {
 	Output OutputOptions
 }
 
-// pinned reports whether a job that runs or waits needs the dataset, so
-// the cache manager will not evict it.
-func pinned(d api.Dataset) bool { return d.JobsRunning+d.JobsQueued > 0 }
-
-var cacheColumns = []column[api.Dataset]{
-	{name: "path", header: "PATH", value: func(_ cellCtx, d api.Dataset) string { return d.Path }, trunc: tableprinter.TruncateLeft},
-	{name: "cached", header: "CACHED", value: func(_ cellCtx, d api.Dataset) string { return formatBytes(d.CachedBytes) }},
-	{name: "size", header: "SIZE", value: func(_ cellCtx, d api.Dataset) string { return formatBytes(d.Bytes) }},
-	{name: "ratio", header: "RATIO", value: func(c cellCtx, d api.Dataset) string { return formatProgress(c, d.CachedRatio) }},
-	{name: "state", header: "STATE", value: func(c cellCtx, d api.Dataset) string {
-		if d.State == "" {
-			return empty(c)
-		}
-		return string(d.State)
-	}},
-	{name: "running", header: "RUNNING", value: func(_ cellCtx, d api.Dataset) string { return strconv.Itoa(d.JobsRunning) }},
-	{name: "queued", header: "QUEUED", value: func(_ cellCtx, d api.Dataset) string { return strconv.Itoa(d.JobsQueued) }},
-	{name: "pinned", header: "PINNED", value: func(_ cellCtx, d api.Dataset) string {
-		if pinned(d) {
-			return "yes"
-		}
-		return "no"
-	}},
-	{name: "lastused", header: "LASTUSED", value: func(c cellCtx, d api.Dataset) string { return optTime(c, d.LastUsedAt) }},
-	{name: "checked", header: "CHECKED", value: func(c cellCtx, d api.Dataset) string { return optTime(c, d.CheckedAt) }},
-	{name: "files", header: "FILES", value: func(_ cellCtx, d api.Dataset) string { return strconv.FormatInt(d.Files, 10) }},
-}
+// cacheColumns are the cache status table's columns, as in `swarmup datasets`.
+var cacheColumns = datasetColumns
 
 var cacheDefaults = []string{"path", "cached", "size", "ratio", "state", "running", "queued", "pinned", "lastused"}
 
@@ -68,7 +43,7 @@ The summary lines are left out with --noheader; scripts should use --json.` + fi
 		Example: `  swarmup cache
   swarmup cache --format path,cached,pinned --noheader
   swarmup cache --json | jq .fs_free_bytes`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IO, opts.Client, opts.Now, opts.Output = f.IO, f.APIClient, f.Now, f.Output
 			if runF != nil {
@@ -112,13 +87,13 @@ func writeCacheSummary(w io.Writer, c cellCtx, r *api.CacheResponse) {
 		fmt.Fprintf(w, "Cache dir:   %s\n", r.CacheDir)
 	}
 	if r.CapacityBytes > 0 {
-		fmt.Fprintf(w, "Capacity:    %s, used %s (%s)\n", formatBytes(r.CapacityBytes), formatBytes(r.UsedBytes),
+		fmt.Fprintf(w, "Capacity:    %s, used %s (%s)\n", bytesize.Short(r.CapacityBytes), bytesize.Short(r.UsedBytes),
 			formatPercent(float64(r.UsedBytes)/float64(r.CapacityBytes)))
 	} else {
-		fmt.Fprintf(w, "Capacity:    not limited by warmupd, used %s\n", formatBytes(r.UsedBytes))
+		fmt.Fprintf(w, "Capacity:    not limited by warmupd, used %s\n", bytesize.Short(r.UsedBytes))
 	}
 	if r.FSTotalBytes > 0 {
-		fmt.Fprintf(w, "Free space:  %s of %s on the file system that holds the cache\n", formatBytes(r.FSFreeBytes), formatBytes(r.FSTotalBytes))
+		fmt.Fprintf(w, "Free space:  %s of %s on the file system that holds the cache\n", bytesize.Short(r.FSFreeBytes), bytesize.Short(r.FSTotalBytes))
 	}
 	switch {
 	case len(r.ActiveWindows) > 0:
@@ -137,7 +112,7 @@ func writeCacheSummary(w io.Writer, c cellCtx, r *api.CacheResponse) {
 	if n := len(r.Evictions); n > 0 {
 		fmt.Fprintf(w, "Recent evictions (%d):\n", n)
 		for _, e := range r.Evictions[:min(n, maxEvictionLines)] {
-			fmt.Fprintf(w, "  %s  %s  %s  %s\n", formatTime(c, e.At), formatBytes(e.Bytes), e.Dataset, e.Reason)
+			fmt.Fprintf(w, "  %s  %s  %s  %s\n", formatTime(c, e.At), bytesize.Short(e.Bytes), e.Dataset, e.Reason)
 		}
 		if n > maxEvictionLines {
 			fmt.Fprintf(w, "  … %d more (see --json)\n", n-maxEvictionLines)

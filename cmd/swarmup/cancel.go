@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/accel-data/accel-data/internal/cmdutil"
 	"github.com/accel-data/accel-data/pkg/api"
 )
 
@@ -41,7 +42,7 @@ error when nothing matched a request of yours.`,
 		Example: `  swarmup cancel 12 13
   swarmup cancel /jfs/imagenet
   swarmup --noheader --format taskid --state queued | xargs swarmup cancel`,
-		Args: minArgs(1, "TASKID or PATH"),
+		Args: cmdutil.MinArgs(1, "TASKID or PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IO, opts.Client, opts.Getwd, opts.Output = f.IO, f.APIClient, f.Getwd, f.Output
 			opts.Args = args
@@ -61,7 +62,7 @@ func cancelRequest(getwd func() (string, error), args []string) (api.CancelReque
 		if a != "" && strings.Trim(a, "0123456789") == "" {
 			id, err := strconv.ParseInt(a, 10, 64)
 			if err != nil || id <= 0 {
-				return req, usageErrorf("bad task id %q: task ids are positive numbers (a path named like a number: give it as ./%s)", a, a)
+				return req, cmdutil.UsageErrorf("bad task id %q: task ids are positive numbers (a path named like a number: give it as ./%s)", a, a)
 			}
 			req.TaskIDs = append(req.TaskIDs, id)
 			continue
@@ -77,7 +78,7 @@ func cancelRequest(getwd func() (string, error), args []string) (api.CancelReque
 
 func cancelRun(ctx context.Context, opts *CancelOptions) error {
 	if opts.Output.Format != "" {
-		return usageErrorf("cancel has no table: --format does not apply (use --json for the API answer)")
+		return cmdutil.UsageErrorf("cancel has no table: --format does not apply (use --json for the API answer)")
 	}
 	req, err := cancelRequest(opts.Getwd, opts.Args)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/accel-data/accel-data/internal/bytesize"
+	"github.com/accel-data/accel-data/internal/cmdutil"
 	"github.com/accel-data/accel-data/internal/tableprinter"
 	"github.com/accel-data/accel-data/pkg/api"
 )
@@ -26,11 +28,17 @@ func optTime(c cellCtx, t *time.Time) string {
 	return formatTime(c, *t)
 }
 
+// pinned reports whether a job that runs or waits needs the dataset, so
+// the cache manager will not evict it.
+func pinned(d api.Dataset) bool { return d.JobsRunning+d.JobsQueued > 0 }
+
+// datasetColumns are the columns of a cache status table row (api.Dataset),
+// for `swarmup datasets` and `swarmup cache`; each picks its defaults.
 var datasetColumns = []column[api.Dataset]{
 	{name: "path", header: "PATH", value: func(_ cellCtx, d api.Dataset) string { return d.Path }, trunc: tableprinter.TruncateLeft},
-	{name: "size", header: "SIZE", value: func(c cellCtx, d api.Dataset) string { return formatBytes(d.Bytes) }},
+	{name: "size", header: "SIZE", value: func(_ cellCtx, d api.Dataset) string { return bytesize.Short(d.Bytes) }},
 	{name: "files", header: "FILES", value: func(_ cellCtx, d api.Dataset) string { return strconv.FormatInt(d.Files, 10) }},
-	{name: "cached", header: "CACHED", value: func(_ cellCtx, d api.Dataset) string { return formatBytes(d.CachedBytes) }},
+	{name: "cached", header: "CACHED", value: func(_ cellCtx, d api.Dataset) string { return bytesize.Short(d.CachedBytes) }},
 	{name: "ratio", header: "RATIO", value: func(c cellCtx, d api.Dataset) string { return formatProgress(c, d.CachedRatio) }},
 	{name: "checked", header: "CHECKED", value: func(c cellCtx, d api.Dataset) string { return optTime(c, d.CheckedAt) }},
 	{name: "state", header: "STATE", value: func(c cellCtx, d api.Dataset) string {
@@ -42,6 +50,12 @@ var datasetColumns = []column[api.Dataset]{
 	{name: "running", header: "RUNNING", value: func(_ cellCtx, d api.Dataset) string { return strconv.Itoa(d.JobsRunning) }},
 	{name: "queued", header: "QUEUED", value: func(_ cellCtx, d api.Dataset) string { return strconv.Itoa(d.JobsQueued) }},
 	{name: "lastused", header: "LASTUSED", value: func(c cellCtx, d api.Dataset) string { return optTime(c, d.LastUsedAt) }},
+	{name: "pinned", header: "PINNED", value: func(_ cellCtx, d api.Dataset) string {
+		if pinned(d) {
+			return "yes"
+		}
+		return "no"
+	}},
 }
 
 var datasetDefaults = []string{"path", "size", "files", "cached", "ratio", "checked", "state", "running", "queued"}
@@ -60,7 +74,7 @@ RUNNING or QUEUED.` + fieldsHelp(datasetColumns, datasetDefaults),
 		Example: `  swarmup datasets
   swarmup datasets --format path,ratio,checked
   swarmup datasets --json | jq '.datasets[] | select(.cached_ratio < 1) | .path'`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IO, opts.Client, opts.Now, opts.Output = f.IO, f.APIClient, f.Now, f.Output
 			if runF != nil {

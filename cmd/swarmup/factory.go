@@ -2,30 +2,17 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"time"
 
 	"github.com/spf13/pflag"
-	"golang.org/x/sys/unix"
 
+	"github.com/accel-data/accel-data/internal/cmdutil"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/config"
 )
 
-// IOStreams are the standard streams a command reads and writes, and what
-// they are connected to.
-type IOStreams struct {
-	In     io.Reader
-	Out    io.Writer
-	ErrOut io.Writer
-	// IsTTY is true when Out is a terminal: aligned tables, bars, ages.
-	IsTTY bool
-	// ErrIsTTY is true when ErrOut is a terminal: `warm --wait` redraws its progress in place.
-	ErrIsTTY bool
-	// Width is the terminal's width in columns; 0 means unknown (no shortening).
-	Width int
-}
+// IOStreams are the standard streams a command reads and writes.
+type IOStreams = cmdutil.IOStreams
 
 // Factory hands every command what it needs from the outside world, so
 // tests can inject streams, a clock, a working directory and a socket.
@@ -56,74 +43,38 @@ func (f *Factory) APIClient() *api.Client {
 	return &api.Client{Socket: f.Socket, Server: f.Server, MungeSocket: f.MungeSocket, ServerUID: f.ServerUID}
 }
 
+// outputFlags are swarmup's global flags that choose how this one command
+// prints; they are not keys of the configuration file. Every other global
+// flag is (Socket, Server, MungeSocket, ServerUID).
+var outputFlags = []string{"json", "noheader", "format"}
+
 // resolveTarget decides where warmupd is, by the first of: --server,
 // --socket, $WARMUPD_SERVER, $WARMUPD_SOCKET, the Server key, the Socket key
-// of the shared configuration file ($ACCEL_DATA_CONF or
-// /etc/slurm/accel-data.conf, optional), api.DefaultSocket. With a server,
-// MungeSocket and ServerUID come from their flags, else the file.
-func (f *Factory) resolveTarget(changed func(flag string) bool) error {
+// of the configuration file (config.Find; a missing default file is fine),
+// api.DefaultSocket. MungeSocket and ServerUID come from their flags, else
+// the file. flags are the root's global flags: the environment sets them as
+// a flag would, and config.Load then fills those not set, as in every tool.
+// With a socket named by flag or environment, no file is read.
+func (f *Factory) resolveTarget(flags *pflag.FlagSet) error {
 	getenv := f.Getenv
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
 	switch {
-	case changed("server"):
-		return f.loadKeys(changed, false)
-	case changed("socket"):
+	case flags.Changed("server"):
+	case flags.Changed("socket"):
+		return nil
+	case getenv(api.ServerEnv) != "":
+		if err := flags.Set("server", getenv(api.ServerEnv)); err != nil {
+			return fmt.Errorf("$%s: %w", api.ServerEnv, err)
+		}
+	case getenv(api.SocketEnv) != "":
+		f.Socket = getenv(api.SocketEnv)
 		return nil
 	}
-	if s := getenv(api.ServerEnv); s != "" {
-		f.Server = s
-		return f.loadKeys(changed, false)
-	}
-	if s := getenv(api.SocketEnv); s != "" {
-		f.Socket = s
-		return nil
-	}
-	return f.loadKeys(changed, true)
-}
-
-// loadKeys reads the client keys of the configuration file into f, except
-// those whose flag was given; target says whether Server and Socket too.
-func (f *Factory) loadKeys(changed func(string) bool, target bool) error {
-	getenv := f.Getenv
-	if getenv == nil {
-		getenv = func(string) string { return "" }
-	}
-	path := config.DefaultPath
-	if p := getenv(config.PathEnv); p != "" {
-		path = p
-	}
-	fs := pflag.NewFlagSet("swarmup-config", pflag.ContinueOnError)
-	sock := fs.String("socket", f.Socket, "")
-	server := fs.String("server", f.Server, "")
-	msock := fs.String("munge-socket", f.MungeSocket, "")
-	suid := fs.Uint32("server-uid", f.ServerUID, "")
-	if err := config.Load(fs, path, true); err != nil {
+	path, optional := config.Find("", getenv)
+	if err := config.Load(flags, path, optional, outputFlags...); err != nil {
 		return fmt.Errorf("%w (fix the file, or point %s at another one)", err, config.PathEnv)
 	}
-	if target {
-		f.Socket, f.Server = *sock, *server
-	}
-	if !changed("munge-socket") {
-		f.MungeSocket = *msock
-	}
-	if !changed("server-uid") {
-		f.ServerUID = *suid
-	}
 	return nil
-}
-
-// systemIO wires the process's own streams and asks the kernel whether they
-// are terminals.
-func systemIO() *IOStreams {
-	io := &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	if ws, err := unix.IoctlGetWinsize(int(os.Stdout.Fd()), unix.TIOCGWINSZ); err == nil {
-		io.IsTTY = true
-		io.Width = int(ws.Col)
-	}
-	if _, err := unix.IoctlGetTermios(int(os.Stderr.Fd()), unix.TCGETS); err == nil {
-		io.ErrIsTTY = true
-	}
-	return io
 }

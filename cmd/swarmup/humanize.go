@@ -7,26 +7,6 @@ import (
 	"time"
 )
 
-var iecUnits = []string{" KiB", " MiB", " GiB", " TiB", " PiB", " EiB"}
-
-// formatBytes prints n in IEC units: 512 B, 4.0 MiB, 499 MiB, 1.5 GiB.
-// (strconv rather than fmt: it runs for every cell of 10 000-row tables.)
-func formatBytes(n int64) string {
-	if n < 1024 {
-		return strconv.FormatInt(n, 10) + " B"
-	}
-	v := float64(n) / 1024
-	u := 0
-	for v >= 1024 && u < len(iecUnits)-1 {
-		v /= 1024
-		u++
-	}
-	if v < 10 {
-		return strconv.FormatFloat(math.Floor(v*10)/10, 'f', 1, 64) + iecUnits[u]
-	}
-	return strconv.FormatInt(int64(v), 10) + iecUnits[u]
-}
-
 // formatAge prints a duration the way squeue prints TIME, but compact:
 // 42s, 3m12s, 2h05m, 3d04h. Negative durations (clock skew) print as 0s.
 func formatAge(d time.Duration) string {

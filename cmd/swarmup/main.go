@@ -11,12 +11,14 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/accel-data/accel-data/internal/cmdutil"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	f := &Factory{
-		IO:     systemIO(),
+		IO:     cmdutil.System(),
 		Now:    time.Now,
 		Getwd:  os.Getwd,
 		Getenv: os.Getenv,

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/accel-data/accel-data/internal/cmdutil"
 	"github.com/accel-data/accel-data/internal/tableprinter"
 )
 
@@ -50,7 +51,7 @@ func selectColumns[T any](all []column[T], defaults []string, format string) ([]
 			for j, c := range all {
 				valid[j] = c.name
 			}
-			return nil, usageErrorf("unknown field %q in --format; valid fields: %s", n, strings.Join(valid, ","))
+			return nil, cmdutil.UsageErrorf("unknown field %q in --format; valid fields: %s", n, strings.Join(valid, ","))
 		}
 		out = append(out, all[i])
 	}
@@ -85,7 +86,7 @@ func renderTable[T any](ios *IOStreams, out OutputOptions, now time.Time, cols [
 // checkOutputFlags rejects flag combinations that cannot both be honoured.
 func checkOutputFlags(out OutputOptions) error {
 	if out.JSON && out.Format != "" {
-		return usageErrorf("--json and --format cannot be combined: --json prints whole API objects (filter them with jq)")
+		return cmdutil.UsageErrorf("--json and --format cannot be combined: --json prints whole API objects (filter them with jq)")
 	}
 	return nil
 }

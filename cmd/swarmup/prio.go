@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/accel-data/accel-data/internal/cmdutil"
 	"github.com/accel-data/accel-data/internal/tableprinter"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/priority"
@@ -84,8 +85,7 @@ func prioColumns(entries []api.PriorityEntry, weights map[string]float64, long b
 }
 
 // factorOrder is pkg/priority's order of the factors.
-var factorOrder = []string{priority.FactorPrologWait, priority.FactorStartSoon, priority.FactorPending,
-	priority.FactorAge, priority.FactorHistory, priority.FactorSize, priority.FactorHitRate}
+var factorOrder = priority.Factors()
 
 // factorRank places known factors in pkg/priority's order, unknown ones after.
 func factorRank(name string) int {
@@ -118,12 +118,12 @@ like sprio: one column per factor with its weighted contribution. --long adds th
 normalised value and the weight of each factor (contribution = value × weight).
 
 Fields for --format: taskid,dataset,state,priority, one per factor named as in
-the header (prolog_wait,start_soon,pending,age,history,size,hit_rate), and reason
+the header (` + strings.Join(priority.Factors(), ",") + `), and reason
 (why the task waits; not shown by default).`,
 		Example: `  swarmup prio
   swarmup prio --long --dataset /jfs/imagenet
   swarmup prio --format dataset,priority,start_soon,age`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IO, opts.Client, opts.Now, opts.Getwd, opts.Output = f.IO, f.APIClient, f.Now, f.Getwd, f.Output
 			if runF != nil {

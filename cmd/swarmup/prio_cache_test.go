@@ -98,7 +98,7 @@ func TestNewCommandsNeedTheDaemon(t *testing.T) {
 	}
 	f, _, errOut := testFactory(t)
 	require.Equal(t, exitUsage, Main(context.Background(), f, []string{"cache", "--format", "colour"}))
-	require.Contains(t, errOut.String(), "valid fields: path,cached,size")
+	require.Contains(t, errOut.String(), "valid fields: path,size,files,cached")
 	f, _, errOut = testFactory(t)
 	require.Equal(t, exitUsage, Main(context.Background(), f, []string{"prio", "--json", "--format", "taskid"}))
 	require.Contains(t, errOut.String(), "cannot be combined")

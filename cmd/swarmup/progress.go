@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/accel-data/accel-data/internal/bytesize"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -31,7 +32,7 @@ func (p *progress) show(now time.Time, tasks []api.QueueEntry) {
 		}
 		for _, t := range tasks {
 			head := fmt.Sprintf("%-8s %s %s  %s/%s  ", t.State, progressBar(t.CachedRatio), formatPercent(t.CachedRatio),
-				formatBytes(t.CachedBytes), sizeOrUnknown(t.Bytes))
+				bytesize.Short(t.CachedBytes), sizeOrUnknown(t.Bytes))
 			ds := t.Dataset
 			if w := p.io.Width - utf8.RuneCountInString(head) - 1; p.io.Width > 0 {
 				// A wrapped line would break the cursor arithmetic of the next redraw.
@@ -60,5 +61,5 @@ func sizeOrUnknown(n int64) string {
 	if n <= 0 {
 		return "?"
 	}
-	return formatBytes(n)
+	return bytesize.Short(n)
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/accel-data/accel-data/internal/bytesize"
+	"github.com/accel-data/accel-data/internal/cmdutil"
 	"github.com/accel-data/accel-data/internal/pathrule"
 	"github.com/accel-data/accel-data/internal/tableprinter"
 	"github.com/accel-data/accel-data/pkg/api"
@@ -41,13 +43,13 @@ var queueColumns = []column[api.QueueEntry]{
 		if e.Bytes <= 0 {
 			return empty(c)
 		}
-		return formatBytes(e.Bytes)
+		return bytesize.Short(e.Bytes)
 	}},
 	{name: "cached", header: "CACHED", value: func(c cellCtx, e api.QueueEntry) string {
 		if e.Bytes <= 0 && e.CachedBytes <= 0 {
 			return empty(c)
 		}
-		return formatBytes(e.CachedBytes)
+		return bytesize.Short(e.CachedBytes)
 	}},
 	{name: "priority", header: "PRIORITY", value: func(_ cellCtx, e api.QueueEntry) string { return strconv.FormatFloat(e.Priority, 'f', 2, 64) }},
 	{name: "jobs", header: "JOBS", value: func(_ cellCtx, e api.QueueEntry) string { return strconv.Itoa(e.JobsWaiting) }},
@@ -83,8 +85,8 @@ func NewCmdQueue(f *Factory, runF func(*QueueOptions) error) *cobra.Command {
 		Use:   "queue",
 		Short: "List warm-up tasks (the default command)",
 		Long: `List warmupd's warm-up tasks, highest priority first, like squeue lists jobs.
-Without --all only queued and warming tasks are shown; a --state that names a
-finished state (warm, partial, failed, cancelled, evicted) implies --all.
+Without --all only ` + api.JoinStates(api.ActiveStates(), ", ", " and ") + ` tasks are shown; a --state that names a
+finished state (` + api.JoinStates(api.TerminalStates(), ", ", ", ") + `) implies --all.
 
 PROGRESS is the share of the dataset found in the cache by the last check; SIZE
 and CACHED are "-" until the dataset has been measured. JOBS counts the Slurm
@@ -99,7 +101,7 @@ warmupd's VerifyMaxAge, and the listing says "verifying" while that runs.` + fie
   swarmup queue --all --state failed,partial
   swarmup queue --dataset /jfs/imagenet --format taskid,state,progress,reason
   swarmup queue --noheader --format taskid | xargs swarmup cancel`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.init(f)
 			if runF != nil {
@@ -113,7 +115,7 @@ warmupd's VerifyMaxAge, and the listing says "verifying" while that runs.` + fie
 }
 
 func addQueueFlags(cmd *cobra.Command, opts *QueueOptions) {
-	cmd.Flags().BoolVarP(&opts.All, "all", "a", false, "include finished tasks (warm, partial, failed, cancelled, evicted)")
+	cmd.Flags().BoolVarP(&opts.All, "all", "a", false, "include finished tasks ("+api.JoinStates(api.TerminalStates(), ", ", ", ")+")")
 	cmd.Flags().StringSliceVarP(&opts.States, "state", "t", nil, "show only tasks in these states, comma-separated: "+validStates())
 	cmd.Flags().StringSliceVarP(&opts.Datasets, "dataset", "d", nil, "show only these dataset paths and paths under them (comma-separated)")
 }
@@ -153,7 +155,7 @@ func newQueueFilter(opts *QueueOptions) (*queueFilter, error) {
 	for _, s := range opts.States {
 		st := api.TaskState(strings.ToLower(strings.TrimSpace(s)))
 		if !st.Valid() {
-			return nil, usageErrorf("unknown state %q for --state; valid states: %s", s, validStates())
+			return nil, cmdutil.UsageErrorf("unknown state %q for --state; valid states: %s", s, validStates())
 		}
 		if q.states == nil {
 			q.states = map[api.TaskState]bool{}
@@ -198,20 +200,13 @@ func underAny(p string, roots []string) bool {
 	return false
 }
 
-func validStates() string {
-	all := []api.TaskState{api.TaskQueued, api.TaskWarming, api.TaskWarm, api.TaskPartial, api.TaskFailed, api.TaskCancelled, api.TaskEvicted}
-	s := make([]string, len(all))
-	for i, st := range all {
-		s[i] = string(st)
-	}
-	return strings.Join(s, ",")
-}
+func validStates() string { return api.JoinStates(api.TaskStates, ",", ",") }
 
 // absPath resolves p against the working directory and cleans it, so the
 // daemon (whose cwd is not ours) gets the path the user meant.
 func absPath(getwd func() (string, error), p string) (string, error) {
 	if p == "" {
-		return "", usageErrorf("empty path")
+		return "", cmdutil.UsageErrorf("empty path")
 	}
 	abs := p
 	if !filepath.IsAbs(p) {
@@ -225,7 +220,7 @@ func absPath(getwd func() (string, error), p string) (string, error) {
 	// cannot carry bytes that are not UTF-8 (they would arrive as U+FFFD).
 	clean, reason := pathrule.Clean(abs)
 	if reason != "" {
-		return "", usageErrorf("%s: %s", pathrule.Show(p), reason)
+		return "", cmdutil.UsageErrorf("%s: %s", pathrule.Show(p), reason)
 	}
 	return clean, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/accel-data/accel-data/internal/bytesize"
 	"strings"
 	"testing"
 	"time"
@@ -128,7 +129,7 @@ func TestWarmOutcomes(t *testing.T) {
 func TestHumanFormats(t *testing.T) {
 	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 4 << 20: "4.0 MiB",
 		499 << 20: "499 MiB", 1536 << 20: "1.5 GiB", 3 << 40: "3.0 TiB"} {
-		require.Equal(t, want, formatBytes(n), "formatBytes(%d)", n)
+		require.Equal(t, want, bytesize.Short(n), "bytesize.Short(%d)", n)
 	}
 	for d, want := range map[time.Duration]string{-time.Second: "0s", 42 * time.Second: "42s",
 		3*time.Minute + 12*time.Second: "3m12s", 2*time.Hour + 5*time.Minute: "2h05m", 76 * time.Hour: "3d04h"} {

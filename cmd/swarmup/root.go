@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/accel-data/accel-data/internal/version"
-
+	"github.com/accel-data/accel-data/internal/cmdutil"
 	"github.com/accel-data/accel-data/pkg/api"
 )
 
@@ -32,9 +30,7 @@ and times are RFC 3339. --json prints the API objects instead.`,
   swarmup datasets --json
   swarmup prio --long
   swarmup cache`,
-		Args:          noArgs,
-		SilenceErrors: true,
-		SilenceUsage:  true,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			qopts.init(f)
 			return queueRun(cmd.Context(), qopts)
@@ -50,13 +46,9 @@ and times are RFC 3339. --json prints the API objects instead.`,
 	pf.BoolVar(&f.Output.NoHeader, "noheader", false, "do not print the header line")
 	pf.StringVarP(&f.Output.Format, "format", "o", "", "comma-separated fields to show (see each command's help for the list)")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
-		return f.resolveTarget(cmd.Flags().Changed)
+		return f.resolveTarget(root.PersistentFlags())
 	}
-	root.Version = version.String()
-	root.SetVersionTemplate(version.Line("swarmup") + "\n")
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErrorf("%v", err) })
-	root.SetUsageTemplate(root.UsageTemplate() + exitStatusHelp)
-	root.CompletionOptions.DisableDefaultCmd = true
+	cmdutil.Setup(root, "swarmup", exitStatuses)
 
 	root.AddCommand(
 		NewCmdQueue(f, nil),
@@ -72,53 +64,5 @@ and times are RFC 3339. --json prints the API objects instead.`,
 // Main runs swarmup with args and returns its exit status; errors are
 // printed on f.IO.ErrOut as one line that says what to do.
 func Main(ctx context.Context, f *Factory, args []string) exitCode {
-	root := NewCmdRoot(f)
-	root.SetArgs(args)
-	root.SetIn(f.IO.In)
-	root.SetOut(f.IO.Out)
-	root.SetErr(f.IO.ErrOut)
-	cmd, err := root.ExecuteContextC(ctx)
-	if err == nil {
-		return exitOK
-	}
-	code := codeFor(err)
-	if code == exitError && isCobraUsageError(err) {
-		code = exitUsage
-	}
-	fmt.Fprintf(f.IO.ErrOut, "swarmup: %v\n", err)
-	if code == exitUsage && cmd != nil {
-		fmt.Fprintf(f.IO.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
-	}
-	return code
-}
-
-// noArgs rejects positional arguments with a usage error.
-func noArgs(cmd *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		if cmd.HasSubCommands() {
-			return usageErrorf("unknown command %q for %q", args[0], cmd.CommandPath())
-		}
-		return usageErrorf("%s takes no arguments, got %q", cmd.CommandPath(), args[0])
-	}
-	return nil
-}
-
-// minArgs requires at least n positional arguments, naming what is missing.
-func minArgs(n int, what string) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) < n {
-			return usageErrorf("%s needs at least %d %s", cmd.CommandPath(), n, what)
-		}
-		return nil
-	}
-}
-
-func isCobraUsageError(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "invalid argument", "flag needs an argument", "required flag"} {
-		if len(msg) >= len(p) && msg[:len(p)] == p {
-			return true
-		}
-	}
-	return false
+	return cmdutil.Main(ctx, NewCmdRoot(f), f.IO, args, classify)
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
+	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/require"
 
 	"github.com/accel-data/accel-data/pkg/api"
@@ -54,4 +56,28 @@ func TestTargetPrecedence(t *testing.T) {
 		require.Equal(t, c.munge, got.MungeSocket, c.name)
 		require.Equal(t, c.uid, got.ServerUID, c.name)
 	}
+}
+
+// swarmup's global flags but the output ones are keys of the file, and the
+// output ones cannot be set from it (the file is applied with config.Load,
+// as in every tool).
+func TestGlobalFlagsAreKeys(t *testing.T) {
+	f, _, errOut := testFactory(t)
+	root := NewCmdRoot(f)
+	n := 0
+	root.PersistentFlags().VisitAll(func(fl *pflag.Flag) {
+		if slices.Contains(outputFlags, fl.Name) {
+			require.False(t, config.IsKey(fl.Name), "--%s is an output flag, not a key", fl.Name)
+			return
+		}
+		n++
+		require.True(t, config.IsKey(fl.Name), "--%s is a key of pkg/config.Keys", fl.Name)
+	})
+	require.Equal(t, 4, n, "socket, server, munge-socket, server-uid")
+
+	conf := filepath.Join(t.TempDir(), "accel-data.conf")
+	require.NoError(t, os.WriteFile(conf, []byte("Json=true\n"), 0o644))
+	f.Getenv = func(k string) string { return map[string]string{config.PathEnv: conf}[k] }
+	require.Equal(t, exitError, Main(context.Background(), f, []string{"datasets"}))
+	require.Contains(t, errOut.String(), conf+`:1: unknown key "Json"`)
 }

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/accel-data/accel-data/internal/cmdutil"
+	"github.com/accel-data/accel-data/internal/exitcode"
 	"github.com/accel-data/accel-data/internal/tableprinter"
 	"github.com/accel-data/accel-data/pkg/api"
 )
@@ -83,15 +86,15 @@ polls the listing, "verifying" while that re-check runs).` + fieldsHelp(warmColu
 		Example: `  swarmup warm /jfs/imagenet /jfs/coco
   cd /jfs && swarmup warm imagenet/train
   swarmup warm --wait --timeout 30m /jfs/imagenet && sbatch train.sh`,
-		Args: minArgs(1, "PATH"),
+		Args: cmdutil.MinArgs(1, "PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IO, opts.Client, opts.Now, opts.Getwd, opts.Output = f.IO, f.APIClient, f.Now, f.Getwd, f.Output
 			opts.Paths = args
 			if opts.Interval <= 0 {
-				return usageErrorf("--interval must be positive, got %s", opts.Interval)
+				return cmdutil.UsageErrorf("--interval must be positive, got %s", opts.Interval)
 			}
 			if opts.Timeout < 0 {
-				return usageErrorf("--timeout must not be negative, got %s", opts.Timeout)
+				return cmdutil.UsageErrorf("--timeout must not be negative, got %s", opts.Timeout)
 			}
 			if runF != nil {
 				return runF(opts)
@@ -99,7 +102,7 @@ polls the listing, "verifying" while that re-check runs).` + fieldsHelp(warmColu
 			return warmRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVarP(&opts.Wait, "wait", "w", false, "wait until every dataset is warm, partial, failed, cancelled or evicted")
+	cmd.Flags().BoolVarP(&opts.Wait, "wait", "w", false, "wait until every dataset is "+api.JoinStates(api.TerminalStates(), ", ", " or "))
 	cmd.Flags().DurationVar(&opts.Interval, "interval", 2*time.Second, "with --wait: how often to ask warmupd for progress")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 0, "with --wait: give up after this long (0: never)")
 	return cmd
@@ -187,7 +190,7 @@ func waitTasks(ctx context.Context, client *api.Client, opts *WarmOptions, paths
 			warm = warm && t.State == api.TaskWarm
 		}
 		if done && !warm {
-			return tasks, withCode(exitNotWarm, notWarmError(tasks))
+			return tasks, exitcode.With(exitNotWarm, notWarmError(tasks))
 		}
 		if done && !checkedSince(paths, ok, tasks, asked) {
 			asked = opts.Now()
@@ -244,7 +247,7 @@ func checkedSince(paths []string, ok map[string]bool, tasks []api.QueueEntry, as
 
 func waitError(err error, timeout time.Duration) error {
 	if errors.Is(err, context.DeadlineExceeded) && timeout > 0 {
-		return withCode(exitTimeout, fmt.Errorf("gave up waiting after --timeout %s; the warm-up goes on (see `swarmup`)", timeout))
+		return exitcode.With(exitTimeout, fmt.Errorf("gave up waiting after --timeout %s; the warm-up goes on (see `swarmup`)", timeout))
 	}
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("stopped waiting; the warm-up goes on (see `swarmup`)")
@@ -302,4 +305,9 @@ func coveringEntry(path string, entries []api.QueueEntry) int {
 		}
 	}
 	return -1
+}
+
+// notWarm are the terminal states `warm --wait` reports as not warm (exit 4).
+func notWarm() []api.TaskState {
+	return slices.DeleteFunc(api.TerminalStates(), func(s api.TaskState) bool { return s == api.TaskWarm })
 }

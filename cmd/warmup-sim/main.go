@@ -6,26 +6,27 @@
 package main
 
 import (
-	"fmt"
+	"context"
 	"os"
 
 	"github.com/spf13/cobra"
 
-	"github.com/accel-data/accel-data/internal/version"
+	"github.com/accel-data/accel-data/internal/cmdutil"
+	"github.com/accel-data/accel-data/internal/exitcode"
 )
 
-func main() {
+// NewCmdRoot builds the warmup-sim command tree, writing results to out.
+func NewCmdRoot(out *cmdutil.IOStreams) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "warmup-sim",
-		Short:         "trace-driven simulator of accel-data's cache policies",
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		Use:   "warmup-sim",
+		Short: "trace-driven simulator of accel-data's cache policies",
 	}
-	root.Version = version.String()
-	root.SetVersionTemplate(version.Line("warmup-sim") + "\n")
-	root.AddCommand(newCmdRun(os.Stdout), newCmdGen(os.Stdout))
-	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "warmup-sim:", err)
-		os.Exit(2)
-	}
+	cmdutil.Setup(root, "warmup-sim", exitcode.Basic)
+	root.AddCommand(newCmdRun(out.Out), newCmdGen(out.Out))
+	return root
+}
+
+func main() {
+	streams := cmdutil.System()
+	os.Exit(int(cmdutil.Main(context.Background(), NewCmdRoot(streams), streams, os.Args[1:], nil)))
 }

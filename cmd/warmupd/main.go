@@ -19,7 +19,9 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
+	"github.com/accel-data/accel-data/internal/bytesize"
 	"github.com/accel-data/accel-data/internal/cachemgr"
+	"github.com/accel-data/accel-data/internal/exitcode"
 	"github.com/accel-data/accel-data/internal/retry"
 	"github.com/accel-data/accel-data/internal/scheduler"
 	"github.com/accel-data/accel-data/internal/server"
@@ -40,8 +42,8 @@ swarmup over a unix socket and, with --listen, over TCP from other hosts
 
 Usage: warmupd [flags]
 
-Every flag is also a key of the configuration file (default %s,
-or $%s): the flag --max-paths is the line MaxPaths=1000. Flags win over the file.
+Every flag is also a key of the configuration file, which is
+%s: the flag --max-paths is the line MaxPaths=1000. Flags win over the file.
 
 Flags:
 %s
@@ -82,11 +84,7 @@ func main() {
 // page is generated from them (internal/mangen).
 func newFlags(o *options) (fs *pflag.FlagSet, help, showVersion *bool) {
 	fs = pflag.NewFlagSet("warmupd", pflag.ContinueOnError)
-	defConf := config.DefaultPath
-	if e := os.Getenv(config.PathEnv); e != "" {
-		defConf = e
-	}
-	fs.StringVar(&o.configPath, "config", defConf, "configuration file (Key=Value lines)")
+	fs.StringVar(&o.configPath, "config", "", "configuration file (Key=Value lines); see above for the default")
 	fs.StringVar(&o.socket, "socket", api.DefaultSocket, "unix socket of the API")
 	fs.StringVar(&o.socketMode, "socket-mode", "0666", "permissions of the socket (every local user may submit; callers are identified by SO_PEERCRED)")
 	fs.StringVar(&o.listen, "listen", "", "also serve the API on TCP at HOST:PORT for other hosts; every TCP request must carry a MUNGE credential (empty: off, unix socket only)")
@@ -99,7 +97,7 @@ func newFlags(o *options) (fs *pflag.FlagSet, help, showVersion *bool) {
 	fs.BoolVar(&o.allowEmpty, "allow-empty-database", false, "start with an empty queue (logged as an error) when the database is missing or empty although its .marker file says one existed; default: refuse to start")
 	fs.IntVar(&o.maxPaths, "max-paths", 1000, "most paths accepted in one request")
 	fs.IntVar(&o.minDepth, "min-depth", server.DefaultMinDepth, "users other than root may warm only paths at least this many levels below a mount (1: /jfs is refused, /jfs/ds is fine; 0: no limit)")
-	fs.Var((*planner.ByteSize)(&o.cache.MaxRequestBytes), "max-request-bytes", "largest dataset a user other than root may have warmed, e.g. 500GiB (0: no limit); refused at submission when its size is known, else ends failed after its first size check")
+	fs.Var((*bytesize.Value)(&o.cache.MaxRequestBytes), "max-request-bytes", "largest dataset a user other than root may have warmed, e.g. 500GiB (0: no limit); refused at submission when its size is known, else ends failed after its first size check")
 	fs.IntVar(&o.sched.Workers, "workers", 2, "warm-ups run at the same time (0 pauses warming; requests are still queued)")
 	fs.IntVar(&o.warmThreads, "warm-threads", 0, "juicefs warmup -p THREADS (0: juicefs's default, 50)")
 	fs.Float64Var(&o.sched.TargetRatio, "target-ratio", 0.99, "cached fraction (verified by --check) that counts as warm")
@@ -113,7 +111,7 @@ func newFlags(o *options) (fs *pflag.FlagSet, help, showVersion *bool) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	o.cache.Planner = planner.DefaultConfig()
 	o.cache.Planner.BindFlags(fs)
-	fs.Var((*planner.ByteSize)(&o.cache.CapacityBytes), "cache-capacity", "share of the shared cache directory accel-data may fill, e.g. 200TiB (0: unknown; nothing is evicted or held for space)")
+	fs.Var((*bytesize.Value)(&o.cache.CapacityBytes), "cache-capacity", "share of the shared cache directory accel-data may fill, e.g. 200TiB (0: unknown; nothing is evicted or held for space)")
 	fs.StringVar(&o.cache.CacheDir, "cache-dir", "", "the shared JuiceFS cache directory, for free-space reports (default: from <mount>/.config)")
 	fs.DurationVar(&o.cache.PlanInterval, "plan-interval", 100*time.Millisecond, "least time between two planner rounds (stretched to 5x the time a plan takes on a large store)")
 	fs.DurationVar(&o.cache.RefreshInterval, "refresh-interval", 10*time.Minute, "re-check period of a 1 GiB dataset's cache status (bigger ones less often; negative: never)")
@@ -125,10 +123,13 @@ func newFlags(o *options) (fs *pflag.FlagSet, help, showVersion *bool) {
 	fs.Float64Var(&o.cache.ObjectStoreBandwidth, "object-store-bandwidth", 0, "object-storage bandwidth in bytes/s; traffic/bandwidth is the load that gates active warm-up (0: load unknown, treated as idle)")
 	help = fs.BoolP("help", "h", false, "show this help")
 	showVersion = fs.Bool("version", false, "print the version and exit")
-	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, usage, config.DefaultPath, config.PathEnv, fs.FlagUsages())
-	}
+	fs.Usage = func() { fmt.Fprint(os.Stderr, helpText(fs.FlagUsages())) }
 	return fs, help, showVersion
+}
+
+// helpText is --help with the flags' usages: also the man page's text.
+func helpText(flags string) string {
+	return fmt.Sprintf(usage+exitcode.Help(exitStatuses), config.Rule, flags)
 }
 
 func run(args []string) int {
@@ -136,40 +137,40 @@ func run(args []string) int {
 	fs, help, showVersion := newFlags(&o)
 	if err := fs.Parse(args); err != nil {
 		fmt.Fprintf(os.Stderr, "warmupd: %v (see warmupd --help)\n", err)
-		return 2
+		return int(exitcode.Usage)
 	}
 	if *help {
 		fs.Usage()
-		return 0
+		return int(exitcode.OK)
 	}
 	if *showVersion {
 		fmt.Println(version.Line("warmupd"))
-		return 0
+		return int(exitcode.OK)
 	}
-	explicit := fs.Changed("config") || os.Getenv(config.PathEnv) != ""
-	if err := config.Load(fs, o.configPath, !explicit, "config", "help", "version"); err != nil {
+	path, optional := config.Find(o.configPath, os.Getenv)
+	if err := config.Load(fs, path, optional); err != nil {
 		fmt.Fprintf(os.Stderr, "warmupd: %v\n", err)
-		return 2
+		return int(exitcode.Usage)
 	}
 	lvl, err := zerolog.ParseLevel(o.logLevel)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "warmupd: bad --log-level %q: want debug, info, warn or error\n", o.logLevel)
-		return 2
+		return int(exitcode.Usage)
 	}
 	base := zerolog.New(os.Stderr).Level(lvl).With().Timestamp().Logger()
 	log := component(base, "warmupd")
 	d, err := build(o, base)
 	if err != nil {
 		log.Error().Err(err).Msg("warmupd stopped")
-		return 1
+		return int(exitcode.Failure)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := d.run(ctx); err != nil {
 		log.Error().Err(err).Msg("warmupd stopped")
-		return 1
+		return int(exitcode.Failure)
 	}
-	return 0
+	return int(exitcode.OK)
 }
 
 // lookupUID reads a user name or a numeric uid.

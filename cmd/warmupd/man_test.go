@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 
@@ -14,10 +13,10 @@ import (
 // TestManPage: man/warmupd.8 is what the flags' definitions produce
 // (`make man` rewrites it).
 func TestManPage(t *testing.T) {
-	t.Setenv(config.PathEnv, "") // the page shows the built-in default file
+	t.Setenv(config.PathEnv, "") // the page shows the rule, not this environment
 	var o options
 	fs, _, _ := newFlags(&o)
-	full := fmt.Sprintf(usage, config.DefaultPath, config.PathEnv, "")
+	full := helpText("")
 	_, long, _ := strings.Cut(full, "\n\n") // the first line is the page's NAME
 	// SYNOPSIS and OPTIONS say these
 	long = strings.NewReplacer("Usage: warmupd [flags]\n\n", "", "Flags:\n\n", "").Replace(long)

@@ -27,10 +27,7 @@ func (m *Manager) priority(w http.ResponseWriter, r *http.Request) {
 	for _, x := range d.Waits {
 		reasons[x.ID] = x.Reason
 	}
-	out := api.PriorityResponse{PlannedAt: at, Entries: make([]api.PriorityEntry, 0, len(d.Priorities)), Weights: map[string]float64{
-		"prolog_wait": wts.PrologWait, "start_soon": wts.StartSoon, "pending": wts.Pending, "age": wts.Age,
-		"history": wts.History, "size": wts.Size, "hit_rate": wts.HitRate,
-	}}
+	out := api.PriorityResponse{PlannedAt: at, Entries: make([]api.PriorityEntry, 0, len(d.Priorities)), Weights: wts.ByFactor()}
 	for _, p := range d.Priorities {
 		e := api.PriorityEntry{TaskID: p.ID, Dataset: p.Path, State: api.TaskQueued, Priority: p.Priority.Total, Reason: reasons[p.ID]}
 		for _, f := range p.Priority.Factors {

@@ -11,6 +11,7 @@ package cachemgr
 import (
 	"context"
 	"fmt"
+	"github.com/accel-data/accel-data/internal/bytesize"
 	"sync"
 	"time"
 
@@ -345,5 +346,5 @@ func (l *loadMeter) sample(mount string, bandwidth float64, now time.Time) float
 
 // String describes the manager's settings for the start-up log.
 func (m *Manager) String() string {
-	return fmt.Sprintf("capacity=%s windows=%v", planner.Bytes(m.cfg.CapacityBytes), m.cfg.Planner.ActiveWindows)
+	return fmt.Sprintf("capacity=%s windows=%v", bytesize.Format(m.cfg.CapacityBytes), m.cfg.Planner.ActiveWindows)
 }

@@ -38,3 +38,14 @@ func From(err error) (Code, bool) {
 	}
 	return 0, false
 }
+
+// The codes every accel-data command means the same by; each command adds
+// its own from 3 up.
+const (
+	// OK: the command did what was asked.
+	OK Code = 0
+	// Failure: anything else went wrong; the message says what.
+	Failure Code = 1
+	// Usage: a bad flag, argument or value given on the command line.
+	Usage Code = 2
+)

@@ -1,5 +1,10 @@
 package api
 
+import (
+	"slices"
+	"strings"
+)
+
 // TaskState is the state of a warm-up task (one per canonical dataset path).
 // The same strings are enforced by SQL CHECK constraints in pkg/queue.
 type TaskState string
@@ -28,24 +33,58 @@ const (
 // warm or queues it to be warmed again.
 const TaskVerifying TaskState = "verifying"
 
+// TaskStates is the one list of the states a task can be stored in, in
+// their order of life (TaskVerifying is only reported). Everything that
+// lists states derives from it: Valid and Terminal, swarmup's --state, the
+// store's counts; pkg/queue's test checks the schema's CHECK constraints
+// against it.
+var TaskStates = []TaskState{TaskQueued, TaskWarming, TaskWarm, TaskPartial, TaskFailed, TaskCancelled, TaskEvicted}
+
+// activeStates are the states a worker may still act on; every other state
+// of TaskStates is terminal.
+var activeStates = []TaskState{TaskQueued, TaskWarming}
+
 // Terminal reports whether no worker will touch a task in this state again
 // unless a new request revives it.
 func (s TaskState) Terminal() bool {
-	switch s {
-	case TaskWarm, TaskPartial, TaskFailed, TaskCancelled, TaskEvicted:
-		return true
-	}
-	return false
+	return s.Valid() && !slices.Contains(activeStates, s)
 }
 
 // Valid reports whether s is one of the task states a task can be stored in
 // (TaskVerifying is only reported).
 func (s TaskState) Valid() bool {
-	switch s {
-	case TaskQueued, TaskWarming, TaskWarm, TaskPartial, TaskFailed, TaskCancelled, TaskEvicted:
-		return true
+	return slices.Contains(TaskStates, s)
+}
+
+// ActiveStates returns the states that are not terminal (queued, warming).
+func ActiveStates() []TaskState { return slices.Clone(activeStates) }
+
+// TerminalStates returns the terminal states of TaskStates, in order.
+func TerminalStates() []TaskState {
+	var out []TaskState
+	for _, s := range TaskStates {
+		if s.Terminal() {
+			out = append(out, s)
+		}
 	}
-	return false
+	return out
+}
+
+// JoinStates writes states as text for help and messages: separated by sep,
+// the last one by last ("partial, failed or evicted" with ", " and " or ").
+func JoinStates(states []TaskState, sep, last string) string {
+	var b strings.Builder
+	for i, s := range states {
+		switch {
+		case i == 0:
+		case i == len(states)-1:
+			b.WriteString(last)
+		default:
+			b.WriteString(sep)
+		}
+		b.WriteString(string(s))
+	}
+	return b.String()
 }
 
 // JobState is the state of a Slurm job's link to its datasets.
@@ -59,6 +98,9 @@ const (
 	// JobEnded ran its epilog (or was cancelled before starting).
 	JobEnded JobState = "ended"
 )
+
+// JobStates is the one list of the states of a job's link to its datasets.
+var JobStates = []JobState{JobSubmitted, JobStarted, JobEnded}
 
 // Source says who asked for a warm-up.
 type Source string
@@ -74,11 +116,8 @@ const (
 	SourceActive Source = "active"
 )
 
+// Sources is the one list of the sources a request can come from.
+var Sources = []Source{SourceSubmit, SourceProlog, SourceManual, SourceActive}
+
 // Valid reports whether s is one of the known sources.
-func (s Source) Valid() bool {
-	switch s {
-	case SourceSubmit, SourceProlog, SourceManual, SourceActive:
-		return true
-	}
-	return false
-}
+func (s Source) Valid() bool { return slices.Contains(Sources, s) }

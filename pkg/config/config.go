@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -18,8 +20,41 @@ import (
 // DefaultPath is where accel-data's tools look for their configuration.
 const DefaultPath = "/etc/slurm/accel-data.conf"
 
-// PathEnv overrides DefaultPath.
+// PathEnv names the configuration file, instead of DefaultPath.
 const PathEnv = "ACCEL_DATA_CONF"
+
+// SlurmConfEnv is the environment variable naming slurm.conf (slurmd passes
+// it to the prolog); accel-data.conf next to it is the file of that cluster.
+const SlurmConfEnv = "SLURM_CONF"
+
+// Rule says, for --help, how Find picks the file.
+const Rule = "--config, else $" + PathEnv + ", else accel-data.conf next to $" + SlurmConfEnv + ", else " + DefaultPath
+
+// Find is the one rule every tool uses to pick its configuration file: the
+// --config flag (flag, when not empty), else $ACCEL_DATA_CONF, else
+// accel-data.conf in the directory of $SLURM_CONF when that file exists,
+// else DefaultPath. optional is true only for DefaultPath: a file named by
+// the flag or the environment must exist, the default need not (the
+// defaults stand).
+func Find(flag string, getenv func(string) string) (path string, optional bool) {
+	if flag != "" {
+		return flag, false
+	}
+	if p := getenv(PathEnv); p != "" {
+		return p, false
+	}
+	if sc := getenv(SlurmConfEnv); sc != "" {
+		p := filepath.Join(filepath.Dir(sc), "accel-data.conf")
+		if _, err := os.Stat(p); err == nil {
+			return p, false
+		}
+	}
+	return DefaultPath, true
+}
+
+// NotKeys are flags every tool may have that are never keys of the file:
+// Apply and Load skip them (a Config= line is an unknown key).
+var NotKeys = []string{"config", "help", "version"}
 
 // Entry is one `Key=Value` line.
 type Entry struct {
@@ -92,9 +127,10 @@ var Keys = []string{
 // Apply sets every flag of fs named by an entry, unless the flag was already
 // set on the command line. A key that is in Keys but not a flag of this tool
 // is skipped (another tool reads it); a key in neither is an error that names
-// the key, so a typo never passes silently. Flags listed in skip (e.g.
-// "config", "help") cannot be set from the file.
+// the key, so a typo never passes silently. Flags listed in skip, and
+// NotKeys, cannot be set from the file.
 func Apply(fs *pflag.FlagSet, entries []Entry, name string, skip ...string) error {
+	skip = append(slices.Clip(skip), NotKeys...)
 	byKey := map[string]*pflag.Flag{}
 	fs.VisitAll(func(f *pflag.Flag) { byKey[Normalize(f.Name)] = f })
 	for _, s := range skip {
@@ -102,7 +138,7 @@ func Apply(fs *pflag.FlagSet, entries []Entry, name string, skip ...string) erro
 	}
 	for _, e := range entries {
 		f, ok := byKey[Normalize(e.Key)]
-		if !ok && known(e.Key) && !skipped(e.Key, skip) {
+		if !ok && IsKey(e.Key) && !skipped(e.Key, skip) {
 			continue
 		}
 		if !ok {
@@ -136,9 +172,10 @@ func Load(fs *pflag.FlagSet, path string, optional bool, skip ...string) error {
 	return Apply(fs, entries, path, skip...)
 }
 
-func known(key string) bool {
+// IsKey reports whether name (a key, or a flag: "prolog-wait") is one of Keys.
+func IsKey(name string) bool {
 	for _, k := range Keys {
-		if Normalize(k) == Normalize(key) {
+		if Normalize(k) == Normalize(name) {
 			return true
 		}
 	}

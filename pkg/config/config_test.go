@@ -61,3 +61,32 @@ func TestLoadOptional(t *testing.T) {
 	require.NoError(t, Load(fs, p, false))
 	require.Equal(t, "/a", *s)
 }
+
+// Find is the one rule of every tool: flag, $ACCEL_DATA_CONF, next to
+// $SLURM_CONF when that file exists, else the default (the only optional one).
+func TestFind(t *testing.T) {
+	dir := t.TempDir()
+	slurmConf := filepath.Join(dir, "slurm.conf")
+	envOf := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+	p, optional := Find("/x.conf", envOf(map[string]string{PathEnv: "/y.conf"}))
+	require.Equal(t, "/x.conf", p, "the flag wins")
+	require.False(t, optional, "an explicit file must exist")
+
+	p, optional = Find("", envOf(map[string]string{PathEnv: "/y.conf", SlurmConfEnv: slurmConf}))
+	require.Equal(t, "/y.conf", p)
+	require.False(t, optional)
+
+	p, optional = Find("", envOf(map[string]string{SlurmConfEnv: slurmConf}))
+	require.Equal(t, DefaultPath, p, "no file next to SLURM_CONF: the default")
+	require.True(t, optional)
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "accel-data.conf"), []byte("Socket=/tmp/s.sock\n"), 0o644))
+	p, optional = Find("", envOf(map[string]string{SlurmConfEnv: slurmConf}))
+	require.Equal(t, filepath.Join(dir, "accel-data.conf"), p)
+	require.False(t, optional)
+
+	p, optional = Find("", envOf(nil))
+	require.Equal(t, DefaultPath, p)
+	require.True(t, optional)
+}

@@ -2,6 +2,7 @@ package dedup
 
 import (
 	"fmt"
+	"github.com/accel-data/accel-data/internal/bytesize"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -64,7 +65,7 @@ func (pp *ProgressPrinter) Line() string {
 		rate = float64(read) / el
 	}
 	s := fmt.Sprintf("%d files (%s) scanned, %s read at %s/s",
-		p.Files.Load(), HumanBytes(p.Bytes.Load()), HumanBytes(read), HumanBytes(int64(rate)))
+		p.Files.Load(), bytesize.Format(p.Bytes.Load()), bytesize.Format(read), bytesize.Format(int64(rate)))
 	if p.Comparing.Load() {
 		left := p.ToRead.Load() - read
 		if rate > 0 && left > 0 {

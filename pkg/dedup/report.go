@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/accel-data/accel-data/internal/bytesize"
 	"io"
 	"os"
 	"path/filepath"
@@ -282,15 +283,15 @@ func (r *Report) WriteText(w io.Writer, maxDirs int) error {
 				id = ", sha256 " + g.SHA256
 			}
 			bw.printf("duplicates: %d files of %s (%d bytes)%s, reclaimable %s\n",
-				len(g.Files), HumanBytes(g.Size), g.Size, id, HumanBytes(g.Reclaimable()))
+				len(g.Files), bytesize.Format(g.Size), g.Size, id, bytesize.Format(g.Reclaimable()))
 		case StateShared:
 			shared++
 			bw.printf("already shared (equal JuiceFS slices): %d files of %s (%d bytes)\n",
-				len(g.Files), HumanBytes(g.Size), g.Size)
+				len(g.Files), bytesize.Format(g.Size), g.Size)
 		default:
 			unv++
 			bw.printf("unverified (same size, different slices, data not read): %d files of %s (%d bytes)\n",
-				len(g.Files), HumanBytes(g.Size), g.Size)
+				len(g.Files), bytesize.Format(g.Size), g.Size)
 		}
 		for i, f := range g.Files {
 			mark := "  dup  "
@@ -311,7 +312,7 @@ func (r *Report) WriteText(w io.Writer, maxDirs int) error {
 				bw.printf("  ... %d more directories (see --json)\n", len(r.Dirs)-maxDirs)
 				break
 			}
-			bw.printf("  %10s  %6d files  %s\n", HumanBytes(d.Bytes), d.Files, d.Dir.Quoted())
+			bw.printf("  %10s  %6d files  %s\n", bytesize.Format(d.Bytes), d.Files, d.Dir.Quoted())
 		}
 		bw.printf("\n")
 	}
@@ -319,8 +320,8 @@ func (r *Report) WriteText(w io.Writer, maxDirs int) error {
 		bw.printf("error: %s: %s\n", e.Path.Quoted(), e.Error)
 	}
 	bw.printf("scanned %d files (%s), read %s; %d duplicate groups, reclaimable %s (%d bytes); %d already-shared groups (%s); %d unverified groups; %d errors\n",
-		r.Files, HumanBytes(r.Bytes), HumanBytes(r.HashedBytes), dup, HumanBytes(r.Reclaimable), r.Reclaimable,
-		shared, HumanBytes(r.SharedBytes), unv, len(r.Errors))
+		r.Files, bytesize.Format(r.Bytes), bytesize.Format(r.HashedBytes), dup, bytesize.Format(r.Reclaimable), r.Reclaimable,
+		shared, bytesize.Format(r.SharedBytes), unv, len(r.Errors))
 	return bw.err
 }
 
@@ -333,18 +334,4 @@ func (e *errWriter) printf(format string, a ...any) {
 	if e.err == nil {
 		_, e.err = fmt.Fprintf(e.w, format, a...)
 	}
-}
-
-// HumanBytes formats n with binary units (1.5 MiB).
-func HumanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -3,6 +3,7 @@ package planner
 import (
 	"cmp"
 	"fmt"
+	"github.com/accel-data/accel-data/internal/bytesize"
 	"slices"
 	"time"
 
@@ -94,11 +95,11 @@ func Plan(s Snapshot, cfg Config, now time.Time) Decision {
 		case !c.near:
 			if avail := free - max(nearDemand, 0); c.missing > avail {
 				wait("deferred: first job expected in %s; needs %s, %s free after room for jobs starting sooner (never evicts for a job this far off)",
-					earliest(x.PendingStarts, now).Round(time.Minute), Bytes(c.missing), Bytes(max(avail, 0)))
+					earliest(x.PendingStarts, now).Round(time.Minute), bytesize.Format(c.missing), bytesize.Format(max(avail, 0)))
 				continue
 			}
 		case c.missing > free+ev.total:
-			wait("waiting for cache space: needs %s, %s free, %s evictable", Bytes(c.missing), Bytes(max(free, 0)), Bytes(ev.total))
+			wait("waiting for cache space: needs %s, %s free, %s evictable", bytesize.Format(c.missing), bytesize.Format(max(free, 0)), bytesize.Format(ev.total))
 			if age := now.Sub(x.QueuedSince); cfg.ReserveAfter > 0 && age >= cfg.ReserveAfter {
 				heldBy, heldFor = x, age
 			}
@@ -108,7 +109,7 @@ func Plan(s Snapshot, cfg Config, now time.Time) Decision {
 				e := ev.pop(-1)
 				free += e.CachedBytes
 				d.Evictions = append(d.Evictions, Eviction{ID: e.ID, Path: e.Path, Bytes: e.CachedBytes,
-					Reason: fmt.Sprintf("make room for %s (needs %s): no job needs it, history %.2f, lowest value", x.Path, Bytes(c.missing), e.History)})
+					Reason: fmt.Sprintf("make room for %s (needs %s): no job needs it, history %.2f, lowest value", x.Path, bytesize.Format(c.missing), e.History)})
 			}
 		}
 		free -= c.missing
@@ -134,7 +135,7 @@ func planActive(d *Decision, s Snapshot, cfg Config, now time.Time, ds []Dataset
 	case slots <= 0:
 		return "no free warm-up worker"
 	case s.ActiveBytesUsed >= cfg.ActiveBudgetBytes:
-		return fmt.Sprintf("window budget used (%s of %s)", Bytes(s.ActiveBytesUsed), Bytes(cfg.ActiveBudgetBytes))
+		return fmt.Sprintf("window budget used (%s of %s)", bytesize.Format(s.ActiveBytesUsed), bytesize.Format(cfg.ActiveBudgetBytes))
 	}
 	budget := cfg.ActiveBudgetBytes - s.ActiveBytesUsed
 	var idx []int
@@ -212,18 +213,4 @@ func earliest(starts []time.Time, now time.Time) time.Duration {
 		return 0
 	}
 	return best
-}
-
-// Bytes formats n in binary units ("40.0 GiB").
-func Bytes(n int64) string {
-	const u = "KMGTPE"
-	if n < 1024 {
-		return fmt.Sprintf("%d B", n)
-	}
-	f, i := float64(n)/1024, 0
-	for f >= 1024 && i < len(u)-1 {
-		f /= 1024
-		i++
-	}
-	return fmt.Sprintf("%.1f %ciB", f, u[i])
 }

@@ -74,30 +74,43 @@ func (r Result) String() string {
 // unknownStart is how far ahead a pending job with no expected start is assumed to be.
 const unknownStart = 24 * time.Hour
 
-// Compute returns the priority of one dataset at now.
+// Compute returns the priority of one dataset at now: each factor's
+// normalised value times its weight, in the order of Factors.
 func Compute(in Input, w Weights, now time.Time) Result {
-	var fs [7]Factor
-	fs[0] = mk(FactorPrologWait, b2f(in.PrologWaiting > 0), w.PrologWait)
-	fs[1] = mk(FactorStartSoon, StartSoon(in.PendingStarts, w.StartHorizon, now), w.StartSoon)
 	n := float64(in.PrologWaiting + len(in.PendingStarts))
-	fs[2] = mk(FactorPending, n/(n+w.PendingRef), w.Pending)
 	age := 0.0
 	if !in.QueuedSince.IsZero() && now.After(in.QueuedSince) && w.AgeUnit > 0 {
 		age = float64(now.Sub(in.QueuedSince)) / float64(w.AgeUnit)
 	}
-	fs[3] = mk(FactorAge, age, w.Age)
 	h := max(in.History, 0)
-	fs[4] = mk(FactorHistory, h/(h+w.HistoryRef), w.History)
 	missing := max(in.Bytes-in.CachedBytes, 0)
-	fs[5] = mk(FactorSize, 1/(1+float64(missing)/float64(max(w.SizeRef, 1))), w.Size)
 	hr := 0.5 // unknown: neutral
 	if in.HitRate >= 0 {
 		hr = min(in.HitRate, 1)
 	}
-	fs[6] = mk(FactorHitRate, hr, w.HitRate)
-	r := Result{Factors: fs[:]}
-	for _, f := range fs {
-		r.Total += f.Contribution
+	value := func(factor string) float64 {
+		switch factor {
+		case FactorPrologWait:
+			return b2f(in.PrologWaiting > 0)
+		case FactorStartSoon:
+			return StartSoon(in.PendingStarts, w.StartHorizon, now)
+		case FactorPending:
+			return n / (n + w.PendingRef)
+		case FactorAge:
+			return age
+		case FactorHistory:
+			return h / (h + w.HistoryRef)
+		case FactorSize:
+			return 1 / (1 + float64(missing)/float64(max(w.SizeRef, 1)))
+		case FactorHitRate:
+			return hr
+		}
+		panic("priority: no value for factor " + factor)
+	}
+	r := Result{Factors: make([]Factor, len(weightDefs))}
+	for i, d := range weightDefs {
+		r.Factors[i] = mk(d.name, value(d.name), *d.field(&w))
+		r.Total += r.Factors[i].Contribution
 	}
 	return r
 }

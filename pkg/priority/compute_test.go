@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/pkg/config"
 )
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -88,7 +90,21 @@ func TestValidateAndFlags(t *testing.T) {
 	require.NoError(t, fs.Parse([]string{"--priority-weight-prolog-wait=5", "--priority-age-unit=2h"}))
 	require.Equal(t, 5.0, w.PrologWait)
 	require.Equal(t, 2*time.Hour, w.AgeUnit)
-	n := 0
-	fs.VisitAll(func(*pflag.Flag) { n++ })
-	require.Equal(t, len(ConfigKeys), n, "one key per flag")
+	require.Equal(t, 5.0, w.ByFactor()[FactorPrologWait])
+	fs.VisitAll(func(f *pflag.Flag) {
+		require.True(t, config.IsKey(f.Name), "--%s is a key of pkg/config.Keys", f.Name)
+	})
+	require.NotNil(t, fs.Lookup("priority-weight-hit-rate"))
+}
+
+func TestFactorsAreTheWeightsInResultOrder(t *testing.T) {
+	require.Equal(t, []string{"prolog_wait", "start_soon", "pending", "age", "history", "size", "hit_rate"}, Factors())
+	r := Compute(Input{HitRate: -1}, DefaultWeights(), t0)
+	var names []string
+	for _, f := range r.Factors {
+		names = append(names, f.Name)
+		require.Equal(t, DefaultWeights().ByFactor()[f.Name], f.Weight, f.Name)
+	}
+	require.Equal(t, Factors(), names)
+	require.Equal(t, "PriorityWeightHitRate", weightKey(FactorHitRate))
 }

@@ -2,6 +2,7 @@ package priority
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -58,19 +59,63 @@ func DefaultWeights() Weights {
 	}
 }
 
+// weightDefs is the one list of the weighted factors: each factor's name
+// (Result, /v1/priority, swarmup prio's columns), its weight's field, flag
+// (--priority-weight-NAME) and key (PriorityWeightName), and its help. The
+// order is the order of a Result's factors.
+var weightDefs = []struct {
+	name  string
+	field func(*Weights) *float64
+	help  string
+}{
+	{FactorPrologWait, func(w *Weights) *float64 { return &w.PrologWait }, "a job is waiting in its prolog for the dataset"},
+	{FactorStartSoon, func(w *Weights) *float64 { return &w.StartSoon }, "how soon the earliest pending job is expected to start"},
+	{FactorPending, func(w *Weights) *float64 { return &w.Pending }, "number of jobs that need the dataset"},
+	{FactorAge, func(w *Weights) *float64 { return &w.Age }, "time in queue, per --priority-age-unit"},
+	{FactorHistory, func(w *Weights) *float64 { return &w.History }, "decayed count of jobs that used the dataset"},
+	{FactorSize, func(w *Weights) *float64 { return &w.Size }, "small missing bytes (unblocks most jobs per byte)"},
+	{FactorHitRate, func(w *Weights) *float64 { return &w.HitRate }, "measured hit rate / access density"},
+}
+
+// Factors returns the factor names in the order a Result lists them.
+func Factors() []string {
+	out := make([]string, len(weightDefs))
+	for i, d := range weightDefs {
+		out[i] = d.name
+	}
+	return out
+}
+
+// ByFactor returns each factor's weight by factor name (GET /v1/priority).
+func (w Weights) ByFactor() map[string]float64 {
+	out := make(map[string]float64, len(weightDefs))
+	for _, d := range weightDefs {
+		out[d.name] = *d.field(&w)
+	}
+	return out
+}
+
+// weightFlag is the flag of a factor's weight: prolog_wait is
+// --priority-weight-prolog-wait (the key PriorityWeightPrologWait).
+func weightFlag(factor string) string {
+	return "priority-weight-" + strings.ReplaceAll(factor, "_", "-")
+}
+
+// weightKey is the configuration key of a factor's weight.
+func weightKey(factor string) string {
+	var b strings.Builder
+	b.WriteString("PriorityWeight")
+	for _, part := range strings.Split(factor, "_") {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}
+
 // Validate says what is wrong with w, in terms of its configuration keys.
 func (w Weights) Validate() error {
-	for _, f := range []struct {
-		key string
-		v   float64
-	}{
-		{"PriorityWeightPrologWait", w.PrologWait}, {"PriorityWeightStartSoon", w.StartSoon},
-		{"PriorityWeightPending", w.Pending}, {"PriorityWeightAge", w.Age},
-		{"PriorityWeightHistory", w.History}, {"PriorityWeightSize", w.Size},
-		{"PriorityWeightHitRate", w.HitRate},
-	} {
-		if f.v < 0 {
-			return fmt.Errorf("%s=%g: weights must be >= 0 (0 switches the factor off)", f.key, f.v)
+	for _, d := range weightDefs {
+		if v := *d.field(&w); v < 0 {
+			return fmt.Errorf("%s=%g: weights must be >= 0 (0 switches the factor off)", weightKey(d.name), v)
 		}
 	}
 	if w.StartHorizon <= 0 || w.AgeUnit <= 0 {
@@ -83,26 +128,17 @@ func (w Weights) Validate() error {
 }
 
 // BindFlags registers one flag per weight on fs (key PriorityWeightPrologWait
-// is flag --priority-weight-prolog-wait, and so on), writing into w, whose
-// current values are the defaults shown. Add the keys to pkg/config.Keys.
+// is flag --priority-weight-prolog-wait, and so on) and one per scale,
+// writing into w, whose current values are the defaults shown. Each flag is a
+// key of pkg/config.Keys.
 func (w *Weights) BindFlags(fs *pflag.FlagSet) {
-	fs.Float64Var(&w.PrologWait, "priority-weight-prolog-wait", w.PrologWait, "priority weight: a job is waiting in its prolog for the dataset")
-	fs.Float64Var(&w.StartSoon, "priority-weight-start-soon", w.StartSoon, "priority weight: how soon the earliest pending job is expected to start")
-	fs.Float64Var(&w.Pending, "priority-weight-pending", w.Pending, "priority weight: number of jobs that need the dataset")
-	fs.Float64Var(&w.Age, "priority-weight-age", w.Age, "priority weight: time in queue, per --priority-age-unit")
-	fs.Float64Var(&w.History, "priority-weight-history", w.History, "priority weight: decayed count of jobs that used the dataset")
-	fs.Float64Var(&w.Size, "priority-weight-size", w.Size, "priority weight: small missing bytes (unblocks most jobs per byte)")
-	fs.Float64Var(&w.HitRate, "priority-weight-hit-rate", w.HitRate, "priority weight: measured hit rate / access density")
+	for _, d := range weightDefs {
+		p := d.field(w)
+		fs.Float64Var(p, weightFlag(d.name), *p, "priority weight: "+d.help)
+	}
 	fs.DurationVar(&w.StartHorizon, "priority-start-horizon", w.StartHorizon, "expected start this far ahead scores 0.5 on start-soon")
 	fs.DurationVar(&w.AgeUnit, "priority-age-unit", w.AgeUnit, "each unit of queue time adds 1 to the age factor")
 	fs.Float64Var(&w.PendingRef, "priority-pending-ref", w.PendingRef, "this many jobs score 0.5 on pending")
 	fs.Float64Var(&w.HistoryRef, "priority-history-ref", w.HistoryRef, "this decayed job count scores 0.5 on history")
 	fs.Int64Var(&w.SizeRef, "priority-size-ref", w.SizeRef, "this many missing bytes score 0.5 on size")
-}
-
-// ConfigKeys lists the configuration keys BindFlags registers.
-var ConfigKeys = []string{
-	"PriorityWeightPrologWait", "PriorityWeightStartSoon", "PriorityWeightPending", "PriorityWeightAge",
-	"PriorityWeightHistory", "PriorityWeightSize", "PriorityWeightHitRate",
-	"PriorityStartHorizon", "PriorityAgeUnit", "PriorityPendingRef", "PriorityHistoryRef", "PrioritySizeRef",
 }

@@ -5,10 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/accel-data/accel-data/internal/bytesize"
 	"time"
 
 	"github.com/accel-data/accel-data/pkg/api"
-	"github.com/accel-data/accel-data/pkg/planner"
 )
 
 // OversizeReason is the one message for a dataset of the given size that is
@@ -16,7 +16,7 @@ import (
 // time and as the reason of a task the cache manager refused).
 func OversizeReason(bytes, limit int64) string {
 	return fmt.Sprintf("%s, larger than MaxRequestBytes=%s, the most a user may warm in one request; ask an admin (root) to warm it, or name a smaller part of it",
-		planner.Bytes(bytes), planner.Bytes(limit))
+		bytesize.Format(bytes), bytesize.Format(limit))
 }
 
 // exemptClaimSQL is an SQL condition, true when a live claim of root or of

@@ -20,13 +20,6 @@ import (
 	"github.com/accel-data/accel-data/pkg/queue"
 )
 
-var (
-	allTaskStates = []api.TaskState{api.TaskQueued, api.TaskWarming, api.TaskWarm, api.TaskPartial,
-		api.TaskFailed, api.TaskCancelled, api.TaskEvicted}
-	allJobStates = []api.JobState{api.JobSubmitted, api.JobStarted, api.JobEnded}
-	allSources   = []api.Source{api.SourceSubmit, api.SourceProlog, api.SourceManual, api.SourceActive}
-)
-
 func strs[T ~string](xs []T) []string {
 	out := make([]string, len(xs))
 	for i, x := range xs {
@@ -96,18 +89,18 @@ func TestCheckListsMatchAPIConstants(t *testing.T) {
 		require.NoError(t, db.QueryRow(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?`, table).Scan(&sql))
 		return sql
 	}
-	for _, st := range allTaskStates {
+	for _, st := range api.TaskStates {
 		require.True(t, st.Valid(), "test list has an invalid state %q", st)
 	}
-	for _, src := range allSources {
+	for _, src := range api.Sources {
 		require.True(t, src.Valid())
 	}
-	require.Equal(t, strs(allTaskStates), checkList(t, schema("tasks"), "state"))
-	require.Equal(t, strs(allTaskStates), checkList(t, schema("attempts"), "outcome"))
-	require.Equal(t, strs(allJobStates), checkList(t, schema("jobs"), "state"))
-	require.Equal(t, strs(allSources), checkList(t, schema("tasks"), "source"))
-	require.Equal(t, strs(allSources), checkList(t, schema("requests"), "source"))
-	require.Equal(t, strs(allSources), checkList(t, schema("claims"), "source"))
+	require.Equal(t, strs(api.TaskStates), checkList(t, schema("tasks"), "state"))
+	require.Equal(t, strs(api.TaskStates), checkList(t, schema("attempts"), "outcome"))
+	require.Equal(t, strs(api.JobStates), checkList(t, schema("jobs"), "state"))
+	require.Equal(t, strs(api.Sources), checkList(t, schema("tasks"), "source"))
+	require.Equal(t, strs(api.Sources), checkList(t, schema("requests"), "source"))
+	require.Equal(t, strs(api.Sources), checkList(t, schema("claims"), "source"))
 	// The lists are every constant pkg/api declares (catches a new state added there only).
 	// (less TaskVerifying, which is reported and never stored).
 	stored := slices.DeleteFunc(apiConstants(t, "TaskState"), func(s string) bool { return s == string(api.TaskVerifying) })
@@ -146,7 +139,7 @@ func TestCheckConstraintsRejectBadValues(t *testing.T) {
 		require.Regexp(t, `CHECK constraint failed|cannot store TEXT value`, err.Error(), q)
 	}
 	// Valid values pass.
-	for _, st := range allJobStates {
+	for _, st := range api.JobStates {
 		_, err := db.Exec(`INSERT INTO jobs (uid, state, submitted_at) VALUES (0, ?, 0)`, string(st))
 		require.NoError(t, err)
 	}

@@ -82,8 +82,7 @@ func (s *Store) Datasets(ctx context.Context) (_ []api.Dataset, err error) {
 func (s *Store) Counts(ctx context.Context) (_ map[api.TaskState]int, err error) {
 	defer s.done(time.Now(), &err)
 	counts := map[api.TaskState]int{}
-	for _, st := range []api.TaskState{api.TaskQueued, api.TaskWarming, api.TaskWarm, api.TaskPartial,
-		api.TaskFailed, api.TaskCancelled, api.TaskEvicted} {
+	for _, st := range api.TaskStates {
 		counts[st] = 0
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT state, count(*) FROM tasks GROUP BY state`)

@@ -20,7 +20,7 @@ type AccelOptions struct {
 	// ReplanEvery forces a plan every this many ticks even when nothing changed.
 	ReplanEvery int
 	// PrologETA lets a prolog stop waiting when the warm-up cannot finish
-	// within the bound (planner.KeepWaiting); false waits to the bound like fifo.
+	// within the bound (prologwait.KeepWaiting); false waits to the bound like fifo.
 	PrologETA bool
 }
 

@@ -4,10 +4,11 @@ import (
 	"cmp"
 	"container/heap"
 	"fmt"
-	"github.com/accel-data/accel-data/pkg/planner"
 	"math"
 	"slices"
 	"time"
+
+	"github.com/accel-data/accel-data/pkg/prologwait"
 )
 
 // Physics is the simulated JuiceFS and cluster, the same for every policy.
@@ -236,7 +237,7 @@ func (e *Engine) giveUp(j int) bool {
 }
 
 // etaGiveUp is the prolog's answer from warmupd: stop waiting when a missing
-// dataset cannot be warm within the bound (planner.KeepWaiting). It decides
+// dataset cannot be warm within the bound (prologwait.KeepWaiting). It decides
 // only after the scheduler has had one tick to act on the prolog.
 func (e *Engine) etaGiveUp(j int) bool {
 	job := &e.Jobs[j]
@@ -253,7 +254,7 @@ func (e *Engine) etaGiveUp(j int) bool {
 		if e.isWarm[i] {
 			rate = e.warmRate()
 		}
-		if !planner.KeepWaiting(d.size-d.cached, rate, secs(waited), secs(e.Phys.PrologWait)) {
+		if !prologwait.KeepWaiting(d.size-d.cached, rate, secs(waited), secs(e.Phys.PrologWait)) {
 			return true
 		}
 	}

@@ -1,4 +1,4 @@
-package planner
+package prologwait
 
 import (
 	"testing"
@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 )
+
+const GiB = 1 << 30
 
 func TestKeepWaiting(t *testing.T) {
 	const bound = 10 * time.Minute
@@ -16,4 +18,12 @@ func TestKeepWaiting(t *testing.T) {
 	require.False(t, KeepWaiting(10<<40, 2*float64(GiB), 0, bound), "10 TiB at 2 GiB/s takes 85 min")
 	require.False(t, KeepWaiting(GiB, 0, 0, bound), "not warming: no ETA")
 	require.False(t, KeepWaiting(GiB, float64(GiB), bound, bound), "bound reached")
+	require.False(t, KeepWaiting(1<<62, 1e-9, 0, bound), "an ETA beyond what a Duration holds does not overflow into a yes")
+}
+
+func TestETA(t *testing.T) {
+	require.Equal(t, time.Duration(0), ETA(0, 0))
+	require.Equal(t, 60*time.Second, ETA(60*GiB, GiB))
+	require.Equal(t, time.Duration(1<<63-1), ETA(1, 0))
+	require.Equal(t, time.Duration(1<<63-1), ETA(1<<62, 1e-9))
 }
