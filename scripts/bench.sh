@@ -2,16 +2,18 @@
 # Runs every Go benchmark and prints its figures (medians, percentiles and
 # ratios are reported by the benchmarks themselves via b.ReportMetric).
 #   - fixed-workload benchmarks (each runs its own median-of-N): -benchtime 1x
-#   - per-operation benchmarks of the store and the planner: -benchtime 2s
+#   - per-operation benchmarks of the store, the planner, MUNGE and the path
+#     check: -benchtime 2s
 # test/e2e includes the multi-host figures (BenchmarkHosts*: sbatch on a login
-# host reaching warmupd on a service host over TCP + MUNGE, the prolog on a
+# host reaching warmupd on a service host over TCP + MUNGE, submits/s from
+# the login host (BenchmarkHostsSubmitRate), the prolog on a
 # compute host; test/slurm-cluster/hosts-up.sh, network namespaces, as root).
 # The duplicate-finder comparison with rmlint/jdupes/rdfind/fdupes is
 # separate: `make bench-dedup` (bench/dedup/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 filter() { grep -Ev '^(goos|goarch|pkg|cpu):|^PASS$|testutil: using the JuiceFS stand-in|^--- BENCH|^ +writer.go:' || true; }
-echo "== per-operation benchmarks (pkg/queue, pkg/planner, internal/munge), -benchtime 2s"
-go test -run '^$' -bench . -benchtime 2s ./pkg/queue ./pkg/planner ./internal/munge 2>&1 | filter
+echo "== per-operation benchmarks (pkg/queue, pkg/planner, internal/munge, internal/server), -benchtime 2s"
+go test -run '^$' -bench . -benchtime 2s ./pkg/queue ./pkg/planner ./internal/munge ./internal/server 2>&1 | filter
 echo "== fixed-workload benchmarks, -benchtime 1x"
 go test -run '^$' -bench . -benchtime 1x ./pkg/jfs ./pkg/sim ./cmd/swarmup ./test/integration ./test/e2e 2>&1 | filter

@@ -70,9 +70,13 @@ func (s *Store) groupLoop() {
 	}
 }
 
-// runGroup runs ops in one transaction, each in a savepoint (a lone op needs
-// none: the transaction is its savepoint), and returns each op's error. A
-// failed commit fails every op that had succeeded.
+// runGroup runs ops in one transaction and returns each op's error. A lone
+// op gets the transaction to itself. Several run first one after the other
+// with no savepoint (savepoints make SQLite copy every page an op changes to
+// a sub-journal, the dearest part of a group); only when one of them fails
+// is the transaction rolled back and the group run again with each op in its
+// own savepoint, so that an error undoes only that op's writes. A failed
+// commit fails every op that had succeeded.
 func (s *Store) runGroup(ops []*groupOp) []error {
 	ctx := context.Background() // one caller's cancellation must not abort the others
 	errs := make([]error, len(ops))
@@ -84,28 +88,53 @@ func (s *Store) runGroup(ops []*groupOp) []error {
 		}
 		return errs
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	w, err := s.beginGroup(ctx)
 	if err != nil {
-		return fail(fmt.Errorf("queue: begin transaction: %w", err))
-	}
-	w := &wtx{Tx: tx, s: s}
-	if len(ops) == 1 {
-		if errs[0] = ops[0].ctx.Err(); errs[0] == nil {
-			errs[0] = ops[0].fn(ctx, w)
-		}
-		if errs[0] != nil {
-			_ = tx.Rollback()
-			return errs
-		}
-	} else if err := runSavepoints(ctx, w, ops, errs); err != nil {
-		_ = tx.Rollback()
 		return fail(err)
 	}
-	if err := tx.Commit(); err != nil {
+	if !runAll(ctx, w, ops, errs) {
+		_ = w.Rollback()
+		if len(ops) == 1 {
+			return errs
+		}
+		if w, err = s.beginGroup(ctx); err != nil {
+			return fail(err)
+		}
+		clear(errs)
+		if err := runSavepoints(ctx, w, ops, errs); err != nil {
+			_ = w.Rollback()
+			return fail(err)
+		}
+	}
+	if err := w.Commit(); err != nil {
 		return fail(fmt.Errorf("queue: commit: %w", err))
 	}
 	s.prepareWanted(ctx)
 	return errs
+}
+
+// beginGroup starts a group's transaction on the writer connection.
+func (s *Store) beginGroup(ctx context.Context) (*wtx, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("queue: begin transaction: %w", err)
+	}
+	return &wtx{Tx: tx, s: s}, nil
+}
+
+// runAll runs ops in w one after the other, recording each one's error in
+// errs (a caller whose context is done is skipped with its error), and
+// stops at the first op that fails, returning false.
+func runAll(ctx context.Context, w *wtx, ops []*groupOp, errs []error) bool {
+	for i, op := range ops {
+		if errs[i] = op.ctx.Err(); errs[i] != nil {
+			continue
+		}
+		if errs[i] = op.fn(ctx, w); errs[i] != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // runSavepoints runs each op in its own savepoint of w, recording its error
@@ -115,15 +144,15 @@ func runSavepoints(ctx context.Context, w *wtx, ops []*groupOp, errs []error) er
 		if errs[i] = op.ctx.Err(); errs[i] != nil {
 			continue
 		}
-		if _, err := w.Tx.ExecContext(ctx, `SAVEPOINT op`); err != nil {
+		if _, err := w.ExecContext(ctx, `SAVEPOINT op`); err != nil {
 			return fmt.Errorf("queue: savepoint: %w", err)
 		}
 		if errs[i] = op.fn(ctx, w); errs[i] != nil {
-			if _, err := w.Tx.ExecContext(ctx, `ROLLBACK TO op`); err != nil {
+			if _, err := w.ExecContext(ctx, `ROLLBACK TO op`); err != nil {
 				return fmt.Errorf("queue: roll back one request: %w", err)
 			}
 		}
-		if _, err := w.Tx.ExecContext(ctx, `RELEASE op`); err != nil {
+		if _, err := w.ExecContext(ctx, `RELEASE op`); err != nil {
 			return fmt.Errorf("queue: release savepoint: %w", err)
 		}
 	}

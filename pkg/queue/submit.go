@@ -123,20 +123,19 @@ func (s *Store) submitTx(ctx context.Context, tx *wtx, p SubmitParams, job *int6
 // submitPath resolves one path to a task (see Submit).
 func (s *Store) submitPath(ctx context.Context, tx *wtx, p SubmitParams, pth string, now int64) (api.SubmitItem, error) {
 	it := api.SubmitItem{Path: pth, Dataset: pth}
-	dsID, taskID, state, err := pathTaskTx(ctx, tx, pth)
+	l, err := lookupLineage(ctx, tx, pth)
 	if err != nil {
 		return it, err
 	}
+	dsID, taskID, state := l.dsID, l.taskID, l.state
 	if taskID.Valid && isActive(state) {
 		it.TaskID, it.State, it.Outcome = taskID.Int64, state, OutcomeJoined
 		return it, nil
 	}
 
-	// Covered by an ancestor being warmed? One indexed lookup per parent directory.
-	if anc, id, st, ok, err := activeAncestor(ctx, tx, pth); err != nil {
-		return it, err
-	} else if ok {
-		it.Dataset, it.TaskID, it.State, it.Outcome = anc, id, st, OutcomeCovered
+	// Covered by an ancestor being warmed?
+	if l.anc != "" {
+		it.Dataset, it.TaskID, it.State, it.Outcome = l.anc, l.ancTask, l.ancState, OutcomeCovered
 		return it, nil
 	}
 
@@ -185,27 +184,55 @@ func covers(st api.TaskState) bool {
 	return st == api.TaskQueued || st == api.TaskWarming
 }
 
-// activeAncestor finds the nearest ancestor of pth with a queued or warming
-// task, by one exact (indexed) lookup per parent path, nearest first.
-func activeAncestor(ctx context.Context, tx *wtx, pth string) (string, int64, api.TaskState, bool, error) {
-	for _, anc := range parents(pth) {
+// lineage is what the store holds for a path and its ancestors: the path's
+// own dataset and task (each not Valid when there is none, state then ""),
+// and the nearest ancestor whose task covers the path ("" when none does).
+type lineage struct {
+	dsID, taskID sql.NullInt64
+	state        api.TaskState
+
+	anc      string
+	ancTask  int64
+	ancState api.TaskState
+}
+
+// lookupLineage reads pth and all its ancestors in one indexed query (an IN
+// list on datasets.path: one statement per path depth, each prepared once)
+// rather than one query per parent directory.
+func lookupLineage(ctx context.Context, tx *wtx, pth string) (lineage, error) {
+	var l lineage
+	keys := append([]string{pth}, parents(pth)...)
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT d.path, d.id, t.id, t.state FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id
+		WHERE d.path IN (?`+strings.Repeat(", ?", len(keys)-1)+`)`, args...)
+	if err != nil {
+		return l, fmt.Errorf("queue: look up %s and its parents: %w", pth, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
 		var (
-			id int64
-			st string
+			p      string
+			dsID   int64
+			taskID sql.NullInt64
+			st     sql.NullString
 		)
-		err := tx.QueryRowContext(ctx, `SELECT t.id, t.state FROM datasets d CROSS JOIN tasks t ON t.dataset_id = d.id
-			WHERE d.path = ?`, anc).Scan(&id, &st)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
+		if err := rows.Scan(&p, &dsID, &taskID, &st); err != nil {
+			return l, fmt.Errorf("queue: look up %s and its parents: %w", pth, err)
 		}
-		if err != nil {
-			return "", 0, "", false, fmt.Errorf("queue: look up ancestor %s of %s: %w", anc, pth, err)
-		}
-		if covers(api.TaskState(st)) {
-			return anc, id, api.TaskState(st), true, nil
+		switch {
+		case p == pth:
+			l.dsID, l.taskID, l.state = sql.NullInt64{Int64: dsID, Valid: true}, taskID, api.TaskState(st.String)
+		case taskID.Valid && covers(api.TaskState(st.String)) && len(p) > len(l.anc):
+			l.anc, l.ancTask, l.ancState = p, taskID.Int64, api.TaskState(st.String)
 		}
 	}
-	return "", 0, "", false, nil
+	if err := rows.Err(); err != nil {
+		return l, fmt.Errorf("queue: look up %s and its parents: %w", pth, err)
+	}
+	return l, nil
 }
 
 // descendantRange returns the bounds lo < path < hi that select every path

@@ -2,13 +2,22 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/accel-data/accel-data/internal/testutil"
 	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/queue"
 )
 
 // BenchmarkHostsSubmitLatency measures what --accel-data adds to sbatch on
@@ -61,4 +70,103 @@ func BenchmarkHostsPrologWarm(b *testing.B) {
 		b.ReportMetric(ms(median(runs)), "prolog-median-ms")
 		b.ReportMetric(ms(median(enter)), "enter-ms")
 	}
+}
+
+// BenchmarkHostsSubmitRate measures submits per second to warmupd on svc
+// with 100 000 datasets in its store, sent by test/submitload from 4
+// workers (4 000 requests, half naming a new dataset, half joining one):
+// from the login host over TCP with a fresh MUNGE credential per request
+// (encoded on login, decoded on svc), from login over TCP with a session
+// (one credential, then an HMAC per request), and on svc through the unix
+// socket, for the ratios. Each round runs the three once (after a round
+// that is not measured); the figures are medians over submitRounds rounds,
+// the ratios medians of each round's ratio. Target: >= 2000 req/s over TCP.
+func BenchmarkHostsSubmitRate(b *testing.B) {
+	hc := useHosts(b)
+	w := setup(b, true, "", "--workers", "0", "--log-level", "warn")
+	seedStore(b, w, 100_000)
+	load := testutil.Binary(b, "test/submitload")
+	n := 0
+	rate := func(host string, args ...string) (reqs, cpu, daemon float64) {
+		n++
+		root := filepath.Join(w.vol.Mount, fmt.Sprintf("load%02d", n))
+		for i := range 2000 {
+			require.NoError(b, os.MkdirAll(filepath.Join(root, fmt.Sprintf("d%05d", i)), 0o755))
+		}
+		args = append(args, "--root", root, "--dirs", "2000", "--requests", "4000", "--workers", "4", "--token", fmt.Sprintf("r%d-", n))
+		d0 := procCPU(b, w.d.Pid())
+		out, err := hc.cmd(context.Background(), host, -1, load, args...).CombinedOutput()
+		require.NoError(b, err, "submitload on %s: %s", host, out)
+		daemon = float64((procCPU(b, w.d.Pid()) - d0).Microseconds()) / 4000
+		_, err = fmt.Sscanf(string(out), "req/s %g cpu-us/req %g", &reqs, &cpu)
+		require.NoError(b, err, "submitload printed %q", out)
+		return reqs, cpu, daemon
+	}
+	tcp := []string{"--server", hc.server, "--munge-socket", hc.munge}
+	unix := []string{"--socket", w.d.Socket}
+	rate("svc", unix...) // not measured: the first submits to a fresh daemon cost more
+	var cred, sess, sock, credRatio, sessRatio, credCPU, sessCPU, credD, sessD, sockD []float64
+	for b.Loop() {
+		for range submitRounds {
+			c, cc, cd := rate("login", tcp...)
+			s, sc, sd := rate("login", append(tcp, "--sessions")...)
+			u, _, ud := rate("svc", unix...)
+			cred, sess, sock = append(cred, c), append(sess, s), append(sock, u)
+			credRatio, sessRatio = append(credRatio, c/u), append(sessRatio, s/u)
+			credCPU, sessCPU = append(credCPU, cc), append(sessCPU, sc)
+			credD, sessD, sockD = append(credD, cd), append(sessD, sd), append(sockD, ud)
+		}
+	}
+	b.ReportMetric(medianOf(cred), "tcp-cred-req/s")
+	b.ReportMetric(medianOf(sess), "tcp-sess-req/s")
+	b.ReportMetric(medianOf(sock), "unix-req/s")
+	b.ReportMetric(medianOf(credRatio), "cred/unix")
+	b.ReportMetric(medianOf(sessRatio), "sess/unix")
+	b.ReportMetric(medianOf(credCPU), "cred-client-cpu-us/req")
+	b.ReportMetric(medianOf(sessCPU), "sess-client-cpu-us/req")
+	b.ReportMetric(medianOf(credD), "cred-warmupd-cpu-us/req")
+	b.ReportMetric(medianOf(sessD), "sess-warmupd-cpu-us/req")
+	b.ReportMetric(medianOf(sockD), "unix-warmupd-cpu-us/req")
+	b.ReportMetric(0, "ns/op")
+}
+
+// submitRounds is how many rounds the submit-rate benchmarks take the median of.
+const submitRounds = 5
+
+// seedStore stops warmupd, adds n warm datasets under the test's volume to
+// its store, and starts it again.
+func seedStore(b *testing.B, w *world, n int) {
+	b.Helper()
+	w.d.Stop()
+	st, err := queue.Open(w.d.Database, zerolog.Nop())
+	require.NoError(b, err)
+	paths := make([]string, n)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("%s/seed/%03d/ds%06d", w.vol.Mount, i%1000, i)
+	}
+	require.NoError(b, st.SeedDatasets(context.Background(), paths, api.TaskWarm, time.Now()))
+	require.NoError(b, st.Close())
+	w.d.Start()
+}
+
+// procCPU is the user+system CPU time of process pid so far.
+func procCPU(b *testing.B, pid int) time.Duration {
+	b.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	require.NoError(b, err)
+	s := string(raw)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, err1 := strconv.Atoi(f[11])
+	st, err2 := strconv.Atoi(f[12])
+	require.NoError(b, errors.Join(err1, err2), "/proc/%d/stat: %s", pid, s)
+	return time.Duration(ut+st) * time.Second / time.Duration(clockTicks)
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's CPU times (100 on Linux).
+const clockTicks = 100
+
+func medianOf(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
