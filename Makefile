@@ -4,7 +4,7 @@ DESTDIR ?=
 BIN     := bin
 GO      ?= go
 GOFLAGS ?=
-CMDS    := warmupd swarmup slurm-prolog jfs-dedup warmup-sim
+CMDS    := warmupd swarmup slurm-prolog jfs-dedup warmup-sim accel-agent
 TESTCMDS:= fakejuicefs
 # The build's version, printed by every tool's --version and /v1/health; a
 # plain `go build` falls back to the VCS revision Go records.

@@ -85,6 +85,9 @@ var Keys = []string{
 	// TCP door and MUNGE (issue 9): warmupd's Listen and SlurmdUser; the
 	// clients' Server and ServerUID; MungeSocket for both sides
 	"Listen", "SlurmdUser", "Server", "ServerUID", "MungeSocket",
+	// accel-agent (issue 10); it also reads Socket, Server, ServerUID, MungeSocket, LogLevel
+	"AgentMount", "AgentAccessLog", "AgentStats", "AgentNode", "AgentInterval", "AgentBuffer", "AgentProcRoot",
+	"AgentPidCache", "AgentInodeCache", "AgentMaxFiles", "AgentDatasetDepth", "AgentSubpathDepth",
 }
 
 // Apply sets every flag of fs named by an entry, unless the flag was already
