@@ -132,3 +132,9 @@ func (c *Client) JobIO(ctx context.Context, jobID uint64) (*JobIO, error) {
 	var out JobIO
 	return &out, c.Do(ctx, http.MethodGet, "/v1/jobs/"+strconv.FormatUint(jobID, 10)+"/io", nil, &out)
 }
+
+// NodeMounts returns the mount configurations agents reported.
+func (c *Client) NodeMounts(ctx context.Context) ([]NodeMount, error) {
+	var out []NodeMount
+	return out, c.Do(ctx, http.MethodGet, "/v1/access/mounts", nil, &out)
+}

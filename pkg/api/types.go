@@ -146,6 +146,11 @@ type Dataset struct {
 	JobsRunning int        `json:"jobs_running"`
 	JobsQueued  int        `json:"jobs_queued"`
 	LastUsedAt  *time.Time `json:"last_used_at,omitempty"`
+	// ReadDensity is the distinct bytes jobs read ÷ Bytes, HitRatio the
+	// byte hit ratio of the jobs that read it, from accel-agent reports
+	// (decayed); absent when no agent reported reads of it.
+	ReadDensity *float64 `json:"read_density,omitempty"`
+	HitRatio    *float64 `json:"hit_ratio,omitempty"`
 }
 
 // DatasetsResponse answers GET /v1/datasets.

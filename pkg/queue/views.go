@@ -81,7 +81,10 @@ func (s *Store) Datasets(ctx context.Context) (_ []api.Dataset, err error) {
 		d.CheckedAt, d.LastUsedAt, d.State = ptrNS(checked), ptrNS(used), api.TaskState(st)
 		out = append(out, d)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, s.fillAccess(ctx, out)
 }
 
 // Counts returns how many tasks are in each state (every state is present,

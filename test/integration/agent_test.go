@@ -1,0 +1,220 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/internal/testutil"
+	"github.com/accel-data/accel-data/pkg/api"
+)
+
+// agentRig is a real accel-agent process following a FIFO that the test
+// writes access-log lines into, in JuiceFS's exact format, for the real pids
+// of processes the test starts.
+type agentRig struct {
+	t     *testing.T
+	fifo  string
+	stats string
+	cmd   *exec.Cmd
+	logs  *bytes.Buffer
+	mu    *sync.Mutex
+	w     *os.File
+}
+
+func startAgent(t *testing.T, v *testutil.Volume, socket, node string, extra ...string) *agentRig {
+	t.Helper()
+	dir := t.TempDir()
+	r := &agentRig{t: t, fifo: filepath.Join(dir, "accesslog"), stats: filepath.Join(dir, "stats"), logs: &bytes.Buffer{}, mu: &sync.Mutex{}}
+	require.NoError(t, syscall.Mkfifo(r.fifo, 0o600))
+	r.setStats(0, 0, 0)
+	args := append([]string{"--config", "/dev/null", "--socket", socket, "--agent-mount", v.Mount,
+		"--agent-access-log", r.fifo, "--agent-stats", r.stats, "--agent-node", node,
+		"--agent-interval", "200ms", "--log-level", "debug"}, extra...)
+	r.cmd = exec.Command(testutil.Binary(t, "cmd/accel-agent"), args...)
+	r.cmd.Stdout, r.cmd.Stderr = lockedWriter{r.mu, r.logs}, lockedWriter{r.mu, r.logs}
+	require.NoError(t, r.cmd.Start())
+	done := make(chan struct{})
+	go func() { _ = r.cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		if r.w != nil {
+			r.w.Close()
+		}
+		_ = r.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = r.cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("accel-agent log:\n%s", r.Logs())
+		}
+	})
+	// Opening the FIFO for writing waits for the agent to open it.
+	w, err := os.OpenFile(r.fifo, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	r.w = w
+	return r
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (r *agentRig) Logs() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.logs.String()
+}
+
+// setStats writes the mount counters the agent snapshots (.stats format).
+func (r *agentRig) setStats(hit, miss, get int64) {
+	data := fmt.Sprintf("juicefs_blockcache_hit_bytes %d\njuicefs_blockcache_miss_bytes %d\njuicefs_object_request_data_bytes_GET %d\njuicefs_blockcache_hits 1\n", hit, miss, get)
+	tmp := r.stats + ".tmp"
+	require.NoError(r.t, os.WriteFile(tmp, []byte(data), 0o644))
+	require.NoError(r.t, os.Rename(tmp, r.stats))
+}
+
+// line writes one access-log line as JuiceFS 1.4 formats it.
+func (r *agentRig) line(pid int, op string) {
+	ts := time.Now().Format("2006.01.02 15:04:05.000000")
+	_, err := fmt.Fprintf(r.w, "%s [uid:0,gid:0,pid:%d] %s <0.000100>\n", ts, pid, op)
+	require.NoError(r.t, err)
+}
+
+// readFile writes the lines of `cat PATH` by pid: lookups from the root,
+// open, getattr, reads of 128 KiB, flush and release (pid 0), with inodes
+// from ino (ino, ino+1, … for each path component).
+func (r *agentRig) readFile(pid int, rel string, ino uint64, fh uint64, size int64) {
+	parts := strings.Split(rel, "/")
+	parent := uint64(1)
+	for i, name := range parts {
+		attrs := "drwxr-xr-x:0040755,2,0,0,1796124035,1796124050,1796124050,4096"
+		if i == len(parts)-1 {
+			attrs = fmt.Sprintf("-rw-r--r--:0100644,1,0,0,1796124035,1796124035,1796124035,%d", size)
+		}
+		r.line(pid, fmt.Sprintf("lookup (%d,%s): (%d,[%s]) - OK", parent, name, ino+uint64(i), attrs))
+		parent = ino + uint64(i)
+	}
+	f := parent
+	r.line(pid, fmt.Sprintf("open (%d,0x8000) [fh:%d] - OK", f, fh))
+	for off := int64(0); off < size; off += 128 << 10 {
+		n := min(int64(128<<10), size-off)
+		r.line(pid, fmt.Sprintf("read (%d,131072,%d,%d): (%d) - OK", f, off, fh, n))
+	}
+	r.line(pid, fmt.Sprintf("flush (%d,%d,3383EB3F58E8B257) - OK", f, fh))
+	r.line(0, fmt.Sprintf("release (%d,%d) - OK", f, fh))
+}
+
+// jobProcess starts a process that belongs to Slurm job id (SLURM_JOB_ID in
+// its environment, as slurmstepd sets it) and stays until killed.
+func jobProcess(t *testing.T, id uint64) *exec.Cmd {
+	c := exec.Command("sleep", "600")
+	c.Env = append(os.Environ(), fmt.Sprintf("SLURM_JOB_ID=%d", id))
+	require.NoError(t, c.Start())
+	t.Cleanup(func() { _ = c.Process.Kill(); _ = c.Wait() })
+	return c
+}
+
+func waitJobIO(t *testing.T, c *api.Client, id uint64, cond func(*api.JobIO) bool) *api.JobIO {
+	t.Helper()
+	var last *api.JobIO
+	var lastErr error
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		io, err := c.JobIO(context.Background(), id)
+		last, lastErr = io, err
+		if err == nil && cond(io) {
+			return io
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("job %d I/O never matched: %+v, %v", id, last, lastErr)
+	return nil
+}
+
+// A job names /jfs/ds but reads only ds/train: the agent attributes its
+// reads by pid (SLURM_JOB_ID in the process's environment), resolves inodes
+// from the lookups, and at job end warmupd has the job's bytes per subpath,
+// its cache counters over the job's time, and the dataset's read density.
+func TestAgentReportsWhatAJobRead(t *testing.T) {
+	v := testutil.NewVolume(t)
+	v.WriteFiles(t, "ds/train", 2, 1<<20)
+	v.WriteFiles(t, "ds/val", 6, 1<<20)
+	d := testutil.StartWarmupd(t, v)
+	ctx := context.Background()
+	ds := filepath.Join(v.Mount, "ds")
+	_, err := d.Client.Submit(ctx, api.SubmitRequest{Paths: []string{ds}, Token: "tok-agent", JobID: 4242, Source: api.SourceSubmit})
+	require.NoError(t, err)
+	d.WaitQueue(2*time.Minute, allTerminal) // the warm-up measures the dataset: 8 MiB
+	_, err = d.Client.JobStart(ctx, 4242, api.JobStartRequest{Token: "tok-agent", Node: "n1"})
+	require.NoError(t, err)
+
+	job := jobProcess(t, 4242)
+	other := exec.Command("sleep", "600") // a process outside any job
+	other.Env = []string{"PATH=/usr/bin:/bin"}
+	require.NoError(t, other.Start())
+	t.Cleanup(func() { _ = other.Process.Kill(); _ = other.Wait() })
+
+	a := startAgent(t, v, d.Socket, "n1")
+	a.setStats(1000, 0, 0) // counters before the job read anything
+	rel := func(p string) string { r, _ := filepath.Rel(v.Mount, p); return r }
+	a.readFile(job.Process.Pid, rel(filepath.Join(ds, "train", "f0000.bin")), 100, 11, 1<<20)
+	a.readFile(job.Process.Pid, rel(filepath.Join(ds, "train", "f0001.bin")), 200, 13, 1<<20)
+	a.readFile(other.Process.Pid, rel(filepath.Join(ds, "val", "f0000.bin")), 300, 15, 1<<20)
+	a.line(0, "#")
+	// While the job runs: a report without final, with its reads.
+	io := waitJobIO(t, d.Client, 4242, func(io *api.JobIO) bool { return io.Bytes == 2<<20 })
+	require.False(t, io.Final)
+	a.setStats(1000+(1<<20), 1<<20, 1<<20) // half of the job's reads were hits
+	require.NoError(t, job.Process.Kill())
+	_ = job.Wait()
+	io = waitJobIO(t, d.Client, 4242, func(io *api.JobIO) bool { return io.Final })
+
+	require.Equal(t, int64(2<<20), io.Bytes, "only the job's own reads")
+	require.Equal(t, int64(2), io.Files)
+	require.Equal(t, []api.SubpathIO{{Dataset: ds, Subpath: "train", Bytes: 2 << 20, Files: 2}}, io.Subpaths)
+	require.Equal(t, int64(1<<20), io.HitBytes)
+	require.Equal(t, int64(1<<20), io.MissBytes)
+	require.Equal(t, int64(1<<20), io.GetBytes)
+	require.InDelta(t, 0.5, io.HitRatio, 1e-9)
+	require.Len(t, io.Nodes, 1)
+	require.Equal(t, "n1", io.Nodes[0].Node)
+	require.Positive(t, io.PrologWaitSeconds)
+	require.Len(t, io.Mounts, 1)
+	require.NotEmpty(t, io.Mounts[0].CacheDir, "the mount's cache dir, from its .config")
+
+	dss, err := d.Client.Datasets(ctx)
+	require.NoError(t, err)
+	var got *api.Dataset
+	for i := range dss.Datasets {
+		if dss.Datasets[i].Path == ds {
+			got = &dss.Datasets[i]
+		}
+	}
+	require.NotNil(t, got)
+	require.NotNil(t, got.ReadDensity)
+	require.InDelta(t, 0.25, *got.ReadDensity, 0.01, "2 MiB of 8 MiB read")
+	require.NotNil(t, got.HitRatio)
+	require.InDelta(t, 0.5, *got.HitRatio, 1e-6)
+	require.Contains(t, a.Logs(), "job ended on this node")
+	require.Equal(t, 1, d.CountLogs("job I/O on node"))
+}
