@@ -159,15 +159,7 @@ func (a *Agent) consume(ctx context.Context, f *os.File) error {
 			continue
 		}
 		if len(line) > 0 && !skip {
-			if perr := a.parser.Parse(line, &e); perr != nil {
-				a.mu.Lock()
-				a.bad++
-				a.mu.Unlock()
-			} else {
-				a.mu.Lock()
-				a.agg.Observe(&e)
-				a.mu.Unlock()
-			}
+			a.observe(line, &e)
 		}
 		skip = false
 		if err != nil {
@@ -175,6 +167,24 @@ func (a *Agent) consume(ctx context.Context, f *os.File) error {
 		}
 	}
 	return ctx.Err()
+}
+
+// Observe feeds one access-log line, as if read from the log.
+func (a *Agent) Observe(line []byte) {
+	var e accesslog.Entry
+	a.observe(line, &e)
+}
+
+func (a *Agent) observe(line []byte, e *accesslog.Entry) {
+	if err := a.parser.Parse(line, e); err != nil {
+		a.mu.Lock()
+		a.bad++
+		a.mu.Unlock()
+		return
+	}
+	a.mu.Lock()
+	a.agg.Observe(e)
+	a.mu.Unlock()
 }
 
 // Flush makes a report of what was added up since the last one, queues it

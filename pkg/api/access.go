@@ -114,6 +114,12 @@ type NodeMount struct {
 	MountReport
 	Mount      string    `json:"mount"`
 	ReportedAt time.Time `json:"reported_at"`
+	// Totals over the agent's reports (see AccessReport).
+	Lines             int64 `json:"lines"`
+	Dropped           int64 `json:"dropped"`
+	UnattributedBytes int64 `json:"unattributed_bytes"`
+	UnresolvedBytes   int64 `json:"unresolved_bytes"`
+	ReportsDropped    int64 `json:"reports_dropped"`
 }
 
 // AccessResponse answers POST /v1/access.

@@ -355,7 +355,8 @@ func (s *Store) nodeMounts(ctx context.Context, only []api.JobNodeIO) ([]api.Nod
 		want[n.Node] = true
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT node, mount, fstype, volume, cache_dir, cache_size, cache_eviction, cache_scan_interval,
-		free_space_ratio, cache_free_bytes, version, reported_at FROM node_mounts ORDER BY node, mount`)
+		free_space_ratio, cache_free_bytes, version, reported_at, lines, dropped, unattributed_bytes, unresolved_bytes, reports_dropped
+		FROM node_mounts ORDER BY node, mount`)
 	if err != nil {
 		return nil, fmt.Errorf("queue: node mounts: %w", err)
 	}
@@ -365,7 +366,8 @@ func (s *Store) nodeMounts(ctx context.Context, only []api.JobNodeIO) ([]api.Nod
 		var m api.NodeMount
 		var at int64
 		if err := rows.Scan(&m.Node, &m.Mount, &m.FSType, &m.Volume, &m.CacheDir, &m.CacheSize, &m.CacheEviction,
-			&m.CacheScanInterval, &m.FreeSpaceRatio, &m.CacheFreeBytes, &m.Version, &at); err != nil {
+			&m.CacheScanInterval, &m.FreeSpaceRatio, &m.CacheFreeBytes, &m.Version, &at,
+			&m.Lines, &m.Dropped, &m.UnattributedBytes, &m.UnresolvedBytes, &m.ReportsDropped); err != nil {
 			return nil, fmt.Errorf("queue: node mounts: %w", err)
 		}
 		m.ReportedAt = fromNS(at)

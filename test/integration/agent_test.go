@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -217,4 +218,27 @@ func TestAgentReportsWhatAJobRead(t *testing.T) {
 	require.InDelta(t, 0.5, *got.HitRatio, 1e-6)
 	require.Contains(t, a.Logs(), "job ended on this node")
 	require.Equal(t, 1, d.CountLogs("job I/O on node"))
+}
+
+// Only root (or SlurmdUser) may report access: another local user's report
+// is refused and changes nothing, while anyone may read a job's report.
+func TestAccessReportsOnlyFromRootOrSlurmd(t *testing.T) {
+	v := testutil.NewVolume(t)
+	d := testutil.StartWarmupd(t, v)
+	body, err := json.Marshal(api.AccessReport{Node: "n1", Mount: v.Mount,
+		Jobs: []api.JobAccess{{JobID: 77, Final: true, Paths: []api.PathAccess{{Dataset: v.Mount + "/ds", Subpath: ".", Bytes: 10}}}}})
+	require.NoError(t, err)
+	code, out := call(t, nobody, d.Socket, "POST", "/v1/access", string(body))
+	require.Equal(t, 403, code, out)
+	require.Contains(t, out, "only root")
+	code, _ = call(t, nobody, d.Socket, "GET", "/v1/jobs/77/io", "")
+	require.Equal(t, 404, code, "nothing was recorded")
+
+	code, out = call(t, -1, d.Socket, "POST", "/v1/access", string(body))
+	require.Equal(t, 200, code, out)
+	code, out = call(t, nobody, d.Socket, "GET", "/v1/jobs/77/io", "")
+	require.Equal(t, 200, code, out)
+	require.Contains(t, out, `"bytes":10`)
+	code, out = call(t, -1, d.Socket, "POST", "/v1/access", `{"node":""}`)
+	require.Equal(t, 400, code, out)
 }
