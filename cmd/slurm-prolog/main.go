@@ -115,6 +115,9 @@ func logOutcome(stderr io.Writer, path string, out outcome) {
 	if out.Detail != "" {
 		ev = ev.Str("detail", out.Detail)
 	}
+	if out.IO != nil {
+		ev = ev.Str("io", ioSummary(out.IO))
+	}
 	if out.Retries > 0 {
 		ev = ev.Int("retries", out.Retries)
 		if out.Reason != reasonDaemonDown {

@@ -47,6 +47,8 @@ type outcome struct {
 	// MungeDown says no MUNGE credential could be made on this host (Server
 	// set, munged down): the run did not wait for it.
 	MungeDown bool
+	// IO is what accel-agent reported the job read on this node (epilog).
+	IO *api.JobNodeIO
 }
 
 // prolog tells warmupd the job started and waits until its data is ready or
@@ -158,6 +160,8 @@ func epilog(ctx context.Context, c *api.Client, e jobEnv) outcome {
 	})
 	if err != nil {
 		out.Reason, out.Detail = rc.classify(cctx, err), err.Error()
+	} else {
+		out.IO = nodeIO(ctx, c, e.JobID, e.Node)
 	}
 	rc.report(&out)
 	out.Waited = time.Since(start)

@@ -31,7 +31,8 @@ and times are RFC 3339. --json prints the API objects instead.`,
   swarmup cancel 12
   swarmup datasets --json
   swarmup prio --long
-  swarmup cache`,
+  swarmup cache
+  swarmup job 4242`,
 		Args:          noArgs,
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -65,6 +66,7 @@ and times are RFC 3339. --json prints the API objects instead.`,
 		NewCmdDatasets(f, nil),
 		NewCmdPrio(f, nil),
 		NewCmdCache(f, nil),
+		NewCmdJob(f, nil),
 	)
 	return root
 }

@@ -218,6 +218,34 @@ func TestAgentReportsWhatAJobRead(t *testing.T) {
 	require.InDelta(t, 0.5, *got.HitRatio, 1e-6)
 	require.Contains(t, a.Logs(), "job ended on this node")
 	require.Equal(t, 1, d.CountLogs("job I/O on node"))
+
+	// swarmup job shows it, as a table and as JSON; swarmup datasets the density.
+	swarmup := func(args ...string) string {
+		out, err := exec.Command(testutil.Binary(t, "cmd/swarmup"), append([]string{"--socket", d.Socket}, args...)...).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return string(out)
+	}
+	out := swarmup("job", "4242")
+	require.Contains(t, out, "Job 4242: read 2.0 MiB (2 files) on 1 node(s), byte hit ratio 50.0%, object storage 1.0 MiB")
+	require.Contains(t, out, "busiest "+ds+"/train")
+	require.Regexp(t, `NODE\tREAD\tFILES\tHITRATIO\tHIT\tMISS\tOBJGET\tENDED\nn1\t2.0 MiB\t2\t50.0%\t1.0 MiB\t1.0 MiB\t1.0 MiB\ttrue\n`, out)
+	require.Contains(t, out, ds+"\ttrain\t2.0 MiB\t2\n")
+	var js api.JobIO
+	require.NoError(t, json.Unmarshal([]byte(swarmup("job", "4242", "--json")), &js))
+	require.Equal(t, io.Bytes, js.Bytes)
+	require.Regexp(t, `\t25.0%\t50.0%\n`, swarmup("datasets", "--noheader", "--format", "path,density,hitratio"))
+	bad, err := exec.Command(testutil.Binary(t, "cmd/swarmup"), "--socket", d.Socket, "job", "999").CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(bad), "no accel-agent reported reads of it")
+
+	// The epilog's one line for the job on this node carries its I/O.
+	ep := exec.Command(testutil.Binary(t, "cmd/slurm-prolog"), "--socket", d.Socket)
+	ep.Env = []string{"SLURM_SCRIPT_CONTEXT=epilog_slurmd", "SLURM_JOB_ID=4242", "SLURM_JOB_UID=0", "SLURMD_NODENAME=n1",
+		"SPANK_ACCEL_DATA=" + ds, "ACCEL_DATA_CONF=/dev/null"}
+	epOut, err := ep.CombinedOutput()
+	require.NoError(t, err, "%s", epOut)
+	require.Contains(t, string(epOut), "read 2097152 B in 2 files, hit ratio 50.0%, 1048576 B from object storage")
+	require.Equal(t, 1, strings.Count(strings.TrimSpace(string(epOut)), "\n")+1, "one line: %s", epOut)
 }
 
 // Only root (or SlurmdUser) may report access: another local user's report
