@@ -32,7 +32,8 @@ and times are RFC 3339. --json prints the API objects instead.`,
   swarmup datasets --json
   swarmup prio --long
   swarmup cache
-  swarmup job 4242`,
+  swarmup job 4242
+  swarmup doctor`,
 		Args:          noArgs,
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -67,6 +68,7 @@ and times are RFC 3339. --json prints the API objects instead.`,
 		NewCmdPrio(f, nil),
 		NewCmdCache(f, nil),
 		NewCmdJob(f, nil),
+		NewCmdDoctor(f, nil),
 	)
 	return root
 }
