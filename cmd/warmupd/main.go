@@ -75,6 +75,7 @@ type options struct {
 	listen      string
 	slurmdUser  string
 	mungeSocket string
+	narrow      bool
 }
 
 func main() {
@@ -108,6 +109,7 @@ func run(args []string) int {
 	fs.IntVar(&o.sched.Retry.Attempts, "retries", retry.DefaultAttempts, "attempts before a warm-up is reported partial or failed")
 	fs.DurationVar(&o.sched.Retry.Backoff, "retry-backoff", retry.DefaultBackoff, "delay before the first retry (doubles each attempt, at most 10m)")
 	fs.DurationVar(&o.sched.CheckInterval, "check-interval", 5*time.Second, "progress check period while a warm-up runs")
+	fs.BoolVar(&o.narrow, "narrow-warmups", false, "warm first the subdirectories of a dataset that jobs read (accel-agent history), then the rest (off: the whole dataset at once)")
 	fs.DurationVar(&o.verify.MaxAge, "verify-max-age", 5*time.Second, "warmupd calls data warm (to a prolog or `swarmup warm`) only if its last 'juicefs warmup --check' finished at most this long ago; older data is checked again first")
 	fs.DurationVar(&o.verify.Timeout, "verify-timeout", 30*time.Second, "bound of one such re-check; data whose re-check does not finish in time is queued again, never called warm")
 	fs.IntVar(&o.verify.Parallel, "verify-parallel", 4, "re-checks run at the same time (one per path at most)")
@@ -238,6 +240,9 @@ func serve(o options, log zerolog.Logger) error {
 	driver := &jfs.Driver{Binary: o.juicefs, Threads: o.warmThreads, Log: log.With().Str("component", "jfs").Logger()}
 	mgr := cachemgr.New(o.cache, store, driver, log.With().Str("component", "cache").Logger(), time.Now)
 	o.sched.Plan = mgr.Plan
+	if o.narrow {
+		o.sched.Narrow = narrower(store, log)
+	}
 	sched := scheduler.New(o.sched, store, driver, log.With().Str("component", "scheduler").Logger(), time.Now)
 	verifier := cachemgr.NewVerifier(o.verify, store, driver, log.With().Str("component", "verify").Logger(), time.Now)
 	defer verifier.Close()

@@ -34,6 +34,7 @@ type fakeDriver struct {
 	anyway   bool // a blocked Warmup finishes the fetch all the same (juicefs done just as the cancel came)
 	lag      int  // checks after a warm-up that still see the old cached bytes (the asynchronous cache write)
 	warmups  int
+	warmed   [][]string // the paths of each Warmup, in order
 	checks   int
 	pending  int64 // cached bytes once the cache write has landed
 
@@ -49,6 +50,7 @@ func newDriver(cached, total int64, fill float64) *fakeDriver {
 func (f *fakeDriver) Warmup(ctx context.Context, paths []string) (*jfs.Summary, error) {
 	f.mu.Lock()
 	f.warmups++
+	f.warmed = append(f.warmed, append([]string(nil), paths...))
 	block, err := f.block, f.warmErr
 	f.mu.Unlock()
 	f.started <- struct{}{}

@@ -41,6 +41,11 @@ type Config struct {
 	// planning (rate-limited) returns how soon to ask again, so work that
 	// just arrived waits that long, not a whole Tick.
 	Plan func(ctx context.Context, freeSlots int) (allowed []int64, again time.Duration)
+	// Narrow, when set, returns the paths under a dataset that jobs read
+	// (from the access history, busiest first): a warm-up of the dataset
+	// warms them first, then the whole dataset (narrow.go). Nil or an empty
+	// answer: the whole dataset at once.
+	Narrow func(ctx context.Context, dataset string) []string
 }
 
 func (c *Config) defaults() {

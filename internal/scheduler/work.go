@@ -50,6 +50,7 @@ func (s *Scheduler) work(ctx context.Context, t *queue.Task) {
 
 	progDone := make(chan struct{})
 	go s.progressLoop(tctx, t, progDone, log)
+	s.warmHotFirst(tctx, t, log)
 	_, werr := s.driver.Warmup(tctx, []string{t.Path})
 	close(progDone)
 

@@ -88,6 +88,8 @@ var Keys = []string{
 	// accel-agent (issue 10); it also reads Socket, Server, ServerUID, MungeSocket, LogLevel
 	"AgentMount", "AgentAccessLog", "AgentStats", "AgentNode", "AgentInterval", "AgentBuffer", "AgentProcRoot",
 	"AgentPidCache", "AgentInodeCache", "AgentMaxFiles", "AgentDatasetDepth", "AgentSubpathDepth",
+	// warmupd: narrowed warm-ups from the access history (issue 10)
+	"NarrowWarmups",
 }
 
 // Apply sets every flag of fs named by an entry, unless the flag was already

@@ -419,3 +419,45 @@ func (s *Store) fillHitRates(ctx context.Context, ds []planner.Dataset) error {
 	}
 	return nil
 }
+
+// HotSubpaths returns the subdirectories of dataset that jobs read (access
+// history, busiest first) as absolute paths, and the share of the dataset's
+// bytes they hold (distinct bytes read there ÷ dataset bytes). It returns
+// nothing when there is no history, when jobs read files directly in the
+// dataset (".": no subdirectory to narrow to), or when the subpaths read
+// hold at least maxShare of the dataset (narrowing would not help).
+func (s *Store) HotSubpaths(ctx context.Context, dataset string, maxShare float64) (_ []string, share float64, err error) {
+	defer s.noteDamage(&err)
+	rows, err := s.r.QueryContext(ctx, `SELECT ap.subpath, ap.distinct_bytes, coalesce(d.bytes, 0) FROM access_paths ap
+		LEFT JOIN datasets d ON d.path = ap.dataset WHERE ap.dataset = ? AND ap.bytes > 0 ORDER BY ap.bytes DESC, ap.subpath`, dataset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("queue: hot subpaths of %s: %w", dataset, err)
+	}
+	defer rows.Close()
+	var out []string
+	var distinct float64
+	var size int64
+	for rows.Next() {
+		var sub string
+		var d float64
+		if err := rows.Scan(&sub, &d, &size); err != nil {
+			return nil, 0, fmt.Errorf("queue: hot subpaths of %s: %w", dataset, err)
+		}
+		if sub == "." || sub == "" {
+			return nil, 0, rows.Err()
+		}
+		out = append(out, dataset+"/"+sub)
+		distinct += d
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if len(out) == 0 || size <= 0 {
+		return nil, 0, nil
+	}
+	share = min(distinct/float64(size), 1)
+	if share >= maxShare {
+		return nil, share, nil
+	}
+	return out, share, nil
+}

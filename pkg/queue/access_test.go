@@ -94,3 +94,24 @@ func TestAccessHistoryDecays(t *testing.T) {
 	require.Equal(t, int64(1500), a.Subpaths[0].Bytes, "bytes read decay too: 500 + 1000")
 	require.Equal(t, float64(-1), a.Density, "size not measured yet")
 }
+
+// Jobs read only train: the next warm-up of ds may warm train first.
+func TestHotSubpaths(t *testing.T) {
+	s, _ := open(t)
+	submit(t, s, 0, t0, "/jfs/ds")
+	hot, _, err := s.HotSubpaths(ctx(), "/jfs/ds", 0.9)
+	require.NoError(t, err)
+	require.Empty(t, hot, "no history")
+	require.NoError(t, s.RecordCheck(ctx(), "/jfs/ds", queue.Check{Files: 10, Bytes: 1000}, t0))
+	_, err = s.RecordAccess(ctx(), accessReport("n1", 1, true, 0, 0,
+		api.PathAccess{Dataset: "/jfs/ds", Subpath: "train", Bytes: 300, DistinctBytes: 300, Files: 3, First: t0, Last: t0},
+		api.PathAccess{Dataset: "/jfs/ds", Subpath: "aux", Bytes: 50, DistinctBytes: 50, Files: 1, First: t0, Last: t0}), t0)
+	require.NoError(t, err)
+	hot, share, err := s.HotSubpaths(ctx(), "/jfs/ds", 0.9)
+	require.NoError(t, err)
+	require.Equal(t, []string{"/jfs/ds/train", "/jfs/ds/aux"}, hot, "busiest first")
+	require.InDelta(t, 0.35, share, 1e-6)
+	hot, _, err = s.HotSubpaths(ctx(), "/jfs/ds", 0.3)
+	require.NoError(t, err)
+	require.Empty(t, hot, "they hold more than maxShare: narrowing would not help")
+}

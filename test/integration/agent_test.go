@@ -270,3 +270,34 @@ func TestAccessReportsOnlyFromRootOrSlurmd(t *testing.T) {
 	code, out = call(t, -1, d.Socket, "POST", "/v1/access", `{"node":""}`)
 	require.Equal(t, 400, code, out)
 }
+
+// With --narrow-warmups, once history shows that jobs naming ds read only
+// ds/train, the next warm-up of ds warms ds/train first, then the rest.
+func TestNarrowedWarmupWarmsWhatJobsReadFirst(t *testing.T) {
+	v := testutil.NewVolume(t)
+	v.WriteFiles(t, "ds/train", 2, 1<<20)
+	v.WriteFiles(t, "ds/val", 8, 1<<20)
+	d := testutil.StartWarmupd(t, v, "--narrow-warmups", "--verify-max-age", "1ms")
+	ctx := context.Background()
+	ds := filepath.Join(v.Mount, "ds")
+	_, err := d.Client.Submit(ctx, api.SubmitRequest{Paths: []string{ds}})
+	require.NoError(t, err)
+	d.WaitQueue(2*time.Minute, allTerminal) // measures ds: 10 MiB
+	require.Zero(t, d.CountLogs("narrowed"), "no history yet: the whole dataset at once")
+
+	_, err = d.Client.ReportAccess(ctx, api.AccessReport{Node: "n1", Mount: v.Mount, Jobs: []api.JobAccess{{JobID: 5, Final: true,
+		Paths: []api.PathAccess{{Dataset: ds, Subpath: "train", Bytes: 2 << 20, DistinctBytes: 2 << 20, Files: 2, First: time.Now(), Last: time.Now()}}}}})
+	require.NoError(t, err)
+	v.Evict(t, ds)
+	_, err = d.Client.Submit(ctx, api.SubmitRequest{Paths: []string{ds}})
+	require.NoError(t, err)
+	d.WaitQueue(30*time.Second, func(es []api.QueueEntry) bool {
+		return allTerminal(es) && d.CountLogs("subdirectories jobs read are warm") > 0
+	})
+	logs := d.Logs()
+	require.Contains(t, logs, `"message":"narrowed: warming first the subdirectories jobs read"`)
+	require.Contains(t, logs, `"first":["`+ds+`/train"]`)
+	es, err := d.Client.Queue(ctx, true)
+	require.NoError(t, err)
+	require.Equal(t, api.TaskWarm, byDataset(es.Entries)[ds].State)
+}
