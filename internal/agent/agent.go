@@ -193,6 +193,7 @@ func (a *Agent) observe(line []byte, e *accesslog.Entry) {
 func (a *Agent) Flush(ctx context.Context) {
 	a.mu.Lock()
 	jobs, lines, dropped, unattr, unres := a.agg.Report(a.agg.Jobs.Alive)
+	a.agg.Jobs.Sweep()
 	a.ticks++
 	a.mu.Unlock()
 	rep := api.AccessReport{Node: a.cfg.Node, Mount: a.cfg.Mount, Jobs: jobs, Lines: lines, Dropped: dropped,
@@ -210,7 +211,7 @@ func (a *Agent) Flush(ctx context.Context) {
 		}
 	}
 	if len(jobs) > 0 || rep.Config != nil || dropped > 0 || unattr > 0 || unres > 0 {
-		a.queue = append(a.queue, rep)
+		a.queue = append(a.queue, split(rep, maxPathsPerReport)...)
 	}
 	if over := len(a.queue) - a.cfg.Buffer; over > 0 {
 		a.queue = append(a.queue[:0:0], a.queue[over:]...)
@@ -232,6 +233,48 @@ func (a *Agent) Flush(ctx context.Context) {
 		a.lost = 0
 		a.queue = a.queue[1:]
 	}
+}
+
+// maxPathsPerReport bounds the path entries of one report, so a report
+// stays well below warmupd's request size limit (1 MiB).
+const maxPathsPerReport = 2000
+
+// split cuts a report into reports of at most max path entries (a job's
+// paths may spread over several; the node-wide counts and the mount
+// configuration go with the first, a job's final flag and counters with
+// its last part).
+func split(r api.AccessReport, max int) []api.AccessReport {
+	n := 0
+	for _, j := range r.Jobs {
+		n += len(j.Paths)
+	}
+	if n <= max {
+		return []api.AccessReport{r}
+	}
+	var out []api.AccessReport
+	cur := r
+	cur.Jobs, n = nil, 0
+	flush := func() {
+		out = append(out, cur)
+		cur = api.AccessReport{Node: r.Node, Mount: r.Mount, At: r.At}
+		n = 0
+	}
+	for _, j := range r.Jobs {
+		paths := j.Paths
+		for len(paths) > max-n {
+			part := api.JobAccess{JobID: j.JobID, Paths: paths[:max-n]}
+			paths = paths[max-n:]
+			cur.Jobs = append(cur.Jobs, part)
+			flush()
+		}
+		j.Paths = paths
+		cur.Jobs = append(cur.Jobs, j)
+		n += len(paths)
+	}
+	if len(cur.Jobs) > 0 {
+		flush()
+	}
+	return out
 }
 
 // logJob writes the agent's line for a job that ended on this node.

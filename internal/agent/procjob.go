@@ -43,6 +43,20 @@ func (j *Jobs) Job(pid uint32) (uint64, bool) {
 // Forget drops a pid (its process ended; the pid may be reused).
 func (j *Jobs) Forget(pid uint32) { j.cache.remove(pid) }
 
+// Sweep forgets every cached pid whose process has ended, so a reused pid
+// is looked up again (called once per report).
+func (j *Jobs) Sweep() {
+	var dead []uint32
+	for pid := range j.cache.items {
+		if !j.Alive(pid) {
+			dead = append(dead, pid)
+		}
+	}
+	for _, pid := range dead {
+		j.cache.remove(pid)
+	}
+}
+
 // Alive reports whether pid still runs.
 func (j *Jobs) Alive(pid uint32) bool {
 	_, err := os.Stat(filepath.Join(j.ProcRoot, strconv.FormatUint(uint64(pid), 10)))

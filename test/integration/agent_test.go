@@ -202,6 +202,13 @@ func TestAgentReportsWhatAJobRead(t *testing.T) {
 	require.Positive(t, io.PrologWaitSeconds)
 	require.Len(t, io.Mounts, 1)
 	require.NotEmpty(t, io.Mounts[0].CacheDir, "the mount's cache dir, from its .config")
+	ms, err := d.Client.NodeMounts(ctx)
+	require.NoError(t, err)
+	require.Len(t, ms, 1)
+	require.Equal(t, int64(1<<20), ms[0].UnattributedBytes, "the reads of the process outside any job")
+	require.Zero(t, ms[0].UnresolvedBytes)
+	require.Zero(t, ms[0].Dropped)
+	require.Positive(t, ms[0].Lines)
 
 	dss, err := d.Client.Datasets(ctx)
 	require.NoError(t, err)
