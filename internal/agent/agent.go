@@ -52,6 +52,8 @@ type Agent struct {
 	lost   int64 // reports dropped since the last one delivered
 	ticks  int
 	parser accesslog.Parser
+	ctx    context.Context // Run's, for the name look-ups
+	named  sync.Map        // job id -> []string: the datasets it named (asked from warmupd)
 }
 
 // New builds an agent with defaults filled in.
@@ -84,9 +86,45 @@ func New(cfg Config) *Agent {
 	a.agg = &Aggregator{
 		Mount: filepath.Clean(cfg.Mount), DatasetDepth: cfg.DatasetDepth, SubpathDepth: cfg.SubpathDepth, MaxFiles: cfg.MaxFiles,
 		Jobs: NewJobs(cfg.ProcRoot, max(cfg.PidCache, 1024)), Inodes: NewInodes(max(cfg.InodeCache, 1024)),
-		Stats: a.readStats,
+		Stats: a.readStats, Named: a.namedDatasets, NewJob: a.askNames,
 	}
+	a.ctx = context.Background()
 	return a
+}
+
+// namedDatasets is the aggregator's Named: the job's datasets once warmupd
+// answered.
+func (a *Agent) namedDatasets(job uint64) ([]string, bool) {
+	v, ok := a.named.Load(job)
+	if !ok {
+		return nil, false
+	}
+	return v.([]string), true
+}
+
+// askNames asks warmupd, in the background, which datasets a job named
+// (GET /v1/jobs/ID); a job warmupd does not know, or that cannot be asked
+// about, named none.
+func (a *Agent) askNames(job uint64) {
+	go func() {
+		ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
+		defer cancel()
+		st, err := a.cfg.Client.JobStatus(ctx, job)
+		var names []string
+		if err == nil {
+			for _, d := range st.Datasets {
+				names = append(names, d.Path)
+			}
+		} else if !isNotFound(err) {
+			a.cfg.Log.Debug().Err(err).Uint64("job", job).Msg("cannot ask warmupd for the job's datasets; its reads go by depth")
+		}
+		a.named.Store(job, names) // after an error: none, so its files go by depth
+	}()
+}
+
+func isNotFound(err error) bool {
+	var se *api.StatusError
+	return errors.As(err, &se) && se.Code == 404
 }
 
 func (a *Agent) readStats() (Counters, bool) {
@@ -105,6 +143,7 @@ func (a *Agent) readStats() (Counters, bool) {
 // Run follows the access log and reports every Interval until ctx ends,
 // then sends what it has once more.
 func (a *Agent) Run(ctx context.Context) error {
+	a.ctx = ctx
 	go a.follow(ctx)
 	t := time.NewTicker(a.cfg.Interval)
 	defer t.Stop()
@@ -208,6 +247,7 @@ func (a *Agent) Flush(ctx context.Context) {
 	for _, j := range jobs {
 		if j.Final {
 			a.logJob(j)
+			a.named.Delete(j.JobID)
 		}
 	}
 	if len(jobs) > 0 || rep.Config != nil || dropped > 0 || unattr > 0 || unres > 0 {

@@ -49,6 +49,14 @@ type Aggregator struct {
 	// Stats reads the mount's counters now (called when a job first shows
 	// and at each report); nil: no counters.
 	Stats func() (Counters, bool)
+	// Named returns the datasets a job named (--accel-data), once known: a
+	// file under one of them belongs to the longest, else the dataset is
+	// DatasetDepth components below the mount. Files read before the names
+	// are known wait for them (they are left out of reports until then, or
+	// go by depth when the job ends first). Nil: depth only.
+	Named func(job uint64) (names []string, known bool)
+	// NewJob is called when a job first shows (e.g. to ask for its names).
+	NewJob func(job uint64)
 
 	Jobs   *Jobs
 	Inodes *Inodes
@@ -69,7 +77,9 @@ type jobAcc struct {
 
 type fileAcc struct {
 	read int64
-	acc  *pathAcc
+	acc  *pathAcc       // nil until the file is classified
+	rel  string         // path below the mount, until classified
+	pend api.PathAccess // what was read before it was classified
 }
 
 type pathAcc struct {
@@ -131,6 +141,9 @@ func (a *Aggregator) job(pid uint32) (*jobAcc, bool) {
 			j.base, j.has = a.Stats()
 		}
 		a.jobs[id] = j
+		if a.NewJob != nil {
+			a.NewJob(id)
+		}
 	}
 	j.pids[pid] = struct{}{}
 	return j, true
@@ -152,18 +165,16 @@ func (a *Aggregator) read(e *accesslog.Entry) {
 		if len(j.files) >= a.MaxFiles {
 			j.files = map[uint64]*fileAcc{} // forget: later reads count as new files (an upper bound)
 		}
-		ds, sub := a.split(p)
-		key := [2]string{ds, sub}
-		acc := j.paths[key]
-		if acc == nil {
-			acc = &pathAcc{PathAccess: api.PathAccess{Dataset: ds, Subpath: sub, First: e.Time}}
-			j.paths[key] = acc
-		}
-		acc.Files++
-		f = &fileAcc{acc: acc}
+		f = &fileAcc{rel: p}
 		j.files[e.Inode] = f
+		if names, known := a.names(j.id); known {
+			a.classify(j, f, names)
+		}
 	}
-	acc := f.acc
+	acc := &f.pend
+	if f.acc != nil {
+		acc = &f.acc.PathAccess
+	}
 	before := f.read
 	f.read += e.Bytes
 	if n := a.Inodes.Length(e.Inode); n >= 0 {
@@ -180,21 +191,66 @@ func (a *Aggregator) read(e *accesslog.Entry) {
 	}
 }
 
+func (a *Aggregator) names(job uint64) ([]string, bool) {
+	if a.Named == nil {
+		return nil, true
+	}
+	return a.Named(job)
+}
+
+// classify puts a file in its dataset × subpath bucket, with what was read
+// of it so far.
+func (a *Aggregator) classify(j *jobAcc, f *fileAcc, names []string) {
+	ds, sub := a.split(f.rel, names)
+	key := [2]string{ds, sub}
+	acc := j.paths[key]
+	if acc == nil {
+		acc = &pathAcc{PathAccess: api.PathAccess{Dataset: ds, Subpath: sub}}
+		j.paths[key] = acc
+	}
+	acc.Files++
+	acc.Bytes += f.pend.Bytes
+	acc.DistinctBytes += f.pend.DistinctBytes
+	if !f.pend.First.IsZero() && (acc.First.IsZero() || f.pend.First.Before(acc.First)) {
+		acc.First = f.pend.First
+	}
+	if f.pend.Last.After(acc.Last) {
+		acc.Last = f.pend.Last
+	}
+	f.acc, f.rel, f.pend = acc, "", api.PathAccess{}
+}
+
 // split turns a path relative to the mount into (absolute dataset,
-// subpath relative to it).
-func (a *Aggregator) split(rel string) (string, string) {
+// subpath relative to it): the longest of names the file is under, else
+// the first DatasetDepth components below the mount.
+func (a *Aggregator) split(rel string, names []string) (string, string) {
+	abs := path.Join(a.Mount, rel)
+	best := ""
+	for _, n := range names {
+		if len(n) > len(best) && strings.HasPrefix(abs, strings.TrimSuffix(n, "/")+"/") {
+			best = strings.TrimSuffix(n, "/")
+		}
+	}
+	if best != "" {
+		return best, a.subpath(strings.Split(strings.TrimPrefix(abs, best+"/"), "/"))
+	}
 	parts := strings.Split(rel, "/")
 	dir := parts[:len(parts)-1] // the file's directories
 	if len(dir) < a.DatasetDepth {
 		// a file at or above the dataset level: its directory is the dataset
 		return path.Join(a.Mount, strings.Join(dir, "/")), "."
 	}
-	ds := path.Join(a.Mount, strings.Join(dir[:a.DatasetDepth], "/"))
-	rest := dir[a.DatasetDepth:]
-	if len(rest) == 0 || a.SubpathDepth == 0 {
-		return ds, "."
+	return path.Join(a.Mount, strings.Join(dir[:a.DatasetDepth], "/")), a.subpath(parts[a.DatasetDepth:])
+}
+
+// subpath is the first SubpathDepth directories of a path below a dataset
+// (its last component is the file), "." when none.
+func (a *Aggregator) subpath(below []string) string {
+	dir := below[:len(below)-1]
+	if len(dir) == 0 || a.SubpathDepth == 0 {
+		return "."
 	}
-	return ds, strings.Join(rest[:min(len(rest), a.SubpathDepth)], "/")
+	return strings.Join(dir[:min(len(dir), a.SubpathDepth)], "/")
 }
 
 // Report takes what was added up since the previous Report: one JobAccess
@@ -217,6 +273,15 @@ func (a *Aggregator) Report(alive func(pid uint32) bool) (jobs []api.JobAccess, 
 			}
 		}
 		ja.Final = len(j.pids) == 0
+		// Files still waiting for the job's names wait for the next report,
+		// unless the job ended: then they go by depth.
+		if names, known := a.names(id); known || ja.Final {
+			for _, f := range j.files {
+				if f.acc == nil {
+					a.classify(j, f, names)
+				}
+			}
+		}
 		if have && j.has {
 			d := now.minus(j.base)
 			ja.HitBytes, ja.MissBytes, ja.GetBytes = d.HitBytes, d.MissBytes, d.GetBytes

@@ -112,3 +112,40 @@ func TestJobFromCgroupAndEnviron(t *testing.T) {
 	_, ok = agent.JobFromEnviron([]byte("SLURM_JOB_IDX=77\x00"))
 	require.False(t, ok)
 }
+
+// A file under a dataset the job named belongs to it (the longest such
+// name), whatever its depth; files read before the names were known are
+// classified at the next report, by depth when they are still unknown.
+func TestAggregateUsesTheJobsNamedDatasets(t *testing.T) {
+	proc := procFixture(t, map[uint32][2]string{21987: {"0::/slurm/job_42/step_0\n", ""}})
+	names := map[uint64][]string{}
+	known := false
+	newJobs := []uint64{}
+	a := &agent.Aggregator{Mount: "/jfs", DatasetDepth: 1, SubpathDepth: 1, Jobs: agent.NewJobs(proc, 16), Inodes: agent.NewInodes(1024),
+		Named:  func(j uint64) ([]string, bool) { return names[j], known },
+		NewJob: func(j uint64) { newJobs = append(newJobs, j) }}
+	feed(t, a, "62_accesslog_lookup_read.txt")
+	require.Equal(t, []uint64{42}, newJobs)
+	// the names arrive before the report: /jfs/small0/s00 is what job 42 named
+	names[42], known = []string{"/jfs/small0", "/jfs/small0/s00/"}, true
+	jobs, _, _, _, _ := a.Report(func(uint32) bool { return true })
+	require.Len(t, jobs, 1)
+	require.Len(t, jobs[0].Paths, 1)
+	require.Equal(t, "/jfs/small0/s00", jobs[0].Paths[0].Dataset)
+	require.Equal(t, ".", jobs[0].Paths[0].Subpath)
+	require.Equal(t, int64(65536), jobs[0].Paths[0].Bytes)
+	require.Equal(t, int64(1), jobs[0].Paths[0].Files)
+
+	// names not known yet: the reads wait; the job ends first: by depth
+	b := &agent.Aggregator{Mount: "/jfs", DatasetDepth: 1, SubpathDepth: 1, Jobs: agent.NewJobs(proc, 16), Inodes: agent.NewInodes(1024),
+		Named: func(uint64) ([]string, bool) { return nil, false }}
+	feed(t, b, "62_accesslog_lookup_read.txt")
+	jobs, _, _, _, _ = b.Report(func(uint32) bool { return true })
+	require.Empty(t, jobs, "waiting for the job's names")
+	jobs, _, _, _, _ = b.Report(func(uint32) bool { return false })
+	require.Len(t, jobs, 1)
+	require.True(t, jobs[0].Final)
+	require.Equal(t, "/jfs/small0", jobs[0].Paths[0].Dataset)
+	require.Equal(t, "s00", jobs[0].Paths[0].Subpath)
+	require.Equal(t, int64(65536), jobs[0].Paths[0].Bytes)
+}

@@ -165,6 +165,11 @@ func TestAgentReportsWhatAJobRead(t *testing.T) {
 	ds := filepath.Join(v.Mount, "ds")
 	_, err := d.Client.Submit(ctx, api.SubmitRequest{Paths: []string{ds}, Token: "tok-agent", JobID: 4242, Source: api.SourceSubmit})
 	require.NoError(t, err)
+	// A second job names a dataset two levels down: its reads belong to it.
+	v.WriteFiles(t, "team/ds2/x", 1, 1<<20)
+	ds2 := filepath.Join(v.Mount, "team", "ds2")
+	_, err = d.Client.Submit(ctx, api.SubmitRequest{Paths: []string{ds2}, Token: "tok-agent2", JobID: 4343, Source: api.SourceSubmit})
+	require.NoError(t, err)
 	d.WaitQueue(2*time.Minute, allTerminal) // the warm-up measures the dataset: 8 MiB
 	_, err = d.Client.JobStart(ctx, 4242, api.JobStartRequest{Token: "tok-agent", Node: "n1"})
 	require.NoError(t, err)
@@ -181,6 +186,13 @@ func TestAgentReportsWhatAJobRead(t *testing.T) {
 	a.readFile(job.Process.Pid, rel(filepath.Join(ds, "train", "f0000.bin")), 100, 11, 1<<20)
 	a.readFile(job.Process.Pid, rel(filepath.Join(ds, "train", "f0001.bin")), 200, 13, 1<<20)
 	a.readFile(other.Process.Pid, rel(filepath.Join(ds, "val", "f0000.bin")), 300, 15, 1<<20)
+	job2 := jobProcess(t, 4343)
+	a.readFile(job2.Process.Pid, rel(filepath.Join(ds2, "x", "f0000.bin")), 500, 17, 1<<20)
+	require.NoError(t, job2.Process.Kill())
+	_ = job2.Wait()
+	io2 := waitJobIO(t, d.Client, 4343, func(io *api.JobIO) bool { return io.Final })
+	require.Equal(t, []api.SubpathIO{{Dataset: ds2, Subpath: "x", Bytes: 1 << 20, Files: 1}}, io2.Subpaths,
+		"the dataset the job named, not the first directory below the mount")
 	a.line(0, "#")
 	// While the job runs: a report without final, with its reads.
 	io := waitJobIO(t, d.Client, 4242, func(io *api.JobIO) bool { return io.Bytes == 2<<20 })
@@ -224,7 +236,7 @@ func TestAgentReportsWhatAJobRead(t *testing.T) {
 	require.NotNil(t, got.HitRatio)
 	require.InDelta(t, 0.5, *got.HitRatio, 1e-6)
 	require.Contains(t, a.Logs(), "job ended on this node")
-	require.Equal(t, 1, d.CountLogs("job I/O on node"))
+	require.Equal(t, 2, d.CountLogs("job I/O on node"), "one line per job and node")
 
 	// swarmup job shows it, as a table and as JSON; swarmup datasets the density.
 	swarmup := func(args ...string) string {
