@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # install.sh DESTDIR PREFIX: install accel-data in FHS places (`make install` calls it).
 #   $PREFIX/bin         swarmup, jfs-dedup (user commands)
-#   $PREFIX/sbin        warmupd, slurm-prolog (daemon, Prolog/Epilog)
+#   $PREFIX/sbin        warmupd, slurm-prolog (daemon, Prolog/Epilog), accel-agent (compute nodes, when built)
 #   Slurm's plugin dir  accel_data.so: /usr/lib/x86_64-linux-gnu/slurm-wlm when PREFIX=/usr,
 #                       else $PREFIX/lib/slurm (set SLURM_PLUGIN_DIR to override)
 #   $PREFIX/share/accel-data/  plugstack.conf, slurm.conf, accel-data.conf, warmupd.service, slurm.md
-#   $PREFIX/lib/systemd/system/warmupd.service  (PREFIX=/usr only)
+#   $PREFIX/lib/systemd/system/warmupd.service, accel-agent.service  (PREFIX=/usr only)
 # Binaries come from $BIN (default: <repo>/bin, built by `make build`).
 # Nothing under /etc is touched: copy the examples from share/accel-data.
 set -euo pipefail
@@ -52,9 +52,19 @@ done
 sed "s|@PREFIX@|$PREFIX|g" "$repo/contrib/slurm.conf.d/warmupd.service" >"$share/warmupd.service"
 chmod 644 "$share/warmupd.service"
 install -m 644 "$repo/README.md" "$share/README.md"
+# accel-agent (every compute node), when built, with its unit and docs
+if [ -f "$BIN/accel-agent" ]; then
+	install -m 755 "$BIN/accel-agent" "$DESTDIR$PREFIX/sbin/"
+	sed "s|@PREFIX@|$PREFIX|g" "$repo/contrib/systemd/accel-agent.service" >"$share/accel-agent.service"
+	chmod 644 "$share/accel-agent.service"
+	install -m 644 "$repo/docs/agent.md" "$share/agent.md"
+fi
 if [ "$PREFIX" = /usr ]; then
 	install -d -m 755 "$DESTDIR/usr/lib/systemd/system"
 	install -m 644 "$share/warmupd.service" "$DESTDIR/usr/lib/systemd/system/warmupd.service"
+	if [ -f "$share/accel-agent.service" ]; then
+		install -m 644 "$share/accel-agent.service" "$DESTDIR/usr/lib/systemd/system/accel-agent.service"
+	fi
 fi
 echo "install.sh: installed under ${DESTDIR:-/}$PREFIX (plugin in $DESTDIR$SLURM_PLUGIN_DIR)"
 echo "install.sh: next: see "accel-data on Slurm" in $PREFIX/share/accel-data/README.md (plugstack.conf line, slurm.conf lines, job_submit.lua, accel-data.conf)"

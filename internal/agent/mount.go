@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -24,8 +25,9 @@ type chunkExtras struct {
 }
 
 // ReadMount describes the mount at mount: its file system type from
-// mountinfo (the agent's own, /proc/self/mountinfo by default) and its
-// .config (root only on a real mount).
+// mountinfo (the agent's own, /proc/self/mountinfo by default), its options
+// from the mounts file next to it (/proc/self/mounts) and its .config (root
+// only on a real mount).
 func ReadMount(mount, mountinfo string) (*api.MountReport, error) {
 	r := &api.MountReport{}
 	if mountinfo == "" {
@@ -40,6 +42,7 @@ func ReadMount(mount, mountinfo string) (*api.MountReport, error) {
 			}
 		}
 	}
+	r.Options = mountOptions(filepath.Join(filepath.Dir(mountinfo), "mounts"), mount)
 	p := filepath.Join(mount, ".config")
 	data, err := os.ReadFile(p)
 	if err != nil {
@@ -75,4 +78,40 @@ func ReadMount(mount, mountinfo string) (*api.MountReport, error) {
 		}
 	}
 	return r, nil
+}
+
+// mountOptions returns the options field of mount's line in a
+// /proc/mounts-format file ("" when absent).
+func mountOptions(file, mount string) string {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return ""
+	}
+	opts := ""
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 4 && unescapeOctal(f[1]) == mount {
+			opts = f[3] // the last mount on the point wins
+		}
+	}
+	return opts
+}
+
+// unescapeOctal decodes the \040-style escapes of /proc/mounts fields.
+func unescapeOctal(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
