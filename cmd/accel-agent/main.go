@@ -100,6 +100,9 @@ func run(args []string) int {
 		return 2
 	}
 	cfg.Log = zerolog.New(os.Stderr).Level(lvl).With().Timestamp().Str("component", "accel-agent").Logger()
+	// Over TCP, one MUNGE credential opens a session that authenticates
+	// the periodic reports (an HMAC each).
+	client.Sessions = client.Server != ""
 	cfg.Client = &client
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

@@ -188,6 +188,7 @@ func TestAgentReportsWhatAJobRead(t *testing.T) {
 	a.readFile(other.Process.Pid, rel(filepath.Join(ds, "val", "f0000.bin")), 300, 15, 1<<20)
 	job2 := jobProcess(t, 4343)
 	a.readFile(job2.Process.Pid, rel(filepath.Join(ds2, "x", "f0000.bin")), 500, 17, 1<<20)
+	waitJobIO(t, d.Client, 4343, func(io *api.JobIO) bool { return io.Bytes == 1<<20 })
 	require.NoError(t, job2.Process.Kill())
 	_ = job2.Wait()
 	io2 := waitJobIO(t, d.Client, 4343, func(io *api.JobIO) bool { return io.Final })
@@ -319,4 +320,30 @@ func TestNarrowedWarmupWarmsWhatJobsReadFirst(t *testing.T) {
 	es, err := d.Client.Queue(ctx, true)
 	require.NoError(t, err)
 	require.Equal(t, api.TaskWarm, byDataset(es.Entries)[ds].State)
+}
+
+// From another host the agent reaches warmupd's TCP door with MUNGE (a
+// session after the first credential), as root; a report from a uid that is
+// neither root nor SlurmdUser is refused there too.
+func TestAgentReportsOverTCP(t *testing.T) {
+	r := newTCPRig(t)
+	job := jobProcess(t, 5151)
+	a := startAgent(t, r.v, "/nonexistent.sock", "n7", "--server", r.addr, "--munge-socket", r.munged.Socket)
+	a.readFile(job.Process.Pid, "public/f0000.bin", 100, 21, 1<<20)
+	// The process ends once the agent reported its reads (the agent maps a
+	// pid to its job while the process lives).
+	waitJobIO(t, r.d.Client, 5151, func(io *api.JobIO) bool { return io.Bytes == 1<<20 })
+	require.NoError(t, job.Process.Kill())
+	_ = job.Wait()
+	io := waitJobIO(t, r.d.Client, 5151, func(io *api.JobIO) bool { return io.Final })
+	require.Equal(t, int64(1<<20), io.Bytes)
+	require.Equal(t, "n7", io.Nodes[0].Node)
+	require.Equal(t, []api.SubpathIO{{Dataset: r.pub, Subpath: ".", Bytes: 1 << 20, Files: 1}}, io.Subpaths)
+
+	body := `{"node":"n8","jobs":[{"job_id":5252,"final":true}]}`
+	tcp := r.doors()[1]
+	code, out := callVia(t, tcp, nobody, "POST", "/v1/access", body)
+	require.Equal(t, 403, code, out)
+	code, out = callVia(t, tcp, slurmdUID, "POST", "/v1/access", body)
+	require.Equal(t, 200, code, out, "SlurmdUser may report")
 }
