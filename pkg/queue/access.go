@@ -21,6 +21,23 @@ func decay(from, now int64) float64 {
 	return math.Exp2(-float64(now-from) / float64(UseHalfLife))
 }
 
+// AccessRetention is how long a job's per-node I/O report is kept after
+// its last update (the decayed per-dataset history is kept).
+const AccessRetention = 30 * 24 * time.Hour
+
+// pruneAccess drops the per-job reports not updated for AccessRetention.
+func pruneAccess(ctx context.Context, tx *wtx, now int64) error {
+	cut := now - int64(AccessRetention)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM job_path_io WHERE (job_id, node) IN
+			(SELECT job_id, node FROM job_node_io WHERE updated_at < ?)`, cut); err != nil {
+		return fmt.Errorf("queue: prune job I/O: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM job_node_io WHERE updated_at < ?`, cut); err != nil {
+		return fmt.Errorf("queue: prune job I/O: %w", err)
+	}
+	return nil
+}
+
 // ErrNoNode is returned for an access report without a node name.
 var ErrNoNode = errors.New("queue: access report without a node")
 
@@ -33,6 +50,9 @@ func (s *Store) RecordAccess(ctx context.Context, r api.AccessReport, now time.T
 	t := ns(now)
 	return len(r.Jobs), s.inTx(ctx, func(tx *wtx) error {
 		if err := recordMount(ctx, tx, r, t); err != nil {
+			return err
+		}
+		if err := pruneAccess(ctx, tx, t); err != nil {
 			return err
 		}
 		for _, j := range r.Jobs {

@@ -115,3 +115,25 @@ func TestHotSubpaths(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, hot, "they hold more than maxShare: narrowing would not help")
 }
+
+// Per-job reports are kept AccessRetention after their last update.
+func TestAccessReportsArePruned(t *testing.T) {
+	s, _ := open(t)
+	p := api.PathAccess{Dataset: "/jfs/a", Subpath: ".", Bytes: 10, DistinctBytes: 10, Files: 1, First: t0, Last: t0}
+	_, err := s.RecordAccess(ctx(), accessReport("n1", 1, true, 0, 0, p), t0)
+	require.NoError(t, err)
+	_, err = s.RecordAccess(ctx(), accessReport("n1", 2, true, 0, 0, p), t0.Add(queue.AccessRetention-time.Hour))
+	require.NoError(t, err)
+	_, err = s.JobIO(ctx(), 1)
+	require.NoError(t, err)
+	_, err = s.RecordAccess(ctx(), accessReport("n1", 3, true, 0, 0, p), t0.Add(queue.AccessRetention+time.Hour))
+	require.NoError(t, err)
+	_, err = s.JobIO(ctx(), 1)
+	require.ErrorIs(t, err, queue.ErrNotFound, "job 1's report is older than AccessRetention")
+	io, err := s.JobIO(ctx(), 2)
+	require.NoError(t, err)
+	require.Len(t, io.Subpaths, 1)
+	st, err := s.AccessStats(ctx())
+	require.NoError(t, err)
+	require.NotNil(t, st["/jfs/a"], "the dataset's history stays")
+}

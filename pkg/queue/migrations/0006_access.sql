@@ -34,6 +34,9 @@ CREATE TABLE job_path_io (
 ) STRICT;
 
 CREATE INDEX job_path_io_dataset ON job_path_io (dataset, subpath);
+-- Reports older than AccessRetention are pruned (per-job detail only; the
+-- decayed per-dataset history stays).
+CREATE INDEX job_node_io_updated ON job_node_io (updated_at);
 
 -- access_paths: per dataset × subpath, over all jobs, decayed with the
 -- datasets' use half-life (UseHalfLife) from decayed_at: bytes read and the
