@@ -31,6 +31,7 @@ type fakeDriver struct {
 	warmErr  error
 	checkErr error
 	block    bool
+	blockAt  int  // when > 0, only the blockAt-th Warmup (1-based) and later ones block
 	anyway   bool // a blocked Warmup finishes the fetch all the same (juicefs done just as the cancel came)
 	lag      int  // checks after a warm-up that still see the old cached bytes (the asynchronous cache write)
 	warmups  int
@@ -51,7 +52,7 @@ func (f *fakeDriver) Warmup(ctx context.Context, paths []string) (*jfs.Summary, 
 	f.mu.Lock()
 	f.warmups++
 	f.warmed = append(f.warmed, append([]string(nil), paths...))
-	block, err := f.block, f.warmErr
+	block, err := f.block && (f.blockAt == 0 || f.warmups >= f.blockAt), f.warmErr
 	f.mu.Unlock()
 	f.started <- struct{}{}
 	if block {

@@ -481,3 +481,21 @@ func (s *Store) HotSubpaths(ctx context.Context, dataset string, maxShare float6
 	}
 	return out, share, nil
 }
+
+// MarkHotReady records that the subdirectories jobs read of task id's
+// dataset were verified warm during its current attempt (a narrowed
+// warm-up); owner must hold the task's lease. Jobs naming the dataset are
+// then ready (api.JobDataset.HotReady) while the rest warms.
+func (s *Store) MarkHotReady(ctx context.Context, id int64, owner string, now time.Time) error {
+	return s.inTx(ctx, func(tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE tasks SET hot_ready_at = ? WHERE id = ? AND state = 'warming' AND lease_owner = ?`,
+			ns(now), id, owner)
+		if err != nil {
+			return fmt.Errorf("queue: mark task %d hot-ready: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("queue: mark task %d hot-ready: %w", id, ErrLeaseLost)
+		}
+		return nil
+	})
+}

@@ -347,3 +347,45 @@ func TestAgentReportsOverTCP(t *testing.T) {
 	code, out = callVia(t, tcp, slurmdUID, "POST", "/v1/access", body)
 	require.Equal(t, 200, code, out, "SlurmdUser may report")
 }
+
+// A job naming ds, whose history says jobs read only ds/train, gets a
+// narrowed warm-up: its prolog lets it start once train is verified warm,
+// while the rest of ds still warms.
+func TestNarrowedWarmupReleasesThePrologWhenTrainIsWarm(t *testing.T) {
+	t.Setenv("FAKEJUICEFS_BANDWIDTH", "8") // MiB/s; a real client is mounted with the equivalent --download-limit
+	v := testutil.NewVolume(t)
+	v.WriteFiles(t, "ds/train", 1, 1<<20)
+	v.WriteFiles(t, "ds/val", 12, 4<<20) // 48 MiB: six seconds at 8 MiB/s
+	d := testutil.StartWarmupd(t, v, "--narrow-warmups", "--workers", "1")
+	ctx := context.Background()
+	ds := filepath.Join(v.Mount, "ds")
+
+	// warmupd learns the dataset's size from its first check, then the
+	// warm-up is cancelled: the data stays cold.
+	r, err := d.Client.Submit(ctx, api.SubmitRequest{Paths: []string{ds}})
+	require.NoError(t, err)
+	d.WaitQueue(time.Minute, func(es []api.QueueEntry) bool { return byDataset(es)[ds].Bytes > 0 })
+	_, err = d.Client.Cancel(ctx, api.CancelRequest{TaskIDs: []int64{r.Items[0].TaskID}})
+	require.NoError(t, err)
+	d.WaitQueue(time.Minute, allTerminal)
+	v.Evict(t, ds)
+	_, err = d.Client.ReportAccess(ctx, api.AccessReport{Node: "n1", Mount: v.Mount, Jobs: []api.JobAccess{{JobID: 5, Final: true,
+		Paths: []api.PathAccess{{Dataset: ds, Subpath: "train", Bytes: 1 << 20, DistinctBytes: 1 << 20, Files: 1, First: time.Now(), Last: time.Now()}}}}})
+	require.NoError(t, err)
+
+	// The next job naming ds: its prolog waits for train only.
+	_, err = d.Client.Submit(ctx, api.SubmitRequest{Paths: []string{ds}, Token: "tok-narrow", JobID: 6161, Source: api.SourceSubmit})
+	require.NoError(t, err)
+	pro := exec.Command(testutil.Binary(t, "cmd/slurm-prolog"), "--socket", d.Socket, "--poll-interval", "100ms", "--prolog-wait", "2m")
+	pro.Env = []string{"SLURM_SCRIPT_CONTEXT=prolog_slurmd", "SLURM_JOB_ID=6161", "SLURM_JOB_UID=0", "SLURMD_NODENAME=n1",
+		"SPANK_ACCEL_DATA=" + ds, "SPANK_ACCEL_TOKEN=tok-narrow", "ACCEL_DATA_CONF=/dev/null"}
+	out, err := pro.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), "reason=narrowed", "%s", out)
+	require.Contains(t, string(out), "what jobs read is warm")
+	require.Equal(t, 1, d.CountLogs("narrowed warm-up: subdirectories jobs read are warm; jobs may start"))
+
+	// The rest is warmed all the same.
+	es := d.WaitQueue(2*time.Minute, func(es []api.QueueEntry) bool { return byDataset(es)[ds].State == api.TaskWarm })
+	require.Equal(t, api.TaskWarm, byDataset(es)[ds].State)
+}

@@ -84,3 +84,9 @@ CREATE TABLE node_mounts (
   reported_at         INTEGER NOT NULL,
   PRIMARY KEY (node, mount)
 ) STRICT;
+
+-- Narrowed warm-ups: when the subdirectories jobs read were verified warm
+-- during the task's current attempt (the rest of the dataset still warming).
+-- Honoured only while the task is warming and not before its started_at, so
+-- a value from an earlier attempt or life never counts.
+ALTER TABLE tasks ADD COLUMN hot_ready_at INTEGER;
