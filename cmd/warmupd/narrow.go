@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"github.com/rs/zerolog"
@@ -14,13 +15,14 @@ import (
 const narrowMaxShare = 0.9
 
 // narrower is the scheduler's Narrow hook (--narrow-warmups): the existing
-// subdirectories of a dataset that jobs read, busiest first.
-func narrower(store *queue.Store, log zerolog.Logger) func(context.Context, string) []string {
-	return func(ctx context.Context, dataset string) []string {
+// subdirectories of a dataset that jobs read, busiest first, and the note
+// `swarmup queue` shows ("narrowed: 3 of 40 subdirectories, 38 % of bytes").
+func narrower(store *queue.Store, log zerolog.Logger) func(context.Context, string) ([]string, string) {
+	return func(ctx context.Context, dataset string) ([]string, string) {
 		hot, share, err := store.HotSubpaths(ctx, dataset, narrowMaxShare)
 		if err != nil {
 			log.Warn().Err(err).Str("dataset", dataset).Msg("access history unavailable; warming the whole dataset")
-			return nil
+			return nil, ""
 		}
 		out := hot[:0]
 		for _, p := range hot {
@@ -28,10 +30,19 @@ func narrower(store *queue.Store, log zerolog.Logger) func(context.Context, stri
 				out = append(out, p)
 			}
 		}
-		if len(out) > 0 {
-			log.Info().Str("dataset", dataset).Int("subdirectories", len(out)).Float64("share", share).
-				Msg("narrowed: warming first the subdirectories jobs read")
+		if len(out) == 0 {
+			return nil, ""
 		}
-		return out
+		dirs := 0
+		if es, err := os.ReadDir(dataset); err == nil {
+			for _, e := range es {
+				if e.IsDir() {
+					dirs++
+				}
+			}
+		}
+		note := fmt.Sprintf("narrowed: %d of %d subdirectories, %.0f %% of bytes", len(out), max(dirs, len(out)), 100*share)
+		log.Info().Str("dataset", dataset).Str("note", note).Msg("narrowed: warming first the subdirectories jobs read")
+		return out, note
 	}
 }

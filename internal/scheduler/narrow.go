@@ -18,11 +18,16 @@ func (s *Scheduler) warmHotFirst(ctx context.Context, t *queue.Task, log zerolog
 	if s.cfg.Narrow == nil {
 		return
 	}
-	hot := s.cfg.Narrow(ctx, t.Path)
+	hot, note := s.cfg.Narrow(ctx, t.Path)
 	if len(hot) == 0 || ctx.Err() != nil {
 		return
 	}
-	log.Info().Strs("first", hot).Msg("narrowed warm-up: warming the subdirectories jobs read first")
+	log.Info().Strs("first", hot).Str("note", note).Msg("narrowed warm-up: warming the subdirectories jobs read first")
+	if note != "" {
+		if err := s.store.NoteWarming(ctx, t.ID, s.owner, note); err != nil {
+			log.Debug().Err(err).Msg("record the narrowed warm-up's note")
+		}
+	}
 	if _, err := s.driver.Warmup(ctx, hot); err != nil && ctx.Err() == nil {
 		log.Warn().Err(err).Msg("narrowed warm-up of the subdirectories failed; warming the whole dataset")
 		return

@@ -14,12 +14,12 @@ import (
 // dataset; without, the dataset at once, as before.
 func TestNarrowedWarmupWarmsHotSubpathsFirst(t *testing.T) {
 	asked := []string{}
-	narrow := func(_ context.Context, ds string) []string {
+	narrow := func(_ context.Context, ds string) ([]string, string) {
 		asked = append(asked, ds)
 		if ds == "/jfs/ds" {
-			return []string{"/jfs/ds/train", "/jfs/ds/aux"}
+			return []string{"/jfs/ds/train", "/jfs/ds/aux"}, "narrowed: 2 of 40 subdirectories, 38 % of bytes"
 		}
-		return nil
+		return nil, ""
 	}
 	r := newRig(t, newDriver(0, gib, 1), Config{Narrow: narrow})
 	id := r.submit("/jfs/ds")
@@ -40,7 +40,9 @@ func TestNarrowedWarmupWarmsHotSubpathsFirst(t *testing.T) {
 func TestNarrowedWarmupMakesWaitingJobsReady(t *testing.T) {
 	drv := newDriver(0, gib, 1)
 	drv.block, drv.blockAt = true, 2 // the hot part warms, the whole dataset runs until stopped
-	r := newRig(t, drv, Config{Narrow: func(context.Context, string) []string { return []string{"/jfs/ds/train"} }})
+	r := newRig(t, drv, Config{Narrow: func(context.Context, string) ([]string, string) {
+		return []string{"/jfs/ds/train"}, "narrowed: 1 of 2 subdirectories, 2 % of bytes"
+	}})
 	ctx := context.Background()
 	_, err := r.store.Submit(ctx, queue.SubmitParams{Paths: []string{"/jfs/ds"}, UID: 1000, Token: "tok", JobID: 7, Source: api.SourceSubmit, Now: r.clk.Now()})
 	require.NoError(t, err)
@@ -61,6 +63,7 @@ func TestNarrowedWarmupMakesWaitingJobsReady(t *testing.T) {
 	require.True(t, st.Datasets[0].HotReady)
 	require.True(t, st.Ready, "the job may start: what jobs read is warm")
 	require.False(t, st.Warm)
+	require.Equal(t, "narrowed: 1 of 2 subdirectories, 2 % of bytes", r.entry(task.ID).Reason, "swarmup says so")
 	cancel() // shutdown: the task goes back to the queue
 	<-done
 	require.NoError(t, r.store.ReleaseLeases(ctx, r.s.Owner()))

@@ -499,3 +499,18 @@ func (s *Store) MarkHotReady(ctx context.Context, id int64, owner string, now ti
 		return nil
 	})
 }
+
+// NoteWarming sets the reason of task id while owner warms it (e.g. what a
+// narrowed warm-up does), shown by `swarmup queue`.
+func (s *Store) NoteWarming(ctx context.Context, id int64, owner, note string) error {
+	return s.inTx(ctx, func(tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE tasks SET reason = ? WHERE id = ? AND state = 'warming' AND lease_owner = ?`, note, id, owner)
+		if err != nil {
+			return fmt.Errorf("queue: note on task %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("queue: note on task %d: %w", id, ErrLeaseLost)
+		}
+		return nil
+	})
+}

@@ -384,6 +384,7 @@ func TestNarrowedWarmupReleasesThePrologWhenTrainIsWarm(t *testing.T) {
 	require.Contains(t, string(out), "reason=narrowed", "%s", out)
 	require.Contains(t, string(out), "what jobs read is warm")
 	require.Equal(t, 1, d.CountLogs("narrowed warm-up: subdirectories jobs read are warm; jobs may start"))
+	require.Positive(t, d.CountLogs("narrowed: 1 of 2 subdirectories, 2 % of bytes"), "the note swarmup queue shows while it warms")
 
 	// The rest is warmed all the same.
 	es := d.WaitQueue(2*time.Minute, func(es []api.QueueEntry) bool { return byDataset(es)[ds].State == api.TaskWarm })
