@@ -4,7 +4,7 @@ DESTDIR ?=
 BIN     := bin
 GO      ?= go
 GOFLAGS ?=
-CMDS    := warmupd swarmup slurm-prolog jfs-dedup warmup-sim
+CMDS    := warmupd swarmup slurm-prolog jfs-dedup warmup-sim accel-agent
 TESTCMDS:= fakejuicefs
 # The build's version, printed by every tool's --version and /v1/health; a
 # plain `go build` falls back to the VCS revision Go records.
@@ -41,7 +41,7 @@ bench-dedup: build ## compare jfs-dedup with rmlint, jdupes, rdfind, fdupes (ins
 	./bench/dedup/run.sh $(ARGS)
 
 man: ## regenerate the man pages in man/ from the commands' flag definitions (a test fails when they differ)
-	ACCEL_UPDATE_MAN=1 $(GO) test -count=1 -run '^TestManPage$$' ./cmd/warmupd ./cmd/slurm-prolog ./cmd/swarmup ./cmd/jfs-dedup
+	ACCEL_UPDATE_MAN=1 $(GO) test -count=1 -run '^TestManPage$$' ./cmd/warmupd ./cmd/slurm-prolog ./cmd/accel-agent ./cmd/swarmup ./cmd/jfs-dedup
 
 install: build ## install binaries, plugin, man pages and config examples under $(DESTDIR)$(PREFIX)
 	./scripts/install.sh "$(DESTDIR)" "$(PREFIX)"

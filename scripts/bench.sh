@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 filter() { grep -Ev '^(goos|goarch|pkg|cpu):|^PASS$|testutil: using the JuiceFS stand-in|^--- BENCH|^ +writer.go:' || true; }
-echo "== per-operation benchmarks (pkg/queue, pkg/planner, internal/munge, internal/server), -benchtime 2s"
-go test -run '^$' -bench . -benchtime 2s ./pkg/queue ./pkg/planner ./internal/munge ./internal/server 2>&1 | filter
+echo "== per-operation benchmarks (pkg/queue, pkg/planner, internal/munge, internal/server, internal/accesslog and internal/agent: lines/s), -benchtime 2s"
+go test -run '^$' -bench . -benchtime 2s ./pkg/queue ./pkg/planner ./internal/munge ./internal/server ./internal/accesslog ./internal/agent 2>&1 | filter
 echo "== fixed-workload benchmarks, -benchtime 1x"
 go test -run '^$' -bench . -benchtime 1x ./pkg/jfs ./pkg/sim ./cmd/swarmup ./test/integration ./test/e2e 2>&1 | filter

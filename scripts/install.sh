@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # install.sh DESTDIR PREFIX: install accel-data in FHS places (`make install` calls it).
 #   $PREFIX/bin         swarmup, jfs-dedup (user commands)
-#   $PREFIX/sbin        warmupd, slurm-prolog (daemon, Prolog/Epilog)
+#   $PREFIX/sbin        warmupd, slurm-prolog (daemon, Prolog/Epilog), accel-agent (compute nodes, when built)
 #   Slurm's plugin dir  accel_data.so: /usr/lib/x86_64-linux-gnu/slurm-wlm when PREFIX=/usr,
 #                       else $PREFIX/lib/slurm (set SLURM_PLUGIN_DIR to override)
 #   $PREFIX/share/accel-data/  plugstack.conf, slurm.conf, accel-data.conf, warmupd.service, slurm.md
 #   $PREFIX/share/man/man1, man8  swarmup(1), jfs-dedup(1), warmupd(8), slurm-prolog(8) from man/
 #   $PREFIX/share/accel-data/doc/  the docs/ pages
-#   $PREFIX/lib/systemd/system/warmupd.service  (PREFIX=/usr only)
+#   $PREFIX/lib/systemd/system/warmupd.service, accel-agent.service  (PREFIX=/usr only)
 # Binaries come from $BIN (default: <repo>/bin, built by `make build`).
 # Nothing under /etc is touched: copy the examples from share/accel-data.
 set -euo pipefail
@@ -63,9 +63,18 @@ for sec in 1 8; do
 		[ -f "$page" ] && install -m 644 "$page" "$DESTDIR$PREFIX/share/man/man$sec/"
 	done
 done
+# accel-agent (every compute node), when built, with its unit
+if [ -f "$BIN/accel-agent" ]; then
+	install -m 755 "$BIN/accel-agent" "$DESTDIR$PREFIX/sbin/"
+	sed "s|@PREFIX@|$PREFIX|g" "$repo/contrib/systemd/accel-agent.service" >"$share/accel-agent.service"
+	chmod 644 "$share/accel-agent.service"
+fi
 if [ "$PREFIX" = /usr ]; then
 	install -d -m 755 "$DESTDIR/usr/lib/systemd/system"
 	install -m 644 "$share/warmupd.service" "$DESTDIR/usr/lib/systemd/system/warmupd.service"
+	if [ -f "$share/accel-agent.service" ]; then
+		install -m 644 "$share/accel-agent.service" "$DESTDIR/usr/lib/systemd/system/accel-agent.service"
+	fi
 fi
 echo "install.sh: installed under ${DESTDIR:-/}$PREFIX (plugin in $DESTDIR$SLURM_PLUGIN_DIR)"
 echo "install.sh: next: see $PREFIX/share/accel-data/doc/admin/install.md (plugstack.conf line, slurm.conf lines, job_submit.lua, accel-data.conf); man warmupd, man slurm-prolog"

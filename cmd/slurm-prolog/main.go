@@ -99,7 +99,7 @@ func logOutcome(stderr io.Writer, path string, out outcome) {
 	log := zerolog.New(zerolog.ConsoleWriter{Out: w, NoColor: true, TimeFormat: time.RFC3339}).With().Timestamp().Logger()
 	ev := log.Info()
 	switch out.Reason {
-	case reasonWarm, reasonPartial, reasonEnded, reasonTimeout, reasonETA:
+	case reasonWarm, reasonPartial, reasonEnded, reasonTimeout, reasonETA, reasonNarrowed:
 	default:
 		ev = log.Warn()
 	}
@@ -114,6 +114,9 @@ func logOutcome(stderr io.Writer, path string, out outcome) {
 	}
 	if out.Detail != "" {
 		ev = ev.Str("detail", out.Detail)
+	}
+	if out.IO != nil {
+		ev = ev.Str("io", ioSummary(out.IO))
 	}
 	if out.Retries > 0 {
 		ev = ev.Int("retries", out.Retries)
@@ -159,6 +162,8 @@ func prologMessage(name, reason string, waited time.Duration) string {
 		return fmt.Sprintf("accel-data %s: data warm after %v, job starts", name, waited)
 	case reasonPartial:
 		return fmt.Sprintf("accel-data %s: warm-up settled after %v but not everything is cached, job starts", name, waited)
+	case reasonNarrowed:
+		return fmt.Sprintf("accel-data %s: what jobs read of the data is warm after %v (narrowed warm-up), job starts; the rest warms in the background", name, waited)
 	case reasonTimeout:
 		return fmt.Sprintf("accel-data %s: stopped waiting after %v (prolog-wait reached), job starts; the warm-up continues in the background", name, waited)
 	case reasonETA:

@@ -26,7 +26,8 @@ const (
 	reasonBadConfig  = "bad-config"  // the configuration file or flags are wrong
 	reasonSignal     = "interrupted" // slurmd sent a signal (e.g. PrologEpilogTimeout)
 	reasonPanic      = "internal-error"
-	reasonEnded      = "ended" // epilog: warmupd was told the job ended
+	reasonEnded      = "ended"    // epilog: warmupd was told the job ended
+	reasonNarrowed   = "narrowed" // what jobs read is warm (narrowed warm-up); the rest warms on
 )
 
 // outcome is what one run did; main logs it as one line.
@@ -48,6 +49,8 @@ type outcome struct {
 	// MungeDown says no MUNGE credential could be made on this host (Server
 	// set, munged down): the run did not wait for it.
 	MungeDown bool
+	// IO is what accel-agent reported the job read on this node (epilog).
+	IO *api.JobNodeIO
 }
 
 // prolog tells warmupd the job started and waits until its data is ready or
@@ -92,6 +95,9 @@ func prolog(ctx context.Context, c *api.Client, e jobEnv, o options) outcome {
 		if st.Ready {
 			if st.Warm {
 				return stop(reasonWarm, "", st)
+			}
+			if hotReady(st.Datasets) {
+				return stop(reasonNarrowed, "", st)
 			}
 			return stop(reasonPartial, "", st)
 		}
@@ -159,6 +165,8 @@ func epilog(ctx context.Context, c *api.Client, e jobEnv) outcome {
 	})
 	if err != nil {
 		out.Reason, out.Detail = rc.classify(cctx, err), err.Error()
+	} else {
+		out.IO = nodeIO(ctx, c, e.JobID, e.Node)
 	}
 	rc.report(&out)
 	out.Waited = time.Since(start)
@@ -177,7 +185,21 @@ func summary(ds []api.JobDataset) string {
 		if (d.State == api.TaskFailed || d.State == api.TaskCancelled) && d.Reason != "" {
 			part += " (" + d.Reason + ")"
 		}
+		if d.HotReady {
+			part += " (what jobs read is warm)"
+		}
 		parts = append(parts, part)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// hotReady says whether a dataset is ready through a narrowed warm-up (the
+// subdirectories jobs read are warm, the rest still warming).
+func hotReady(ds []api.JobDataset) bool {
+	for _, d := range ds {
+		if d.HotReady {
+			return true
+		}
+	}
+	return false
 }

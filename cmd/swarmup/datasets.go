@@ -56,9 +56,19 @@ var datasetColumns = []column[api.Dataset]{
 		}
 		return "no"
 	}},
+	{name: "density", header: "DENSITY", value: func(c cellCtx, d api.Dataset) string { return optRatio(c, d.ReadDensity) }},
+	{name: "hitratio", header: "HITRATIO", value: func(c cellCtx, d api.Dataset) string { return optRatio(c, d.HitRatio) }},
 }
 
-var datasetDefaults = []string{"path", "size", "files", "cached", "ratio", "checked", "state", "running", "queued"}
+// optRatio prints a measured ratio, or the unknown mark.
+func optRatio(c cellCtx, r *float64) string {
+	if r == nil {
+		return empty(c)
+	}
+	return formatPercent(*r)
+}
+
+var datasetDefaults = []string{"path", "size", "files", "cached", "ratio", "checked", "state", "running", "queued", "density", "hitratio"}
 
 // NewCmdDatasets builds `swarmup datasets`. runF replaces datasetsRun in tests.
 func NewCmdDatasets(f *Factory, runF func(*DatasetsOptions) error) *cobra.Command {
@@ -70,7 +80,9 @@ func NewCmdDatasets(f *Factory, runF func(*DatasetsOptions) error) *cobra.Comman
 file count, how much of it the last check found in the cache (CACHED, RATIO),
 when that check ran (CHECKED: an age on a terminal, RFC 3339 otherwise), the
 state of its latest warm-up task and how many Slurm jobs that need it are
-RUNNING or QUEUED.` + fieldsHelp(datasetColumns, datasetDefaults),
+RUNNING or QUEUED. DENSITY is the share of the dataset jobs read (distinct bytes
+read ÷ size) and HITRATIO the byte hit ratio of those jobs, both from accel-agent
+reports, decayed over time; "-" when no agent reported reads of it.` + fieldsHelp(datasetColumns, datasetDefaults),
 		Example: `  swarmup datasets
   swarmup datasets --format path,ratio,checked
   swarmup datasets --json | jq '.datasets[] | select(.cached_ratio < 1) | .path'`,

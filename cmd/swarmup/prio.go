@@ -118,8 +118,10 @@ like sprio: one column per factor with its weighted contribution. --long adds th
 normalised value and the weight of each factor (contribution = value × weight).
 
 Fields for --format: taskid,dataset,state,priority, one per factor named as in
-the header (` + strings.Join(priority.Factors(), ",") + `), and reason
-(why the task waits; not shown by default).`,
+the header (` + strings.Join(priority.Factors(), ",") + `), reason
+(why the task waits; not shown by default), and density and hitratio (the
+dataset's read density and byte hit ratio from accel-agent reports; shown with
+--long). The hit_rate factor's value is the read density when one is known.`,
 		Example: `  swarmup prio
   swarmup prio --long --dataset /jfs/imagenet
   swarmup prio --format dataset,priority,start_soon,age`,
@@ -169,7 +171,11 @@ func prioRun(ctx context.Context, opts *PrioOptions) error {
 		return printJSON(opts.IO.Out, out)
 	}
 	all, defaults := prioColumns(resp.Entries, resp.Weights, opts.Long)
-	all = append(all, prioReason)
+	access := accessColumns(ctx, client, opts.Long || strings.Contains(opts.Output.Format, "density") || strings.Contains(opts.Output.Format, "hitratio"))
+	all = append(append(all, prioReason), access...)
+	if opts.Long {
+		defaults = append(defaults, "density", "hitratio")
+	}
 	cols, err := selectColumns(all, defaults, opts.Output.Format)
 	if err != nil {
 		return err

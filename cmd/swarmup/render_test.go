@@ -89,14 +89,16 @@ func TestDatasetsTable(t *testing.T) {
 			CheckedAt: &checked, State: api.TaskWarm, JobsRunning: 2, JobsQueued: 1},
 		{Path: "/jfs/new", Bytes: 512},
 	}
+	density, hit := 0.25, 0.999
+	ds[0].ReadDensity, ds[0].HitRatio = &density, &hit
 	cols, err := selectColumns(datasetColumns, datasetDefaults, "")
 	require.NoError(t, err)
 	var b bytes.Buffer
 	require.NoError(t, renderTable(&IOStreams{Out: &b, IsTTY: true}, OutputOptions{}, testNow, cols, ds))
 	require.Equal(t, ""+
-		"PATH           SIZE     FILES    CACHED  RATIO               CHECKED  STATE  RUNNING  QUEUED\n"+
-		"/jfs/imagenet  150 GiB  1281167  75 GiB  [#####-----] 50.0%  2h05m    warm   2        1\n"+
-		"/jfs/new       512 B    0        0 B     [----------] 0.0%   -        -      0        0\n", b.String())
+		"PATH           SIZE     FILES    CACHED  RATIO               CHECKED  STATE  RUNNING  QUEUED  DENSITY  HITRATIO\n"+
+		"/jfs/imagenet  150 GiB  1281167  75 GiB  [#####-----] 50.0%  2h05m    warm   2        1       25.0%    99.9%\n"+
+		"/jfs/new       512 B    0        0 B     [----------] 0.0%   -        -      0        0       -        -\n", b.String())
 
 	b.Reset()
 	require.NoError(t, renderTable(&IOStreams{Out: &b}, OutputOptions{NoHeader: true, Format: "path,checked"}, testNow, mustCols(t, datasetColumns, datasetDefaults, "path,checked"), ds))

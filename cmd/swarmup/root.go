@@ -29,7 +29,9 @@ and times are RFC 3339. --json prints the API objects instead.`,
   swarmup cancel 12
   swarmup datasets --json
   swarmup prio --long
-  swarmup cache`,
+  swarmup cache
+  swarmup job 4242
+  swarmup doctor`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			qopts.init(f)
@@ -57,6 +59,8 @@ and times are RFC 3339. --json prints the API objects instead.`,
 		NewCmdDatasets(f, nil),
 		NewCmdPrio(f, nil),
 		NewCmdCache(f, nil),
+		NewCmdJob(f, nil),
+		NewCmdDoctor(f, nil),
 	)
 	return root
 }

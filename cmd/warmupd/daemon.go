@@ -89,6 +89,9 @@ func build(o options, base zerolog.Logger) (_ *daemon, err error) {
 	driver := &jfs.Driver{Binary: o.juicefs, Threads: o.warmThreads, Log: component(base, "jfs")}
 	d.mgr = cachemgr.New(o.cache, d.store, driver, component(base, "cache"), time.Now)
 	o.sched.Plan = d.mgr.Plan
+	if o.narrow {
+		o.sched.Narrow = narrower(d.store, component(base, "narrow"))
+	}
 	d.sched = scheduler.New(o.sched, d.store, driver, component(base, "scheduler"), time.Now)
 	d.verifier = cachemgr.NewVerifier(o.verify, d.store, driver, component(base, "verify"), time.Now)
 	d.verifier.Kick = d.sched.Kick

@@ -31,9 +31,11 @@ type fakeDriver struct {
 	warmErr  error
 	checkErr error
 	block    bool
+	blockAt  int  // when > 0, only the blockAt-th Warmup (1-based) and later ones block
 	anyway   bool // a blocked Warmup finishes the fetch all the same (juicefs done just as the cancel came)
 	lag      int  // checks after a warm-up that still see the old cached bytes (the asynchronous cache write)
 	warmups  int
+	warmed   [][]string // the paths of each Warmup, in order
 	checks   int
 	pending  int64 // cached bytes once the cache write has landed
 
@@ -49,7 +51,8 @@ func newDriver(cached, total int64, fill float64) *fakeDriver {
 func (f *fakeDriver) Warmup(ctx context.Context, paths []string) (*jfs.Summary, error) {
 	f.mu.Lock()
 	f.warmups++
-	block, err := f.block, f.warmErr
+	f.warmed = append(f.warmed, append([]string(nil), paths...))
+	block, err := f.block && (f.blockAt == 0 || f.warmups >= f.blockAt), f.warmErr
 	f.mu.Unlock()
 	f.started <- struct{}{}
 	if block {

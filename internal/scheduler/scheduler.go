@@ -44,6 +44,12 @@ type Config struct {
 	Plan func(ctx context.Context, freeSlots int) (allowed []int64, again time.Duration)
 	// Metrics receives bytes warmed and warm-up results (nil: none).
 	Metrics *metrics.Metrics
+	// Narrow, when set, returns the paths under a dataset that jobs read
+	// (from the access history, busiest first) and a note for the task's
+	// reason ("narrowed: 3 of 40 subdirectories, 38 % of bytes"): a warm-up
+	// of the dataset warms them first, then the whole dataset (narrow.go).
+	// Nil or no paths: the whole dataset at once.
+	Narrow func(ctx context.Context, dataset string) (paths []string, note string)
 }
 
 func (c *Config) defaults() {

@@ -59,6 +59,7 @@ func (s *Scheduler) work(ctx context.Context, t *queue.Task) {
 	progDone := make(chan struct{})
 	helpers.Add(1)
 	go func() { defer helpers.Done(); s.progressLoop(pctx, t, progDone, log) }()
+	s.warmHotFirst(tctx, t, log)
 	_, werr := s.driver.Warmup(tctx, []string{t.Path})
 	close(progDone)
 	stopProgress() // a progress check still running is cut short; the verification follows

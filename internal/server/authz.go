@@ -17,7 +17,7 @@ const (
 	// any holder of a valid MUNGE credential over TCP.
 	Anyone Rule = iota
 	// RootOrSlurmd: root or Config.SlurmdUID (job start and end, reported
-	// by slurm-prolog/epilog that slurmd runs).
+	// by slurm-prolog/epilog that slurmd runs; accel-agent's reports).
 	RootOrSlurmd
 )
 
@@ -52,7 +52,7 @@ func (s *Server) authorize(rt route) http.HandlerFunc {
 			if s.cfg.SlurmdUID != 0 {
 				who = fmt.Sprintf("root or SlurmdUser (uid %d)", s.cfg.SlurmdUID)
 			}
-			WriteError(w, http.StatusForbidden, fmt.Sprintf("only %s may report job start and end; you are uid %d", who, c.UID), "")
+			WriteError(w, http.StatusForbidden, fmt.Sprintf("only %s may report job start and end or node access; you are uid %d", who, c.UID), "")
 			return
 		}
 		rt.h(w, r)

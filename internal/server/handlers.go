@@ -26,6 +26,9 @@ func (s *Server) routes() map[string]route {
 		"GET /v1/queue":            {Anyone, s.queue},
 		"GET /v1/datasets":         {Anyone, s.datasets},
 		"POST /v1/cancel":          {Anyone, s.cancel}, // the store withdraws only the caller's own requests (root: anyone's)
+		"POST /v1/access":          {RootOrSlurmd, s.accessReport},
+		"GET /v1/jobs/{id}/io":     {Anyone, s.jobIO},
+		"GET /v1/access/mounts":    {Anyone, s.nodeMounts},
 	}
 }
 

@@ -79,6 +79,9 @@ type JobDataset struct {
 	// Reason is the task's reason: why it waits, failed (e.g. larger than
 	// MaxRequestBytes) or was cancelled.
 	Reason string `json:"reason,omitempty"`
+	// HotReady: a narrowed warm-up verified the subdirectories jobs read
+	// warm; the rest of the dataset is still warming. The job may start.
+	HotReady bool `json:"hot_ready,omitempty"`
 	// CheckedAt is when `juicefs warmup --check` of Path itself last
 	// finished (nil: never; Path is under a dataset checked as a whole).
 	// Bytes, CachedBytes and CachedRatio are from that check once Dataset is
@@ -97,12 +100,12 @@ type JobStatus struct {
 }
 
 // Summarize sets Ready and Warm from the states of the datasets: ready when
-// every one is terminal, warm when every one is warm (a job naming none is
-// both).
+// every one is terminal or warming with its hot part warm (HotReady), warm
+// when every one is warm (a job naming none is both).
 func (st *JobStatus) Summarize() {
 	st.Ready, st.Warm = true, true
 	for _, d := range st.Datasets {
-		st.Ready = st.Ready && d.State.Terminal()
+		st.Ready = st.Ready && (d.State.Terminal() || d.HotReady && d.State == TaskWarming)
 		st.Warm = st.Warm && d.State == TaskWarm
 	}
 }
@@ -146,6 +149,11 @@ type Dataset struct {
 	JobsRunning int        `json:"jobs_running"`
 	JobsQueued  int        `json:"jobs_queued"`
 	LastUsedAt  *time.Time `json:"last_used_at,omitempty"`
+	// ReadDensity is the distinct bytes jobs read ÷ Bytes, HitRatio the
+	// byte hit ratio of the jobs that read it, from accel-agent reports
+	// (decayed); absent when no agent reported reads of it.
+	ReadDensity *float64 `json:"read_density,omitempty"`
+	HitRatio    *float64 `json:"hit_ratio,omitempty"`
 }
 
 // DatasetsResponse answers GET /v1/datasets.

@@ -122,6 +122,11 @@ var Keys = []string{
 	"Listen", "SlurmdUser", "Server", "ServerUID", "MungeSocket",
 	// warmupd's Prometheus endpoint (issue 13)
 	"Metrics",
+	// accel-agent (issue 10); it also reads Socket, Server, ServerUID, MungeSocket, LogLevel
+	"AgentMount", "AgentAccessLog", "AgentStats", "AgentNode", "AgentInterval", "AgentBuffer", "AgentProcRoot",
+	"AgentPidCache", "AgentInodeCache", "AgentMaxFiles", "AgentDatasetDepth", "AgentSubpathDepth",
+	// warmupd: narrowed warm-ups from the access history (issue 10)
+	"NarrowWarmups",
 }
 
 // Apply sets every flag of fs named by an entry, unless the flag was already

@@ -34,7 +34,7 @@ func flagsOf(t *testing.T, pkg, from string, args ...string) []string {
 	return flags
 }
 
-// Every flag of warmupd, slurm-prolog and swarmup (its global flags but the
+// Every flag of warmupd, slurm-prolog, accel-agent and swarmup (its global flags but the
 // output ones) is a key of the file, and every key is a flag of at least one
 // of them: the file and the command lines cannot drift apart. The flags are
 // read from the real binaries' --help, i.e. from their flag definitions.
@@ -42,6 +42,7 @@ func TestEveryFlagIsAKeyAndEveryKeyAFlag(t *testing.T) {
 	tools := map[string][]string{
 		"warmupd":      flagsOf(t, "cmd/warmupd", "", "--help"),
 		"slurm-prolog": flagsOf(t, "cmd/slurm-prolog", "", "--help"),
+		"accel-agent":  flagsOf(t, "cmd/accel-agent", "", "--help"),
 		// `cache` has no flags of its own: its Global Flags are swarmup's
 		"swarmup": flagsOf(t, "cmd/swarmup", "Global Flags:", "cache", "--help"),
 	}

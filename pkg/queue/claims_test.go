@@ -167,7 +167,7 @@ func TestClaimsMigrationKeepsLiveRequests(t *testing.T) {
 	submitForJob(t, s, 2000, 5, "/jfs/j")
 	require.NoError(t, s.Close())
 	db := rawDB(t, path)
-	_, err := db.Exec(`DROP TABLE claims; DELETE FROM schema_migrations WHERE version = 5`)
+	_, err := db.Exec(`DROP TABLE claims; DELETE FROM schema_migrations WHERE version = 5; ` + dropAfter5)
 	require.NoError(t, err)
 
 	s2, err := queue.Open(path, zerolog.Nop())

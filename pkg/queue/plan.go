@@ -19,7 +19,8 @@ import (
 // task: a started job whose task is still queued or warming counts as
 // waiting in its prolog, a started job whose task is done as running, and each
 // submitted job adds one pending start of unknown time. History is the use
-// score decayed to now; HitRate is not measured here (-1, unknown).
+// score decayed to now; HitRate is the read density from the access history
+// (fillHitRates; -1, unknown, without one).
 func (s *Store) PlanDatasets(ctx context.Context, now time.Time) (_ []planner.Dataset, err error) {
 	defer s.done(time.Now(), &err)
 	rows, err := s.r.QueryContext(ctx, `SELECT t.id, d.path, d.bytes, d.cached_bytes, t.state,
@@ -60,6 +61,9 @@ func (s *Store) PlanDatasets(ctx context.Context, now time.Time) (_ []planner.Da
 	})
 	if err != nil {
 		return nil, fmt.Errorf("queue: datasets for planning: %w", err)
+	}
+	if err := s.fillHitRates(ctx, out); err != nil {
+		return nil, err
 	}
 	return out, s.fillExpectedStarts(ctx, out)
 }

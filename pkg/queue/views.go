@@ -74,7 +74,7 @@ func (s *Store) Datasets(ctx context.Context) (_ []api.Dataset, err error) {
 	if out == nil {
 		out = []api.Dataset{} // JSON [], not null
 	}
-	return out, nil
+	return out, s.fillAccess(ctx, out)
 }
 
 // Counts returns how many tasks are in each state (every state is present,

@@ -23,7 +23,7 @@ func TestInstall(t *testing.T) {
 
 		// With every binary present (empty stand-ins are enough to check the layout).
 		bin := t.TempDir()
-		for _, b := range []string{"warmupd", "slurm-prolog", "swarmup", "jfs-dedup"} {
+		for _, b := range []string{"warmupd", "slurm-prolog", "swarmup", "jfs-dedup", "accel-agent"} {
 			require.NoError(t, os.WriteFile(filepath.Join(bin, b), []byte("#!/bin/sh\n"), 0o755))
 		}
 		data, err := os.ReadFile(filepath.Join(cl.bin, "accel_data.so"))
@@ -38,6 +38,7 @@ func TestInstall(t *testing.T) {
 		if prefix == "/usr" {
 			plugdir = "/usr/lib/x86_64-linux-gnu/slurm-wlm"
 			require.FileExists(t, filepath.Join(dest, "usr/lib/systemd/system/warmupd.service"))
+			require.FileExists(t, filepath.Join(dest, "usr/lib/systemd/system/accel-agent.service"))
 		}
 		for _, f := range []string{
 			prefix + "/sbin/warmupd", prefix + "/sbin/slurm-prolog", prefix + "/bin/swarmup", prefix + "/bin/jfs-dedup",
@@ -49,12 +50,14 @@ func TestInstall(t *testing.T) {
 			prefix + "/share/man/man1/swarmup.1", prefix + "/share/man/man1/swarmup-warm.1",
 			prefix + "/share/man/man1/jfs-dedup.1", prefix + "/share/man/man8/warmupd.8",
 			prefix + "/share/man/man8/slurm-prolog.8",
+			prefix + "/sbin/accel-agent", prefix + "/share/accel-data/accel-agent.service", prefix + "/share/accel-data/doc/agent.md",
 		} {
 			require.FileExists(t, filepath.Join(dest, f))
 		}
 		unit := readFile(filepath.Join(dest, prefix, "share/accel-data/warmupd.service"))
 		require.Contains(t, unit, "ExecStart="+prefix+"/sbin/warmupd")
 		require.NotContains(t, unit, "@PREFIX@")
+		require.Contains(t, readFile(filepath.Join(dest, prefix, "share/accel-data/accel-agent.service")), "ExecStart="+prefix+"/sbin/accel-agent")
 		require.Contains(t, readFile(filepath.Join(dest, prefix, "share/accel-data/plugstack.conf")), "required "+plugdir+"/accel_data.so ")
 		require.Contains(t, readFile(filepath.Join(dest, prefix, "share/accel-data/slurm.conf")), "Prolog="+prefix+"/sbin/slurm-prolog")
 		st, err := os.Stat(filepath.Join(dest, prefix, "sbin/slurm-prolog"))
