@@ -49,6 +49,7 @@ func cmdInfo(args []string) int {
 		if err != nil {
 			fatalf("info", "info.go", 96, "abs of %q: %s", p, err)
 		}
+		abs = backingPath(abs)
 		fi, err := os.Lstat(abs)
 		if err != nil {
 			errorf("info", "info.go", 102, "lookup inode for %q: %s", p, err)

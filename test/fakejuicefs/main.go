@@ -71,6 +71,8 @@ func run(args []string) int {
 		return cmdFormat(args[1:])
 	case "mount":
 		return cmdMount(args[1:])
+	case "umount":
+		return cmdUmount(args[1:])
 	case "warmup":
 		return cmdWarmup(args[1:])
 	case "clone":

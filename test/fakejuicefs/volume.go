@@ -33,6 +33,10 @@ type settings struct {
 	BlockSize  int64   // bytes
 	Bandwidth  float64 // MiB/s; 0 = unlimited
 	HashPrefix bool    // block keys chunks/<id%256 %02X>/<id/1e6>/… (format --hash-prefix)
+	// Backing is the directory format made a volume: data, .config and
+	// private state. A FUSE mount (`mount BACKING MOUNTPOINT`, fuse.go)
+	// serves it at another path; the CLI works on Backing directly.
+	Backing string
 }
 
 // fileMeta is what the stand-in remembers about one file (keyed by inode):
@@ -54,6 +58,10 @@ type metaState struct {
 	// all that `warmup --evict` removes.
 	Mount   int
 	Written map[string]bool
+	// PerMount holds the counters of work the CLI did through a FUSE mount
+	// (warm-ups, evictions), keyed by mount point: each mount's .stats
+	// shows its own, as a real client's metrics count what its process did.
+	PerMount map[string]*cacheCounters `json:",omitempty"`
 }
 
 type volume struct {
@@ -105,7 +113,7 @@ func cmdFormat(args []string) int {
 	if err != nil {
 		fatalf("format", "format.go", 454, "abs of %s: %s", pos[0], err)
 	}
-	set := settings{Name: "fakevol", UUID: newUUID(), BlockSize: 4 << 20, Bandwidth: 100}
+	set := settings{Name: "fakevol", UUID: newUUID(), BlockSize: 4 << 20, Bandwidth: 100, Backing: mount}
 	if v := flags["name"]; v != "" {
 		set.Name = v
 	}
@@ -161,12 +169,15 @@ func cmdFormat(args []string) int {
 // `warmup --evict` does not remove them (as measured on a real 1.4 client).
 // Block files and metadata are kept.
 func cmdMount(args []string) int {
-	flags, pos, err := splitArgs(args, nil)
+	flags, pos, err := splitArgs(args, map[string]bool{"log": true, "cache-scan-interval": true})
+	if err == nil && len(pos) == 2 {
+		return cmdFuseMount(flags, pos[0], pos[1])
+	}
 	if err == nil {
 		err = checkFlags(flags)
 	}
 	if err != nil || len(pos) != 1 {
-		fatalf("mount", "mount.go", 580, "usage: fakejuicefs mount MOUNTDIR (a stand-in volume made by format)")
+		fatalf("mount", "mount.go", 580, "usage: fakejuicefs mount MOUNTDIR (remount a stand-in volume made by format) or fakejuicefs mount [-d] VOLUMEDIR MOUNTPOINT (FUSE)")
 	}
 	mount, err := filepath.Abs(pos[0])
 	if err != nil {
@@ -281,15 +292,61 @@ func findMount(abs string) (string, error) {
 	}
 }
 
-func openVolume(mount string) (*volume, error) {
+func readSettings(mount string) (settings, error) {
+	var s settings
 	data, err := os.ReadFile(filepath.Join(mount, stateDir, "settings.json"))
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		return s, fmt.Errorf("stand-in settings %s: %w", mount, err)
+	}
+	return s, nil
+}
+
+// backings caches backingPath's answers: mount point -> backing directory.
+var backings = map[string]string{}
+
+// backingPath maps a path under a FUSE mount of a stand-in volume to the
+// same path in the volume's backing directory, so that the CLI's own work
+// (warm-ups, checks, clones) neither goes through the mount nor shows up in
+// its access log and counters, as a real CLI's work is done inside the
+// mount process. Other paths come back unchanged. abs need not exist.
+func backingPath(abs string) string {
+	for m, b := range backings {
+		if abs == m || strings.HasPrefix(abs, m+"/") {
+			return b + abs[len(m):]
+		}
+	}
+	m, err := findMount(abs)
+	if err != nil {
+		return abs
+	}
+	s, err := readSettings(m)
+	if err != nil || s.Backing == "" || s.Backing == m {
+		return abs
+	}
+	backings[m] = s.Backing
+	return s.Backing + abs[len(m):]
+}
+
+// mountOf is the FUSE mount point whose path backingPath rewrote to p, or
+// "" (the CLI counts its work for that mount's .stats).
+func mountOf(p string) string {
+	for m, b := range backings {
+		if p == b || strings.HasPrefix(p, b+"/") {
+			return m
+		}
+	}
+	return ""
+}
+
+func openVolume(mount string) (*volume, error) {
+	set, err := readSettings(mount)
 	if err != nil {
 		return nil, err
 	}
-	v := &volume{mount: mount}
-	if err := json.Unmarshal(data, &v.set); err != nil {
-		return nil, fmt.Errorf("stand-in settings %s: %w", mount, err)
-	}
+	v := &volume{mount: mount, set: set}
 	if bw := os.Getenv("FAKEJUICEFS_BANDWIDTH"); bw != "" {
 		f, err := strconv.ParseFloat(bw, 64)
 		if err != nil || f < 0 {
@@ -328,6 +385,9 @@ func (v *volume) withMeta(fn func(m *metaState) error) error {
 		if m.Written == nil {
 			m.Written = map[string]bool{}
 		}
+	}
+	if m.PerMount == nil {
+		m.PerMount = map[string]*cacheCounters{}
 	}
 	if err := fn(m); err != nil {
 		return err

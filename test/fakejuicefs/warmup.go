@@ -44,7 +44,7 @@ func cmdWarmup(args []string) int {
 		if err != nil {
 			fatalf("warmup", "warmup.go", 232, "Failed to get absolute path of %q: %s", p, err)
 		}
-		paths = append(paths, abs)
+		paths = append(paths, backingPath(abs))
 	}
 	listFile := flags["f"]
 	if listFile == "" {
@@ -60,7 +60,7 @@ func cmdWarmup(args []string) int {
 		for sc.Scan() {
 			if p := strings.TrimSpace(sc.Text()); p != "" {
 				if abs, err := filepath.Abs(p); err == nil {
-					paths = append(paths, abs)
+					paths = append(paths, backingPath(abs))
 				}
 			}
 		}
@@ -206,6 +206,7 @@ func cmdWarmup(args []string) int {
 						mu.Lock()
 						written.Writes++
 						written.WriteBytes += n
+						written.GetBytes += b.length
 						paths = append(paths, b.path)
 						mu.Unlock()
 					}
