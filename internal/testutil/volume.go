@@ -21,6 +21,9 @@ import (
 // FUSE-mounts a real local volume instead of using the stand-in.
 const JuiceFSEnv = "ACCEL_TEST_JUICEFS"
 
+// StandInFUSEEnv=1 makes every stand-in volume a FUSE mount, as WithFUSE.
+const StandInFUSEEnv = "ACCEL_TEST_STANDIN_FUSE"
+
 // BandwidthEnv is the warm-up read bandwidth in MiB/s (0 = unlimited) that a
 // test sets with t.Setenv before NewVolume. The stand-in reads it on every
 // run; a real client gets the equivalent --download-limit at mount, so a
@@ -73,6 +76,9 @@ func WithFUSE() VolumeOption { return func(o *volumeOptions) { o.fuse = true } }
 func NewVolume(t testing.TB, opts ...VolumeOption) *Volume {
 	t.Helper()
 	var o volumeOptions
+	if os.Getenv(StandInFUSEEnv) == "1" {
+		o.fuse = true
+	}
 	for _, f := range opts {
 		f(&o)
 	}

@@ -110,6 +110,11 @@ func serve(vol *volume, mountpoint string) int {
 		ready = func(msg string) { fmt.Fprintln(f, msg); f.Close() }
 		os.Unsetenv(readyFdEnv)
 	}
+	// A new mount process has written nothing yet (see metaState.Written).
+	if err := vol.withMeta(func(m *metaState) error { delete(m.WrittenBy, mountpoint); return nil }); err != nil {
+		ready(err.Error())
+		fatalf("mount", "mount.go", 616, "%s", err)
+	}
 	s := newStandin(vol, mountpoint)
 	root, err := s.root()
 	if err != nil {

@@ -58,6 +58,9 @@ type metaState struct {
 	// all that `warmup --evict` removes.
 	Mount   int
 	Written map[string]bool
+	// WrittenBy is Written for each FUSE mount (by mount point): a FUSE
+	// mount process starts with none, and its blocks are its own.
+	WrittenBy map[string]map[string]bool `json:",omitempty"`
 	// PerMount holds the counters of work the CLI did through a FUSE mount
 	// (warm-ups, evictions), keyed by mount point: each mount's .stats
 	// shows its own, as a real client's metrics count what its process did.
@@ -182,6 +185,19 @@ func cmdMount(args []string) int {
 	mount, err := filepath.Abs(pos[0])
 	if err != nil {
 		fatalf("mount", "mount.go", 584, "abs of %s: %s", pos[0], err)
+	}
+	if b := backingPath(mount); b != mount {
+		// A FUSE mount point: start over as a new mount process would,
+		// knowing of no blocks written (unmount and mount to really restart).
+		vol, err := openVolume(b)
+		if err != nil {
+			fatalf("mount", "mount.go", 586, "%s: %s", mount, err)
+		}
+		if err := vol.withMeta(func(m *metaState) error { delete(m.WrittenBy, mount); m.Mount++; return nil }); err != nil {
+			fatalf("mount", "mount.go", 589, "%s", err)
+		}
+		infof("mount", "mount.go", 601, "stand-in volume %q remounted at %s (FUSE mount: its record of written blocks is reset)", vol.set.Name, mount)
+		return 0
 	}
 	vol, err := openVolume(mount)
 	if err != nil {
@@ -389,10 +405,27 @@ func (v *volume) withMeta(fn func(m *metaState) error) error {
 	if m.PerMount == nil {
 		m.PerMount = map[string]*cacheCounters{}
 	}
+	if m.WrittenBy == nil {
+		m.WrittenBy = map[string]map[string]bool{}
+	}
 	if err := fn(m); err != nil {
 		return err
 	}
 	return writeJSON(p, m)
+}
+
+// written is the set of block files the mount process of mountpoint wrote
+// since it was mounted ("" for the plain stand-in's mount).
+func (m *metaState) written(mountpoint string) map[string]bool {
+	if mountpoint == "" {
+		return m.Written
+	}
+	w := m.WrittenBy[mountpoint]
+	if w == nil {
+		w = map[string]bool{}
+		m.WrittenBy[mountpoint] = w
+	}
+	return w
 }
 
 func inodeKey(fi os.FileInfo) string {

@@ -161,10 +161,11 @@ func cmdWarmup(args []string) int {
 		var evicted int64
 		if err := vol.withMeta(func(m *metaState) error {
 			for _, b := range blocks {
-				if !m.Written[b.path] {
+				w := m.written(mountOf(vol.mount))
+				if !w[b.path] {
 					continue
 				}
-				delete(m.Written, b.path)
+				delete(w, b.path)
 				if err := os.Remove(b.path); err == nil {
 					evicted++
 				} else if !os.IsNotExist(err) {
@@ -222,7 +223,7 @@ func cmdWarmup(args []string) int {
 		wg.Wait()
 		if err := vol.withMeta(func(m *metaState) error {
 			for _, p := range paths {
-				m.Written[p] = true
+				m.written(mountOf(vol.mount))[p] = true
 			}
 			return vol.writeStats(m, written)
 		}); err != nil {
