@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -44,6 +46,11 @@ func (a *accessLog) logit(ctx context.Context, started time.Time, method string,
 	a.ops[method]++
 	if len(a.readers) == 0 {
 		return
+	}
+	for i, v := range args { // names a real client would quote
+		if s, ok := v.(string); ok && !strconv.CanBackquote(s) {
+			args[i] = strings.Trim(strconv.Quote(s), `"`)
+		}
 	}
 	var uid, gid, pid uint32
 	if c, ok := fuse.FromContext(ctx); ok {

@@ -127,6 +127,10 @@ func serve(vol *volume, mountpoint string) int {
 		MountOptions: fuse.MountOptions{
 			AllowOther: os.Geteuid() == 0, FsName: "JuiceFS:" + vol.set.Name, Name: "juicefs",
 			DirectMount: true, MaxReadAhead: 1 << 20,
+			// The kernel checks permissions against the caller, as on a real
+			// mount (its .config FuseOpts.Options); files a user creates are
+			// theirs (the loopback chowns them when it runs as root).
+			Options: []string{"default_permissions"},
 		},
 	})
 	if err != nil {

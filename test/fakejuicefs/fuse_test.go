@@ -282,14 +282,20 @@ func TestFUSEAccessLogFormatMatchesRealSamples(t *testing.T) {
 	require.Len(t, realOps, len(accessOpRE), "every pattern is checked against a real line")
 
 	v := fuseVolume(t)
-	ds := v.WriteFiles(t, "ds", 2, 200<<10)
+	v.WriteFiles(t, "ds", 2, 200<<10)
 	mnt2 := v.MountAgain(t)
 	lt := tailAccessLog(t, mnt2)
 	cmd := exec.Command("sh", "-c", `ls -la "$1" >/dev/null && cat "$1"/f0000.bin >/dev/null && stat "$1"/f0001.bin >/dev/null`, "sh",
 		filepath.Join(mnt2, "ds"))
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	_ = ds
+	// An fstat after the attribute cache (1 s) expired asks the mount: getattr.
+	g, err := os.Open(filepath.Join(mnt2, "ds", "f0001.bin"))
+	require.NoError(t, err)
+	time.Sleep(1500 * time.Millisecond)
+	_, err = g.Stat()
+	require.NoError(t, err)
+	require.NoError(t, g.Close())
 	seen := map[string]bool{}
 	lt.until(t, func(got []string) bool {
 		if len(got) == 0 {

@@ -141,9 +141,9 @@ func (n *node) Create(ctx context.Context, name string, flags, mode uint32, out 
 		n.s.log.logit(ctx, t, "create", errno, "(%d,%s,%s:0%04o): [fh:0]", n.ino(), name, modeString(mode), mode&07777)
 		return nil, nil, 0, errno
 	}
-	var cn *node
-	if c, ok := ch.Operations().(*node); ok {
-		cn = c
+	cn, ok := ch.Operations().(*node)
+	if !ok {
+		return ch, f, fl, 0
 	}
 	h := n.s.wrap(cn, f)
 	n.s.log.logit(ctx, t, "create", 0, "(%d,%s,%s:0%04o):%s [fh:%d]", n.ino(), name, modeString(mode), mode&07777,
@@ -171,9 +171,9 @@ type dirStream interface {
 	fs.FileReleasedirer
 }
 
-// dirHandle logs a directory listing as a real client's readdir lines: one
-// "readdir (ino,65536,off,true): (n)" per batch the stand-in hands out (a
-// batch is everything up to the end of the directory), then one with (0).
+// dirHandle logs a directory listing as a real client's readdir lines:
+// "readdir (ino,65536,off,true): (n)" for the entries handed out up to the
+// end of the directory, and the kernel's next call at the end gives "(0)".
 type dirHandle struct {
 	n     *node
 	fh    uint64
@@ -196,11 +196,8 @@ func (d *dirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Err
 		return e, 0
 	}
 	d.n.s.log.logit(ctx, d.start, "readdir", errno, "(%d,65536,%d,true): (%d)", d.n.ino(), d.off, d.batch)
-	if d.batch > 0 {
-		d.off += d.batch
-		d.batch = 0
-		d.n.s.log.logit(ctx, time.Now(), "readdir", 0, "(%d,65536,%d,true): (0)", d.n.ino(), d.off)
-	}
+	d.off += d.batch
+	d.batch = 0
 	return e, errno
 }
 
@@ -367,7 +364,7 @@ func (h *dataHandle) Release(ctx context.Context) syscall.Errno {
 // through this mount (meta PerMount), and this process's reads and ops.
 func (s *standin) statsText() string {
 	var c cacheCounters
-	_ = s.vol.withMeta(func(m *metaState) error {
+	_ = s.vol.viewMeta(func(m *metaState) error {
 		if pm := m.PerMount[s.mountpoint]; pm != nil {
 			c = *pm
 		}

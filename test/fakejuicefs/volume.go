@@ -375,13 +375,22 @@ func openVolume(mount string) (*volume, error) {
 
 // withMeta runs fn on the stand-in's metadata under an exclusive flock and
 // saves it afterwards if fn returns nil.
-func (v *volume) withMeta(fn func(m *metaState) error) error {
+func (v *volume) withMeta(fn func(m *metaState) error) error { return v.metaTx(true, fn) }
+
+// viewMeta runs fn on the metadata under a shared flock and saves nothing.
+func (v *volume) viewMeta(fn func(m *metaState) error) error { return v.metaTx(false, fn) }
+
+func (v *volume) metaTx(write bool, fn func(m *metaState) error) error {
 	lock, err := os.OpenFile(filepath.Join(v.mount, stateDir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return err
 	}
 	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+	how := syscall.LOCK_SH
+	if write {
+		how = syscall.LOCK_EX
+	}
+	if err := syscall.Flock(int(lock.Fd()), how); err != nil {
 		return err
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
@@ -408,7 +417,7 @@ func (v *volume) withMeta(fn func(m *metaState) error) error {
 	if m.WrittenBy == nil {
 		m.WrittenBy = map[string]map[string]bool{}
 	}
-	if err := fn(m); err != nil {
+	if err := fn(m); err != nil || !write {
 		return err
 	}
 	return writeJSON(p, m)
