@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -173,6 +174,9 @@ func (v *Volume) run(t testing.TB, args ...string) {
 func (v *Volume) umount(t testing.TB) { v.umountAt(t, v.Mount) }
 
 func (v *Volume) umountAt(t testing.TB, mnt string) {
+	if m, err := os.ReadFile("/proc/self/mounts"); err == nil && !strings.Contains(string(m), " "+mnt+" ") {
+		return // unmounted already (by the test)
+	}
 	if out, err := exec.Command(v.Binary, "umount", mnt).CombinedOutput(); err != nil {
 		t.Logf("testutil: umount %s: %v\n%s; forcing", mnt, err, out)
 		_ = exec.Command(v.Binary, "umount", "--force", mnt).Run()

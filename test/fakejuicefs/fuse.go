@@ -110,12 +110,22 @@ func serve(vol *volume, mountpoint string) int {
 		ready = func(msg string) { fmt.Fprintln(f, msg); f.Close() }
 		os.Unsetenv(readyFdEnv)
 	}
-	// A new mount process has written nothing yet (see metaState.Written).
-	if err := vol.withMeta(func(m *metaState) error { delete(m.WrittenBy, mountpoint); return nil }); err != nil {
+	// A new mount process has written nothing yet (see metaState.Written)
+	// and counted nothing.
+	if err := vol.withMeta(func(m *metaState) error {
+		delete(m.WrittenBy, mountpoint)
+		delete(m.PerMount, mountpoint)
+		return nil
+	}); err != nil {
 		ready(err.Error())
 		fatalf("mount", "mount.go", 616, "%s", err)
 	}
 	s := newStandin(vol, mountpoint)
+	var err error
+	if s.failFrac, err = failFraction(); err != nil {
+		ready(err.Error())
+		fatalf("mount", "mount.go", 618, "%s", err)
+	}
 	root, err := s.root()
 	if err != nil {
 		ready(err.Error())

@@ -32,6 +32,7 @@ type standin struct {
 	log        *accessLog
 	lim        *limiter // the mount's download bandwidth (format --bandwidth, FAKEJUICEFS_BANDWIDTH)
 	started    time.Time
+	failFrac   float64 // FAKEJUICEFS_FAIL_BLOCKS: these blocks' downloads fail (EIO), as a broken object
 	nextFh     atomic.Uint64
 
 	mu       sync.Mutex

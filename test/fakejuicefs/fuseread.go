@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -89,6 +90,9 @@ func (s *standin) readBlock(b block, dst []byte, within int64) error {
 	if readCached(b, dst, within) { // another read of this mount fetched it meanwhile
 		s.count(cacheCounters{Hits: 1, HitBytes: int64(len(dst))})
 		return nil
+	}
+	if brokenObject(b, s.failFrac) {
+		return fmt.Errorf("get object of block %s: simulated failure (FAKEJUICEFS_FAIL_BLOCKS)", b.path)
 	}
 	n, err := b.fetch(s.lim)
 	if err != nil {
