@@ -3,8 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"hash/fnv"
-	"os"
+	"math/rand/v2"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -227,10 +226,7 @@ type fileHandle struct {
 
 func (s *standin) wrap(n *node, f fs.FileHandle) *fileHandle {
 	lf, _ := f.(*fs.LoopbackFile)
-	id := s.nextFh.Add(1)
-	h := fnv.New64a()
-	_, _ = h.Write([]byte{byte(id), byte(id >> 8), byte(id >> 16), byte(os.Getpid())})
-	return &fileHandle{LoopbackFile: lf, n: n, fh: id, owner: h.Sum64()}
+	return &fileHandle{LoopbackFile: lf, n: n, fh: s.nextFh.Add(1), owner: rand.Uint64()}
 }
 
 // PassthroughFd refuses kernel passthrough: every read must come here.
@@ -239,6 +235,14 @@ func (h *fileHandle) PassthroughFd() (int, bool) { return -1, false }
 func (h *fileHandle) Read(ctx context.Context, buf []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	t := time.Now()
 	n, errno := h.n.s.read(h.n.backing(), buf, off)
+	if errno == syscall.ENOENT { // unlinked or renamed while open: read the open file itself
+		r, e := h.LoopbackFile.Read(ctx, buf, off)
+		if e != 0 {
+			return r, e
+		}
+		data, st := r.Bytes(buf)
+		n, errno = copy(buf, data), syscall.Errno(st)
+	}
 	h.n.s.log.logit(ctx, t, "read", errno, "(%d,%d,%d,%d): (%d)", h.n.ino(), len(buf), off, h.fh, n)
 	return fuse.ReadResultData(buf[:n]), errno
 }
