@@ -148,13 +148,17 @@ func serve(vol *volume, mountpoint string) int {
 		ready(msg)
 		fatalf("mount", "mount.go", 632, "%s", msg)
 	}
+	// A signal ends the mount process: unmount (lazily: a busy mount goes
+	// when its last user leaves) and exit, which also ends the FUSE
+	// connection where copies of the mount live on in mount namespaces
+	// created while it was mounted (they then fail with ENOTCONN).
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	go func() {
-		<-sig
-		if err := server.Unmount(); err != nil {
-			_ = syscall.Unmount(mountpoint, syscall.MNT_DETACH)
-		}
+		s := <-sig
+		_ = syscall.Unmount(mountpoint, syscall.MNT_DETACH)
+		infof("mount", "mount_unix.go", 230, "%s: unmounted %s, mount process %d exits", s, mountpoint, os.Getpid())
+		os.Exit(0)
 	}()
 	infof("mount", "mount_unix.go", 216, "stand-in mount process %d serves %s at %s (backing %s)", os.Getpid(), vol.set.Name, mountpoint, vol.mount)
 	ready("OK")
@@ -194,15 +198,26 @@ func cmdUmount(args []string) int {
 			fatalf("umount", "umount.go", 52, "umount %s: %s", mnt, err)
 		}
 	}
-	if pid > 0 {
-		for deadline := time.Now().Add(10 * time.Second); alive(pid); time.Sleep(10 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				warnf("umount", "umount.go", 60, "mount process %d of %s still runs 10 s after the unmount", pid, mnt)
-				return 1
-			}
+	if pid > 0 && !exited(pid, 2*time.Second) {
+		// The FUSE connection outlives the unmount while a mount namespace
+		// made during the mount holds a copy of it: end the mount process.
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		if !exited(pid, 10*time.Second) {
+			warnf("umount", "umount.go", 60, "mount process %d of %s still runs 10 s after SIGTERM", pid, mnt)
+			return 1
 		}
 	}
 	return 0
+}
+
+// exited waits up to d for pid to exit.
+func exited(pid int, d time.Duration) bool {
+	for deadline := time.Now().Add(d); alive(pid); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
 }
 
 // mountPid reads the mount process's pid from MOUNTPOINT/.config (0 when
