@@ -261,6 +261,13 @@ func TestFUSEAccessLogShowsLookupsAndReadsWithThePid(t *testing.T) {
 	}
 	require.True(t, opened, "the reader's open is logged with its pid")
 	require.Equal(t, "/ds/train/f0000.bin", names[readIno], "the read inode's path, from the lookup lines")
+
+	// An inode the lookups did not show: `juicefs info -i INODE` inside the mount.
+	info := exec.Command(v.Binary, "info", "-i", readIno)
+	info.Dir = mnt2
+	out, err := info.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Regexp(t, `(?m)^\s+inode: `+readIno+`\n(.*\n)*\s+path: /ds/train/f0000.bin$`, string(out))
 }
 
 // Lines of the stand-in parse with the patterns that the real samples
