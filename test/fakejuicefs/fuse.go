@@ -89,8 +89,14 @@ func daemonize(vol *volume, mountpoint, logPath string) int {
 	w.Close()
 	pid := cmd.Process.Pid
 	_ = cmd.Process.Release()
-	msg, _ := bufio.NewReader(r).ReadString('\n')
+	// A mount that is not up in a minute will not come up: stop waiting.
+	_ = r.SetReadDeadline(time.Now().Add(time.Minute))
+	msg, err := bufio.NewReader(r).ReadString('\n')
 	r.Close()
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		msg = "the mount process did not report the mount ready within a minute; see " + logPath
+	}
 	if msg = strings.TrimSpace(msg); msg != "OK" {
 		if msg == "" {
 			msg = "the mount process exited; see " + logPath

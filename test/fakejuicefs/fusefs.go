@@ -58,8 +58,13 @@ func (s *standin) root() (fs.InodeEmbedder, error) {
 		return nil, err
 	}
 	lr := &fs.LoopbackRoot{Path: s.vol.mount, Dev: uint64(st.Dev)}
-	lr.NewNode = func(r *fs.LoopbackRoot, _ *fs.Inode, _ string, _ *syscall.Stat_t) fs.InodeEmbedder {
-		return &node{LoopbackNode: fs.LoopbackNode{RootData: r}, s: s}
+	lr.NewNode = func(r *fs.LoopbackRoot, parent *fs.Inode, name string, _ *syscall.Stat_t) fs.InodeEmbedder {
+		private := false
+		if parent != nil {
+			pn, _ := parent.Operations().(*node)
+			private = parent.IsRoot() && name == stateDir || pn != nil && pn.private
+		}
+		return &node{LoopbackNode: fs.LoopbackNode{RootData: r}, s: s, private: private}
 	}
 	root := &node{LoopbackNode: fs.LoopbackNode{RootData: lr}, s: s}
 	lr.RootNode = root
@@ -70,7 +75,16 @@ func (s *standin) root() (fs.InodeEmbedder, error) {
 // directory, logging to .accesslog as a real client does.
 type node struct {
 	fs.LoopbackNode
-	s *standin
+	s       *standin
+	private bool // the stand-in's private state (VOLUMEDIR/.fakejuicefs): not logged
+}
+
+// logit logs an operation on the node to .accesslog, unless the node is
+// the stand-in's private state, which a real volume does not have.
+func (n *node) logit(ctx context.Context, started time.Time, method string, err syscall.Errno, format string, args ...any) {
+	if !n.private {
+		n.s.log.logit(ctx, started, method, err, format, args...)
+	}
 }
 
 var (
@@ -107,7 +121,9 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs
 	if errno == 0 {
 		e = entryString(ch.StableAttr().Ino, &out.Attr)
 	}
-	n.s.log.logit(ctx, t, "lookup", errno, "(%d,%s):%s", n.ino(), name, e)
+	if name != stateDir { // the CLI looking for the stand-in's state: no real client does that
+		n.logit(ctx, t, "lookup", errno, "(%d,%s):%s", n.ino(), name, e)
+	}
 	return ch, errno
 }
 
@@ -118,7 +134,7 @@ func (n *node) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) 
 	if errno == 0 {
 		e = entryString(n.ino(), &out.Attr)
 	}
-	n.s.log.logit(ctx, t, "getattr", errno, "(%d):%s", n.ino(), e)
+	n.logit(ctx, t, "getattr", errno, "(%d):%s", n.ino(), e)
 	return errno
 }
 
@@ -126,11 +142,11 @@ func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, s
 	t := time.Now()
 	f, fl, errno := n.LoopbackNode.Open(ctx, flags)
 	if errno != 0 {
-		n.s.log.logit(ctx, t, "open", errno, "(%d,%#x)", n.ino(), flags)
+		n.logit(ctx, t, "open", errno, "(%d,%#x)", n.ino(), flags)
 		return nil, 0, errno
 	}
 	h := n.s.wrap(n, f)
-	n.s.log.logit(ctx, t, "open", 0, "(%d,%#x) [fh:%d]", n.ino(), flags, h.fh)
+	n.logit(ctx, t, "open", 0, "(%d,%#x) [fh:%d]", n.ino(), flags, h.fh)
 	return h, fl, 0
 }
 
@@ -138,7 +154,7 @@ func (n *node) Create(ctx context.Context, name string, flags, mode uint32, out 
 	t := time.Now()
 	ch, f, fl, errno := n.LoopbackNode.Create(ctx, name, flags, mode, out)
 	if errno != 0 {
-		n.s.log.logit(ctx, t, "create", errno, "(%d,%s,%s:0%04o): [fh:0]", n.ino(), name, modeString(mode), mode&07777)
+		n.logit(ctx, t, "create", errno, "(%d,%s,%s:0%04o): [fh:0]", n.ino(), name, modeString(mode), mode&07777)
 		return nil, nil, 0, errno
 	}
 	cn, ok := ch.Operations().(*node)
@@ -146,7 +162,7 @@ func (n *node) Create(ctx context.Context, name string, flags, mode uint32, out 
 		return ch, f, fl, 0
 	}
 	h := n.s.wrap(cn, f)
-	n.s.log.logit(ctx, t, "create", 0, "(%d,%s,%s:0%04o):%s [fh:%d]", n.ino(), name, modeString(mode), mode&07777,
+	n.logit(ctx, t, "create", 0, "(%d,%s,%s:0%04o):%s [fh:%d]", n.ino(), name, modeString(mode), mode&07777,
 		entryString(ch.StableAttr().Ino, &out.Attr), h.fh)
 	return ch, h, fl, 0
 }
@@ -155,12 +171,12 @@ func (n *node) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandle, 
 	t := time.Now()
 	ds, fl, errno := n.LoopbackNode.OpendirHandle(ctx, flags)
 	if errno != 0 {
-		n.s.log.logit(ctx, t, "opendir", errno, "(%d) [fh:0]", n.ino())
+		n.logit(ctx, t, "opendir", errno, "(%d) [fh:0]", n.ino())
 		return nil, 0, errno
 	}
 	d := &dirHandle{n: n, fh: n.s.nextFh.Add(1)}
 	d.inner, _ = ds.(dirStream)
-	n.s.log.logit(ctx, t, "opendir", 0, "(%d) [fh:%d]", n.ino(), d.fh)
+	n.logit(ctx, t, "opendir", 0, "(%d) [fh:%d]", n.ino(), d.fh)
 	return d, fl, 0
 }
 
@@ -195,7 +211,7 @@ func (d *dirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Err
 		d.batch++
 		return e, 0
 	}
-	d.n.s.log.logit(ctx, d.start, "readdir", errno, "(%d,65536,%d,true): (%d)", d.n.ino(), d.off, d.batch)
+	d.n.logit(ctx, d.start, "readdir", errno, "(%d,65536,%d,true): (%d)", d.n.ino(), d.off, d.batch)
 	d.off += d.batch
 	d.batch = 0
 	return e, errno
@@ -213,7 +229,7 @@ func (d *dirHandle) Releasedir(ctx context.Context, flags uint32) {
 	if d.inner != nil {
 		d.inner.Releasedir(ctx, flags)
 	}
-	d.n.s.log.logit(ctx, time.Now(), "releasedir", 0, "(%d)", d.n.ino())
+	d.n.logit(ctx, time.Now(), "releasedir", 0, "(%d)", d.n.ino())
 }
 
 // fileHandle is an open file: reads go through the block cache.
@@ -243,28 +259,28 @@ func (h *fileHandle) Read(ctx context.Context, buf []byte, off int64) (fuse.Read
 		data, st := r.Bytes(buf)
 		n, errno = copy(buf, data), syscall.Errno(st)
 	}
-	h.n.s.log.logit(ctx, t, "read", errno, "(%d,%d,%d,%d): (%d)", h.n.ino(), len(buf), off, h.fh, n)
+	h.n.logit(ctx, t, "read", errno, "(%d,%d,%d,%d): (%d)", h.n.ino(), len(buf), off, h.fh, n)
 	return fuse.ReadResultData(buf[:n]), errno
 }
 
 func (h *fileHandle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
 	t := time.Now()
 	n, errno := h.LoopbackFile.Write(ctx, data, off)
-	h.n.s.log.logit(ctx, t, "write", errno, "(%d,%d,%d,%d)", h.n.ino(), len(data), off, h.fh)
+	h.n.logit(ctx, t, "write", errno, "(%d,%d,%d,%d)", h.n.ino(), len(data), off, h.fh)
 	return n, errno
 }
 
 func (h *fileHandle) Flush(ctx context.Context) syscall.Errno {
 	t := time.Now()
 	errno := h.LoopbackFile.Flush(ctx)
-	h.n.s.log.logit(ctx, t, "flush", errno, "(%d,%d,%016X)", h.n.ino(), h.fh, h.owner)
+	h.n.logit(ctx, t, "flush", errno, "(%d,%d,%016X)", h.n.ino(), h.fh, h.owner)
 	return errno
 }
 
 func (h *fileHandle) Release(ctx context.Context) syscall.Errno {
 	t := time.Now()
 	errno := h.LoopbackFile.Release(ctx)
-	h.n.s.log.logit(ctx, t, "release", errno, "(%d,%d)", h.n.ino(), h.fh)
+	h.n.logit(ctx, t, "release", errno, "(%d,%d)", h.n.ino(), h.fh)
 	return errno
 }
 
