@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,9 @@ import (
 // JuiceFSEnv names a real juicefs binary; when set, NewVolume formats and
 // FUSE-mounts a real local volume instead of using the stand-in.
 const JuiceFSEnv = "ACCEL_TEST_JUICEFS"
+
+// StandInFUSEEnv=1 makes every stand-in volume a FUSE mount, as WithFUSE.
+const StandInFUSEEnv = "ACCEL_TEST_STANDIN_FUSE"
 
 // BandwidthEnv is the warm-up read bandwidth in MiB/s (0 = unlimited) that a
 // test sets with t.Setenv before NewVolume. The stand-in reads it on every
@@ -44,6 +48,8 @@ type Volume struct {
 	Bandwidth float64
 
 	mountArgs []string // real client: the argv of `juicefs mount`, for Remount
+	backing   string   // stand-in with WithFUSE: the volume directory its FUSE mounts serve
+	dir       string   // the test's directory holding mount points, logs and metadata
 }
 
 // VolumeOption changes how NewVolume formats a volume.
@@ -51,11 +57,19 @@ type VolumeOption func(*volumeOptions)
 
 type volumeOptions struct {
 	hashPrefix bool
+	fuse       bool
 }
 
 // WithHashPrefix formats the volume with --hash-prefix (the other block
 // cache layout).
 func WithHashPrefix() VolumeOption { return func(o *volumeOptions) { o.hashPrefix = true } }
+
+// WithFUSE makes a stand-in volume a real FUSE mount (the stand-in's
+// `mount -d VOLUMEDIR MOUNTPOINT`; needs root and /dev/fuse): reads go
+// through its block cache, .accesslog and .stats, as on a real client.
+// Without it the stand-in's mount is a plain directory. A real client is
+// always a FUSE mount, so the option changes nothing there.
+func WithFUSE() VolumeOption { return func(o *volumeOptions) { o.fuse = true } }
 
 // NewVolume creates a volume under t.TempDir() and removes (unmounts) it when
 // the test ends. Warm-ups read at BandwidthEnv MiB/s when the test set it
@@ -63,6 +77,9 @@ func WithHashPrefix() VolumeOption { return func(o *volumeOptions) { o.hashPrefi
 func NewVolume(t testing.TB, opts ...VolumeOption) *Volume {
 	t.Helper()
 	var o volumeOptions
+	if os.Getenv(StandInFUSEEnv) == "1" {
+		o.fuse = true
+	}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -79,14 +96,25 @@ func NewVolume(t testing.TB, opts ...VolumeOption) *Volume {
 	}
 	bin := Binary(t, "test/fakejuicefs")
 	dir := t.TempDir()
-	v := &Volume{Mount: filepath.Join(dir, "mnt"), CacheDir: filepath.Join(dir, "cache"), Binary: bin, Bandwidth: bw}
-	args := []string{"format", v.Mount, "--cache-dir", v.CacheDir}
+	v := &Volume{Mount: filepath.Join(dir, "mnt"), CacheDir: filepath.Join(dir, "cache"), Binary: bin, Bandwidth: bw, dir: dir}
+	formatAt := v.Mount
+	if o.fuse {
+		RequireRoot(t, "FUSE-mounts the JuiceFS stand-in")
+		v.backing = filepath.Join(dir, "vol")
+		formatAt = v.backing
+	}
+	args := []string{"format", formatAt, "--cache-dir", v.CacheDir}
 	if o.hashPrefix {
 		args = append(args, "--hash-prefix")
 	}
 	out, err := exec.Command(bin, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("testutil: format stand-in volume: %v\n%s", err, out)
+	}
+	if o.fuse {
+		v.mountArgs = []string{"mount", "-d", v.backing}
+		v.run(t, append(v.mountArgs, v.Mount)...)
+		t.Cleanup(func() { v.umountAt(t, v.Mount) })
 	}
 	t.Logf("testutil: using the JuiceFS stand-in (test/fakejuicefs) at %s because %s is not set; "+
 		"set %s=/path/to/juicefs (root, /dev/fuse) to run against a real client", v.Mount, JuiceFSEnv, JuiceFSEnv)
@@ -108,7 +136,7 @@ func newRealVolume(t testing.TB, bin string, bw float64, o volumeOptions) *Volum
 	t.Helper()
 	RequireRoot(t, "mounts a real JuiceFS client and reads its root-only .config")
 	dir := t.TempDir()
-	v := &Volume{Mount: filepath.Join(dir, "mnt"), CacheDir: filepath.Join(dir, "cache"), Binary: bin, Real: true, Bandwidth: bw}
+	v := &Volume{Mount: filepath.Join(dir, "mnt"), CacheDir: filepath.Join(dir, "cache"), Binary: bin, Real: true, Bandwidth: bw, dir: dir}
 	metaURL := "sqlite3://" + filepath.Join(dir, "meta.db")
 	format := []string{"format", "--storage", "file", "--bucket", filepath.Join(dir, "bucket"), "--trash-days", "0", "--no-update"}
 	if o.hashPrefix {
@@ -143,11 +171,54 @@ func (v *Volume) run(t testing.TB, args ...string) {
 	}
 }
 
-func (v *Volume) umount(t testing.TB) {
-	if out, err := exec.Command(v.Binary, "umount", v.Mount).CombinedOutput(); err != nil {
-		t.Logf("testutil: umount %s: %v\n%s; forcing", v.Mount, err, out)
-		_ = exec.Command(v.Binary, "umount", "--force", v.Mount).Run()
+func (v *Volume) umount(t testing.TB) { v.umountAt(t, v.Mount) }
+
+func (v *Volume) umountAt(t testing.TB, mnt string) {
+	if m, err := os.ReadFile("/proc/self/mounts"); err == nil && !strings.Contains(string(m), " "+mnt+" ") {
+		return // unmounted already (by the test)
 	}
+	if out, err := exec.Command(v.Binary, "umount", mnt).CombinedOutput(); err != nil {
+		t.Logf("testutil: umount %s: %v\n%s; forcing", mnt, err, out)
+		_ = exec.Command(v.Binary, "umount", "--force", mnt).Run()
+	}
+}
+
+// FUSE reports whether the volume is a FUSE mount: a real client, or the
+// stand-in made WithFUSE.
+func (v *Volume) FUSE() bool { return v.Real || v.backing != "" }
+
+// MountAgain mounts the volume a second time, at a new mount point it
+// returns (unmounted when the test ends), with the same options and the
+// same cache directory: a second client of one volume sharing its cache, as
+// two nodes on one shared cache dir. Only for FUSE volumes.
+func (v *Volume) MountAgain(t testing.TB) string {
+	t.Helper()
+	if !v.FUSE() {
+		t.Fatalf("testutil: MountAgain needs a FUSE volume (a real client, or the stand-in WithFUSE)")
+	}
+	mnt, err := os.MkdirTemp(v.dir, "mnt-")
+	if err != nil {
+		t.Fatalf("testutil: %v", err)
+	}
+	args := append([]string{}, v.mountArgs...)
+	if v.Real {
+		// Same meta URL and cache dir; a mount point, metrics port and log of its own.
+		for i, a := range args {
+			switch {
+			case a == v.Mount:
+				args[i] = mnt
+			case i > 0 && args[i-1] == "--metrics":
+				args[i] = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+			case i > 0 && args[i-1] == "--log":
+				args[i] = mnt + ".log"
+			}
+		}
+	} else {
+		args = append(args, mnt)
+	}
+	v.run(t, args...)
+	t.Cleanup(func() { v.umountAt(t, mnt) })
+	return mnt
 }
 
 // Remount unmounts and mounts the volume again with the same options, as a
@@ -156,8 +227,13 @@ func (v *Volume) umount(t testing.TB) {
 // on the stand-in alike). Cached blocks and data stay.
 func (v *Volume) Remount(t testing.TB) {
 	t.Helper()
-	if !v.Real {
+	if !v.FUSE() {
 		v.run(t, "mount", v.Mount)
+		return
+	}
+	if !v.Real {
+		v.umount(t)
+		v.run(t, append(v.mountArgs, v.Mount)...)
 		return
 	}
 	v.umount(t)

@@ -26,11 +26,15 @@ func cmdClone(args []string) int {
 	if err != nil {
 		fatalf("main", "main.go", 31, "abs of %s: %s", pos[0], err)
 	}
+	srcAbs = backingPath(srcAbs)
 	srcFi, err := os.Lstat(srcAbs)
 	if err != nil {
 		fatalf("main", "main.go", 31, "lookup inode for %s: %s", pos[0], err)
 	}
 	dst := pos[1]
+	if a, err := filepath.Abs(dst); err == nil {
+		dst = backingPath(a) + map[bool]string{true: "/"}[strings.HasSuffix(dst, "/")]
+	}
 	if strings.HasSuffix(dst, "/") {
 		dst = filepath.Join(dst, filepath.Base(srcAbs))
 	}

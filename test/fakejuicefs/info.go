@@ -13,7 +13,7 @@ import (
 func cmdInfo(args []string) int {
 	flags, pos, err := splitArgs(args, nil)
 	if err == nil {
-		err = checkFlags(flags, "raw", "r", "recursive", "strict")
+		err = checkFlags(flags, "raw", "r", "recursive", "strict", "i", "inode")
 	}
 	if err != nil {
 		fatalf("main", "main.go", 31, "%s", err)
@@ -44,11 +44,19 @@ func cmdInfo(args []string) int {
 		}
 		run = run[:0]
 	}
+	byInode := flags["i"] == "true" || flags["inode"] == "true"
 	for _, p := range pos {
-		abs, err := filepath.Abs(p)
-		if err != nil {
+		var abs string
+		if byInode {
+			// juicefs info -i INODE: the current directory is inside JuiceFS.
+			if abs, err = inodePath(p); err != nil {
+				errorf("info", "info.go", 102, "lookup inode for %s: %s", p, err)
+				continue
+			}
+		} else if abs, err = filepath.Abs(p); err != nil {
 			fatalf("info", "info.go", 96, "abs of %q: %s", p, err)
 		}
+		abs = backingPath(abs)
 		fi, err := os.Lstat(abs)
 		if err != nil {
 			errorf("info", "info.go", 102, "lookup inode for %q: %s", p, err)
@@ -75,6 +83,55 @@ func cmdInfo(args []string) int {
 	}
 	flush()
 	return 0
+}
+
+// inode is the inode number a FUSE mount shows: 1 for the root, as JuiceFS.
+func (v *volume) inode(abs string, fi os.FileInfo) uint64 {
+	if abs == v.mount {
+		return 1
+	}
+	return fi.Sys().(*syscall.Stat_t).Ino
+}
+
+// inodePath finds the file with inode number s (as `info` and a FUSE
+// mount's access log show it) in the volume holding the current directory.
+func inodePath(s string) (string, error) {
+	ino, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return "", fmt.Errorf("%q is not an inode number", s)
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	mount, err := findMount(backingPath(cwd))
+	if err != nil {
+		return "", err
+	}
+	if ino == 1 {
+		return mount, nil
+	}
+	found := ""
+	_ = filepath.WalkDir(mount, func(q string, d fs.DirEntry, err error) error {
+		if err != nil || found != "" {
+			return filepath.SkipDir
+		}
+		if filepath.Dir(q) == mount && internalNames[d.Name()] {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if i, err := d.Info(); err == nil && i.Sys().(*syscall.Stat_t).Ino == ino {
+			found = q
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	if found == "" {
+		return "", syscall.ENOENT
+	}
+	return found, nil
 }
 
 func align4k(n int64) int64 { return (n + 4095) &^ 4095 }
@@ -110,7 +167,7 @@ func (v *volume) info(m *metaState, arg, abs string, fi os.FileInfo, raw bool) s
 	rel, _ := filepath.Rel(v.mount, abs)
 	var b strings.Builder
 	fmt.Fprintln(&b, arg, ":")
-	fmt.Fprintf(&b, "  inode: %d\n", fi.Sys().(*syscall.Stat_t).Ino)
+	fmt.Fprintf(&b, "  inode: %d\n", v.inode(abs, fi))
 	fmt.Fprintf(&b, "  files: %d\n", files)
 	fmt.Fprintf(&b, "   dirs: %d\n", dirs)
 	fmt.Fprintf(&b, " length: %s\n", formatBytes(uint64(length)))

@@ -71,6 +71,8 @@ func run(args []string) int {
 		return cmdFormat(args[1:])
 	case "mount":
 		return cmdMount(args[1:])
+	case "umount":
+		return cmdUmount(args[1:])
 	case "warmup":
 		return cmdWarmup(args[1:])
 	case "clone":
@@ -87,7 +89,22 @@ func run(args []string) int {
 func logLine(level, fn, file string, line int, format string, a ...any) {
 	fmt.Fprintf(os.Stderr, "%s juicefs[%d] <%s>: %s [%s@%s:%d]\n",
 		time.Now().Format("2006/01/02 15:04:05.000000"), os.Getpid(), level,
-		fmt.Sprintf(format, a...), fn, file, line)
+		shown(fmt.Sprintf(format, a...)), fn, file, line)
+}
+
+// shown writes the paths in msg as the user gave them: a path the CLI
+// mapped into a FUSE mount's backing directory (backingPath) goes back
+// under the mount point.
+func shown(msg string) string {
+	for m, b := range backings {
+		for _, end := range []string{"/", ":", " ", `"`, "\n"} {
+			msg = strings.ReplaceAll(msg, b+end, m+end)
+		}
+		if strings.HasSuffix(msg, b) {
+			msg = strings.TrimSuffix(msg, b) + m
+		}
+	}
+	return msg
 }
 
 func infof(fn, file string, line int, format string, a ...any) {
@@ -118,7 +135,7 @@ func mountLog(mount, format string, a ...any) {
 	defer f.Close()
 	_, file, line, _ := runtime.Caller(1)
 	fmt.Fprintf(f, "%s juicefs[%d] <WARNING>: %s [%s:%d]\n", time.Now().Format("2006/01/02 15:04:05.000000"),
-		os.Getpid(), fmt.Sprintf(format, a...), filepath.Base(file), line)
+		os.Getpid(), shown(fmt.Sprintf(format, a...)), filepath.Base(file), line)
 }
 
 // splitArgs separates flags from positional arguments so that flags may come

@@ -33,6 +33,10 @@ type settings struct {
 	BlockSize  int64   // bytes
 	Bandwidth  float64 // MiB/s; 0 = unlimited
 	HashPrefix bool    // block keys chunks/<id%256 %02X>/<id/1e6>/… (format --hash-prefix)
+	// Backing is the directory format made a volume: data, .config and
+	// private state. A FUSE mount (`mount BACKING MOUNTPOINT`, fuse.go)
+	// serves it at another path; the CLI works on Backing directly.
+	Backing string
 }
 
 // fileMeta is what the stand-in remembers about one file (keyed by inode):
@@ -54,6 +58,13 @@ type metaState struct {
 	// all that `warmup --evict` removes.
 	Mount   int
 	Written map[string]bool
+	// WrittenBy is Written for each FUSE mount (by mount point): a FUSE
+	// mount process starts with none, and its blocks are its own.
+	WrittenBy map[string]map[string]bool `json:",omitempty"`
+	// PerMount holds the counters of work the CLI did through a FUSE mount
+	// (warm-ups, evictions), keyed by mount point: each mount's .stats
+	// shows its own, as a real client's metrics count what its process did.
+	PerMount map[string]*cacheCounters `json:",omitempty"`
 }
 
 type volume struct {
@@ -105,7 +116,7 @@ func cmdFormat(args []string) int {
 	if err != nil {
 		fatalf("format", "format.go", 454, "abs of %s: %s", pos[0], err)
 	}
-	set := settings{Name: "fakevol", UUID: newUUID(), BlockSize: 4 << 20, Bandwidth: 100}
+	set := settings{Name: "fakevol", UUID: newUUID(), BlockSize: 4 << 20, Bandwidth: 100, Backing: mount}
 	if v := flags["name"]; v != "" {
 		set.Name = v
 	}
@@ -161,16 +172,32 @@ func cmdFormat(args []string) int {
 // `warmup --evict` does not remove them (as measured on a real 1.4 client).
 // Block files and metadata are kept.
 func cmdMount(args []string) int {
-	flags, pos, err := splitArgs(args, nil)
+	flags, pos, err := splitArgs(args, map[string]bool{"log": true, "cache-scan-interval": true})
+	if err == nil && len(pos) == 2 {
+		return cmdFuseMount(flags, pos[0], pos[1])
+	}
 	if err == nil {
 		err = checkFlags(flags)
 	}
 	if err != nil || len(pos) != 1 {
-		fatalf("mount", "mount.go", 580, "usage: fakejuicefs mount MOUNTDIR (a stand-in volume made by format)")
+		fatalf("mount", "mount.go", 580, "usage: fakejuicefs mount MOUNTDIR (remount a stand-in volume made by format) or fakejuicefs mount [-d] VOLUMEDIR MOUNTPOINT (FUSE)")
 	}
 	mount, err := filepath.Abs(pos[0])
 	if err != nil {
 		fatalf("mount", "mount.go", 584, "abs of %s: %s", pos[0], err)
+	}
+	if b := backingPath(mount); b != mount {
+		// A FUSE mount point: start over as a new mount process would,
+		// knowing of no blocks written (unmount and mount to really restart).
+		vol, err := openVolume(b)
+		if err != nil {
+			fatalf("mount", "mount.go", 586, "%s: %s", mount, err)
+		}
+		if err := vol.withMeta(func(m *metaState) error { delete(m.WrittenBy, mount); m.Mount++; return nil }); err != nil {
+			fatalf("mount", "mount.go", 589, "%s", err)
+		}
+		infof("mount", "mount.go", 601, "stand-in volume %q remounted at %s (FUSE mount: its record of written blocks is reset)", vol.set.Name, mount)
+		return 0
 	}
 	vol, err := openVolume(mount)
 	if err != nil {
@@ -281,15 +308,61 @@ func findMount(abs string) (string, error) {
 	}
 }
 
-func openVolume(mount string) (*volume, error) {
+func readSettings(mount string) (settings, error) {
+	var s settings
 	data, err := os.ReadFile(filepath.Join(mount, stateDir, "settings.json"))
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		return s, fmt.Errorf("stand-in settings %s: %w", mount, err)
+	}
+	return s, nil
+}
+
+// backings caches backingPath's answers: mount point -> backing directory.
+var backings = map[string]string{}
+
+// backingPath maps a path under a FUSE mount of a stand-in volume to the
+// same path in the volume's backing directory, so that the CLI's own work
+// (warm-ups, checks, clones) neither goes through the mount nor shows up in
+// its access log and counters, as a real CLI's work is done inside the
+// mount process. Other paths come back unchanged. abs need not exist.
+func backingPath(abs string) string {
+	for m, b := range backings {
+		if abs == m || strings.HasPrefix(abs, m+"/") {
+			return b + abs[len(m):]
+		}
+	}
+	m, err := findMount(abs)
+	if err != nil {
+		return abs
+	}
+	s, err := readSettings(m)
+	if err != nil || s.Backing == "" || s.Backing == m {
+		return abs
+	}
+	backings[m] = s.Backing
+	return s.Backing + abs[len(m):]
+}
+
+// mountOf is the FUSE mount point whose path backingPath rewrote to p, or
+// "" (the CLI counts its work for that mount's .stats).
+func mountOf(p string) string {
+	for m, b := range backings {
+		if p == b || strings.HasPrefix(p, b+"/") {
+			return m
+		}
+	}
+	return ""
+}
+
+func openVolume(mount string) (*volume, error) {
+	set, err := readSettings(mount)
 	if err != nil {
 		return nil, err
 	}
-	v := &volume{mount: mount}
-	if err := json.Unmarshal(data, &v.set); err != nil {
-		return nil, fmt.Errorf("stand-in settings %s: %w", mount, err)
-	}
+	v := &volume{mount: mount, set: set}
 	if bw := os.Getenv("FAKEJUICEFS_BANDWIDTH"); bw != "" {
 		f, err := strconv.ParseFloat(bw, 64)
 		if err != nil || f < 0 {
@@ -302,13 +375,22 @@ func openVolume(mount string) (*volume, error) {
 
 // withMeta runs fn on the stand-in's metadata under an exclusive flock and
 // saves it afterwards if fn returns nil.
-func (v *volume) withMeta(fn func(m *metaState) error) error {
+func (v *volume) withMeta(fn func(m *metaState) error) error { return v.metaTx(true, fn) }
+
+// viewMeta runs fn on the metadata under a shared flock and saves nothing.
+func (v *volume) viewMeta(fn func(m *metaState) error) error { return v.metaTx(false, fn) }
+
+func (v *volume) metaTx(write bool, fn func(m *metaState) error) error {
 	lock, err := os.OpenFile(filepath.Join(v.mount, stateDir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return err
 	}
 	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+	how := syscall.LOCK_SH
+	if write {
+		how = syscall.LOCK_EX
+	}
+	if err := syscall.Flock(int(lock.Fd()), how); err != nil {
 		return err
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
@@ -329,10 +411,30 @@ func (v *volume) withMeta(fn func(m *metaState) error) error {
 			m.Written = map[string]bool{}
 		}
 	}
-	if err := fn(m); err != nil {
+	if m.PerMount == nil {
+		m.PerMount = map[string]*cacheCounters{}
+	}
+	if m.WrittenBy == nil {
+		m.WrittenBy = map[string]map[string]bool{}
+	}
+	if err := fn(m); err != nil || !write {
 		return err
 	}
 	return writeJSON(p, m)
+}
+
+// written is the set of block files the mount process of mountpoint wrote
+// since it was mounted ("" for the plain stand-in's mount).
+func (m *metaState) written(mountpoint string) map[string]bool {
+	if mountpoint == "" {
+		return m.Written
+	}
+	w := m.WrittenBy[mountpoint]
+	if w == nil {
+		w = map[string]bool{}
+		m.WrittenBy[mountpoint] = w
+	}
+	return w
 }
 
 func inodeKey(fi os.FileInfo) string {

@@ -44,7 +44,7 @@ func cmdWarmup(args []string) int {
 		if err != nil {
 			fatalf("warmup", "warmup.go", 232, "Failed to get absolute path of %q: %s", p, err)
 		}
-		paths = append(paths, abs)
+		paths = append(paths, backingPath(abs))
 	}
 	listFile := flags["f"]
 	if listFile == "" {
@@ -60,7 +60,7 @@ func cmdWarmup(args []string) int {
 		for sc.Scan() {
 			if p := strings.TrimSpace(sc.Text()); p != "" {
 				if abs, err := filepath.Abs(p); err == nil {
-					paths = append(paths, abs)
+					paths = append(paths, backingPath(abs))
 				}
 			}
 		}
@@ -161,10 +161,11 @@ func cmdWarmup(args []string) int {
 		var evicted int64
 		if err := vol.withMeta(func(m *metaState) error {
 			for _, b := range blocks {
-				if !m.Written[b.path] {
+				w := m.written(mountOf(vol.mount))
+				if !w[b.path] {
 					continue
 				}
-				delete(m.Written, b.path)
+				delete(w, b.path)
 				if err := os.Remove(b.path); err == nil {
 					evicted++
 				} else if !os.IsNotExist(err) {
@@ -206,6 +207,7 @@ func cmdWarmup(args []string) int {
 						mu.Lock()
 						written.Writes++
 						written.WriteBytes += n
+						written.GetBytes += b.length
 						paths = append(paths, b.path)
 						mu.Unlock()
 					}
@@ -221,7 +223,7 @@ func cmdWarmup(args []string) int {
 		wg.Wait()
 		if err := vol.withMeta(func(m *metaState) error {
 			for _, p := range paths {
-				m.Written[p] = true
+				m.written(mountOf(vol.mount))[p] = true
 			}
 			return vol.writeStats(m, written)
 		}); err != nil {

@@ -30,6 +30,8 @@
 #                       it (the tests start their own)
 #   ACCEL_BANDWIDTH     warm-up bandwidth, MiB/s (default 100; 0 = unlimited)
 #   ACCEL_TEST_JUICEFS  a real juicefs binary: mount a real local volume
+#   ACCEL_TEST_STANDIN_FUSE  1: mount the stand-in per host with FUSE like a real
+#                       client (its volume in DIR/volume/standin; docs/standin-fuse.md)
 set -euo pipefail
 
 usage() { echo "usage: $0 DIR [N]   (see the comment at the top of $0)" >&2; exit 2; }
@@ -50,6 +52,10 @@ ACCEL_PORT=${ACCEL_PORT:-7117}
 ACCEL_WARMUPD=${ACCEL_WARMUPD:-1}
 ACCEL_BANDWIDTH=${ACCEL_BANDWIDTH:-100}
 REAL=${ACCEL_TEST_JUICEFS:-}
+# ACCEL_TEST_STANDIN_FUSE=1: the stand-in is a FUSE mount per host, mounted like a real client
+# (docs/standin-fuse.md), instead of a bind mount of a plain directory.
+FUSE_STANDIN=
+[ -z "$REAL" ] && [ "${ACCEL_TEST_STANDIN_FUSE:-}" = 1 ] && FUSE_STANDIN=1
 if [ -n "$REAL" ]; then
 	JUICEFS=$REAL
 else
@@ -134,10 +140,17 @@ if [ -n "$REAL" ]; then
 		mbps=$(download_limit_mbps "$ACCEL_BANDWIDTH")
 		jfs_mount_args+=(--download-limit "$mbps")
 	fi
+elif [ -n "$FUSE_STANDIN" ]; then
+	if [ ! -f "$DIR/volume/standin/.config" ]; then
+		mkdir -p "$DIR/volume"
+		"$JUICEFS" format "$DIR/volume/standin" --cache-dir "$DIR/cache" --bandwidth "$ACCEL_BANDWIDTH" >/dev/null
+	fi
+	jfs_mount_args=(mount -d "$DIR/volume/standin" "$DIR/jfs" --cache-scan-interval=-1)
+	echo "$JUICEFS" >"$DIR/etc/juicefs-real" # hosts-down.sh unmounts with it: a mount process of its own, as a real client
 else
 	rm -f "$DIR/etc/juicefs-real"
 fi
-if [ -z "$REAL" ] && [ ! -f "$DIR/jfs/.config" ]; then
+if [ -z "$REAL" ] && [ -z "$FUSE_STANDIN" ] && [ ! -f "$DIR/jfs/.config" ]; then
 	"$JUICEFS" format "$DIR/jfs" --cache-dir "$DIR/cache" --bandwidth "$ACCEL_BANDWIDTH" >/dev/null
 fi
 
@@ -173,16 +186,16 @@ for h in "${HOSTS[@]}"; do
 		{ echo "hosts-up.sh: munged on $h failed to start, see $DIR/log/munged-$h.log:" >&2; tail -5 "$DIR/log/munged-$h.log" >&2; exit 1; }
 	if [ "$h" != ctl ]; then
 		# Every host but the controller mounts the volume (login too: the plugin checks paths there).
-		if [ -n "$REAL" ]; then
-			on "$DIR" "$h" "$REAL" "${jfs_mount_args[@]}" --log "$DIR/log/juicefs-$h.log" >/dev/null
+		if [ -n "$REAL" ] || [ -n "$FUSE_STANDIN" ]; then
+			on "$DIR" "$h" "$JUICEFS" "${jfs_mount_args[@]}" --log "$DIR/log/juicefs-$h.log" >/dev/null
 		else
 			on "$DIR" "$h" mount --bind "$DIR/jfs" "$DIR/jfs"
 		fi
 	fi
 done
-if [ -n "$REAL" ] && ! mountpoint -q "$DIR/jfs"; then
+if { [ -n "$REAL" ] || [ -n "$FUSE_STANDIN" ]; } && ! mountpoint -q "$DIR/jfs"; then
 	# This machine's own mount, to write data (made after the hosts', so they do not see it).
-	"$REAL" "${jfs_mount_args[@]}" --log "$DIR/log/juicefs-admin.log" >/dev/null
+	"$JUICEFS" "${jfs_mount_args[@]}" --log "$DIR/log/juicefs-admin.log" >/dev/null
 fi
 
 export SLURM_CONF=$DIR/etc/slurm.conf
