@@ -63,7 +63,7 @@ type Aggregator struct {
 	Gaps   accesslog.Gaps
 
 	jobs                                           map[uint64]*jobAcc
-	lines, unattributed, unresolved, nonJob, reads int64
+	lines, unattributed, unresolved int64
 }
 
 type jobAcc struct {

@@ -58,6 +58,9 @@ func (s *standin) root() (fs.InodeEmbedder, error) {
 		return nil, err
 	}
 	lr := &fs.LoopbackRoot{Path: s.vol.mount, Dev: uint64(st.Dev)}
+	// NodeWrapChilder, NewNode's replacement, is not told the child's name,
+	// which decides whether it is the private state directory.
+	//lint:ignore SA1019 the replacement cannot see the name (see above)
 	lr.NewNode = func(r *fs.LoopbackRoot, parent *fs.Inode, name string, _ *syscall.Stat_t) fs.InodeEmbedder {
 		private := false
 		if parent != nil {
