@@ -12,7 +12,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null)
 LDFLAGS := $(if $(VERSION),-X github.com/accel-data/accel-data/internal/version.Version=$(VERSION))
 export VERSION
 
-.PHONY: all build deps test bench bench-dedup man install clean help
+.PHONY: all build deps lint test bench bench-dedup man install clean help
 
 all: build ## same as build
 
@@ -28,10 +28,16 @@ build: ## build the Go binaries into bin/ and the SPANK plugin spank/accel_data.
 	$(GO) build -o $(BIN)/fakejuicefs ./test/fakejuicefs
 	@if [ -f spank/Makefile ]; then $(MAKE) -C spank; fi
 
-test: deps build ## everything CI runs: deps, build, Go tests (race, shuffled), C tests, end-to-end tests
-	@if [ -f spank/Makefile ]; then $(MAKE) -C spank test; fi
+# staticcheck's version is pinned; `go run` fetches it through the module proxy.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+lint: ## gofmt, go vet and staticcheck (all must be clean)
+	@unformatted=$$(gofmt -l cmd internal pkg test bench docs); if [ -n "$$unformatted" ]; then echo "gofmt needed (run gofmt -w): $$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	@unformatted=$$(gofmt -l cmd internal pkg test bench); if [ -n "$$unformatted" ]; then echo "gofmt needed (run gofmt -w): $$unformatted"; exit 1; fi
+	$(GO) run $(STATICCHECK) ./...
+
+test: deps build lint ## everything CI runs: deps, build, lint, Go tests (race, shuffled), C tests, end-to-end tests
+	@if [ -f spank/Makefile ]; then $(MAKE) -C spank test; fi
 	$(GO) test -race -shuffle=on -count=1 -timeout 25m ./...
 
 bench: build ## run the benchmarks and print the figures

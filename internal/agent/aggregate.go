@@ -62,7 +62,7 @@ type Aggregator struct {
 	Inodes *Inodes
 	Gaps   accesslog.Gaps
 
-	jobs                                           map[uint64]*jobAcc
+	jobs                            map[uint64]*jobAcc
 	lines, unattributed, unresolved int64
 }
 
