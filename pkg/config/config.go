@@ -122,6 +122,9 @@ var Keys = []string{
 	"Listen", "SlurmdUser", "Server", "ServerUID", "MungeSocket",
 	// warmupd's Prometheus endpoint (issue 13)
 	"Metrics",
+	// stage-in mode (issue 12): slurm-prolog's StageInDeadline; warmupd
+	// writes waiting jobs' progress into their admin comment with Scontrol
+	"StageInDeadline", "SqueueProgress", "Scontrol",
 }
 
 // Apply sets every flag of fs named by an entry, unless the flag was already
