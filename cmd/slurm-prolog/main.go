@@ -63,11 +63,11 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) {
 		out.Mode = modeStagein
 		if optErr != nil {
 			out.Reason, out.Detail = reasonBadConfig, optErr.Error()
-			return
+		} else {
+			c := &api.Client{Socket: o.socket, Server: o.server, MungeSocket: o.mungeSocket, ServerUID: o.serverUID, Sessions: true}
+			out = stagein(ctx, c, o.args[1:], o)
 		}
-		c := &api.Client{Socket: o.socket, Server: o.server, MungeSocket: o.mungeSocket, ServerUID: o.serverUID, Sessions: true}
-		out = stagein(ctx, c, o.args[1:], o)
-		fmt.Fprintln(stdout, message("stage-in", out))
+		fmt.Fprintln(stdout, message("stage-in", out)) // the line burst_buffer.lua logs
 		return
 	}
 	e, err := parseEnv(getenv)

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"math"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,10 +37,23 @@ const Marker = "accel-data: "
 // pending in its stage-in, or allocated and running its prolog.
 var WaitReasons = []string{"BurstBufferStageIn", "Prolog"}
 
+// ReasonNone is the reason squeue shows for a pending job right after
+// `scontrol update` (measured on 22.05: until the next scheduling pass,
+// about a second later, it shows BurstBufferStageIn again). A job written
+// to before still waits; any other job with it does not.
+const ReasonNone = "None"
+
 // Job is one job squeue lists as waiting for its data.
 type Job struct {
 	JobID   uint64
+	Reason  string // a WaitReasons entry, or ReasonNone
 	Comment string // the job's comment as squeue printed it
+}
+
+// Listed says whether squeue's job state and reason make a job a candidate:
+// one of WaitReasons, or a pending job with ReasonNone.
+func Listed(state, reason string) bool {
+	return slices.Contains(WaitReasons, reason) || (state == "PENDING" && reason == ReasonNone)
 }
 
 // Writer writes waiting jobs' progress into their comments.
@@ -72,18 +86,27 @@ type update struct {
 // limited), and a final line for the jobs written before that no longer wait.
 func (w *Writer) Update(ctx context.Context, waiting []Job) {
 	now := w.Now()
-	var todo []update
-	seen := make(map[uint64]bool, len(waiting))
+	todo, seen := w.decide(ctx, waiting, now)
+	w.record(todo, w.run(ctx, todo), seen, now)
+}
+
+// decide returns the writes of one round and the jobs that still wait.
+func (w *Writer) decide(ctx context.Context, waiting []Job, now time.Time) ([]update, map[uint64]bool) {
 	w.mu.Lock()
-	if w.last == nil {
-		w.last = map[uint64]written{}
-	}
 	last := make(map[uint64]written, len(w.last))
 	for k, v := range w.last {
 		last[k] = v
 	}
 	w.mu.Unlock()
+	var todo []update
+	seen := make(map[uint64]bool, len(waiting))
 	for _, j := range waiting {
+		if j.Reason == ReasonNone {
+			if _, ok := last[j.JobID]; ok {
+				seen[j.JobID] = true // just updated by us: still waiting, nothing to write
+			}
+			continue
+		}
 		seen[j.JobID] = true
 		st, err := w.Status(ctx, j.JobID)
 		if err != nil || st == nil || len(st.Datasets) == 0 {
@@ -94,29 +117,37 @@ func (w *Writer) Update(ctx context.Context, waiting []Job) {
 			todo = append(todo, update{j.JobID, c})
 		}
 	}
-	var done []uint64
 	for id, l := range last {
 		if seen[id] {
 			continue
 		}
-		done = append(done, id)
 		if st, err := w.Status(ctx, id); err == nil && st != nil && len(st.Datasets) > 0 {
 			if c := Compose(l.comment, Text(st)); c != l.comment {
-				todo = append(todo, update{id, c})
+				todo = append(todo, update{id, c}) // the final line, once
 			}
 		}
 	}
-	ok := w.run(ctx, todo)
+	return todo, seen
+}
+
+// record remembers the successful writes of jobs that still wait and
+// forgets the jobs that stopped waiting.
+func (w *Writer) record(todo []update, ok []bool, seen map[uint64]bool, now time.Time) {
 	w.mu.Lock()
-	for _, id := range done {
-		delete(w.last, id)
+	defer w.mu.Unlock()
+	if w.last == nil {
+		w.last = map[uint64]written{}
+	}
+	for id := range w.last {
+		if !seen[id] {
+			delete(w.last, id)
+		}
 	}
 	for i, u := range todo {
 		if ok[i] && seen[u.jobID] {
 			w.last[u.jobID] = written{at: now, comment: u.comment}
 		}
 	}
-	w.mu.Unlock()
 }
 
 // Due says whether to write comment now: it differs from what the job shows,

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
-	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -52,8 +51,8 @@ type Listing struct {
 	// Errors are squeue's own complaints; a listing with errors is not
 	// trusted to be complete.
 	Errors []string
-	// Waiting are the jobs waiting for their data (reason
-	// BurstBufferStageIn or Prolog), whatever their tag.
+	// Waiting are the jobs that may be waiting for their data
+	// (jobprogress.Listed), whatever their tag.
 	Waiting []jobprogress.Job
 }
 
@@ -74,8 +73,8 @@ func Parse(data []byte) (Listing, error) {
 				l.States[leader] = "PENDING" // listed through a member; its own record may come later
 			}
 		}
-		if slices.Contains(jobprogress.WaitReasons, j.StateReason) {
-			l.Waiting = append(l.Waiting, jobprogress.Job{JobID: j.JobID, Comment: j.Comment})
+		if jobprogress.Listed(j.JobState, j.StateReason) {
+			l.Waiting = append(l.Waiting, jobprogress.Job{JobID: j.JobID, Reason: j.StateReason, Comment: j.Comment})
 		}
 		m := tokenRE.FindStringSubmatch(j.AdminComment)
 		if m == nil {
