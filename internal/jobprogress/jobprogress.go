@@ -121,11 +121,13 @@ func (w *Writer) decide(ctx context.Context, waiting []Job, now time.Time) ([]up
 		if seen[id] {
 			continue
 		}
-		if st, err := w.Status(ctx, id); err == nil && st != nil && len(st.Datasets) > 0 {
+		st, err := w.Status(ctx, id)
+		if err == nil && st != nil && len(st.Datasets) > 0 {
 			if c := Compose(l.comment, Text(st)); c != l.comment {
 				todo = append(todo, update{id, c}) // the final line, once
 			}
 		}
+		w.Log.Debug().Err(err).Uint64("job", id).Msg("the job stopped waiting for its data")
 	}
 	return todo, seen
 }
@@ -196,6 +198,7 @@ func (w *Writer) set(ctx context.Context, u update) bool {
 			Msg("could not write the job's warm-up progress into its comment (the job may have ended)")
 		return false
 	}
+	w.Log.Debug().Uint64("job", u.jobID).Str("comment", u.comment).Msg("wrote the job's warm-up progress into its comment")
 	return true
 }
 

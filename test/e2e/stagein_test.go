@@ -158,6 +158,10 @@ func TestStageInWarmsWhilePending(t *testing.T) {
 	line := waitPrologLine(t, id, "prolog")
 	require.Contains(t, line, "reason=warm", "the stage-in warmed the data before the job got its node")
 	t.Logf("prolog: %s", line)
+	// Between the stage-in's end and the job's start (a scheduling pass
+	// later) the comment turns to the final line.
+	show, _, _ := run(t, nil, "scontrol", "show", "job", strconv.FormatUint(id, 10))
+	require.Regexp(t, `Comment=accel-data: warm\s*\n`, show)
 	out := parseOutput(t, readFile(filepath.Join(cl.base, "stagein-out", fmt.Sprintf("%d.out", id))))
 	require.Equal(t, int64(40*mib), out.Read[ds])
 	requireNoDrain(t)
@@ -189,4 +193,34 @@ func TestStageInNeverHoldsAJob(t *testing.T) {
 		require.Contains(t, waitPrologLine(t, id, "prolog"), "reason=timeout", "the job started before its data was warm")
 		requireNoDrain(t)
 	})
+}
+
+// A job waiting in its prolog (the path without stage-in) shows the
+// progress too: squeue lists it RUNNING with reason Prolog and the comment.
+func TestProgressInSqueueWhilePrologWaits(t *testing.T) {
+	scontrol, err := exec.LookPath("scontrol")
+	require.NoError(t, err)
+	squeue, err := exec.LookPath("squeue")
+	require.NoError(t, err)
+	w := setup(t, true, "4", "--squeue", squeue, "--squeue-interval", "300ms", "--squeue-progress", "500ms", "--scontrol", scontrol)
+	ds := w.vol.WriteFiles(t, "prolog", 10, 4*mib) // 40 MiB at 4 MiB/s: about 10 s
+
+	id, _ := sbatch(t, node(1), ds, nil, ds)
+	var seen []string
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		l := squeueLine(t, id)
+		if c, ok := strings.CutPrefix(l, "RUNNING|Prolog|"); ok && strings.Contains(c, "accel-data: ") {
+			if len(seen) == 0 || seen[len(seen)-1] != c {
+				seen = append(seen, c)
+			}
+		}
+		if l == "" || strings.HasPrefix(l, "COMPLETING") || (strings.HasPrefix(l, "RUNNING|") && !strings.HasPrefix(l, "RUNNING|Prolog|")) {
+			break
+		}
+	}
+	t.Logf("squeue comments while the prolog waited: %q", seen)
+	require.NotEmpty(t, seen, "squeue never showed the progress while job %d waited in its prolog", id)
+	require.Regexp(t, `^accel-data: (\d+% warm|warm-up queued)`, seen[0])
+	waitDone(t, 90*time.Second, id)
+	require.Contains(t, waitPrologLine(t, id, "prolog"), "reason=warm")
 }
