@@ -45,7 +45,7 @@ done
 install -m 644 "$plugin" "$DESTDIR$SLURM_PLUGIN_DIR/accel_data.so"
 
 share=$DESTDIR$PREFIX/share/accel-data
-for f in plugstack.conf slurm.conf accel-data.conf job_submit.lua; do
+for f in plugstack.conf slurm.conf accel-data.conf job_submit.lua burst_buffer.lua burst_buffer.conf; do
 	sed -e "s|/usr/lib/x86_64-linux-gnu/slurm-wlm/accel_data.so|$SLURM_PLUGIN_DIR/accel_data.so|" \
 		-e "s|/usr/sbin/slurm-prolog|$PREFIX/sbin/slurm-prolog|" \
 		"$repo/contrib/slurm.conf.d/$f" >"$share/$f"

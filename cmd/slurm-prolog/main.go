@@ -59,6 +59,17 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) {
 		fmt.Fprintln(stdout, version.Line("slurm-prolog"))
 		return
 	}
+	if len(o.args) > 0 && o.args[0] == "stagein" {
+		out.Mode = modeStagein
+		if optErr != nil {
+			out.Reason, out.Detail = reasonBadConfig, optErr.Error()
+		} else {
+			c := &api.Client{Socket: o.socket, Server: o.server, MungeSocket: o.mungeSocket, ServerUID: o.serverUID, Sessions: true}
+			out = stagein(ctx, c, o.args[1:], o)
+		}
+		fmt.Fprintln(stdout, message("stage-in", out)) // the line burst_buffer.lua logs
+		return
+	}
 	e, err := parseEnv(getenv)
 	out.Mode, out.Job, out.Node, out.Paths = e.Mode, e.JobID, e.Node, e.Paths
 	if err != nil {
@@ -99,13 +110,16 @@ func logOutcome(stderr io.Writer, path string, out outcome) {
 	log := zerolog.New(zerolog.ConsoleWriter{Out: w, NoColor: true, TimeFormat: time.RFC3339}).With().Timestamp().Logger()
 	ev := log.Info()
 	switch out.Reason {
-	case reasonWarm, reasonPartial, reasonEnded, reasonTimeout, reasonETA, reasonNarrowed:
+	case reasonWarm, reasonPartial, reasonEnded, reasonTimeout, reasonETA, reasonNarrowed, reasonQueued, reasonDeadline:
 	default:
 		ev = log.Warn()
 	}
 	name := "prolog"
-	if out.Mode == modeEpilog {
+	switch out.Mode {
+	case modeEpilog:
 		name = "epilog"
+	case modeStagein:
+		name = "stage-in"
 	}
 	ev = ev.Str("reason", out.Reason).Uint64("job", out.Job).Str("node", out.Node).
 		Str("paths", strings.Join(out.Paths, ",")).Str("waited", out.Waited.Round(time.Millisecond).String())
@@ -132,6 +146,9 @@ func logOutcome(stderr io.Writer, path string, out outcome) {
 func message(name string, out outcome) string {
 	waited := out.Waited.Round(time.Millisecond)
 	msg := prologMessage(name, out.Reason, waited)
+	if out.Mode == modeStagein {
+		msg = stageinMessage(out.Reason, waited)
+	}
 	if out.Mode == modeEpilog {
 		switch out.Reason {
 		case reasonEnded:

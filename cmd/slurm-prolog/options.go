@@ -21,6 +21,11 @@ Prolog: for a job submitted with --accel-data, tells warmupd the job started
 PrologWait passes, then logs one line saying what it waited for and why it
 stopped. Epilog: tells warmupd the job ended.
 
+Stage-in mode (burst_buffer/lua, see contrib's burst_buffer.lua): the Lua runs
+"slurm-prolog stagein start JOBID UID SCRIPT" (queue the job's data) and
+"slurm-prolog stagein wait JOBID SCRIPT" (wait, bounded by stagein-deadline,
+while the job stays pending); each prints one line for the Lua's log.
+
 It exits 0 on every path (daemon down, timeout, bad environment, internal
 error): a non-zero exit would drain the node.
 
@@ -43,6 +48,10 @@ type options struct {
 	stopEarly    bool
 	version      bool
 	reconnect    time.Duration
+	// stageInDeadline bounds `slurm-prolog stagein wait` (stage-in mode).
+	stageInDeadline time.Duration
+	// args are the positional arguments: "stagein …" in stage-in mode.
+	args []string
 }
 
 func newFlags(o *options) *pflag.FlagSet {
@@ -56,6 +65,7 @@ func newFlags(o *options) *pflag.FlagSet {
 	fs.DurationVar(&o.pollInterval, "poll-interval", time.Second, "how often the prolog asks warmupd whether the data is warm")
 	fs.DurationVar(&o.reconnect, "prolog-reconnect", 30*time.Second, "how long the prolog keeps trying to reach a warmupd that does not answer (a restart takes seconds) before the job starts without waiting; never past prolog-wait (0: give up at once)")
 	fs.BoolVar(&o.stopEarly, "prolog-stop-early", true, "stop waiting as soon as the measured warm-up speed says the data cannot be warm within prolog-wait (the job reads the rest through the cache)")
+	fs.DurationVar(&o.stageInDeadline, "stagein-deadline", 30*time.Minute, "stage-in mode: longest a pending job waits for its data (slurm-prolog stagein wait); keep it below burst_buffer.conf's StageInTimeout")
 	fs.StringVar(&o.prologLog, "prolog-log", "", "also append the one-line outcome to this file (slurmd does not keep prolog output)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.SetOutput(os.Stderr)
@@ -73,6 +83,7 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 	if err := fs.Parse(args); err != nil || o.version {
 		return o, err
 	}
+	o.args = fs.Args()
 	path, optional := config.Find(o.configPath, getenv)
 	if err := config.Load(fs, path, optional); err != nil {
 		return o, err
@@ -82,6 +93,9 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 	}
 	if o.reconnect < 0 {
 		return o, fmt.Errorf("--prolog-reconnect=%v: must not be negative", o.reconnect)
+	}
+	if o.stageInDeadline <= 0 {
+		return o, fmt.Errorf("--stagein-deadline=%v: must be positive", o.stageInDeadline)
 	}
 	if o.pollInterval <= 0 {
 		return o, fmt.Errorf("--poll-interval=%v: must be positive", o.pollInterval)

@@ -56,9 +56,26 @@ type outcome struct {
 // prolog tells warmupd the job started and waits until its data is ready or
 // the deadline passes. It never fails: every problem becomes a reason.
 func prolog(ctx context.Context, c *api.Client, e jobEnv, o options) outcome {
+	return waitData(ctx, c, e, waitRules{bound: o.prologWait, poll: o.pollInterval, reconnect: o.reconnect, stopEarly: o.stopEarly},
+		func(cctx context.Context) (*api.JobStatus, error) {
+			return c.JobStart(cctx, e.JobID, api.JobStartRequest{Token: e.Token, Paths: e.Paths, Node: e.Node, UID: e.UID})
+		})
+}
+
+// waitRules bound one wait for a job's data: the prolog's (PrologWait) or
+// the stage-in's (StageInDeadline).
+type waitRules struct {
+	bound, poll, reconnect time.Duration
+	stopEarly              bool // give up when the measured speed says bound cannot be met
+}
+
+// waitData makes the first call (the prolog's job start, the stage-in's
+// status) and polls warmupd until the job's data is ready or rules.bound
+// passes. It never fails: every problem becomes a reason.
+func waitData(ctx context.Context, c *api.Client, e jobEnv, rules waitRules, first func(context.Context) (*api.JobStatus, error)) outcome {
 	start := time.Now()
 	out := outcome{Mode: e.Mode, Job: e.JobID, Node: e.Node, Paths: e.Paths}
-	ctx, cancel := context.WithTimeout(ctx, o.prologWait)
+	ctx, cancel := context.WithTimeout(ctx, rules.bound)
 	defer cancel()
 	done := func(reason, detail string, st *api.JobStatus) outcome {
 		out.Reason, out.Detail, out.Waited = reason, detail, time.Since(start)
@@ -68,7 +85,7 @@ func prolog(ctx context.Context, c *api.Client, e jobEnv, o options) outcome {
 		return out
 	}
 
-	rc := &reconnector{budget: o.reconnect}
+	rc := &reconnector{budget: rules.reconnect}
 	var st *api.JobStatus
 	call := func(f func(context.Context) (*api.JobStatus, error)) error {
 		return rc.do(ctx, func(cctx context.Context) error {
@@ -83,9 +100,7 @@ func prolog(ctx context.Context, c *api.Client, e jobEnv, o options) outcome {
 		rc.report(&out)
 		return done(reason, detail, st)
 	}
-	err := call(func(cctx context.Context) (*api.JobStatus, error) {
-		return c.JobStart(cctx, e.JobID, api.JobStartRequest{Token: e.Token, Paths: e.Paths, Node: e.Node, UID: e.UID})
-	})
+	err := call(first)
 	var last *api.JobStatus
 	for {
 		if err != nil {
@@ -101,12 +116,12 @@ func prolog(ctx context.Context, c *api.Client, e jobEnv, o options) outcome {
 			}
 			return stop(reasonPartial, "", st)
 		}
-		if o.stopEarly {
-			if why := hopeless(st.Datasets, time.Since(start), o.prologWait); why != "" {
+		if rules.stopEarly {
+			if why := hopeless(st.Datasets, time.Since(start), rules.bound); why != "" {
 				return stop(reasonETA, why, st)
 			}
 		}
-		t := time.NewTimer(o.pollInterval)
+		t := time.NewTimer(rules.poll)
 		select {
 		case <-ctx.Done():
 			t.Stop()

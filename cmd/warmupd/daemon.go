@@ -15,10 +15,12 @@ import (
 
 	"github.com/accel-data/accel-data/internal/auth"
 	"github.com/accel-data/accel-data/internal/cachemgr"
+	"github.com/accel-data/accel-data/internal/jobprogress"
 	"github.com/accel-data/accel-data/internal/scheduler"
 	"github.com/accel-data/accel-data/internal/server"
 	"github.com/accel-data/accel-data/internal/slurmwatch"
 	"github.com/accel-data/accel-data/internal/version"
+	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/jfs"
 	"github.com/accel-data/accel-data/pkg/planner"
 	"github.com/accel-data/accel-data/pkg/queue"
@@ -117,6 +119,7 @@ func build(o options, base zerolog.Logger) (_ *daemon, err error) {
 		} else {
 			d.watcher = &slurmwatch.Watcher{Squeue: o.squeue, Interval: o.squeueEvery, Grace: o.squeueGrace, Store: d.store,
 				Log: component(base, "squeue"), Now: time.Now}
+			d.watcher.Progress = d.progressWriter(base)
 		}
 	}
 	l, err := server.Listen(o.socket, mode)
@@ -287,4 +290,26 @@ func (d *daemon) close() error {
 		d.unlock()
 	}
 	return err
+}
+
+// progressWriter writes waiting jobs' progress into their comments
+// (SqueueProgress); nil when it is off or scontrol is missing.
+func (d *daemon) progressWriter(base zerolog.Logger) *jobprogress.Writer {
+	o := d.o
+	if o.progress <= 0 || o.scontrol == "" {
+		return nil
+	}
+	if _, err := os.Stat(o.scontrol); err != nil {
+		d.log.Warn().Str("scontrol", o.scontrol).Msg("scontrol not found; waiting jobs' warm-up progress is not shown in squeue (set --scontrol, or --squeue-progress 0 to silence this)")
+		return nil
+	}
+	return &jobprogress.Writer{Scontrol: o.scontrol, Every: o.progress, Log: component(base, "progress"), Now: time.Now,
+		Status: func(ctx context.Context, id uint64) (*api.JobStatus, error) {
+			st, err := d.store.JobStatus(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			st.FillRates(d.sched.Rate)
+			return st, nil
+		}}
 }

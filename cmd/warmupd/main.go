@@ -69,6 +69,8 @@ type options struct {
 	squeue      string
 	squeueEvery time.Duration
 	squeueGrace time.Duration
+	progress    time.Duration
+	scontrol    string
 	allowEmpty  bool
 	listen      string
 	slurmdUser  string
@@ -122,6 +124,8 @@ func newFlags(o *options) (fs *pflag.FlagSet, help, showVersion *bool) {
 	fs.StringVar(&o.squeue, "squeue", "/usr/bin/squeue", "squeue binary, run as 'squeue --json' to learn pending jobs' expected start (needs contrib's job_submit.lua; empty: off)")
 	fs.DurationVar(&o.squeueEvery, "squeue-interval", 30*time.Second, "how often to run squeue (0: never)")
 	fs.DurationVar(&o.squeueGrace, "squeue-grace", slurmwatch.DefaultGrace, "a job warmupd believes started (or submitted) for longer than this, which squeue no longer lists or lists as finished, is ended (its epilog could not reach warmupd)")
+	fs.DurationVar(&o.progress, "squeue-progress", 30*time.Second, "while a job waits for its data (stage-in or prolog), write its warm-up progress into its comment (squeue's %k) at most this often, with --scontrol; needs the squeue watch (0: off)")
+	fs.StringVar(&o.scontrol, "scontrol", "/usr/bin/scontrol", "scontrol binary, run as 'scontrol update JobId=N Comment=…' for --squeue-progress")
 	fs.Float64Var(&o.cache.ObjectStoreBandwidth, "object-store-bandwidth", 0, "object-storage bandwidth in bytes/s; traffic/bandwidth is the load that gates active warm-up (0: load unknown, treated as idle)")
 	help = fs.BoolP("help", "h", false, "show this help")
 	showVersion = fs.Bool("version", false, "print the version and exit")

@@ -366,10 +366,6 @@ func (s *Server) withRates(st *api.JobStatus) *api.JobStatus {
 	if s.cfg.Rate == nil {
 		return st
 	}
-	for i := range st.Datasets {
-		if st.Datasets[i].State == api.TaskWarming {
-			st.Datasets[i].WarmRateBps = s.cfg.Rate(st.Datasets[i].Dataset)
-		}
-	}
+	st.FillRates(s.cfg.Rate)
 	return st
 }

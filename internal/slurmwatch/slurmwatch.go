@@ -19,6 +19,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/accel-data/accel-data/internal/jobprogress"
 	"github.com/accel-data/accel-data/pkg/queue"
 )
 
@@ -35,6 +36,8 @@ type squeueJSON struct {
 		JobState     string `json:"job_state"`
 		StartTime    int64  `json:"start_time"`
 		AdminComment string `json:"admin_comment"`
+		Comment      string `json:"comment"`
+		StateReason  string `json:"state_reason"`
 	} `json:"jobs"`
 }
 
@@ -48,6 +51,9 @@ type Listing struct {
 	// Errors are squeue's own complaints; a listing with errors is not
 	// trusted to be complete.
 	Errors []string
+	// Waiting are the jobs that may be waiting for their data
+	// (jobprogress.Listed), whatever their tag.
+	Waiting []jobprogress.Job
 }
 
 // Parse reads `squeue --json` output.
@@ -66,6 +72,9 @@ func Parse(data []byte) (Listing, error) {
 			if _, ok := l.States[leader]; leader != 0 && !ok {
 				l.States[leader] = "PENDING" // listed through a member; its own record may come later
 			}
+		}
+		if jobprogress.Listed(j.JobState, j.StateReason) {
+			l.Waiting = append(l.Waiting, jobprogress.Job{JobID: j.JobID, Reason: j.StateReason, Comment: j.Comment})
 		}
 		m := tokenRE.FindStringSubmatch(j.AdminComment)
 		if m == nil {
@@ -92,8 +101,11 @@ type Watcher struct {
 	// never ended by reconciliation; 0 means DefaultGrace.
 	Grace time.Duration
 	Store *queue.Store
-	Log   zerolog.Logger
-	Now   func() time.Time
+	// Progress, when set, writes the waiting jobs' warm-up progress into
+	// their comments after each poll.
+	Progress *jobprogress.Writer
+	Log      zerolog.Logger
+	Now      func() time.Time
 }
 
 // Run polls until ctx is done. A failing squeue is logged (once per change
@@ -146,6 +158,9 @@ func (w *Watcher) Apply(ctx context.Context, data []byte, at time.Time) error {
 	}
 	if ended > 0 {
 		w.Log.Info().Int("jobs", ended).Msg("jobs left the Slurm queue without running; warm-ups only they wanted are cancelled")
+	}
+	if w.Progress != nil {
+		w.Progress.Update(ctx, l.Waiting)
 	}
 	if len(l.Errors) > 0 {
 		return fmt.Errorf("squeue --json reported errors %v; jobs are not reconciled with an answer that may be incomplete", l.Errors)

@@ -39,3 +39,32 @@ func TestParseIgnoresUntaggedAndGarbage(t *testing.T) {
 	_, err = Parse([]byte("squeue: error: not json"))
 	require.ErrorContains(t, err, "parse squeue --json")
 }
+
+// testdata/squeue-22.05-stagein*.json is real `squeue --json` of Debian's
+// Slurm 22.05 with burst_buffer/lua: a job of nobody in its stage-in, with
+// the comment warmupd writes; and the same job just after `scontrol update
+// Comment=…`, when squeue shows reason None until the next scheduling pass.
+func TestParseStageInJobs(t *testing.T) {
+	data, err := os.ReadFile("testdata/squeue-22.05-stagein.json")
+	require.NoError(t, err)
+	l, err := Parse(data)
+	require.NoError(t, err)
+	require.Len(t, l.Tagged, 1)
+	require.Len(t, l.Waiting, 1)
+	require.Equal(t, uint64(1), l.Waiting[0].JobID)
+	require.Equal(t, "BurstBufferStageIn", l.Waiting[0].Reason)
+	require.Equal(t, "user note accel-data: 40% warm, ETA 2m", l.Waiting[0].Comment)
+
+	data, err = os.ReadFile("testdata/squeue-22.05-stagein-updated.json")
+	require.NoError(t, err)
+	l, err = Parse(data)
+	require.NoError(t, err)
+	require.Len(t, l.Waiting, 1, "a pending job with reason None may be one just updated")
+	require.Equal(t, "None", l.Waiting[0].Reason)
+
+	data, err = os.ReadFile("testdata/squeue-22.05.json")
+	require.NoError(t, err)
+	l, err = Parse(data)
+	require.NoError(t, err)
+	require.Empty(t, l.Waiting, "held and begin-time jobs do not wait for data")
+}

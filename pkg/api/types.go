@@ -110,6 +110,16 @@ func (st *JobStatus) Summarize() {
 	}
 }
 
+// FillRates sets WarmRateBps of every warming dataset from rate (the
+// measured speed of a dataset, bytes/s, 0 unknown).
+func (st *JobStatus) FillRates(rate func(dataset string) float64) {
+	for i := range st.Datasets {
+		if st.Datasets[i].State == TaskWarming {
+			st.Datasets[i].WarmRateBps = rate(st.Datasets[i].Dataset)
+		}
+	}
+}
+
 // QueueEntry is one warm-up task as shown by `swarmup`.
 type QueueEntry struct {
 	TaskID      int64     `json:"task_id"`

@@ -127,6 +127,9 @@ var Keys = []string{
 	"AgentPidCache", "AgentInodeCache", "AgentMaxFiles", "AgentDatasetDepth", "AgentSubpathDepth",
 	// warmupd: narrowed warm-ups from the access history (issue 10)
 	"NarrowWarmups",
+	// stage-in mode (issue 12): slurm-prolog's StageInDeadline; warmupd
+	// writes waiting jobs' progress into their comment with Scontrol
+	"StageInDeadline", "SqueueProgress", "Scontrol",
 }
 
 // Apply sets every flag of fs named by an entry, unless the flag was already

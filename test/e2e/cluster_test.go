@@ -124,6 +124,7 @@ func mainWithCluster(m *testing.M) int {
 	os.Unsetenv("ACCEL_DATA")
 	os.Unsetenv("SLURM_JOB_ID")
 	defer stopHosts()
+	defer stopStagein()
 	return m.Run()
 }
 

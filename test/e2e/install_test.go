@@ -46,6 +46,7 @@ func TestInstall(t *testing.T) {
 			prefix + "/share/accel-data/plugstack.conf", prefix + "/share/accel-data/slurm.conf",
 			prefix + "/share/accel-data/accel-data.conf", prefix + "/share/accel-data/warmupd.service",
 			prefix + "/share/accel-data/job_submit.lua", prefix + "/share/accel-data/README.md",
+			prefix + "/share/accel-data/burst_buffer.lua", prefix + "/share/accel-data/burst_buffer.conf",
 			prefix + "/share/accel-data/doc/admin/config.md", prefix + "/share/accel-data/doc/users.md",
 			prefix + "/share/man/man1/swarmup.1", prefix + "/share/man/man1/swarmup-warm.1",
 			prefix + "/share/man/man1/jfs-dedup.1", prefix + "/share/man/man8/warmupd.8",
@@ -60,6 +61,7 @@ func TestInstall(t *testing.T) {
 		require.Contains(t, readFile(filepath.Join(dest, prefix, "share/accel-data/accel-agent.service")), "ExecStart="+prefix+"/sbin/accel-agent")
 		require.Contains(t, readFile(filepath.Join(dest, prefix, "share/accel-data/plugstack.conf")), "required "+plugdir+"/accel_data.so ")
 		require.Contains(t, readFile(filepath.Join(dest, prefix, "share/accel-data/slurm.conf")), "Prolog="+prefix+"/sbin/slurm-prolog")
+		require.Contains(t, readFile(filepath.Join(dest, prefix, "share/accel-data/burst_buffer.lua")), `local SLURM_PROLOG = "`+prefix+`/sbin/slurm-prolog"`)
 		st, err := os.Stat(filepath.Join(dest, prefix, "sbin/slurm-prolog"))
 		require.NoError(t, err)
 		require.Equal(t, os.FileMode(0o755), st.Mode().Perm())

@@ -14,6 +14,9 @@
 #   ACCEL_PROLOG_WAIT  slurm-prolog's PrologWait, Go duration (default: 60s)
 #   ACCEL_POLL         slurm-prolog's PollInterval (default: 200ms)
 #   ACCEL_TIMEOUT_MS   the plugin's timeout_ms (default: 500)
+#   ACCEL_STAGEIN      a Go duration: turn on stage-in mode (burst_buffer/lua, contrib's
+#                      burst_buffer.lua, job_submit.lua with STAGE_IN = true) with this
+#                      StageInDeadline (default: empty, off)
 # Then use the cluster with: export SLURM_CONF=DIR/etc/slurm.conf
 set -euo pipefail
 
@@ -63,10 +66,15 @@ new=$DIR/etc/slurm.conf.new
 	done
 	echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP"
 	echo "# plugin=$ACCEL_PLUGIN"
+	if [ -n "${ACCEL_STAGEIN:-}" ]; then
+		echo "# accel-data stage-in mode: burst_buffer.lua next to this file runs slurm-prolog stagein."
+		echo "BurstBufferType=burst_buffer/lua"
+	fi
 } >"$new"
 plug_new="required $ACCEL_PLUGIN socket=$ACCEL_SOCKET prefix=$ACCEL_PREFIX timeout_ms=$ACCEL_TIMEOUT_MS"
 conf_new=$(printf 'Socket=%s\nPrologWait=%s\nPollInterval=%s\nPrologLog=%s\n' \
 	"$ACCEL_SOCKET" "$ACCEL_PROLOG_WAIT" "$ACCEL_POLL" "$DIR/log/prolog.log")
+[ -z "${ACCEL_STAGEIN:-}" ] || conf_new=$(printf '%s\nStageInDeadline=%s\n' "$conf_new" "$ACCEL_STAGEIN")
 
 running=0
 alive "$DIR/run/slurmctld.pid" && running=1
@@ -83,6 +91,13 @@ fi
 mv "$new" "$DIR/etc/slurm.conf"
 echo "$plug_new" >"$DIR/etc/plugstack.conf"
 cp "$repo/contrib/slurm.conf.d/job_submit.lua" "$DIR/etc/job_submit.lua"
+rm -f "$DIR/etc/burst_buffer.lua" "$DIR/etc/burst_buffer.conf"
+if [ -n "${ACCEL_STAGEIN:-}" ]; then
+	sed -i 's/^local STAGE_IN = false$/local STAGE_IN = true/' "$DIR/etc/job_submit.lua"
+	grep -q '^local STAGE_IN = true$' "$DIR/etc/job_submit.lua" || { echo "$me: could not switch job_submit.lua to STAGE_IN = true" >&2; exit 1; }
+	sed "s|^local SLURM_PROLOG = .*|local SLURM_PROLOG = \"$PROLOG\"|" "$repo/contrib/slurm.conf.d/burst_buffer.lua" >"$DIR/etc/burst_buffer.lua"
+	cp "$repo/contrib/slurm.conf.d/burst_buffer.conf" "$DIR/etc/burst_buffer.conf"
+fi
 # slurm-prolog finds this file next to SLURM_CONF (slurmd passes SLURM_CONF to the prolog).
 echo "$conf_new" >"$DIR/etc/accel-data.conf"
 chmod 644 "$DIR"/etc/*
