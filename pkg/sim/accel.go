@@ -121,11 +121,11 @@ func (a *accel) submit(e *Engine, j int) {
 		a.isDeferred[j] = true
 		return
 	}
-	a.request1(e, j)
+	a.send(e, j)
 }
 
-// request1 sends job j's datasets to warmupd.
-func (a *accel) request1(e *Engine, j int) {
+// send sends job j's datasets to warmupd.
+func (a *accel) send(e *Engine, j int) {
 	delete(a.isDeferred, j)
 	for _, i := range e.jobs[j].uses {
 		a.d[i].pending = append(a.d[i].pending, pend{job: j, exp: e.Jobs[j].Expected()})
@@ -135,7 +135,7 @@ func (a *accel) request1(e *Engine, j int) {
 
 func (a *accel) prolog(e *Engine, j int, missing []int) {
 	if a.isDeferred[j] { // it starts before its stage-in was due
-		a.request1(e, j)
+		a.send(e, j)
 	}
 	for _, i := range missing {
 		a.d[i].prolog++
@@ -227,7 +227,7 @@ func (a *accel) check(e *Engine) {
 func (a *accel) tick(e *Engine) {
 	for len(a.deferred) > 0 && a.due(e, a.deferred[0]) <= e.now {
 		if j := a.deferred[0]; a.isDeferred[j] {
-			a.request1(e, j)
+			a.send(e, j)
 		}
 		a.deferred = a.deferred[1:]
 	}
