@@ -19,15 +19,18 @@ import (
 // reader has passed, and then cannot warm ahead of that reader).
 // TestOracleIsAboveEveryPolicy states where it is above the others.
 type oracle struct {
-	byStart  []int
-	ptr      int
-	users    [][]user // per dataset, this tick
-	tgt      []int64  // bytes the users in the look-ahead read
-	cands    []int
-	victims  []int
-	pending  bool
-	lookJobs int
-	lookSecs float64
+	byStart   []int
+	ptr       int
+	users     [][]user  // per dataset, this tick
+	tgt       []int64   // bytes the users in the look-ahead read
+	need      []float64 // when a candidate's first missing byte is read, this tick
+	tail      []float64 // when a victim's last cached byte is read
+	cands     []int
+	victims   []int // cached datasets by tail, furthest first; nil until needed this tick
+	victimBuf []int
+	pending   bool
+	lookJobs  int
+	lookSecs  float64
 }
 
 // user is one job's reading of a dataset: offset off0 at t0, then rate
@@ -51,7 +54,7 @@ func (u user) at(off int64) float64 {
 
 func newOracle(e *Engine) *oracle {
 	n := len(e.c.ds)
-	o := &oracle{users: make([][]user, n), tgt: make([]int64, n), lookJobs: 5000, lookSecs: 7 * 86400}
+	o := &oracle{users: make([][]user, n), tgt: make([]int64, n), need: make([]float64, n), tail: make([]float64, n), lookJobs: 5000, lookSecs: 7 * 86400}
 	o.byStart = make([]int, len(e.Jobs))
 	for k := range o.byStart {
 		o.byStart[k] = k
@@ -154,18 +157,20 @@ func (o *oracle) tick(e *Engine) {
 	}
 	o.cands = o.cands[:0]
 	for i := range o.users {
-		if !e.isWarm[i] && e.c.ds[i].cached < o.tgt[i] && !math.IsInf(o.useAt(i, e.c.ds[i].cached), 1) {
-			o.cands = append(o.cands, i)
+		if !e.isWarm[i] && e.c.ds[i].cached < o.tgt[i] {
+			if o.need[i] = o.useAt(i, e.c.ds[i].cached); !math.IsInf(o.need[i], 1) {
+				o.cands = append(o.cands, i)
+			}
 		}
 	}
-	needAt := func(i int) float64 { return o.useAt(i, e.c.ds[i].cached) }
-	slices.SortFunc(o.cands, func(a, b int) int { return cmp.Or(cmp.Compare(needAt(a), needAt(b)), cmp.Compare(a, b)) })
+	slices.SortFunc(o.cands, func(a, b int) int { return cmp.Or(cmp.Compare(o.need[a], o.need[b]), cmp.Compare(a, b)) })
+	o.victims = nil
 	var inflight int64
 	for _, i := range e.warming {
 		inflight += max(e.target[i]-e.c.ds[i].cached, 0)
 	}
 	for _, x := range o.cands {
-		if e.freeSlots() == 0 && !o.preempt(e, needAt(x), &inflight) {
+		if e.freeSlots() == 0 && !o.preempt(e, o.need[x], &inflight) {
 			o.pending = true
 			return
 		}
@@ -173,22 +178,29 @@ func (o *oracle) tick(e *Engine) {
 		need := o.tgt[x] - d.cached
 		free := e.c.capacity - e.c.used - inflight
 		if free < need {
-			t := needAt(x)
-			o.victims = o.victims[:0]
-			for _, v := range e.c.lru.idx {
-				if v != x && !e.isWarm[v] && o.tailAt(e, v) > t {
-					o.victims = append(o.victims, v)
+			if o.victims == nil { // once a tick: cached tails, furthest first
+				o.victims = append(o.victimBuf[:0], e.c.lru.idx...)
+				for _, v := range o.victims {
+					o.tail[v] = o.tailAt(e, v)
 				}
+				slices.SortFunc(o.victims, func(a, b int) int { return cmp.Or(cmp.Compare(o.tail[b], o.tail[a]), cmp.Compare(a, b)) })
+				o.victimBuf = o.victims
 			}
-			slices.SortFunc(o.victims, func(a, b int) int { return cmp.Or(cmp.Compare(o.tailAt(e, b), o.tailAt(e, a)), cmp.Compare(a, b)) })
+			t := o.need[x]
 			for _, v := range o.victims {
 				if free >= need {
 					break
 				}
-				n := min(e.c.ds[v].cached-o.keep(v, t), need-free)
-				if n > 0 {
+				if v == x || e.isWarm[v] || e.c.ds[v].cached == 0 || o.tail[v] <= t {
+					continue
+				}
+				if n := min(e.c.ds[v].cached-o.keep(v, t), need-free); n > 0 {
 					e.c.drop(v, n)
 					free += n
+					o.tail[v] = math.Inf(-1)
+					if e.c.ds[v].cached > 0 {
+						o.tail[v] = o.tailAt(e, v)
+					}
 				}
 			}
 		}
