@@ -1,6 +1,7 @@
 // Command warmup-sim replays a job trace against a simulated JuiceFS cache
-// under several warm-up policies (none, fifo, accel, oracle) and prints byte
-// hit ratio, prolog GPU-hours, fetched and evicted bytes side by side. The
+// under several warm-up policies (none, fifo, accel, stagein, oracle) and
+// prints byte hit ratio, GPU-hours held in prologs and lost to slow reads,
+// start delays, fetched and evicted bytes side by side. The
 // accel policy runs warmupd's own planner. `warmup-sim gen` writes synthetic
 // traces. See docs/design/simulator.md.
 package main

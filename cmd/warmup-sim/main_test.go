@@ -42,6 +42,25 @@ func TestRunErrorsSayWhatToDo(t *testing.T) {
 	out, err = exec.Command(bin, "run", "--trace", "../../pkg/sim/testdata/ref-2k.jsonl", "--policy", "lru").CombinedOutput()
 	require.Error(t, err)
 	require.Contains(t, string(out), `unknown policy "lru"`)
+	out, err = exec.Command(bin, "run", "--trace", "../../pkg/sim/testdata/ref-2k.jsonl", "--release-at", "half").CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(out), "use off, first-epoch or a ratio")
+}
+
+func TestRunStageInWithReleaseAt(t *testing.T) {
+	bin := testutil.Binary(t, "cmd/warmup-sim")
+	trace := filepath.Join(t.TempDir(), "t.jsonl")
+	out, err := exec.Command(bin, "gen", "--jobs", "150", "--datasets", "20", "--seed", "2", "-o", trace).CombinedOutput()
+	require.NoError(t, err, string(out))
+	out, err = exec.Command(bin, "run", "--trace", trace, "--policy", "accel,stagein", "--release-at", "first-epoch").CombinedOutput()
+	require.NoError(t, err, string(out))
+	s := string(out)
+	require.Contains(t, s, "release at first-epoch")
+	require.Contains(t, s, "SLOW-READ GPU-H")
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	st := strings.Fields(lines[len(lines)-1])
+	require.Equal(t, "stagein", st[0])
+	require.Equal(t, "0.0", st[2], "a stage-in holds no GPU")
 }
 
 func TestVersion(t *testing.T) {

@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/accel-data/accel-data/pkg/api"
@@ -22,6 +24,10 @@ type AccelOptions struct {
 	// PrologETA lets a prolog stop waiting when the warm-up cannot finish
 	// within the bound (prologwait.KeepWaiting); false waits to the bound like fifo.
 	PrologETA bool
+	// SubmitLead, when > 0, delays a job's request to warmupd until this many
+	// seconds before its expected start (the stagein policy: burst_buffer/lua's
+	// slurm_bb_data_in); 0 sends it at submit (the SPANK plugin).
+	SubmitLead float64
 }
 
 // DefaultAccelOptions is warmupd's default configuration with
@@ -61,17 +67,24 @@ type accel struct {
 	activeUsed  int64
 	snap        []planner.Dataset
 	starts      []time.Time
+	deferred    []int // jobs whose request waits for SubmitLead, by due time
+	isDeferred  map[int]bool
 }
 
 func newAccel(e *Engine, o AccelOptions) *accel {
 	if o.Planner.ActiveBudgetBytes == 0 {
 		o.Planner.ActiveBudgetBytes = int64(o.ActiveBudgetFrac * float64(e.c.capacity))
 	}
-	return &accel{o: o, d: make([]accelDS, len(e.c.ds)), counted: map[int][]int{}}
+	return &accel{o: o, d: make([]accelDS, len(e.c.ds)), counted: map[int][]int{}, isDeferred: map[int]bool{}}
 }
 
-func (a *accel) name() string { return "accel" }
-func (a *accel) waits() bool  { return true }
+func (a *accel) name() string {
+	if a.o.SubmitLead > 0 {
+		return "stagein"
+	}
+	return "accel"
+}
+func (a *accel) waits() bool { return true }
 
 func (a *accel) setState(i int, s api.TaskState, now float64) {
 	old := a.d[i].state
@@ -95,8 +108,25 @@ func (a *accel) request(e *Engine, i int) {
 	a.d[i].active = false
 }
 
+// due is when job j's request reaches warmupd.
+func (a *accel) due(e *Engine, j int) float64 {
+	return max(e.Jobs[j].Submit, e.Jobs[j].Expected()-a.o.SubmitLead)
+}
+
 func (a *accel) submit(e *Engine, j int) {
 	a.pendingJobs++
+	if a.o.SubmitLead > 0 && a.due(e, j) > e.now {
+		k, _ := slices.BinarySearchFunc(a.deferred, a.due(e, j), func(x int, t float64) int { return cmp.Compare(a.due(e, x), t) })
+		a.deferred = slices.Insert(a.deferred, k, j)
+		a.isDeferred[j] = true
+		return
+	}
+	a.send(e, j)
+}
+
+// send sends job j's datasets to warmupd.
+func (a *accel) send(e *Engine, j int) {
+	delete(a.isDeferred, j)
 	for _, i := range e.jobs[j].uses {
 		a.d[i].pending = append(a.d[i].pending, pend{job: j, exp: e.Jobs[j].Expected()})
 		a.request(e, i)
@@ -104,6 +134,9 @@ func (a *accel) submit(e *Engine, j int) {
 }
 
 func (a *accel) prolog(e *Engine, j int, missing []int) {
+	if a.isDeferred[j] { // it starts before its stage-in was due
+		a.send(e, j)
+	}
 	for _, i := range missing {
 		a.d[i].prolog++
 		a.request(e, i)
@@ -132,6 +165,7 @@ func (a *accel) dropIfUnwanted(e *Engine, i int) {
 
 func (a *accel) released(e *Engine, j int) {
 	a.pendingJobs--
+	delete(a.isDeferred, j)
 	for _, i := range a.counted[j] {
 		a.d[i].prolog--
 	}
@@ -191,6 +225,12 @@ func (a *accel) check(e *Engine) {
 }
 
 func (a *accel) tick(e *Engine) {
+	for len(a.deferred) > 0 && a.due(e, a.deferred[0]) <= e.now {
+		if j := a.deferred[0]; a.isDeferred[j] {
+			a.send(e, j)
+		}
+		a.deferred = a.deferred[1:]
+	}
 	a.sincePlan++
 	if a.sincePlan >= a.o.ReplanEvery {
 		a.check(e)

@@ -65,3 +65,40 @@ func BenchmarkReplay100k(b *testing.B) {
 	b.ReportMetric(float64(len(jobs))/sec, "jobs/s")
 	b.ReportMetric(100*r.HitRatio(), "accel_hit_%")
 }
+
+// BenchmarkStageIn compares accel and stagein on the three reference traces
+// (cache = 30 %) for each ReleaseAt variant and prints the table of
+// docs/design/simulator.md; the metrics are ref-2k's at ReleaseAt=0.25.
+func BenchmarkStageIn(b *testing.B) {
+	var rows []StageInRow
+	for b.Loop() {
+		rows = rows[:0]
+		for _, name := range []string{"ref-2k.jsonl", "ref-3k-flat.jsonl", "ref-4k.csv"} {
+			f, err := os.Open("testdata/" + name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			jobs, err := ReadTrace(f)
+			f.Close()
+			if err != nil {
+				b.Fatal(err)
+			}
+			ph := DefaultPhysics()
+			ph.CacheBytes = int64(0.3 * float64(TotalBytes(jobs)))
+			r, err := CompareStageIn(name, jobs, ph, []float64{0, 0.25, 0.5, 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			rows = append(rows, r...)
+		}
+	}
+	if err := WriteStageInTable(os.Stdout, rows); err != nil {
+		b.Fatal(err)
+	}
+	r := rows[1]
+	b.ReportMetric(r.HeldRatio(), "stagein/accel_held")
+	b.ReportMetric(r.WasteRatio(), "stagein/accel_waste")
+	b.ReportMetric(100*(r.StageIn.HitRatio()-r.Accel.HitRatio()), "hit_points_gained")
+	b.ReportMetric(r.StageIn.MeanDelay(), "mean_delay_s")
+	b.ReportMetric(r.SavedPerJob(), "saved_gpu_s/job")
+}

@@ -11,7 +11,10 @@ type dataset struct {
 	cached     int64
 	lastAccess float64
 	hidx       int // position in the LRU heap, -1 when not cached
-	readyAt    float64
+	// The last clock step's warm-up: its start, the cached bytes then and
+	// its bandwidth (0 when not warming), to tell when it crossed a threshold.
+	wt0, wbw float64
+	wc0      int64
 }
 
 // cache is the simulated JuiceFS block cache: a capacity, and the client's
@@ -22,6 +25,9 @@ type cache struct {
 	lru            lruHeap
 	fetched        int64 // bytes fetched from object storage (warm-ups and read misses)
 	evicted        int64 // bytes removed from the cache (explicit and LRU)
+	// victim, when set, picks the dataset to trim when the cache overflows
+	// (the oracle's Belady rule); nil is the client's LRU.
+	victim func() int
 }
 
 func newCache(capacity int64, ds []dataset) *cache {
@@ -63,6 +69,9 @@ func (c *cache) fetch(i int, n int64, t float64) {
 	}
 	for c.used > c.capacity && c.lru.Len() > 0 {
 		v := c.lru.idx[0]
+		if c.victim != nil {
+			v = c.victim()
+		}
 		c.drop(v, min(c.ds[v].cached, c.used-c.capacity))
 	}
 }

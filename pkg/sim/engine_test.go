@@ -9,7 +9,7 @@ import (
 
 const GiB = int64(1) << 30
 
-var policies = []string{"none", "fifo", "accel", "accel-noeta", "oracle"}
+var policies = Policies
 
 func loadRef(t *testing.T, name string, n int) []Job {
 	t.Helper()

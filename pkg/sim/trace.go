@@ -29,7 +29,11 @@ type Job struct {
 	Duration      float64 `json:"duration"` // run time after the prolog
 	Nodes         int     `json:"nodes"`
 	GPUs          int     `json:"gpus"` // GPUs held while the prolog waits
-	Datasets      []Use   `json:"datasets"`
+	// ReadRate is how fast the job consumes its data (bytes/s) when it is
+	// cached: it reads the part of its datasets it uses at this rate first,
+	// then computes. 0 spreads the reads evenly over its duration. JSON only.
+	ReadRate float64 `json:"read_rate,omitempty"`
+	Datasets []Use   `json:"datasets"`
 }
 
 // Expected returns the expected start a policy may know at submit time.
