@@ -186,3 +186,19 @@ func (h *hostCluster) svcBandwidth(t testing.TB, mibps float64) {
 	require.NoError(t, err, "mount svc's JuiceFS mount again at %g MiB/s: %s", mibps, out)
 	h.svcBW = mibps
 }
+
+// fuse tells whether the volume is a FUSE mount on the compute hosts (a
+// real client, or the stand-in mounted with ACCEL_TEST_STANDIN_FUSE=1), not a
+// bind mount of a plain directory.
+func (h *hostCluster) fuse() bool {
+	b, err := os.ReadFile(filepath.Join("/proc", h.holder(node(1)), "mounts"))
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 2 && f[1] == h.jfs && strings.HasPrefix(f[2], "fuse") {
+			return true
+		}
+	}
+	return false
+}
