@@ -149,7 +149,7 @@ func TestAgentJobsReadOneSubdirectory(t *testing.T) {
 	// 6 s of warming at 8 MiB/s.
 	w := setupVolume(t, []testutil.VolumeOption{testutil.WithFUSE()}, true, "8", "--narrow-warmups")
 	if cl.hosts != nil {
-		require.True(t, cl.hosts.fuse(), "the multi-host cluster's volume is a FUSE mount on every host: a real client, or the stand-in with %s=1", testutil.StandInFUSEEnv)
+		require.True(t, cl.hosts.fuse(), "the multi-host cluster's volume must be a FUSE mount on every host: a real client, or the stand-in's FUSE mount (the default; unset %s=0)", testutil.StandInFUSEEnv)
 	}
 	ds := filepath.Dir(w.vol.WriteFiles(t, "ds/train", 32, 64<<10))
 	w.vol.WriteFiles(t, "ds/val", 12, 4*mib)
