@@ -22,8 +22,15 @@ import (
 // FUSE-mounts a real local volume instead of using the stand-in.
 const JuiceFSEnv = "ACCEL_TEST_JUICEFS"
 
-// StandInFUSEEnv=1 makes every stand-in volume a FUSE mount, as WithFUSE.
+// StandInFUSEEnv=0 makes the stand-in's volumes plain directories (its
+// plain mode: reads go around it) unless a test asks WithFUSE; by default
+// they are FUSE mounts (StandInFUSE).
 const StandInFUSEEnv = "ACCEL_TEST_STANDIN_FUSE"
+
+// StandInFUSE tells whether the stand-in's volumes are FUSE mounts by
+// default, as a real client is: yes, unless StandInFUSEEnv is 0. The e2e
+// multi-host cluster follows it too.
+func StandInFUSE() bool { return os.Getenv(StandInFUSEEnv) != "0" }
 
 // BandwidthEnv is the warm-up read bandwidth in MiB/s (0 = unlimited) that a
 // test sets with t.Setenv before NewVolume. The stand-in reads it on every
@@ -67,8 +74,9 @@ func WithHashPrefix() VolumeOption { return func(o *volumeOptions) { o.hashPrefi
 // WithFUSE makes a stand-in volume a real FUSE mount (the stand-in's
 // `mount -d VOLUMEDIR MOUNTPOINT`; needs root and /dev/fuse): reads go
 // through its block cache, .accesslog and .stats, as on a real client.
-// Without it the stand-in's mount is a plain directory. A real client is
-// always a FUSE mount, so the option changes nothing there.
+// It is the default (StandInFUSE); with StandInFUSEEnv=0 and without it the
+// stand-in's mount is a plain directory. A real client is always a FUSE
+// mount, so the option changes nothing there.
 func WithFUSE() VolumeOption { return func(o *volumeOptions) { o.fuse = true } }
 
 // NewVolume creates a volume under t.TempDir() and removes (unmounts) it when
@@ -76,10 +84,7 @@ func WithFUSE() VolumeOption { return func(o *volumeOptions) { o.fuse = true } }
 // (t.Setenv before NewVolume), else at DefaultBandwidth.
 func NewVolume(t testing.TB, opts ...VolumeOption) *Volume {
 	t.Helper()
-	var o volumeOptions
-	if os.Getenv(StandInFUSEEnv) == "1" {
-		o.fuse = true
-	}
+	o := volumeOptions{fuse: StandInFUSE()}
 	for _, f := range opts {
 		f(&o)
 	}

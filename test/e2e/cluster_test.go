@@ -139,8 +139,31 @@ for d in "$@"; do
 	echo "read $d $(find "$d" -type f -exec cat {} + | wc -c)"
 done
 `
-	return os.WriteFile(filepath.Join(cl.jobs, "read.sh"), []byte(read), 0o755)
+	if err := os.WriteFile(filepath.Join(cl.jobs, "read.sh"), []byte(read), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(cl.jobs, "readdir.sh"), []byte(readDir), 0o755)
 }
+
+// readDir is the job script `readdir.sh DIR`: read every file of DIR with
+// cat, as a job that names a bigger dataset reads one subdirectory of it,
+// and so that an accel-agent following the mount's access log sees it whole.
+const readDir = `#!/bin/sh
+echo "start $(date +%s.%N) job=$SLURM_JOB_ID node=$SLURMD_NODENAME"
+d=$1
+set -- "$d"/*
+# A real client may keep a file's pages in the kernel across opens: drop
+# them, so that every read reaches the mount.
+for f; do dd if="$f" iflag=nocache count=0 status=none; done
+# The job shows on the mount before it reads (the shell itself opens a file:
+# an open line with its pid), so the agent takes the mount's counters first.
+exec 3<"$1"
+sleep 2
+# One cat for all the files, alive until sleep ends: the agent maps its pid to
+# the job while it runs, however far behind the log it is.
+echo "read $d $(sleep 3 | cat "$@" - | wc -c)"
+exec 3<&-
+`
 
 // run runs a Slurm client command (on the login host of the multi-host
 // cluster, as root) and returns stdout, stderr and the error.
@@ -166,6 +189,12 @@ func runAs(t testing.TB, uid int, env []string, name string, args ...string) (st
 // on node and returns the job id and sbatch's stderr.
 func sbatch(t testing.TB, node string, accel string, env []string, datasets ...string) (uint64, string) {
 	t.Helper()
+	return sbatchScript(t, node, accel, env, "read.sh", datasets...)
+}
+
+// sbatchScript is sbatch with another job script of cl.jobs and its arguments.
+func sbatchScript(t testing.TB, node string, accel string, env []string, script string, scriptArgs ...string) (uint64, string) {
+	t.Helper()
 	args := []string{"--parsable", "-o", filepath.Join(cl.out, "%j.out"), "-N1"}
 	if node != "" {
 		args = append(args, "-w", node)
@@ -173,8 +202,8 @@ func sbatch(t testing.TB, node string, accel string, env []string, datasets ...s
 	if accel != "" {
 		args = append(args, "--accel-data="+accel)
 	}
-	args = append(args, filepath.Join(cl.jobs, "read.sh"))
-	args = append(args, datasets...)
+	args = append(args, filepath.Join(cl.jobs, script))
+	args = append(args, scriptArgs...)
 	stdout, stderr, err := run(t, env, "sbatch", args...)
 	require.NoError(t, err, "sbatch %v failed:\n%s", args, stderr)
 	id, err := strconv.ParseUint(strings.TrimSpace(strings.Split(stdout, ";")[0]), 10, 64)

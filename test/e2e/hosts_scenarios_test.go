@@ -36,3 +36,10 @@ func TestHostsMultiNodeJob(t *testing.T) { useHosts(t); TestMultiNodeJob(t) }
 
 // A job without --accel-data is untouched.
 func TestHostsPlainJobUnaffected(t *testing.T) { useHosts(t); TestPlainJobUnaffected(t) }
+
+// Issue 10 end to end on a compute host: accel-agent on c1 follows c1's own
+// mount and reports to warmupd on svc over TCP with MUNGE.
+func TestHostsAgentJobsReadOneSubdirectory(t *testing.T) {
+	useHosts(t)
+	TestAgentJobsReadOneSubdirectory(t)
+}

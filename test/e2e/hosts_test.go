@@ -62,6 +62,10 @@ func startHosts(t testing.TB) *hostCluster {
 		up.Env = append(os.Environ(), "ACCEL_BIN="+cl.bin, "ACCEL_PREFIX="+cl.base, "ACCEL_PROLOG_WAIT=60s",
 			"ACCEL_POLL=100ms", "ACCEL_WARMUPD=0", "ACCEL_PORT="+strconv.Itoa(hostPort),
 			"ACCEL_BANDWIDTH="+strconv.Itoa(testutil.DefaultBandwidth))
+		if testutil.StandInFUSE() {
+			// The stand-in mounted on every host with FUSE, as testutil mounts it (hosts-up.sh's default is plain).
+			up.Env = append(up.Env, testutil.StandInFUSEEnv+"=1")
+		}
 		if out, err := up.CombinedOutput(); err != nil {
 			hosts.err = fmt.Errorf("hosts-up.sh: %v\n%s", err, out)
 			return
@@ -185,4 +189,20 @@ func (h *hostCluster) svcBandwidth(t testing.TB, mibps float64) {
 	out, err = h.cmd(ctx, "svc", -1, h.juicefs, args...).CombinedOutput()
 	require.NoError(t, err, "mount svc's JuiceFS mount again at %g MiB/s: %s", mibps, out)
 	h.svcBW = mibps
+}
+
+// fuse tells whether the volume is a FUSE mount on the compute hosts (a
+// real client, or the stand-in's FUSE mount, testutil.StandInFUSE), not a
+// bind mount of a plain directory.
+func (h *hostCluster) fuse() bool {
+	b, err := os.ReadFile(filepath.Join("/proc", h.holder(node(1)), "mounts"))
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 2 && f[1] == h.jfs && strings.HasPrefix(f[2], "fuse") {
+			return true
+		}
+	}
+	return false
 }

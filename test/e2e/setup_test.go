@@ -28,6 +28,13 @@ type world struct {
 // checks scenario 7: no node drained.
 func setup(t testing.TB, daemon bool, bandwidth string, flags ...string) *world {
 	t.Helper()
+	return setupVolume(t, nil, daemon, bandwidth, flags...)
+}
+
+// setupVolume is setup with options for the single-host cluster's volume
+// (testutil.WithFUSE: the stand-in as a FUSE mount).
+func setupVolume(t testing.TB, opts []testutil.VolumeOption, daemon bool, bandwidth string, flags ...string) *world {
+	t.Helper()
 	if bandwidth != "" {
 		t.Setenv("FAKEJUICEFS_BANDWIDTH", bandwidth)
 	}
@@ -35,7 +42,7 @@ func setup(t testing.TB, daemon bool, bandwidth string, flags ...string) *world 
 	if cl.hosts != nil {
 		w = setupOnHosts(t, cl.hosts, daemon, bandwidth, flags...)
 	} else {
-		w = &world{vol: testutil.NewVolume(t)}
+		w = &world{vol: testutil.NewVolume(t, opts...)}
 		_ = os.Remove(cl.socket)
 		t.Cleanup(func() { _ = os.Remove(cl.socket) })
 		if daemon {
