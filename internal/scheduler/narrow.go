@@ -46,7 +46,10 @@ func (s *Scheduler) warmHotFirst(ctx context.Context, t *queue.Task, log zerolog
 	}
 	// Verified warm, the jobs waiting for the dataset may start while the
 	// rest warms (api.JobDataset.HotReady).
-	chk, err := s.driver.Check(ctx, hot)
+	chk, err := s.verify(ctx, hot)
+	if ctx.Err() != nil {
+		return
+	}
 	if err != nil || chk.Ratio < s.cfg.TargetRatio {
 		log.Info().Err(err).Msgf("%s warm-up: the part jobs read first is not verified warm; warming the rest", part)
 		return
