@@ -25,9 +25,10 @@ func TestReleaseAtReleasesThePrologWhenTheFirstQuarterIsWarm(t *testing.T) {
 	d := testutil.StartWarmupd(t, v, "--release-at", "0.25", "--workers", "1")
 	ctx := context.Background()
 
+	prolog := testutil.Binary(t, "cmd/slurm-prolog") // built first: the prolog waits while the first quarter warms
 	_, err := d.Client.Submit(ctx, api.SubmitRequest{Paths: []string{ds}, Token: "tok-release", JobID: 7171, Source: api.SourceSubmit})
 	require.NoError(t, err)
-	pro := exec.Command(testutil.Binary(t, "cmd/slurm-prolog"), "--socket", d.Socket, "--poll-interval", "100ms", "--prolog-wait", "2m")
+	pro := exec.Command(prolog, "--socket", d.Socket, "--poll-interval", "100ms", "--prolog-wait", "2m")
 	pro.Env = []string{"SLURM_SCRIPT_CONTEXT=prolog_slurmd", "SLURM_JOB_ID=7171", "SLURM_JOB_UID=0", "SLURMD_NODENAME=n1",
 		"SPANK_ACCEL_DATA=" + ds, "SPANK_ACCEL_TOKEN=tok-release", "ACCEL_DATA_CONF=/dev/null"}
 	out, err := pro.CombinedOutput()
