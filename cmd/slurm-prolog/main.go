@@ -110,7 +110,7 @@ func logOutcome(stderr io.Writer, path string, out outcome) {
 	log := zerolog.New(zerolog.ConsoleWriter{Out: w, NoColor: true, TimeFormat: time.RFC3339}).With().Timestamp().Logger()
 	ev := log.Info()
 	switch out.Reason {
-	case reasonWarm, reasonPartial, reasonEnded, reasonTimeout, reasonETA, reasonNarrowed, reasonQueued, reasonDeadline:
+	case reasonWarm, reasonPartial, reasonEnded, reasonTimeout, reasonETA, reasonNarrowed, reasonReleaseAt, reasonQueued, reasonDeadline:
 	default:
 		ev = log.Warn()
 	}
@@ -181,6 +181,8 @@ func prologMessage(name, reason string, waited time.Duration) string {
 		return fmt.Sprintf("accel-data %s: warm-up settled after %v but not everything is cached, job starts", name, waited)
 	case reasonNarrowed:
 		return fmt.Sprintf("accel-data %s: what jobs read of the data is warm after %v (narrowed warm-up), job starts; the rest warms in the background", name, waited)
+	case reasonReleaseAt:
+		return fmt.Sprintf("accel-data %s: the first part of the data (ReleaseAt, directory order) is warm after %v, job starts; the rest warms in the background", name, waited)
 	case reasonTimeout:
 		return fmt.Sprintf("accel-data %s: stopped waiting after %v (prolog-wait reached), job starts; the warm-up continues in the background", name, waited)
 	case reasonETA:

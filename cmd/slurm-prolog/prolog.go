@@ -26,8 +26,9 @@ const (
 	reasonBadConfig  = "bad-config"  // the configuration file or flags are wrong
 	reasonSignal     = "interrupted" // slurmd sent a signal (e.g. PrologEpilogTimeout)
 	reasonPanic      = "internal-error"
-	reasonEnded      = "ended"    // epilog: warmupd was told the job ended
-	reasonNarrowed   = "narrowed" // what jobs read is warm (narrowed warm-up); the rest warms on
+	reasonEnded      = "ended"                  // epilog: warmupd was told the job ended
+	reasonNarrowed   = string(api.HotNarrowed)  // what jobs read is warm (narrowed warm-up); the rest warms on
+	reasonReleaseAt  = string(api.HotReleaseAt) // the first ReleaseAt of the data is warm; the rest warms on
 )
 
 // outcome is what one run did; main logs it as one line.
@@ -111,8 +112,8 @@ func waitData(ctx context.Context, c *api.Client, e jobEnv, rules waitRules, fir
 			if st.Warm {
 				return stop(reasonWarm, "", st)
 			}
-			if hotReady(st.Datasets) {
-				return stop(reasonNarrowed, "", st)
+			if part := hotReady(st.Datasets); part != "" {
+				return stop(part, "", st)
 			}
 			return stop(reasonPartial, "", st)
 		}
@@ -200,7 +201,10 @@ func summary(ds []api.JobDataset) string {
 		if (d.State == api.TaskFailed || d.State == api.TaskCancelled) && d.Reason != "" {
 			part += " (" + d.Reason + ")"
 		}
-		if d.HotReady {
+		switch {
+		case d.HotReady && d.HotPart == api.HotReleaseAt:
+			part += " (the part jobs read first is warm)"
+		case d.HotReady:
 			part += " (what jobs read is warm)"
 		}
 		parts = append(parts, part)
@@ -208,13 +212,17 @@ func summary(ds []api.JobDataset) string {
 	return strings.Join(parts, ", ")
 }
 
-// hotReady says whether a dataset is ready through a narrowed warm-up (the
-// subdirectories jobs read are warm, the rest still warming).
-func hotReady(ds []api.JobDataset) bool {
+// hotReady says whether a dataset is ready through the part its warm-up
+// warmed first (the rest still warming), and returns that part as the
+// prolog's reason: narrowed, or release-at ("" when none).
+func hotReady(ds []api.JobDataset) string {
 	for _, d := range ds {
 		if d.HotReady {
-			return true
+			if d.HotPart == api.HotReleaseAt {
+				return reasonReleaseAt
+			}
+			return reasonNarrowed
 		}
 	}
-	return false
+	return ""
 }

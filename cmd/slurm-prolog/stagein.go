@@ -166,6 +166,8 @@ func stageinMessage(reason string, waited time.Duration) string {
 		return fmt.Sprintf("%s: data warm after %v, the job may start", name, waited)
 	case reasonPartial:
 		return fmt.Sprintf("%s: warm-up settled after %v but not everything is cached, the job may start", name, waited)
+	case reasonNarrowed, reasonReleaseAt:
+		return fmt.Sprintf("%s: the part of the data jobs read first is warm after %v (%s), the job may start; the rest warms in the background", name, waited, reason)
 	case reasonDeadline:
 		return fmt.Sprintf("%s: stopped waiting after %v (StageInDeadline reached), the job may start; the warm-up continues and its prolog waits at most PrologWait", name, waited)
 	case reasonDaemonDown:

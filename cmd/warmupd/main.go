@@ -109,6 +109,7 @@ func newFlags(o *options) (fs *pflag.FlagSet, help, showVersion *bool) {
 	fs.DurationVar(&o.sched.Retry.Backoff, "retry-backoff", retry.DefaultBackoff, "delay before the first retry (doubles each attempt, at most 10m)")
 	fs.DurationVar(&o.sched.CheckInterval, "check-interval", 5*time.Second, "progress check period while a warm-up runs")
 	fs.BoolVar(&o.narrow, "narrow-warmups", false, "warm first the subdirectories of a dataset that jobs read (accel-agent history), then the rest (off: the whole dataset at once)")
+	fs.Float64Var(&o.sched.ReleaseAt, "release-at", 0, "let a job waiting for a dataset start once the first share of the dataset's bytes (its files in directory order) is verified warm, e.g. 0.25; that part is warmed first, the rest keeps warming (0: off, the job waits for all of it; --narrow-warmups wins for datasets it narrows)")
 	fs.DurationVar(&o.verify.MaxAge, "verify-max-age", 5*time.Second, "warmupd calls data warm (to a prolog or `swarmup warm`) only if its last 'juicefs warmup --check' finished at most this long ago; older data is checked again first")
 	fs.DurationVar(&o.verify.Timeout, "verify-timeout", 30*time.Second, "bound of one such re-check; data whose re-check does not finish in time is queued again, never called warm")
 	fs.IntVar(&o.verify.Parallel, "verify-parallel", 4, "re-checks run at the same time (one per path at most)")
@@ -156,6 +157,10 @@ func run(args []string) int {
 	path, optional := config.Find(o.configPath, os.Getenv)
 	if err := config.Load(fs, path, optional); err != nil {
 		fmt.Fprintf(os.Stderr, "warmupd: %v\n", err)
+		return int(exitcode.Usage)
+	}
+	if r := o.sched.ReleaseAt; r < 0 || r >= 1 {
+		fmt.Fprintf(os.Stderr, "warmupd: bad --release-at %v: want 0 (off) or a share of the dataset's bytes below 1, e.g. 0.25\n", r)
 		return int(exitcode.Usage)
 	}
 	lvl, err := zerolog.ParseLevel(o.logLevel)

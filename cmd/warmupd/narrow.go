@@ -16,7 +16,7 @@ const narrowMaxShare = 0.9
 
 // narrower is the scheduler's Narrow hook (--narrow-warmups): the existing
 // subdirectories of a dataset that jobs read, busiest first, and the note
-// `swarmup queue` shows ("narrowed: 3 of 40 subdirectories, 38 % of bytes").
+// `swarmup queue` shows after "narrowed: " ("3 of 40 subdirectories, 38 % of bytes").
 func narrower(store *queue.Store, log zerolog.Logger) func(context.Context, string) ([]string, string) {
 	return func(ctx context.Context, dataset string) ([]string, string) {
 		hot, share, err := store.HotSubpaths(ctx, dataset, narrowMaxShare)
@@ -41,7 +41,7 @@ func narrower(store *queue.Store, log zerolog.Logger) func(context.Context, stri
 				}
 			}
 		}
-		note := fmt.Sprintf("narrowed: %d of %d subdirectories, %.0f %% of bytes", len(out), max(dirs, len(out)), 100*share)
+		note := fmt.Sprintf("%d of %d subdirectories, %.0f %% of bytes", len(out), max(dirs, len(out)), 100*share)
 		log.Info().Str("dataset", dataset).Str("note", note).Msg("narrowed: warming first the subdirectories jobs read")
 		return out, note
 	}

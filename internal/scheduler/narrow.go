@@ -5,31 +5,40 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/queue"
 )
 
-// warmHotFirst warms the subpaths Config.Narrow names for t's dataset
-// before the whole dataset, so the data jobs read is in the cache first;
-// once they are verified warm (juicefs warmup --check at the target ratio)
-// the task is marked hot-ready, and jobs waiting for the dataset may start.
-// A failure here is only logged: the warm-up of the whole dataset follows
-// and decides the task's state.
+// hotWhat names each part a warm-up warms first in the scheduler's log
+// lines ("narrowed warm-up: subdirectories jobs read are warm; …").
+var hotWhat = map[api.HotPart]string{
+	api.HotNarrowed:  "subdirectories jobs read are",
+	api.HotReleaseAt: "first part of the dataset (directory order) is",
+}
+
+// warmHotFirst warms the part of t's dataset that jobs read first (hotPart:
+// the subdirectories Config.Narrow names, else the first Config.ReleaseAt
+// of its bytes) before the whole dataset, so that part is in the cache
+// first; once it is verified warm (juicefs warmup --check of that part at
+// the target ratio) the task is marked hot-ready, and jobs waiting for the
+// dataset may start. A failure here is only logged: the warm-up of the
+// whole dataset follows and decides the task's state.
 func (s *Scheduler) warmHotFirst(ctx context.Context, t *queue.Task, log zerolog.Logger) {
-	if s.cfg.Narrow == nil {
-		return
+	part, hot, note, err := s.hotPart(ctx, t.Path)
+	if err != nil && ctx.Err() == nil {
+		log.Warn().Err(err).Msg("cannot list the part of the dataset to warm first; warming the whole dataset")
 	}
-	hot, note := s.cfg.Narrow(ctx, t.Path)
 	if len(hot) == 0 || ctx.Err() != nil {
 		return
 	}
-	log.Info().Strs("first", hot).Str("note", note).Msg("narrowed warm-up: warming the subdirectories jobs read first")
-	if note != "" {
-		if err := s.store.NoteWarming(ctx, t.ID, s.owner, note); err != nil {
-			log.Debug().Err(err).Msg("record the narrowed warm-up's note")
-		}
+	what := hotWhat[part]
+	log = log.With().Str("first_part", string(part)).Int("first_paths", len(hot)).Logger()
+	log.Info().Str("first", hot[0]).Str("note", note).Msgf("%s warm-up: warming first what jobs read first", part)
+	if err := s.store.NoteWarming(ctx, t.ID, s.owner, note); err != nil {
+		log.Debug().Err(err).Msg("record the note of the part warmed first")
 	}
 	if _, err := s.driver.Warmup(ctx, hot); err != nil && ctx.Err() == nil {
-		log.Warn().Err(err).Msg("narrowed warm-up of the subdirectories failed; warming the whole dataset")
+		log.Warn().Err(err).Msgf("%s warm-up of the part jobs read first failed; warming the whole dataset", part)
 		return
 	}
 	if ctx.Err() != nil {
@@ -37,14 +46,17 @@ func (s *Scheduler) warmHotFirst(ctx context.Context, t *queue.Task, log zerolog
 	}
 	// Verified warm, the jobs waiting for the dataset may start while the
 	// rest warms (api.JobDataset.HotReady).
-	chk, err := s.driver.Check(ctx, hot)
+	chk, err := s.verify(ctx, hot)
+	if ctx.Err() != nil {
+		return
+	}
 	if err != nil || chk.Ratio < s.cfg.TargetRatio {
-		log.Info().Err(err).Msg("narrowed warm-up: the subdirectories jobs read are not verified warm; warming the rest")
+		log.Info().Err(err).Msgf("%s warm-up: the part jobs read first is not verified warm; warming the rest", part)
 		return
 	}
 	if err := s.store.MarkHotReady(ctx, t.ID, s.owner, s.now()); err != nil {
-		log.Warn().Err(err).Msg("narrowed warm-up: cannot record that the subdirectories jobs read are warm")
+		log.Warn().Err(err).Msgf("%s warm-up: cannot record that the part jobs read first is warm", part)
 		return
 	}
-	log.Info().Strs("first", hot).Float64("ratio", chk.Ratio).Msg("narrowed warm-up: subdirectories jobs read are warm; jobs may start; warming the rest")
+	log.Info().Float64("ratio", chk.Ratio).Msgf("%s warm-up: %s warm; jobs may start; warming the rest", part, what)
 }

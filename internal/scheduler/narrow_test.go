@@ -17,7 +17,7 @@ func TestNarrowedWarmupWarmsHotSubpathsFirst(t *testing.T) {
 	narrow := func(_ context.Context, ds string) ([]string, string) {
 		asked = append(asked, ds)
 		if ds == "/jfs/ds" {
-			return []string{"/jfs/ds/train", "/jfs/ds/aux"}, "narrowed: 2 of 40 subdirectories, 38 % of bytes"
+			return []string{"/jfs/ds/train", "/jfs/ds/aux"}, "2 of 40 subdirectories, 38 % of bytes"
 		}
 		return nil, ""
 	}
@@ -41,7 +41,7 @@ func TestNarrowedWarmupMakesWaitingJobsReady(t *testing.T) {
 	drv := newDriver(0, gib, 1)
 	drv.block, drv.blockAt = true, 2 // the hot part warms, the whole dataset runs until stopped
 	r := newRig(t, drv, Config{Narrow: func(context.Context, string) ([]string, string) {
-		return []string{"/jfs/ds/train"}, "narrowed: 1 of 2 subdirectories, 2 % of bytes"
+		return []string{"/jfs/ds/train"}, "1 of 2 subdirectories, 2 % of bytes"
 	}})
 	ctx := context.Background()
 	_, err := r.store.Submit(ctx, queue.SubmitParams{Paths: []string{"/jfs/ds"}, UID: 1000, Token: "tok", JobID: 7, Source: api.SourceSubmit, Now: r.clk.Now()})

@@ -45,11 +45,17 @@ type Config struct {
 	// Metrics receives bytes warmed and warm-up results (nil: none).
 	Metrics *metrics.Metrics
 	// Narrow, when set, returns the paths under a dataset that jobs read
-	// (from the access history, busiest first) and a note for the task's
-	// reason ("narrowed: 3 of 40 subdirectories, 38 % of bytes"): a warm-up
-	// of the dataset warms them first, then the whole dataset (narrow.go).
-	// Nil or no paths: the whole dataset at once.
-	Narrow func(ctx context.Context, dataset string) (paths []string, note string)
+	// (from the access history, busiest first) and what they are, for the
+	// task's reason ("3 of 40 subdirectories, 38 % of bytes" gives
+	// "narrowed: 3 of 40 …"): a warm-up of the dataset warms them first,
+	// then the whole dataset (narrow.go). Nil or no paths: ReleaseAt, else
+	// the whole dataset at once.
+	Narrow func(ctx context.Context, dataset string) (paths []string, detail string)
+	// ReleaseAt, in (0, 1), warms first the first ReleaseAt of a dataset's
+	// bytes, its files in directory order, and makes the jobs waiting for
+	// it ready once that part is verified warm (releaseat.go); 0 is off.
+	// Narrow wins when it names paths.
+	ReleaseAt float64
 }
 
 func (c *Config) defaults() {

@@ -83,21 +83,9 @@ func (s *Scheduler) work(ctx context.Context, t *queue.Task) {
 		return
 	}
 
-	// juicefs warmup exits 0 even when blocks failed: always verify, and
-	// re-check a short result because the cache write is asynchronous.
-	var chk *jfs.CheckResult
-	for i := 0; i < 3; i++ {
-		chk, err = s.driver.Check(tctx, []string{t.Path})
-		if (err == nil && chk.Ratio >= s.cfg.TargetRatio) || i == 2 {
-			break
-		}
-		select {
-		case <-tctx.Done():
-		case <-time.After(s.cfg.Recheck):
-		}
-		if tctx.Err() != nil {
-			return
-		}
+	chk, err := s.verify(tctx, []string{t.Path})
+	if tctx.Err() != nil {
+		return
 	}
 	if err != nil {
 		s.retryOr(t, api.TaskFailed, nil, "check after warm-up: "+err.Error(), log)
@@ -198,4 +186,24 @@ func (s *Scheduler) progress(t *queue.Task, chk *jfs.CheckResult, log zerolog.Lo
 	if err := s.store.Progress(ctx, t.ID, s.owner, *queue.CheckOf(chk), s.now()); err != nil && !errors.Is(err, queue.ErrLeaseLost) {
 		log.Debug().Err(err).Msg("record progress")
 	}
+}
+
+// verify checks paths after their warm-up: juicefs warmup exits 0 even when
+// blocks failed, so always verify, and re-check a short result (up to 3
+// checks, Recheck apart) because the cache write is asynchronous.
+func (s *Scheduler) verify(ctx context.Context, paths []string) (chk *jfs.CheckResult, err error) {
+	for i := 0; i < 3; i++ {
+		chk, err = s.driver.Check(ctx, paths)
+		if (err == nil && chk.Ratio >= s.cfg.TargetRatio) || i == 2 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(s.cfg.Recheck):
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+	return chk, err
 }

@@ -79,9 +79,12 @@ type JobDataset struct {
 	// Reason is the task's reason: why it waits, failed (e.g. larger than
 	// MaxRequestBytes) or was cancelled.
 	Reason string `json:"reason,omitempty"`
-	// HotReady: a narrowed warm-up verified the subdirectories jobs read
+	// HotReady: the warm-up verified the part it warms first (HotPart)
 	// warm; the rest of the dataset is still warming. The job may start.
 	HotReady bool `json:"hot_ready,omitempty"`
+	// HotPart is which part that is, when HotReady: the subdirectories jobs
+	// read (narrowed) or the first ReleaseAt of the bytes (release-at).
+	HotPart HotPart `json:"hot_part,omitempty"`
 	// CheckedAt is when `juicefs warmup --check` of Path itself last
 	// finished (nil: never; Path is under a dataset checked as a whole).
 	// Bytes, CachedBytes and CachedRatio are from that check once Dataset is

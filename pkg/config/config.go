@@ -127,6 +127,8 @@ var Keys = []string{
 	"AgentPidCache", "AgentInodeCache", "AgentMaxFiles", "AgentDatasetDepth", "AgentSubpathDepth",
 	// warmupd: narrowed warm-ups from the access history (issue 10)
 	"NarrowWarmups",
+	// warmupd: release a job once the first part of its data is warm (issue 12)
+	"ReleaseAt",
 	// stage-in mode (issue 12): slurm-prolog's StageInDeadline; warmupd
 	// writes waiting jobs' progress into their comment with Scontrol
 	"StageInDeadline", "SqueueProgress", "Scontrol",

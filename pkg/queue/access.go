@@ -482,9 +482,10 @@ func (s *Store) HotSubpaths(ctx context.Context, dataset string, maxShare float6
 	return out, share, nil
 }
 
-// MarkHotReady records that the subdirectories jobs read of task id's
-// dataset were verified warm during its current attempt (a narrowed
-// warm-up); owner must hold the task's lease. Jobs naming the dataset are
+// MarkHotReady records that the part of task id's dataset its warm-up warms
+// first (api.HotPart: the subdirectories jobs read, or the first ReleaseAt
+// of its bytes) was verified warm during its current attempt; owner must
+// hold the task's lease. Jobs naming the dataset are
 // then ready (api.JobDataset.HotReady) while the rest warms.
 func (s *Store) MarkHotReady(ctx context.Context, id int64, owner string, now time.Time) error {
 	return s.inTx(ctx, func(tx *wtx) error {

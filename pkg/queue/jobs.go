@@ -165,6 +165,9 @@ func jobStatus(ctx context.Context, q querier, jobID uint64) (*api.JobStatus, er
 		}
 		d.State = api.TaskState(ts)
 		d.CheckedAt = ptrNS(checked)
+		if d.HotReady {
+			d.HotPart = api.HotPartOf(d.Reason)
+		}
 		if d.Path != d.Dataset && d.State.Terminal() {
 			// The parent's numbers say nothing of this path once its warm-up
 			// is over: report the path's own check, or nothing.
