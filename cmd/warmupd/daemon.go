@@ -15,6 +15,7 @@ import (
 
 	"github.com/accel-data/accel-data/internal/auth"
 	"github.com/accel-data/accel-data/internal/cachemgr"
+	"github.com/accel-data/accel-data/internal/manifest"
 	"github.com/accel-data/accel-data/internal/scheduler"
 	"github.com/accel-data/accel-data/internal/server"
 	"github.com/accel-data/accel-data/internal/slurmwatch"
@@ -87,6 +88,10 @@ func build(o options, base zerolog.Logger) (_ *daemon, err error) {
 	o.sched.Metrics, o.cache.Metrics, o.verify.Metrics = mtr, mtr, mtr
 
 	driver := &jfs.Driver{Binary: o.juicefs, Threads: o.warmThreads, Log: component(base, "jfs")}
+	// One sampler checks warm data for the refresh and the re-verifications,
+	// from the dataset manifests next to the database.
+	sampler := cachemgr.NewSampler(manifest.Dir(o.database), o.sched.TargetRatio, driver, component(base, "sample"), 0)
+	o.cache.Sampler, o.verify.Sampler = sampler, sampler
 	d.mgr = cachemgr.New(o.cache, d.store, driver, component(base, "cache"), time.Now)
 	o.sched.Plan = d.mgr.Plan
 	d.sched = scheduler.New(o.sched, d.store, driver, component(base, "scheduler"), time.Now)

@@ -59,6 +59,9 @@ type Config struct {
 	MaxRequestBytes int64
 	// Metrics receives the evictions (nil: none).
 	Metrics *metrics.Metrics
+	// Sampler checks a warm dataset in the periodic refresh (by a sample of
+	// its files where it has a manifest); nil: a full --check every time.
+	Sampler *Sampler
 }
 
 // Manager applies planner decisions.
@@ -107,6 +110,9 @@ func New(cfg Config, store *queue.Store, driver Driver, log zerolog.Logger, now 
 	}
 	if now == nil {
 		now = time.Now
+	}
+	if cfg.Sampler == nil {
+		cfg.Sampler = NewSampler("", cfg.Planner.WarmRatio, driver, log, 0)
 	}
 	return &Manager{cfg: cfg, store: store, driver: driver, log: log, now: now,
 		sizing: make(chan string, 1024), asked: map[string]bool{}, sized: map[string]bool{},
