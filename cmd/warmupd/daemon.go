@@ -16,6 +16,7 @@ import (
 	"github.com/accel-data/accel-data/internal/auth"
 	"github.com/accel-data/accel-data/internal/cachemgr"
 	"github.com/accel-data/accel-data/internal/manifest"
+	"github.com/accel-data/accel-data/internal/notify"
 	"github.com/accel-data/accel-data/internal/scheduler"
 	"github.com/accel-data/accel-data/internal/server"
 	"github.com/accel-data/accel-data/internal/slurmwatch"
@@ -92,11 +93,15 @@ func build(o options, base zerolog.Logger) (_ *daemon, err error) {
 	// from the dataset manifests next to the database.
 	sampler := cachemgr.NewSampler(manifest.Dir(o.database), o.sched.TargetRatio, driver, component(base, "sample"), 0)
 	o.cache.Sampler, o.verify.Sampler = sampler, sampler
+	// One hub wakes the prologs' long polls when a dataset changes.
+	changes := &notify.Hub{}
+	o.sched.Changed, o.cache.Changed = changes.Notify, changes.Notify
 	d.mgr = cachemgr.New(o.cache, d.store, driver, component(base, "cache"), time.Now)
 	o.sched.Plan = d.mgr.Plan
 	d.sched = scheduler.New(o.sched, d.store, driver, component(base, "scheduler"), time.Now)
 	d.verifier = cachemgr.NewVerifier(o.verify, d.store, driver, component(base, "verify"), time.Now)
 	d.verifier.Kick = d.sched.Kick
+	d.verifier.Changed = changes.Notify
 	d.srv = server.New(server.Config{
 		SlurmdUID: d.slurmdUID,
 		Auth:      auth.NewVerifier(o.mungeSocket, time.Now),
@@ -104,6 +109,7 @@ func build(o options, base zerolog.Logger) (_ *daemon, err error) {
 		Paths:     server.PathPolicy{Mounts: d.mounts, MaxPaths: o.maxPaths, MinDepth: o.minDepth, MaxRequestBytes: o.cache.MaxRequestBytes},
 		Log:       component(base, "api"),
 		Kick:      d.sched.Kick,
+		Changes:   changes,
 		Stop:      d.sched.Stop,
 		Extra:     d.mgr.Routes(),
 		Rate:      d.sched.Rate,

@@ -124,6 +124,7 @@ func (m *Manager) lostBlocks(ctx context.Context, c queue.CheckCandidate, found 
 	log := m.log.With().Str("dataset", c.Path).Float64("ratio", found).Logger()
 	why := "a periodic check found it below the warm ratio (the cache dropped blocks)"
 	_, queued, err := m.store.Short(ctx, c.Path, why, m.now())
+	m.changed(c.Path)
 	switch {
 	case err != nil:
 		log.Warn().Err(err).Msg("refresh: a warm dataset lost blocks")

@@ -63,6 +63,9 @@ type Verifier struct {
 	// Kick, when set (before the first answer), wakes the scheduler after a
 	// path was queued again.
 	Kick func()
+	// Changed, when set (before the first answer), is told each path whose
+	// re-verification ended (notify.Hub.Notify: it wakes waiting prologs).
+	Changed func(paths ...string)
 
 	cfg    VerifyConfig
 	store  *queue.Store
@@ -168,6 +171,9 @@ func (v *Verifier) startLocked(path string) <-chan struct{} {
 		delete(v.inflight, path)
 		v.mu.Unlock()
 		close(ch)
+		if v.Changed != nil {
+			v.Changed(path)
+		}
 	}()
 	return ch
 }

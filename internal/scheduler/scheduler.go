@@ -44,6 +44,9 @@ type Config struct {
 	Plan func(ctx context.Context, freeSlots int) (allowed []int64, again time.Duration)
 	// Metrics receives bytes warmed and warm-up results (nil: none).
 	Metrics *metrics.Metrics
+	// Changed is told the dataset of a task that finished or made progress
+	// (notify.Hub.Notify: it wakes the API's waiting prologs); nil: nobody.
+	Changed func(paths ...string)
 }
 
 func (c *Config) defaults() {
