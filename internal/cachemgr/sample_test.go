@@ -3,6 +3,7 @@ package cachemgr
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -42,18 +43,22 @@ func newSampler(t *testing.T, dir string, d *fakeDriver, seed uint64) *Sampler {
 	return NewSampler(dir, 0.99, d, zerolog.New(zerolog.NewTestWriter(t)), seed)
 }
 
-// The sample is sized by Hoeffding's bound, whatever the dataset's size, and
-// grows with the spread of file sizes; the bound is its inverse.
+// The sample is sized for the bound at the target, whatever the dataset's
+// size, and grows with the spread of file sizes; the bound is tight near
+// 100 % and never wider than Hoeffding's.
 func TestSampleSize(t *testing.T) {
 	eq := manifest.Info{Files: 1_000_000, Bytes: 4096 * 1_000_000, MaxSize: 4096}
-	n := SampleSize(eq, 0.01)
-	require.InDelta(t, 26_492, n, 1, "ln(200)/(2·0.01²)")
-	require.Equal(t, n, SampleSize(manifest.Info{Files: 10_000_000, Bytes: 4096 * 10_000_000, MaxSize: 4096}, 0.01), "independent of the dataset's size")
-	require.LessOrEqual(t, SampleBound(eq, n), 0.01)
-	require.Greater(t, SampleBound(eq, n-100), 0.01)
+	n := SampleSize(eq, 0.009, 0.99)
+	require.InDelta(t, 2879, n, 1, "ln(200)·(2·0.01 + 8/3·0.009)/0.009²")
+	require.Equal(t, n, SampleSize(manifest.Info{Files: 10_000_000, Bytes: 4096 * 10_000_000, MaxSize: 4096}, 0.009, 0.99), "independent of the dataset's size")
+	require.LessOrEqual(t, SampleBound(eq, n, 0.99), 0.009, "±0.9 % at the target")
+	require.Greater(t, SampleBound(eq, n-100, 0.99), 0.009)
+	require.Less(t, SampleBound(eq, n, 0.9995), 0.0055, "tighter when (nearly) all is cached")
+	require.InDelta(t, math.Sqrt(math.Log(200)/(2*float64(n))), SampleBound(eq, n, 0.5), 1e-9, "Hoeffding where it is tighter")
+	require.InDelta(t, 26_492, SampleSize(eq, 0.01, 0.5), 1, "a 50 % target: Hoeffding, ln(200)/(2·0.01²)")
 	spread := manifest.Info{Files: 1_000_000, Bytes: 4096 * 1_000_000, MaxSize: 2 * 4096}
-	require.InDelta(t, 4*n, SampleSize(spread, 0.01), 4)
-	require.Equal(t, int64(1000), SampleSize(manifest.Info{Files: 1000, Bytes: 4096 * 1000, MaxSize: 4096}, 0.01), "never more than every file")
+	require.InDelta(t, 2*n, SampleSize(spread, 0.009, 0.99), 2)
+	require.Equal(t, int64(1000), SampleSize(manifest.Info{Files: 1000, Bytes: 4096 * 1000, MaxSize: 4096}, 0.001, 0.99), "never more than every file")
 }
 
 // A warm dataset with a manifest is verified from a sample: one check of the
@@ -67,7 +72,7 @@ func TestSamplerWarmFromASample(t *testing.T) {
 	require.Equal(t, Warm, v)
 	require.Equal(t, api.RatioSampled, c.Method)
 	require.Zero(t, d.checksOf("/jfs/ds"), "no walk")
-	require.Equal(t, SampleSize(manifest.Info{Files: 100_000, Bytes: 4096 * 100_000, MaxSize: 4096}, s.eps()), c.Sample)
+	require.Equal(t, SampleSize(manifest.Info{Files: 100_000, Bytes: 4096 * 100_000, MaxSize: 4096}, s.eps(), 0.99), c.Sample)
 	require.Less(t, c.Bound, 0.01)
 	require.Equal(t, 1.0, c.Ratio)
 	require.Equal(t, int64(100_000), c.Files)
@@ -160,6 +165,7 @@ func TestVerifierRecordsASampledRatio(t *testing.T) {
 	require.Len(t, ds, 1)
 	require.Equal(t, api.RatioSampled, ds[0].RatioMethod)
 	require.Positive(t, ds[0].RatioSample)
-	require.InDelta(t, 0.009, ds[0].RatioBound, 0.001)
+	require.Positive(t, ds[0].RatioBound)
+	require.Less(t, ds[0].RatioBound, 0.009)
 	require.Equal(t, c.Now(), *ds[0].CheckedAt)
 }
