@@ -169,3 +169,32 @@ func TestVerifierRecordsASampledRatio(t *testing.T) {
 	require.Less(t, ds[0].RatioBound, 0.009)
 	require.Equal(t, c.Now(), *ds[0].CheckedAt)
 }
+
+// The periodic refresh of a warm dataset with a manifest checks a sample:
+// all cached, it stays warm without a walk; with 5 % of its blocks gone the
+// sample alone finds it short and it is marked evicted (no job needs it).
+func TestRefreshSamplesWarmDatasets(t *testing.T) {
+	dir := t.TempDir()
+	r := newRig(t, Config{RefreshInterval: 10 * time.Minute})
+	r.m.cfg.Sampler = newSampler(t, dir, r.drv, 1)
+	id := r.warm("/jfs/big", 100_000*4096)
+	sampledSet(t, r.drv, dir, "/jfs/big", 100_000, 4096, 0)
+	ctx := context.Background()
+
+	r.clk.Add(time.Hour)
+	require.True(t, r.m.refreshOne(ctx))
+	require.Zero(t, r.drv.checksOf("/jfs/big"), "no walk")
+	ds, err := r.store.Datasets(ctx)
+	require.NoError(t, err)
+	require.Equal(t, api.RatioSampled, ds[0].RatioMethod)
+	require.Equal(t, api.TaskWarm, r.state(id).State)
+
+	sampledSet(t, r.drv, dir, "/jfs/big", 100_000, 4096, 20)
+	r.clk.Add(time.Hour)
+	require.True(t, r.m.refreshOne(ctx))
+	require.Zero(t, r.drv.checksOf("/jfs/big"), "the sample alone tells it is short")
+	require.Equal(t, api.TaskEvicted, r.state(id).State)
+	ds, err = r.store.Datasets(ctx)
+	require.NoError(t, err)
+	require.Equal(t, api.RatioInferred, ds[0].RatioMethod, "evicted: ratio 0 without a check")
+}
