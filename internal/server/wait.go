@@ -33,8 +33,10 @@ func (s *Server) jobWait(w http.ResponseWriter, r *http.Request) {
 	// The answer may come long after the request: lift the server's write
 	// deadline for this one (a writer that cannot is answered within it).
 	if err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(timeout + 10*time.Second)); err != nil {
-		timeout = min(timeout, 45*time.Second)
+		timeout = min(timeout, cappedWait)
 	}
+	// Say how long this answer may be held (the client asks again after it).
+	w.Header().Set(WaitBoundHeader, timeout.String())
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	over := timeout <= 0 // answer with the next read
@@ -81,6 +83,13 @@ func (s *Server) jobWait(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+// WaitBoundHeader says how long warmupd held (at most) a long poll's answer.
+const WaitBoundHeader = "Accel-Wait-Bound"
+
+// cappedWait bounds a long poll whose writer cannot lift the server's
+// WriteTimeout (60 s).
+const cappedWait = 45 * time.Second
 
 // waitKeys are the notify keys a long poll of job id with status st waits on.
 func waitKeys(id uint64, st *api.JobStatus) []string {

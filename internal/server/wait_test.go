@@ -3,12 +3,15 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/accel-data/accel-data/internal/metrics"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/queue"
 )
@@ -80,4 +83,37 @@ func TestJobWaitEndsAndIsValidated(t *testing.T) {
 	require.Eventually(t, func() bool { return r.hub.Waiters() == 1 }, time.Minute, time.Millisecond)
 	require.NoError(t, r.srv.Shutdown(context.Background()))
 	require.False(t, (<-answer).Ready, "shutting down answers the long polls with what is known")
+}
+
+// Over the unix socket (the real handler chain with metrics, whose writers
+// unwrap to the connection) a long poll lifts the server's 60 s write deadline and may be
+// held for what the client asked (here answered at once: the job is ready).
+func TestJobWaitLiftsTheWriteDeadline(t *testing.T) {
+	r := newRig(t, nil)
+	ctx := context.Background()
+	r.ok(&root, "POST", "/v1/jobs/7/start", jsonOf(t, api.JobStartRequest{Paths: []string{r.ds("ds1")}, Node: "n1", UID: 4242}), nil)
+	task, err := r.store.Dequeue(ctx, "w", t0, time.Minute)
+	require.NoError(t, err)
+	require.NoError(t, r.store.Finish(ctx, task.ID, "w", queue.Outcome{State: api.TaskWarm,
+		Check: &queue.Check{Files: 1, Bytes: 10, CachedBytes: 10, Ratio: 1}}, t0))
+
+	sock := filepath.Join(t.TempDir(), "warmupd.sock")
+	l, err := Listen(sock, 0o666)
+	require.NoError(t, err)
+	cfg := r.srv.cfg
+	cfg.Metrics = metrics.New(r.store, func() time.Time { return t0 })
+	srv := New(cfg)
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	resp, err := hc.Get("http://warmupd/v1/jobs/7/wait?timeout=5m")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "5m0s", resp.Header.Get(WaitBoundHeader))
+
+	code, _ := r.call(&root, "GET", "/v1/jobs/7/wait?timeout=5m", "")
+	require.Equal(t, http.StatusOK, code, "a writer that cannot lift it is answered within it")
 }
