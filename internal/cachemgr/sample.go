@@ -20,6 +20,9 @@ import (
 // SampleConfidence is the confidence of a sampled ratio's bound.
 const SampleConfidence = 0.99
 
+// ManifestWalkTimeout bounds the walk that writes a dataset's manifest.
+const ManifestWalkTimeout = 30 * time.Minute
+
 // DefaultSampleError is the widest ± a sampled ratio may have.
 const DefaultSampleError = 0.01
 
@@ -206,7 +209,11 @@ func (s *Sampler) walk(ctx context.Context, path string, remanifest bool) (queue
 			remanifest = err != nil
 		}
 		if remanifest {
-			s.Remember(ctx, path)
+			// Not cut by the check's own bound (VerifyTimeout): a walk cut
+			// short would leave no manifest, and the next check walks again.
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ManifestWalkTimeout)
+			s.Remember(wctx, path)
+			cancel()
 		}
 	}
 	if c.Ratio >= s.Target {

@@ -82,7 +82,7 @@ func Walk(ctx context.Context, dataset string) ([]File, Info, error) {
 			return nil
 		}
 		if !e.Type().IsRegular() {
-			if e.IsDir() && len(files)%4096 == 0 && ctx.Err() != nil {
+			if e.IsDir() && ctx.Err() != nil {
 				return ctx.Err()
 			}
 			return nil
