@@ -81,8 +81,27 @@ func (s *Store) migrate(ctx context.Context) error {
 	if newest := ms[len(ms)-1].version; current > newest {
 		return fmt.Errorf("queue: database %s has schema version %d but this warmupd knows only up to %d; run the newer warmupd that wrote it, or restore a backup made by this version", s.path, current, newest)
 	}
+	rows, err := s.w.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return err
+	}
+	applied := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return err
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// Each migration not applied yet, in order (numbers may have gaps, so a
+	// database may hold 9 but not 6 when branches merged in that order).
 	for _, m := range ms {
-		if m.version <= current {
+		if applied[m.version] {
 			continue
 		}
 		err := s.inTx(ctx, func(tx *wtx) error {
