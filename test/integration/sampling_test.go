@@ -53,3 +53,18 @@ func TestSampledRefreshAndLongPoll(t *testing.T) {
 		return st.Warm
 	}, 2*time.Minute, 200*time.Millisecond, "warmed again for the job")
 }
+
+// slurm-prolog waits with the long poll: every request after the job start
+// is a GET /v1/jobs/{id}/wait, none is a poll of GET /v1/jobs/{id}, and it
+// ends with the data warm.
+func TestPrologWaitsWithTheLongPoll(t *testing.T) {
+	t.Setenv(testutil.BandwidthEnv, "2") // 4 MiB: a warm-up of about 2 s
+	v := testutil.NewVolume(t)
+	ds := v.WriteFiles(t, "ds", 1, 4<<20)
+	d := testutil.StartWarmupd(t, v)
+	cmd, out := prologCmd(t, d.Socket, "prolog_slurmd", "121", ds, "--prolog-wait", "2m", "--prolog-stop-early=false")
+	require.NoError(t, cmd.Run(), out.String())
+	require.Contains(t, out.String(), "reason=warm", out.String())
+	require.Positive(t, d.CountLogs(`"url":"/v1/jobs/121/wait?timeout=`))
+	require.Zero(t, d.CountLogs(`"url":"/v1/jobs/121"`), "no poll")
+}
