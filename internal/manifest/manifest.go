@@ -138,6 +138,18 @@ func Write(dir, dataset string, files []File, info Info) error {
 	return nil
 }
 
+// Save writes the manifest of dataset from a walk's files, walked now: the
+// one call for whoever walked a dataset anyway (a warm-up's shard plan).
+func Save(dir, dataset string, files []File) error {
+	info := Info{WalkedAt: time.Now()}
+	for _, f := range files {
+		info.Files++
+		info.Bytes += f.Size
+		info.MaxSize = max(info.MaxSize, f.Size)
+	}
+	return Write(dir, dataset, files, info)
+}
+
 // Remove forgets dataset's manifest (a missing one is not an error).
 func Remove(dir, dataset string) error {
 	err := os.Remove(PathFor(dir, dataset))
