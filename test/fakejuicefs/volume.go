@@ -330,10 +330,17 @@ func (v *volume) withMeta(fn func(m *metaState) error) error {
 		}
 	}
 	if err := fn(m); err != nil {
+		if errors.Is(err, errUnchanged) {
+			return nil
+		}
 		return err
 	}
 	return writeJSON(p, m)
 }
+
+// errUnchanged, returned by a withMeta function, keeps the metadata file as
+// it is (nothing changed: a large volume's file is not rewritten).
+var errUnchanged = errors.New("metadata unchanged")
 
 func inodeKey(fi os.FileInfo) string {
 	st := fi.Sys().(*syscall.Stat_t)
