@@ -62,7 +62,7 @@ func newFlags(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.mungeSocket, "munge-socket", "", "this host's munged socket (empty: libmunge's default)")
 	fs.Uint32Var(&o.serverUID, "server-uid", 0, "uid warmupd runs as: only it may decode the credentials")
 	fs.DurationVar(&o.prologWait, "prolog-wait", 5*time.Minute, "longest wait for the data in the prolog; keep it below slurm.conf's PrologEpilogTimeout")
-	fs.DurationVar(&o.pollInterval, "poll-interval", time.Second, "how often the prolog asks warmupd whether the data is warm")
+	fs.DurationVar(&o.pollInterval, "poll-interval", time.Second, "how often the prolog asks warmupd whether the data is warm when warmupd is older than the long poll (a current warmupd answers one waiting request when something changes)")
 	fs.DurationVar(&o.reconnect, "prolog-reconnect", 30*time.Second, "how long the prolog keeps trying to reach a warmupd that does not answer (a restart takes seconds) before the job starts without waiting; never past prolog-wait (0: give up at once)")
 	fs.BoolVar(&o.stopEarly, "prolog-stop-early", true, "stop waiting as soon as the measured warm-up speed says the data cannot be warm within prolog-wait (the job reads the rest through the cache)")
 	fs.DurationVar(&o.stageInDeadline, "stagein-deadline", 30*time.Minute, "stage-in mode: longest a pending job waits for its data (slurm-prolog stagein wait); keep it below burst_buffer.conf's StageInTimeout")

@@ -103,6 +103,7 @@ func waitData(ctx context.Context, c *api.Client, e jobEnv, rules waitRules, fir
 	}
 	err := call(first)
 	var last *api.JobStatus
+	longPoll, pause := true, false
 	for {
 		if err != nil {
 			return stop(rc.classify(ctx, err), err.Error(), last)
@@ -122,6 +123,21 @@ func waitData(ctx context.Context, c *api.Client, e jobEnv, rules waitRules, fir
 				return stop(reasonETA, why, st)
 			}
 		}
+		if longPoll && !pause {
+			// Ask once and be answered when something changed or the wait
+			// is over (the server's bound, then ask again).
+			asked := time.Now()
+			err = call(func(cctx context.Context) (*api.JobStatus, error) {
+				left := time.Until(start.Add(rules.bound))
+				return c.JobWait(cctx, e.JobID, max(left-longPollMargin, 0))
+			})
+			if !api.IsNoLongPoll(err) {
+				pause = err == nil && time.Since(asked) < quickAnswer
+				continue
+			}
+			longPoll = false // a warmupd older than the long poll: ask every poll-interval
+		}
+		pause = false
 		t := time.NewTimer(rules.poll)
 		select {
 		case <-ctx.Done():
@@ -132,6 +148,15 @@ func waitData(ctx context.Context, c *api.Client, e jobEnv, rules waitRules, fir
 		err = call(func(cctx context.Context) (*api.JobStatus, error) { return c.JobStatus(cctx, e.JobID) })
 	}
 }
+
+// longPollMargin: a long poll asks warmupd to answer this long before the
+// prolog's own deadline, so the last answer (and its summary) arrives.
+const longPollMargin = time.Second
+
+// quickAnswer: a long poll answered faster than this without the job being
+// ready is followed by one poll-interval pause (no busy loop on a warmupd
+// that keeps answering at once).
+const quickAnswer = 50 * time.Millisecond
 
 // hopeless says why waiting cannot pay off: a dataset warming at a measured
 // speed that will not finish within the bound (prologwait.KeepWaiting, the rule

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -41,6 +42,7 @@ var datasetColumns = []column[api.Dataset]{
 	{name: "cached", header: "CACHED", value: func(_ cellCtx, d api.Dataset) string { return bytesize.Short(d.CachedBytes) }},
 	{name: "ratio", header: "RATIO", value: func(c cellCtx, d api.Dataset) string { return formatProgress(c, d.CachedRatio) }},
 	{name: "checked", header: "CHECKED", value: func(c cellCtx, d api.Dataset) string { return optTime(c, d.CheckedAt) }},
+	{name: "how", header: "HOW", value: func(c cellCtx, d api.Dataset) string { return ratioHow(c, d) }},
 	{name: "state", header: "STATE", value: func(c cellCtx, d api.Dataset) string {
 		if d.State == "" {
 			return empty(c)
@@ -68,7 +70,21 @@ func optRatio(c cellCtx, r *float64) string {
 	return formatPercent(*r)
 }
 
-var datasetDefaults = []string{"path", "size", "files", "cached", "ratio", "checked", "state", "running", "queued", "density", "hitratio"}
+var datasetDefaults = []string{"path", "size", "files", "cached", "ratio", "checked", "how", "state", "running", "queued", "density", "hitratio"}
+
+// ratioHow says how a dataset's ratio was obtained: "walked" (every file
+// checked), "sampled±0.9%" (a random sample of its files; the ratio holds
+// within that at 99 % confidence) or "inferred" (from an event: warmupd
+// evicted it).
+func ratioHow(c cellCtx, d api.Dataset) string {
+	switch {
+	case d.RatioMethod == "":
+		return empty(c)
+	case d.RatioMethod == api.RatioSampled:
+		return fmt.Sprintf("sampled±%.2g%%", 100*d.RatioBound)
+	}
+	return string(d.RatioMethod)
+}
 
 // NewCmdDatasets builds `swarmup datasets`. runF replaces datasetsRun in tests.
 func NewCmdDatasets(f *Factory, runF func(*DatasetsOptions) error) *cobra.Command {
@@ -78,7 +94,10 @@ func NewCmdDatasets(f *Factory, runF func(*DatasetsOptions) error) *cobra.Comman
 		Short: "Show the cache status table: how much of each dataset is cached",
 		Long: `Show warmupd's cache status table: one row per dataset it knows, with its size,
 file count, how much of it the last check found in the cache (CACHED, RATIO),
-when that check ran (CHECKED: an age on a terminal, RFC 3339 otherwise), the
+when that check ran (CHECKED: an age on a terminal, RFC 3339 otherwise), HOW the
+ratio was obtained (walked: every file checked; sampled±X%: a random sample of
+its files, within ±X% at 99 % confidence; inferred: from an event such as an
+eviction, without a check), the
 state of its latest warm-up task and how many Slurm jobs that need it are
 RUNNING or QUEUED. DENSITY is the share of the dataset jobs read (distinct bytes
 read ÷ size) and HITRATIO the byte hit ratio of those jobs, both from accel-agent

@@ -85,7 +85,7 @@ func TestE2EWarmWaitAndViews(t *testing.T) {
 
 	code, out, _ = runSwarmup(t, d, "/", true, "datasets")
 	require.Equal(t, exitOK, code)
-	require.Regexp(t, `PATH +SIZE +FILES +CACHED +RATIO +CHECKED +STATE +RUNNING +QUEUED +DENSITY +HITRATIO\n`+ds1+` +24 MiB +6 +2[34] MiB +\[#########-\] 99.9% +\d+s +warm +0 +0 +- +-\n`, out)
+	require.Regexp(t, `PATH +SIZE +FILES +CACHED +RATIO +CHECKED +HOW +STATE +RUNNING +QUEUED +DENSITY +HITRATIO\n`+ds1+` +24 MiB +6 +2[34] MiB +\[#########-\] 99.9% +\d+s +walked +warm +0 +0 +- +-\n`, out)
 
 	// A path under the warm ds1 is not covered by it (it may be new data):
 	// it gets its own task, whose first check finds it warm without a fetch.

@@ -86,7 +86,7 @@ func TestDatasetsTable(t *testing.T) {
 	checked := testNow.Add(-2*time.Hour - 5*time.Minute)
 	ds := []api.Dataset{
 		{Path: "/jfs/imagenet", Bytes: 150 << 30, Files: 1281167, CachedBytes: 75 << 30, CachedRatio: 0.5,
-			CheckedAt: &checked, State: api.TaskWarm, JobsRunning: 2, JobsQueued: 1},
+			CheckedAt: &checked, RatioMethod: api.RatioSampled, RatioBound: 0.009, RatioSample: 32700, State: api.TaskWarm, JobsRunning: 2, JobsQueued: 1},
 		{Path: "/jfs/new", Bytes: 512},
 	}
 	density, hit := 0.25, 0.999
@@ -96,9 +96,9 @@ func TestDatasetsTable(t *testing.T) {
 	var b bytes.Buffer
 	require.NoError(t, renderTable(&IOStreams{Out: &b, IsTTY: true}, OutputOptions{}, testNow, cols, ds))
 	require.Equal(t, ""+
-		"PATH           SIZE     FILES    CACHED  RATIO               CHECKED  STATE  RUNNING  QUEUED  DENSITY  HITRATIO\n"+
-		"/jfs/imagenet  150 GiB  1281167  75 GiB  [#####-----] 50.0%  2h05m    warm   2        1       25.0%    99.9%\n"+
-		"/jfs/new       512 B    0        0 B     [----------] 0.0%   -        -      0        0       -        -\n", b.String())
+		"PATH           SIZE     FILES    CACHED  RATIO               CHECKED  HOW           STATE  RUNNING  QUEUED  DENSITY  HITRATIO\n"+
+		"/jfs/imagenet  150 GiB  1281167  75 GiB  [#####-----] 50.0%  2h05m    sampled±0.9%  warm   2        1       25.0%    99.9%\n"+
+		"/jfs/new       512 B    0        0 B     [----------] 0.0%   -        -             -      0        0       -        -\n", b.String())
 
 	b.Reset()
 	require.NoError(t, renderTable(&IOStreams{Out: &b}, OutputOptions{NoHeader: true, Format: "path,checked"}, testNow, mustCols(t, datasetColumns, datasetDefaults, "path,checked"), ds))

@@ -16,6 +16,8 @@ import (
 	"github.com/accel-data/accel-data/internal/auth"
 	"github.com/accel-data/accel-data/internal/cachemgr"
 	"github.com/accel-data/accel-data/internal/jobprogress"
+	"github.com/accel-data/accel-data/internal/manifest"
+	"github.com/accel-data/accel-data/internal/notify"
 	"github.com/accel-data/accel-data/internal/scheduler"
 	"github.com/accel-data/accel-data/internal/server"
 	"github.com/accel-data/accel-data/internal/slurmwatch"
@@ -89,6 +91,13 @@ func build(o options, base zerolog.Logger) (_ *daemon, err error) {
 	o.sched.Metrics, o.cache.Metrics, o.verify.Metrics = mtr, mtr, mtr
 
 	driver := &jfs.Driver{Binary: o.juicefs, Threads: o.warmThreads, Log: component(base, "jfs")}
+	// One sampler checks warm data for the refresh and the re-verifications,
+	// from the dataset manifests next to the database.
+	sampler := cachemgr.NewSampler(manifest.Dir(o.database), o.sched.TargetRatio, driver, component(base, "sample"), 0)
+	o.cache.Sampler, o.verify.Sampler = sampler, sampler
+	// One hub wakes the prologs' long polls when a dataset changes.
+	changes := &notify.Hub{}
+	o.sched.Changed, o.cache.Changed = changes.Notify, changes.Notify
 	d.mgr = cachemgr.New(o.cache, d.store, driver, component(base, "cache"), time.Now)
 	o.sched.Plan = d.mgr.Plan
 	if o.narrow {
@@ -97,6 +106,7 @@ func build(o options, base zerolog.Logger) (_ *daemon, err error) {
 	d.sched = scheduler.New(o.sched, d.store, driver, component(base, "scheduler"), time.Now)
 	d.verifier = cachemgr.NewVerifier(o.verify, d.store, driver, component(base, "verify"), time.Now)
 	d.verifier.Kick = d.sched.Kick
+	d.verifier.Changed = changes.Notify
 	d.srv = server.New(server.Config{
 		SlurmdUID: d.slurmdUID,
 		Auth:      auth.NewVerifier(o.mungeSocket, time.Now),
@@ -104,6 +114,7 @@ func build(o options, base zerolog.Logger) (_ *daemon, err error) {
 		Paths:     server.PathPolicy{Mounts: d.mounts, MaxPaths: o.maxPaths, MinDepth: o.minDepth, MaxRequestBytes: o.cache.MaxRequestBytes},
 		Log:       component(base, "api"),
 		Kick:      d.sched.Kick,
+		Changes:   changes,
 		Stop:      d.sched.Stop,
 		Extra:     d.mgr.Routes(),
 		Rate:      d.sched.Rate,

@@ -59,6 +59,12 @@ type Config struct {
 	MaxRequestBytes int64
 	// Metrics receives the evictions (nil: none).
 	Metrics *metrics.Metrics
+	// Changed is told each dataset whose task was evicted or found short
+	// (notify.Hub.Notify: it wakes waiting prologs); nil: nobody.
+	Changed func(paths ...string)
+	// Sampler checks a warm dataset in the periodic refresh (by a sample of
+	// its files where it has a manifest); nil: a full --check every time.
+	Sampler *Sampler
 }
 
 // Manager applies planner decisions.
@@ -107,6 +113,9 @@ func New(cfg Config, store *queue.Store, driver Driver, log zerolog.Logger, now 
 	}
 	if now == nil {
 		now = time.Now
+	}
+	if cfg.Sampler == nil {
+		cfg.Sampler = NewSampler("", cfg.Planner.WarmRatio, driver, log, 0)
 	}
 	return &Manager{cfg: cfg, store: store, driver: driver, log: log, now: now,
 		sizing: make(chan string, 1024), asked: map[string]bool{}, sized: map[string]bool{},
@@ -283,6 +292,7 @@ func (m *Manager) evict(ctx context.Context, e planner.Eviction, now time.Time) 
 		return
 	}
 	m.cfg.Metrics.Evicted(evictReason(e), e.Bytes)
+	m.changed(e.Path)
 	ectx, cancel := context.WithTimeout(ctx, time.Hour)
 	defer cancel()
 	res, err := m.driver.EvictBlocks(ectx, []string{e.Path})
@@ -311,6 +321,13 @@ func (m *Manager) evict(ctx context.Context, e planner.Eviction, now time.Time) 
 		m.evictions = m.evictions[len(m.evictions)-50:]
 	}
 	m.mu.Unlock()
+}
+
+// changed tells Config.Changed that path's task changed.
+func (m *Manager) changed(path string) {
+	if m.cfg.Changed != nil {
+		m.cfg.Changed(path)
+	}
 }
 
 // evictReason is the metrics' reason label of a planner eviction.

@@ -96,7 +96,7 @@ func (m *Manager) refreshOne(ctx context.Context) bool {
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-		r, err := m.driver.Check(cctx, []string{c.Path})
+		chk, verdict, err := m.cfg.Sampler.Check(cctx, c.Path)
 		cancel()
 		if err != nil {
 			m.log.Debug().Err(err).Str("dataset", c.Path).Msg("refresh check")
@@ -104,12 +104,11 @@ func (m *Manager) refreshOne(ctx context.Context) bool {
 			_ = m.store.RecordCheck(ctx, c.Path, queue.Check{Bytes: c.Bytes, CachedBytes: c.CachedBytes, Ratio: ratio(c.CachedBytes, c.Bytes)}, m.now())
 			return true
 		}
-		chk := *queue.CheckOf(r)
 		if err := m.store.RecordCheck(ctx, c.Path, chk, m.now()); err != nil {
 			m.log.Warn().Err(err).Str("dataset", c.Path).Msg("record check")
 		}
-		if c.State == api.TaskWarm && r.Ratio < m.cfg.Planner.WarmRatio {
-			m.lostBlocks(ctx, c, r.Ratio)
+		if c.State == api.TaskWarm && verdict == Short {
+			m.lostBlocks(ctx, c, chk.Ratio)
 		}
 		return true
 	}
@@ -125,6 +124,7 @@ func (m *Manager) lostBlocks(ctx context.Context, c queue.CheckCandidate, found 
 	log := m.log.With().Str("dataset", c.Path).Float64("ratio", found).Logger()
 	why := "a periodic check found it below the warm ratio (the cache dropped blocks)"
 	_, queued, err := m.store.Short(ctx, c.Path, why, m.now())
+	m.changed(c.Path)
 	switch {
 	case err != nil:
 		log.Warn().Err(err).Msg("refresh: a warm dataset lost blocks")

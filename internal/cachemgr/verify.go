@@ -42,6 +42,9 @@ type VerifyConfig struct {
 	Horizon time.Duration
 	// Metrics receives the results of re-verifications (nil: none).
 	Metrics *metrics.Metrics
+	// Sampler checks a path (by a sample of its files where it has a
+	// manifest); nil: a full --check every time.
+	Sampler *Sampler
 }
 
 // Verifier is the one owner of "is it warm now?": the job start and status
@@ -60,6 +63,9 @@ type Verifier struct {
 	// Kick, when set (before the first answer), wakes the scheduler after a
 	// path was queued again.
 	Kick func()
+	// Changed, when set (before the first answer), is told each path whose
+	// re-verification ended (notify.Hub.Notify: it wakes waiting prologs).
+	Changed func(paths ...string)
 
 	cfg    VerifyConfig
 	store  *queue.Store
@@ -102,6 +108,9 @@ func NewVerifier(cfg VerifyConfig, store *queue.Store, driver Checker, log zerol
 	}
 	if now == nil {
 		now = time.Now
+	}
+	if cfg.Sampler == nil {
+		cfg.Sampler = NewSampler("", cfg.TargetRatio, driver, log, 0)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Verifier{cfg: cfg, store: store, driver: driver, log: log, now: now, ctx: ctx, cancel: cancel,
@@ -162,6 +171,9 @@ func (v *Verifier) startLocked(path string) <-chan struct{} {
 		delete(v.inflight, path)
 		v.mu.Unlock()
 		close(ch)
+		if v.Changed != nil {
+			v.Changed(path)
+		}
 	}()
 	return ch
 }
@@ -177,7 +189,7 @@ func (v *Verifier) verify(path string) {
 	log := v.log.With().Str("dataset", path).Logger()
 	ctx, cancel := context.WithTimeout(v.ctx, v.cfg.Timeout)
 	start := v.now()
-	r, err := v.driver.Check(ctx, []string{path})
+	chk, verdict, err := v.cfg.Sampler.Check(ctx, path)
 	timedOut := err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded)
 	cancel()
 	v.mu.Lock()
@@ -204,11 +216,10 @@ func (v *Verifier) verify(path string) {
 		result = metrics.VerifyError
 		why = "re-verification failed: " + err.Error()
 	default:
-		chk := queue.CheckOf(r)
-		if chk.Ratio >= v.cfg.TargetRatio {
+		if verdict == Warm {
 			result = metrics.VerifyWarm
 		}
-		if err := v.store.RecordCheck(sctx, path, *chk, v.now()); err != nil {
+		if err := v.store.RecordCheck(sctx, path, chk, v.now()); err != nil {
 			log.Warn().Err(err).Msg("record re-verification")
 			return
 		}
@@ -216,8 +227,8 @@ func (v *Verifier) verify(path string) {
 			log.Debug().Float64("ratio", chk.Ratio).Dur("took", v.now().Sub(start)).Msg("re-verified warm")
 			return
 		}
-		why = fmt.Sprintf("re-verification found %d of %d bytes cached, below the target %.4g%% (blocks were evicted, or data is new); warming again",
-			chk.CachedBytes, chk.Bytes, 100*v.cfg.TargetRatio)
+		why = fmt.Sprintf("re-verification found %d of %d bytes cached%s, below the target %.4g%% (blocks were evicted, or data is new); warming again",
+			chk.CachedBytes, chk.Bytes, sampledNote(chk), 100*v.cfg.TargetRatio)
 	}
 	id, queued, err := v.store.Short(sctx, path, why, v.now())
 	if err != nil {
@@ -233,6 +244,14 @@ func (v *Verifier) verify(path string) {
 	if v.Kick != nil {
 		v.Kick()
 	}
+}
+
+// sampledNote says how a sampled check was sized ("" for a walked one).
+func sampledNote(c queue.Check) string {
+	if c.Method != api.RatioSampled {
+		return ""
+	}
+	return fmt.Sprintf(" (sampled %d files, ±%.2g%% at 99%%)", c.Sample, 100*c.Bound)
 }
 
 // wait waits for the channels, at most Wait (or until ctx ends); it reports

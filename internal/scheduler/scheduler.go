@@ -56,6 +56,9 @@ type Config struct {
 	// it ready once that part is verified warm (releaseat.go); 0 is off.
 	// Narrow wins when it names paths.
 	ReleaseAt float64
+	// Changed is told the dataset of a task that finished or made progress
+	// (notify.Hub.Notify: it wakes the API's waiting prologs); nil: nobody.
+	Changed func(paths ...string)
 }
 
 func (c *Config) defaults() {

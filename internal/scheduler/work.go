@@ -126,8 +126,16 @@ func (s *Scheduler) finish(t *queue.Task, o queue.Outcome, log zerolog.Logger) {
 		log.Error().Err(err).Msg("record warm-up result")
 		return
 	}
+	s.changed(t.Path)
 	fetched, took := s.rates.fetched(t.Path)
 	s.cfg.Metrics.WarmupDone(o.State, fetched, took)
+}
+
+// changed tells Config.Changed that path's task changed.
+func (s *Scheduler) changed(path string) {
+	if s.cfg.Changed != nil {
+		s.cfg.Changed(path)
+	}
 }
 
 // heartbeat extends the lease every Lease/3, and once at once: a task
@@ -185,7 +193,9 @@ func (s *Scheduler) progress(t *queue.Task, chk *jfs.CheckResult, log zerolog.Lo
 	s.cfg.Metrics.Warmed(s.rates.observe(t.Path, chk.CachedBytes, s.now()))
 	if err := s.store.Progress(ctx, t.ID, s.owner, *queue.CheckOf(chk), s.now()); err != nil && !errors.Is(err, queue.ErrLeaseLost) {
 		log.Debug().Err(err).Msg("record progress")
+		return
 	}
+	s.changed(t.Path) // a new speed: a waiting prolog may see it cannot finish in time
 }
 
 // verify checks paths after their warm-up: juicefs warmup exits 0 even when

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/accel-data/accel-data/internal/notify"
 	"github.com/accel-data/accel-data/internal/version"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/queue"
@@ -23,6 +24,7 @@ func (s *Server) routes() map[string]route {
 		"POST /v1/jobs/{id}/start": {RootOrSlurmd, s.jobStart},
 		"POST /v1/jobs/{id}/end":   {RootOrSlurmd, s.jobEnd},
 		"GET /v1/jobs/{id}":        {Anyone, s.jobStatus},
+		"GET /v1/jobs/{id}/wait":   {Anyone, s.jobWait},
 		"GET /v1/queue":            {Anyone, s.queue},
 		"GET /v1/datasets":         {Anyone, s.datasets},
 		"POST /v1/cancel":          {Anyone, s.cancel}, // the store withdraws only the caller's own requests (root: anyone's)
@@ -241,6 +243,7 @@ func (s *Server) jobEnd(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, err)
 		return
 	}
+	s.cfg.Changes.Notify(notify.JobKey(id))
 	s.cfg.Log.Info().Uint64("job", id).Str("node", req.Node).Int("exit_code", req.ExitCode).Str("reason", req.Reason).Msg("job ended")
 	s.cfg.Metrics.JobEnded(id)
 	s.cfg.Kick()
@@ -303,6 +306,9 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 	}
 	ids := resp.Cancelled
 	s.cfg.Stop(ids)
+	if len(ids) > 0 {
+		s.cfg.Changes.NotifyAll() // rare: wake every long poll rather than track the paths
+	}
 	s.cfg.Log.Info().Uint32("uid", c.UID).Ints64("tasks", ids).Int("withdrawn_from", len(resp.Items)).Msg("cancelled")
 	if len(ids) > 0 {
 		s.cfg.Kick() // restored tasks are queued again

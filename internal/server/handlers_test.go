@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/accel-data/accel-data/internal/notify"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/queue"
 	"github.com/accel-data/accel-data/pkg/queue/queuetest"
@@ -40,6 +41,7 @@ type rig struct {
 	stopped [][]int64
 	kicks   int
 	health  error
+	hub     *notify.Hub
 }
 
 func newRig(t *testing.T, extra map[string]http.HandlerFunc) *rig {
@@ -53,8 +55,9 @@ func newRig(t *testing.T, extra map[string]http.HandlerFunc) *rig {
 	// Other uids must traverse to the datasets (t.TempDir's parents are 0700).
 	require.NoError(t, os.Chmod(mnt, 0o755))
 	require.NoError(t, os.Chmod(filepath.Dir(mnt), 0o755))
-	r := &rig{t: t, store: st, mnt: mnt}
+	r := &rig{t: t, store: st, mnt: mnt, hub: &notify.Hub{}}
 	r.srv = New(Config{
+		Changes: r.hub,
 		Store:   st,
 		Paths:   PathPolicy{Mounts: []string{mnt}, MaxPaths: 3},
 		Log:     log,

@@ -20,6 +20,7 @@ import (
 
 	"github.com/accel-data/accel-data/internal/auth"
 	"github.com/accel-data/accel-data/internal/metrics"
+	"github.com/accel-data/accel-data/internal/notify"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/queue"
 )
@@ -56,6 +57,10 @@ type Config struct {
 	// Metrics counts requests, authentication failures, prolog waits and
 	// job-start hits (nil: none).
 	Metrics *metrics.Metrics
+	// Changes wakes the long polls of GET /v1/jobs/{id}/wait when a dataset
+	// or job they wait for changed (the scheduler, the verifier and the
+	// cache manager notify it); nil: a long poll answers only at its timeout.
+	Changes *notify.Hub
 }
 
 // Verifier re-verifies warm data before an answer calls it warm (see
@@ -84,6 +89,9 @@ type Server struct {
 	http    *http.Server
 	groups  *groupCache
 	gate    gate
+	// stopping is closed when Shutdown begins: long polls answer at once.
+	stopping chan struct{}
+	stopOnce sync.Once
 }
 
 // New builds the server and its route table.
@@ -103,7 +111,7 @@ func New(cfg Config) *Server {
 	if cfg.Groups == nil {
 		cfg.Groups = NSSGroups
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), groups: newGroupCache(cfg.Groups, cfg.Now)}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), groups: newGroupCache(cfg.Groups, cfg.Now), stopping: make(chan struct{})}
 	for pattern, rt := range s.routes() {
 		s.mux.Handle(pattern, s.wrap(s.authorize(rt)))
 	}
@@ -186,6 +194,7 @@ func (s *Server) Serve(l net.Listener) error {
 // Shutdown still waits for them to return, so nothing they use is closed
 // under them; it then returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stopping) })
 	err := s.http.Shutdown(ctx)
 	if err != nil {
 		_ = s.http.Close()

@@ -98,6 +98,10 @@ type proofWriter struct {
 
 func (p *proofWriter) Header() http.Header { return p.w.Header() }
 
+// Unwrap lets http.ResponseController reach the connection (the long
+// poll lifts its write deadline).
+func (p *proofWriter) Unwrap() http.ResponseWriter { return p.w }
+
 func (p *proofWriter) WriteHeader(code int) {
 	if p.status == 0 {
 		p.status = code

@@ -200,6 +200,9 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, raw []byte,
 func (c *Client) send(ctx context.Context, method, path string, raw []byte, isJSON bool) (*http.Response, []byte, *tcpAuth, error) {
 	callCtx := ctx
 	if rt := c.responseTimeout(); rt > 0 {
+		if extra, ok := ctx.Value(longPollKey{}).(time.Duration); ok {
+			rt += extra // the server holds the answer that long on purpose
+		}
 		var cancel context.CancelFunc
 		callCtx, cancel = context.WithTimeoutCause(ctx, rt, errNoAnswer)
 		defer cancel()
@@ -270,6 +273,38 @@ func (c *Client) JobStart(ctx context.Context, jobID uint64, r JobStartRequest) 
 func (c *Client) JobStatus(ctx context.Context, jobID uint64) (*JobStatus, error) {
 	var out JobStatus
 	return &out, c.Do(ctx, http.MethodGet, "/v1/jobs/"+strconv.FormatUint(jobID, 10), nil, &out)
+}
+
+// MaxJobWait is the longest a long poll of a job's readiness is held by
+// warmupd (GET /v1/jobs/{id}/wait): a client asking for longer is answered
+// at this bound and asks again.
+const MaxJobWait = 10 * time.Minute
+
+// longPollKey marks a call's context with how long warmupd may hold it on
+// purpose (added to ResponseTimeout).
+type longPollKey struct{}
+
+// JobWait asks warmupd for a job's readiness once and is answered when the
+// job is ready, one of its datasets changed state or warm-up speed, the job
+// ended, or timeout (at most MaxJobWait) passed — a long poll, so a waiting
+// prolog costs warmupd an open connection instead of a query per second.
+// A warmupd older than the endpoint answers 404 or 405 (IsNoLongPoll): use
+// JobStatus and poll.
+func (c *Client) JobWait(ctx context.Context, jobID uint64, timeout time.Duration) (*JobStatus, error) {
+	timeout = min(max(timeout, 0), MaxJobWait)
+	var out JobStatus
+	ctx = context.WithValue(ctx, longPollKey{}, timeout)
+	path := "/v1/jobs/" + strconv.FormatUint(jobID, 10) + "/wait?timeout=" + timeout.Round(time.Millisecond).String()
+	return &out, c.Do(ctx, http.MethodGet, path, nil, &out)
+}
+
+// IsNoLongPoll reports whether err is the answer of a warmupd that has no
+// GET /v1/jobs/{id}/wait (older than the long poll).
+func IsNoLongPoll(err error) bool {
+	var se *StatusError
+	// An unknown route is net/http's plain "404 page not found", not one of
+	// warmupd's JSON errors (an unknown job).
+	return errors.As(err, &se) && (se.Code == http.StatusNotFound && strings.Contains(se.Message, "page not found") || se.Code == http.StatusMethodNotAllowed)
 }
 
 // JobEnd tells warmupd a job ended.

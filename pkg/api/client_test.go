@@ -62,3 +62,12 @@ func TestUnavailableDaemonIsDaemonDown(t *testing.T) {
 	require.False(t, api.IsDaemonDown(err), "%v", err)
 	require.True(t, errors.Is(err, context.DeadlineExceeded), "%v", err)
 }
+
+// Only net/http's plain 404 of an unknown route (a warmupd older than the
+// long poll) says "poll instead"; warmupd's own 404 (an unknown job) does not.
+func TestIsNoLongPoll(t *testing.T) {
+	require.True(t, api.IsNoLongPoll(&api.StatusError{Code: 404, Message: "HTTP 404: 404 page not found"}))
+	require.True(t, api.IsNoLongPoll(&api.StatusError{Code: 405, Message: "HTTP 405: Method Not Allowed"}))
+	require.False(t, api.IsNoLongPoll(&api.StatusError{Code: 404, Message: "queue: no job 5"}))
+	require.False(t, api.IsNoLongPoll(nil))
+}

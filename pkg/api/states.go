@@ -121,3 +121,22 @@ var Sources = []Source{SourceSubmit, SourceProlog, SourceManual, SourceActive}
 
 // Valid reports whether s is one of the known sources.
 func (s Source) Valid() bool { return slices.Contains(Sources, s) }
+
+// RatioMethod says how a dataset's cached ratio was obtained.
+type RatioMethod string
+
+// The ways a cached ratio is obtained.
+const (
+	// RatioWalked: a full `juicefs warmup --check` of the dataset (every file).
+	RatioWalked RatioMethod = "walked"
+	// RatioSampled: a `--check` of a random sample of the dataset's files
+	// (from its manifest); the ratio holds within ± RatioBound at 99 %
+	// confidence.
+	RatioSampled RatioMethod = "sampled"
+	// RatioInferred: from an event, without a check (warmupd evicted it).
+	RatioInferred RatioMethod = "inferred"
+)
+
+// RatioMethods is the one list of ratio methods; pkg/queue's test checks the
+// schema's CHECK constraint against it.
+var RatioMethods = []RatioMethod{RatioWalked, RatioSampled, RatioInferred}

@@ -158,10 +158,16 @@ type Dataset struct {
 	CachedBytes int64      `json:"cached_bytes"`
 	CachedRatio float64    `json:"cached_ratio"`
 	CheckedAt   *time.Time `json:"checked_at,omitempty"`
-	State       TaskState  `json:"state,omitempty"` // state of its latest task
-	JobsRunning int        `json:"jobs_running"`
-	JobsQueued  int        `json:"jobs_queued"`
-	LastUsedAt  *time.Time `json:"last_used_at,omitempty"`
+	// RatioMethod says how CachedRatio was obtained at CheckedAt (walked,
+	// sampled, inferred); RatioBound is a sampled ratio's ± at 99 %
+	// confidence and RatioSample the files its sample checked.
+	RatioMethod RatioMethod `json:"ratio_method,omitempty"`
+	RatioBound  float64     `json:"ratio_bound,omitempty"`
+	RatioSample int64       `json:"ratio_sample,omitempty"`
+	State       TaskState   `json:"state,omitempty"` // state of its latest task
+	JobsRunning int         `json:"jobs_running"`
+	JobsQueued  int         `json:"jobs_queued"`
+	LastUsedAt  *time.Time  `json:"last_used_at,omitempty"`
 	// ReadDensity is the distinct bytes jobs read ÷ Bytes, HitRatio the
 	// byte hit ratio of the jobs that read it, from accel-agent reports
 	// (decayed); absent when no agent reported reads of it.

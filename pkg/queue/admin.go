@@ -192,11 +192,13 @@ func (s *Store) SetPriorities(ctx context.Context, prio map[int64]float64) error
 // change any task's state.
 func (s *Store) RecordCheck(ctx context.Context, path string, c Check, now time.Time) error {
 	return s.inTx(ctx, func(tx *wtx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO datasets (path, files, bytes, cached_bytes, cached_ratio, checked_at, created_at)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+		_, err := tx.ExecContext(ctx, `INSERT INTO datasets (path, files, bytes, cached_bytes, cached_ratio, checked_at, created_at,
+				ratio_method, ratio_bound, ratio_sample)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9)
 			ON CONFLICT (path) DO UPDATE SET files = excluded.files, bytes = excluded.bytes,
-				cached_bytes = excluded.cached_bytes, cached_ratio = excluded.cached_ratio, checked_at = excluded.checked_at`,
-			path, c.Files, c.Bytes, c.CachedBytes, c.Ratio, ns(now))
+				cached_bytes = excluded.cached_bytes, cached_ratio = excluded.cached_ratio, checked_at = excluded.checked_at,
+				ratio_method = excluded.ratio_method, ratio_bound = excluded.ratio_bound, ratio_sample = excluded.ratio_sample`,
+			path, c.Files, c.Bytes, c.CachedBytes, c.Ratio, ns(now), c.method(), c.Bound, c.Sample)
 		if err != nil {
 			return fmt.Errorf("queue: record check of %s: %w", path, err)
 		}

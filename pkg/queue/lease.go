@@ -32,6 +32,19 @@ type Check struct {
 	Bytes       int64
 	CachedBytes int64
 	Ratio       float64
+	// Method says how Ratio was obtained ("" is walked: a full --check);
+	// a sampled one holds within ±Bound at 99 % confidence, from Sample files.
+	Method api.RatioMethod
+	Bound  float64
+	Sample int64
+}
+
+// method is c's method as stored.
+func (c Check) method() string {
+	if c.Method == "" {
+		return string(api.RatioWalked)
+	}
+	return string(c.Method)
 }
 
 // CheckOf turns the driver's `--check` result into a Check (nil for nil).
@@ -169,9 +182,10 @@ func leaseHeld(res sql.Result, taskID int64, owner string) error {
 // longer holds the task.
 func (s *Store) Progress(ctx context.Context, taskID int64, owner string, r Check, now time.Time) error {
 	return s.inTx(ctx, func(tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE datasets SET files = ?, bytes = ?, cached_bytes = ?, cached_ratio = ?, checked_at = ?
+		res, err := tx.ExecContext(ctx, `UPDATE datasets SET files = ?, bytes = ?, cached_bytes = ?, cached_ratio = ?, checked_at = ?,
+				ratio_method = ?, ratio_bound = ?, ratio_sample = ?
 			WHERE id = (SELECT dataset_id FROM tasks WHERE id = ? AND state = ? AND lease_owner = ?)`,
-			r.Files, r.Bytes, r.CachedBytes, r.Ratio, ns(now), taskID, string(api.TaskWarming), owner)
+			r.Files, r.Bytes, r.CachedBytes, r.Ratio, ns(now), r.method(), r.Bound, r.Sample, taskID, string(api.TaskWarming), owner)
 		if err != nil {
 			return fmt.Errorf("queue: record progress of task %d: %w", taskID, err)
 		}
@@ -216,8 +230,9 @@ func (s *Store) Finish(ctx context.Context, taskID int64, owner string, o Outcom
 		var ratio sql.NullFloat64
 		if o.Check != nil {
 			ratio = sql.NullFloat64{Float64: o.Check.Ratio, Valid: true}
-			if _, err := tx.ExecContext(ctx, `UPDATE datasets SET files = ?, bytes = ?, cached_bytes = ?, cached_ratio = ?, checked_at = ? WHERE id = ?`,
-				o.Check.Files, o.Check.Bytes, o.Check.CachedBytes, o.Check.Ratio, ns(now), dsID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE datasets SET files = ?, bytes = ?, cached_bytes = ?, cached_ratio = ?, checked_at = ?,
+					ratio_method = ?, ratio_bound = ?, ratio_sample = ? WHERE id = ?`,
+				o.Check.Files, o.Check.Bytes, o.Check.CachedBytes, o.Check.Ratio, ns(now), o.Check.method(), o.Check.Bound, o.Check.Sample, dsID); err != nil {
 				return fmt.Errorf("queue: record check of task %d: %w", taskID, err)
 			}
 		}

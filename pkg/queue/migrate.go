@@ -21,7 +21,8 @@ type migration struct {
 }
 
 // migrations returns the embedded migrations in version order. File names are
-// NNNN_name.sql; numbers start at 1 and have no gaps.
+// NNNN_name.sql; numbers are unique and ascending (a gap is allowed: work
+// merged from several branches reserves its numbers ahead).
 func migrations() ([]migration, error) {
 	files, err := fs.Glob(migrationFS, "migrations/*.sql")
 	if err != nil {
@@ -43,8 +44,8 @@ func migrations() ([]migration, error) {
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("queue: migrations must be numbered 1, 2, 3…; found %s at position %d", m.name, i+1)
+		if m.version < 1 || (i > 0 && m.version == ms[i-1].version) {
+			return nil, fmt.Errorf("queue: migration numbers must be unique and start at 1; found %s at position %d", m.name, i+1)
 		}
 	}
 	return ms, nil
@@ -53,10 +54,10 @@ func migrations() ([]migration, error) {
 // SchemaVersion is the newest schema version this build knows.
 func SchemaVersion() int {
 	ms, err := migrations()
-	if err != nil {
+	if err != nil || len(ms) == 0 {
 		return 0
 	}
-	return len(ms)
+	return ms[len(ms)-1].version
 }
 
 // migrate applies every pending migration, each in its own transaction
@@ -77,10 +78,32 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := s.w.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return err
 	}
-	if current > len(ms) {
-		return fmt.Errorf("queue: database %s has schema version %d but this warmupd knows only up to %d; run the newer warmupd that wrote it, or restore a backup made by this version", s.path, current, len(ms))
+	if newest := ms[len(ms)-1].version; current > newest {
+		return fmt.Errorf("queue: database %s has schema version %d but this warmupd knows only up to %d; run the newer warmupd that wrote it, or restore a backup made by this version", s.path, current, newest)
 	}
-	for _, m := range ms[current:] {
+	rows, err := s.w.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return err
+	}
+	applied := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return err
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// Each migration not applied yet, in order (numbers may have gaps, so a
+	// database may hold 9 but not 6 when branches merged in that order).
+	for _, m := range ms {
+		if applied[m.version] {
+			continue
+		}
 		err := s.inTx(ctx, func(tx *wtx) error {
 			// Straight to the transaction: a migration is many statements and must not be cached.
 			if _, err := tx.Tx.ExecContext(ctx, m.sql); err != nil {

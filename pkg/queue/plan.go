@@ -152,8 +152,9 @@ func markEvictedTx(ctx context.Context, tx *wtx, taskID, dsID int64, reason stri
 		string(api.TaskEvicted), reason, ns(now), ns(now), taskID); err != nil {
 		return fmt.Errorf("queue: mark task %d evicted: %w", taskID, err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE datasets SET cached_bytes = 0, cached_ratio = 0, checked_at = ? WHERE id = ?`,
-		ns(now), dsID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE datasets SET cached_bytes = 0, cached_ratio = 0, checked_at = ?,
+			ratio_method = ?, ratio_bound = 0, ratio_sample = 0 WHERE id = ?`,
+		ns(now), string(api.RatioInferred), dsID); err != nil {
 		return fmt.Errorf("queue: mark task %d evicted: %w", taskID, err)
 	}
 	return nil

@@ -53,7 +53,7 @@ func TestRecordCheckFillsCacheStatusTable(t *testing.T) {
 	require.Nil(t, ds[0].CheckedAt)
 	seen := ds[1]
 	require.Equal(t, api.Dataset{Path: "/jfs/seen", Bytes: 1000, Files: 10, CachedBytes: 500, CachedRatio: 0.5,
-		CheckedAt: ptr(t0.Add(time.Minute))}, seen)
+		CheckedAt: ptr(t0.Add(time.Minute)), RatioMethod: api.RatioWalked}, seen)
 
 	// A checked dataset without a task gets one when asked for.
 	it := submit(t, s, 1, t0, "/jfs/seen")[0]

@@ -418,6 +418,9 @@ func (v *volume) metaTx(write bool, fn func(m *metaState) error) error {
 		m.WrittenBy = map[string]map[string]bool{}
 	}
 	if err := fn(m); err != nil || !write {
+		if errors.Is(err, errUnchanged) {
+			return nil
+		}
 		return err
 	}
 	return writeJSON(p, m)
@@ -436,6 +439,10 @@ func (m *metaState) written(mountpoint string) map[string]bool {
 	}
 	return w
 }
+
+// errUnchanged, returned by a withMeta function, keeps the metadata file as
+// it is (nothing changed: a large volume's file is not rewritten).
+var errUnchanged = errors.New("metadata unchanged")
 
 func inodeKey(fi os.FileInfo) string {
 	st := fi.Sys().(*syscall.Stat_t)

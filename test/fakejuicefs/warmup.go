@@ -111,8 +111,15 @@ func cmdWarmup(args []string) int {
 	targets := vol.expand(paths)
 	metas := make([]*fileMeta, len(targets))
 	if err := vol.withMeta(func(m *metaState) error {
+		known := true
 		for i, t := range targets {
+			if fm, ok := m.Files[inodeKey(t.fi)]; !ok || fm.Length != t.fi.Size() || fm.MtimeNs != t.fi.ModTime().UnixNano() {
+				known = false
+			}
 			metas[i] = sliceFor(m, t.path, t.fi)
+		}
+		if known {
+			return errUnchanged // nothing new to record: the metadata file is not rewritten
 		}
 		return nil
 	}); err != nil {
