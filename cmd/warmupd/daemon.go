@@ -89,6 +89,7 @@ func build(o options, base zerolog.Logger) (_ *daemon, err error) {
 	driver := &jfs.Driver{Binary: o.juicefs, Threads: o.warmThreads, Log: component(base, "jfs")}
 	d.mgr = cachemgr.New(o.cache, d.store, driver, component(base, "cache"), time.Now)
 	o.sched.Plan = d.mgr.Plan
+	o.sched.Mounts = d.mounts
 	d.sched = scheduler.New(o.sched, d.store, driver, component(base, "scheduler"), time.Now)
 	d.verifier = cachemgr.NewVerifier(o.verify, d.store, driver, component(base, "verify"), time.Now)
 	d.verifier.Kick = d.sched.Kick

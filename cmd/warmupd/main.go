@@ -30,6 +30,7 @@ import (
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/config"
 	"github.com/accel-data/accel-data/pkg/planner"
+	"github.com/accel-data/accel-data/pkg/shard"
 )
 
 const usage = `warmupd — accel-data's warm-up daemon.
@@ -104,7 +105,9 @@ func newFlags(o *options) (fs *pflag.FlagSet, help, showVersion *bool) {
 	fs.DurationVar(&o.sched.Lease, "lease", 30*time.Second, "lease on a running warm-up; after a crash the task is taken up again once it expires")
 	fs.IntVar(&o.sched.Retry.Attempts, "retries", retry.DefaultAttempts, "attempts before a warm-up is reported partial or failed")
 	fs.DurationVar(&o.sched.Retry.Backoff, "retry-backoff", retry.DefaultBackoff, "delay before the first retry (doubles each attempt, at most 10m)")
-	fs.DurationVar(&o.sched.CheckInterval, "check-interval", 5*time.Second, "progress check period while a warm-up runs")
+	fs.DurationVar(&o.sched.CheckInterval, "check-interval", 5*time.Second, "progress period while a warm-up runs (reads the mount's .stats; no walk of the dataset)")
+	o.sched.ShardBytes = shard.DefaultBytes
+	fs.Var((*bytesize.Value)(&o.sched.ShardBytes), "shard-bytes", "bound on the bytes of one shard of a warm-up: a file list warmed by one `juicefs warmup -f`, e.g. 16GiB")
 	fs.DurationVar(&o.verify.MaxAge, "verify-max-age", 5*time.Second, "warmupd calls data warm (to a prolog or `swarmup warm`) only if its last 'juicefs warmup --check' finished at most this long ago; older data is checked again first")
 	fs.DurationVar(&o.verify.Timeout, "verify-timeout", 30*time.Second, "bound of one such re-check; data whose re-check does not finish in time is queued again, never called warm")
 	fs.IntVar(&o.verify.Parallel, "verify-parallel", 4, "re-checks run at the same time (one per path at most)")

@@ -1,8 +1,10 @@
 // Package scheduler runs warmupd's warm-up work: it takes tasks from the
 // queue in priority order under a lease, drives `juicefs warmup` for each,
-// verifies the result with `juicefs warmup --check`, reports progress from
-// periodic checks, and decides the next state (warm, retry, partial,
-// failed). The clock and the JuiceFS driver are injected.
+// verifies the result with `juicefs warmup --check`, and decides the next
+// state (warm, retry, partial, failed). A warm-up walks its dataset once to
+// cut it into shards (pkg/shard), runs `juicefs warmup -f SHARD` for each,
+// and reports progress from shards done and the mount's .stats counters,
+// not from repeated checks. The clock and the JuiceFS driver are injected.
 package scheduler
 
 import (
@@ -32,7 +34,9 @@ type Config struct {
 	Lease         time.Duration // lease on a warming task (default 30s); heartbeat every Lease/3
 	TargetRatio   float64       // cached ratio that counts as warm (default 0.99)
 	Retry         retry.Policy  // attempts before partial/failed and the backoff between them (the one owner of that decision)
-	CheckInterval time.Duration // progress check period while warming (default 5s)
+	CheckInterval time.Duration // progress period while warming: .stats read, no walk (default 5s)
+	ShardBytes    int64         // bound on a shard's bytes (0: shard.DefaultBytes)
+	Mounts        []string      // the JuiceFS mounts; a warm-up reads the .stats of the one holding its dataset
 	Recheck       time.Duration // wait before re-checking a result below target (default 2s; the cache write is asynchronous)
 	Tick          time.Duration // how often to look for work without a kick (default 1s)
 	// Plan, when set, runs before each dequeue round (the cache manager's

@@ -122,6 +122,8 @@ var Keys = []string{
 	"Listen", "SlurmdUser", "Server", "ServerUID", "MungeSocket",
 	// warmupd's Prometheus endpoint (issue 13)
 	"Metrics",
+	// warm-up shards (issue 11)
+	"ShardBytes",
 }
 
 // Apply sets every flag of fs named by an entry, unless the flag was already
