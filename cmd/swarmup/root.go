@@ -57,6 +57,7 @@ and times are RFC 3339. --json prints the API objects instead.`,
 		NewCmdDatasets(f, nil),
 		NewCmdPrio(f, nil),
 		NewCmdCache(f, nil),
+		NewCmdShards(f, nil),
 	)
 	return root
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/accel-data/accel-data/internal/metrics"
 	"github.com/accel-data/accel-data/internal/retry"
+	"github.com/accel-data/accel-data/internal/shardjob"
 	"github.com/accel-data/accel-data/pkg/jfs"
 	"github.com/accel-data/accel-data/pkg/queue"
 )
@@ -37,6 +38,9 @@ type Config struct {
 	CheckInterval time.Duration // progress period while warming: .stats read, no walk (default 5s)
 	ShardBytes    int64         // bound on a shard's bytes (0: shard.DefaultBytes)
 	Mounts        []string      // the JuiceFS mounts; a warm-up reads the .stats of the one holding its dataset
+	// Slurm, when enabled for a dataset's size, runs its shards as a Slurm
+	// job array on compute nodes (nil: always on this node).
+	Slurm *shardjob.Config
 	Recheck       time.Duration // wait before re-checking a result below target (default 2s; the cache write is asynchronous)
 	Tick          time.Duration // how often to look for work without a kick (default 1s)
 	// Plan, when set, runs before each dequeue round (the cache manager's
@@ -83,7 +87,8 @@ type Scheduler struct {
 	rates rates
 
 	mu      sync.Mutex
-	running map[int64]*running // task id -> its running attempt; see Stop
+	running map[int64]*running   // task id -> its running attempt; see Stop
+	arrays  map[string]*arrayRun // run name -> a warm-up running as a Slurm job array
 
 	kick chan struct{}
 	sem  chan struct{}
@@ -103,6 +108,7 @@ func New(cfg Config, store *queue.Store, driver Driver, log zerolog.Logger, now 
 		kick:    make(chan struct{}, 1),
 		rates:   rates{m: map[string]rate{}},
 		running: map[int64]*running{},
+		arrays:  map[string]*arrayRun{},
 		sem:     make(chan struct{}, cfg.Workers),
 	}
 }

@@ -22,7 +22,16 @@ import (
 // walks it and reports what is wrong with it.
 func (s *Scheduler) plan(ctx context.Context, t *queue.Task, log zerolog.Logger) *shard.Plan {
 	s.cfg.Metrics.Walked(metrics.WalkList)
-	p, err := shard.Make(ctx, t.Path, s.cfg.ShardBytes, 1)
+	files, err := shard.Walk(ctx, t.Path, 0)
+	p := &shard.Plan{Root: t.Path, Files: len(files)}
+	for _, f := range files {
+		p.Bytes += f.Size
+	}
+	minShards := 1
+	if s.cfg.Slurm.Enabled(p.Bytes) {
+		minShards = s.cfg.Slurm.MaxNodes // one shard a node at least
+	}
+	p.Shards = shard.Split(files, s.cfg.ShardBytes, minShards)
 	if err != nil || len(p.Shards) == 0 {
 		if err != nil && ctx.Err() == nil {
 			log.Info().Err(err).Msg("could not list the dataset; juicefs warms it as a whole")
@@ -38,6 +47,9 @@ func (s *Scheduler) plan(ctx context.Context, t *queue.Task, log zerolog.Logger)
 // It returns what the mount fetched meanwhile by those counters (measured
 // false: the mount has none).
 func (s *Scheduler) warmShards(ctx context.Context, t *queue.Task, p *shard.Plan, log zerolog.Logger) (fetched int64, measured bool, err error) {
+	if s.cfg.Slurm.Enabled(p.Bytes) && len(p.Shards) > 1 {
+		return 0, false, s.warmOnSlurm(ctx, t, p, log)
+	}
 	m := &meter{mount: mountOf(s.cfg.Mounts, t.Path), plan: p}
 	m.start()
 	pctx, stop := context.WithCancel(ctx)
