@@ -25,12 +25,12 @@ import (
 	"github.com/accel-data/accel-data/internal/retry"
 	"github.com/accel-data/accel-data/internal/scheduler"
 	"github.com/accel-data/accel-data/internal/server"
+	"github.com/accel-data/accel-data/internal/shardjob"
 	"github.com/accel-data/accel-data/internal/slurmwatch"
 	"github.com/accel-data/accel-data/internal/version"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/config"
 	"github.com/accel-data/accel-data/pkg/planner"
-	"github.com/accel-data/accel-data/internal/shardjob"
 	"github.com/accel-data/accel-data/pkg/shard"
 )
 

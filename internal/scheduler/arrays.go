@@ -252,4 +252,3 @@ func (s *Scheduler) warmLocal(ctx context.Context, shards []shard.Shard, idx []i
 	}
 	return nil
 }
-

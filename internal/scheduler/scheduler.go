@@ -40,9 +40,9 @@ type Config struct {
 	Mounts        []string      // the JuiceFS mounts; a warm-up reads the .stats of the one holding its dataset
 	// Slurm, when enabled for a dataset's size, runs its shards as a Slurm
 	// job array on compute nodes (nil: always on this node).
-	Slurm *shardjob.Config
-	Recheck       time.Duration // wait before re-checking a result below target (default 2s; the cache write is asynchronous)
-	Tick          time.Duration // how often to look for work without a kick (default 1s)
+	Slurm   *shardjob.Config
+	Recheck time.Duration // wait before re-checking a result below target (default 2s; the cache write is asynchronous)
+	Tick    time.Duration // how often to look for work without a kick (default 1s)
 	// Plan, when set, runs before each dequeue round (the cache manager's
 	// planner): it refreshes priorities and returns the ids of the queued
 	// tasks that may start now; other queued tasks wait. Tasks whose lease
