@@ -213,6 +213,9 @@ hosts_slurm_conf() {
 		echo "NodeName=$h NodeAddr=$(host_addr "$h") CPUs=2 RealMemory=1000"
 	done
 	echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP"
+	# warmupd's warm-up shards (WarmupPartition=warm): least loaded nodes first,
+	# so the tasks of one array spread over the idle nodes.
+	echo "PartitionName=warm Nodes=ALL MaxTime=INFINITE State=UP LLN=YES"
 }
 
 # hosts_plugstack SERVER MSOCK: the plugstack.conf line of every host of a
