@@ -17,6 +17,7 @@ import (
 	"github.com/accel-data/accel-data/internal/exitcode"
 	"github.com/accel-data/accel-data/internal/shardjob"
 	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/config"
 	"github.com/accel-data/accel-data/pkg/jfs"
 	"github.com/accel-data/accel-data/pkg/shard"
 )
@@ -60,7 +61,15 @@ func warmShard(args []string, getenv func(string) string, stderr io.Writer) exit
 		log.Error().Err(err).Str("spool", dir).Msg("warm-shard: cannot read the job description (is the spool directory on a file system this node sees?)")
 		return exitcode.Failure
 	}
-	o, err := parseOptions(nil, getenv)
+	// A batch job's environment is its submitter's (warmupd's, on the service
+	// node): its ACCEL_DATA_CONF names a file of that host. The runner finds
+	// this node's file by SLURM_CONF's directory or the default path.
+	o, err := parseOptions(nil, func(k string) string {
+		if k == config.PathEnv {
+			return ""
+		}
+		return getenv(k)
+	})
 	if err != nil {
 		log.Error().Err(err).Msg("warm-shard: configuration")
 		return exitcode.Failure

@@ -105,7 +105,7 @@ wait_idle() {
 	shift 2
 	deadline=$(( $(date +%s) + 60 ))
 	while :; do
-		states=$("$@" sinfo -h -N -o '%N %t' 2>/dev/null || true)
+		states=$("$@" sinfo -h -N -o '%N %t' 2>/dev/null | sort -u || true) # a node of two partitions is listed twice
 		idle=$(grep -c ' idle$' <<<"$states" || true)
 		[ "$idle" -eq "$n" ] && return 0
 		drained=$(awk '$2 ~ /drain|drng|down/ {print $1}' <<<"$states" | sort -u | paste -sd, -)
