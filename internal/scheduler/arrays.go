@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -52,7 +53,7 @@ func (s *Scheduler) Arrays() []api.ShardArray {
 		x.Nodes = slices.Clone(x.Nodes)
 		out = append(out, x)
 	}
-	slices.SortFunc(out, func(a, b api.ShardArray) int { return int(a.TaskID - b.TaskID) })
+	slices.SortFunc(out, func(a, b api.ShardArray) int { return cmp.Compare(a.TaskID, b.TaskID) })
 	return out
 }
 

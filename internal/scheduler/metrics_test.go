@@ -67,3 +67,12 @@ func TestWarmupWalksOnceAndWarmsShards(t *testing.T) {
 	_, checks := r.drv.counts()
 	require.Equal(t, 1, checks)
 }
+
+// A shard report for no warm-up running as a job array here is refused
+// (the API answers 404), and no array is listed.
+func TestShardReportForNoArrayIsUnknown(t *testing.T) {
+	r := newRig(t, newDriver(0, gib, 1), Config{})
+	err := r.s.Report(api.ShardReport{TaskID: 1, Run: "task1-a1-1", Index: 0, OK: true})
+	require.ErrorIs(t, err, ErrUnknownRun)
+	require.Empty(t, r.s.Arrays())
+}
