@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"time"
@@ -168,6 +169,11 @@ func (s *Scheduler) warmOnSlurm(ctx context.Context, t *queue.Task, p *shard.Pla
 	}
 	tk := time.NewTicker(s.cfg.CheckInterval)
 	defer tk.Stop()
+	defer func() {
+		if left == 0 { // kept after a failure: the array tasks' output is in it
+			_ = os.RemoveAll(dir)
+		}
+	}()
 	for left > 0 {
 		select {
 		case <-ctx.Done():
