@@ -106,6 +106,7 @@ func (s *Scheduler) warmOnSlurm(ctx context.Context, t *queue.Task, p *shard.Pla
 	jobOf := make([]string, n) // the job id each shard runs in now
 	tries := make([]int, n)
 	missing := make([]int, n)
+	pendingSince := make([]time.Time, n)
 	done := make([]bool, n)
 	for i := range jobOf {
 		jobOf[i], tries[i] = jobID, 1
@@ -203,7 +204,26 @@ func (s *Scheduler) warmOnSlurm(ctx context.Context, t *queue.Task, p *shard.Pla
 				}
 			}
 			for i := range n {
-				if done[i] || live[jobOf[i]+"_"+strconv.Itoa(i)] {
+				key := jobOf[i] + "_" + strconv.Itoa(i)
+				state, listed := live[key]
+				if state != "PENDING" || done[i] {
+					pendingSince[i] = time.Time{}
+				} else if pendingSince[i].IsZero() {
+					pendingSince[i] = s.now()
+				} else if sj.PendingMax > 0 && s.now().Sub(pendingSince[i]) >= sj.PendingMax {
+					// No node for it in time: this node warms it.
+					if err := sj.Cancel(ctx, key); err != nil {
+						log.Warn().Err(err).Str("job", key).Msg("scancel of a pending shard")
+					}
+					log.Info().Int("shard", i).Dur("pending", sj.PendingMax).Msg("shard waited too long for a node; warmed on this node instead")
+					if err := s.warmLocal(ctx, p.Shards, []int{i}, a); err != nil {
+						s.cancelJobs(jobOf, done, log)
+						return err
+					}
+					finish(i, "")
+					continue
+				}
+				if done[i] || listed {
 					missing[i] = 0
 					continue
 				}
@@ -220,9 +240,9 @@ func (s *Scheduler) warmOnSlurm(ctx context.Context, t *queue.Task, p *shard.Pla
 	return nil
 }
 
-// liveShards is the set of JOBID_INDEX of the array tasks of the shards not
-// done that squeue still lists (pending or running).
-func (s *Scheduler) liveShards(ctx context.Context, jobOf []string, done []bool) (map[string]bool, error) {
+// liveShards is the state of each array task (JOBID_INDEX) of the shards
+// not done that squeue still lists (pending, running, …).
+func (s *Scheduler) liveShards(ctx context.Context, jobOf []string, done []bool) (map[string]string, error) {
 	var ids []string
 	for i, id := range jobOf {
 		if !done[i] && !slices.Contains(ids, id) {

@@ -53,6 +53,10 @@ type Config struct {
 	JuiceFS   string // the juicefs binary on the compute nodes
 	Threads   int    // juicefs warmup -p on the compute nodes
 	Sbatch    string // the sbatch binary (default "sbatch" in PATH); squeue and scancel are its siblings
+	// PendingMax bounds how long a shard may wait for a node: past it, its
+	// array task is cancelled and the shard warmed on the service node
+	// (0: no bound).
+	PendingMax time.Duration
 }
 
 // Enabled tells whether a warm-up of bytes runs as a Slurm job array.
@@ -137,21 +141,24 @@ func (c *Config) Submit(ctx context.Context, job Job, dir string, indexes []int)
 }
 
 // Live lists the array tasks (JOBID_INDEX) of jobs ids that squeue still
-// shows pending or running; a job Slurm no longer knows lists nothing.
-func (c *Config) Live(ctx context.Context, ids []string) (map[string]bool, error) {
-	out := map[string]bool{}
+// shows, with their state (PENDING, RUNNING, …); a job Slurm no longer
+// knows lists nothing.
+func (c *Config) Live(ctx context.Context, ids []string) (map[string]string, error) {
+	out := map[string]string{}
 	if len(ids) == 0 {
 		return out, nil
 	}
-	text, err := c.run(ctx, c.tool("squeue"), "--noheader", "--array", "--jobs="+strings.Join(ids, ","), "--format=%i")
+	text, err := c.run(ctx, c.tool("squeue"), "--noheader", "--array", "--jobs="+strings.Join(ids, ","), "--format=%i %T")
 	if err != nil {
 		if strings.Contains(err.Error(), "Invalid job id") {
 			return out, nil
 		}
 		return nil, err
 	}
-	for _, f := range strings.Fields(text) {
-		out[f] = true
+	for _, l := range strings.Split(text, "\n") {
+		if f := strings.Fields(l); len(f) == 2 {
+			out[f[0]] = f[1]
+		}
 	}
 	return out, nil
 }

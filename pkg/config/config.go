@@ -123,7 +123,7 @@ var Keys = []string{
 	// warmupd's Prometheus endpoint (issue 13)
 	"Metrics",
 	// warm-up shards (issue 11)
-	"ShardBytes", "WarmupPartition", "WarmupQOS", "WarmupMaxNodes", "WarmupMinBytes", "WarmupSpool", "WarmupUser", "WarmupRunner",
+	"ShardBytes", "WarmupPartition", "WarmupQOS", "WarmupMaxNodes", "WarmupMinBytes", "WarmupSpool", "WarmupUser", "WarmupRunner", "WarmupPendingMax",
 }
 
 // Apply sets every flag of fs named by an entry, unless the flag was already
