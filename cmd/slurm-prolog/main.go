@@ -24,6 +24,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == warmShardCmd {
+		os.Exit(int(warmShard(os.Args[2:], os.Getenv, os.Stderr)))
+	}
 	run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	os.Exit(0)
 }

@@ -29,6 +29,12 @@ while the job stays pending); each prints one line for the Lua's log.
 It exits 0 on every path (daemon down, timeout, bad environment, internal
 error): a non-zero exit would drain the node.
 
+slurm-prolog warm-shard SCRIPT SPOOLDIR is not a prolog: it is the program of
+the array tasks warmupd submits for a large warm-up (WarmupPartition). It warms
+shard SLURM_ARRAY_TASK_ID of the run in SPOOLDIR with juicefs warmup -f on its
+node's mount, reports it to warmupd (Server= below) and exits 0 when the shard
+was warmed and reported, 1 otherwise (warmupd retries the shard).
+
 Every flag is also a key of the configuration file, which is
 %s.
 

@@ -88,12 +88,12 @@ func TestE2EWarmWaitAndViews(t *testing.T) {
 	require.Regexp(t, `PATH +SIZE +FILES +CACHED +RATIO +CHECKED +HOW +STATE +RUNNING +QUEUED +DENSITY +HITRATIO\n`+ds1+` +24 MiB +6 +2[34] MiB +\[#########-\] 99.9% +\d+s +walked +warm +0 +0 +- +-\n`, out)
 
 	// A path under the warm ds1 is not covered by it (it may be new data):
-	// it gets its own task, whose first check finds it warm without a fetch.
+	// it gets its own task, whose warm-up finds it cached and fetches nothing.
 	f0 := filepath.Join(ds1, "f0000.bin")
 	code, out, errOut = runSwarmup(t, d, "/", false, "warm", "--wait", "--interval", "50ms", "--noheader", f0)
 	require.Equal(t, exitOK, code, errOut)
 	require.Regexp(t, `^`+f0+`\tnew\t\d+\tqueued\n$`, out)
-	require.Zero(t, d.CountLogs("warm-up started", `"dataset":"`+f0+`"`), "already warm: no warm-up ran")
+	require.Equal(t, 1, d.CountLogs(`"fetched":0`, `"dataset":"`+f0+`"`, `"message":"warm"`), "already warm: nothing fetched")
 
 	// On a terminal, --wait redraws a progress block in place on stderr.
 	code, out, errOut = runSwarmup(t, d, v.Mount, true, "warm", "--wait", "--interval", "50ms", "dsb")

@@ -61,6 +61,7 @@ and times are RFC 3339. --json prints the API objects instead.`,
 		NewCmdCache(f, nil),
 		NewCmdJob(f, nil),
 		NewCmdDoctor(f, nil),
+		NewCmdShards(f, nil),
 	)
 	return root
 }

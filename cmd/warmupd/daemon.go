@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,23 +105,32 @@ func build(o options, base zerolog.Logger) (_ *daemon, err error) {
 	if o.narrow {
 		o.sched.Narrow = narrower(d.store, component(base, "narrow"))
 	}
+	o.sched.Mounts = d.mounts
+	if o.slurm.Partition != "" || o.slurm.QOS != "" {
+		o.slurm.JuiceFS, o.slurm.Threads = o.juicefs, o.warmThreads
+		if o.squeue != "" {
+			o.slurm.Sbatch = filepath.Join(filepath.Dir(o.squeue), "sbatch")
+		}
+		o.sched.Slurm = &o.slurm
+	}
 	d.sched = scheduler.New(o.sched, d.store, driver, component(base, "scheduler"), time.Now)
 	d.verifier = cachemgr.NewVerifier(o.verify, d.store, driver, component(base, "verify"), time.Now)
 	d.verifier.Kick = d.sched.Kick
 	d.verifier.Changed = changes.Notify
 	d.srv = server.New(server.Config{
-		SlurmdUID: d.slurmdUID,
-		Auth:      auth.NewVerifier(o.mungeSocket, time.Now),
-		Store:     d.store,
-		Paths:     server.PathPolicy{Mounts: d.mounts, MaxPaths: o.maxPaths, MinDepth: o.minDepth, MaxRequestBytes: o.cache.MaxRequestBytes},
-		Log:       component(base, "api"),
-		Kick:      d.sched.Kick,
-		Changes:   changes,
-		Stop:      d.sched.Stop,
-		Extra:     d.mgr.Routes(),
-		Rate:      d.sched.Rate,
-		Verify:    d.verifier,
-		Metrics:   mtr,
+		SlurmdUID:   d.slurmdUID,
+		Auth:        auth.NewVerifier(o.mungeSocket, time.Now),
+		Store:       d.store,
+		Paths:       server.PathPolicy{Mounts: d.mounts, MaxPaths: o.maxPaths, MinDepth: o.minDepth, MaxRequestBytes: o.cache.MaxRequestBytes},
+		Log:         component(base, "api"),
+		Kick:        d.sched.Kick,
+		Changes:     changes,
+		Stop:        d.sched.Stop,
+		Extra:       extraRoutes(d.mgr.Routes(), d.sched.Routes()),
+		ExtraSlurmd: d.sched.SlurmdRoutes(),
+		Rate:        d.sched.Rate,
+		Verify:      d.verifier,
+		Metrics:     mtr,
 		Health: func(context.Context) (server.Health, error) {
 			return server.Health{Workers: d.sched.Workers(), JuiceFS: o.juicefs, Database: o.database}, nil
 		},
@@ -150,6 +161,15 @@ func build(o options, base zerolog.Logger) (_ *daemon, err error) {
 		d.log.Info().Str("listen", tl.Addr().String()).Str("munge_socket", o.mungeSocket).Uint32("slurmd_uid", d.slurmdUID).Msg("TCP door open (MUNGE)")
 	}
 	return d, nil
+}
+
+// extraRoutes merges the route tables of the components.
+func extraRoutes(tables ...map[string]http.HandlerFunc) map[string]http.HandlerFunc {
+	out := map[string]http.HandlerFunc{}
+	for _, t := range tables {
+		maps.Copy(out, t)
+	}
+	return out
 }
 
 // checkOptions checks the options (looking at the juicefs binary and the
@@ -209,6 +229,21 @@ func (d *daemon) checkOptions() error {
 			if dirs := mc.BlockDirs(); len(dirs) > 0 {
 				o.cache.CacheDir = dirs[0]
 			}
+		}
+	}
+	if o.slurm.Partition != "" || o.slurm.QOS != "" {
+		if o.slurm.Spool == "" {
+			return fmt.Errorf("--warmup-partition/--warmup-qos need --warmup-spool: a directory every compute node sees, for the shard lists")
+		}
+		if o.slurm.MaxNodes < 2 {
+			return fmt.Errorf("--warmup-max-nodes %d: want at least 2 (one node is this one)", o.slurm.MaxNodes)
+		}
+		if o.slurm.Runner == "" {
+			exe, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("--warmup-runner: where is slurm-prolog? %w", err)
+			}
+			o.slurm.Runner = filepath.Join(filepath.Dir(exe), "slurm-prolog")
 		}
 	}
 	return nil

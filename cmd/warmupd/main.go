@@ -25,11 +25,13 @@ import (
 	"github.com/accel-data/accel-data/internal/retry"
 	"github.com/accel-data/accel-data/internal/scheduler"
 	"github.com/accel-data/accel-data/internal/server"
+	"github.com/accel-data/accel-data/internal/shardjob"
 	"github.com/accel-data/accel-data/internal/slurmwatch"
 	"github.com/accel-data/accel-data/internal/version"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/config"
 	"github.com/accel-data/accel-data/pkg/planner"
+	"github.com/accel-data/accel-data/pkg/shard"
 )
 
 const usage = `warmupd — accel-data's warm-up daemon.
@@ -77,6 +79,7 @@ type options struct {
 	mungeSocket string
 	metrics     string
 	narrow      bool
+	slurm       shardjob.Config
 }
 
 func main() {
@@ -107,9 +110,20 @@ func newFlags(o *options) (fs *pflag.FlagSet, help, showVersion *bool) {
 	fs.DurationVar(&o.sched.Lease, "lease", 30*time.Second, "lease on a running warm-up; after a crash the task is taken up again once it expires")
 	fs.IntVar(&o.sched.Retry.Attempts, "retries", retry.DefaultAttempts, "attempts before a warm-up is reported partial or failed")
 	fs.DurationVar(&o.sched.Retry.Backoff, "retry-backoff", retry.DefaultBackoff, "delay before the first retry (doubles each attempt, at most 10m)")
-	fs.DurationVar(&o.sched.CheckInterval, "check-interval", 5*time.Second, "progress check period while a warm-up runs")
+	fs.DurationVar(&o.sched.CheckInterval, "check-interval", 5*time.Second, "progress period while a warm-up runs (reads the mount's .stats; no walk of the dataset)")
 	fs.BoolVar(&o.narrow, "narrow-warmups", false, "warm first the subdirectories of a dataset that jobs read (accel-agent history), then the rest (off: the whole dataset at once)")
 	fs.Float64Var(&o.sched.ReleaseAt, "release-at", 0, "let a job waiting for a dataset start once the first share of the dataset's bytes (its files in directory order) is verified warm, e.g. 0.25; that part is warmed first, the rest keeps warming (0: off, the job waits for all of it; --narrow-warmups wins for datasets it narrows)")
+	o.sched.ShardBytes = shard.DefaultBytes
+	fs.StringVar(&o.slurm.Partition, "warmup-partition", "", "run large warm-ups' shards as a Slurm job array in this partition (empty, and no --warmup-qos: off; every shard on this node)")
+	fs.StringVar(&o.slurm.QOS, "warmup-qos", "", "QOS of the warm-up job arrays (e.g. a preemptible scavenger QOS)")
+	fs.IntVar(&o.slurm.MaxNodes, "warmup-max-nodes", 8, "most array tasks of one warm-up running at once; a warm-up sent to Slurm has at least this many shards")
+	o.slurm.MinBytes = 100 << 30
+	fs.Var((*bytesize.Value)(&o.slurm.MinBytes), "warmup-min-bytes", "smallest dataset whose warm-up is sent to Slurm, e.g. 100GiB; smaller ones warm on this node")
+	fs.StringVar(&o.slurm.Spool, "warmup-spool", "", "directory on a file system every compute node sees, for the job arrays' shard lists (required with --warmup-partition/--warmup-qos)")
+	fs.StringVar(&o.slurm.User, "warmup-user", "", "user the job arrays are submitted as (sbatch --uid; empty: warmupd's own user); it must be able to read the datasets")
+	fs.DurationVar(&o.slurm.PendingMax, "warmup-pending-max", 10*time.Minute, "longest a shard waits for a node; then its array task is cancelled and the shard warmed on this node (0: no bound)")
+	fs.StringVar(&o.slurm.Runner, "warmup-runner", "", "the slurm-prolog binary on the compute nodes, run as `slurm-prolog warm-shard` (empty: slurm-prolog next to warmupd)")
+	fs.Var((*bytesize.Value)(&o.sched.ShardBytes), "shard-bytes", "bound on the bytes of one shard of a warm-up: a file list warmed by one `juicefs warmup -f`, e.g. 16GiB")
 	fs.DurationVar(&o.verify.MaxAge, "verify-max-age", 5*time.Second, "warmupd calls data warm (to a prolog or `swarmup warm`) only if its last 'juicefs warmup --check' finished at most this long ago; older data is checked again first")
 	fs.DurationVar(&o.verify.Timeout, "verify-timeout", 30*time.Second, "bound of one such re-check; data whose re-check does not finish in time is queued again, never called warm")
 	fs.IntVar(&o.verify.Parallel, "verify-parallel", 4, "re-checks run at the same time (one per path at most)")

@@ -56,6 +56,13 @@ const (
 	EvictLost = "lost"
 )
 
+// Kinds of metadata walk of a dataset made for a warm-up (the kind label
+// of accel_data_dataset_walks_total).
+const (
+	WalkList  = "list"  // warmupd's own walk that cuts the dataset into shards
+	WalkCheck = "check" // a juicefs warmup --check of the whole dataset
+)
+
 // Prolog-wait outcomes (the reason label of accel_data_prolog_wait_seconds).
 const (
 	WaitWarm    = "warm"    // every dataset of the job was answered warm
@@ -88,6 +95,7 @@ type Metrics struct {
 	evictions     *prometheus.CounterVec
 	evictedBytes  *prometheus.CounterVec
 	storeOps      *prometheus.HistogramVec
+	walks         *prometheus.CounterVec
 
 	mu    sync.Mutex
 	waits map[uint64]time.Time // job id -> its first start, while its prolog waits
@@ -125,7 +133,7 @@ func New(store Store, now func() time.Time) *Metrics {
 	m.jobData = prometheus.NewCounterVec(prometheus.CounterOpts{Name: name("job_datasets_total"),
 		Help: "Datasets of starting jobs, by whether the job's first answer found them warm (hit) or not (miss)."}, []string{"result"})
 	m.warmedBytes = prometheus.NewCounter(prometheus.CounterOpts{Name: name("warmup_bytes_total"),
-		Help: "Bytes brought into the cache by warm-ups (growth of the cached bytes --check measures while warming)."})
+		Help: "Bytes brought into the cache by warm-ups (growth of the warming mount's .stats cache-write/object-GET byte counters)."})
 	m.throughput = prometheus.NewHistogram(prometheus.HistogramOpts{Name: name("warmup_throughput_bytes_per_second"),
 		Help:    "Average speed of each finished warm-up that fetched data (bytes fetched / its duration).",
 		Buckets: prometheus.ExponentialBuckets(1<<20, 4, 10)})
@@ -140,6 +148,8 @@ func New(store Store, now func() time.Time) *Metrics {
 	m.storeOps = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name("store_operation_duration_seconds"),
 		Help:    "Latency of the SQLite store's operations, by operation and result (ok, error).",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 4, 9)}, []string{"op", "result"})
+	m.walks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: name("dataset_walks_total"),
+		Help: "Metadata walks of a dataset made by warm-ups beyond juicefs warmup's own, by kind (list: the walk that cuts it into shards; check: a juicefs warmup --check)."}, []string{"kind"})
 	// Label values known in advance are present from the start (at zero),
 	// so rate() and the alert rules see them before their first event.
 	for _, d := range []string{DoorUnix, DoorTCP} {
@@ -153,6 +163,9 @@ func New(store Store, now func() time.Time) *Metrics {
 	for _, r := range []string{VerifyWarm, VerifyShort, VerifyTimeout, VerifyError} {
 		m.verifications.WithLabelValues(r)
 	}
+	for _, k := range []string{WalkList, WalkCheck} {
+		m.walks.WithLabelValues(k)
+	}
 	for _, r := range []string{EvictRoom, EvictActive, EvictLost} {
 		m.evictions.WithLabelValues(r)
 		m.evictedBytes.WithLabelValues(r)
@@ -161,7 +174,7 @@ func New(store Store, now func() time.Time) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.authFailures, m.prologWait, m.prologWaiting, m.jobData, m.warmedBytes, m.throughput,
-		m.warmups, m.verifications, m.evictions, m.evictedBytes, m.storeOps,
+		m.warmups, m.verifications, m.evictions, m.evictedBytes, m.storeOps, m.walks,
 		&storeCollector{store: store, m: m},
 	)
 	return m
@@ -207,6 +220,14 @@ func (m *Metrics) Warmed(bytes int64) {
 		return
 	}
 	m.warmedBytes.Add(float64(bytes))
+}
+
+// Walked counts one metadata walk of a dataset made for a warm-up (WalkList, WalkCheck).
+func (m *Metrics) Walked(kind string) {
+	if m == nil {
+		return
+	}
+	m.walks.WithLabelValues(kind).Inc()
 }
 
 // WarmupDone counts a warm-up attempt that left its task in state result,

@@ -2,6 +2,9 @@ package scheduler
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -37,7 +40,10 @@ type fakeDriver struct {
 	warmups  int
 	warmed   [][]string // the paths of each Warmup, in order
 	checks   int
-	pending  int64 // cached bytes once the cache write has landed
+	pending  int64      // cached bytes once the cache write has landed
+	mount    string     // when set, Warmup adds the bytes it fetched to mount/.stats, as a mount does
+	fetched  int64      // the .stats cache-write counter
+	lists    [][]string // the paths of each Warmup
 
 	started chan struct{} // a send when a Warmup starts
 	ended   chan error    // the context's cause when a blocked Warmup ends
@@ -53,6 +59,7 @@ func (f *fakeDriver) Warmup(ctx context.Context, paths []string) (*jfs.Summary, 
 	f.warmups++
 	f.warmed = append(f.warmed, append([]string(nil), paths...))
 	block, err := f.block && (f.blockAt == 0 || f.warmups >= f.blockAt), f.warmErr
+	f.lists = append(f.lists, paths)
 	f.mu.Unlock()
 	f.started <- struct{}{}
 	if block {
@@ -72,6 +79,7 @@ func (f *fakeDriver) Warmup(ctx context.Context, paths []string) (*jfs.Summary, 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.pending = max(f.cached, int64(f.fill*float64(f.total)))
+	f.addStats(f.pending - f.cached)
 	if f.lag == 0 {
 		f.cached = f.pending
 	}
@@ -98,6 +106,27 @@ func (f *fakeDriver) Check(ctx context.Context, paths []string) (*jfs.CheckResul
 	return &jfs.CheckResult{Files: 1, TotalBytes: f.total, CachedBytes: f.cached, Ratio: float64(f.cached) / float64(f.total)}, nil
 }
 
+// addStats adds n to the cache-write counter of f.mount/.stats (called
+// under f.mu).
+func (f *fakeDriver) addStats(n int64) {
+	if f.mount == "" {
+		return
+	}
+	f.fetched += n
+	if err := os.WriteFile(filepath.Join(f.mount, ".stats"), fmt.Appendf(nil, "%s %d\n", jfs.StatCacheWriteBytes, f.fetched), 0o644); err != nil {
+		panic(err)
+	}
+}
+
+// setFetched sets the .stats cache-write counter, as a mount that fetched
+// that much since it was mounted.
+func (f *fakeDriver) setFetched(n int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fetched = 0
+	f.addStats(n)
+}
+
 func (f *fakeDriver) counts() (warmups, checks int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -105,12 +134,15 @@ func (f *fakeDriver) counts() (warmups, checks int) {
 }
 
 // rig is a scheduler on a real SQLite store in t.TempDir, with the fake
-// driver and the test clock.
+// driver and the test clock. Its mount is a temp directory whose .stats the
+// fake driver keeps; datasets named with r.path live there (as real files
+// the scheduler walks), others (/jfs/…) do not exist and are warmed whole.
 type rig struct {
 	t     *testing.T
 	store *queue.Store
 	drv   *fakeDriver
 	clk   *testutil.Clock
+	mount string
 	s     *Scheduler
 }
 
@@ -133,8 +165,29 @@ func newRig(t *testing.T, drv *fakeDriver, cfg Config) *rig {
 	if cfg.Retry == (retry.Policy{}) {
 		cfg.Retry = retry.Policy{Attempts: 3, Backoff: 10 * time.Second, Max: time.Hour}
 	}
+	mnt := t.TempDir()
+	cfg.Mounts = []string{mnt}
+	drv.mu.Lock()
+	drv.mount = mnt
+	drv.addStats(0)
+	drv.mu.Unlock()
 	st, clk := queuetest.Open(t), testutil.NewClock()
-	return &rig{t: t, store: st, drv: drv, clk: clk, s: New(cfg, st, drv, zerolog.New(zerolog.NewTestWriter(t)), clk.Now)}
+	return &rig{t: t, store: st, drv: drv, clk: clk, mount: mnt, s: New(cfg, st, drv, zerolog.New(zerolog.NewTestWriter(t)), clk.Now)}
+}
+
+// dataset creates the directory rel under the rig's mount holding one
+// sparse file of each size, and returns its path.
+func (r *rig) dataset(rel string, sizes ...int64) string {
+	r.t.Helper()
+	dir := filepath.Join(r.mount, rel)
+	require.NoError(r.t, os.MkdirAll(dir, 0o755))
+	for i, n := range sizes {
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("f%04d.bin", i)))
+		require.NoError(r.t, err)
+		require.NoError(r.t, f.Truncate(n))
+		require.NoError(r.t, f.Close())
+	}
+	return dir
 }
 
 // newBlockedRig is a rig whose dataset /jfs/ds (of total bytes, none

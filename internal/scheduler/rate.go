@@ -15,6 +15,11 @@ const rateWindow = 10 * time.Second
 type rate struct {
 	firstBytes, growBytes, lastBytes int64
 	firstAt, growAt, lastAt          time.Time
+	// fetched and took, once measured (the mount's counters at the end of
+	// the warm-up), replace what the progress records suggest.
+	fetched int64
+	took    time.Duration
+	isSet   bool
 }
 
 // rates measures warm-up speed per dataset from progress checks, so the
@@ -32,8 +37,9 @@ func (r *rates) observe(path string, cached int64, at time.Time) (grown int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	x, ok := r.m[path]
-	if !ok {
-		x = rate{firstBytes: cached, firstAt: at, lastBytes: cached}
+	if !ok || x.firstAt.IsZero() {
+		x = rate{firstBytes: cached, firstAt: at, lastBytes: cached, fetched: x.fetched, took: x.took, isSet: x.isSet}
+		ok = false
 	}
 	if x.growAt.IsZero() && ok && cached > x.firstBytes {
 		x.growBytes, x.growAt = cached, at
@@ -44,14 +50,28 @@ func (r *rates) observe(path string, cached int64, at time.Time) (grown int64) {
 	return grown
 }
 
+// measured records what the warm-up of path fetched by the mount's
+// counters, and how long it took.
+func (r *rates) measured(path string, fetched int64, took time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	x := r.m[path]
+	x.fetched, x.took, x.isSet = fetched, took, true
+	r.m[path] = x
+}
+
 // fetched is what the running warm-up of path brought into the cache so
-// far and over how long (zero when it was not watched).
+// far and over how long: measured by the mount's counters when known,
+// else the growth its progress records showed (zero when not watched).
 func (r *rates) fetched(path string) (int64, time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	x, ok := r.m[path]
 	if !ok {
 		return 0, 0
+	}
+	if x.isSet {
+		return x.fetched, x.took
 	}
 	return max(0, x.lastBytes-x.firstBytes), x.lastAt.Sub(x.firstAt)
 }

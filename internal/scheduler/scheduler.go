@@ -1,8 +1,10 @@
 // Package scheduler runs warmupd's warm-up work: it takes tasks from the
 // queue in priority order under a lease, drives `juicefs warmup` for each,
-// verifies the result with `juicefs warmup --check`, reports progress from
-// periodic checks, and decides the next state (warm, retry, partial,
-// failed). The clock and the JuiceFS driver are injected.
+// verifies the result with `juicefs warmup --check`, and decides the next
+// state (warm, retry, partial, failed). A warm-up walks its dataset once to
+// cut it into shards (pkg/shard), runs `juicefs warmup -f SHARD` for each,
+// and reports progress from shards done and the mount's .stats counters,
+// not from repeated checks. The clock and the JuiceFS driver are injected.
 package scheduler
 
 import (
@@ -16,6 +18,7 @@ import (
 
 	"github.com/accel-data/accel-data/internal/metrics"
 	"github.com/accel-data/accel-data/internal/retry"
+	"github.com/accel-data/accel-data/internal/shardjob"
 	"github.com/accel-data/accel-data/pkg/jfs"
 	"github.com/accel-data/accel-data/pkg/queue"
 )
@@ -32,9 +35,14 @@ type Config struct {
 	Lease         time.Duration // lease on a warming task (default 30s); heartbeat every Lease/3
 	TargetRatio   float64       // cached ratio that counts as warm (default 0.99)
 	Retry         retry.Policy  // attempts before partial/failed and the backoff between them (the one owner of that decision)
-	CheckInterval time.Duration // progress check period while warming (default 5s)
-	Recheck       time.Duration // wait before re-checking a result below target (default 2s; the cache write is asynchronous)
-	Tick          time.Duration // how often to look for work without a kick (default 1s)
+	CheckInterval time.Duration // progress period while warming: .stats read, no walk (default 5s)
+	ShardBytes    int64         // bound on a shard's bytes (0: shard.DefaultBytes)
+	Mounts        []string      // the JuiceFS mounts; a warm-up reads the .stats of the one holding its dataset
+	// Slurm, when enabled for a dataset's size, runs its shards as a Slurm
+	// job array on compute nodes (nil: always on this node).
+	Slurm   *shardjob.Config
+	Recheck time.Duration // wait before re-checking a result below target (default 2s; the cache write is asynchronous)
+	Tick    time.Duration // how often to look for work without a kick (default 1s)
 	// Plan, when set, runs before each dequeue round (the cache manager's
 	// planner): it refreshes priorities and returns the ids of the queued
 	// tasks that may start now; other queued tasks wait. Tasks whose lease
@@ -94,7 +102,8 @@ type Scheduler struct {
 	rates rates
 
 	mu      sync.Mutex
-	running map[int64]*running // task id -> its running attempt; see Stop
+	running map[int64]*running   // task id -> its running attempt; see Stop
+	arrays  map[string]*arrayRun // run name -> a warm-up running as a Slurm job array
 
 	kick chan struct{}
 	sem  chan struct{}
@@ -114,6 +123,7 @@ func New(cfg Config, store *queue.Store, driver Driver, log zerolog.Logger, now 
 		kick:    make(chan struct{}, 1),
 		rates:   rates{m: map[string]rate{}},
 		running: map[int64]*running{},
+		arrays:  map[string]*arrayRun{},
 		sem:     make(chan struct{}, cfg.Workers),
 	}
 }

@@ -17,7 +17,10 @@ import (
 
 const gib = 1 << 30
 
-func TestAlreadyWarmNeedsNoWarmup(t *testing.T) {
+// Data already cached is not checked before its warm-up (that would be a
+// walk): juicefs warmup finds every block cached and fetches nothing, and
+// the verifying check finds it warm.
+func TestAlreadyWarmIsNotCheckedBefore(t *testing.T) {
 	r := newRig(t, newDriver(gib, gib, 1), Config{})
 	id := r.submit("/jfs/ds")
 	r.attempt()
@@ -25,8 +28,8 @@ func TestAlreadyWarmNeedsNoWarmup(t *testing.T) {
 	require.Equal(t, api.TaskWarm, e.State)
 	require.Equal(t, 1.0, e.CachedRatio)
 	warmups, checks := r.drv.counts()
-	require.Zero(t, warmups, "no juicefs warmup for data already cached")
-	require.Equal(t, 1, checks)
+	require.Equal(t, 1, warmups)
+	require.Equal(t, 1, checks, "only the verifying check")
 }
 
 func TestWarmupVerifiedAtTargetIsWarm(t *testing.T) {
@@ -39,7 +42,7 @@ func TestWarmupVerifiedAtTargetIsWarm(t *testing.T) {
 	require.InDelta(t, 0.995, e.CachedRatio, 0.001, "the verifying check is recorded")
 	warmups, checks := r.drv.counts()
 	require.Equal(t, 1, warmups)
-	require.Equal(t, 2, checks, "one check before, one verifying check after")
+	require.Equal(t, 1, checks, "one verifying check after, none before or during")
 }
 
 // juicefs writes the cache asynchronously: a verifying check that comes
@@ -54,7 +57,7 @@ func TestShortFirstCheckIsRecheckedBeforeItCounts(t *testing.T) {
 	require.Equal(t, api.TaskWarm, e.State, "warm on the third verifying check")
 	require.Equal(t, 1, e.Attempts)
 	_, checks := drv.counts()
-	require.Equal(t, 1+3, checks)
+	require.Equal(t, 3, checks)
 }
 
 // A result below target is re-checked (the cache write is asynchronous),
@@ -87,7 +90,7 @@ func TestShortResultIsRetriedByThePolicyThenPartial(t *testing.T) {
 	require.InDelta(t, 0.5, e.CachedRatio, 0.001)
 	warmups, checks := r.drv.counts()
 	require.Equal(t, 6, warmups)
-	require.Equal(t, 6*4, checks, "each attempt: a check before, then up to three verifying checks")
+	require.Equal(t, 6*3, checks, "each attempt: up to three verifying checks")
 	require.Nil(t, r.dequeue(), "partial is final")
 }
 
@@ -148,7 +151,8 @@ func TestCancelStopsTheRunningWarmupAtOnce(t *testing.T) {
 	r.s.Stop(append(ids, 999)) // an id not running here is ignored
 	select {
 	case cause := <-drv.ended:
-		require.ErrorIs(t, cause, errCancelled)
+		// Stop, or the worker's first heartbeat if it came after the cancel.
+		require.True(t, errors.Is(cause, errCancelled) || errors.Is(cause, errLeaseLost), "cause %v", cause)
 		require.Less(t, time.Since(stopped), 5*time.Second)
 	case <-time.After(30 * time.Second):
 		t.Fatal("the warm-up was not stopped after the cancel")
@@ -174,7 +178,7 @@ func TestResultOfACancelledWarmupIsDropped(t *testing.T) {
 	require.Equal(t, api.TaskCancelled, e.State)
 	require.Zero(t, e.CachedRatio, "not even the check of the finished fetch is recorded")
 	_, checks := drv.counts()
-	require.Equal(t, 1, checks, "no verifying check after a cancel")
+	require.Zero(t, checks, "no verifying check after a cancel")
 }
 
 // A task cancelled between its dequeue and its worker's start is noticed by
@@ -267,27 +271,33 @@ func TestPlanGatesQueuedTasks(t *testing.T) {
 	require.Equal(t, api.TaskQueued, r.entry(a).State)
 }
 
-// While a warm-up runs, periodic checks record its progress and measure its
-// speed on the injected clock.
+// While a warm-up runs, its progress comes from the mount's .stats counters
+// read every CheckInterval (no check: the dataset is not walked again), and
+// its speed is measured on the injected clock.
 func TestProgressIsRecordedWhileWarming(t *testing.T) {
-	r, drv, id := newBlockedRig(t, 100<<20, Config{CheckInterval: 5 * time.Millisecond})
+	drv := newDriver(0, 100<<20, 1)
+	drv.block = true
+	r := newRig(t, drv, Config{CheckInterval: 5 * time.Millisecond})
+	ds := r.dataset("ds", 60<<20, 40<<20)
+	drv.setFetched(7 << 30) // what the mount fetched before: not this warm-up's
+	id := r.submit(ds)
 	task := r.dequeue()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := r.goWork(ctx, task)
 	<-drv.started
 	for i, mib := range []int64{10, 30, 50} {
-		drv.mu.Lock()
-		drv.cached = mib << 20
-		drv.mu.Unlock()
+		drv.setFetched(7<<30 + mib<<20)
 		r.clk.Set(t0.Add(time.Duration(i) * 10 * time.Second))
 		require.Eventually(t, func() bool { return r.entry(id).CachedBytes == mib<<20 }, 30*time.Second, 5*time.Millisecond)
 	}
-	require.Eventually(t, func() bool { return r.s.Rate("/jfs/ds") > 0 }, 30*time.Second, 5*time.Millisecond)
-	require.InDelta(t, float64(2<<20), r.s.Rate("/jfs/ds"), float64(1<<20), "20 MiB in 10 s of the test clock")
+	require.Eventually(t, func() bool { return r.s.Rate(ds) > 0 }, 30*time.Second, 5*time.Millisecond)
+	require.InDelta(t, float64(2<<20), r.s.Rate(ds), float64(1<<20), "20 MiB in 10 s of the test clock")
 	cancel()
 	<-done
-	require.Zero(t, r.s.Rate("/jfs/ds"), "forgotten once the warm-up ends")
+	require.Zero(t, r.s.Rate(ds), "forgotten once the warm-up ends")
 	e := r.entry(id)
-	require.Equal(t, int64(100<<20), e.Bytes)
+	require.Equal(t, int64(100<<20), e.Bytes, "the size the walk found")
 	require.Equal(t, 0.5, e.CachedRatio)
+	_, checks := drv.counts()
+	require.Zero(t, checks)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/accel-data/accel-data/internal/metrics"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/jfs"
 	"github.com/accel-data/accel-data/pkg/queue"
@@ -43,26 +44,15 @@ func (s *Scheduler) work(ctx context.Context, t *queue.Task) {
 	go func() { defer helpers.Done(); s.heartbeat(t, cancel, hbDone, log) }()
 
 	start := s.now()
-	before, err := s.driver.Check(tctx, []string{t.Path})
-	if err == nil && before.Ratio >= s.cfg.TargetRatio {
-		log.Info().Float64("ratio", before.Ratio).Msg("already warm, no warm-up needed")
-		s.finish(t, queue.Outcome{State: api.TaskWarm, Check: queue.CheckOf(before)}, log)
-		return
-	}
-	if err == nil {
-		s.progress(t, before, log)
-	}
+	plan := s.plan(tctx, t, log)
 	defer s.rates.forget(t.Path)
-	log.Info().Msg("warm-up started")
-
-	pctx, stopProgress := context.WithCancel(tctx)
-	progDone := make(chan struct{})
-	helpers.Add(1)
-	go func() { defer helpers.Done(); s.progressLoop(pctx, t, progDone, log) }()
+	log.Info().Int("shards", len(plan.Shards)).Int("files", plan.Files).Int64("bytes", plan.Bytes).Msg("warm-up started")
 	s.warmHotFirst(tctx, t, log)
-	_, werr := s.driver.Warmup(tctx, []string{t.Path})
-	close(progDone)
-	stopProgress() // a progress check still running is cut short; the verification follows
+	fetched, measured, werr := s.warmShards(tctx, t, plan, log)
+	if measured {
+		s.cfg.Metrics.Warmed(fetched)
+		s.rates.measured(t.Path, fetched, s.now().Sub(start))
+	}
 
 	if taken(tctx) {
 		log.Info().Err(context.Cause(tctx)).Msg("warm-up stopped: the task was taken away; result dropped")
@@ -91,9 +81,12 @@ func (s *Scheduler) work(ctx context.Context, t *queue.Task) {
 		s.retryOr(t, api.TaskFailed, nil, "check after warm-up: "+err.Error(), log)
 		return
 	}
-	s.cfg.Metrics.Warmed(s.rates.observe(t.Path, chk.CachedBytes, s.now()))
 	if chk.Ratio >= s.cfg.TargetRatio {
-		log.Info().Float64("ratio", chk.Ratio).Int64("bytes", chk.TotalBytes).Dur("took", s.now().Sub(start)).Msg("warm")
+		ev := log.Info().Float64("ratio", chk.Ratio).Int64("bytes", chk.TotalBytes).Dur("took", s.now().Sub(start))
+		if measured {
+			ev = ev.Int64("fetched", fetched)
+		}
+		ev.Msg("warm")
 		s.finish(t, queue.Outcome{State: api.TaskWarm, Check: queue.CheckOf(chk)}, log)
 		return
 	}
@@ -165,33 +158,13 @@ func (s *Scheduler) heartbeat(t *queue.Task, cancel context.CancelCauseFunc, don
 	}
 }
 
-func (s *Scheduler) progressLoop(ctx context.Context, t *queue.Task, done <-chan struct{}, log zerolog.Logger) {
-	tk := time.NewTicker(s.cfg.CheckInterval)
-	defer tk.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case <-ctx.Done():
-			return
-		case <-tk.C:
-		}
-		chk, err := s.driver.Check(ctx, []string{t.Path})
-		if err != nil {
-			if ctx.Err() == nil {
-				log.Debug().Err(err).Msg("progress check")
-			}
-			continue
-		}
-		s.progress(t, chk, log)
-	}
-}
-
-func (s *Scheduler) progress(t *queue.Task, chk *jfs.CheckResult, log zerolog.Logger) {
+// progress records a running warm-up's progress on its dataset and in the
+// speed measure the prologs' ETA comes from.
+func (s *Scheduler) progress(t *queue.Task, c queue.Check, log zerolog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s.cfg.Metrics.Warmed(s.rates.observe(t.Path, chk.CachedBytes, s.now()))
-	if err := s.store.Progress(ctx, t.ID, s.owner, *queue.CheckOf(chk), s.now()); err != nil && !errors.Is(err, queue.ErrLeaseLost) {
+	s.rates.observe(t.Path, c.CachedBytes, s.now())
+	if err := s.store.Progress(ctx, t.ID, s.owner, c, s.now()); err != nil && !errors.Is(err, queue.ErrLeaseLost) {
 		log.Debug().Err(err).Msg("record progress")
 		return
 	}
@@ -203,6 +176,7 @@ func (s *Scheduler) progress(t *queue.Task, chk *jfs.CheckResult, log zerolog.Lo
 // checks, Recheck apart) because the cache write is asynchronous.
 func (s *Scheduler) verify(ctx context.Context, paths []string) (chk *jfs.CheckResult, err error) {
 	for i := 0; i < 3; i++ {
+		s.cfg.Metrics.Walked(metrics.WalkCheck)
 		chk, err = s.driver.Check(ctx, paths)
 		if (err == nil && chk.Ratio >= s.cfg.TargetRatio) || i == 2 {
 			break

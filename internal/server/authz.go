@@ -52,7 +52,7 @@ func (s *Server) authorize(rt route) http.HandlerFunc {
 			if s.cfg.SlurmdUID != 0 {
 				who = fmt.Sprintf("root or SlurmdUser (uid %d)", s.cfg.SlurmdUID)
 			}
-			WriteError(w, http.StatusForbidden, fmt.Sprintf("only %s may report job start and end or node access; you are uid %d", who, c.UID), "")
+			WriteError(w, http.StatusForbidden, fmt.Sprintf("only %s may report job start and end, node access or warm-up shards; you are uid %d", who, c.UID), "")
 			return
 		}
 		rt.h(w, r)

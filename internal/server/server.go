@@ -44,6 +44,9 @@ type Config struct {
 	// Extra routes added by other components (pattern -> handler), e.g. the
 	// cache manager's endpoints.
 	Extra map[string]http.HandlerFunc
+	// ExtraSlurmd are extra routes only root or SlurmdUID may call (the
+	// reports of warm-up shards run as Slurm jobs).
+	ExtraSlurmd map[string]http.HandlerFunc
 	// Verify decides what may be reported warm now (cachemgr.Verifier); nil
 	// reports the store's states as they are.
 	Verify Verifier
@@ -117,6 +120,9 @@ func New(cfg Config) *Server {
 	}
 	for pattern, h := range cfg.Extra {
 		s.mux.Handle(pattern, s.wrap(s.authorize(route{Anyone, h})))
+	}
+	for pattern, h := range cfg.ExtraSlurmd {
+		s.mux.Handle(pattern, s.wrap(s.authorize(route{RootOrSlurmd, h})))
 	}
 	s.handler = s.authenticate(s.mux)
 	s.http = &http.Server{

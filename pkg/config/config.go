@@ -132,6 +132,8 @@ var Keys = []string{
 	// stage-in mode (issue 12): slurm-prolog's StageInDeadline; warmupd
 	// writes waiting jobs' progress into their comment with Scontrol
 	"StageInDeadline", "SqueueProgress", "Scontrol",
+	// warm-up shards (issue 11)
+	"ShardBytes", "WarmupPartition", "WarmupQOS", "WarmupMaxNodes", "WarmupMinBytes", "WarmupSpool", "WarmupUser", "WarmupRunner", "WarmupPendingMax",
 }
 
 // Apply sets every flag of fs named by an entry, unless the flag was already

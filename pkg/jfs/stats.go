@@ -54,3 +54,22 @@ func ParseStats(r io.Reader) (map[string]float64, error) {
 	}
 	return out, nil
 }
+
+// Counters of a mount's .stats that grow with the bytes a warm-up brings
+// in: what it wrote to the cache and what it read from object storage.
+const (
+	StatCacheWriteBytes = "juicefs_blockcache_write_bytes"
+	StatObjectGetBytes  = "juicefs_object_request_data_bytes_GET"
+)
+
+// FetchedBytes is the larger of a mount's cache-write and object-GET byte
+// counters (a mount may lack one of them); ok is false when it has neither.
+// The difference of two readings is what the mount fetched in between.
+func FetchedBytes(stats map[string]float64) (n int64, ok bool) {
+	for _, name := range []string{StatCacheWriteBytes, StatObjectGetBytes} {
+		if v, found := stats[name]; found {
+			n, ok = max(n, int64(v)), true
+		}
+	}
+	return n, ok
+}

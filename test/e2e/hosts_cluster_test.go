@@ -87,7 +87,7 @@ func TestHostsUpDown(t *testing.T) {
 		holders = append(holders, pid)
 	}
 	require.Contains(t, script("hosts-up.sh", dir, "1"), "already running with these settings")
-	out := script("on.sh", dir, "login", "sinfo", "-h", "-N", "-o", "%N %t")
+	out := script("on.sh", dir, "login", "sinfo", "-h", "-N", "-p", "debug", "-o", "%N %t")
 	require.Equal(t, "c1 idle", strings.TrimSpace(out))
 
 	script("hosts-down.sh", dir)

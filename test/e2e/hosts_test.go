@@ -175,20 +175,27 @@ func (h *hostCluster) svcBandwidth(t testing.TB, mibps float64) {
 	if !h.real || mibps == h.svcBW {
 		return
 	}
+	h.remount(t, "svc", mibps)
+	h.svcBW = mibps
+}
+
+// remount mounts host's real JuiceFS mount again at mibps MiB/s of warm-up
+// bandwidth (--download-limit) with the arguments hosts-up.sh used.
+func (h *hostCluster) remount(t testing.TB, host string, mibps float64) {
+	t.Helper()
 	b, err := os.ReadFile(filepath.Join(h.dir, "etc", "juicefs-mount.args"))
 	require.NoError(t, err)
 	args := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if mbps := testutil.DownloadLimitMbps(mibps); mbps > 0 {
 		args = append(args, "--download-limit", strconv.FormatInt(mbps, 10))
 	}
-	args = append(args, "--log", filepath.Join(h.dir, "log", "juicefs-svc.log"))
+	args = append(args, "--log", filepath.Join(h.dir, "log", "juicefs-"+host+".log"))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, err := h.cmd(ctx, "svc", -1, h.juicefs, "umount", h.jfs).CombinedOutput()
-	require.NoError(t, err, "umount svc's JuiceFS mount: %s", out)
-	out, err = h.cmd(ctx, "svc", -1, h.juicefs, args...).CombinedOutput()
-	require.NoError(t, err, "mount svc's JuiceFS mount again at %g MiB/s: %s", mibps, out)
-	h.svcBW = mibps
+	out, err := h.cmd(ctx, host, -1, h.juicefs, "umount", h.jfs).CombinedOutput()
+	require.NoError(t, err, "umount %s's JuiceFS mount: %s", host, out)
+	out, err = h.cmd(ctx, host, -1, h.juicefs, args...).CombinedOutput()
+	require.NoError(t, err, "mount %s's JuiceFS mount again at %g MiB/s: %s", host, mibps, out)
 }
 
 // fuse tells whether the volume is a FUSE mount on the compute hosts (a

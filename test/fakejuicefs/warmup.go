@@ -196,6 +196,7 @@ func cmdWarmup(args []string) int {
 		var mu sync.Mutex
 		var written cacheCounters
 		var paths []string
+		stopLive := vol.liveStats(&mu, &written)
 		for range threads {
 			wg.Add(1)
 			go func() {
@@ -228,6 +229,9 @@ func cmdWarmup(args []string) int {
 		}
 		close(work)
 		wg.Wait()
+		liveW, liveB := stopLive()
+		written.Writes -= liveW
+		written.WriteBytes -= liveB
 		if err := vol.withMeta(func(m *metaState) error {
 			for _, p := range paths {
 				m.written(mountOf(vol.mount))[p] = true

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -133,54 +132,5 @@ func BenchmarkQueueList10k(b *testing.B) {
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "median-ms")
-	b.ReportMetric(0, "ns/op")
-}
-
-// BenchmarkWarmupThroughDaemon: wall time of a 100 MiB warm-up through
-// warmupd (submit, juicefs warmup, --check verification, state warm as seen
-// by a client polling every 20 ms) divided by `juicefs warmup` run directly
-// on an equal dataset; median of 5 each, at the volume's default bandwidth
-// (testutil.DefaultBandwidth, on the stand-in and a real client alike).
-func BenchmarkWarmupThroughDaemon(b *testing.B) {
-	v := testutil.NewVolume(b)
-	d := testutil.StartWarmupd(b, v, "--workers", "1", "--log-level", "warn", "--check-interval", "5s")
-	ctx := context.Background()
-	const runs = 5
-	var direct, daemon []time.Duration
-	for i := 0; i < runs; i++ {
-		p := v.WriteFiles(b, fmt.Sprintf("direct%d", i), 25, 4<<20)
-		t0 := time.Now()
-		out, err := exec.Command(v.Binary, "warmup", p).CombinedOutput()
-		require.NoError(b, err, "%s", out)
-		direct = append(direct, time.Since(t0))
-
-		q := v.WriteFiles(b, fmt.Sprintf("daemon%d", i), 25, 4<<20)
-		t0 = time.Now()
-		_, err = d.Client.Submit(ctx, api.SubmitRequest{Paths: []string{q}})
-		require.NoError(b, err)
-		for {
-			qe, err := d.Client.Queue(ctx, true)
-			require.NoError(b, err)
-			done := false
-			for _, e := range qe.Entries {
-				if e.Dataset == q && e.State.Terminal() {
-					require.Equal(b, api.TaskWarm, e.State)
-					done = true
-				}
-			}
-			if done {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		daemon = append(daemon, time.Since(t0))
-	}
-	med := func(xs []time.Duration) time.Duration {
-		sort.Slice(xs, func(i, j int) bool { return xs[i] < xs[j] })
-		return xs[len(xs)/2]
-	}
-	b.ReportMetric(float64(med(direct).Milliseconds()), "direct-ms")
-	b.ReportMetric(float64(med(daemon).Milliseconds()), "daemon-ms")
-	b.ReportMetric(float64(med(daemon))/float64(med(direct)), "daemon/direct")
 	b.ReportMetric(0, "ns/op")
 }

@@ -54,7 +54,7 @@ next:
 	return sum
 }
 
-func scrapeMetrics(t *testing.T, url string) scrape {
+func scrapeMetrics(t testing.TB, url string) scrape {
 	t.Helper()
 	resp, err := http.Get(url)
 	require.NoError(t, err)
@@ -67,7 +67,7 @@ func scrapeMetrics(t *testing.T, url string) scrape {
 }
 
 // metricsURL reads the address warmupd logged for --metrics HOST:0.
-func metricsURL(t *testing.T, d *testutil.Daemon) string {
+func metricsURL(t testing.TB, d *testutil.Daemon) string {
 	t.Helper()
 	for _, line := range strings.Split(d.Logs(), "\n") {
 		var e struct {

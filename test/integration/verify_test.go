@@ -23,7 +23,7 @@ import (
 
 // blockFiles lists the cached block files of the volume (under
 // CacheDir/<UUID>/raw/chunks, the layout of the real client and the stand-in).
-func blockFiles(t *testing.T, v *testutil.Volume) map[string]bool {
+func blockFiles(t testing.TB, v *testutil.Volume) map[string]bool {
 	t.Helper()
 	out := map[string]bool{}
 	err := filepath.WalkDir(v.CacheDir, func(p string, e fs.DirEntry, err error) error {
@@ -43,7 +43,7 @@ func blockFiles(t *testing.T, v *testutil.Volume) map[string]bool {
 // (a client started with --cache-scan-interval=-1 then misses them, like
 // `juicefs warmup --evict` or the client's own eviction would). It returns
 // how many it deleted.
-func dropBlocks(t *testing.T, v *testutil.Volume) int {
+func dropBlocks(t testing.TB, v *testutil.Volume) int {
 	t.Helper()
 	n := 0
 	for p := range blockFiles(t, v) {

@@ -105,7 +105,7 @@ wait_idle() {
 	shift 2
 	deadline=$(( $(date +%s) + 60 ))
 	while :; do
-		states=$("$@" sinfo -h -N -o '%N %t' 2>/dev/null || true)
+		states=$("$@" sinfo -h -N -o '%N %t' 2>/dev/null | sort -u || true) # a node of two partitions is listed twice
 		idle=$(grep -c ' idle$' <<<"$states" || true)
 		[ "$idle" -eq "$n" ] && return 0
 		drained=$(awk '$2 ~ /drain|drng|down/ {print $1}' <<<"$states" | sort -u | paste -sd, -)
@@ -213,6 +213,9 @@ hosts_slurm_conf() {
 		echo "NodeName=$h NodeAddr=$(host_addr "$h") CPUs=2 RealMemory=1000"
 	done
 	echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP"
+	# warmupd's warm-up shards (WarmupPartition=warm): least loaded nodes first,
+	# so the tasks of one array spread over the idle nodes.
+	echo "PartitionName=warm Nodes=ALL MaxTime=INFINITE State=UP LLN=YES"
 }
 
 # hosts_plugstack SERVER MSOCK: the plugstack.conf line of every host of a

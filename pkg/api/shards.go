@@ -1,0 +1,52 @@
+package api
+
+import (
+	"context"
+	"net/http"
+)
+
+// ShardReport is what a warm-up shard's runner (`slurm-prolog warm-shard`,
+// an array task of a Slurm job warmupd submitted) tells warmupd when its
+// shard is done. Only root or SlurmdUser may send it.
+// POST /v1/shards/report
+type ShardReport struct {
+	TaskID int64  `json:"task_id"`
+	Run    string `json:"run"`   // the array's run name (its spool directory)
+	Index  int    `json:"index"` // the shard (SLURM_ARRAY_TASK_ID)
+	Node   string `json:"node"`
+	JobID  string `json:"job_id,omitempty"`
+	OK     bool   `json:"ok"`
+	Error  string `json:"error,omitempty"`
+	Files  int64  `json:"files"`
+	Bytes  int64  `json:"bytes"`
+}
+
+// ShardArray is one warm-up running as a Slurm job array.
+type ShardArray struct {
+	TaskID  int64    `json:"task_id"`
+	Dataset string   `json:"dataset"`
+	JobID   string   `json:"job_id"` // the array's Slurm job id
+	Total   int      `json:"total"`
+	Done    int      `json:"done"`
+	Failed  int      `json:"failed"`  // failed or lost, not yet retried
+	Retried int      `json:"retried"` // shards submitted again or warmed on the service node
+	Local   int      `json:"local"`   // shards warmed on the service node (fallback)
+	Nodes   []string `json:"nodes"`   // the nodes that warmed a shard
+}
+
+// ShardsResponse lists the warm-ups running as Slurm job arrays.
+// GET /v1/shards
+type ShardsResponse struct {
+	Arrays []ShardArray `json:"arrays"`
+}
+
+// ReportShard tells warmupd a shard is done (root or SlurmdUser only).
+func (c *Client) ReportShard(ctx context.Context, r ShardReport) error {
+	return c.Do(ctx, http.MethodPost, "/v1/shards/report", r, nil)
+}
+
+// Shards lists the warm-ups running as Slurm job arrays.
+func (c *Client) Shards(ctx context.Context) (*ShardsResponse, error) {
+	var out ShardsResponse
+	return &out, c.Do(ctx, http.MethodGet, "/v1/shards", nil, &out)
+}

@@ -1,0 +1,80 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/internal/testutil"
+	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/jfs"
+)
+
+// A dataset is warmed as a 3-shard Slurm job array on the three compute
+// hosts (WarmupPartition=warm): squeue lists the array's tasks running on
+// c1, c2 and c3, `swarmup shards` shows it; one array task is cancelled
+// while it runs (a preemption) and its shard is submitted again; the
+// dataset ends warm, verified by --check on svc.
+func TestHostsShardsAsJobArray(t *testing.T) {
+	hc := useHosts(t)
+	spool := filepath.Join(hc.dir, "spool")
+	w := setup(t, true, "8", "--warmup-partition", "warm", "--warmup-max-nodes", "3", "--warmup-min-bytes", "1MiB",
+		"--warmup-spool", spool, "--warmup-runner", cl.prolog, "--check-interval", "300ms")
+	ds := w.vol.WriteFiles(t, "ds", 30, 4*mib) // 120 MiB: three shards of 40 MiB, ~5 s each at 8 MiB/s
+	swarmup := testutil.Binary(t, "cmd/swarmup")
+	ctx := context.Background()
+	_, err := w.d.Client.Submit(ctx, api.SubmitRequest{Paths: []string{ds}})
+	require.NoError(t, err)
+
+	// squeue on login: the array's three tasks running on three nodes.
+	var job string
+	nodesSeen := map[string]bool{}
+	var last string
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline) && len(nodesSeen) < 3; time.Sleep(100 * time.Millisecond) {
+		out, _, err := run(t, nil, "squeue", "--noheader", "--array", "--states=RUNNING", "--format=%i %j %N")
+		require.NoError(t, err)
+		last = out
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			f := strings.Fields(l)
+			if len(f) == 3 && strings.HasPrefix(f[1], "accel-warm-") {
+				job, _, _ = strings.Cut(f[0], "_")
+				nodesSeen[f[2]] = true
+			}
+		}
+	}
+	require.Len(t, nodesSeen, 3, "squeue never showed the array on three nodes; last:\n%s", last)
+
+	// swarmup, from login over TCP, shows the array.
+	out, err := w.swarmup(t, swarmup, "shards", "--json")
+	require.NoError(t, err, "%s", out)
+	var sh api.ShardsResponse
+	require.NoError(t, json.Unmarshal(out, &sh), "%s", out)
+	require.Len(t, sh.Arrays, 1, "%s", out)
+	require.Equal(t, ds, sh.Arrays[0].Dataset)
+	require.Equal(t, job, sh.Arrays[0].JobID)
+	require.Equal(t, 3, sh.Arrays[0].Total)
+	out, err = w.swarmup(t, swarmup, "shards", "--noheader", "--format", "job,shards")
+	require.NoError(t, err, "%s", out)
+	require.Regexp(t, `^`+job+`\s+[0-3]/3\n$`, string(out))
+
+	// A preemption: array task 1 is cancelled while it runs.
+	_, stderr, err := run(t, nil, "scancel", job+"_1")
+	require.NoError(t, err, "%s", stderr)
+
+	w.waitWarm(t, ds, 3*time.Minute)
+	e := w.tasksFor(t, ds)[0]
+	require.Equal(t, jfs.MaxRoundedRatio, e.CachedRatio, "verified by --check on svc")
+	require.Equal(t, 1, e.Attempts, "one attempt: the shard was retried, not the task")
+	require.Equal(t, 1, w.d.CountLogs("shards submitted as a Slurm job array", `"job":"`+job+`"`))
+	require.GreaterOrEqual(t, w.d.CountLogs("shard submitted again", `"shard":1`)+w.d.CountLogs("shard warmed on this node instead", `"shard":1`), 1,
+		"the cancelled shard was retried")
+	for i := range 3 {
+		require.Equal(t, 1, w.d.CountLogs(`"message":"shard warm"`, `"shard":`+strconv.Itoa(i)), "shard %d reported warm once", i)
+	}
+}
