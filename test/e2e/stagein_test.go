@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -118,6 +120,8 @@ func squeueLine(t *testing.T, id uint64) string {
 // A job naming a cold dataset stays PENDING (BurstBufferStageIn) while its
 // data warms, holding no node, with the progress in its squeue comment; it
 // starts once the data is warm, and its prolog finds the data warm.
+//
+// The comment may first say the warm-up is queued (it has not started yet).
 func TestStageInWarmsWhilePending(t *testing.T) {
 	useStagein(t, "StageInDeadline=2m")
 	scontrol, err := exec.LookPath("scontrol")
@@ -144,7 +148,11 @@ func TestStageInWarmsWhilePending(t *testing.T) {
 	}
 	require.True(t, pending, "job %d was never PENDING with reason BurstBufferStageIn; logs:\n%s", id, tailLogs())
 	require.NotEmpty(t, progress, "squeue never showed the warm-up's progress in job %d's comment", id)
-	require.Regexp(t, `^accel-data: \d+% warm`, progress[0])
+	for _, c := range progress {
+		require.Regexp(t, `^accel-data: (warm-up queued|\d+% warm)`, c, "each comment says queued or how much is warm")
+	}
+	require.True(t, slices.ContainsFunc(progress, func(c string) bool { return warmPct.MatchString(c) }),
+		"squeue showed no percentage while the job was pending: %q", progress)
 	t.Logf("squeue comments while pending: %q", progress)
 
 	waitDone(t, 120*time.Second, id)
@@ -224,3 +232,6 @@ func TestProgressInSqueueWhilePrologWaits(t *testing.T) {
 	waitDone(t, 90*time.Second, id)
 	require.Contains(t, waitPrologLine(t, id, "prolog"), "reason=warm")
 }
+
+// warmPct matches a progress comment with a percentage.
+var warmPct = regexp.MustCompile(`^accel-data: \d+% warm`)
