@@ -79,6 +79,7 @@ type options struct {
 	mungeSocket string
 	metrics     string
 	narrow      bool
+	narrowRest  string
 	slurm       shardjob.Config
 }
 
@@ -112,6 +113,7 @@ func newFlags(o *options) (fs *pflag.FlagSet, help, showVersion *bool) {
 	fs.DurationVar(&o.sched.Retry.Backoff, "retry-backoff", retry.DefaultBackoff, "delay before the first retry (doubles each attempt, at most 10m)")
 	fs.DurationVar(&o.sched.CheckInterval, "check-interval", 5*time.Second, "progress period while a warm-up runs (reads the mount's .stats; no walk of the dataset)")
 	fs.BoolVar(&o.narrow, "narrow-warmups", false, "warm first the subdirectories of a dataset that jobs read (accel-agent history), then the rest (off: the whole dataset at once)")
+	fs.StringVar(&o.narrowRest, "narrow-rest", "now", "with --narrow-warmups, when the rest of a narrowed dataset warms: now (right after the subdirectories jobs read) or idle (the task ends partial, \"narrowed: the rest waits for room\", and the rest is left to the active warm-up: idle windows, room in the cache)")
 	fs.Float64Var(&o.sched.ReleaseAt, "release-at", 0, "let a job waiting for a dataset start once the first share of the dataset's bytes (its files in directory order) is verified warm, e.g. 0.25; that part is warmed first, the rest keeps warming (0: off, the job waits for all of it; --narrow-warmups wins for datasets it narrows)")
 	o.sched.ShardBytes = shard.DefaultBytes
 	fs.StringVar(&o.slurm.Partition, "warmup-partition", "", "run large warm-ups' shards as a Slurm job array in this partition (empty, and no --warmup-qos: off; every shard on this node)")
@@ -171,6 +173,13 @@ func run(args []string) int {
 	path, optional := config.Find(o.configPath, os.Getenv)
 	if err := config.Load(fs, path, optional); err != nil {
 		fmt.Fprintf(os.Stderr, "warmupd: %v\n", err)
+		return int(exitcode.Usage)
+	}
+	switch o.narrowRest {
+	case "now", "idle":
+		o.sched.NarrowRestIdle = o.narrowRest == "idle"
+	default:
+		fmt.Fprintf(os.Stderr, "warmupd: bad --narrow-rest %q: want now (the rest warms at once) or idle (the rest waits for the active warm-up)\n", o.narrowRest)
 		return int(exitcode.Usage)
 	}
 	if r := o.sched.ReleaseAt; r < 0 || r >= 1 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -44,6 +45,12 @@ type fakeDriver struct {
 	mount    string     // when set, Warmup adds the bytes it fetched to mount/.stats, as a mount does
 	fetched  int64      // the .stats cache-write counter
 	lists    [][]string // the paths of each Warmup
+	// root and rest, when set: a Check of root alone also counts rest more
+	// bytes, cached only once a Warmup named root itself (the dataset
+	// beyond the subdirectories a narrowed warm-up warms first).
+	root     string
+	rest     int64
+	restWarm bool
 
 	started chan struct{} // a send when a Warmup starts
 	ended   chan error    // the context's cause when a blocked Warmup ends
@@ -79,6 +86,7 @@ func (f *fakeDriver) Warmup(ctx context.Context, paths []string) (*jfs.Summary, 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.pending = max(f.cached, int64(f.fill*float64(f.total)))
+	f.restWarm = f.restWarm || f.root != "" && slices.Contains(paths, f.root)
 	f.addStats(f.pending - f.cached)
 	if f.lag == 0 {
 		f.cached = f.pending
@@ -103,7 +111,14 @@ func (f *fakeDriver) Check(ctx context.Context, paths []string) (*jfs.CheckResul
 			f.cached = f.pending
 		}
 	}
-	return &jfs.CheckResult{Files: 1, TotalBytes: f.total, CachedBytes: f.cached, Ratio: float64(f.cached) / float64(f.total)}, nil
+	total, cached := f.total, f.cached
+	if f.root != "" && len(paths) == 1 && paths[0] == f.root {
+		total += f.rest
+		if f.restWarm {
+			cached += f.rest
+		}
+	}
+	return &jfs.CheckResult{Files: 1, TotalBytes: total, CachedBytes: cached, Ratio: float64(cached) / float64(total)}, nil
 }
 
 // addStats adds n to the cache-write counter of f.mount/.stats (called

@@ -64,6 +64,12 @@ type Config struct {
 	// it ready once that part is verified warm (releaseat.go); 0 is off.
 	// Narrow wins when it names paths.
 	ReleaseAt float64
+	// NarrowRestIdle (NarrowRest=idle): once the part Narrow named is
+	// verified warm, the task ends there, partial with reason "narrowed:
+	// the rest waits for room", and the rest is left to the active warm-up
+	// (idle windows, room in the cache); an active warm-up's own task warms
+	// it all. False: the rest warms at once.
+	NarrowRestIdle bool
 	// Changed is told the dataset of a task that finished or made progress
 	// (notify.Hub.Notify: it wakes the API's waiting prologs); nil: nobody.
 	Changed func(paths ...string)

@@ -126,7 +126,7 @@ var Keys = []string{
 	"AgentMount", "AgentAccessLog", "AgentStats", "AgentNode", "AgentInterval", "AgentBuffer", "AgentProcRoot",
 	"AgentPidCache", "AgentInodeCache", "AgentMaxFiles", "AgentDatasetDepth", "AgentSubpathDepth",
 	// warmupd: narrowed warm-ups from the access history (issue 10)
-	"NarrowWarmups",
+	"NarrowWarmups", "NarrowRest",
 	// warmupd: release a job once the first part of its data is warm (issue 12)
 	"ReleaseAt",
 	// stage-in mode (issue 12): slurm-prolog's StageInDeadline; warmupd

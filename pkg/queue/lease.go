@@ -24,6 +24,9 @@ type Task struct {
 	LeaseExpires time.Time
 	Bytes        int64
 	CachedBytes  int64
+	// Source is who the task warms for (its request's source; a task
+	// revived by the active warm-up policy is active).
+	Source api.Source
 }
 
 // Check is the result of `juicefs warmup --check` (or a warm-up summary) for a dataset.
@@ -107,7 +110,7 @@ func (s *Store) dequeue(ctx context.Context, owner string, now time.Time, lease 
 	var t *Task
 	err := s.inTx(ctx, func(tx *wtx) error {
 		t = &Task{LeaseOwner: owner, LeaseExpires: fromNS(ns(now.Add(lease)))}
-		var st string
+		var st, src string
 		err := tx.QueryRowContext(ctx, `UPDATE tasks SET state = ?1, lease_owner = ?2, lease_expires_at = ?3,
 				attempts = attempts + 1, started_at = ?4, updated_at = ?4, finished_at = NULL
 			WHERE id = (SELECT id FROM (
@@ -118,9 +121,9 @@ func (s *Store) dequeue(ctx context.Context, owner string, now time.Time, lease 
 				SELECT * FROM (SELECT id, priority, created_at FROM tasks INDEXED BY tasks_lease
 					WHERE state = ?1 AND lease_expires_at <= ?4 ORDER BY priority DESC, created_at, id LIMIT 1)
 				) ORDER BY priority DESC, created_at, id LIMIT 1)
-			RETURNING id, dataset_id, state, attempts, priority`,
+			RETURNING id, dataset_id, state, attempts, priority, source`,
 			string(api.TaskWarming), owner, ns(now.Add(lease)), ns(now), string(api.TaskQueued), allow).
-			Scan(&t.ID, &t.DatasetID, &st, &t.Attempts, &t.Priority)
+			Scan(&t.ID, &t.DatasetID, &st, &t.Attempts, &t.Priority, &src)
 		if errors.Is(err, sql.ErrNoRows) {
 			t = nil
 			return nil
@@ -128,7 +131,7 @@ func (s *Store) dequeue(ctx context.Context, owner string, now time.Time, lease 
 		if err != nil {
 			return fmt.Errorf("queue: dequeue: %w", err)
 		}
-		t.State = api.TaskState(st)
+		t.State, t.Source = api.TaskState(st), api.Source(src)
 		// An attempt still open belonged to a worker whose lease expired.
 		res, err := tx.ExecContext(ctx, `UPDATE attempts SET finished_at = ?, outcome = ?,
 				error = 'lease of ' || owner || ' expired: the worker stopped heartbeating (crashed or killed)'
