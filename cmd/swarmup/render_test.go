@@ -257,3 +257,13 @@ func TestQueueReasonShowsWaitingJobs(t *testing.T) {
 	require.Equal(t, es[0].Waiting, back.Entries[0].Waiting)
 	require.Contains(t, b.String(), `"job_ids": [`)
 }
+
+// `swarmup job ID` of a job that read nothing yet and waits in its stage-in
+// says so in one line, with its warm-up's progress.
+func TestJobWaitingLine(t *testing.T) {
+	st := &api.JobStatus{JobID: 43, State: api.JobSubmitted,
+		Datasets: []api.JobDataset{{Dataset: "/jfs/imagenet", State: api.TaskWarming, Bytes: 1000, CachedBytes: 400, WarmRateBps: 5}},
+		Waiting:  &api.SlurmWait{Stage: "stage-in", Reason: "BurstBufferStageIn", JobIDs: []uint64{43}, SeenAt: testNow.Add(-20 * time.Second)}}
+	require.Equal(t, "Job 43: waiting in stage-in (BurstBufferStageIn) for its data, 40% warm, ETA 2m (squeue 20s ago); no I/O yet",
+		JobWaiting(testNow, st))
+}
