@@ -168,6 +168,7 @@ func TestStageInWarmsWhilePending(t *testing.T) {
 		"squeue showed no percentage while the job was pending: %q", progress)
 	t.Logf("squeue comments while pending: %q", progress)
 	require.True(t, sawSwarmup, "swarmup never showed %q while job %d was pending; last output:\n%s", shown, id, lastSwarmup)
+	t.Logf("swarmup while pending:\n%s", lastSwarmup)
 
 	waitDone(t, 120*time.Second, id)
 	tasks := w.tasksFor(t, ds)
