@@ -13,6 +13,7 @@ import (
 
 	"github.com/accel-data/accel-data/internal/bytesize"
 	"github.com/accel-data/accel-data/internal/cmdutil"
+	"github.com/accel-data/accel-data/internal/jobprogress"
 	"github.com/accel-data/accel-data/internal/tableprinter"
 	"github.com/accel-data/accel-data/pkg/api"
 )
@@ -70,7 +71,11 @@ distinct files, the byte hit ratio of the node's JuiceFS cache over the job's
 time (HIT, MISS; shared with jobs running on the node at the same time), bytes
 fetched from object storage (OBJGET), the prolog's wait (prolog start to the
 job's first read) and the busiest subdirectories. A summary line comes first,
-then one row per node, then the subdirectories. --json prints the API object.` +
+then one row per node, then the subdirectories. --json prints the API object.
+A job that has read nothing yet and that Slurm lists as waiting for its data
+(pending in its stage-in, or in its prolog) gets one line saying so, with its
+warm-up's progress; --json then prints its status (GET /v1/jobs/ID, whose
+waiting says the stage, Slurm's reason and when squeue listed it).` +
 			fieldsHelp(jobNodeColumns, jobNodeDefaults) + " (the node table)",
 		Example: `  swarmup job 4242
   swarmup job 4242 --json | jq .hit_ratio`,
@@ -110,6 +115,9 @@ func jobRun(ctx context.Context, opts *JobOptions) error {
 	if err != nil {
 		var se *api.StatusError
 		if errors.As(err, &se) && strings.Contains(se.Message, "no agent reported") {
+			if st, serr := client.JobStatus(ctx, opts.JobID); serr == nil && st.Waiting != nil {
+				return writeJobWaiting(opts, st)
+			}
 			return fmt.Errorf("no I/O report for job %d: no accel-agent reported reads of it (is accel-agent running on its nodes, and has the job read from JuiceFS?)", opts.JobID)
 		}
 		return newEndpointError(err, client, "/v1/jobs/ID/io")
@@ -156,4 +164,22 @@ func JobSummary(c cellCtx, r *api.JobIO) string {
 		b.WriteString(" (still running)")
 	}
 	return b.String()
+}
+
+// writeJobWaiting shows a job that Slurm lists as waiting for its data.
+func writeJobWaiting(opts *JobOptions, st *api.JobStatus) error {
+	if opts.Output.JSON {
+		return printJSON(opts.IO.Out, st)
+	}
+	_, err := fmt.Fprintln(opts.IO.Out, JobWaiting(opts.Now(), st))
+	return err
+}
+
+// JobWaiting says in one line why a job waits and how warm its data is:
+// "Job 43: waiting in stage-in (BurstBufferStageIn) for its data, 40% warm,
+// ETA 2m (squeue 20s ago); no I/O yet".
+func JobWaiting(now time.Time, st *api.JobStatus) string {
+	w := st.Waiting
+	return fmt.Sprintf("Job %d: waiting in %s (%s) for its data, %s (squeue %s ago); no I/O yet", st.JobID, w.Stage, w.Reason,
+		strings.TrimPrefix(jobprogress.Text(st), jobprogress.Marker), formatAge(now.Sub(w.SeenAt)))
 }

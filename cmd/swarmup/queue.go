@@ -55,10 +55,17 @@ var queueColumns = []column[api.QueueEntry]{
 	{name: "jobs", header: "JOBS", value: func(_ cellCtx, e api.QueueEntry) string { return strconv.Itoa(e.JobsWaiting) }},
 	{name: "age", header: "AGE", value: func(c cellCtx, e api.QueueEntry) string { return formatTime(c, e.CreatedAt) }},
 	{name: "reason", header: "REASON", value: func(c cellCtx, e api.QueueEntry) string {
-		if e.Reason == "" {
+		parts := []string{}
+		if e.Reason != "" {
+			parts = append(parts, e.Reason)
+		}
+		for _, w := range e.Waiting {
+			parts = append(parts, WaitText(w))
+		}
+		if len(parts) == 0 {
 			return empty(c)
 		}
-		return e.Reason
+		return strings.Join(parts, "; ")
 	}, trunc: tableprinter.TruncateRight},
 	{name: "ratio", header: "RATIO", value: func(_ cellCtx, e api.QueueEntry) string { return strconv.FormatFloat(e.CachedRatio, 'f', 4, 64) }},
 	{name: "attempts", header: "ATTEMPTS", value: func(_ cellCtx, e api.QueueEntry) string { return strconv.Itoa(e.Attempts) }},
@@ -223,4 +230,22 @@ func absPath(getwd func() (string, error), p string) (string, error) {
 		return "", cmdutil.UsageErrorf("%s: %s", pathrule.Show(p), reason)
 	}
 	return clean, nil
+}
+
+// WaitText says which jobs Slurm lists as waiting for the data and in which
+// stage: "jobs 41,42 waiting in stage-in (BurstBufferStageIn)"; past three
+// jobs, their count.
+func WaitText(w api.SlurmWait) string {
+	who := fmt.Sprintf("%d jobs", len(w.JobIDs))
+	if len(w.JobIDs) <= 3 {
+		ids := make([]string, len(w.JobIDs))
+		for i, id := range w.JobIDs {
+			ids[i] = strconv.FormatUint(id, 10)
+		}
+		who = "jobs " + strings.Join(ids, ",")
+		if len(ids) == 1 {
+			who = "job " + ids[0]
+		}
+	}
+	return fmt.Sprintf("%s waiting in %s (%s)", who, w.Stage, w.Reason)
 }

@@ -232,3 +232,38 @@ func TestQueueCheckedField(t *testing.T) {
 		"1       warm    1m30s\n"+
 		"2       queued  -\n", b.String())
 }
+
+// Jobs Slurm lists as waiting for a task's data (GET /v1/queue carries
+// them in waiting) are named in its REASON, after the task's own reason;
+// --json carries them as they are.
+func TestQueueReasonShowsWaitingJobs(t *testing.T) {
+	seen := testNow.Add(-20 * time.Second)
+	es := sampleEntries()
+	es[0].Waiting = []api.SlurmWait{{Stage: "stage-in", Reason: "BurstBufferStageIn", JobIDs: []uint64{41, 42}, SeenAt: seen}}
+	es[1].Waiting = []api.SlurmWait{
+		{Stage: "stage-in", Reason: "BurstBufferStageIn", JobIDs: []uint64{1, 2, 3, 4}, SeenAt: seen},
+		{Stage: "prolog", Reason: "Prolog", JobIDs: []uint64{9}, SeenAt: seen},
+	}
+	got := renderQueue(t, false, 0, OutputOptions{Format: "taskid,reason"}, es)
+	require.Equal(t, ""+
+		"TASKID\tREASON\n"+
+		"7\tjobs 41,42 waiting in stage-in (BurstBufferStageIn)\n"+
+		"12\twaiting for cache space; 4 jobs waiting in stage-in (BurstBufferStageIn); job 9 waiting in prolog (Prolog)\n", got)
+
+	var b bytes.Buffer
+	require.NoError(t, printJSON(&b, api.QueueResponse{Entries: es[:1]}))
+	var back api.QueueResponse
+	require.NoError(t, json.Unmarshal(b.Bytes(), &back))
+	require.Equal(t, es[0].Waiting, back.Entries[0].Waiting)
+	require.Contains(t, b.String(), `"job_ids": [`)
+}
+
+// `swarmup job ID` of a job that read nothing yet and waits in its stage-in
+// says so in one line, with its warm-up's progress.
+func TestJobWaitingLine(t *testing.T) {
+	st := &api.JobStatus{JobID: 43, State: api.JobSubmitted,
+		Datasets: []api.JobDataset{{Dataset: "/jfs/imagenet", State: api.TaskWarming, Bytes: 1000, CachedBytes: 400, WarmRateBps: 5}},
+		Waiting:  &api.SlurmWait{Stage: "stage-in", Reason: "BurstBufferStageIn", JobIDs: []uint64{43}, SeenAt: testNow.Add(-20 * time.Second)}}
+	require.Equal(t, "Job 43: waiting in stage-in (BurstBufferStageIn) for its data, 40% warm, ETA 2m (squeue 20s ago); no I/O yet",
+		JobWaiting(testNow, st))
+}

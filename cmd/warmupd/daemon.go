@@ -125,6 +125,7 @@ func build(o options, base zerolog.Logger) (_ *daemon, err error) {
 		Log:         component(base, "api"),
 		Kick:        d.sched.Kick,
 		Changes:     changes,
+		Waits:       d.waits,
 		Stop:        d.sched.Stop,
 		Extra:       extraRoutes(d.mgr.Routes(), d.sched.Routes()),
 		ExtraSlurmd: d.sched.SlurmdRoutes(),
@@ -336,6 +337,16 @@ func (d *daemon) close() error {
 		d.unlock()
 	}
 	return err
+}
+
+// waits is the last squeue poll's jobs waiting for their data (none while
+// squeue is not watched).
+func (d *daemon) waits() (map[uint64]string, time.Time) {
+	if d.watcher == nil {
+		return nil, time.Time{}
+	}
+	w := d.watcher.Waits()
+	return w.Jobs, w.At
 }
 
 // progressWriter writes waiting jobs' progress into their comments

@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"math"
 	"os/exec"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,9 +32,23 @@ import (
 // (job_submit.lua's tag "accel-data:<token>" has no space after the colon.)
 const Marker = "accel-data: "
 
-// WaitReasons are the Slurm reasons of a job that waits for its data:
-// pending in its stage-in, or allocated and running its prolog.
-var WaitReasons = []string{"BurstBufferStageIn", "Prolog"}
+// WaitStages are the Slurm reasons of a job that waits for its data, each
+// with the stage it names: pending in its stage-in, or allocated and running
+// its prolog.
+var WaitStages = []struct{ Reason, Stage string }{
+	{"BurstBufferStageIn", "stage-in"},
+	{"Prolog", "prolog"},
+}
+
+// Stage names the stage a WaitStages reason waits in ("" for any other).
+func Stage(reason string) string {
+	for _, w := range WaitStages {
+		if w.Reason == reason {
+			return w.Stage
+		}
+	}
+	return ""
+}
 
 // ReasonNone is the reason squeue shows for a pending job right after
 // `scontrol update` (measured on 22.05: until the next scheduling pass,
@@ -46,14 +59,14 @@ const ReasonNone = "None"
 // Job is one job squeue lists as waiting for its data.
 type Job struct {
 	JobID   uint64
-	Reason  string // a WaitReasons entry, or ReasonNone
+	Reason  string // a WaitStages reason, or ReasonNone
 	Comment string // the job's comment as squeue printed it
 }
 
 // Listed says whether squeue's job state and reason make a job a candidate:
-// one of WaitReasons, or a pending job with ReasonNone.
+// one of WaitStages, or a pending job with ReasonNone.
 func Listed(state, reason string) bool {
-	return slices.Contains(WaitReasons, reason) || (state == "PENDING" && reason == ReasonNone)
+	return Stage(reason) != "" || (state == "PENDING" && reason == ReasonNone)
 }
 
 // Writer writes waiting jobs' progress into their comments.

@@ -215,6 +215,7 @@ func (s *Server) jobStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.cfg.Metrics.JobAnswered(id, st)
+	s.jobWaiting(st)
 	WriteJSON(w, http.StatusOK, s.withRates(st))
 }
 
@@ -263,6 +264,7 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Verify != nil {
 		s.cfg.Verify.Entries(es)
 	}
+	s.entriesWaiting(r.Context(), es)
 	WriteJSON(w, http.StatusOK, api.QueueResponse{Entries: es})
 }
 

@@ -64,6 +64,10 @@ type Config struct {
 	// or job they wait for changed (the scheduler, the verifier and the
 	// cache manager notify it); nil: a long poll answers only at its timeout.
 	Changes *notify.Hub
+	// Waits is the last squeue poll's jobs waiting for their data (job id
+	// -> Slurm reason) and when it ran (slurmwatch.Watcher.Waits); job
+	// status and queue answers show them. Nil: squeue is not watched.
+	Waits func() (map[uint64]string, time.Time)
 }
 
 // Verifier re-verifies warm data before an answer calls it warm (see

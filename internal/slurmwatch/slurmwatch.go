@@ -13,8 +13,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os/exec"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -106,6 +108,40 @@ type Watcher struct {
 	Progress *jobprogress.Writer
 	Log      zerolog.Logger
 	Now      func() time.Time
+
+	mu    sync.Mutex
+	waits Waits
+}
+
+// Waits are the jobs one squeue poll listed as waiting for their data.
+type Waits struct {
+	At   time.Time         // when squeue ran (zero: never)
+	Jobs map[uint64]string // job id -> Slurm's reason (a jobprogress.WaitStages reason)
+}
+
+// NextWaits is what a poll at time at that listed waiting says, after prev:
+// a job with a wait reason waits; a pending job squeue shows with
+// jobprogress.ReasonNone (right after warmupd rewrote its comment) still
+// waits for the reason it had at the poll before, and is dropped if it had
+// none.
+func NextWaits(prev Waits, waiting []jobprogress.Job, at time.Time) Waits {
+	next := Waits{At: at, Jobs: make(map[uint64]string, len(waiting))}
+	for _, j := range waiting {
+		switch {
+		case jobprogress.Stage(j.Reason) != "":
+			next.Jobs[j.JobID] = j.Reason
+		case prev.Jobs[j.JobID] != "":
+			next.Jobs[j.JobID] = prev.Jobs[j.JobID]
+		}
+	}
+	return next
+}
+
+// Waits returns a copy of what the last poll said about waiting jobs.
+func (w *Watcher) Waits() Waits {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return Waits{At: w.waits.At, Jobs: maps.Clone(w.waits.Jobs)}
 }
 
 // Run polls until ctx is done. A failing squeue is logged (once per change
@@ -143,8 +179,8 @@ func (w *Watcher) Poll(ctx context.Context) error {
 	return w.Apply(ctx, stdout.Bytes(), at)
 }
 
-// Apply records one squeue answer taken at time at: the tagged jobs'
-// expected starts and departures (queue.ObserveSlurmJobs), then, when squeue
+// Apply records one squeue answer taken at time at: the jobs waiting for
+// their data (Waits), the tagged jobs' expected starts and departures (queue.ObserveSlurmJobs), then, when squeue
 // reported no error, reconciliation of the jobs it no longer lists as live
 // (queue.ReconcileJobs).
 func (w *Watcher) Apply(ctx context.Context, data []byte, at time.Time) error {
@@ -152,6 +188,9 @@ func (w *Watcher) Apply(ctx context.Context, data []byte, at time.Time) error {
 	if err != nil {
 		return err
 	}
+	w.mu.Lock()
+	w.waits = NextWaits(w.waits, l.Waiting, at)
+	w.mu.Unlock()
 	ended, err := w.Store.ObserveSlurmJobs(ctx, l.Tagged, w.Now())
 	if err != nil {
 		return err

@@ -100,6 +100,18 @@ type JobStatus struct {
 	Ready    bool         `json:"ready"` // every dataset is in a terminal state (warm, partial, failed, ...)
 	Warm     bool         `json:"warm"`  // every dataset is warm
 	Datasets []JobDataset `json:"datasets"`
+	// Waiting is set while warmupd's last squeue poll listed the job as
+	// waiting for its data (pending in its stage-in, or in its prolog).
+	Waiting *SlurmWait `json:"waiting,omitempty"`
+}
+
+// SlurmWait is the jobs warmupd's last squeue poll listed as waiting for
+// their data in one stage.
+type SlurmWait struct {
+	Stage  string    `json:"stage"`   // "stage-in" or "prolog"
+	Reason string    `json:"reason"`  // Slurm's reason: BurstBufferStageIn or Prolog
+	JobIDs []uint64  `json:"job_ids"` // ascending
+	SeenAt time.Time `json:"seen_at"` // when squeue listed them
 }
 
 // Summarize sets Ready and Warm from the states of the datasets: ready when
@@ -143,6 +155,9 @@ type QueueEntry struct {
 	// itself finished (nil: never). A listing shows the stored state: a warm
 	// entry is as fresh as this check (verifying while a re-check runs).
 	CheckedAt *time.Time `json:"checked_at,omitempty"`
+	// Waiting are the jobs of this task that warmupd's last squeue poll
+	// listed as waiting for their data, one entry per stage.
+	Waiting []SlurmWait `json:"waiting,omitempty"`
 }
 
 // QueueResponse answers GET /v1/queue (?all=1 includes terminal tasks).

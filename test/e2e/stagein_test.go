@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/internal/testutil"
 )
 
 // Stage-in mode (issue 12) runs on a cluster of its own: the same
@@ -131,15 +133,26 @@ func TestStageInWarmsWhilePending(t *testing.T) {
 	w := setup(t, true, "4", "--squeue", squeue, "--squeue-interval", "500ms", "--squeue-progress", "1s", "--scontrol", scontrol)
 	ds := w.vol.WriteFiles(t, "stagein", 10, 4*mib) // 40 MiB at 4 MiB/s: about 10 s
 
+	swarmup := testutil.Binary(t, "cmd/swarmup")
 	id := sbatchStagein(t, ds)
 	var pending bool
 	var progress []string // the distinct comments squeue showed while the job was in stage-in
+	// swarmup's REASON names the job while warmupd's squeue poll lists it in its stage-in.
+	shown := fmt.Sprintf("%s\tjob %d waiting in stage-in (BurstBufferStageIn)", ds, id)
+	var sawSwarmup bool
+	var lastSwarmup string
 	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		l := squeueLine(t, id)
 		if c, ok := strings.CutPrefix(l, "PENDING|BurstBufferStageIn|"); ok {
 			pending = true
 			if strings.Contains(c, "accel-data: ") && (len(progress) == 0 || progress[len(progress)-1] != c) {
 				progress = append(progress, c)
+			}
+			if !sawSwarmup {
+				out, err := w.swarmup(t, swarmup, "--noheader", "--format", "dataset,reason")
+				require.NoError(t, err, "%s", out)
+				lastSwarmup = string(out)
+				sawSwarmup = strings.Contains(lastSwarmup, shown)
 			}
 		}
 		if !strings.HasPrefix(l, "PENDING") {
@@ -154,6 +167,8 @@ func TestStageInWarmsWhilePending(t *testing.T) {
 	require.True(t, slices.ContainsFunc(progress, func(c string) bool { return warmPct.MatchString(c) }),
 		"squeue showed no percentage while the job was pending: %q", progress)
 	t.Logf("squeue comments while pending: %q", progress)
+	require.True(t, sawSwarmup, "swarmup never showed %q while job %d was pending; last output:\n%s", shown, id, lastSwarmup)
+	t.Logf("swarmup while pending:\n%s", lastSwarmup)
 
 	waitDone(t, 120*time.Second, id)
 	tasks := w.tasksFor(t, ds)
