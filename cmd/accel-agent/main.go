@@ -17,6 +17,7 @@ import (
 
 	"github.com/accel-data/accel-data/internal/agent"
 	"github.com/accel-data/accel-data/internal/exitcode"
+	"github.com/accel-data/accel-data/internal/metrics"
 	"github.com/accel-data/accel-data/internal/version"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/config"
@@ -48,6 +49,7 @@ type flags struct {
 	cfg                  agent.Config
 	client               api.Client
 	logLevel, configPath string
+	metrics              string
 	help, version        bool
 }
 
@@ -74,6 +76,7 @@ func newFlags(f *flags) *pflag.FlagSet {
 	fs.IntVar(&cfg.MaxFiles, "agent-max-files", 1<<20, "files remembered per job for distinct-file counts")
 	fs.IntVar(&cfg.DatasetDepth, "agent-dataset-depth", 1, "path components below the mount that name a dataset (1: /jfs/ds)")
 	fs.IntVar(&cfg.SubpathDepth, "agent-subpath-depth", 1, "path components below a dataset that name a subdirectory in reports (1: /jfs/ds/train; 0: none)")
+	fs.StringVar(&f.metrics, "agent-metrics", "", "serve Prometheus metrics at http://HOST:PORT/metrics (empty: off)")
 	fs.BoolVarP(&f.help, "help", "h", false, "show this help")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	fs.Usage = func() { fmt.Fprint(os.Stderr, helpText(fs.FlagUsages())) }
@@ -121,6 +124,16 @@ func run(args []string) int {
 	cfg.Client = client
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if f.metrics != "" {
+		cfg.Metrics = agent.NewMetrics()
+		srv, err := metrics.Listen(f.metrics, "AgentMetrics", cfg.Metrics.Handler())
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "accel-agent: %v\n", err)
+			return int(exitcode.Usage)
+		}
+		defer srv.Close()
+		cfg.Log.Info().Str("addr", srv.Addr()).Msg("serving metrics")
+	}
 	a := agent.New(*cfg)
 	cfg.Log.Info().Str("mount", cfg.Mount).Str("server", client.SocketPath()).Dur("interval", cfg.Interval).Msg("accel-agent started")
 	if err := a.Run(ctx); err != nil {

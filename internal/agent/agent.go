@@ -38,8 +38,10 @@ type Config struct {
 	// Reopen is the wait before reopening the access log after an error.
 	Reopen time.Duration
 	Client *api.Client
-	Log    zerolog.Logger
-	Now    func() time.Time
+	// Metrics receives the agent's counters (nil: none).
+	Metrics *Metrics
+	Log     zerolog.Logger
+	Now     func() time.Time
 }
 
 // Agent follows one mount's access log and reports to warmupd.
@@ -235,6 +237,7 @@ func (a *Agent) Flush(ctx context.Context) {
 	a.agg.Jobs.Sweep()
 	a.ticks++
 	a.mu.Unlock()
+	a.cfg.Metrics.interval(lines, dropped, unattr, unres)
 	rep := api.AccessReport{Node: a.cfg.Node, Mount: a.cfg.Mount, Jobs: jobs, Lines: lines, Dropped: dropped,
 		UnattributedBytes: unattr, UnresolvedBytes: unres, At: a.cfg.Now()}
 	if a.ticks == 1 || a.ticks%20 == 0 {
@@ -256,6 +259,7 @@ func (a *Agent) Flush(ctx context.Context) {
 	if over := len(a.queue) - a.cfg.Buffer; over > 0 {
 		a.queue = append(a.queue[:0:0], a.queue[over:]...)
 		a.lost += int64(over)
+		a.cfg.Metrics.dropped(over)
 	}
 	for len(a.queue) > 0 {
 		r := a.queue[0]
@@ -264,12 +268,16 @@ func (a *Agent) Flush(ctx context.Context) {
 			a.cfg.Log.Warn().Err(err).Int("queued", len(a.queue)).Msg("cannot report to warmupd; keeping the report")
 			var se *api.StatusError
 			if errors.As(err, &se) && se.Code/100 == 4 { // refused: sending it again will not help
+				a.cfg.Metrics.report(ReportRefused)
+				a.cfg.Metrics.dropped(1)
 				a.queue = a.queue[1:]
 				a.lost++
 				continue
 			}
+			a.cfg.Metrics.report(ReportError)
 			return
 		}
+		a.cfg.Metrics.report(ReportOK)
 		a.lost = 0
 		a.queue = a.queue[1:]
 	}

@@ -25,13 +25,17 @@ type Server struct {
 
 // Listen binds addr; an address that cannot be bound is an error saying so,
 // and warmupd refuses to start.
-func (m *Metrics) Listen(addr string) (*Server, error) {
+func (m *Metrics) Listen(addr string) (*Server, error) { return Listen(addr, "Metrics", m.Handler()) }
+
+// Listen serves h at Path on addr; key names the config key that set addr
+// (for the error). accel-agent serves its own registry through it.
+func Listen(addr, key string, h http.Handler) (*Server, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("metrics: cannot listen on %s (Metrics=): %w; free the port, or set Metrics= to another HOST:PORT (empty: off)", addr, err)
+		return nil, fmt.Errorf("metrics: cannot listen on %s (%s=): %w; free the port, or set %s= to another HOST:PORT (empty: off)", addr, key, err, key)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET "+Path, m.Handler())
+	mux.Handle("GET "+Path, h)
 	s := &Server{l: l, done: make(chan error, 1), http: &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,

@@ -124,7 +124,7 @@ var Keys = []string{
 	"Metrics",
 	// accel-agent (issue 10); it also reads Socket, Server, ServerUID, MungeSocket, LogLevel
 	"AgentMount", "AgentAccessLog", "AgentStats", "AgentNode", "AgentInterval", "AgentBuffer", "AgentProcRoot",
-	"AgentPidCache", "AgentInodeCache", "AgentMaxFiles", "AgentDatasetDepth", "AgentSubpathDepth",
+	"AgentPidCache", "AgentInodeCache", "AgentMaxFiles", "AgentDatasetDepth", "AgentSubpathDepth", "AgentMetrics",
 	// warmupd: narrowed warm-ups from the access history (issue 10)
 	"NarrowWarmups",
 	// warmupd: release a job once the first part of its data is warm (issue 12)
