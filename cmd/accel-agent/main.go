@@ -27,7 +27,8 @@ const usage = `accel-agent — what Slurm jobs read from JuiceFS on this node.
 
 accel-agent reads the JuiceFS mount's .accesslog (as root), maps each
 operation's pid to its Slurm job (/proc/PID/cgroup job_NNN, else SLURM_JOB_ID
-in /proc/PID/environ), maps inodes to paths from the lookups it sees, and
+in /proc/PID/environ), maps inodes to paths from the lookups it sees (else, bounded, with juicefs
+info --inode run in the mount), and
 reports to warmupd every --agent-interval and when a job's last process ends:
 bytes read, distinct files and first/last access per job, dataset and
 subdirectory, and the mount's .stats cache counters over the job's time on the
@@ -76,6 +77,9 @@ func newFlags(f *flags) *pflag.FlagSet {
 	fs.IntVar(&cfg.MaxFiles, "agent-max-files", 1<<20, "files remembered per job for distinct-file counts")
 	fs.IntVar(&cfg.DatasetDepth, "agent-dataset-depth", 1, "path components below the mount that name a dataset (1: /jfs/ds)")
 	fs.IntVar(&cfg.SubpathDepth, "agent-subpath-depth", 1, "path components below a dataset that name a subdirectory in reports (1: /jfs/ds/train; 0: none)")
+	fs.StringVar(&cfg.JuiceFS, "juicefs", "/usr/local/bin/juicefs", "the juicefs binary (juicefs info --inode finds inodes no lookup line named)")
+	fs.Float64Var(&cfg.InfoRate, "agent-info-rate", 20, "juicefs info --inode look-ups per second at most (0: none; reads of inodes no lookup named count as unresolved)")
+	fs.IntVar(&cfg.InfoConcurrency, "agent-info-concurrency", 4, "juicefs info --inode look-ups at once at most (over it, a read counts as unresolved)")
 	fs.StringVar(&f.metrics, "agent-metrics", "", "serve Prometheus metrics at http://HOST:PORT/metrics (empty: off)")
 	fs.BoolVarP(&f.help, "help", "h", false, "show this help")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")

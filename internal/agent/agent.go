@@ -35,6 +35,12 @@ type Config struct {
 	MaxFiles     int    // files remembered per job for distinct counts
 	DatasetDepth int
 	SubpathDepth int
+	// JuiceFS is the juicefs binary that resolves inodes no lookup line
+	// named (juicefs info --inode, run in Mount); InfoRate caps those
+	// look-ups per second (0: none), InfoConcurrency the look-ups at once.
+	JuiceFS         string
+	InfoRate        float64
+	InfoConcurrency int
 	// Reopen is the wait before reopening the access log after an error.
 	Reopen time.Duration
 	Client *api.Client
@@ -56,6 +62,7 @@ type Agent struct {
 	parser accesslog.Parser
 	ctx    context.Context // Run's, for the name look-ups
 	named  sync.Map        // job id -> []string: the datasets it named (asked from warmupd)
+	res    *Resolver
 }
 
 // New builds an agent with defaults filled in.
@@ -91,7 +98,26 @@ func New(cfg Config) *Agent {
 		Stats: a.readStats, Named: a.namedDatasets, NewJob: a.askNames,
 	}
 	a.ctx = context.Background()
+	if cfg.JuiceFS != "" && cfg.InfoRate > 0 {
+		drv := &jfs.Driver{Binary: cfg.JuiceFS, Dir: cfg.Mount, Log: cfg.Log}
+		a.res = &Resolver{Info: drv.InfoInode, Rate: cfg.InfoRate, Concurrency: max(cfg.InfoConcurrency, 1),
+			Timeout: DefaultInfoTimeout, NegativeTTL: DefaultInfoNegativeTTL, Now: cfg.Now, Metrics: cfg.Metrics}
+		a.agg.Resolve = a.resolve
+	}
 	return a
+}
+
+// resolve is the aggregator's Resolve (called with a.mu held): the answer
+// comes back under a.mu.
+func (a *Agent) resolve(ino uint64) bool {
+	return a.res.Start(a.ctx, ino, func(rel string, length int64, ok bool) {
+		if !ok {
+			a.cfg.Log.Debug().Uint64("inode", ino).Msg("juicefs info --inode found no path; its reads count as unresolved")
+		}
+		a.mu.Lock()
+		a.agg.Resolved(ino, rel, length, ok)
+		a.mu.Unlock()
+	})
 }
 
 // namedDatasets is the aggregator's Named: the job's datasets once warmupd

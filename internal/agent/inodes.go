@@ -33,6 +33,12 @@ func (in *Inodes) Learn(parent, ino uint64, name []byte, length int64, dir bool)
 	in.m.put(ino, node{parent: parent, name: string(name), length: length, dir: dir})
 }
 
+// LearnPath records ino's whole path relative to the mount (from juicefs
+// info; length -1: unknown), as one name under the root.
+func (in *Inodes) LearnPath(ino uint64, rel string, length int64) {
+	in.m.put(ino, node{parent: RootInode, name: rel, length: length})
+}
+
 // SetLength records a file's length (getattr).
 func (in *Inodes) SetLength(ino uint64, length int64) {
 	if n, ok := in.m.get(ino); ok {

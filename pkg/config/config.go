@@ -125,6 +125,7 @@ var Keys = []string{
 	// accel-agent (issue 10); it also reads Socket, Server, ServerUID, MungeSocket, LogLevel
 	"AgentMount", "AgentAccessLog", "AgentStats", "AgentNode", "AgentInterval", "AgentBuffer", "AgentProcRoot",
 	"AgentPidCache", "AgentInodeCache", "AgentMaxFiles", "AgentDatasetDepth", "AgentSubpathDepth", "AgentMetrics",
+	"AgentInfoRate", "AgentInfoConcurrency",
 	// warmupd: narrowed warm-ups from the access history (issue 10)
 	"NarrowWarmups",
 	// warmupd: release a job once the first part of its data is warm (issue 12)
