@@ -73,7 +73,7 @@ func newFlags(f *flags) *pflag.FlagSet {
 	fs.IntVar(&cfg.Buffer, "agent-buffer", 1000, "reports kept while warmupd is unreachable; beyond it the oldest are dropped and counted")
 	fs.StringVar(&cfg.ProcRoot, "agent-proc-root", "/proc", "where processes' cgroup and environ are read")
 	fs.IntVar(&cfg.PidCache, "agent-pid-cache", 65536, "pids whose job is remembered (least recently used forgotten)")
-	fs.IntVar(&cfg.InodeCache, "agent-inode-cache", 1<<20, "inodes whose name is remembered (least recently used forgotten; a read of a forgotten inode counts as unresolved)")
+	fs.IntVar(&cfg.InodeCache, "agent-inode-cache", 1<<20, "inodes whose name is remembered (least recently used forgotten; a read of a forgotten inode is looked up with juicefs info --inode)")
 	fs.IntVar(&cfg.MaxFiles, "agent-max-files", 1<<20, "files remembered per job for distinct-file counts")
 	fs.IntVar(&cfg.DatasetDepth, "agent-dataset-depth", 1, "path components below the mount that name a dataset (1: /jfs/ds)")
 	fs.IntVar(&cfg.SubpathDepth, "agent-subpath-depth", 1, "path components below a dataset that name a subdirectory in reports (1: /jfs/ds/train; 0: none)")

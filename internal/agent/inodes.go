@@ -7,8 +7,8 @@ const RootInode = 1
 
 // Inodes maps inodes to names under their parents, learnt from the
 // access log's lookup lines, bounded: when full, it forgets the least
-// recently used entry (a later read of a forgotten file counts as
-// unresolved until it is looked up again).
+// recently used entry (a later read of a forgotten file is resolved with
+// juicefs info --inode, or counts as unresolved; see Resolver).
 type Inodes struct {
 	m *lru[uint64, node]
 }
