@@ -17,7 +17,7 @@ import (
 
 	"github.com/accel-data/accel-data/internal/agent"
 	"github.com/accel-data/accel-data/internal/exitcode"
-	"github.com/accel-data/accel-data/internal/metrics"
+	"github.com/accel-data/accel-data/internal/metrics/serve"
 	"github.com/accel-data/accel-data/internal/version"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/config"
@@ -130,7 +130,7 @@ func run(args []string) int {
 	defer stop()
 	if f.metrics != "" {
 		cfg.Metrics = agent.NewMetrics()
-		srv, err := metrics.Listen(f.metrics, "AgentMetrics", cfg.Metrics.Handler())
+		srv, err := serve.Listen(f.metrics, "AgentMetrics", cfg.Metrics.Handler())
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "accel-agent: %v\n", err)
 			return int(exitcode.Usage)

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -24,8 +23,9 @@ const (
 	LookupLimited = "limited" // not asked: over the rate or concurrency cap
 )
 
-// Metrics holds accel-agent's series on a private registry (with the Go and
-// process collectors), served at AgentMetrics=HOST:PORT. Counters of the
+// Metrics holds accel-agent's series on a private registry, served at
+// AgentMetrics=HOST:PORT (without the Go and process collectors: their
+// package links database/sql, which the agent must not). Counters of the
 // access log advance at each report (every AgentInterval). Every method
 // works on a nil *Metrics. It is apart from internal/metrics (warmupd's),
 // whose scrape reads the queue, so the agent links no store.
@@ -59,8 +59,7 @@ func NewMetrics() *Metrics {
 	for _, r := range []string{LookupOK, LookupFailed, LookupLimited} {
 		m.lookups.WithLabelValues(r)
 	}
-	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.lines, m.lost, m.unattributed, m.unresolved, m.reportsDropped, m.reports, m.lookups)
+	m.reg.MustRegister(m.lines, m.lost, m.unattributed, m.unresolved, m.reportsDropped, m.reports, m.lookups)
 	return m
 }
 
