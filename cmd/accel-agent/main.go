@@ -17,6 +17,7 @@ import (
 
 	"github.com/accel-data/accel-data/internal/agent"
 	"github.com/accel-data/accel-data/internal/exitcode"
+	"github.com/accel-data/accel-data/internal/metrics/serve"
 	"github.com/accel-data/accel-data/internal/version"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/config"
@@ -26,7 +27,8 @@ const usage = `accel-agent — what Slurm jobs read from JuiceFS on this node.
 
 accel-agent reads the JuiceFS mount's .accesslog (as root), maps each
 operation's pid to its Slurm job (/proc/PID/cgroup job_NNN, else SLURM_JOB_ID
-in /proc/PID/environ), maps inodes to paths from the lookups it sees, and
+in /proc/PID/environ), maps inodes to paths from the lookups it sees (else, bounded, with juicefs
+info --inode run in the mount), and
 reports to warmupd every --agent-interval and when a job's last process ends:
 bytes read, distinct files and first/last access per job, dataset and
 subdirectory, and the mount's .stats cache counters over the job's time on the
@@ -48,6 +50,7 @@ type flags struct {
 	cfg                  agent.Config
 	client               api.Client
 	logLevel, configPath string
+	metrics              string
 	help, version        bool
 }
 
@@ -70,10 +73,14 @@ func newFlags(f *flags) *pflag.FlagSet {
 	fs.IntVar(&cfg.Buffer, "agent-buffer", 1000, "reports kept while warmupd is unreachable; beyond it the oldest are dropped and counted")
 	fs.StringVar(&cfg.ProcRoot, "agent-proc-root", "/proc", "where processes' cgroup and environ are read")
 	fs.IntVar(&cfg.PidCache, "agent-pid-cache", 65536, "pids whose job is remembered (least recently used forgotten)")
-	fs.IntVar(&cfg.InodeCache, "agent-inode-cache", 1<<20, "inodes whose name is remembered (least recently used forgotten; a read of a forgotten inode counts as unresolved)")
+	fs.IntVar(&cfg.InodeCache, "agent-inode-cache", 1<<20, "inodes whose name is remembered (least recently used forgotten; a read of a forgotten inode is looked up with juicefs info --inode)")
 	fs.IntVar(&cfg.MaxFiles, "agent-max-files", 1<<20, "files remembered per job for distinct-file counts")
 	fs.IntVar(&cfg.DatasetDepth, "agent-dataset-depth", 1, "path components below the mount that name a dataset (1: /jfs/ds)")
 	fs.IntVar(&cfg.SubpathDepth, "agent-subpath-depth", 1, "path components below a dataset that name a subdirectory in reports (1: /jfs/ds/train; 0: none)")
+	fs.StringVar(&cfg.JuiceFS, "juicefs", "/usr/local/bin/juicefs", "the juicefs binary (juicefs info --inode finds inodes no lookup line named)")
+	fs.Float64Var(&cfg.InfoRate, "agent-info-rate", 20, "juicefs info --inode look-ups per second at most (0: none; reads of inodes no lookup named count as unresolved)")
+	fs.IntVar(&cfg.InfoConcurrency, "agent-info-concurrency", 4, "juicefs info --inode look-ups at once at most (over it, a read counts as unresolved)")
+	fs.StringVar(&f.metrics, "agent-metrics", "", "serve Prometheus metrics at http://HOST:PORT/metrics (empty: off)")
 	fs.BoolVarP(&f.help, "help", "h", false, "show this help")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	fs.Usage = func() { fmt.Fprint(os.Stderr, helpText(fs.FlagUsages())) }
@@ -121,6 +128,16 @@ func run(args []string) int {
 	cfg.Client = client
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if f.metrics != "" {
+		cfg.Metrics = agent.NewMetrics()
+		srv, err := serve.Listen(f.metrics, "AgentMetrics", cfg.Metrics.Handler())
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "accel-agent: %v\n", err)
+			return int(exitcode.Usage)
+		}
+		defer srv.Close()
+		cfg.Log.Info().Str("addr", srv.Addr()).Msg("serving metrics")
+	}
 	a := agent.New(*cfg)
 	cfg.Log.Info().Str("mount", cfg.Mount).Str("server", client.SocketPath()).Dur("interval", cfg.Interval).Msg("accel-agent started")
 	if err := a.Run(ctx); err != nil {

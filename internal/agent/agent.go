@@ -35,11 +35,19 @@ type Config struct {
 	MaxFiles     int    // files remembered per job for distinct counts
 	DatasetDepth int
 	SubpathDepth int
+	// JuiceFS is the juicefs binary that resolves inodes no lookup line
+	// named (juicefs info --inode, run in Mount); InfoRate caps those
+	// look-ups per second (0: none), InfoConcurrency the look-ups at once.
+	JuiceFS         string
+	InfoRate        float64
+	InfoConcurrency int
 	// Reopen is the wait before reopening the access log after an error.
 	Reopen time.Duration
 	Client *api.Client
-	Log    zerolog.Logger
-	Now    func() time.Time
+	// Metrics receives the agent's counters (nil: none).
+	Metrics *Metrics
+	Log     zerolog.Logger
+	Now     func() time.Time
 }
 
 // Agent follows one mount's access log and reports to warmupd.
@@ -54,6 +62,7 @@ type Agent struct {
 	parser accesslog.Parser
 	ctx    context.Context // Run's, for the name look-ups
 	named  sync.Map        // job id -> []string: the datasets it named (asked from warmupd)
+	res    *Resolver
 }
 
 // New builds an agent with defaults filled in.
@@ -89,7 +98,26 @@ func New(cfg Config) *Agent {
 		Stats: a.readStats, Named: a.namedDatasets, NewJob: a.askNames,
 	}
 	a.ctx = context.Background()
+	if cfg.JuiceFS != "" && cfg.InfoRate > 0 {
+		drv := &jfs.Driver{Binary: cfg.JuiceFS, Dir: cfg.Mount, Log: cfg.Log}
+		a.res = &Resolver{Info: drv.InfoInode, Rate: cfg.InfoRate, Concurrency: max(cfg.InfoConcurrency, 1),
+			Timeout: DefaultInfoTimeout, NegativeTTL: DefaultInfoNegativeTTL, Now: cfg.Now, Metrics: cfg.Metrics}
+		a.agg.Resolve = a.resolve
+	}
 	return a
+}
+
+// resolve is the aggregator's Resolve (called with a.mu held): the answer
+// comes back under a.mu.
+func (a *Agent) resolve(ino uint64) bool {
+	return a.res.Start(a.ctx, ino, func(rel string, length int64, ok bool) {
+		if !ok {
+			a.cfg.Log.Debug().Uint64("inode", ino).Msg("juicefs info --inode found no path; its reads count as unresolved")
+		}
+		a.mu.Lock()
+		a.agg.Resolved(ino, rel, length, ok)
+		a.mu.Unlock()
+	})
 }
 
 // namedDatasets is the aggregator's Named: the job's datasets once warmupd
@@ -235,6 +263,7 @@ func (a *Agent) Flush(ctx context.Context) {
 	a.agg.Jobs.Sweep()
 	a.ticks++
 	a.mu.Unlock()
+	a.cfg.Metrics.interval(lines, dropped, unattr, unres)
 	rep := api.AccessReport{Node: a.cfg.Node, Mount: a.cfg.Mount, Jobs: jobs, Lines: lines, Dropped: dropped,
 		UnattributedBytes: unattr, UnresolvedBytes: unres, At: a.cfg.Now()}
 	if a.ticks == 1 || a.ticks%20 == 0 {
@@ -256,6 +285,7 @@ func (a *Agent) Flush(ctx context.Context) {
 	if over := len(a.queue) - a.cfg.Buffer; over > 0 {
 		a.queue = append(a.queue[:0:0], a.queue[over:]...)
 		a.lost += int64(over)
+		a.cfg.Metrics.dropped(over)
 	}
 	for len(a.queue) > 0 {
 		r := a.queue[0]
@@ -264,12 +294,16 @@ func (a *Agent) Flush(ctx context.Context) {
 			a.cfg.Log.Warn().Err(err).Int("queued", len(a.queue)).Msg("cannot report to warmupd; keeping the report")
 			var se *api.StatusError
 			if errors.As(err, &se) && se.Code/100 == 4 { // refused: sending it again will not help
+				a.cfg.Metrics.report(ReportRefused)
+				a.cfg.Metrics.dropped(1)
 				a.queue = a.queue[1:]
 				a.lost++
 				continue
 			}
+			a.cfg.Metrics.report(ReportError)
 			return
 		}
+		a.cfg.Metrics.report(ReportOK)
 		a.lost = 0
 		a.queue = a.queue[1:]
 	}

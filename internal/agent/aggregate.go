@@ -57,6 +57,12 @@ type Aggregator struct {
 	Named func(job uint64) (names []string, known bool)
 	// NewJob is called when a job first shows (e.g. to ask for its names).
 	NewJob func(job uint64)
+	// Resolve asks, in the background, for the path of an inode a job read
+	// with no lookup seen (a Resolver); false: it cannot now, and the read
+	// counts as unresolved. The answer comes back through Resolved; until
+	// then the inode's reads wait. Nil: reads of unknown inodes are
+	// unresolved.
+	Resolve func(ino uint64) bool
 
 	Jobs   *Jobs
 	Inodes *Inodes
@@ -64,7 +70,19 @@ type Aggregator struct {
 
 	jobs                            map[uint64]*jobAcc
 	lines, unattributed, unresolved int64
+	waiting                         map[uint64][]heldRead // inode -> its reads while Resolve looks it up
 }
+
+// heldRead is a job's reads of an inode being resolved (consecutive reads
+// of one job are merged).
+type heldRead struct {
+	job         uint64
+	bytes       int64
+	first, last time.Time
+}
+
+// maxHeld bounds the held reads of one inode; beyond, reads are unresolved.
+const maxHeld = 1024
 
 type jobAcc struct {
 	id    uint64
@@ -89,6 +107,7 @@ type pathAcc struct {
 func (a *Aggregator) init() {
 	if a.jobs == nil {
 		a.jobs = map[uint64]*jobAcc{}
+		a.waiting = map[uint64][]heldRead{}
 	}
 	if a.DatasetDepth <= 0 {
 		a.DatasetDepth = 1
@@ -155,13 +174,66 @@ func (a *Aggregator) read(e *accesslog.Entry) {
 		a.unattributed += e.Bytes
 		return
 	}
-	f := j.files[e.Inode]
-	if f == nil {
-		p, ok := a.Inodes.Path(e.Inode)
-		if !ok {
-			a.unresolved += e.Bytes
+	if _, ok := j.files[e.Inode]; !ok {
+		if _, ok := a.Inodes.Path(e.Inode); !ok {
+			a.hold(j.id, e)
 			return
 		}
+	}
+	a.readJob(j, e)
+}
+
+// hold keeps a read of an inode whose path is unknown until Resolve
+// answers (asking it at the inode's first such read).
+func (a *Aggregator) hold(job uint64, e *accesslog.Entry) {
+	held, waiting := a.waiting[e.Inode]
+	if !waiting && (a.Resolve == nil || !a.Resolve(e.Inode)) {
+		a.unresolved += e.Bytes
+		return
+	}
+	if n := len(held); n > 0 && held[n-1].job == job {
+		held[n-1].bytes += e.Bytes
+		held[n-1].last = e.Time
+		return
+	}
+	if len(held) >= maxHeld {
+		a.unresolved += e.Bytes
+		return
+	}
+	a.waiting[e.Inode] = append(held, heldRead{job: job, bytes: e.Bytes, first: e.Time, last: e.Time})
+}
+
+// Resolved takes Resolve's answer for ino: its path relative to the mount
+// and length (-1: unknown), or !ok. The reads held for it are added up
+// under the path, or counted unresolved (also those of a job whose final
+// report went meanwhile).
+func (a *Aggregator) Resolved(ino uint64, rel string, length int64, ok bool) {
+	a.init()
+	held := a.waiting[ino]
+	delete(a.waiting, ino)
+	if ok {
+		a.Inodes.LearnPath(ino, rel, length)
+	}
+	for _, h := range held {
+		j := a.jobs[h.job]
+		if !ok || j == nil {
+			a.unresolved += h.bytes
+			continue
+		}
+		e := accesslog.Entry{Inode: ino, Bytes: h.bytes, Time: h.first}
+		a.readJob(j, &e)
+		if h.last.After(h.first) {
+			e.Bytes, e.Time = 0, h.last
+			a.readJob(j, &e)
+		}
+	}
+}
+
+// readJob adds a read of an inode with a known path to job j.
+func (a *Aggregator) readJob(j *jobAcc, e *accesslog.Entry) {
+	f := j.files[e.Inode]
+	if f == nil {
+		p, _ := a.Inodes.Path(e.Inode)
 		if len(j.files) >= a.MaxFiles {
 			j.files = map[uint64]*fileAcc{} // forget: later reads count as new files (an upper bound)
 		}

@@ -7,8 +7,8 @@ const RootInode = 1
 
 // Inodes maps inodes to names under their parents, learnt from the
 // access log's lookup lines, bounded: when full, it forgets the least
-// recently used entry (a later read of a forgotten file counts as
-// unresolved until it is looked up again).
+// recently used entry (a later read of a forgotten file is resolved with
+// juicefs info --inode, or counts as unresolved; see Resolver).
 type Inodes struct {
 	m *lru[uint64, node]
 }
@@ -31,6 +31,12 @@ func (in *Inodes) Learn(parent, ino uint64, name []byte, length int64, dir bool)
 		return
 	}
 	in.m.put(ino, node{parent: parent, name: string(name), length: length, dir: dir})
+}
+
+// LearnPath records ino's whole path relative to the mount (from juicefs
+// info; length -1: unknown), as one name under the root.
+func (in *Inodes) LearnPath(ino uint64, rel string, length int64) {
+	in.m.put(ino, node{parent: RootInode, name: rel, length: length})
 }
 
 // SetLength records a file's length (getattr).

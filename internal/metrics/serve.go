@@ -1,63 +1,15 @@
 package metrics
 
-import (
-	"context"
-	"errors"
-	"fmt"
-	"net"
-	"net/http"
-	"sync"
-	"time"
-)
+import "github.com/accel-data/accel-data/internal/metrics/serve"
 
 // Path is where the series are served.
-const Path = "/metrics"
+const Path = serve.Path
 
-// Server serves /metrics on its own TCP listener (Metrics=HOST:PORT), apart
-// from the API's doors: Prometheus needs no credential.
-type Server struct {
-	l     net.Listener
-	http  *http.Server
-	done  chan error
-	close sync.Once
-	err   error
-}
+// Server serves /metrics on its own TCP listener (Metrics=HOST:PORT).
+type Server = serve.Server
 
 // Listen binds addr; an address that cannot be bound is an error saying so,
 // and warmupd refuses to start.
 func (m *Metrics) Listen(addr string) (*Server, error) {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("metrics: cannot listen on %s (Metrics=): %w; free the port, or set Metrics= to another HOST:PORT (empty: off)", addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("GET "+Path, m.Handler())
-	s := &Server{l: l, done: make(chan error, 1), http: &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       60 * time.Second,
-	}}
-	go func() {
-		err := s.http.Serve(l)
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
-		}
-		s.done <- err
-	}()
-	return s, nil
-}
-
-// Addr is the bound address (the port chosen for HOST:0).
-func (s *Server) Addr() string { return s.l.Addr().String() }
-
-// Close stops serving and waits for the scrapes in flight (at most 5s).
-// Closing again returns the first Close's result.
-func (s *Server) Close() error {
-	s.close.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.err = errors.Join(s.http.Shutdown(ctx), <-s.done)
-	})
-	return s.err
+	return serve.Listen(addr, "Metrics", m.Handler())
 }

@@ -124,7 +124,8 @@ var Keys = []string{
 	"Metrics",
 	// accel-agent (issue 10); it also reads Socket, Server, ServerUID, MungeSocket, LogLevel
 	"AgentMount", "AgentAccessLog", "AgentStats", "AgentNode", "AgentInterval", "AgentBuffer", "AgentProcRoot",
-	"AgentPidCache", "AgentInodeCache", "AgentMaxFiles", "AgentDatasetDepth", "AgentSubpathDepth",
+	"AgentPidCache", "AgentInodeCache", "AgentMaxFiles", "AgentDatasetDepth", "AgentSubpathDepth", "AgentMetrics",
+	"AgentInfoRate", "AgentInfoConcurrency",
 	// warmupd: narrowed warm-ups from the access history (issue 10)
 	"NarrowWarmups", "NarrowRest",
 	// warmupd: release a job once the first part of its data is warm (issue 12)

@@ -36,6 +36,9 @@ type Driver struct {
 	Binary  string         // path of the juicefs binary; "" means "juicefs" from PATH
 	Threads int            // -p for warmup/check/evict; 0 = juicefs default (50)
 	Log     zerolog.Logger // per-run debug lines; the zero value is silent
+	// Dir is the working directory of the runs ("": the caller's); InfoInode
+	// needs one inside the mount.
+	Dir string
 }
 
 // Warmup fetches every block of paths (files or directories) into the cache
@@ -195,6 +198,26 @@ func (d *Driver) InfoRaw(ctx context.Context, path string) ([]SliceRow, error) {
 	return ParseInfoRaw(stdout), nil
 }
 
+// InfoInode returns the path (relative to the volume's root, without the
+// leading slash) and length of inode ino with `juicefs info --inode INO`,
+// run in Dir, which must be inside the mount.
+func (d *Driver) InfoInode(ctx context.Context, ino uint64) (string, int64, error) {
+	s := strconv.FormatUint(ino, 10)
+	stdout, stderr, err := d.run(ctx, "info", s, []string{"info", "--inode", s})
+	if err != nil {
+		return "", 0, err
+	}
+	p, length, ok := ParseInfoPath(stdout)
+	if !ok { // juicefs info logs an ERROR and exits 0 for an inode it cannot look up
+		msg := lastLogMessage(stderr, "ERROR")
+		if msg == "" {
+			msg = "juicefs info printed no path for it"
+		}
+		return "", 0, &PathError{Op: "info", Path: "inode " + s, Detail: msg}
+	}
+	return p, length, nil
+}
+
 // pathProblem matches the FATAL messages juicefs prints for a bad path.
 var pathProblem = regexp.MustCompile(`open control file|not inside JuiceFS|no such file or directory|already exists|not a directory|same mount point|should not be under|lookup inode for|get inode of|permission denied`)
 
@@ -222,6 +245,7 @@ func (d *Driver) run(ctx context.Context, op, firstPath string, args []string) (
 		return err
 	}
 	cmd.WaitDelay = waitDelay
+	cmd.Dir = d.Dir
 	stdout := &limitedBuffer{limit: stdoutLimit}
 	stderr := &tailBuffer{limit: stderrLimit}
 	cmd.Stdout = stdout

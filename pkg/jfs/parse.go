@@ -226,3 +226,26 @@ func ParseInfoRaw(stdout string) []SliceRow {
 	}
 	return rows
 }
+
+var (
+	infoPath   = regexp.MustCompile(`(?m)^\s*path: (/.*?)\s*$`)
+	infoLength = regexp.MustCompile(`(?m)^\s*length: .*\((\d+) Bytes\)\s*$`)
+)
+
+// ParseInfoPath extracts the first "path:" (without its leading slash) and
+// the exact length ("length: 3.56 MiB (3730526 Bytes)"; -1 when absent) from
+// `juicefs info` stdout. A file with several hard links prints "paths:"
+// instead: not found.
+func ParseInfoPath(stdout string) (string, int64, bool) {
+	m := infoPath.FindStringSubmatch(stdout)
+	if m == nil {
+		return "", 0, false
+	}
+	length := int64(-1)
+	if l := infoLength.FindStringSubmatch(stdout); l != nil {
+		if n, err := strconv.ParseInt(l[1], 10, 64); err == nil {
+			length = n
+		}
+	}
+	return strings.TrimPrefix(m[1], "/"), length, true
+}

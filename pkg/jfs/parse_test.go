@@ -272,3 +272,16 @@ func TestParseMountinfoAndFindMount(t *testing.T) {
 	_, err = FindMount("/jfsx/ds1") // a name prefix is not a parent
 	require.ErrorContains(t, err, "is not inside a JuiceFS mount")
 }
+
+// The path and exact length of `juicefs info` (real 1.4.1 samples).
+func TestParseInfoPath(t *testing.T) {
+	p, n, ok := ParseInfoPath(sample(t, "10b_info_file.txt"))
+	require.True(t, ok)
+	require.Equal(t, "ds1/f000.bin", p)
+	require.Equal(t, int64(3730526), n)
+	p, _, ok = ParseInfoPath(sample(t, "10_info_dir.txt"))
+	require.True(t, ok)
+	require.Equal(t, "ds1", p)
+	_, _, ok = ParseInfoPath("2026/11/25 00:41:01.696180 juicefs[1] <ERROR>: lookup inode 99: no such file or directory\n")
+	require.False(t, ok)
+}
