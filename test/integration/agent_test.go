@@ -315,8 +315,8 @@ func TestNarrowedWarmupWarmsWhatJobsReadFirst(t *testing.T) {
 		return allTerminal(es) && d.CountLogs("subdirectories jobs read are warm") > 0
 	})
 	logs := d.Logs()
-	require.Contains(t, logs, `"message":"narrowed: warming first the subdirectories jobs read"`)
-	require.Contains(t, logs, `"first":["`+ds+`/train"]`)
+	require.Contains(t, logs, `"message":"narrowed warm-up: warming first what jobs read first"`)
+	require.Contains(t, logs, `"first":"`+ds+`/train"`)
 	es, err := d.Client.Queue(ctx, true)
 	require.NoError(t, err)
 	require.Equal(t, api.TaskWarm, byDataset(es.Entries)[ds].State)

@@ -252,11 +252,14 @@ func TestSessionClientRenewsBeforeExpiry(t *testing.T) {
 		_, err := c.Health(ctx)
 		require.NoError(t, err)
 	}
-	require.Equal(t, 1, r.d.CountLogs("TCP session opened"), "one session for the first requests")
+	require.Eventually(t, func() bool { return r.d.CountLogs("TCP session opened") == 1 }, 10*time.Second, 20*time.Millisecond,
+		"one session for the first requests")
 	clk.Add(auth.SessionTTL - auth.SessionRenewMargin)
 	_, err := c.Health(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 2, r.d.CountLogs("TCP session opened"), "renewed at SessionRenewAt, before warmupd's expiry")
+	// warmupd's log reaches the test through a pipe: wait for the line.
+	require.Eventually(t, func() bool { return r.d.CountLogs("TCP session opened") == 2 }, 10*time.Second, 20*time.Millisecond,
+		"renewed at SessionRenewAt, before warmupd's expiry")
 	_, err = c.Health(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 2, r.d.CountLogs("TCP session opened"), "and the new one used")
