@@ -312,7 +312,7 @@ func (v *Volume) evictCold(t testing.TB, files []string) {
 	d := &jfs.Driver{Binary: v.Binary}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		v.Evict(t, files...)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), budget(time.Minute, len(files)))
 		r, err := d.Check(ctx, files)
 		cancel()
 		if err != nil {
@@ -335,9 +335,16 @@ func (v *Volume) Evict(t testing.TB, paths ...string) {
 	if len(paths) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), budget(2*time.Minute, len(paths)))
 	defer cancel()
 	if _, err := (&jfs.Driver{Binary: v.Binary}).EvictBlocks(ctx, paths); err != nil {
 		t.Fatalf("testutil: evict the blocks of %s: %v", paths[0], err)
 	}
+}
+
+// budget is the time a juicefs command over n files may take: base, plus
+// 30 ms a file beyond the first thousand (a test of thousands of files
+// evicts and checks them all through the mount, on a shared machine).
+func budget(base time.Duration, n int) time.Duration {
+	return base + time.Duration(max(n-1000, 0))*30*time.Millisecond
 }
