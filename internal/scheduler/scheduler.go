@@ -204,10 +204,24 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		case <-s.kick:
+			// Every submit kicks; a burst of them is served by one fill
+			// (the kicks that come meanwhile wait in the channel as one).
+			gap := time.NewTimer(kickGap)
+			select {
+			case <-ctx.Done():
+			case <-gap.C:
+			}
+			gap.Stop()
 		case <-replan.C:
 		}
 	}
 }
+
+// kickGap is the least time between two fills started by kicks: at
+// thousands of submits per second, one scheduler round per submit would
+// cost a goroutine wake-up (and a plan check) each; a warm-up starts at
+// most this much later.
+const kickGap = 2 * time.Millisecond
 
 // fill starts tasks while worker slots are free. It returns how soon the
 // planner wants to be asked again (0: at the next tick or kick).

@@ -7,8 +7,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/accel-data/accel-data/internal/pathrule"
 )
@@ -71,7 +74,7 @@ func (pp *PathPolicy) Resolve(p string, c Caller) (string, error) {
 	if pp.mountOf(clean) == "" {
 		return "", &PathError{Path: p, Reason: "not inside a JuiceFS mount (" + strings.Join(pp.Mounts, ", ") + ")", Status: 400}
 	}
-	real, err := filepath.EvalSymlinks(clean)
+	real, err := realPath(clean)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", &PathError{Path: p, Reason: "no such file or directory", Status: 404}
@@ -91,6 +94,24 @@ func (pp *PathPolicy) Resolve(p string, c Caller) (string, error) {
 		if err := readableBy(real, c); err != nil {
 			return "", &PathError{Path: p, Reason: err.Error(), Status: 403}
 		}
+	}
+	return real, nil
+}
+
+// realPath is p with every symlink resolved, from one walk of the path by
+// the kernel (open with O_PATH, then the name /proc gives the descriptor)
+// instead of filepath.EvalSymlinks' lstat of every prefix: on a FUSE mount
+// each of those is a system call that may wait for the mount process, and
+// this runs for every submitted path.
+func realPath(p string) (string, error) {
+	fd, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", &fs.PathError{Op: "open", Path: p, Err: err}
+	}
+	defer unix.Close(fd)
+	real, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
+	if err != nil || !filepath.IsAbs(real) {
+		return filepath.EvalSymlinks(p) // no /proc (or an odd name): the slow way
 	}
 	return real, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -20,10 +21,31 @@ type groupOp struct {
 	done chan error
 }
 
+// groupQueue holds the submissions waiting for a group commit. There is no
+// writer goroutine: the first caller to arrive while none leads becomes the
+// leader and runs groups on its own goroutine (leader/follower group commit,
+// as LevelDB's writer queue), so a lone submission costs no hand-off to
+// another goroutine and back (each a thread wake-up: measured as the largest
+// share of warmupd's CPU per request, docs/performance-submit.md). Callers
+// that arrive while a group runs wait to be answered, and form the next
+// group.
+type groupQueue struct {
+	mu      sync.Mutex
+	idle    sync.Cond // broadcast when leading ends (Close waits for it)
+	pending []*groupOp
+	leading bool
+	closed  bool
+}
+
+// errLead, sent to a waiting caller, makes it the leader: the previous one
+// has its own answer and hands the rest of the queue over, so that no caller
+// runs other people's groups for longer than it takes to reach its own.
+var errLead = errors.New("queue: lead the group commit")
+
 // inGroupTx runs fn in a transaction shared with whatever other callers are
 // waiting at the same moment (group commit): one BEGIN/COMMIT serves them
-// all, and each runs inside its own SAVEPOINT, so an error undoes only that
-// caller's writes. A lone caller gets a transaction of its own at once.
+// all, and an error undoes only its own caller's writes (see runGroup). A
+// lone caller gets a transaction of its own at once, on its own goroutine.
 //
 // fn gets a context that is never cancelled: its statements share one
 // connection with other callers', and go-sqlite3 turns a cancellation into
@@ -31,42 +53,67 @@ type groupOp struct {
 // ctx is checked before its turn instead.
 func (s *Store) inGroupTx(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) (err error) {
 	defer s.timed(time.Now(), &err)
-	op := &groupOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	select {
-	case s.groupCh <- op:
-	case <-s.closing:
-		return errClosed
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	return <-op.done
-}
-
-// groupLoop is the single goroutine that runs group commits until Close.
-func (s *Store) groupLoop() {
-	defer close(s.groupDone)
-	for {
-		var batch []*groupOp
-		select {
-		case op := <-s.groupCh:
-			batch = append(batch, op)
-		case <-s.closing:
-			return
+	op := &groupOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	g := &s.group
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return errClosed
+	}
+	g.pending = append(g.pending, op)
+	if g.leading {
+		g.mu.Unlock()
+		if err := <-op.done; err != errLead {
+			return err
 		}
-	drain:
-		for len(batch) < maxGroup {
-			select {
-			case op := <-s.groupCh:
-				batch = append(batch, op)
-			default:
-				break drain
+		g.mu.Lock() // handed over: leading stays true
+	} else {
+		g.leading = true
+	}
+	for {
+		n := min(len(g.pending), maxGroup)
+		batch := g.pending[:n:n]
+		if g.pending = g.pending[n:]; len(g.pending) == 0 {
+			g.pending = nil
+		}
+		g.mu.Unlock()
+		errs := s.runGroup(batch)
+		mine := false
+		for i, o := range batch {
+			s.noteDamage(&errs[i])
+			if o == op {
+				mine, err = true, errs[i]
+			} else {
+				o.done <- errs[i]
 			}
 		}
-		errs := s.runGroup(batch)
-		for i, op := range batch {
-			s.noteDamage(&errs[i])
-			op.done <- errs[i]
+		g.mu.Lock()
+		if mine {
+			break
 		}
+	}
+	if len(g.pending) > 0 {
+		g.pending[0].done <- errLead
+	} else {
+		g.leading = false
+		g.idle.Broadcast()
+	}
+	g.mu.Unlock()
+	return err
+}
+
+// closeGroups refuses new submissions and waits for the groups in flight
+// (and those already waiting) to be committed.
+func (s *Store) closeGroups() {
+	g := &s.group
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
+	for g.leading {
+		g.idle.Wait()
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 
 var batchNow = time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)
 
-// submitOp is one caller's Submit as groupLoop hands it to runGroup; its
+// submitOp is one caller's Submit as the group leader hands it to runGroup; its
 // answer lands in *resp.
 func submitOp(s *Store, p SubmitParams, resp **api.SubmitResponse) *groupOp {
 	if p.Now.IsZero() {
@@ -127,7 +127,7 @@ func TestGroupFailureAnywhereSparesTheOthers(t *testing.T) {
 }
 
 // TestConcurrentSubmitsAreDurable sends submissions from many goroutines at
-// once (groupLoop batches them as they come), some failing in the database,
+// once (the leader batches them as they come), some failing in the database,
 // then closes the store and opens the file again: every acknowledged
 // submission is there with the request id and task it was answered, and no
 // refused one is.

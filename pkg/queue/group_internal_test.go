@@ -3,11 +3,15 @@ package queue
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/accel-data/accel-data/pkg/api"
@@ -71,4 +75,61 @@ func TestSubmitAfterCloseFails(t *testing.T) {
 	require.NoError(t, s.Close())
 	_, err = s.Submit(context.Background(), SubmitParams{Paths: []string{"/jfs/a"}, Now: time.Now()})
 	require.ErrorIs(t, err, errClosed)
+}
+
+// TestCloseUnderLoadAnswersEveryone: Close while 16 callers keep
+// submitting (leaders handing over to each other): Close returns once the
+// groups in flight are committed, every caller is answered (written or
+// refused with errClosed, nothing else), and what was acknowledged is in
+// the file after reopening.
+func TestCloseUnderLoadAnswersEveryone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.db")
+	s, err := Open(path, zerolog.Nop())
+	require.NoError(t, err)
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		acked  []int64
+		closed atomic.Int64
+	)
+	for w := range 16 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				resp, err := s.Submit(context.Background(), SubmitParams{Paths: []string{fmt.Sprintf("/jfs/w%02d/d%04d", w, i)},
+					UID: 1000, Token: fmt.Sprint(w, "-", i), Source: api.SourceSubmit, Now: time.Now()})
+				if errors.Is(err, errClosed) {
+					closed.Add(1)
+					return
+				}
+				if !assert.NoError(t, err) {
+					return
+				}
+				mu.Lock()
+				acked = append(acked, resp.RequestID)
+				mu.Unlock()
+			}
+		})
+	}
+	for {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 200 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	require.NoError(t, s.Close())
+	wg.Wait()
+	require.EqualValues(t, 16, closed.Load(), "every caller ends with errClosed once the store is closed")
+
+	s, err = Open(path, zerolog.Nop())
+	require.NoError(t, err)
+	defer s.Close()
+	require.Equal(t, len(acked), requestRows(t, s, "requests"), "every acknowledged submission, and no other, is in the file")
+	for _, id := range acked {
+		var n int
+		require.NoError(t, s.r.QueryRow(`SELECT count(*) FROM requests WHERE id = ?`, id).Scan(&n))
+		require.Equal(t, 1, n, "acknowledged request %d", id)
+	}
 }

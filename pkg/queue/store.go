@@ -29,10 +29,7 @@ type Store struct {
 	damage   damage                   // see damage.go
 	observer atomic.Pointer[Observer] // see observe.go
 
-	groupCh   chan *groupOp // group commit of submissions; see group.go
-	closing   chan struct{}
-	groupDone chan struct{}
-	closeOnce sync.Once
+	group groupQueue // group commit of submissions; see group.go
 }
 
 // Options tune Open.
@@ -114,8 +111,7 @@ func OpenWith(path string, log zerolog.Logger, opt Options) (*Store, error) {
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	s.r = r
-	s.groupCh, s.closing, s.groupDone = make(chan *groupOp), make(chan struct{}), make(chan struct{})
-	go s.groupLoop()
+	s.group.idle.L = &s.group.mu
 	return s, nil
 }
 
@@ -140,8 +136,7 @@ func (s *Store) Path() string { return s.path }
 // Close waits for the submissions in flight, then closes both connection
 // pools. Calls after Close fail.
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() { close(s.closing) })
-	<-s.groupDone
+	s.closeGroups()
 	s.closeStmts()
 	var errR error
 	if s.r != nil {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/accel-data/accel-data/internal/testutil"
 	"github.com/accel-data/accel-data/pkg/api"
 )
@@ -47,10 +49,27 @@ func BenchmarkSubmitTCP(b *testing.B) {
 		per := func(a, b time.Duration) float64 { return float64((b - a).Microseconds()) / 4000 }
 		return sample{r, per(w0, procCPU(d.Pid())), per(m0, procCPU(m.Pid())), per(c0, selfCPU())}
 	}
+	credClient := func() *api.Client { return &api.Client{Server: addr, MungeSocket: m.Socket} }
+	if only := os.Getenv("ACCEL_BENCH_ONLY"); only != "" {
+		// Profiling: one way, round after round, for a profiler attached
+		// to warmupd (perf record -p); prints each round's rate.
+		ways := map[string]func() *api.Client{"cred": credClient, "unix": unixClient,
+			"sess": func() func() *api.Client {
+				shared := &api.Client{Server: addr, MungeSocket: m.Socket, Sessions: true}
+				return func() *api.Client { return shared }
+			}()}
+		way, ok := ways[only]
+		require.True(b, ok, "ACCEL_BENCH_ONLY=%s: want cred, sess or unix", only)
+		for i := range benchRounds(tcpRounds) {
+			x := measure(way)
+			b.Logf("round %d: %s %.0f req/s, warmupd %.0f µs/req, munged %.0f µs/req, client %.0f µs/req", i, only, x.rate, x.warmupd, x.munged, x.client)
+		}
+		return
+	}
 	var cred, sess, unix []sample
 	var credRatio, sessRatio []float64
-	for range tcpRounds {
-		c := measure(func() *api.Client { return &api.Client{Server: addr, MungeSocket: m.Socket} })
+	for range benchRounds(tcpRounds) {
+		c := measure(credClient)
 		shared := &api.Client{Server: addr, MungeSocket: m.Socket, Sessions: true}
 		s := measure(func() *api.Client { return shared })
 		u := measure(unixClient)
@@ -84,6 +103,15 @@ func BenchmarkSubmitTCP(b *testing.B) {
 
 // tcpRounds is how many rounds BenchmarkSubmitTCP takes the medians of.
 const tcpRounds = 5
+
+// benchRounds is n, or ACCEL_BENCH_ROUNDS when set (more rounds for a
+// profiler, fewer for a quick look).
+func benchRounds(n int) int {
+	if v, err := strconv.Atoi(os.Getenv("ACCEL_BENCH_ROUNDS")); err == nil && v > 0 {
+		return v
+	}
+	return n
+}
 
 func medianF(xs []float64) float64 {
 	s := slices.Clone(xs)
