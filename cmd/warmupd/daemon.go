@@ -124,6 +124,7 @@ func build(o options, base zerolog.Logger) (_ *daemon, err error) {
 		Paths:       server.PathPolicy{Mounts: d.mounts, MaxPaths: o.maxPaths, MinDepth: o.minDepth, MaxRequestBytes: o.cache.MaxRequestBytes},
 		Log:         component(base, "api"),
 		Kick:        d.sched.Kick,
+		Stale:       func(paths ...string) { d.mgr.Stale(paths...); changes.Notify(paths...) },
 		Changes:     changes,
 		Waits:       d.waits,
 		Stop:        d.sched.Stop,
