@@ -74,26 +74,37 @@ func (d *Driver) Changelog(ctx context.Context, metaURL string, from int64) ([]C
 
 // ParseChangelog parses `juicefs changelog` output: one "VER: ENTRY" per
 // line. A last line without its newline (output cut at the bound) is left
-// out.
+// out. Lines it cannot parse are skipped, and the error names the first and
+// counts them: the entries returned are still good.
 func ParseChangelog(stdout string) ([]ChangeEntry, error) {
 	if i := strings.LastIndexByte(stdout, '\n'); i < len(stdout)-1 {
 		stdout = stdout[:i+1]
 	}
 	var out []ChangeEntry
+	var first error
+	bad := 0
 	for line := range strings.SplitSeq(stdout, "\n") {
 		if line == "" {
 			continue
 		}
 		v, entry, ok := strings.Cut(line, ": ")
 		ver, err := strconv.ParseInt(v, 10, 64)
+		var e ChangeEntry
 		if !ok || err != nil {
-			return out, fmt.Errorf("jfs: changelog line %q: want \"VERSION: ENTRY\"", line)
+			err = fmt.Errorf("jfs: changelog line %q: want \"VERSION: ENTRY\"", line)
+		} else {
+			e, err = ParseChangeEntry(ver, entry)
 		}
-		e, err := ParseChangeEntry(ver, entry)
 		if err != nil {
-			return out, err
+			if bad++; first == nil {
+				first = err
+			}
+			continue
 		}
 		out = append(out, e)
+	}
+	if bad > 0 {
+		return out, fmt.Errorf("%w (%d changelog lines skipped; is this a JuiceFS 1.4 client?)", first, bad)
 	}
 	return out, nil
 }

@@ -48,14 +48,17 @@ func TestParseChangelogSample(t *testing.T) {
 }
 
 // Output cut at the driver's bound keeps the complete lines; a line that is
-// not "VER: ENTRY" or an entry of the wrong shape is an error that names it.
+// not "VER: ENTRY" or an entry of the wrong shape is skipped, and the error
+// names it.
 func TestParseChangelogCutAndBad(t *testing.T) {
 	es, err := ParseChangelog("7: 1.5|ACCESS(1)|(1,1)\n8: 2.0|CREATE(1,x,0,0,1,420,18,,Keep,tr")
 	require.NoError(t, err)
 	require.Len(t, es, 1)
 	require.Equal(t, time.Unix(1, 500_000_000), es[0].Time)
 	for _, bad := range []string{"x: 1.0|ACCESS(1)|(1,1)\n", "9: 1.0|ACCESS(1)\n", "9: 1.0|ACCESS(%ZZ)|(1,1)\n", "9: nope|ACCESS(1)|(1,1)\n"} {
-		_, err := ParseChangelog(bad)
-		require.Error(t, err, bad)
+		es, err := ParseChangelog(bad + "10: 3.0|ACCESS(1)|(1,1)\n")
+		require.ErrorContains(t, err, "1 changelog lines skipped", bad)
+		require.Len(t, es, 1, "the good line after it still counts")
+		require.Equal(t, int64(10), es[0].Ver)
 	}
 }

@@ -94,3 +94,55 @@ func (s *Store) StaleCandidates(ctx context.Context, limit int) (_ []CheckCandid
 	defer s.done(time.Now(), &err)
 	return s.checkCandidates(ctx, `WHERE d.stale_at IS NOT NULL AND t.state = ?1 ORDER BY d.stale_at, d.id LIMIT ?3`, limit)
 }
+
+// WarmDataset is a dataset whose task is warm, and when it was last checked.
+type WarmDataset struct {
+	Path      string
+	CheckedAt time.Time // zero when never checked
+	Stale     bool      // already marked stale by an event
+}
+
+// WarmDatasets lists the datasets whose task is warm (the ones an event can
+// mark stale), by path.
+func (s *Store) WarmDatasets(ctx context.Context) (_ []WarmDataset, err error) {
+	defer s.done(time.Now(), &err)
+	rows, err := s.r.QueryContext(ctx, `SELECT d.path, d.checked_at, d.stale_at IS NOT NULL
+		FROM datasets d JOIN tasks t ON t.dataset_id = d.id WHERE t.state = ? ORDER BY d.path`, string(api.TaskWarm))
+	out, err := readAll(rows, err, func(rows *sql.Rows, w *WarmDataset) error {
+		var at sql.NullInt64
+		err := rows.Scan(&w.Path, &at, &w.Stale)
+		w.CheckedAt = fromNullNS(at)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue: warm datasets: %w", err)
+	}
+	return out, nil
+}
+
+// ChangelogCursor returns the last JuiceFS changelog version read from
+// volume (0: none yet).
+func (s *Store) ChangelogCursor(ctx context.Context, volume string) (v int64, err error) {
+	defer s.done(time.Now(), &err)
+	err = s.r.QueryRowContext(ctx, `SELECT version FROM changelog_cursor WHERE volume = ?`, volume).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("queue: changelog cursor of %s: %w", volume, err)
+	}
+	return v, nil
+}
+
+// SetChangelogCursor records that the changelog of volume was read up to
+// version (never backwards).
+func (s *Store) SetChangelogCursor(ctx context.Context, volume string, version int64, now time.Time) error {
+	return s.inTx(ctx, func(tx *wtx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO changelog_cursor (volume, version, updated_at) VALUES (?1, ?2, ?3)
+			ON CONFLICT (volume) DO UPDATE SET version = max(version, excluded.version), updated_at = excluded.updated_at`,
+			volume, version, ns(now)); err != nil {
+			return fmt.Errorf("queue: changelog cursor of %s: %w", volume, err)
+		}
+		return nil
+	})
+}
