@@ -136,7 +136,7 @@ var Keys = []string{
 	// warm-up shards (issue 11)
 	"ShardBytes", "WarmupPartition", "WarmupQOS", "WarmupMaxNodes", "WarmupMinBytes", "WarmupSpool", "WarmupUser", "WarmupRunner", "WarmupPendingMax",
 	// stale events (issue 11): miss reports and the JuiceFS changelog
-	"EventRefreshInterval",
+	"EventRefreshInterval", "ChangelogMeta", "ChangelogInterval",
 }
 
 // Apply sets every flag of fs named by an entry, unless the flag was already
