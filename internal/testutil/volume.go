@@ -53,6 +53,10 @@ type Volume struct {
 	// Bandwidth is the warm-up bandwidth in MiB/s (0 = unlimited) the volume
 	// was made with (BandwidthEnv, else DefaultBandwidth).
 	Bandwidth float64
+	// MetaURL names the volume's metadata for the commands that take one
+	// (`juicefs config`, `juicefs changelog`): a real volume's sqlite3 URL,
+	// the stand-in's volume directory.
+	MetaURL string
 
 	mountArgs []string // real client: the argv of `juicefs mount`, for Remount
 	backing   string   // stand-in with WithFUSE: the volume directory its FUSE mounts serve
@@ -108,6 +112,7 @@ func NewVolume(t testing.TB, opts ...VolumeOption) *Volume {
 		v.backing = filepath.Join(dir, "vol")
 		formatAt = v.backing
 	}
+	v.MetaURL = formatAt
 	args := []string{"format", formatAt, "--cache-dir", v.CacheDir}
 	if o.hashPrefix {
 		args = append(args, "--hash-prefix")
@@ -143,6 +148,7 @@ func newRealVolume(t testing.TB, bin string, bw float64, o volumeOptions) *Volum
 	dir := t.TempDir()
 	v := &Volume{Mount: filepath.Join(dir, "mnt"), CacheDir: filepath.Join(dir, "cache"), Binary: bin, Real: true, Bandwidth: bw, dir: dir}
 	metaURL := "sqlite3://" + filepath.Join(dir, "meta.db")
+	v.MetaURL = metaURL
 	format := []string{"format", "--storage", "file", "--bucket", filepath.Join(dir, "bucket"), "--trash-days", "0", "--no-update"}
 	if o.hashPrefix {
 		format = append(format, "--hash-prefix")
