@@ -82,7 +82,7 @@ func TestChangelogMarksChangedWarmDatasets(t *testing.T) {
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
 	drv.entries = []jfs.ChangeEntry{
 		entry(t, 5, at(-time.Hour), "CREATE", 11, "early.bin", 0, 0, 1, 420, 18, "", "Keep", "true", 0), // before the check
-		entry(t, 6, at(time.Second), "CREATE", 30, "x", 0, 0, 1, 420, 18, "", "Keep", "true", 0),         // no warm dataset
+		entry(t, 6, at(time.Second), "CREATE", 30, "x", 0, 0, 1, 420, 18, "", "Keep", "true", 0),        // no warm dataset
 		entry(t, 7, at(2*time.Second), "UNLINK", 11, "old.bin", 0, "false", "true"),
 		entry(t, 8, at(3*time.Second), "MOVE", 20, "a", 30, "b", 0, 0, 0, "false"), // out of /jfs/other
 		entry(t, 9, at(4*time.Second), "SETATTR", 41, 1, 0, 0, 0, 420, 0, 0, 0, 0, 0, 0, 0, 0),
