@@ -2,12 +2,9 @@ package jfs_test
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
@@ -19,8 +16,7 @@ import (
 // The changelog of a volume that has none is ErrChangelogOff; once enabled
 // (`juicefs config META-URL --changelog`) it lists what the mount creates,
 // renames and removes, with parent inodes that `juicefs info --inode` turns
-// into paths. (A real client picks the setting up at its next refresh of
-// the volume's format: the test creates probe files until one is logged.)
+// into paths.
 func TestDriverChangelog(t *testing.T) {
 	v := testutil.NewVolume(t, testutil.WithFUSE())
 	d := &jfs.Driver{Binary: v.Binary, Dir: v.Mount, Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel)}
@@ -28,25 +24,7 @@ func TestDriverChangelog(t *testing.T) {
 	_, err := d.Changelog(ctx, v.MetaURL, 1)
 	require.ErrorIs(t, err, jfs.ErrChangelogOff)
 
-	out, err := exec.Command(v.Binary, "config", v.MetaURL, "--changelog").CombinedOutput()
-	require.NoError(t, err, string(out))
-	var from int64
-	probe := 0
-	require.Eventually(t, func() bool {
-		probe++
-		name := fmt.Sprintf("probe%d", probe)
-		require.NoError(t, os.WriteFile(filepath.Join(v.Mount, name), nil, 0o644))
-		es, err := d.Changelog(ctx, v.MetaURL, 1)
-		require.NoError(t, err)
-		for _, e := range es {
-			if c, ok := e.Change(); ok && c.Kind == "create" && c.Names[0].Name == name {
-				from = e.Ver + 1
-				return true
-			}
-		}
-		return false
-	}, 3*time.Minute, 500*time.Millisecond, "the mount logs its operations once the changelog is on")
-
+	from := v.EnableChangelog(t)
 	ds := filepath.Join(v.Mount, "ds")
 	require.NoError(t, os.Mkdir(ds, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(ds, "a"), []byte("x"), 0o644))
