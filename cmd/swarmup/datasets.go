@@ -75,15 +75,24 @@ var datasetDefaults = []string{"path", "size", "files", "cached", "ratio", "chec
 // ratioHow says how a dataset's ratio was obtained: "walked" (every file
 // checked), "sampled±0.9%" (a random sample of its files; the ratio holds
 // within that at 99 % confidence) or "inferred" (from an event: warmupd
-// evicted it).
+// evicted it), followed by "stale: miss report 2m ago" (or "stale: changelog
+// …") when an event since says it may be out of date.
 func ratioHow(c cellCtx, d api.Dataset) string {
+	how := string(d.RatioMethod)
 	switch {
 	case d.RatioMethod == "":
-		return empty(c)
+		how = empty(c)
 	case d.RatioMethod == api.RatioSampled:
-		return fmt.Sprintf("sampled±%.2g%%", 100*d.RatioBound)
+		how = fmt.Sprintf("sampled±%.2g%%", 100*d.RatioBound)
 	}
-	return string(d.RatioMethod)
+	if d.StaleAt == nil {
+		return how
+	}
+	when := "at " + formatTime(c, *d.StaleAt)
+	if c.tty {
+		when = formatTime(c, *d.StaleAt) + " ago"
+	}
+	return fmt.Sprintf("%s stale: %s %s", how, d.StaleReason.Label(), when)
 }
 
 // NewCmdDatasets builds `swarmup datasets`. runF replaces datasetsRun in tests.
@@ -97,7 +106,10 @@ file count, how much of it the last check found in the cache (CACHED, RATIO),
 when that check ran (CHECKED: an age on a terminal, RFC 3339 otherwise), HOW the
 ratio was obtained (walked: every file checked; sampled±X%: a random sample of
 its files, within ±X% at 99 % confidence; inferred: from an event such as an
-eviction, without a check), the
+eviction, without a check; "stale: miss report 2m ago" or "stale: changelog …"
+when an event since says it may be out of date: a job read it from object
+storage, or files were created, removed or renamed under it; warmupd checks it
+again soon, and --json has stale_at, stale_reason and stale_detail), the
 state of its latest warm-up task and how many Slurm jobs that need it are
 RUNNING or QUEUED. DENSITY is the share of the dataset jobs read (distinct bytes
 read ÷ size) and HITRATIO the byte hit ratio of those jobs, both from accel-agent

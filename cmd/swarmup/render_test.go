@@ -90,19 +90,26 @@ func TestDatasetsTable(t *testing.T) {
 		{Path: "/jfs/new", Bytes: 512},
 	}
 	density, hit := 0.25, 0.999
+	stale := testNow.Add(-2 * time.Minute)
+	ds = append(ds, api.Dataset{Path: "/jfs/read", Bytes: 1 << 30, Files: 1, CachedBytes: 1 << 30, CachedRatio: 1, CheckedAt: &checked,
+		RatioMethod: api.RatioWalked, StaleAt: &stale, StaleReason: api.StaleMissReport, StaleDetail: "job 7 on n1", State: api.TaskWarm})
 	ds[0].ReadDensity, ds[0].HitRatio = &density, &hit
 	cols, err := selectColumns(datasetColumns, datasetDefaults, "")
 	require.NoError(t, err)
 	var b bytes.Buffer
 	require.NoError(t, renderTable(&IOStreams{Out: &b, IsTTY: true}, OutputOptions{}, testNow, cols, ds))
 	require.Equal(t, ""+
-		"PATH           SIZE     FILES    CACHED  RATIO               CHECKED  HOW           STATE  RUNNING  QUEUED  DENSITY  HITRATIO\n"+
-		"/jfs/imagenet  150 GiB  1281167  75 GiB  [#####-----] 50.0%  2h05m    sampled±0.9%  warm   2        1       25.0%    99.9%\n"+
-		"/jfs/new       512 B    0        0 B     [----------] 0.0%   -        -             -      0        0       -        -\n", b.String())
+		"PATH           SIZE     FILES    CACHED   RATIO                CHECKED  HOW                                  STATE  RUNNING  QUEUED  DENSITY  HITRATIO\n"+
+		"/jfs/imagenet  150 GiB  1281167  75 GiB   [#####-----] 50.0%   2h05m    sampled±0.9%                         warm   2        1       25.0%    99.9%\n"+
+		"/jfs/new       512 B    0        0 B      [----------] 0.0%    -        -                                    -      0        0       -        -\n"+
+		"/jfs/read      1.0 GiB  1        1.0 GiB  [##########] 100.0%  2h05m    walked stale: miss report 2m00s ago  warm   0        0       -        -\n", b.String())
 
 	b.Reset()
 	require.NoError(t, renderTable(&IOStreams{Out: &b}, OutputOptions{NoHeader: true, Format: "path,checked"}, testNow, mustCols(t, datasetColumns, datasetDefaults, "path,checked"), ds))
-	require.Equal(t, "/jfs/imagenet\t2026-11-24T22:55:00Z\n/jfs/new\t\n", b.String())
+	require.Equal(t, "/jfs/imagenet\t2026-11-24T22:55:00Z\n/jfs/new\t\n/jfs/read\t2026-11-24T22:55:00Z\n", b.String())
+	b.Reset()
+	require.NoError(t, renderTable(&IOStreams{Out: &b}, OutputOptions{NoHeader: true, Format: "path,how"}, testNow, mustCols(t, datasetColumns, datasetDefaults, "path,how"), ds[2:]))
+	require.Equal(t, "/jfs/read\twalked stale: miss report at 2026-11-25T00:58:00Z\n", b.String())
 }
 
 func mustCols[T any](t *testing.T, all []column[T], def []string, f string) []column[T] {

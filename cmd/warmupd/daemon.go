@@ -47,6 +47,7 @@ type daemon struct {
 	srv          *server.Server
 	listeners    []net.Listener
 	watcher      *slurmwatch.Watcher // nil: squeue watch off
+	changelog    *cachemgr.Changelog // nil: ChangelogMeta empty
 	closeMetrics func()              // stops serving /metrics (Metrics=)
 }
 
@@ -115,6 +116,15 @@ func build(o options, base zerolog.Logger) (_ *daemon, err error) {
 	}
 	d.sched = scheduler.New(o.sched, d.store, driver, component(base, "scheduler"), time.Now)
 	d.verifier = cachemgr.NewVerifier(o.verify, d.store, driver, component(base, "verify"), time.Now)
+	stale := func(paths ...string) { d.mgr.Stale(paths...); changes.Notify(paths...) }
+	if o.changelog.MetaURL != "" {
+		// The changelog names inodes; `juicefs info --inode` run in the
+		// (first) mount turns them into paths under it.
+		o.changelog.Mount = d.mounts[0]
+		inMount := &jfs.Driver{Binary: o.juicefs, Log: component(base, "jfs"), Dir: d.mounts[0]}
+		d.changelog = cachemgr.NewChangelog(o.changelog, d.store, inMount, component(base, "changelog"), time.Now)
+		d.changelog.Stale = stale
+	}
 	d.verifier.Kick = d.sched.Kick
 	d.verifier.Changed = changes.Notify
 	d.srv = server.New(server.Config{
@@ -124,6 +134,7 @@ func build(o options, base zerolog.Logger) (_ *daemon, err error) {
 		Paths:       server.PathPolicy{Mounts: d.mounts, MaxPaths: o.maxPaths, MinDepth: o.minDepth, MaxRequestBytes: o.cache.MaxRequestBytes},
 		Log:         component(base, "api"),
 		Kick:        d.sched.Kick,
+		Stale:       stale,
 		Changes:     changes,
 		Waits:       d.waits,
 		Stop:        d.sched.Stop,
@@ -285,6 +296,9 @@ func (d *daemon) run(ctx context.Context) error {
 	spawn("preverify", func(ctx context.Context) error { d.verifier.PreVerify(ctx); return nil })
 	if d.watcher != nil {
 		spawn("squeue", func(ctx context.Context) error { d.watcher.Run(ctx); return nil })
+	}
+	if d.changelog != nil {
+		spawn("changelog", func(ctx context.Context) error { d.changelog.Run(ctx); return nil })
 	}
 	d.log.Info().Str("socket", d.o.socket).Str("database", d.o.database).Str("juicefs", d.o.juicefs).
 		Strs("mounts", d.mounts).Int("workers", d.sched.Workers()).Str("owner", d.sched.Owner()).Stringer("cache", d.mgr).Str("version", version.String()).Msg("warmupd ready")

@@ -67,6 +67,7 @@ type options struct {
 	warmThreads int
 	cache       cachemgr.Config
 	verify      cachemgr.VerifyConfig
+	changelog   cachemgr.ChangelogConfig
 	windows     string
 	squeue      string
 	squeueEvery time.Duration
@@ -136,6 +137,9 @@ func newFlags(o *options) (fs *pflag.FlagSet, help, showVersion *bool) {
 	fs.StringVar(&o.cache.CacheDir, "cache-dir", "", "the shared JuiceFS cache directory, for free-space reports (default: from <mount>/.config)")
 	fs.DurationVar(&o.cache.PlanInterval, "plan-interval", 100*time.Millisecond, "least time between two planner rounds (stretched to 5x the time a plan takes on a large store)")
 	fs.DurationVar(&o.cache.RefreshInterval, "refresh-interval", 10*time.Minute, "re-check period of a 1 GiB dataset's cache status (bigger ones less often; negative: never)")
+	fs.DurationVar(&o.cache.EventRefreshInterval, "event-refresh-interval", cachemgr.DefaultEventRefreshInterval, "a warm dataset an event marked stale (an agent's miss report, the JuiceFS changelog) is checked again as soon as its last check is this old, before any periodic check: at most one check per dataset per interval (negative: events only mark, the periodic refresh checks)")
+	fs.StringVar(&o.changelog.MetaURL, "changelog-meta", "", "the volume's metadata URL (e.g. redis://meta:6379/1; a password goes in META_PASSWORD): read its JuiceFS 1.4 metadata changelog ('juicefs changelog') to mark warm datasets stale when files are created, removed, renamed or written under them (empty: off; a volume without 'juicefs config --changelog' is reported and asked again every 10 intervals)")
+	fs.DurationVar(&o.changelog.Interval, "changelog-interval", cachemgr.DefaultChangelogInterval, "how often the metadata changelog is read (with --changelog-meta); keep it well below the changelog's retention (2h by default)")
 	fs.StringVar(&o.windows, "active-windows", "", "idle windows for active warm-up of popular datasets, e.g. 22:00-06:00,12:00-13:00 (local time; empty: off)")
 	fs.StringVar(&o.cache.StatsMount, "stats-mount", "", "JuiceFS mount whose .stats gives object-storage traffic (default: the first of --mounts)")
 	fs.StringVar(&o.squeue, "squeue", "/usr/bin/squeue", "squeue binary, run as 'squeue --json' to learn pending jobs' expected start (needs contrib's job_submit.lua; empty: off)")

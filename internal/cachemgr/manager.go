@@ -62,6 +62,12 @@ type Config struct {
 	// Changed is told each dataset whose task was evicted or found short
 	// (notify.Hub.Notify: it wakes waiting prologs); nil: nobody.
 	Changed func(paths ...string)
+	// EventRefreshInterval is the least time between two checks of a
+	// dataset that events (a miss report, the changelog) marked stale: it is
+	// refreshed as soon as its last check is that old, whatever the number
+	// of events (default 1m; 0 keeps the default, negative: events do not
+	// trigger checks, the periodic refresh alone does).
+	EventRefreshInterval time.Duration
 	// Sampler checks a warm dataset in the periodic refresh (by a sample of
 	// its files where it has a manifest); nil: a full --check every time.
 	Sampler *Sampler
@@ -96,8 +102,10 @@ type Manager struct {
 	// (run by Refresh) before the guard lets them start; sized holds the
 	// paths whose check completed (an empty dataset stays at 0 bytes).
 	sizing chan string
-	asked  map[string]bool
-	sized  map[string]bool
+	// wake is poked when an event marked a dataset stale (Stale).
+	wake  chan struct{}
+	asked map[string]bool
+	sized map[string]bool
 
 	evicting map[int64]bool // task ids whose eviction runs now
 	evictWG  sync.WaitGroup // the eviction goroutines; see Wait
@@ -111,6 +119,9 @@ func New(cfg Config, store *queue.Store, driver Driver, log zerolog.Logger, now 
 	if cfg.RefreshInterval == 0 {
 		cfg.RefreshInterval = 10 * time.Minute
 	}
+	if cfg.EventRefreshInterval == 0 {
+		cfg.EventRefreshInterval = DefaultEventRefreshInterval
+	}
 	if now == nil {
 		now = time.Now
 	}
@@ -118,7 +129,7 @@ func New(cfg Config, store *queue.Store, driver Driver, log zerolog.Logger, now 
 		cfg.Sampler = NewSampler("", cfg.Planner.WarmRatio, driver, log, 0)
 	}
 	return &Manager{cfg: cfg, store: store, driver: driver, log: log, now: now,
-		sizing: make(chan string, 1024), asked: map[string]bool{}, sized: map[string]bool{},
+		sizing: make(chan string, 1024), wake: make(chan struct{}, 1), asked: map[string]bool{}, sized: map[string]bool{},
 		evicting: map[int64]bool{}}
 }
 

@@ -33,6 +33,7 @@ func (m *Manager) Refresh(ctx context.Context) {
 				return
 			case p := <-m.sizing:
 				m.size(ctx, p)
+			case <-m.wake:
 			case <-time.After(5 * time.Second):
 			}
 			continue
@@ -78,12 +79,55 @@ func CheckDue(base time.Duration, bytes int64) time.Duration {
 	return time.Duration(float64(base) * f)
 }
 
-// refreshOne checks the most overdue dataset; false when none is due.
+// DefaultEventRefreshInterval is Config.EventRefreshInterval's default.
+const DefaultEventRefreshInterval = time.Minute
+
+// Stale is told the datasets an event just marked stale in the store (a miss
+// report: queue.Store.RecordAccess; the changelog: Changelog). It wakes
+// Refresh, which checks them before any periodic check (refreshOne decides
+// when: at most once per EventRefreshInterval per dataset).
+func (m *Manager) Stale(paths ...string) {
+	if len(paths) == 0 {
+		return
+	}
+	select {
+	case m.wake <- struct{}{}:
+	default: // already poked
+	}
+}
+
+// EventDue reports whether a dataset that an event marked stale may be
+// checked now: its last check is at least EventRefreshInterval old (so a
+// storm of events costs one check per dataset per interval); never when
+// event-driven checks are off.
+func (m *Manager) EventDue(c queue.CheckCandidate, now time.Time) bool {
+	if m.cfg.EventRefreshInterval < 0 || c.StaleAt.IsZero() {
+		return false
+	}
+	return c.CheckedAt.IsZero() || now.Sub(c.CheckedAt) >= m.cfg.EventRefreshInterval
+}
+
+// refreshOne checks the dataset most in need: first one an event marked
+// stale (EventDue), else the most overdue by CheckDue; false when none is
+// due. Either check samples the dataset where it has a manifest and walks it
+// again only when the sample says it changed (Sampler.Check).
 func (m *Manager) refreshOne(ctx context.Context) bool {
+	now := m.now()
+	if m.cfg.EventRefreshInterval >= 0 {
+		stale, err := m.store.StaleCandidates(ctx, 64)
+		if err != nil && !queue.IsDamaged(err) { // the store logs damage itself, once
+			m.log.Warn().Err(err).Msg("refresh: list stale datasets")
+		}
+		for _, c := range stale {
+			if m.EventDue(c, now) {
+				m.refresh(ctx, c)
+				return true
+			}
+		}
+	}
 	if m.cfg.RefreshInterval < 0 {
 		return false // periodic refresh off; sizing still runs
 	}
-	now := m.now()
 	cands, err := m.store.CheckCandidates(ctx, 64)
 	if err != nil {
 		if !queue.IsDamaged(err) { // the store logs damage itself, once
@@ -95,24 +139,40 @@ func (m *Manager) refreshOne(ctx context.Context) bool {
 		if !c.CheckedAt.IsZero() && now.Sub(c.CheckedAt) < CheckDue(m.cfg.RefreshInterval, c.Bytes) {
 			continue
 		}
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-		chk, verdict, err := m.cfg.Sampler.Check(cctx, c.Path)
-		cancel()
-		if err != nil {
-			m.log.Debug().Err(err).Str("dataset", c.Path).Msg("refresh check")
-			// Record the attempt so one broken path does not starve the rest.
-			_ = m.store.RecordCheck(ctx, c.Path, queue.Check{Bytes: c.Bytes, CachedBytes: c.CachedBytes, Ratio: ratio(c.CachedBytes, c.Bytes)}, m.now())
-			return true
-		}
-		if err := m.store.RecordCheck(ctx, c.Path, chk, m.now()); err != nil {
-			m.log.Warn().Err(err).Str("dataset", c.Path).Msg("record check")
-		}
-		if c.State == api.TaskWarm && verdict == Short {
-			m.lostBlocks(ctx, c, chk.Ratio)
-		}
+		m.refresh(ctx, c)
 		return true
 	}
 	return false
+}
+
+// refresh checks one dataset and records what it found.
+func (m *Manager) refresh(ctx context.Context, c queue.CheckCandidate) {
+	started := m.now()
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	chk, verdict, err := m.cfg.Sampler.Check(cctx, c.Path)
+	cancel()
+	if err != nil {
+		m.log.Debug().Err(err).Str("dataset", c.Path).Msg("refresh check")
+		// Record the attempt so one broken path does not starve the rest; a
+		// stale mark stays (checked again after EventRefreshInterval).
+		keep := queue.Check{Bytes: c.Bytes, CachedBytes: c.CachedBytes, Ratio: ratio(c.CachedBytes, c.Bytes)}
+		if !c.StaleAt.IsZero() {
+			keep.Started = c.StaleAt.Add(-time.Nanosecond)
+		}
+		_ = m.store.RecordCheck(ctx, c.Path, keep, m.now())
+		return
+	}
+	chk.Started = started
+	if err := m.store.RecordCheck(ctx, c.Path, chk, m.now()); err != nil {
+		m.log.Warn().Err(err).Str("dataset", c.Path).Msg("record check")
+	}
+	if !c.StaleAt.IsZero() {
+		m.log.Info().Str("dataset", c.Path).Str("event", c.StaleReason.Label()).Float64("ratio", chk.Ratio).
+			Str("how", string(chk.Method)).Bool("short", verdict == Short).Msg("checked a dataset an event marked stale")
+	}
+	if c.State == api.TaskWarm && verdict == Short {
+		m.lostBlocks(ctx, c, chk.Ratio)
+	}
 }
 
 // lostBlocks handles a warm dataset a periodic check found short, the way a

@@ -125,9 +125,10 @@ func (v *Verifier) Close() {
 }
 
 // Fresh reports whether a last check lets warmupd call its path warm now:
-// it finished at most MaxAge ago and found at least the target ratio.
+// it finished at most MaxAge ago, found at least the target ratio, and no
+// event since (a miss report, the changelog) marked the path stale.
 func (v *Verifier) Fresh(c queue.LastCheck) bool {
-	return !c.CheckedAt.IsZero() && v.now().Sub(c.CheckedAt) <= v.cfg.MaxAge && c.Ratio >= v.cfg.TargetRatio
+	return !c.CheckedAt.IsZero() && !c.Stale && v.now().Sub(c.CheckedAt) <= v.cfg.MaxAge && c.Ratio >= v.cfg.TargetRatio
 }
 
 // judge returns the state to report for a path whose task is in state st and
@@ -219,6 +220,7 @@ func (v *Verifier) verify(path string) {
 		if verdict == Warm {
 			result = metrics.VerifyWarm
 		}
+		chk.Started = start // an event during the check is kept
 		if err := v.store.RecordCheck(sctx, path, chk, v.now()); err != nil {
 			log.Warn().Err(err).Msg("record re-verification")
 			return

@@ -21,7 +21,7 @@ func (s *Server) accessReport(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusBadRequest, fmt.Sprintf("bad node %q: set the agent's node name (AgentNode, default the host name)", rep.Node), "")
 		return
 	}
-	n, err := s.cfg.Store.RecordAccess(r.Context(), rep, s.cfg.Now())
+	rec, err := s.cfg.Store.RecordAccess(r.Context(), rep, s.cfg.Now())
 	if errors.Is(err, queue.ErrNoNode) {
 		WriteError(w, http.StatusBadRequest, err.Error(), "")
 		return
@@ -46,7 +46,14 @@ func (s *Server) accessReport(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Log.Warn().Str("node", rep.Node).Int64("lines_lost", rep.Dropped).Int64("reports_lost", rep.ReportsDropped).
 			Msg("agent lost access-log lines or reports: its figures are low")
 	}
-	WriteJSON(w, http.StatusOK, api.AccessResponse{Jobs: n})
+	if len(rec.Stale) > 0 {
+		s.cfg.Log.Info().Strs("datasets", rec.Stale).Str("node", rep.Node).
+			Msg("jobs missed the cache on warm datasets: marked stale, to be checked again")
+		if s.cfg.Stale != nil {
+			s.cfg.Stale(rec.Stale...)
+		}
+	}
+	WriteJSON(w, http.StatusOK, api.AccessResponse{Jobs: rec.Jobs})
 }
 
 // jobIO answers GET /v1/jobs/{id}/io.

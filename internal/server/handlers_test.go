@@ -42,6 +42,7 @@ type rig struct {
 	kicks   int
 	health  error
 	hub     *notify.Hub
+	stale   []string
 }
 
 func newRig(t *testing.T, extra map[string]http.HandlerFunc) *rig {
@@ -65,6 +66,7 @@ func newRig(t *testing.T, extra map[string]http.HandlerFunc) *rig {
 		MaxBody: 4096,
 		Kick:    func() { r.mu.Lock(); r.kicks++; r.mu.Unlock() },
 		Stop:    func(ids []int64) { r.mu.Lock(); r.stopped = append(r.stopped, ids); r.mu.Unlock() },
+		Stale:   func(p ...string) { r.mu.Lock(); r.stale = append(r.stale, p...); r.mu.Unlock() },
 		Rate:    func(string) float64 { return 1 << 20 },
 		Extra:   extra,
 		Health: func(context.Context) (Health, error) {

@@ -35,6 +35,10 @@ type Config struct {
 	Health func(ctx context.Context) (Health, error)
 	// Rate gives the measured warm-up speed of a dataset (bytes/s, 0 unknown).
 	Rate func(dataset string) float64
+	// Stale is told the warm datasets an agent's report marked stale (its
+	// jobs missed the cache there; queue.MissSuspect): the cache manager's
+	// Manager.Stale, which refreshes them first. May be nil.
+	Stale func(paths ...string)
 	// Stop stops the running warm-ups of tasks the store just took away
 	// (cancelled), so their juicefs processes end now, not at the next
 	// heartbeat (the scheduler's Stop); may be nil.

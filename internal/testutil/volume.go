@@ -53,6 +53,10 @@ type Volume struct {
 	// Bandwidth is the warm-up bandwidth in MiB/s (0 = unlimited) the volume
 	// was made with (BandwidthEnv, else DefaultBandwidth).
 	Bandwidth float64
+	// MetaURL names the volume's metadata for the commands that take one
+	// (`juicefs config`, `juicefs changelog`): a real volume's sqlite3 URL,
+	// the stand-in's volume directory.
+	MetaURL string
 
 	mountArgs []string // real client: the argv of `juicefs mount`, for Remount
 	backing   string   // stand-in with WithFUSE: the volume directory its FUSE mounts serve
@@ -108,6 +112,7 @@ func NewVolume(t testing.TB, opts ...VolumeOption) *Volume {
 		v.backing = filepath.Join(dir, "vol")
 		formatAt = v.backing
 	}
+	v.MetaURL = formatAt
 	args := []string{"format", formatAt, "--cache-dir", v.CacheDir}
 	if o.hashPrefix {
 		args = append(args, "--hash-prefix")
@@ -143,6 +148,7 @@ func newRealVolume(t testing.TB, bin string, bw float64, o volumeOptions) *Volum
 	dir := t.TempDir()
 	v := &Volume{Mount: filepath.Join(dir, "mnt"), CacheDir: filepath.Join(dir, "cache"), Binary: bin, Real: true, Bandwidth: bw, dir: dir}
 	metaURL := "sqlite3://" + filepath.Join(dir, "meta.db")
+	v.MetaURL = metaURL
 	format := []string{"format", "--storage", "file", "--bucket", filepath.Join(dir, "bucket"), "--trash-days", "0", "--no-update"}
 	if o.hashPrefix {
 		format = append(format, "--hash-prefix")
@@ -347,4 +353,38 @@ func (v *Volume) Evict(t testing.TB, paths ...string) {
 // evicts and checks them all through the mount, on a shared machine).
 func budget(base time.Duration, n int) time.Duration {
 	return base + time.Duration(max(n-1000, 0))*30*time.Millisecond
+}
+
+// EnableChangelog turns on the volume's metadata changelog (`config
+// META-URL --changelog`) and returns once the mount logs its operations: a
+// real client picks the setting up at its next refresh of the volume's
+// format, so probe files are created at the mount root until `changelog`
+// lists one. It returns the version to read new entries from.
+func (v *Volume) EnableChangelog(t testing.TB) int64 {
+	t.Helper()
+	v.run(t, "config", v.MetaURL, "--changelog")
+	deadline := time.Now().Add(3 * time.Minute)
+	for i := 0; ; i++ {
+		name := fmt.Sprintf("changelogprobe%d", i)
+		if err := os.WriteFile(filepath.Join(v.Mount, name), nil, 0o644); err != nil {
+			t.Fatalf("testutil: probe the changelog: %v", err)
+		}
+		out, err := exec.Command(v.Binary, "changelog", "--from", "1", "--follow=false", v.MetaURL).Output()
+		if err != nil {
+			t.Fatalf("testutil: juicefs changelog: %v", err)
+		}
+		for line := range strings.SplitSeq(string(out), "\n") {
+			if strings.Contains(line, "|CREATE(1,"+name+",") {
+				ver, err := strconv.ParseInt(line[:strings.IndexByte(line, ':')], 10, 64)
+				if err != nil {
+					t.Fatalf("testutil: changelog line %q", line)
+				}
+				return ver + 1
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testutil: the mount logged no operation 3 minutes after `config --changelog`")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }

@@ -140,3 +140,24 @@ const (
 // RatioMethods is the one list of ratio methods; pkg/queue's test checks the
 // schema's CHECK constraint against it.
 var RatioMethods = []RatioMethod{RatioWalked, RatioSampled, RatioInferred}
+
+// StaleReason says which event marked a dataset's cached ratio as possibly
+// out of date since its last check.
+type StaleReason string
+
+// The events that mark a dataset stale.
+const (
+	// StaleMissReport: an accel-agent report shows a job reading the
+	// dataset from object storage (cache misses) while its status says warm.
+	StaleMissReport StaleReason = "miss_report"
+	// StaleChangelog: the JuiceFS metadata changelog shows files created,
+	// removed or renamed under the dataset.
+	StaleChangelog StaleReason = "changelog"
+)
+
+// StaleReasons is the one list of stale reasons; pkg/queue's test checks the
+// schema's CHECK constraint against it.
+var StaleReasons = []StaleReason{StaleMissReport, StaleChangelog}
+
+// Label is the reason for people ("miss report", "changelog").
+func (r StaleReason) Label() string { return strings.ReplaceAll(string(r), "_", " ") }

@@ -179,6 +179,13 @@ type Dataset struct {
 	RatioMethod RatioMethod `json:"ratio_method,omitempty"`
 	RatioBound  float64     `json:"ratio_bound,omitempty"`
 	RatioSample int64       `json:"ratio_sample,omitempty"`
+	// StaleAt is the first event since CheckedAt that says the ratio may be
+	// out of date (StaleReason: a miss report, the changelog; StaleDetail
+	// what it was); the cache manager re-checks such a dataset first. Absent
+	// when none.
+	StaleAt     *time.Time  `json:"stale_at,omitempty"`
+	StaleReason StaleReason `json:"stale_reason,omitempty"`
+	StaleDetail string      `json:"stale_detail,omitempty"`
 	State       TaskState   `json:"state,omitempty"` // state of its latest task
 	JobsRunning int         `json:"jobs_running"`
 	JobsQueued  int         `json:"jobs_queued"`

@@ -135,6 +135,8 @@ var Keys = []string{
 	"StageInDeadline", "SqueueProgress", "Scontrol",
 	// warm-up shards (issue 11)
 	"ShardBytes", "WarmupPartition", "WarmupQOS", "WarmupMaxNodes", "WarmupMinBytes", "WarmupSpool", "WarmupUser", "WarmupRunner", "WarmupPendingMax",
+	// stale events (issue 11): miss reports and the JuiceFS changelog
+	"EventRefreshInterval", "ChangelogMeta", "ChangelogInterval",
 }
 
 // Apply sets every flag of fs named by an entry, unless the flag was already

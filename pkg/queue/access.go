@@ -41,14 +41,24 @@ func pruneAccess(ctx context.Context, tx *wtx, now int64) error {
 // ErrNoNode is returned for an access report without a node name.
 var ErrNoNode = errors.New("queue: access report without a node")
 
-// RecordAccess adds an agent's report (deltas) to the access history and
-// returns the number of job reports recorded.
-func (s *Store) RecordAccess(ctx context.Context, r api.AccessReport, now time.Time) (int, error) {
+// AccessRecorded is what RecordAccess did with a report.
+type AccessRecorded struct {
+	Jobs int // job reports recorded
+	// Stale are the warm datasets the report's misses marked stale
+	// (MissSuspect): the cache manager should refresh them.
+	Stale []string
+}
+
+// RecordAccess adds an agent's report (deltas) to the access history, and
+// marks stale the warm datasets its jobs missed (MissSuspect).
+func (s *Store) RecordAccess(ctx context.Context, r api.AccessReport, now time.Time) (AccessRecorded, error) {
 	if r.Node == "" {
-		return 0, ErrNoNode
+		return AccessRecorded{}, ErrNoNode
 	}
 	t := ns(now)
-	return len(r.Jobs), s.inTx(ctx, func(tx *wtx) error {
+	var out AccessRecorded
+	err := s.inTx(ctx, func(tx *wtx) error {
+		out = AccessRecorded{Jobs: len(r.Jobs)}
 		if err := recordMount(ctx, tx, r, t); err != nil {
 			return err
 		}
@@ -59,12 +69,18 @@ func (s *Store) RecordAccess(ctx context.Context, r api.AccessReport, now time.T
 			if j.JobID == 0 {
 				continue
 			}
-			if err := recordJob(ctx, tx, r.Node, j, t); err != nil {
+			stale, err := recordJob(ctx, tx, r.Node, j, t)
+			if err != nil {
 				return fmt.Errorf("queue: record access of job %d: %w", j.JobID, err)
 			}
+			out.Stale = append(out.Stale, stale...)
 		}
 		return nil
 	})
+	if err != nil {
+		return AccessRecorded{}, err
+	}
+	return out, nil
 }
 
 func recordMount(ctx context.Context, tx *wtx, r api.AccessReport, t int64) error {
@@ -99,7 +115,9 @@ func recordMount(ctx context.Context, tx *wtx, r api.AccessReport, t int64) erro
 	return nil
 }
 
-func recordJob(ctx context.Context, tx *wtx, node string, j api.JobAccess, t int64) error {
+// recordJob adds one job's report; it returns the datasets its misses marked
+// stale.
+func recordJob(ctx context.Context, tx *wtx, node string, j api.JobAccess, t int64) (stale []string, err error) {
 	var bytes, files int64
 	var first, last time.Time
 	for _, p := range j.Paths {
@@ -121,7 +139,7 @@ func recordJob(ctx context.Context, tx *wtx, node string, j api.JobAccess, t int
 			last_at = coalesce(max(last_at, excluded.last_at), last_at, excluded.last_at), updated_at = excluded.updated_at`,
 		int64(j.JobID), node, bytes, files, max(j.HitBytes, 0), max(j.MissBytes, 0), max(j.GetBytes, 0), j.Final,
 		nullNS(first), nullNS(last), t); err != nil {
-		return err
+		return nil, err
 	}
 	for _, p := range j.Paths {
 		if p.Dataset == "" || p.Dataset[0] != '/' {
@@ -137,21 +155,21 @@ func recordJob(ctx context.Context, tx *wtx, node string, j api.JobAccess, t int
 			RETURNING distinct_bytes`,
 			int64(j.JobID), node, p.Dataset, p.Subpath, max(p.Bytes, 0), max(p.DistinctBytes, 0), max(p.Files, 0),
 			nullNS(p.First), nullNS(p.Last)).Scan(&distinct); err != nil {
-			return err
+			return nil, err
 		}
 		// The largest distinct bytes one job read here (over its nodes: a
 		// job's ranks read the same files), decayed.
 		var jobDistinct, jobFiles int64
 		if err := tx.QueryRowContext(ctx, `SELECT max(distinct_bytes), max(files) FROM job_path_io WHERE job_id = ? AND dataset = ? AND subpath = ?`,
 			int64(j.JobID), p.Dataset, p.Subpath).Scan(&jobDistinct, &jobFiles); err != nil {
-			return err
+			return nil, err
 		}
 		var ob, od, of float64
 		var at int64
 		err := tx.QueryRowContext(ctx, `SELECT bytes, distinct_bytes, files, decayed_at FROM access_paths WHERE dataset = ? AND subpath = ?`,
 			p.Dataset, p.Subpath).Scan(&ob, &od, &of, &at)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
+			return nil, err
 		}
 		k := decay(at, t)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO access_paths (dataset, subpath, bytes, distinct_bytes, files, last_seen, decayed_at)
@@ -159,7 +177,7 @@ func recordJob(ctx context.Context, tx *wtx, node string, j api.JobAccess, t int
 			ON CONFLICT (dataset, subpath) DO UPDATE SET bytes = excluded.bytes, distinct_bytes = excluded.distinct_bytes,
 				files = excluded.files, last_seen = max(last_seen, excluded.last_seen), decayed_at = excluded.decayed_at`,
 			p.Dataset, p.Subpath, ob*k+float64(max(p.Bytes, 0)), max(od*k, float64(jobDistinct)), max(of*k, float64(jobFiles)), t); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	// The job's cache counters, shared among the datasets it read on this
@@ -168,7 +186,7 @@ func recordJob(ctx context.Context, tx *wtx, node string, j api.JobAccess, t int
 	if j.HitBytes+j.MissBytes > 0 {
 		perDataset, total, err := jobDatasetBytes(ctx, tx, j.JobID, node)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for ds, b := range perDataset {
 			share := float64(b) / float64(total)
@@ -176,7 +194,7 @@ func recordJob(ctx context.Context, tx *wtx, node string, j api.JobAccess, t int
 			var at int64
 			err := tx.QueryRowContext(ctx, `SELECT hit_bytes, miss_bytes, decayed_at FROM access_datasets WHERE dataset = ?`, ds).Scan(&oh, &om, &at)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return err
+				return nil, err
 			}
 			k := decay(at, t)
 			if _, err := tx.ExecContext(ctx, `INSERT INTO access_datasets (dataset, hit_bytes, miss_bytes, last_seen, decayed_at)
@@ -184,11 +202,18 @@ func recordJob(ctx context.Context, tx *wtx, node string, j api.JobAccess, t int
 				ON CONFLICT (dataset) DO UPDATE SET hit_bytes = excluded.hit_bytes, miss_bytes = excluded.miss_bytes,
 					last_seen = excluded.last_seen, decayed_at = excluded.decayed_at`,
 				ds, oh*k+share*float64(max(j.HitBytes, 0)), om*k+share*float64(max(j.MissBytes, 0)), t); err != nil {
-				return err
+				return nil, err
+			}
+			marked, err := missStaleTx(ctx, tx, ds, node, j.JobID, share*float64(max(j.HitBytes, 0)), share*float64(max(j.MissBytes, 0)), t)
+			if err != nil {
+				return nil, err
+			}
+			if marked {
+				stale = append(stale, ds)
 			}
 		}
 	}
-	return nil
+	return stale, nil
 }
 
 // jobDatasetBytes returns the bytes a job read per dataset on node, and their sum.

@@ -26,9 +26,9 @@ func TestAccessHistoryJobIOAndDensity(t *testing.T) {
 
 	r1 := t0.Add(5 * time.Second)
 	train := api.PathAccess{Dataset: "/jfs/ds", Subpath: "train", Bytes: 300, DistinctBytes: 300, Files: 3, First: r1, Last: r1}
-	n, err := s.RecordAccess(ctx(), accessReport("n1", 7, false, 100, 200, train), r1)
+	rec, err := s.RecordAccess(ctx(), accessReport("n1", 7, false, 100, 200, train), r1)
 	require.NoError(t, err)
-	require.Equal(t, 1, n)
+	require.Equal(t, 1, rec.Jobs)
 	// the second report adds deltas: 100 more bytes of train, now final
 	train2 := api.PathAccess{Dataset: "/jfs/ds", Subpath: "train", Bytes: 100, DistinctBytes: 100, Files: 1, First: r1.Add(time.Second), Last: r1.Add(2 * time.Second)}
 	_, err = s.RecordAccess(ctx(), accessReport("n1", 7, true, 100, 0, train2), r1.Add(3*time.Second))

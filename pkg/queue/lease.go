@@ -40,6 +40,9 @@ type Check struct {
 	Method api.RatioMethod
 	Bound  float64
 	Sample int64
+	// Started is when the check began (zero: when it is recorded). A stale
+	// event recorded after it is kept: the check may not have seen it.
+	Started time.Time
 }
 
 // method is c's method as stored.
@@ -186,7 +189,7 @@ func leaseHeld(res sql.Result, taskID int64, owner string) error {
 func (s *Store) Progress(ctx context.Context, taskID int64, owner string, r Check, now time.Time) error {
 	return s.inTx(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE datasets SET files = ?, bytes = ?, cached_bytes = ?, cached_ratio = ?, checked_at = ?,
-				ratio_method = ?, ratio_bound = ?, ratio_sample = ?
+				ratio_method = ?, ratio_bound = ?, ratio_sample = ?, `+clearStale+`
 			WHERE id = (SELECT dataset_id FROM tasks WHERE id = ? AND state = ? AND lease_owner = ?)`,
 			r.Files, r.Bytes, r.CachedBytes, r.Ratio, ns(now), r.method(), r.Bound, r.Sample, taskID, string(api.TaskWarming), owner)
 		if err != nil {
@@ -234,7 +237,7 @@ func (s *Store) Finish(ctx context.Context, taskID int64, owner string, o Outcom
 		if o.Check != nil {
 			ratio = sql.NullFloat64{Float64: o.Check.Ratio, Valid: true}
 			if _, err := tx.ExecContext(ctx, `UPDATE datasets SET files = ?, bytes = ?, cached_bytes = ?, cached_ratio = ?, checked_at = ?,
-					ratio_method = ?, ratio_bound = ?, ratio_sample = ? WHERE id = ?`,
+					ratio_method = ?, ratio_bound = ?, ratio_sample = ?, `+clearStale+` WHERE id = ?`,
 				o.Check.Files, o.Check.Bytes, o.Check.CachedBytes, o.Check.Ratio, ns(now), o.Check.method(), o.Check.Bound, o.Check.Sample, dsID); err != nil {
 				return fmt.Errorf("queue: record check of task %d: %w", taskID, err)
 			}

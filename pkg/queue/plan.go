@@ -153,7 +153,7 @@ func markEvictedTx(ctx context.Context, tx *wtx, taskID, dsID int64, reason stri
 		return fmt.Errorf("queue: mark task %d evicted: %w", taskID, err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE datasets SET cached_bytes = 0, cached_ratio = 0, checked_at = ?,
-			ratio_method = ?, ratio_bound = 0, ratio_sample = 0 WHERE id = ?`,
+			ratio_method = ?, ratio_bound = 0, ratio_sample = 0, `+clearStale+` WHERE id = ?`,
 		ns(now), string(api.RatioInferred), dsID); err != nil {
 		return fmt.Errorf("queue: mark task %d evicted: %w", taskID, err)
 	}
@@ -168,6 +168,10 @@ type CheckCandidate struct {
 	CachedBytes int64
 	CheckedAt   time.Time // zero when never checked
 	State       api.TaskState
+	// StaleAt is the first event since CheckedAt that marked it stale
+	// (zero: none), StaleReason which kind.
+	StaleAt     time.Time
+	StaleReason api.StaleReason
 }
 
 // CheckCandidates returns up to limit datasets that are warm, partial or
@@ -175,16 +179,24 @@ type CheckCandidate struct {
 // least recently checked first, never-checked ones before all others.
 func (s *Store) CheckCandidates(ctx context.Context, limit int) (_ []CheckCandidate, err error) {
 	defer s.done(time.Now(), &err)
-	rows, err := s.r.QueryContext(ctx, `SELECT coalesce(t.id, 0), d.path, d.bytes, d.cached_bytes, d.checked_at, coalesce(t.state, '')
-		FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id
-		WHERE t.id IS NULL OR t.state IN (?1, ?2)
+	return s.checkCandidates(ctx, `WHERE t.id IS NULL OR t.state IN (?1, ?2)
 		ORDER BY d.checked_at, d.id LIMIT ?3`, // NULLs (never checked) sort first; index datasets_checked
+		limit)
+}
+
+// checkCandidates lists datasets with their tasks; where is the query's
+// WHERE, ORDER BY and LIMIT (?1 warm, ?2 partial, ?3 limit).
+func (s *Store) checkCandidates(ctx context.Context, where string, limit int) ([]CheckCandidate, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT coalesce(t.id, 0), d.path, d.bytes, d.cached_bytes, d.checked_at, coalesce(t.state, ''),
+			d.stale_at, coalesce(d.stale_reason, '')
+		FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id `+where,
 		string(api.TaskWarm), string(api.TaskPartial), limit)
 	out, err := readAll(rows, err, func(rows *sql.Rows, c *CheckCandidate) error {
-		var checked sql.NullInt64
-		var st string
-		err := rows.Scan(&c.TaskID, &c.Path, &c.Bytes, &c.CachedBytes, &checked, &st)
+		var checked, stale sql.NullInt64
+		var st, reason string
+		err := rows.Scan(&c.TaskID, &c.Path, &c.Bytes, &c.CachedBytes, &checked, &st, &stale, &reason)
 		c.CheckedAt, c.State = fromNullNS(checked), api.TaskState(st)
+		c.StaleAt, c.StaleReason = fromNullNS(stale), api.StaleReason(reason)
 		return err
 	})
 	if err != nil {

@@ -17,6 +17,9 @@ type LastCheck struct {
 	CheckedAt time.Time // zero when the path was never checked by itself
 	Ratio     float64
 	State     api.TaskState // "" when the path has no task of its own
+	// Stale: an event since CheckedAt (a miss report, the changelog) says
+	// the ratio may be out of date.
+	Stale bool
 }
 
 // LastChecks returns the last check of each path that has a row in the cache
@@ -30,7 +33,7 @@ func (s *Store) LastChecks(ctx context.Context, paths []string) (map[string]Last
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT d.path, d.checked_at, d.cached_ratio, coalesce(t.state, '')
+	rows, err := s.r.QueryContext(ctx, `SELECT d.path, d.checked_at, d.cached_ratio, coalesce(t.state, ''), d.stale_at IS NOT NULL
 		FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id
 		WHERE d.path IN (SELECT value FROM json_each(?))`, string(b))
 	type pathCheck struct {
@@ -40,7 +43,7 @@ func (s *Store) LastChecks(ctx context.Context, paths []string) (map[string]Last
 	list, err := readAll(rows, err, func(rows *sql.Rows, c *pathCheck) error {
 		var at sql.NullInt64
 		var st string
-		err := rows.Scan(&c.path, &at, &c.Ratio, &st)
+		err := rows.Scan(&c.path, &at, &c.Ratio, &st, &c.Stale)
 		c.CheckedAt, c.State = fromNullNS(at), api.TaskState(st)
 		return err
 	})

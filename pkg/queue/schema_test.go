@@ -104,6 +104,7 @@ func TestCheckListsMatchAPIConstants(t *testing.T) {
 	require.Equal(t, strs(api.Sources), checkList(t, schema("requests"), "source"))
 	require.Equal(t, strs(api.Sources), checkList(t, schema("claims"), "source"))
 	require.Equal(t, strs(api.RatioMethods), checkList(t, schema("datasets"), "ratio_method"))
+	require.Equal(t, strs(api.StaleReasons), checkList(t, schema("datasets"), "stale_reason"))
 	// The lists are every constant pkg/api declares (catches a new state added there only).
 	// (less TaskVerifying, which is reported and never stored).
 	stored := slices.DeleteFunc(apiConstants(t, "TaskState"), func(s string) bool { return s == string(api.TaskVerifying) })

@@ -51,7 +51,8 @@ func (s *Store) Queue(ctx context.Context, all bool) (_ []api.QueueEntry, err er
 func (s *Store) Datasets(ctx context.Context) (_ []api.Dataset, err error) {
 	defer s.done(time.Now(), &err)
 	rows, err := s.r.QueryContext(ctx, `SELECT d.path, d.bytes, d.files, d.cached_bytes, d.cached_ratio, d.checked_at,
-			d.ratio_method, d.ratio_bound, d.ratio_sample, d.last_used_at, coalesce(t.state, ''), coalesce(c.running, 0), coalesce(c.queued, 0)
+			d.ratio_method, d.ratio_bound, d.ratio_sample, d.last_used_at, coalesce(t.state, ''), coalesce(c.running, 0), coalesce(c.queued, 0),
+			d.stale_at, coalesce(d.stale_reason, ''), d.stale_detail
 		FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id
 		LEFT JOIN (SELECT jt.task_id,
 				count(DISTINCT CASE WHEN j.state = ?1 THEN j.id END) AS running,
@@ -61,11 +62,12 @@ func (s *Store) Datasets(ctx context.Context) (_ []api.Dataset, err error) {
 		ORDER BY d.path`,
 		string(api.JobStarted), string(api.JobSubmitted))
 	out, err := readAll(rows, err, func(rows *sql.Rows, d *api.Dataset) error {
-		var checked, used sql.NullInt64
-		var st, method string
+		var checked, used, stale sql.NullInt64
+		var st, method, reason string
 		err := rows.Scan(&d.Path, &d.Bytes, &d.Files, &d.CachedBytes, &d.CachedRatio, &checked, &method, &d.RatioBound, &d.RatioSample,
-			&used, &st, &d.JobsRunning, &d.JobsQueued)
+			&used, &st, &d.JobsRunning, &d.JobsQueued, &stale, &reason, &d.StaleDetail)
 		d.CheckedAt, d.LastUsedAt, d.State = ptrNS(checked), ptrNS(used), api.TaskState(st)
+		d.StaleAt, d.StaleReason = ptrNS(stale), api.StaleReason(reason)
 		if checked.Valid {
 			d.RatioMethod = api.RatioMethod(method)
 		}

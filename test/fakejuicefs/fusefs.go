@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -38,6 +39,7 @@ type standin struct {
 	counters cacheCounters          // what this mount process did (reads); the CLI's work is in meta PerMount
 	metas    map[uint64]*knownFile  // by backing inode
 	fetching map[string]*sync.Mutex // one download per block at a time
+	changes  *changelogWriter       // the volume's metadata changelog (changelog.go)
 }
 
 type knownFile struct {
@@ -48,7 +50,8 @@ type knownFile struct {
 func newStandin(vol *volume, mountpoint string) *standin {
 	return &standin{vol: vol, mountpoint: mountpoint, log: newAccessLog(),
 		lim: &limiter{bps: vol.set.Bandwidth * (1 << 20)}, started: time.Now(),
-		metas: map[uint64]*knownFile{}, fetching: map[string]*sync.Mutex{}}
+		metas: map[uint64]*knownFile{}, fetching: map[string]*sync.Mutex{},
+		changes: &changelogWriter{dir: filepath.Join(vol.mount, stateDir), sid: uint64(os.Getpid())}}
 }
 
 // root builds the loopback's root node; every node below is a *node too.
@@ -165,6 +168,7 @@ func (n *node) Create(ctx context.Context, name string, flags, mode uint32, out 
 		return ch, f, fl, 0
 	}
 	h := n.s.wrap(cn, f)
+	n.created(ctx, name, typeFile, mode, ch.StableAttr().Ino)
 	n.logit(ctx, t, "create", 0, "(%d,%s,%s:0%04o):%s [fh:%d]", n.ino(), name, modeString(mode), mode&07777,
 		entryString(ch.StableAttr().Ino, &out.Attr), h.fh)
 	return ch, h, fl, 0

@@ -42,6 +42,10 @@ USAGE
       1.4 client does); it prints the same summary either way
   fakejuicefs clone [-p] SRC DST
   fakejuicefs info --raw PATH…
+  fakejuicefs config META-URL --changelog[=false]
+  fakejuicefs changelog [--from VER] --follow=false META-URL
+      the metadata changelog of what FUSE mounts create, remove and rename (META-URL: the
+      volume directory); see changelog.go
   fakejuicefs --version
 
 ENVIRONMENT
@@ -79,6 +83,10 @@ func run(args []string) int {
 		return cmdClone(args[1:])
 	case "info":
 		return cmdInfo(args[1:])
+	case "config":
+		return cmdConfig(args[1:])
+	case "changelog":
+		return cmdChangelog(args[1:])
 	}
 	fatalf("main", "main.go", 31, "No help topic for '%s'", args[0])
 	return 1
