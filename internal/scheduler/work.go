@@ -47,7 +47,7 @@ func (s *Scheduler) work(ctx context.Context, t *queue.Task) {
 	plan := s.plan(tctx, t, log)
 	defer s.rates.forget(t.Path)
 	log.Info().Int("shards", len(plan.Shards)).Int("files", plan.Files).Int64("bytes", plan.Bytes).Msg("warm-up started")
-	if part, warm := s.warmHotFirst(tctx, t, log); warm && s.restWaits(t, part) {
+	if part, warm := s.warmHotFirst(tctx, t, plan, log); warm && s.restWaits(t, part) {
 		s.leaveRest(tctx, t, log)
 		return
 	}
