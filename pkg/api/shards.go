@@ -21,6 +21,22 @@ type ShardReport struct {
 	Bytes  int64  `json:"bytes"`
 }
 
+// ShardState is the state of one shard of a warm-up run as a Slurm job
+// array, as warmupd keeps it in its store (it survives a restart).
+type ShardState string
+
+// The shard states, in the order a shard goes through them.
+const (
+	ShardPending ShardState = "pending" // submitted, waiting for a node
+	ShardRunning ShardState = "running" // squeue says its array task runs
+	ShardFailed  ShardState = "failed"  // reported failed or left the queue unreported: retried next
+	ShardLocal   ShardState = "local"   // being warmed on the service node instead
+	ShardDone    ShardState = "done"    // warm (reported by its node, or warmed on the service node)
+)
+
+// ShardStates lists every ShardState once.
+var ShardStates = []ShardState{ShardPending, ShardRunning, ShardFailed, ShardLocal, ShardDone}
+
 // ShardArray is one warm-up running as a Slurm job array.
 type ShardArray struct {
 	TaskID  int64    `json:"task_id"`
