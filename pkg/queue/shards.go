@@ -62,9 +62,19 @@ func (s *Store) AddShardArray(ctx context.Context, a ShardArray, now time.Time) 
 
 // UpdateShards records the state, job, attempts, node and error of shards
 // of run, in one transaction. A shard already done stays done (a report
-// may have come meanwhile): done is final.
+// may have come meanwhile): done is final. The first job id given becomes
+// the array's when it had none (it is recorded before sbatch runs).
 func (s *Store) UpdateShards(ctx context.Context, run string, shards []ArrayShard, now time.Time) error {
 	return s.inTx(ctx, func(tx *wtx) error {
+		for _, sh := range shards {
+			if sh.JobID == "" {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE shard_arrays SET job_id = ? WHERE run = ? AND job_id = ''`, sh.JobID, run); err != nil {
+				return fmt.Errorf("queue: record the job id of the job array %s: %w", run, err)
+			}
+			break
+		}
 		for _, sh := range shards {
 			if _, err := tx.ExecContext(ctx, `UPDATE array_shards SET state = ?, job_id = ?, attempts = ?, node = ?, error = ?, updated_at = ?
 				WHERE run = ? AND idx = ? AND state != ?`, string(sh.State), sh.JobID, max(1, sh.Attempts), sh.Node, sh.Error, ns(now),

@@ -26,6 +26,7 @@ func TestShardArrayOutlivesARestart(t *testing.T) {
 	s, path := open(t)
 	task := submit(t, s, 0, t0, "/jfs/big")[0].TaskID
 	a := array(task)
+	a.JobID = "" // recorded before sbatch runs
 	require.NoError(t, s.AddShardArray(ctx(), a, t0))
 	require.NoError(t, s.UpdateShards(ctx(), a.Run, []queue.ArrayShard{{Index: 1, State: api.ShardRunning, JobID: "100", Attempts: 1, Node: "c2"}}, t0))
 	require.NoError(t, s.ReportShard(ctx(), api.ShardReport{TaskID: task, Run: a.Run, Index: 0, Node: "c1", JobID: "100", OK: true}, t0))
@@ -37,7 +38,7 @@ func TestShardArrayOutlivesARestart(t *testing.T) {
 	got, err := s2.ShardArrayOf(ctx(), task)
 	require.NoError(t, err)
 	require.NotNil(t, got)
-	require.Equal(t, a.JobID, got.JobID)
+	require.Equal(t, "100", got.JobID, "the job id sbatch gave")
 	require.Equal(t, a.Spool, got.Spool)
 	require.Equal(t, 300, int(got.Bytes))
 	require.Equal(t, []queue.ArrayShard{
