@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -100,4 +101,32 @@ func TestArraysOfEndedWarmupsAreForgottenAtStart(t *testing.T) {
 	got, err = r.store.ShardArrayOf(context.Background(), id)
 	require.NoError(t, err)
 	require.Nil(t, got, "its task was cancelled")
+}
+
+// A shutdown of warmupd leaves the array running and recorded for the next
+// warmupd; cancelling the task gives it up (scancel) and forgets it.
+func TestShutdownLeavesTheArrayCancelGivesItUp(t *testing.T) {
+	r, _, ds, id := arrayRig(t)
+	submitted(t, r, ds, id, api.ShardDone, api.ShardRunning, api.ShardRunning)
+	following := func() bool { return len(r.s.Arrays()) == 1 }
+
+	ctx, shutdown := context.WithCancel(context.Background())
+	done := r.goWork(ctx, r.dequeue())
+	require.Eventually(t, following, time.Minute, 10*time.Millisecond)
+	require.Equal(t, 1, r.s.Arrays()[0].Done, "the shard done before the restart")
+	shutdown()
+	<-done
+	got, err := r.store.ShardArrayOf(context.Background(), id)
+	require.NoError(t, err)
+	require.NotNil(t, got, "kept for the next warmupd")
+
+	require.NoError(t, r.store.ReleaseLeases(context.Background(), r.s.Owner())) // what Run does at shutdown
+	done = r.goWork(context.Background(), r.dequeue())
+	require.Eventually(t, following, time.Minute, 10*time.Millisecond)
+	r.s.Stop(r.cancel(id))
+	<-done
+	got, err = r.store.ShardArrayOf(context.Background(), id)
+	require.NoError(t, err)
+	require.Nil(t, got, "given up with its task")
+	require.Empty(t, r.drv.lists, "nothing warmed on this node")
 }
