@@ -7,7 +7,8 @@ import (
 
 // ShardReport is what a warm-up shard's runner (`slurm-prolog warm-shard`,
 // an array task of a Slurm job warmupd submitted) tells warmupd when its
-// shard is done. Only root or SlurmdUser may send it.
+// shard is done. Only root, SlurmdUser or WarmupUser (the user the arrays
+// run as) may send it.
 // POST /v1/shards/report
 type ShardReport struct {
 	TaskID int64  `json:"task_id"`
@@ -56,7 +57,7 @@ type ShardsResponse struct {
 	Arrays []ShardArray `json:"arrays"`
 }
 
-// ReportShard tells warmupd a shard is done (root or SlurmdUser only).
+// ReportShard tells warmupd a shard is done (root, SlurmdUser or WarmupUser only).
 func (c *Client) ReportShard(ctx context.Context, r ShardReport) error {
 	return c.Do(ctx, http.MethodPost, "/v1/shards/report", r, nil)
 }
