@@ -111,12 +111,7 @@ func logOutcome(stderr io.Writer, path string, out outcome) {
 		}
 	}
 	log := zerolog.New(zerolog.ConsoleWriter{Out: w, NoColor: true, TimeFormat: time.RFC3339}).With().Timestamp().Logger()
-	ev := log.Info()
-	switch out.Reason {
-	case reasonWarm, reasonPartial, reasonEnded, reasonTimeout, reasonETA, reasonNarrowed, reasonReleaseAt, reasonQueued, reasonDeadline:
-	default:
-		ev = log.Warn()
-	}
+	ev := log.WithLevel(reasonLevel(out.Reason))
 	name := "prolog"
 	switch out.Mode {
 	case modeEpilog:

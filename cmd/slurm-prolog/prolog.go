@@ -13,24 +13,6 @@ import (
 	"github.com/accel-data/accel-data/pkg/prologwait"
 )
 
-// Why the prolog stopped waiting (the "reason" field of its log line).
-const (
-	reasonWarm       = "warm"        // every dataset is warm
-	reasonPartial    = "partial"     // every dataset is settled, some not fully warm
-	reasonTimeout    = "timeout"     // PrologWait passed; the warm-up goes on in the background
-	reasonETA        = "eta"         // the measured speed says the data cannot be warm within PrologWait
-	reasonDaemonDown = "daemon-down" // nothing answered on the socket
-	reasonRefused    = "refused"     // warmupd answered 4xx
-	reasonError      = "error"       // any other failure talking to warmupd
-	reasonBadEnv     = "bad-env"     // the environment slurmd gave us is unusable
-	reasonBadConfig  = "bad-config"  // the configuration file or flags are wrong
-	reasonSignal     = "interrupted" // slurmd sent a signal (e.g. PrologEpilogTimeout)
-	reasonPanic      = "internal-error"
-	reasonEnded      = "ended"                  // epilog: warmupd was told the job ended
-	reasonNarrowed   = string(api.HotNarrowed)  // what jobs read is warm (narrowed warm-up); the rest warms on
-	reasonReleaseAt  = string(api.HotReleaseAt) // the first ReleaseAt of the data is warm; the rest warms on
-)
-
 // outcome is what one run did; main logs it as one line.
 type outcome struct {
 	Mode     mode

@@ -23,12 +23,6 @@ import (
 
 const modeStagein mode = "stagein"
 
-// Stage-in reasons (the prolog's reasons serve the rest).
-const (
-	reasonQueued   = "queued"   // start: warmupd queued the job's data
-	reasonDeadline = "deadline" // wait: StageInDeadline passed; the job goes on, its prolog waits no more than PrologWait
-)
-
 // startTimeout bounds `stagein start`: it runs before data_in, and a slow
 // warmupd must not delay the stage-in much.
 const startTimeout = 10 * time.Second

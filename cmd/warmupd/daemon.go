@@ -38,6 +38,7 @@ type daemon struct {
 	log       zerolog.Logger // component warmupd
 	mounts    []string
 	slurmdUID uint32
+	runnerUID uint32 // WarmupUser: may report warm-up shards
 
 	unlock       func()
 	store        *queue.Store
@@ -71,6 +72,11 @@ func build(o options, base zerolog.Logger) (_ *daemon, err error) {
 	}
 	if d.slurmdUID, err = lookupUID(o.slurmdUser); err != nil {
 		return nil, fmt.Errorf("--slurmd-user: %w", err)
+	}
+	if o.slurm.User != "" {
+		if d.runnerUID, err = lookupUID(o.slurm.User); err != nil {
+			return nil, fmt.Errorf("--warmup-user: %w", err)
+		}
 	}
 	defer func() {
 		if err != nil {
@@ -129,6 +135,7 @@ func build(o options, base zerolog.Logger) (_ *daemon, err error) {
 	d.verifier.Changed = changes.Notify
 	d.srv = server.New(server.Config{
 		SlurmdUID:   d.slurmdUID,
+		RunnerUID:   d.runnerUID,
 		Auth:        auth.NewVerifier(o.mungeSocket, time.Now),
 		Store:       d.store,
 		Paths:       server.PathPolicy{Mounts: d.mounts, MaxPaths: o.maxPaths, MinDepth: o.minDepth, MaxRequestBytes: o.cache.MaxRequestBytes},

@@ -123,7 +123,7 @@ func newFlags(o *options) (fs *pflag.FlagSet, help, showVersion *bool) {
 	o.slurm.MinBytes = 100 << 30
 	fs.Var((*bytesize.Value)(&o.slurm.MinBytes), "warmup-min-bytes", "smallest dataset whose warm-up is sent to Slurm, e.g. 100GiB; smaller ones warm on this node")
 	fs.StringVar(&o.slurm.Spool, "warmup-spool", "", "directory on a file system every compute node sees, for the job arrays' shard lists (required with --warmup-partition/--warmup-qos)")
-	fs.StringVar(&o.slurm.User, "warmup-user", "", "user the job arrays are submitted as (sbatch --uid; empty: warmupd's own user); it must be able to read the datasets")
+	fs.StringVar(&o.slurm.User, "warmup-user", "", "user the job arrays are submitted as (sbatch --uid; empty: warmupd's own user); it must be able to read the datasets, and may report the arrays' shards")
 	fs.DurationVar(&o.slurm.PendingMax, "warmup-pending-max", 10*time.Minute, "longest a shard waits for a node; then its array task is cancelled and the shard warmed on this node (0: no bound)")
 	fs.StringVar(&o.slurm.Runner, "warmup-runner", "", "the slurm-prolog binary on the compute nodes, run as `slurm-prolog warm-shard` (empty: slurm-prolog next to warmupd)")
 	fs.Var((*bytesize.Value)(&o.sched.ShardBytes), "shard-bytes", "bound on the bytes of one shard of a warm-up: a file list warmed by one `juicefs warmup -f`, e.g. 16GiB")

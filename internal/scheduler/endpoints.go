@@ -31,7 +31,7 @@ func (s *Scheduler) SlurmdRoutes() map[string]http.HandlerFunc {
 				server.WriteError(w, http.StatusBadRequest, "shard report: "+err.Error(), "")
 				return
 			}
-			if err := s.Report(rep); err != nil {
+			if err := s.Report(r.Context(), rep); err != nil {
 				code := http.StatusServiceUnavailable
 				if errors.Is(err, ErrUnknownRun) {
 					code = http.StatusNotFound

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -72,7 +73,7 @@ func TestWarmupWalksOnceAndWarmsShards(t *testing.T) {
 // (the API answers 404), and no array is listed.
 func TestShardReportForNoArrayIsUnknown(t *testing.T) {
 	r := newRig(t, newDriver(0, gib, 1), Config{})
-	err := r.s.Report(api.ShardReport{TaskID: 1, Run: "task1-a1-1", Index: 0, OK: true})
+	err := r.s.Report(context.Background(), api.ShardReport{TaskID: 1, Run: "task1-a1-1", Index: 0, OK: true})
 	require.ErrorIs(t, err, ErrUnknownRun)
 	require.Empty(t, r.s.Arrays())
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/accel-data/accel-data/internal/metrics"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/queue"
+	"github.com/accel-data/accel-data/pkg/shard"
 )
 
 // hotWhat names each part a warm-up warms first in the scheduler's log
@@ -25,11 +26,8 @@ var hotWhat = map[api.HotPart]string{
 // dataset may start; it returns the part and true then. A failure here is
 // only logged: the warm-up of the whole dataset follows and decides the
 // task's state.
-func (s *Scheduler) warmHotFirst(ctx context.Context, t *queue.Task, log zerolog.Logger) (api.HotPart, bool) {
-	part, hot, note, err := s.hotPart(ctx, t.Path)
-	if err != nil && ctx.Err() == nil {
-		log.Warn().Err(err).Msg("cannot list the part of the dataset to warm first; warming the whole dataset")
-	}
+func (s *Scheduler) warmHotFirst(ctx context.Context, t *queue.Task, p *shard.Plan, log zerolog.Logger) (api.HotPart, bool) {
+	part, hot, note := s.hotPart(ctx, t.Path, p)
 	if len(hot) == 0 || ctx.Err() != nil {
 		return part, false
 	}

@@ -9,8 +9,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/accel-data/accel-data/internal/metrics"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/queue"
+	"github.com/accel-data/accel-data/pkg/shard"
 )
 
 // writeTree makes files (path relative to the returned root -> size).
@@ -29,7 +31,6 @@ func writeTree(t *testing.T, files map[string]int) string {
 // share of bytes is reached; nothing when it would be all of the dataset.
 func TestFirstPartIsTheFirstShareOfBytesInDirectoryOrder(t *testing.T) {
 	root := writeTree(t, map[string]int{"b/2": 100, "a/10": 100, "a/9": 300, "c": 300, "b/1": 200})
-	ctx := context.Background()
 	in := func(ps ...string) []string {
 		for i, p := range ps {
 			ps[i] = filepath.Join(root, p)
@@ -46,19 +47,62 @@ func TestFirstPartIsTheFirstShareOfBytesInDirectoryOrder(t *testing.T) {
 		{0.5, in("a/10", "a/9", "b/1")}, // 600
 		{0.75, nil},                     // c would be needed: the whole dataset
 	} {
-		got, note, err := firstPart(ctx, root, c.ratio)
-		require.NoError(t, err)
+		got, note := firstPart(plan(root), c.ratio)
 		require.Equal(t, c.want, got, "ratio %v", c.ratio)
 		if got != nil {
 			require.Contains(t, note, "of 5 files")
 		}
 	}
-	got, _, err := firstPart(ctx, filepath.Join(root, "c"), 0.25)
-	require.NoError(t, err)
+	got, _ := firstPart(plan(filepath.Join(root, "c")), 0.25)
 	require.Nil(t, got, "a file is warmed at once")
-	got, _, err = firstPart(ctx, writeTree(t, map[string]int{"a": 0, "b": 0}), 0.25)
-	require.NoError(t, err)
+	got, _ = firstPart(plan(writeTree(t, map[string]int{"a": 0, "b": 0})), 0.25)
 	require.Nil(t, got, "no bytes")
+	got, _ = firstPart(&shard.Plan{Root: root, Shards: []shard.Shard{{Files: []string{root}}}}, 0.25)
+	require.Nil(t, got, "a walk that failed: the dataset as a whole")
+}
+
+// Directory order puts a directory's files before a sibling whose name
+// extends the directory's ("a/z" before "a.txt"), as filepath.WalkDir does;
+// the part is cut from the plan's list, the dataset is not walked again.
+func TestFirstPartFollowsWalkDirOrder(t *testing.T) {
+	root := writeTree(t, map[string]int{"a.txt": 100, "a/z": 100, "a-b/c": 100, "b": 100})
+	var want []string
+	require.NoError(t, filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			want = append(want, p)
+		}
+		return err
+	}))
+	p := plan(root)
+	require.NoError(t, os.RemoveAll(root)) // the first part is cut from the plan: no walk of its own
+	got, _ := firstPart(p, 0.75)
+	require.Equal(t, want[:3], got)
+}
+
+// With ReleaseAt the first part is cut from the plan's one walk: a
+// warm-up walks its dataset once in all (dataset_walks_total{kind="list"}),
+// and its checks are those of the first part and of the whole dataset.
+func TestReleaseAtWalksTheDatasetOnce(t *testing.T) {
+	ds := writeTree(t, map[string]int{"0": 10, "1": 10, "2": 10, "3": 10, "d/4": 10, "d/5": 10, "d/6": 10, "d/7": 10})
+	r := newRig(t, newDriver(0, gib, 1), Config{ReleaseAt: 0.25})
+	m := metrics.New(r.store, r.clk.Now)
+	r.s.cfg.Metrics = m
+	id := r.submit(ds)
+	r.attempt()
+	require.Equal(t, api.TaskWarm, r.entry(id).State)
+	require.LessOrEqual(t, m.Value("accel_data_dataset_walks_total", map[string]string{"kind": metrics.WalkList}), 1.0, "walks per warm-up")
+	require.Equal(t, 1.0, m.Value("accel_data_dataset_walks_total", map[string]string{"kind": metrics.WalkList}))
+	require.Equal(t, 2.0, m.Value("accel_data_dataset_walks_total", map[string]string{"kind": metrics.WalkCheck}), "--check of the first part, then of the dataset")
+	requireFirstThenAll(t, r.drv.warmed, []string{filepath.Join(ds, "0"), filepath.Join(ds, "1")}, ds)
+}
+
+// plan is the one walk of root, cut into shards.
+func plan(root string) *shard.Plan {
+	p, err := shard.Make(context.Background(), root, 0, 1)
+	if err != nil {
+		return &shard.Plan{Root: root}
+	}
+	return p
 }
 
 // With ReleaseAt a warm-up warms the first quarter, then the whole dataset;

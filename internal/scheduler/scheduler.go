@@ -185,6 +185,7 @@ func (s *Scheduler) Kick() {
 // Run dequeues and runs tasks until ctx is done, then waits for running
 // warm-ups to stop and hands their tasks back to the queue.
 func (s *Scheduler) Run(ctx context.Context) error {
+	s.cancelAbandoned(ctx)
 	t := time.NewTicker(s.cfg.Tick)
 	defer t.Stop()
 	replan := time.NewTimer(time.Hour)

@@ -24,7 +24,7 @@ import (
 func (s *Scheduler) plan(ctx context.Context, t *queue.Task, log zerolog.Logger) *shard.Plan {
 	s.cfg.Metrics.Walked(metrics.WalkList)
 	files, err := shard.Walk(ctx, t.Path, 0)
-	p := &shard.Plan{Root: t.Path, Files: len(files)}
+	p := &shard.Plan{Root: t.Path, Files: len(files), List: files}
 	for _, f := range files {
 		p.Bytes += f.Size
 	}

@@ -44,14 +44,19 @@ func (s *Scheduler) work(ctx context.Context, t *queue.Task) {
 	go func() { defer helpers.Done(); s.heartbeat(t, cancel, hbDone, log) }()
 
 	start := s.now()
-	plan := s.plan(tctx, t, log)
 	defer s.rates.forget(t.Path)
-	log.Info().Int("shards", len(plan.Shards)).Int("files", plan.Files).Int64("bytes", plan.Bytes).Msg("warm-up started")
-	if part, warm := s.warmHotFirst(tctx, t, log); warm && s.restWaits(t, part) {
-		s.leaveRest(tctx, t, log)
-		return
+	var fetched int64
+	var measured bool
+	resumed, werr := s.resumeArray(tctx, t, log)
+	if !resumed {
+		plan := s.plan(tctx, t, log)
+		log.Info().Int("shards", len(plan.Shards)).Int("files", plan.Files).Int64("bytes", plan.Bytes).Msg("warm-up started")
+		if part, warm := s.warmHotFirst(tctx, t, plan, log); warm && s.restWaits(t, part) {
+			s.leaveRest(tctx, t, log)
+			return
+		}
+		fetched, measured, werr = s.warmShards(tctx, t, plan, log)
 	}
-	fetched, measured, werr := s.warmShards(tctx, t, plan, log)
 	if measured {
 		s.cfg.Metrics.Warmed(fetched)
 		s.rates.measured(t.Path, fetched, s.now().Sub(start))

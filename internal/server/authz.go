@@ -19,7 +19,17 @@ const (
 	// RootOrSlurmd: root or Config.SlurmdUID (job start and end, reported
 	// by slurm-prolog/epilog that slurmd runs; accel-agent's reports).
 	RootOrSlurmd
+	// ShardRunner: root, Config.SlurmdUID or Config.RunnerUID (the user
+	// warmupd's warm-up job arrays run as, WarmupUser): the reports of
+	// warm-up shards (Config.ExtraSlurmd).
+	ShardRunner
 )
+
+// Trusted are the users a restricted rule lets in besides root.
+type Trusted struct {
+	Slurmd uint32 // SlurmdUser (0: root only)
+	Runner uint32 // WarmupUser (0: root only)
+}
 
 // route is one entry of the route table.
 type route struct {
@@ -28,10 +38,12 @@ type route struct {
 }
 
 // Allows tells whether caller c may call a route with this rule.
-func (r Rule) Allows(c Caller, slurmdUID uint32) bool {
+func (r Rule) Allows(c Caller, t Trusted) bool {
 	switch r {
 	case RootOrSlurmd:
-		return c.Root() || c.UID == slurmdUID
+		return c.Root() || c.UID == t.Slurmd
+	case ShardRunner:
+		return c.Root() || c.UID == t.Slurmd || (t.Runner != 0 && c.UID == t.Runner)
 	default:
 		return true
 	}
@@ -47,10 +59,13 @@ func (s *Server) authorize(rt route) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		if !rt.rule.Allows(c, s.cfg.SlurmdUID) {
+		if !rt.rule.Allows(c, Trusted{Slurmd: s.cfg.SlurmdUID, Runner: s.cfg.RunnerUID}) {
 			who := "root (slurm-prolog run by slurmd)"
 			if s.cfg.SlurmdUID != 0 {
 				who = fmt.Sprintf("root or SlurmdUser (uid %d)", s.cfg.SlurmdUID)
+			}
+			if rt.rule == ShardRunner && s.cfg.RunnerUID != 0 {
+				who += fmt.Sprintf(" (warm-up shards: also WarmupUser, uid %d)", s.cfg.RunnerUID)
 			}
 			WriteError(w, http.StatusForbidden, fmt.Sprintf("only %s may report job start and end, node access or warm-up shards; you are uid %d", who, c.UID), "")
 			return

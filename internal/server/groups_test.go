@@ -31,12 +31,20 @@ func TestNSSGroups(t *testing.T) {
 	require.Equal(t, []uint32{4321}, NSSGroups(3999999, 4321))
 }
 
-// The rules of the route table: only RootOrSlurmd restricts the caller.
+// The rules of the route table: RootOrSlurmd and ShardRunner restrict the
+// caller; only ShardRunner lets WarmupUser in.
 func TestRuleAllows(t *testing.T) {
-	slurmd := Caller{UID: 64030}
-	require.True(t, Anyone.Allows(user, 64030))
-	require.True(t, RootOrSlurmd.Allows(root, 64030))
-	require.True(t, RootOrSlurmd.Allows(slurmd, 64030))
-	require.False(t, RootOrSlurmd.Allows(user, 64030))
-	require.False(t, RootOrSlurmd.Allows(slurmd, 0), "SlurmdUser root: only root")
+	slurmd, runner := Caller{UID: 64030}, Caller{UID: 5000}
+	tr := Trusted{Slurmd: 64030, Runner: 5000}
+	require.True(t, Anyone.Allows(user, tr))
+	require.True(t, RootOrSlurmd.Allows(root, tr))
+	require.True(t, RootOrSlurmd.Allows(slurmd, tr))
+	require.False(t, RootOrSlurmd.Allows(user, tr))
+	require.False(t, RootOrSlurmd.Allows(runner, tr), "WarmupUser may not report jobs")
+	require.False(t, RootOrSlurmd.Allows(slurmd, Trusted{}), "SlurmdUser root: only root")
+	require.True(t, ShardRunner.Allows(runner, tr), "WarmupUser reports its shards")
+	require.True(t, ShardRunner.Allows(slurmd, tr))
+	require.True(t, ShardRunner.Allows(root, Trusted{}))
+	require.False(t, ShardRunner.Allows(user, tr))
+	require.False(t, ShardRunner.Allows(runner, Trusted{Slurmd: 64030}), "no WarmupUser: only root and SlurmdUser")
 }

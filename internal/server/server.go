@@ -48,14 +48,17 @@ type Config struct {
 	// Extra routes added by other components (pattern -> handler), e.g. the
 	// cache manager's endpoints.
 	Extra map[string]http.HandlerFunc
-	// ExtraSlurmd are extra routes only root or SlurmdUID may call (the
-	// reports of warm-up shards run as Slurm jobs).
+	// ExtraSlurmd are extra routes only root, SlurmdUID or RunnerUID may
+	// call (the reports of warm-up shards run as Slurm jobs).
 	ExtraSlurmd map[string]http.HandlerFunc
 	// Verify decides what may be reported warm now (cachemgr.Verifier); nil
 	// reports the store's states as they are.
 	Verify Verifier
 	// SlurmdUID may report job start and end besides root (SlurmdUser).
 	SlurmdUID uint32
+	// RunnerUID may report warm-up shards besides root and SlurmdUID: the
+	// user the warm-up job arrays run as (WarmupUser; 0: none).
+	RunnerUID uint32
 	// Auth checks the MUNGE credential of every request that comes through
 	// the TCP door (ListenTCP); nil refuses them all.
 	Auth *auth.Verifier
@@ -130,7 +133,7 @@ func New(cfg Config) *Server {
 		s.mux.Handle(pattern, s.wrap(s.authorize(route{Anyone, h})))
 	}
 	for pattern, h := range cfg.ExtraSlurmd {
-		s.mux.Handle(pattern, s.wrap(s.authorize(route{RootOrSlurmd, h})))
+		s.mux.Handle(pattern, s.wrap(s.authorize(route{ShardRunner, h})))
 	}
 	s.handler = s.authenticate(s.mux)
 	s.http = &http.Server{

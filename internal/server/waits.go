@@ -48,17 +48,21 @@ func (s *Server) entriesWaiting(ctx context.Context, es []api.QueueEntry) {
 		return
 	}
 	jobs, at := s.cfg.Waits()
-	needs := map[string]map[uint64]bool{} // dataset -> waiting jobs needing it
+	ids := make([]uint64, 0, len(jobs))
 	for id := range jobs {
-		st, err := s.cfg.Store.JobStatus(ctx, id)
-		if err != nil {
-			continue
-		}
-		for _, d := range st.Datasets {
-			if needs[d.Dataset] == nil {
-				needs[d.Dataset] = map[uint64]bool{}
+		ids = append(ids, id)
+	}
+	datasets, err := s.cfg.Store.JobsDatasets(ctx, ids) // one query for every waiting job
+	if err != nil {
+		return
+	}
+	needs := map[string]map[uint64]bool{} // dataset -> waiting jobs needing it
+	for id, ds := range datasets {
+		for _, d := range ds {
+			if needs[d] == nil {
+				needs[d] = map[uint64]bool{}
 			}
-			needs[d.Dataset][id] = true
+			needs[d][id] = true
 		}
 	}
 	for i := range es {

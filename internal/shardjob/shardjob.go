@@ -140,15 +140,21 @@ func (c *Config) Submit(ctx context.Context, job Job, dir string, indexes []int)
 	return id, nil
 }
 
+// Task is an array task squeue still lists.
+type Task struct {
+	State string // PENDING, RUNNING, …
+	Node  string // where it runs ("" while pending)
+}
+
 // Live lists the array tasks (JOBID_INDEX) of jobs ids that squeue still
-// shows, with their state (PENDING, RUNNING, …); a job Slurm no longer
-// knows lists nothing.
-func (c *Config) Live(ctx context.Context, ids []string) (map[string]string, error) {
-	out := map[string]string{}
+// shows, with their state and node; a job Slurm no longer knows lists
+// nothing.
+func (c *Config) Live(ctx context.Context, ids []string) (map[string]Task, error) {
+	out := map[string]Task{}
 	if len(ids) == 0 {
 		return out, nil
 	}
-	text, err := c.run(ctx, c.tool("squeue"), "--noheader", "--array", "--jobs="+strings.Join(ids, ","), "--format=%i %T")
+	text, err := c.run(ctx, c.tool("squeue"), "--noheader", "--array", "--jobs="+strings.Join(ids, ","), "--format=%i %T %N")
 	if err != nil {
 		if strings.Contains(err.Error(), "Invalid job id") {
 			return out, nil
@@ -156,8 +162,12 @@ func (c *Config) Live(ctx context.Context, ids []string) (map[string]string, err
 		return nil, err
 	}
 	for _, l := range strings.Split(text, "\n") {
-		if f := strings.Fields(l); len(f) == 2 {
-			out[f[0]] = f[1]
+		if f := strings.Fields(l); len(f) >= 2 {
+			t := Task{State: f[1]}
+			if len(f) > 2 {
+				t.Node = f[2]
+			}
+			out[f[0]] = t
 		}
 	}
 	return out, nil

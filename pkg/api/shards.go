@@ -7,7 +7,8 @@ import (
 
 // ShardReport is what a warm-up shard's runner (`slurm-prolog warm-shard`,
 // an array task of a Slurm job warmupd submitted) tells warmupd when its
-// shard is done. Only root or SlurmdUser may send it.
+// shard is done. Only root, SlurmdUser or WarmupUser (the user the arrays
+// run as) may send it.
 // POST /v1/shards/report
 type ShardReport struct {
 	TaskID int64  `json:"task_id"`
@@ -20,6 +21,22 @@ type ShardReport struct {
 	Files  int64  `json:"files"`
 	Bytes  int64  `json:"bytes"`
 }
+
+// ShardState is the state of one shard of a warm-up run as a Slurm job
+// array, as warmupd keeps it in its store (it survives a restart).
+type ShardState string
+
+// The shard states, in the order a shard goes through them.
+const (
+	ShardPending ShardState = "pending" // submitted, waiting for a node
+	ShardRunning ShardState = "running" // squeue says its array task runs
+	ShardFailed  ShardState = "failed"  // reported failed or left the queue unreported: retried next
+	ShardLocal   ShardState = "local"   // being warmed on the service node instead
+	ShardDone    ShardState = "done"    // warm (reported by its node, or warmed on the service node)
+)
+
+// ShardStates lists every ShardState once.
+var ShardStates = []ShardState{ShardPending, ShardRunning, ShardFailed, ShardLocal, ShardDone}
 
 // ShardArray is one warm-up running as a Slurm job array.
 type ShardArray struct {
@@ -40,7 +57,7 @@ type ShardsResponse struct {
 	Arrays []ShardArray `json:"arrays"`
 }
 
-// ReportShard tells warmupd a shard is done (root or SlurmdUser only).
+// ReportShard tells warmupd a shard is done (root, SlurmdUser or WarmupUser only).
 func (c *Client) ReportShard(ctx context.Context, r ShardReport) error {
 	return c.Do(ctx, http.MethodPost, "/v1/shards/report", r, nil)
 }

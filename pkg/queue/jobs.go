@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -302,4 +303,37 @@ func upsertJob(ctx context.Context, tx *wtx, token string, jobID uint64, uid uin
 // nullJobID stores Slurm job id 0 (unknown) as NULL.
 func nullJobID(id uint64) sql.NullInt64 {
 	return sql.NullInt64{Int64: int64(id), Valid: id != 0}
+}
+
+// JobsDatasets is, for each of the Slurm jobs ids that warmupd knows, the
+// datasets of the tasks it waits for, in one query (jobs it does not know
+// are left out).
+func (s *Store) JobsDatasets(ctx context.Context, ids []uint64) (_ map[uint64][]string, err error) {
+	defer s.done(time.Now(), &err)
+	out := map[uint64][]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	b, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT j.job_id, d.path FROM jobs j
+		JOIN job_tasks jt ON jt.job_id = j.id JOIN tasks t ON t.id = jt.task_id JOIN datasets d ON d.id = t.dataset_id
+		WHERE j.job_id IN (SELECT value FROM json_each(?)) ORDER BY j.job_id, d.path`, string(b))
+	type jobDataset struct {
+		job  int64
+		path string
+	}
+	list, err := readAll(rows, err, func(rows *sql.Rows, jd *jobDataset) error { return rows.Scan(&jd.job, &jd.path) })
+	if err != nil {
+		return nil, fmt.Errorf("queue: datasets of %d jobs: %w", len(ids), err)
+	}
+	for _, jd := range list {
+		id := uint64(jd.job)
+		if ds := out[id]; len(ds) == 0 || ds[len(ds)-1] != jd.path {
+			out[id] = append(ds, jd.path)
+		}
+	}
+	return out, nil
 }

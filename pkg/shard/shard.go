@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -44,10 +45,57 @@ type Plan struct {
 	Files  int
 	Bytes  int64
 	Shards []Shard
+	// List is every file of the walk in directory order (nil when the
+	// plan is the root as a whole): what First cuts from.
+	List []File
+}
+
+// First is the files of the plan's list, in directory order, up to the one
+// at which ratio of its bytes is reached, and their bytes. It is empty when
+// the list is, holds no bytes, or when the part would be all of it.
+func (p *Plan) First(ratio float64) (files []string, bytes int64) {
+	if p.Bytes <= 0 || ratio <= 0 {
+		return nil, 0
+	}
+	need := int64(math.Ceil(ratio * float64(p.Bytes)))
+	for _, f := range p.List {
+		if bytes >= need {
+			break
+		}
+		files = append(files, f.Path)
+		bytes += f.Size
+	}
+	if len(files) >= len(p.List) {
+		return nil, 0
+	}
+	return files, bytes
+}
+
+// DirOrder compares two paths in directory order: the order of a
+// depth-first walk listing each directory's entries by name (filepath.WalkDir,
+// ls -R), the order a job reading "in order" reads. It is byte order with
+// the separator below every other byte ("a/b" before "a.txt").
+func DirOrder(a, b string) int {
+	n := min(len(a), len(b))
+	for i := range n {
+		x, y := a[i], b[i]
+		if x == y {
+			continue
+		}
+		if x == '/' {
+			return -1
+		}
+		if y == '/' {
+			return 1
+		}
+		return int(x) - int(y)
+	}
+	return len(a) - len(b)
 }
 
 // Walk lists the regular, non-empty files under root (a directory or a
-// file) in one parallel walk, sorted by path so that shards are stable.
+// file) in one parallel walk, sorted in directory order (DirOrder) so that
+// shards are stable and the first files are those a job reads first.
 func Walk(ctx context.Context, root string, workers int) ([]File, error) {
 	var mu sync.Mutex
 	var files []File
@@ -70,7 +118,7 @@ func Walk(ctx context.Context, root string, workers int) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	slices.SortFunc(files, func(a, b File) int { return DirOrder(a.Path, b.Path) })
 	return files, nil
 }
 
@@ -111,7 +159,7 @@ func Make(ctx context.Context, root string, maxBytes int64, minShards int) (*Pla
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Root: root, Files: len(files), Shards: Split(files, maxBytes, minShards)}
+	p := &Plan{Root: root, Files: len(files), Shards: Split(files, maxBytes, minShards), List: files}
 	for _, f := range files {
 		p.Bytes += f.Size
 	}

@@ -33,23 +33,7 @@ func TestHostsShardsAsJobArray(t *testing.T) {
 	require.NoError(t, err)
 
 	// squeue on login: the array's three tasks running on three nodes.
-	var job string
-	nodesSeen := map[string]bool{}
-	var last string
-	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline) && len(nodesSeen) < 3; time.Sleep(100 * time.Millisecond) {
-		out, _, err := run(t, nil, "squeue", "--noheader", "--array", "--states=RUNNING", "--format=%i %j %N")
-		require.NoError(t, err)
-		last = out
-		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-			f := strings.Fields(l)
-			if len(f) == 3 && strings.HasPrefix(f[1], "accel-warm-") {
-				job, _, _ = strings.Cut(f[0], "_")
-				nodesSeen[f[2]] = true
-			}
-		}
-	}
-	require.Len(t, nodesSeen, 3, "squeue never showed the array on three nodes; last:\n%s", last)
-
+	job := waitArrayRunning(t, 3)
 	// swarmup, from login over TCP, shows the array.
 	out, err := w.swarmup(t, swarmup, "shards", "--json")
 	require.NoError(t, err, "%s", out)
@@ -77,4 +61,55 @@ func TestHostsShardsAsJobArray(t *testing.T) {
 	for i := range 3 {
 		require.Equal(t, 1, w.d.CountLogs(`"message":"shard warm"`, `"shard":`+strconv.Itoa(i)), "shard %d reported warm once", i)
 	}
+}
+
+// waitArrayRunning waits (90 s at most) until squeue on login lists tasks of
+// an accel-warm- array running on nodes distinct nodes, and returns the
+// array's job id.
+func waitArrayRunning(t *testing.T, nodes int) string {
+	t.Helper()
+	var job, last string
+	nodesSeen := map[string]bool{}
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline) && len(nodesSeen) < nodes; time.Sleep(100 * time.Millisecond) {
+		out, _, err := run(t, nil, "squeue", "--noheader", "--array", "--states=RUNNING", "--format=%i %j %N")
+		require.NoError(t, err)
+		last = out
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			f := strings.Fields(l)
+			if len(f) == 3 && strings.HasPrefix(f[1], "accel-warm-") {
+				job, _, _ = strings.Cut(f[0], "_")
+				nodesSeen[f[2]] = true
+			}
+		}
+	}
+	require.Len(t, nodesSeen, nodes, "squeue never showed the array on %d nodes; last:\n%s", nodes, last)
+	return job
+}
+
+// warmupd crashes while a warm-up's shards run as a job array and comes
+// back: it follows the array it had submitted (kept in its store) instead
+// of walking and warming the dataset again; the shards' reports sent while
+// it was down or after it came back are taken; no shard is submitted or
+// warmed a second time; the dataset ends warm, verified.
+func TestHostsShardsFollowedAcrossRestart(t *testing.T) {
+	hc := useHosts(t)
+	spool := filepath.Join(hc.dir, "spool")
+	w := setup(t, true, "8", "--warmup-partition", "warm", "--warmup-max-nodes", "3", "--warmup-min-bytes", "1MiB",
+		"--warmup-spool", spool, "--warmup-runner", cl.prolog, "--check-interval", "300ms", "--lease", "3s")
+	ds := w.vol.WriteFiles(t, "restart", 30, 4*mib) // three shards of 40 MiB, ~5 s each at 8 MiB/s
+	_, err := w.d.Client.Submit(context.Background(), api.SubmitRequest{Paths: []string{ds}})
+	require.NoError(t, err)
+	job := waitArrayRunning(t, 3)
+
+	w.d.Kill() // a crash: the task is taken up again once its 3 s lease expires
+	time.Sleep(time.Second)
+	w.d.Start()
+
+	w.waitWarm(t, ds, 2*time.Minute)
+	e := w.tasksFor(t, ds)[0]
+	require.Equal(t, jfs.MaxRoundedRatio, e.CachedRatio, "verified by --check on svc")
+	require.Equal(t, 1, w.d.CountLogs("shards submitted as a Slurm job array"), "one array, submitted before the crash")
+	require.Equal(t, 1, w.d.CountLogs("following the Slurm job array submitted before warmupd restarted", `"job":"`+job+`"`))
+	require.Equal(t, 1, w.d.CountLogs(`"message":"warm-up started"`), "the dataset was walked once, before the crash")
+	require.Zero(t, w.d.CountLogs("shard submitted again")+w.d.CountLogs("shard warmed on this node instead"), "no shard warmed twice")
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/accel-data/accel-data/internal/metrics"
 	"github.com/accel-data/accel-data/internal/testutil"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/jfs"
@@ -17,12 +18,13 @@ import (
 
 // With ReleaseAt=0.25 a job naming a cold dataset of 12 equal files is
 // released by its prolog once the first 3 files (directory order) are
-// verified warm, while the rest still warms; the rest ends warm.
+// verified warm, while the rest still warms; the rest ends warm. The first
+// part is cut from the warm-up's one walk: one walk in all.
 func TestReleaseAtReleasesThePrologWhenTheFirstQuarterIsWarm(t *testing.T) {
 	t.Setenv("FAKEJUICEFS_BANDWIDTH", "8") // MiB/s; a real client is mounted with the equivalent --download-limit
 	v := testutil.NewVolume(t)
 	ds := v.WriteFiles(t, "ds", 12, 4<<20) // 48 MiB: six seconds at 8 MiB/s, the first quarter in 1.5
-	d := testutil.StartWarmupd(t, v, "--release-at", "0.25", "--workers", "1")
+	d := testutil.StartWarmupd(t, v, "--release-at", "0.25", "--workers", "1", "--metrics", "127.0.0.1:0")
 	ctx := context.Background()
 
 	prolog := testutil.Binary(t, "cmd/slurm-prolog") // built first: the prolog waits while the first quarter warms
@@ -56,4 +58,6 @@ func TestReleaseAtReleasesThePrologWhenTheFirstQuarterIsWarm(t *testing.T) {
 	chk, err = drv.Check(ctx, []string{ds})
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, chk.Ratio, 0.99)
+	m := scrapeMetrics(t, metricsURL(t, d))
+	require.LessOrEqual(t, m.value("accel_data_dataset_walks_total", map[string]string{"kind": metrics.WalkList}), 1.0, "walks per warm-up with ReleaseAt on")
 }

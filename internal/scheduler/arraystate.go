@@ -1,0 +1,105 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/accel-data/accel-data/internal/shardjob"
+	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/queue"
+	"github.com/accel-data/accel-data/pkg/shard"
+)
+
+// A warm-up's job array lives in the store (pkg/queue shards.go) from
+// before its submission until its shards are all done or it is given up:
+// a restarted warmupd follows the arrays it had submitted (resumeArray)
+// and cancels those of warm-ups that ended while it was down
+// (cancelAbandoned).
+
+// resumeArray follows the job array that t's shards run in when warmupd
+// submitted one before it stopped or crashed (the store keeps it): no walk,
+// no new submission; shards done stay done. It returns false when there is
+// none (or it cannot be followed: it is then cancelled and forgotten, and
+// the warm-up starts anew).
+func (s *Scheduler) resumeArray(ctx context.Context, t *queue.Task, log zerolog.Logger) (bool, error) {
+	a, err := s.store.ShardArrayOf(ctx, t.ID)
+	if err != nil {
+		log.Warn().Err(err).Msg("cannot read the job array warmupd followed before; warming anew")
+		return false, nil
+	}
+	if a == nil {
+		return false, nil
+	}
+	log = log.With().Str("job", a.JobID).Str("spool", a.Spool).Logger()
+	p := &shard.Plan{Root: t.Path, Files: a.Files, Bytes: a.Bytes}
+	for _, sh := range a.Shards {
+		files, rerr := shard.ReadList(filepath.Join(a.Spool, shardjob.ListFile(sh.Index)))
+		if rerr != nil {
+			err = rerr
+			break
+		}
+		p.Shards = append(p.Shards, shard.Shard{Files: files, Bytes: sh.Bytes})
+	}
+	if err == nil && s.cfg.Slurm == nil {
+		err = errors.New("WarmupPartition and WarmupQOS are no longer set")
+	}
+	if err != nil || len(p.Shards) == 0 {
+		log.Warn().Err(err).Msg("cannot follow the job array warmupd submitted before it restarted; cancelling it and warming anew")
+		s.cancelJobs(a.Shards, log)
+		s.endArray(a.Run, log)
+		return false, nil
+	}
+	done := 0
+	for _, sh := range a.Shards {
+		if sh.State == api.ShardDone {
+			done++
+		}
+	}
+	log.Info().Int("shards", len(a.Shards)).Int("done", done).Msg("following the Slurm job array submitted before warmupd restarted")
+	return true, s.followArray(ctx, t, p, a, log)
+}
+
+// saveShards writes shards' states through the store (done is final
+// there). A failed write is logged: this warm-up goes on from its own view.
+func (s *Scheduler) saveShards(run string, shards []queue.ArrayShard, log zerolog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.store.UpdateShards(ctx, run, shards, s.now()); err != nil {
+		log.Warn().Err(err).Str("run", run).Msg("record the shards' states (a restarted warmupd may warm some again)")
+	}
+}
+
+// endArray forgets a job array: no report of it is taken any more.
+func (s *Scheduler) endArray(run string, log zerolog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.store.EndShardArray(ctx, run); err != nil {
+		log.Warn().Err(err).Str("run", run).Msg("forget the job array")
+	}
+}
+
+// cancelAbandoned cancels the job arrays recorded in the store whose task
+// ended while no warmupd followed them (cancelled while warmupd was down),
+// and forgets them. Run calls it once at start.
+func (s *Scheduler) cancelAbandoned(ctx context.Context) {
+	arrays, err := s.store.AbandonedShardArrays(ctx)
+	if err != nil {
+		s.log.Warn().Err(err).Msg("list the job arrays of ended warm-ups")
+		return
+	}
+	for _, a := range arrays {
+		log := s.log.With().Int64("task", a.TaskID).Str("job", a.JobID).Logger()
+		shards, err := s.store.Shards(ctx, a.Run)
+		if err != nil {
+			log.Warn().Err(err).Msg("read the shards of an ended warm-up's job array")
+			continue
+		}
+		log.Info().Msg("the warm-up of this job array ended while warmupd was down: cancelling the array")
+		s.cancelJobs(shards, log)
+		s.endArray(a.Run, log)
+	}
+}
