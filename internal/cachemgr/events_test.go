@@ -137,3 +137,30 @@ func TestStaleEventDuringCheckIsKept(t *testing.T) {
 	require.NoError(t, r.store.RecordCheck(ctx, "/jfs/ds", queue.Check{Files: 1, Bytes: gib, CachedBytes: gib, Ratio: 1}, r.clk.Now()))
 	require.Empty(t, r.dataset("/jfs/ds").StaleReason)
 }
+
+// A check that fails while an event marks the dataset stale keeps the mark:
+// it measured nothing, so the dataset must not be called warm on its old
+// figures (Verifier.Fresh) until a check that works has seen the event.
+func TestFailedCheckKeepsEventDuringIt(t *testing.T) {
+	r := newRig(t, Config{RefreshInterval: time.Minute})
+	ctx := context.Background()
+	r.warm("/jfs/ds", gib)
+	r.clk.Add(time.Hour) // the periodic check is due
+	r.drv.fail("/jfs/ds")
+	r.drv.hold = make(chan struct{})
+	done := make(chan bool)
+	go func() { done <- r.m.refreshOne(ctx) }()
+	require.Eventually(t, func() bool { r.drv.mu.Lock(); defer r.drv.mu.Unlock(); return r.drv.inFlight == 1 }, 10*time.Second, 5*time.Millisecond)
+	r.clk.Add(time.Second)
+	marked, err := r.store.MarkStale(ctx, []string{"/jfs/ds"}, api.StaleChangelog, "CREATE /jfs/ds/new", r.clk.Now())
+	require.NoError(t, err)
+	require.Equal(t, []string{"/jfs/ds"}, marked)
+	r.clk.Add(time.Second)
+	close(r.drv.hold)
+	require.True(t, <-done)
+	require.Equal(t, 1, r.drv.checksOf("/jfs/ds"))
+	require.Equal(t, api.StaleChangelog, r.dataset("/jfs/ds").StaleReason, "the failed check saw nothing: the event stays")
+	last, err := r.store.LastChecks(ctx, []string{"/jfs/ds"})
+	require.NoError(t, err)
+	require.True(t, last["/jfs/ds"].Stale)
+}
