@@ -149,7 +149,7 @@ func (m *Manager) refreshOne(ctx context.Context) bool {
 func (m *Manager) refresh(ctx context.Context, c queue.CheckCandidate) {
 	started := m.now()
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	chk, verdict, err := m.cfg.Sampler.Check(cctx, c.Path)
+	chk, verdict, err := m.cfg.Sampler.CheckAfter(cctx, c.Path, c.StaleReason)
 	cancel()
 	if err != nil {
 		m.log.Debug().Err(err).Str("dataset", c.Path).Msg("refresh check")
