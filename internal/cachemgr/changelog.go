@@ -170,12 +170,13 @@ func (c *Changelog) Read(ctx context.Context) (ChangelogRead, error) {
 			r.Unresolved++
 		}
 		for _, p := range paths {
-			ds, ok := warmAncestor(byPath, p)
-			if !ok || detail[ds.Path] != "" || ds.Stale || !e.Time.After(ds.CheckedAt) {
-				continue
+			for _, ds := range warmAncestors(byPath, p) {
+				if detail[ds.Path] != "" || ds.Stale || !e.Time.After(ds.CheckedAt) {
+					continue
+				}
+				detail[ds.Path] = fmt.Sprintf("%s %s (changelog version %d)", e.Op, p, e.Ver)
+				order = append(order, ds.Path)
 			}
-			detail[ds.Path] = fmt.Sprintf("%s %s (changelog version %d)", e.Op, p, e.Ver)
-			order = append(order, ds.Path)
 		}
 	}
 	for _, p := range order {
@@ -202,14 +203,16 @@ func (c *Changelog) Read(ctx context.Context) (ChangelogRead, error) {
 	return r, nil
 }
 
-// warmAncestor finds the warm dataset p is in (p itself or a parent).
-func warmAncestor(byPath map[string]queue.WarmDataset, p string) (queue.WarmDataset, bool) {
+// warmAncestors are the warm datasets p is in (p itself and its parents:
+// a warm dataset may hold another one), innermost first.
+func warmAncestors(byPath map[string]queue.WarmDataset, p string) []queue.WarmDataset {
+	var out []queue.WarmDataset
 	for q := p; ; q = path.Dir(q) {
 		if w, ok := byPath[q]; ok {
-			return w, true
+			out = append(out, w)
 		}
 		if q == "/" || q == "." {
-			return queue.WarmDataset{}, false
+			return out
 		}
 	}
 }

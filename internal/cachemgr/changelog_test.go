@@ -143,3 +143,19 @@ func TestChangelogBoundsLookups(t *testing.T) {
 	require.Equal(t, []string{"/jfs/ds"}, res.Marked)
 	require.Equal(t, int64(10), res.Version)
 }
+
+// A change under nested warm datasets (a warm /jfs/a and a warm /jfs/a/b:
+// a warm ancestor does not cover a new request) marks each of them: the
+// outer one holds the changed files too.
+func TestChangelogMarksNestedWarmDatasets(t *testing.T) {
+	r := newRig(t, Config{})
+	r.warm("/jfs/a", gib)
+	r.warm("/jfs/a/b", gib)
+	drv := &fakeChangelog{inodes: map[uint64]string{10: "a", 11: "a/b"}}
+	drv.entries = []jfs.ChangeEntry{entry(t, 1, t0.Add(time.Second), "CREATE", 11, "new.bin", 0, 0, 1, 420, 18, "", "Keep", "true", 0)}
+	c := NewChangelog(ChangelogConfig{MetaURL: "sqlite3:///m.db", Mount: "/jfs"}, r.store, drv, zerolog.Nop(), r.clk.Now)
+	res, err := c.Read(context.Background())
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{"/jfs/a", "/jfs/a/b"}, res.Marked)
+	require.Equal(t, api.StaleChangelog, r.dataset("/jfs/a").StaleReason)
+}

@@ -7,8 +7,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/accel-data/accel-data/internal/testutil"
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/queue"
+	"github.com/accel-data/accel-data/pkg/queue/queuetest"
 )
 
 // missReport is an agent's report of job reading dataset on node n1: hit and
@@ -136,4 +138,77 @@ func TestStaleEventDuringCheckIsKept(t *testing.T) {
 	require.Equal(t, api.StaleChangelog, r.dataset("/jfs/ds").StaleReason, "the event came after the check started")
 	require.NoError(t, r.store.RecordCheck(ctx, "/jfs/ds", queue.Check{Files: 1, Bytes: gib, CachedBytes: gib, Ratio: 1}, r.clk.Now()))
 	require.Empty(t, r.dataset("/jfs/ds").StaleReason)
+}
+
+// A check that fails while an event marks the dataset stale keeps the mark:
+// it measured nothing, so the dataset must not be called warm on its old
+// figures (Verifier.Fresh) until a check that works has seen the event.
+func TestFailedCheckKeepsEventDuringIt(t *testing.T) {
+	r := newRig(t, Config{RefreshInterval: time.Minute})
+	ctx := context.Background()
+	r.warm("/jfs/ds", gib)
+	r.clk.Add(time.Hour) // the periodic check is due
+	r.drv.fail("/jfs/ds")
+	r.drv.hold = make(chan struct{})
+	done := make(chan bool)
+	go func() { done <- r.m.refreshOne(ctx) }()
+	require.Eventually(t, func() bool { r.drv.mu.Lock(); defer r.drv.mu.Unlock(); return r.drv.inFlight == 1 }, 10*time.Second, 5*time.Millisecond)
+	r.clk.Add(time.Second)
+	marked, err := r.store.MarkStale(ctx, []string{"/jfs/ds"}, api.StaleChangelog, "CREATE /jfs/ds/new", r.clk.Now())
+	require.NoError(t, err)
+	require.Equal(t, []string{"/jfs/ds"}, marked)
+	r.clk.Add(time.Second)
+	close(r.drv.hold)
+	require.True(t, <-done)
+	require.Equal(t, 1, r.drv.checksOf("/jfs/ds"))
+	require.Equal(t, api.StaleChangelog, r.dataset("/jfs/ds").StaleReason, "the failed check saw nothing: the event stays")
+	last, err := r.store.LastChecks(ctx, []string{"/jfs/ds"})
+	require.NoError(t, err)
+	require.Equal(t, api.StaleChangelog, last["/jfs/ds"].Stale)
+}
+
+// newFileUnderSampled scripts a file created under the sampled dataset
+// after its manifest was written: not in the manifest (no sample can draw
+// it), not cached, and a tenth of the dataset's bytes in the full check.
+func newFileUnderSampled(d *fakeDriver, dataset string) {
+	const files, size = 100_000, 4096
+	d.set(dataset, files*size*10/9, files*size)
+}
+
+// A changelog event (a file created under a warm dataset) is checked by a
+// walk, in the refresh: a sample drawn from the manifest cannot see a file
+// created after it, and would clear the mark with the dataset still called
+// warm.
+func TestChangelogEventWalksInTheRefresh(t *testing.T) {
+	dir := t.TempDir()
+	r := newRig(t, Config{RefreshInterval: time.Hour, EventRefreshInterval: time.Minute})
+	r.m.cfg.Sampler = newSampler(t, dir, r.drv, 1)
+	ctx := context.Background()
+	id := r.warm("/jfs/big", 100_000*4096)
+	sampledSet(t, r.drv, dir, "/jfs/big", 100_000, 4096, 0)
+	newFileUnderSampled(r.drv, "/jfs/big")
+	r.clk.Add(time.Second)
+	_, err := r.store.MarkStale(ctx, []string{"/jfs/big"}, api.StaleChangelog, "CREATE /jfs/big/new.bin", r.clk.Now())
+	require.NoError(t, err)
+	r.clk.Add(time.Minute)
+	require.True(t, r.m.refreshOne(ctx))
+	require.Equal(t, 1, r.drv.checksOf("/jfs/big"), "walked")
+	require.NotEqual(t, api.TaskWarm, r.state(id).State, "the new file is not cached")
+}
+
+// The same in a re-verification a waiting prolog starts: a dataset the
+// changelog marked is walked, and the prolog is not told warm.
+func TestChangelogEventWalksInAReverification(t *testing.T) {
+	st, d, c, dir := queuetest.Open(t), newDriver(), testutil.NewClock(), t.TempDir()
+	warmJob(t, st, 1, t0, "/jfs/big")
+	sampledSet(t, d, dir, "/jfs/big", 100_000, 4096, 0)
+	v := newVerifier(t, VerifyConfig{MaxAge: time.Hour, Sampler: newSampler(t, dir, d, 1)}, st, d, c)
+	require.True(t, jobAnswer(t, st, v, 1).Warm)
+	newFileUnderSampled(d, "/jfs/big")
+	c.Add(time.Second)
+	_, err := st.MarkStale(context.Background(), []string{"/jfs/big"}, api.StaleChangelog, "CREATE /jfs/big/new.bin", c.Now())
+	require.NoError(t, err)
+	c.Add(time.Second)
+	require.False(t, jobAnswer(t, st, v, 1).Warm, "the new file is not cached")
+	require.Equal(t, 1, d.checksOf("/jfs/big"), "walked")
 }

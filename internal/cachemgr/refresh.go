@@ -149,16 +149,15 @@ func (m *Manager) refreshOne(ctx context.Context) bool {
 func (m *Manager) refresh(ctx context.Context, c queue.CheckCandidate) {
 	started := m.now()
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	chk, verdict, err := m.cfg.Sampler.Check(cctx, c.Path)
+	chk, verdict, err := m.cfg.Sampler.CheckAfter(cctx, c.Path, c.StaleReason)
 	cancel()
 	if err != nil {
 		m.log.Debug().Err(err).Str("dataset", c.Path).Msg("refresh check")
-		// Record the attempt so one broken path does not starve the rest; a
-		// stale mark stays (checked again after EventRefreshInterval).
-		keep := queue.Check{Bytes: c.Bytes, CachedBytes: c.CachedBytes, Ratio: ratio(c.CachedBytes, c.Bytes)}
-		if !c.StaleAt.IsZero() {
-			keep.Started = c.StaleAt.Add(-time.Nanosecond)
-		}
+		// Record the attempt so one broken path does not starve the rest. It
+		// measured nothing, so it clears no stale mark, whether the mark came
+		// before the check or during it (Started before any event; checked
+		// again after EventRefreshInterval).
+		keep := queue.Check{Bytes: c.Bytes, CachedBytes: c.CachedBytes, Ratio: ratio(c.CachedBytes, c.Bytes), Started: time.Unix(0, 1)}
 		_ = m.store.RecordCheck(ctx, c.Path, keep, m.now())
 		return
 	}

@@ -185,6 +185,19 @@ func (s *Sampler) Check(ctx context.Context, path string) (queue.Check, Verdict,
 	return s.walk(ctx, path, false)
 }
 
+// CheckAfter is Check for a dataset an event marked stale (stale; "" for
+// none). After a changelog event (files created, removed, renamed or
+// written under it) it walks the dataset and writes its manifest afresh: a
+// sample drawn from the manifest cannot see a file created after it was
+// written, and would call the dataset warm.
+func (s *Sampler) CheckAfter(ctx context.Context, path string, stale api.StaleReason) (queue.Check, Verdict, error) {
+	if stale == api.StaleChangelog {
+		s.log.Debug().Str("dataset", path).Msg("the changelog shows the dataset changed; walking it")
+		return s.walk(ctx, path, true)
+	}
+	return s.Check(ctx, path)
+}
+
 // changed reports whether a sample's --check disagrees with the manifest:
 // fewer files checked, or a total size off by more than juicefs's rounding.
 func changed(r *jfs.CheckResult, n, sampleBytes int64) bool {

@@ -128,7 +128,7 @@ func (v *Verifier) Close() {
 // it finished at most MaxAge ago, found at least the target ratio, and no
 // event since (a miss report, the changelog) marked the path stale.
 func (v *Verifier) Fresh(c queue.LastCheck) bool {
-	return !c.CheckedAt.IsZero() && !c.Stale && v.now().Sub(c.CheckedAt) <= v.cfg.MaxAge && c.Ratio >= v.cfg.TargetRatio
+	return !c.CheckedAt.IsZero() && c.Stale == "" && v.now().Sub(c.CheckedAt) <= v.cfg.MaxAge && c.Ratio >= v.cfg.TargetRatio
 }
 
 // judge returns the state to report for a path whose task is in state st and
@@ -190,7 +190,7 @@ func (v *Verifier) verify(path string) {
 	log := v.log.With().Str("dataset", path).Logger()
 	ctx, cancel := context.WithTimeout(v.ctx, v.cfg.Timeout)
 	start := v.now()
-	chk, verdict, err := v.cfg.Sampler.Check(ctx, path)
+	chk, verdict, err := v.cfg.Sampler.CheckAfter(ctx, path, v.staleEvent(ctx, path))
 	timedOut := err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded)
 	cancel()
 	v.mu.Lock()
@@ -248,6 +248,17 @@ func (v *Verifier) verify(path string) {
 	}
 }
 
+// staleEvent is the event that marked path stale ("" for none), which
+// decides how it is checked (Sampler.CheckAfter); a changelog event when the
+// store cannot tell: a walk is never wrong.
+func (v *Verifier) staleEvent(ctx context.Context, path string) api.StaleReason {
+	last, err := v.store.LastChecks(ctx, []string{path})
+	if err != nil {
+		return api.StaleChangelog
+	}
+	return last[path].Stale
+}
+
 // sampledNote says how a sampled check was sized ("" for a walked one).
 func sampledNote(c queue.Check) string {
 	if c.Method != api.RatioSampled {
@@ -284,7 +295,7 @@ func (v *Verifier) judgeJob(st *api.JobStatus) []<-chan struct{} {
 		d := &st.Datasets[i]
 		var c queue.LastCheck
 		if d.CheckedAt != nil {
-			c = queue.LastCheck{CheckedAt: *d.CheckedAt, Ratio: d.CachedRatio}
+			c = queue.LastCheck{CheckedAt: *d.CheckedAt, Ratio: d.CachedRatio, Stale: d.Stale}
 		}
 		var ch <-chan struct{}
 		if d.State, ch = v.judge(d.Path, d.State, c); ch != nil {

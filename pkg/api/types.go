@@ -90,6 +90,10 @@ type JobDataset struct {
 	// Bytes, CachedBytes and CachedRatio are from that check once Dataset is
 	// warm, else from the last check of Dataset.
 	CheckedAt *time.Time `json:"checked_at,omitempty"`
+	// Stale is the event since that check (a miss report, the changelog)
+	// that says Path's ratio may be out of date ("" when none): warmupd
+	// checks it again before calling it warm.
+	Stale StaleReason `json:"stale,omitempty"`
 }
 
 // JobStatus answers job start and readiness queries.

@@ -1,11 +1,15 @@
 package queue_test
 
+// dropAfter9 undoes the migrations after 0009 (0010 stale events, 0011 job
+// arrays), without touching schema_migrations.
+const dropAfter9 = `DROP INDEX datasets_stale; DROP TABLE changelog_cursor;
+	ALTER TABLE datasets DROP COLUMN stale_at; ALTER TABLE datasets DROP COLUMN stale_reason; ALTER TABLE datasets DROP COLUMN stale_detail;
+	DROP TABLE array_shards; DROP TABLE shard_arrays;
+`
+
 // dropAfter5 undoes the migrations after 0005 (for tests that take a store
 // back to schema 4 or 5 and migrate it again).
-const dropAfter5 = `DROP INDEX datasets_stale; DROP TABLE changelog_cursor;
-	ALTER TABLE datasets DROP COLUMN stale_at; ALTER TABLE datasets DROP COLUMN stale_reason; ALTER TABLE datasets DROP COLUMN stale_detail;
-	DROP TABLE job_node_io; DROP TABLE job_path_io; DROP TABLE access_paths; DROP TABLE access_datasets;
+const dropAfter5 = dropAfter9 + `DROP TABLE job_node_io; DROP TABLE job_path_io; DROP TABLE access_paths; DROP TABLE access_datasets;
 	DROP TABLE node_mounts; ALTER TABLE tasks DROP COLUMN hot_ready_at;
 	ALTER TABLE datasets DROP COLUMN ratio_method; ALTER TABLE datasets DROP COLUMN ratio_bound; ALTER TABLE datasets DROP COLUMN ratio_sample;
-	DROP TABLE array_shards; DROP TABLE shard_arrays;
 	DELETE FROM schema_migrations WHERE version > 5`

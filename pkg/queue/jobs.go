@@ -151,7 +151,7 @@ func jobStatus(ctx context.Context, q querier, jobID uint64) (*api.JobStatus, er
 	// o is the link's own path's row: the dataset itself, or, for a path
 	// covered by a parent's task, its own last check (if any).
 	rows, err := q.QueryContext(ctx, `SELECT jt.path, d.path, t.state, d.bytes, d.cached_bytes, d.cached_ratio, t.reason,
-			o.bytes, o.cached_bytes, o.cached_ratio, o.checked_at,
+			o.bytes, o.cached_bytes, o.cached_ratio, o.checked_at, coalesce(o.stale_reason, ''),
 			coalesce(t.state = 'warming' AND jt.path = d.path AND t.hot_ready_at >= t.started_at, 0)
 		FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id JOIN datasets d ON d.id = t.dataset_id
 		LEFT JOIN datasets o ON o.path = jt.path
@@ -161,10 +161,11 @@ func jobStatus(ctx context.Context, q querier, jobID uint64) (*api.JobStatus, er
 		var ob, ocb sql.NullInt64
 		var or sql.NullFloat64
 		var checked sql.NullInt64
-		if err := rows.Scan(&d.Path, &d.Dataset, &ts, &d.Bytes, &d.CachedBytes, &d.CachedRatio, &d.Reason, &ob, &ocb, &or, &checked, &d.HotReady); err != nil {
+		var stale string
+		if err := rows.Scan(&d.Path, &d.Dataset, &ts, &d.Bytes, &d.CachedBytes, &d.CachedRatio, &d.Reason, &ob, &ocb, &or, &checked, &stale, &d.HotReady); err != nil {
 			return err
 		}
-		d.State = api.TaskState(ts)
+		d.State, d.Stale = api.TaskState(ts), api.StaleReason(stale)
 		d.CheckedAt = ptrNS(checked)
 		if d.HotReady {
 			d.HotPart = api.HotPartOf(d.Reason)

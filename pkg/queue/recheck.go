@@ -17,9 +17,9 @@ type LastCheck struct {
 	CheckedAt time.Time // zero when the path was never checked by itself
 	Ratio     float64
 	State     api.TaskState // "" when the path has no task of its own
-	// Stale: an event since CheckedAt (a miss report, the changelog) says
-	// the ratio may be out of date.
-	Stale bool
+	// Stale is the event since CheckedAt (a miss report, the changelog)
+	// that says the ratio may be out of date; "" when none.
+	Stale api.StaleReason
 }
 
 // LastChecks returns the last check of each path that has a row in the cache
@@ -33,7 +33,7 @@ func (s *Store) LastChecks(ctx context.Context, paths []string) (map[string]Last
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT d.path, d.checked_at, d.cached_ratio, coalesce(t.state, ''), d.stale_at IS NOT NULL
+	rows, err := s.r.QueryContext(ctx, `SELECT d.path, d.checked_at, d.cached_ratio, coalesce(t.state, ''), coalesce(d.stale_reason, '')
 		FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id
 		WHERE d.path IN (SELECT value FROM json_each(?))`, string(b))
 	type pathCheck struct {
@@ -42,9 +42,9 @@ func (s *Store) LastChecks(ctx context.Context, paths []string) (map[string]Last
 	}
 	list, err := readAll(rows, err, func(rows *sql.Rows, c *pathCheck) error {
 		var at sql.NullInt64
-		var st string
-		err := rows.Scan(&c.path, &at, &c.Ratio, &st, &c.Stale)
-		c.CheckedAt, c.State = fromNullNS(at), api.TaskState(st)
+		var st, stale string
+		err := rows.Scan(&c.path, &at, &c.Ratio, &st, &stale)
+		c.CheckedAt, c.State, c.Stale = fromNullNS(at), api.TaskState(st), api.StaleReason(stale)
 		return err
 	})
 	if err != nil {

@@ -105,6 +105,9 @@ func TestCheckListsMatchAPIConstants(t *testing.T) {
 	require.Equal(t, strs(api.Sources), checkList(t, schema("claims"), "source"))
 	require.Equal(t, strs(api.RatioMethods), checkList(t, schema("datasets"), "ratio_method"))
 	require.Equal(t, strs(api.StaleReasons), checkList(t, schema("datasets"), "stale_reason"))
+	require.Equal(t, strs(api.ShardStates), checkList(t, schema("array_shards"), "state"))
+	require.Equal(t, apiConstants(t, "StaleReason"), strs(api.StaleReasons))
+	require.Equal(t, apiConstants(t, "ShardState"), strs(api.ShardStates))
 	// The lists are every constant pkg/api declares (catches a new state added there only).
 	// (less TaskVerifying, which is reported and never stored).
 	stored := slices.DeleteFunc(apiConstants(t, "TaskState"), func(s string) bool { return s == string(api.TaskVerifying) })
@@ -120,7 +123,8 @@ func TestCheckListsMatchAPIConstants(t *testing.T) {
 		require.True(t, api.Source(v).Valid(), v)
 	}
 	// The tables are STRICT.
-	for _, tbl := range []string{"datasets", "tasks", "attempts", "requests", "jobs", "job_tasks", "claims", "schema_migrations"} {
+	for _, tbl := range []string{"datasets", "tasks", "attempts", "requests", "jobs", "job_tasks", "claims", "schema_migrations",
+		"changelog_cursor", "shard_arrays", "array_shards"} {
 		require.Contains(t, schema(tbl), "STRICT", tbl)
 	}
 }
