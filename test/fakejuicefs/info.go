@@ -23,7 +23,7 @@ func cmdInfo(args []string) int {
 		fatalf("main", "main.go", 31, "info needs at least 1 argument: PATH")
 	}
 	// Consecutive paths of one volume are answered in one transaction on its
-	// metadata (one transaction, not one per path).
+	// metadata, not one per path.
 	type entry struct {
 		arg, abs string
 		fi       os.FileInfo
