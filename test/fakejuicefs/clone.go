@@ -87,7 +87,7 @@ func cmdClone(args []string) int {
 				return err
 			}
 			sm := sliceFor(m, p[0], sfi)
-			m.Files[inodeKey(dfi)] = &fileMeta{Length: dfi.Size(), MtimeNs: dfi.ModTime().UnixNano(), Sum: sm.Sum, Slices: append([]uint64(nil), sm.Slices...)}
+			m.setFile(inodeKey(dfi), &fileMeta{Length: dfi.Size(), MtimeNs: dfi.ModTime().UnixNano(), Sum: sm.Sum, Slices: append([]uint64(nil), sm.Slices...)})
 		}
 		return nil
 	}); err != nil {

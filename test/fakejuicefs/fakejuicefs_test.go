@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -378,4 +379,54 @@ func TestTouchKeepsSlicesRewriteDoesNot(t *testing.T) {
 	require.NoError(t, os.WriteFile(dst, data, 0o644))
 	require.NoError(t, os.Chtimes(dst, old.Add(time.Hour), old.Add(time.Hour)))
 	require.NotEqual(t, rows(src), rows(dst), "new data makes new slices")
+}
+
+// Commands run at once (warmupd checks several datasets while warming
+// another) each record the files they name in their own transaction on the
+// metadata database: no slice id is given twice, and no file is lost.
+func TestConcurrentCommandsGetDistinctSlices(t *testing.T) {
+	bin := testutil.Binary(t, "test/fakejuicefs")
+	root := t.TempDir()
+	mnt, cache := filepath.Join(root, "mnt"), filepath.Join(root, "cache")
+	out, err := exec.Command(bin, "format", mnt, "--cache-dir", cache, "--bandwidth", "0").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	const dirs, files = 6, 25
+	var paths []string
+	for d := range dirs {
+		require.NoError(t, os.MkdirAll(filepath.Join(mnt, fmt.Sprint("d", d)), 0o755))
+		for f := range files {
+			p := filepath.Join(mnt, fmt.Sprint("d", d), fmt.Sprint("f", f))
+			require.NoError(t, os.WriteFile(p, []byte(p), 0o644))
+			paths = append(paths, p)
+		}
+	}
+	errs := make(chan error, dirs)
+	for d := range dirs {
+		args := []string{"warmup", filepath.Join(mnt, fmt.Sprint("d", d))}
+		if d%2 == 1 {
+			args = append(args, "--check")
+		}
+		go func() {
+			out, err := exec.Command(bin, args...).CombinedOutput()
+			if err != nil {
+				err = fmt.Errorf("%v: %w\n%s", args, err, out)
+			}
+			errs <- err
+		}()
+	}
+	for range dirs {
+		require.NoError(t, <-errs)
+	}
+	out, err = exec.Command(bin, append([]string{"info", "--raw"}, paths...)...).Output()
+	require.NoError(t, err)
+	ids := regexp.MustCompile(`(?m)^\|\s+0 \|\s+(\d+) \|`).FindAllStringSubmatch(string(out), -1)
+	require.Len(t, ids, len(paths), "one slice per file:\n%s", out)
+	seen := map[string]bool{}
+	for _, m := range ids {
+		require.False(t, seen[m[1]], "slice %s given twice", m[1])
+		seen[m[1]] = true
+	}
+	out, err = exec.Command(bin, "warmup", "--check", mnt).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), fmt.Sprintf("check cache: %d files checked", len(paths)))
 }

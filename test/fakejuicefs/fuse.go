@@ -116,11 +116,10 @@ func serve(vol *volume, mountpoint string) int {
 		ready = func(msg string) { fmt.Fprintln(f, msg); f.Close() }
 		os.Unsetenv(readyFdEnv)
 	}
-	// A new mount process has written nothing yet (see metaState.Written)
+	// A new mount process has written nothing yet (see metaState.Mount)
 	// and counted nothing.
 	if err := vol.withMeta(func(m *metaState) error {
-		delete(m.WrittenBy, mountpoint)
-		delete(m.PerMount, mountpoint)
+		m.forgetMount(mountpoint, true)
 		return nil
 	}); err != nil {
 		ready(err.Error())

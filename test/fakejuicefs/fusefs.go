@@ -36,7 +36,7 @@ type standin struct {
 	nextFh     atomic.Uint64
 
 	mu       sync.Mutex
-	counters cacheCounters          // what this mount process did (reads); the CLI's work is in meta PerMount
+	counters cacheCounters          // what this mount process did (reads); the CLI's work is in metaState.mountCounters
 	metas    map[uint64]*knownFile  // by backing inode
 	fetching map[string]*sync.Mutex // one download per block at a time
 	changes  *changelogWriter       // the volume's metadata changelog (changelog.go)
@@ -389,13 +389,11 @@ func (h *dataHandle) Release(ctx context.Context) syscall.Errno {
 }
 
 // statsText is this mount's .stats: the block files present, the CLI's work
-// through this mount (meta PerMount), and this process's reads and ops.
+// through this mount (metaState.mountCounters), and this process's reads and ops.
 func (s *standin) statsText() string {
 	var c cacheCounters
 	_ = s.vol.viewMeta(func(m *metaState) error {
-		if pm := m.PerMount[s.mountpoint]; pm != nil {
-			c = *pm
-		}
+		c = *m.mountCounters(s.mountpoint)
 		return nil
 	})
 	s.mu.Lock()

@@ -101,7 +101,7 @@ func (s *standin) readBlock(b block, dst []byte, within int64) error {
 	c := cacheCounters{Misses: 1, MissBytes: b.length, GetBytes: b.length}
 	if n > 0 {
 		c.Writes, c.WriteBytes = 1, n
-		if err := s.vol.withMeta(func(m *metaState) error { m.written(s.mountpoint)[b.path] = true; return nil }); err != nil {
+		if err := s.vol.withMeta(func(m *metaState) error { m.markWritten(s.mountpoint, b.path); return nil }); err != nil {
 			mountLog(s.vol.mount, "record written block %s: %s", b.path, err)
 		}
 	}

@@ -22,8 +22,8 @@ func cmdInfo(args []string) int {
 	if len(pos) == 0 {
 		fatalf("main", "main.go", 31, "info needs at least 1 argument: PATH")
 	}
-	// Consecutive paths of one volume are answered under one lock of its
-	// metadata (one read and write of it, not one per path).
+	// Consecutive paths of one volume are answered in one transaction on its
+	// metadata, not one per path.
 	type entry struct {
 		arg, abs string
 		fi       os.FileInfo

@@ -5,7 +5,10 @@
 // and writes real block files into a cache directory with JuiceFS's naming.
 // `fakejuicefs format MOUNTDIR --cache-dir DIR` (stand-in only) turns a
 // directory into a stand-in mount by writing MOUNTDIR/.config (same JSON
-// shape as a real mount's) and private state under MOUNTDIR/.fakejuicefs/.
+// shape as a real mount's) and private state under MOUNTDIR/.fakejuicefs/:
+// settings and an SQLite metadata database (meta.go), one row per file, so
+// a command touches only the files it names, as a real client's metadata
+// engine does.
 //
 // Nothing it prints is hard-coded: sizes, counts and cached fractions are
 // computed from the files and from the block files really present. Reads

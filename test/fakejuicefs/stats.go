@@ -90,14 +90,11 @@ func statsText(vals map[string]int64) string {
 // ("name value" lines, like a real mount's). Cached blocks and bytes are
 // counted from the block files really present. Called under the meta lock.
 // Work the CLI did through a FUSE mount is also counted for that mount
-// (metaState.PerMount), whose own .stats is virtual (fuse.go).
+// (metaState.mountCounters), whose own .stats is virtual (fuse.go).
 func (v *volume) writeStats(m *metaState, add cacheCounters) error {
 	m.Counters.add(add)
 	if mnt := mountOf(v.mount); mnt != "" {
-		if m.PerMount[mnt] == nil {
-			m.PerMount[mnt] = &cacheCounters{}
-		}
-		m.PerMount[mnt].add(add)
+		m.mountCounters(mnt).add(add)
 	}
 	vals := m.Counters.metrics(false)
 	vals["juicefs_blockcache_blocks"], vals["juicefs_blockcache_bytes"] = v.cachedBlocks()

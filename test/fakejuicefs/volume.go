@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -39,37 +37,10 @@ type settings struct {
 	Backing string
 }
 
-// fileMeta is what the stand-in remembers about one file (keyed by inode):
-// its slices, one per 64 MiB chunk, shared by clones.
-type fileMeta struct {
-	Length  int64
-	MtimeNs int64
-	Sum     string // fingerprint of the content (see fingerprint)
-	Slices  []uint64
-}
-
-type metaState struct {
-	NextSlice uint64
-	Files     map[string]*fileMeta // key: inode number
-	Counters  cacheCounters
-	// Mount models the life of the mount process: `format` and `mount`
-	// (a remount) start a new one. Written holds the block files this mount
-	// wrote since it was mounted: like a real client's in-memory index, it is
-	// all that `warmup --evict` removes.
-	Mount   int
-	Written map[string]bool
-	// WrittenBy is Written for each FUSE mount (by mount point): a FUSE
-	// mount process starts with none, and its blocks are its own.
-	WrittenBy map[string]map[string]bool `json:",omitempty"`
-	// PerMount holds the counters of work the CLI did through a FUSE mount
-	// (warm-ups, evictions), keyed by mount point: each mount's .stats
-	// shows its own, as a real client's metrics count what its process did.
-	PerMount map[string]*cacheCounters `json:",omitempty"`
-}
-
 type volume struct {
 	mount string
 	set   settings
+	metaHandle
 }
 
 func newUUID() string {
@@ -153,7 +124,7 @@ func cmdFormat(args []string) int {
 	if err := writeJSON(filepath.Join(mount, stateDir, "settings.json"), set); err != nil {
 		fatalf("format", "format.go", 484, "%s", err)
 	}
-	if err := writeJSON(filepath.Join(mount, stateDir, "meta.json"), metaState{NextSlice: 1, Files: map[string]*fileMeta{}, Mount: 1}); err != nil {
+	if err := createMeta(mount); err != nil {
 		fatalf("format", "format.go", 487, "%s", err)
 	}
 	if err := writeJSON(filepath.Join(mount, ".config"), mountConfigJSON(mount, set)); err != nil {
@@ -193,7 +164,7 @@ func cmdMount(args []string) int {
 		if err != nil {
 			fatalf("mount", "mount.go", 586, "%s: %s", mount, err)
 		}
-		if err := vol.withMeta(func(m *metaState) error { delete(m.WrittenBy, mount); m.Mount++; return nil }); err != nil {
+		if err := vol.withMeta(func(m *metaState) error { m.forgetMount(mount, false); m.Mount++; return nil }); err != nil {
 			fatalf("mount", "mount.go", 589, "%s", err)
 		}
 		infof("mount", "mount.go", 601, "stand-in volume %q remounted at %s (FUSE mount: its record of written blocks is reset)", vol.set.Name, mount)
@@ -206,7 +177,7 @@ func cmdMount(args []string) int {
 	var n int
 	if err := vol.withMeta(func(m *metaState) error {
 		m.Mount++
-		m.Written = map[string]bool{}
+		m.forgetMount("", false)
 		n = m.Mount
 		return nil
 	}); err != nil {
@@ -373,82 +344,6 @@ func openVolume(mount string) (*volume, error) {
 	return v, nil
 }
 
-// withMeta runs fn on the stand-in's metadata under an exclusive flock and
-// saves it afterwards if fn returns nil.
-func (v *volume) withMeta(fn func(m *metaState) error) error { return v.metaTx(true, fn) }
-
-// viewMeta runs fn on the metadata under a shared flock and saves nothing.
-func (v *volume) viewMeta(fn func(m *metaState) error) error { return v.metaTx(false, fn) }
-
-func (v *volume) metaTx(write bool, fn func(m *metaState) error) error {
-	lock, err := os.OpenFile(filepath.Join(v.mount, stateDir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return err
-	}
-	defer lock.Close()
-	how := syscall.LOCK_SH
-	if write {
-		how = syscall.LOCK_EX
-	}
-	if err := syscall.Flock(int(lock.Fd()), how); err != nil {
-		return err
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	p := filepath.Join(v.mount, stateDir, "meta.json")
-	m := &metaState{NextSlice: 1, Files: map[string]*fileMeta{}, Written: map[string]bool{}}
-	data, err := os.ReadFile(p)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	if err == nil {
-		if err := json.Unmarshal(data, m); err != nil {
-			return fmt.Errorf("stand-in meta %s: %w", p, err)
-		}
-		if m.Files == nil {
-			m.Files = map[string]*fileMeta{}
-		}
-		if m.Written == nil {
-			m.Written = map[string]bool{}
-		}
-	}
-	if m.PerMount == nil {
-		m.PerMount = map[string]*cacheCounters{}
-	}
-	if m.WrittenBy == nil {
-		m.WrittenBy = map[string]map[string]bool{}
-	}
-	if err := fn(m); err != nil || !write {
-		if errors.Is(err, errUnchanged) {
-			return nil
-		}
-		return err
-	}
-	return writeJSON(p, m)
-}
-
-// written is the set of block files the mount process of mountpoint wrote
-// since it was mounted ("" for the plain stand-in's mount).
-func (m *metaState) written(mountpoint string) map[string]bool {
-	if mountpoint == "" {
-		return m.Written
-	}
-	w := m.WrittenBy[mountpoint]
-	if w == nil {
-		w = map[string]bool{}
-		m.WrittenBy[mountpoint] = w
-	}
-	return w
-}
-
-// errUnchanged, returned by a withMeta function, keeps the metadata file as
-// it is (nothing changed: a large volume's file is not rewritten).
-var errUnchanged = errors.New("metadata unchanged")
-
-func inodeKey(fi os.FileInfo) string {
-	st := fi.Sys().(*syscall.Stat_t)
-	return strconv.FormatUint(st.Ino, 10)
-}
-
 // sliceFor returns the file's metadata, assigning new slices when the file is
 // seen for the first time or was rewritten. Like JuiceFS, only new data makes
 // new slices: a changed length is a rewrite; a changed mtime alone (touch,
@@ -457,12 +352,13 @@ func inodeKey(fi os.FileInfo) string {
 func sliceFor(m *metaState, path string, fi os.FileInfo) *fileMeta {
 	key := inodeKey(fi)
 	mt := fi.ModTime().UnixNano()
-	if fm, ok := m.Files[key]; ok && fm.Length == fi.Size() {
+	if fm, ok := m.file(key); ok && fm.Length == fi.Size() {
 		if fm.MtimeNs == mt {
 			return fm
 		}
 		if sum := fingerprint(path, fi.Size()); sum != "" && sum == fm.Sum {
 			fm.MtimeNs = mt
+			m.setFile(key, fm)
 			return fm
 		}
 	}
@@ -472,7 +368,7 @@ func sliceFor(m *metaState, path string, fi os.FileInfo) *fileMeta {
 		fm.Slices[i] = m.NextSlice
 		m.NextSlice++
 	}
-	m.Files[key] = fm
+	m.setFile(key, fm)
 	return fm
 }
 

@@ -113,13 +113,13 @@ func cmdWarmup(args []string) int {
 	if err := vol.withMeta(func(m *metaState) error {
 		known := true
 		for i, t := range targets {
-			if fm, ok := m.Files[inodeKey(t.fi)]; !ok || fm.Length != t.fi.Size() || fm.MtimeNs != t.fi.ModTime().UnixNano() {
+			if fm, ok := m.file(inodeKey(t.fi)); !ok || fm.Length != t.fi.Size() || fm.MtimeNs != t.fi.ModTime().UnixNano() {
 				known = false
 			}
 			metas[i] = sliceFor(m, t.path, t.fi)
 		}
 		if known {
-			return errUnchanged // nothing new to record: the metadata file is not rewritten
+			return errUnchanged // nothing new to record: the transaction writes nothing
 		}
 		return nil
 	}); err != nil {
@@ -167,12 +167,12 @@ func cmdWarmup(args []string) int {
 		// by it since it was mounted) are removed; the summary is the same.
 		var evicted int64
 		if err := vol.withMeta(func(m *metaState) error {
+			mnt := mountOf(vol.mount)
 			for _, b := range blocks {
-				w := m.written(mountOf(vol.mount))
-				if !w[b.path] {
+				if !m.isWritten(mnt, b.path) {
 					continue
 				}
-				delete(w, b.path)
+				m.unmarkWritten(mnt, b.path)
 				if err := os.Remove(b.path); err == nil {
 					evicted++
 				} else if !os.IsNotExist(err) {
@@ -233,8 +233,9 @@ func cmdWarmup(args []string) int {
 		written.Writes -= liveW
 		written.WriteBytes -= liveB
 		if err := vol.withMeta(func(m *metaState) error {
+			mnt := mountOf(vol.mount)
 			for _, p := range paths {
-				m.written(mountOf(vol.mount))[p] = true
+				m.markWritten(mnt, p)
 			}
 			return vol.writeStats(m, written)
 		}); err != nil {
