@@ -389,14 +389,21 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 func (t *tailBuffer) String() string { return string(t.buf) }
 
 // limitedBuffer keeps the first limit bytes written to it and drops the rest.
+// It has no ReadFrom (an embedded bytes.Buffer would give it one, which
+// io.Copy, and so exec.Cmd, would call instead of Write: no limit, and a
+// stream read only once the process ends).
 type limitedBuffer struct {
 	limit int
-	bytes.Buffer
+	buf   bytes.Buffer
 }
 
 func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if room := l.limit - l.Len(); room > 0 {
-		l.Buffer.Write(p[:min(len(p), room)])
+	if room := l.limit - l.buf.Len(); room > 0 {
+		l.buf.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil
 }
+
+func (l *limitedBuffer) Len() int { return l.buf.Len() }
+
+func (l *limitedBuffer) String() string { return l.buf.String() }
