@@ -18,7 +18,8 @@ import (
 // On a volume (the stand-in, or a real client with ACCEL_TEST_JUICEFS), a
 // file created under a warm dataset after its last check marks it stale
 // through `juicefs changelog` and `juicefs info --inode`; one created under
-// a dataset that is not warm marks nothing.
+// a dataset that is not warm marks nothing. A read that finds nothing new
+// ends all the same (the client waits for more) and keeps the cursor.
 func TestChangelogOnVolume(t *testing.T) {
 	v := testutil.NewVolume(t, testutil.WithFUSE())
 	ds, cold := filepath.Join(v.Mount, "ds"), filepath.Join(v.Mount, "cold")
@@ -43,4 +44,16 @@ func TestChangelogOnVolume(t *testing.T) {
 	d := r.dataset(ds)
 	require.Equal(t, api.StaleChangelog, d.StaleReason)
 	require.Contains(t, d.StaleDetail, "CREATE "+filepath.Join(ds, "sub", "new.bin"))
+	require.Positive(t, res.Entries)
+
+	// Nothing new: juicefs changelog prints nothing and waits (1.4.1 has no
+	// --follow): the read ends at the driver's bound with nothing found, and
+	// the cursor stays where it was.
+	again, err := c.Read(context.Background())
+	require.NoError(t, err)
+	require.Zero(t, again.Entries)
+	require.Equal(t, res.Version, again.Version)
+	cursor, err := r.store.ChangelogCursor(context.Background(), v.MetaURL)
+	require.NoError(t, err)
+	require.Equal(t, res.Version, cursor)
 }

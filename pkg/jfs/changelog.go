@@ -1,6 +1,7 @@
 package jfs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,8 +13,8 @@ import (
 
 // The JuiceFS metadata changelog (1.4, beta; off by default, turned on with
 // `juicefs config META-URL --changelog`, entries kept 2 h by default) lists
-// the metadata operations of a volume. `juicefs changelog META-URL --from VER
-// --follow=false` prints the entries from version VER and exits (cmd/changelog.go
+// the metadata operations of a volume. `juicefs changelog --from VER META-URL`
+// prints the entries from version VER (cmd/changelog.go
 // of juicedata/juicefs: fmt.Printf("%d: %s\n", ver, entry)); each entry is
 //
 //	<SEC>.<NSEC>|<OP>(<ARG>,...)[:<RESULT>,...]|(<SID>,<TXNID>)
@@ -54,15 +55,34 @@ type Change struct {
 // (before 1.4).
 var ErrChangelogOff = errors.New("jfs: the volume's metadata changelog is not available (enable it with `juicefs config META-URL --changelog`, JuiceFS 1.4 or later)")
 
+// Default bounds of a read of the changelog (Driver.ChangelogIdle,
+// ChangelogFirst, ChangelogMax).
+const (
+	DefaultChangelogIdle  = time.Second
+	DefaultChangelogFirst = 5 * time.Second
+	DefaultChangelogMax   = 20 * time.Second
+)
+
 // Changelog returns the changelog entries of the volume at metaURL from
-// version from (`juicefs changelog --from FROM --follow=false META-URL`; from
-// must be ≥ 1: 0 would mean "the latest", which prints nothing without
-// --follow). The output is bounded (8 MiB): when it is cut, the entries read
-// so far are returned and the next call goes on from the last one.
+// version from (`juicefs changelog --from FROM META-URL`; from must be ≥ 1:
+// 0 would mean "the latest"). The 1.4.1 client has no --follow flag: it
+// prints the entries and then waits for new ones forever (later clients
+// keep that default and take --follow=false to exit). So the output is read
+// as it comes and the process group is killed when no new line came for
+// ChangelogIdle (ChangelogFirst before the first), after ChangelogMax, or at
+// 8 MiB; the entries of the complete lines read are returned, and the next
+// call goes on after the last one. An error the client prints before it
+// exits on its own (the changelog is not enabled, or it has no changelog
+// command) is ErrChangelogOff.
 func (d *Driver) Changelog(ctx context.Context, metaURL string, from int64) ([]ChangeEntry, error) {
 	from = max(from, 1)
-	stdout, stderr, err := d.run(ctx, "changelog", metaURL,
-		[]string{"changelog", "--from", strconv.FormatInt(from, 10), "--follow=false", metaURL})
+	b := &streamBounds{
+		First: cmp.Or(d.ChangelogFirst, DefaultChangelogFirst),
+		Idle:  cmp.Or(d.ChangelogIdle, DefaultChangelogIdle),
+		Total: cmp.Or(d.ChangelogMax, DefaultChangelogMax),
+	}
+	stdout, stderr, err := d.runUntil(ctx, "changelog", metaURL,
+		[]string{"changelog", "--from", strconv.FormatInt(from, 10), metaURL}, b)
 	if err != nil {
 		if strings.Contains(stderr, "changelog is not enabled") || strings.Contains(stderr, "No help topic for 'changelog'") {
 			return nil, fmt.Errorf("%w: %s", ErrChangelogOff, lastLines(strings.TrimSpace(stderr), 1))

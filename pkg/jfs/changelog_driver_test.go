@@ -1,10 +1,15 @@
 package jfs_test
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
@@ -52,4 +57,68 @@ func TestDriverChangelog(t *testing.T) {
 	}
 	require.Equal(t, []string{"create", "create", "rename", "remove"}, kinds)
 	require.Equal(t, []string{"ds", "ds/a", "ds/a", "ds/b, (c)|d", "ds/b, (c)|d"}, names)
+}
+
+// `juicefs changelog` of 1.4.1 has no --follow: it prints the entries and
+// then waits for new ones forever (the stand-in too). Changelog returns the
+// entries once no line came for ChangelogIdle (ChangelogFirst when none came
+// at all), and kills the process: none is left reading.
+func TestDriverChangelogTails(t *testing.T) {
+	v := testutil.NewVolume(t, testutil.WithFUSE())
+	from := v.EnableChangelog(t)
+	require.NoError(t, os.Mkdir(filepath.Join(v.Mount, "ds"), 0o755))
+	var log bytes.Buffer
+	d := &jfs.Driver{
+		Binary: v.Binary, ChangelogIdle: 300 * time.Millisecond,
+		ChangelogMax: time.Hour, // only the idle bounds can end these reads
+		Log:          zerolog.New(io.MultiWriter(&log, zerolog.NewTestWriter(t))).Level(zerolog.DebugLevel),
+	}
+	read := func(from int64) []jfs.ChangeEntry {
+		t.Helper()
+		var es []jfs.ChangeEntry
+		var err error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			es, err = d.Changelog(context.Background(), v.MetaURL, from)
+		}()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Minute):
+			t.Fatal("Changelog still reading 2 minutes on: the idle bound did not end `juicefs changelog`")
+		}
+		require.NoError(t, err)
+		require.Contains(t, log.String(), `"ended":"no output for the idle bound"`, "the client was still following: Changelog killed it")
+		require.Empty(t, changelogProcesses(t, v.MetaURL), "the killed juicefs changelog is gone")
+		log.Reset()
+		return es
+	}
+	es := read(from)
+	require.NotEmpty(t, es)
+	require.Equal(t, "CREATE", es[0].Op)
+	require.Equal(t, []string{"1", "ds"}, es[0].Args[:2])
+	last := es[len(es)-1].Ver
+
+	// Nothing new: no line at all, ended by ChangelogFirst.
+	require.Empty(t, read(last+1))
+}
+
+// changelogProcesses are the pids of the processes running `changelog …
+// metaURL`.
+func changelogProcesses(t *testing.T, metaURL string) []string {
+	t.Helper()
+	var pids []string
+	dirs, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	for _, e := range dirs {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue // not a process, or gone
+		}
+		args := strings.Split(string(cmdline), "\x00")
+		if slices.Contains(args, "changelog") && slices.Contains(args, metaURL) {
+			pids = append(pids, e.Name())
+		}
+	}
+	return pids
 }

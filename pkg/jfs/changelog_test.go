@@ -1,7 +1,9 @@
 package jfs
 
 import (
+	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,5 +62,28 @@ func TestParseChangelogCutAndBad(t *testing.T) {
 		require.ErrorContains(t, err, "1 changelog lines skipped", bad)
 		require.Len(t, es, 1, "the good line after it still counts")
 		require.Equal(t, int64(10), es[0].Ver)
+	}
+}
+
+// exec.Cmd copies a command's stdout with io.Copy, which takes a writer's
+// ReadFrom over its Write: the buffers have none, so the bound holds and a
+// streamed read hears of each write as it comes, not when the command ends.
+func TestStdoutBuffersTakeWrites(t *testing.T) {
+	w := &watchedBuffer{limitedBuffer: limitedBuffer{limit: 10}, wrote: make(chan struct{}, 1)}
+	_, ok := io.Writer(w).(io.ReaderFrom)
+	require.False(t, ok, "watchedBuffer has a ReadFrom")
+	_, ok = io.Writer(&w.limitedBuffer).(io.ReaderFrom)
+	require.False(t, ok, "limitedBuffer has a ReadFrom")
+
+	pipe := struct{ io.Reader }{strings.NewReader("1: a\n2: b\n3: c\n")} // no WriteTo, as a pipe
+	n, err := io.Copy(w, pipe)
+	require.NoError(t, err)
+	require.Equal(t, int64(15), n, "the rest is read and dropped")
+	require.Equal(t, "1: a\n2: b\n", w.String())
+	require.True(t, w.full())
+	select {
+	case <-w.wrote:
+	default:
+		t.Fatal("the write was not told")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -39,6 +40,14 @@ type Driver struct {
 	// Dir is the working directory of the runs ("": the caller's); InfoInode
 	// needs one inside the mount.
 	Dir string
+	// Changelog reads `juicefs changelog` as a stream, which a 1.4.1 client
+	// never ends (see Changelog): a read ends when no new line came for
+	// ChangelogIdle (default DefaultChangelogIdle), when no first line came
+	// for ChangelogFirst (default DefaultChangelogFirst: the client connects
+	// to the metadata engine first; a read that finds nothing new costs this
+	// long), or after ChangelogMax (default DefaultChangelogMax). 0: the
+	// default.
+	ChangelogIdle, ChangelogFirst, ChangelogMax time.Duration
 }
 
 // Warmup fetches every block of paths (files or directories) into the cache
@@ -224,12 +233,28 @@ var pathProblem = regexp.MustCompile(`open control file|not inside JuiceFS|no su
 // run executes the binary in its own process group; on ctx cancellation the
 // whole group is killed. It returns stdout and (the tail of) stderr.
 func (d *Driver) run(ctx context.Context, op, firstPath string, args []string) (string, string, error) {
+	return d.runUntil(ctx, op, firstPath, args, nil)
+}
+
+// streamBounds end a run of a command that may never exit by itself (one
+// that tails, like `juicefs changelog` of 1.4.1): its stdout is read as it
+// comes, and the process group is killed when no output came for Idle
+// (First before the first output), after Total, or once stdout reached its
+// bound. A run ended so is a success: the output read so far is returned.
+type streamBounds struct {
+	First, Idle, Total time.Duration
+}
+
+// runUntil is run, ended by b when b is not nil.
+func (d *Driver) runUntil(ctx context.Context, op, firstPath string, args []string, b *streamBounds) (string, string, error) {
 	bin := d.Binary
 	if bin == "" {
 		bin = DefaultBinary
 	}
 	argv := append([]string{bin}, args...)
-	cmd := exec.CommandContext(ctx, bin, args...)
+	runCtx, stop := context.WithCancel(ctx) // stop: kill the group (cmd.Cancel)
+	defer stop()
+	cmd := exec.CommandContext(runCtx, bin, args...)
 	// Pdeathsig: if warmupd dies (even SIGKILL), its juicefs dies with it, so a
 	// task taken up again after a crash never runs twice at once.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -246,25 +271,43 @@ func (d *Driver) run(ctx context.Context, op, firstPath string, args []string) (
 	}
 	cmd.WaitDelay = waitDelay
 	cmd.Dir = d.Dir
-	stdout := &limitedBuffer{limit: stdoutLimit}
+	stdout := &watchedBuffer{limitedBuffer: limitedBuffer{limit: stdoutLimit}, wrote: make(chan struct{}, 1)}
 	stderr := &tailBuffer{limit: stderrLimit}
 	cmd.Stdout = stdout
 	cmd.Stderr = stderr
 
 	start := time.Now()
-	err := cmd.Run()
+	var err error
+	cut := "" // why b ended the run ("": it exited by itself)
+	if b == nil {
+		err = cmd.Run()
+	} else if err = cmd.Start(); err == nil {
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		cut, err = b.watch(stdout, done)
+		if cut != "" {
+			stop()
+			err = <-done
+		}
+	}
 	elapsed := time.Since(start)
 	code := -1
 	if cmd.ProcessState != nil {
 		code = cmd.ProcessState.ExitCode()
 	}
-	d.Log.Debug().Strs("argv", argv).Int("exit", code).Dur("took", elapsed).Msg("juicefs ran")
-	serr := stderr.String()
-	if err == nil {
-		return stdout.String(), serr, nil
+	ev := d.Log.Debug().Strs("argv", argv).Int("exit", code).Dur("took", elapsed)
+	if cut != "" {
+		ev = ev.Str("ended", cut)
 	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
+	ev.Msg("juicefs ran")
+	serr := stderr.String()
+	if ctxErr := ctx.Err(); err != nil && ctxErr != nil {
 		return "", serr, &ExecError{Op: op, Argv: argv, ExitCode: -1, Stderr: serr, Err: fmt.Errorf("%w (juicefs process group killed: %v)", ctxErr, err)}
+	}
+	// Ended by b: killed (-1), or it exited 0 by itself meanwhile. An exit
+	// status of its own (≥ 1) is its failure, not ours.
+	if err == nil || (cut != "" && code <= 0) {
+		return stdout.String(), serr, nil
 	}
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) && code == 1 {
@@ -274,6 +317,59 @@ func (d *Driver) run(ctx context.Context, op, firstPath string, args []string) (
 		}
 	}
 	return "", serr, &ExecError{Op: op, Argv: argv, ExitCode: code, Stderr: serr, Err: err}
+}
+
+// watch waits until the process exits (its Wait error) or b ends it (why).
+func (b *streamBounds) watch(out *watchedBuffer, done <-chan error) (string, error) {
+	idle := time.NewTimer(b.First)
+	defer idle.Stop()
+	total := time.NewTimer(b.Total)
+	defer total.Stop()
+	for {
+		select {
+		case err := <-done:
+			return "", err
+		case <-out.wrote:
+			if out.full() {
+				return fmt.Sprintf("stdout reached %d bytes", out.limit), nil
+			}
+			idle.Reset(b.Idle)
+		case <-idle.C:
+			return "no output for the idle bound", nil
+		case <-total.C:
+			return fmt.Sprintf("ran for %s", b.Total), nil
+		}
+	}
+}
+
+// watchedBuffer is a limitedBuffer that tells wrote of each write.
+type watchedBuffer struct {
+	mu sync.Mutex
+	limitedBuffer
+	wrote chan struct{} // capacity 1
+}
+
+func (w *watchedBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	n, err := w.limitedBuffer.Write(p)
+	w.mu.Unlock()
+	select {
+	case w.wrote <- struct{}{}:
+	default:
+	}
+	return n, err
+}
+
+func (w *watchedBuffer) full() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.Len() >= w.limit
+}
+
+func (w *watchedBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.limitedBuffer.String()
 }
 
 // tailBuffer keeps the last limit bytes written to it.
@@ -293,14 +389,21 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 func (t *tailBuffer) String() string { return string(t.buf) }
 
 // limitedBuffer keeps the first limit bytes written to it and drops the rest.
+// It has no ReadFrom (an embedded bytes.Buffer would give it one, which
+// io.Copy, and so exec.Cmd, would call instead of Write: no limit, and a
+// stream read only once the process ends).
 type limitedBuffer struct {
 	limit int
-	bytes.Buffer
+	buf   bytes.Buffer
 }
 
 func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if room := l.limit - l.Len(); room > 0 {
-		l.Buffer.Write(p[:min(len(p), room)])
+	if room := l.limit - l.buf.Len(); room > 0 {
+		l.buf.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil
 }
+
+func (l *limitedBuffer) Len() int { return l.buf.Len() }
+
+func (l *limitedBuffer) String() string { return l.buf.String() }

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,8 +21,8 @@ import (
 
 // The stand-in's metadata changelog, as JuiceFS 1.4 keeps one (juicedata/
 // juicefs cmd/changelog.go, pkg/meta/changelog.go): `config META-URL
-// --changelog` turns it on, `changelog --from VER --follow=false META-URL`
-// prints "VER: ENTRY" lines, an entry being
+// --changelog` turns it on, `changelog --from VER META-URL` prints
+// "VER: ENTRY" lines and waits for more (see cmdChangelog), an entry being
 // SEC.NSEC|OP(ARG,…)[:RESULT,…]|(SID,TXNID) with path-escaped arguments.
 // The stand-in's META-URL is the volume directory (what format was given).
 // It records what its FUSE mounts create (CREATE, of files and directories),
@@ -80,21 +82,27 @@ func cmdConfig(args []string) int {
 	return 0
 }
 
-// cmdChangelog is `changelog [--from VER] --follow=false META-URL`.
+// cmdChangelog is `changelog [--from VER] [--follow[=BOOL]] META-URL`. As
+// juicefs's (1.4.1 has no --follow and always follows; later clients take
+// it, default true), it prints the entries from VER (0: from the latest) and
+// then, following, polls for new ones until it is killed.
 func cmdChangelog(args []string) int {
 	flags, pos, err := splitArgs(args, map[string]bool{"from": true})
 	if err == nil {
 		err = checkFlags(flags, "from", "follow")
 	}
 	if err != nil || len(pos) != 1 {
-		fatalf("main", "main.go", 31, "usage: fakejuicefs changelog [--from VER] --follow=false META-URL")
+		fatalf("main", "main.go", 31, "usage: fakejuicefs changelog [--from VER] [--follow=BOOL] META-URL")
+	}
+	follow := true
+	if v, ok := flags["follow"]; ok && v != "" {
+		if follow, err = strconv.ParseBool(v); err != nil {
+			fatalf("main", "main.go", 31, "invalid boolean value %q for -follow: parse error", v)
+		}
 	}
 	vol := metaVolume(pos[0])
 	if _, err := os.Stat(filepath.Join(vol, stateDir, changelogOn)); err != nil {
 		fatalf("main", "main.go", 35, "changelog is not enabled, use `juicefs config %s --changelog` to enable it", pos[0])
-	}
-	if f := flags["follow"]; f == "" || f == "true" {
-		fatalf("main", "main.go", 31, "the stand-in cannot follow the changelog: give --follow=false")
 	}
 	from := int64(0)
 	if v := flags["from"]; v != "" {
@@ -102,28 +110,59 @@ func cmdChangelog(args []string) int {
 			fatalf("main", "main.go", 31, "invalid value %q for flag -from", v)
 		}
 	}
-	if from <= 0 {
-		return 0 // from the latest: nothing without --follow
+	r := changelogReader{path: filepath.Join(vol, stateDir, changelogFile), from: from}
+	if from <= 0 { // from the latest: only what comes next
+		r.from = math.MaxInt64
+		r.read(io.Discard)
+		r.from = r.last + 1
 	}
-	f, err := os.Open(filepath.Join(vol, stateDir, changelogFile))
+	out := bufio.NewWriter(os.Stdout)
+	for {
+		r.read(out)
+		if err := out.Flush(); err != nil || !follow {
+			return 0
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// changelogReader prints a volume's changelog entries from version from,
+// each once, as they are appended.
+type changelogReader struct {
+	path string
+	from int64
+	off  int64 // bytes read (complete lines)
+	last int64 // the last version seen
+}
+
+// read prints the entries appended since the last read.
+func (r *changelogReader) read(w io.Writer) {
+	f, err := os.Open(r.path)
 	if os.IsNotExist(err) {
-		return 0
+		return
 	}
 	if err != nil {
 		fatalf("changelog", "changelog.go", 80, "%s", err)
 	}
 	defer f.Close()
-	out := bufio.NewWriter(os.Stdout)
-	defer out.Flush()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		v, _, _ := strings.Cut(sc.Text(), ": ")
-		if ver, err := strconv.ParseInt(v, 10, 64); err == nil && ver >= from {
-			fmt.Fprintln(out, sc.Text())
+	if _, err := f.Seek(r.off, io.SeekStart); err != nil {
+		fatalf("changelog", "changelog.go", 80, "%s", err)
+	}
+	br := bufio.NewReader(f)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil { // EOF, or a line still being written
+			return
+		}
+		r.off += int64(len(line))
+		v, _, _ := strings.Cut(line, ": ")
+		if ver, err := strconv.ParseInt(v, 10, 64); err == nil {
+			r.last = max(r.last, ver)
+			if ver >= r.from {
+				io.WriteString(w, line)
+			}
 		}
 	}
-	return 0
 }
 
 // changelogWriter appends a FUSE mount's entries to its volume's changelog

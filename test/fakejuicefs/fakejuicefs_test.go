@@ -82,12 +82,12 @@ func blockFiles(t *testing.T, cache string) (complete, tmp []string) {
 // standInVolume gives a stand-in volume. These tests are about the stand-in
 // itself, so they skip (saying why) when ACCEL_TEST_JUICEFS names a real
 // client and testutil.NewVolume would give a real volume.
-func standInVolume(t *testing.T) *testutil.Volume {
+func standInVolume(t *testing.T, opts ...testutil.VolumeOption) *testutil.Volume {
 	t.Helper()
 	if bin := os.Getenv(testutil.JuiceFSEnv); bin != "" {
 		t.Skipf("this test is about the JuiceFS stand-in itself; %s=%s selects a real client, which it does not test", testutil.JuiceFSEnv, bin)
 	}
-	return testutil.NewVolume(t)
+	return testutil.NewVolume(t, opts...)
 }
 
 func TestStandInCLI(t *testing.T) {

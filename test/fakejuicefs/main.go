@@ -46,7 +46,7 @@ USAGE
   fakejuicefs clone [-p] SRC DST
   fakejuicefs info --raw PATH…
   fakejuicefs config META-URL --changelog[=false]
-  fakejuicefs changelog [--from VER] --follow=false META-URL
+  fakejuicefs changelog [--from VER] [--follow=BOOL] META-URL
       the metadata changelog of what FUSE mounts create, remove and rename (META-URL: the
       volume directory); see changelog.go
   fakejuicefs --version
