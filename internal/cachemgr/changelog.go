@@ -81,6 +81,10 @@ type ChangelogRead struct {
 	Unresolved int      // of those, the ones whose inodes could not be looked up
 	Marked     []string // the warm datasets marked stale
 	Version    int64    // the last version read (the cursor)
+	// Deferred: the read used up its MaxLookups before its last entry; the
+	// cursor stops before the first entry it could not resolve, and the
+	// next read starts there.
+	Deferred bool
 }
 
 // volumeKey is the metadata URL without its password: the cursor's key.
@@ -158,16 +162,24 @@ func (c *Changelog) Read(ctx context.Context) (ChangelogRead, error) {
 		if e.Ver <= cursor {
 			continue // a replayed entry (TKV rewind): already read
 		}
-		r.Entries++
-		r.Version = max(r.Version, e.Ver)
 		ch, ok := e.Change()
 		if !ok {
+			r.Entries++
+			r.Version = max(r.Version, e.Ver)
 			continue
 		}
-		r.Changes++
 		paths, ok := res.paths(ch)
+		if !ok && res.exhausted && r.Entries > 0 {
+			// Out of look-ups: this entry and the rest wait for the next
+			// read (unless it is the read's first: the cursor must move).
+			r.Deferred = true
+			break
+		}
+		r.Entries++
+		r.Version = max(r.Version, e.Ver)
+		r.Changes++
 		if !ok {
-			r.Unresolved++
+			r.Unresolved++ // an inode that is gone: nothing of it can be warm
 		}
 		for _, p := range paths {
 			for _, ds := range warmAncestors(byPath, p) {
@@ -193,7 +205,10 @@ func (c *Changelog) Read(ctx context.Context) (ChangelogRead, error) {
 		}
 	}
 	if r.Unresolved > 0 {
-		c.log.Debug().Int("unresolved", r.Unresolved).Msg("changelog entries whose inodes could not be looked up (gone, or over MaxLookups)")
+		c.log.Debug().Int("unresolved", r.Unresolved).Msg("changelog entries whose inodes could not be looked up (gone)")
+	}
+	if r.Deferred {
+		c.log.Debug().Int64("version", r.Version).Int("lookups", c.cfg.MaxLookups).Msg("changelog read stopped at its inode look-up bound; the next read goes on from here")
 	}
 	if r.Version > cursor {
 		if err := c.store.SetChangelogCursor(ctx, key, r.Version, c.now()); err != nil {
@@ -225,13 +240,20 @@ type resolver struct {
 	dirs    map[uint64]string // inode → path relative to the volume root ("": the root)
 	failed  map[uint64]bool
 	lookups int
+	// exhausted: an inode was not looked up because the read's MaxLookups
+	// were used up (not because it is gone).
+	exhausted bool
 }
 
 func (r *resolver) rel(ino uint64) (string, bool) {
 	if p, ok := r.dirs[ino]; ok {
 		return p, true
 	}
-	if r.failed[ino] || r.lookups >= r.c.cfg.MaxLookups {
+	if r.failed[ino] {
+		return "", false
+	}
+	if r.lookups >= r.c.cfg.MaxLookups {
+		r.exhausted = true
 		return "", false
 	}
 	r.lookups++

@@ -139,9 +139,20 @@ func TestChangelogBoundsLookups(t *testing.T) {
 	res, err := c.Read(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, 3, drv.lookups)
-	require.Equal(t, 7, res.Unresolved)
 	require.Equal(t, []string{"/jfs/ds"}, res.Marked)
+	require.True(t, res.Deferred, "the fourth entry needs a fourth look-up")
+	require.Equal(t, int64(3), res.Version, "the cursor stops before the first entry it could not look up")
+
+	// The entries over the bound are not lost: the next reads go on from
+	// the cursor, three look-ups at a time, until all ten are read.
+	for range 3 {
+		res, err = c.Read(context.Background())
+		require.NoError(t, err)
+	}
+	require.False(t, res.Deferred)
 	require.Equal(t, int64(10), res.Version)
+	require.Equal(t, 10, drv.lookups, "each inode looked up once")
+	require.Zero(t, res.Unresolved)
 }
 
 // A change under nested warm datasets (a warm /jfs/a and a warm /jfs/a/b:
