@@ -17,8 +17,9 @@ echo "== per-operation benchmarks (pkg/queue, pkg/planner, internal/munge, inter
 go test -run '^$' -bench . -benchtime 2s ./pkg/queue ./pkg/planner ./internal/munge ./internal/server ./internal/accesslog ./internal/agent 2>&1 | filter
 echo "== fixed-workload benchmarks, -benchtime 1x"
 # BenchmarkRefresh1M writes and warms ACCEL_BENCH_FILES small files through the
-# mount (100 000 here by default: writing 1 000 000 files through the stand-in's
-# FUSE mount takes about 11 minutes and the whole run about 22; set
-# ACCEL_BENCH_FILES=1000000 for the full size). BenchmarkSampledCheck1M measures warmupd's own share at 1 000 000.
-export ACCEL_BENCH_FILES="${ACCEL_BENCH_FILES:-100000}"
-go test -run '^$' -bench . -benchtime 1x ./pkg/jfs ./pkg/sim ./cmd/swarmup ./internal/cachemgr ./test/integration ./test/e2e 2>&1 | filter
+# mount: 1 000 000 by default, the size issue 11's target is set at (about 25
+# minutes: writing the files through the stand-in's FUSE mount takes 11, warming
+# them 5); ACCEL_BENCH_FILES=100000 gives a quick run. BenchmarkSampledCheck1M
+# measures warmupd's own share at 1 000 000.
+export ACCEL_BENCH_FILES="${ACCEL_BENCH_FILES:-1000000}"
+go test -run '^$' -bench . -benchtime 1x -timeout 120m ./pkg/jfs ./pkg/sim ./cmd/swarmup ./internal/cachemgr ./test/integration ./test/e2e 2>&1 | filter

@@ -53,6 +53,7 @@ func (s *Scheduler) resumeArray(ctx context.Context, t *queue.Task, log zerolog.
 		s.endArray(a.Run, log)
 		return false, nil
 	}
+	s.adoptUnrecorded(ctx, t, a, log)
 	done := 0
 	for _, sh := range a.Shards {
 		if sh.State == api.ShardDone {
@@ -61,6 +62,36 @@ func (s *Scheduler) resumeArray(ctx context.Context, t *queue.Task, log zerolog.
 	}
 	log.Info().Int("shards", len(a.Shards)).Int("done", done).Msg("following the Slurm job array submitted before warmupd restarted")
 	return true, s.followArray(ctx, t, p, a, log)
+}
+
+// adoptUnrecorded finds, by its comment, the array of a that a previous
+// warmupd submitted but died before recording (between sbatch and saving
+// the job id it printed), and records its id for the shards that have none:
+// they are followed, not submitted a second time. When squeue lists none,
+// those shards count as lost and are submitted again as usual.
+func (s *Scheduler) adoptUnrecorded(ctx context.Context, t *queue.Task, a *queue.ShardArray, log zerolog.Logger) {
+	var unrecorded []int
+	for i, sh := range a.Shards {
+		if sh.JobID == "" && sh.State == api.ShardPending {
+			unrecorded = append(unrecorded, i)
+		}
+	}
+	if len(unrecorded) == 0 {
+		return
+	}
+	id, err := s.cfg.Slurm.Find(ctx, shardjob.Job{TaskID: t.ID, Run: a.Run})
+	if err != nil || id == "" {
+		log.Warn().Err(err).Int("shards", len(unrecorded)).Msg("warmupd stopped before it recorded the job array of these shards, and squeue lists none by its comment: they are submitted again")
+		return
+	}
+	if a.JobID == "" {
+		a.JobID = id
+	}
+	for _, i := range unrecorded {
+		a.Shards[i].JobID = id
+	}
+	s.saveShards(a.Run, a.Shards, log)
+	log.Info().Str("job", id).Int("shards", len(unrecorded)).Msg("found the job array warmupd submitted but did not record before it stopped (by its comment): following it")
 }
 
 // saveShards writes shards' states through the store (done is final

@@ -113,7 +113,7 @@ func (c *Config) Args(job Job, dir string, indexes []int) []string {
 		nice = 10000
 	}
 	args := []string{"--parsable", "--array=" + strings.Join(idx, ",") + "%" + strconv.Itoa(max(1, c.MaxNodes)),
-		"--nice=" + strconv.Itoa(nice), "--job-name=accel-warm-" + strconv.FormatInt(job.TaskID, 10),
+		"--nice=" + strconv.Itoa(nice), "--job-name=" + JobName(job.TaskID), "--comment=" + Comment(job.Run),
 		"--nodes=1", "--ntasks=1", "--chdir=/", "--output=" + filepath.Join(dir, "slurm-%A_%a.out")}
 	if c.Partition != "" {
 		args = append(args, "--partition="+c.Partition)
@@ -125,6 +125,31 @@ func (c *Config) Args(job Job, dir string, indexes []int) []string {
 		args = append(args, "--uid="+c.User)
 	}
 	return append(args, filepath.Join(dir, "run"), dir)
+}
+
+// JobName is the Slurm job name of task's arrays (what squeue shows).
+func JobName(task int64) string { return "accel-warm-" + strconv.FormatInt(task, 10) }
+
+// Comment is the Slurm comment of run's arrays: it names the run, so that
+// a warmupd that died between sbatch and saving the job id it printed finds
+// the array again (Find).
+func Comment(run string) string { return "accel-data run " + run }
+
+// Find returns the id of the job array that squeue lists for job's task
+// with job's run in its comment ("" when there is none): the array a
+// previous warmupd submitted but did not live to record.
+func (c *Config) Find(ctx context.Context, job Job) (string, error) {
+	text, err := c.run(ctx, c.tool("squeue"), "--noheader", "--array", "--name="+JobName(job.TaskID), "--format=%F|%k")
+	if err != nil {
+		return "", err
+	}
+	for _, l := range strings.Split(text, "\n") {
+		id, comment, ok := strings.Cut(strings.TrimSpace(l), "|")
+		if ok && comment == Comment(job.Run) {
+			return id, nil
+		}
+	}
+	return "", nil
 }
 
 // Submit submits the shards indexes of the run in dir.

@@ -43,7 +43,7 @@ func TestPrepareAndArgs(t *testing.T) {
 	require.Equal(t, "/usr/bin/juicefs", got.JuiceFS)
 
 	args := c.Args(job, dir, []int{0, 1})
-	require.Equal(t, []string{"--parsable", "--array=0,1%3", "--nice=10000", "--job-name=accel-warm-7", "--nodes=1", "--ntasks=1",
+	require.Equal(t, []string{"--parsable", "--array=0,1%3", "--nice=10000", "--job-name=accel-warm-7", "--comment=accel-data run task7-a1", "--nodes=1", "--ntasks=1",
 		"--chdir=/", "--output=" + filepath.Join(dir, "slurm-%A_%a.out"), "--partition=warm", "--qos=scavenger", "--uid=accel",
 		filepath.Join(dir, "run"), dir}, args)
 	require.NotContains(t, args, "--exclusive")

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"path/filepath"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/mattn/go-sqlite3"
 	"github.com/stretchr/testify/require"
 
 	"github.com/accel-data/accel-data/internal/testutil"
@@ -111,5 +113,36 @@ func TestHostsShardsFollowedAcrossRestart(t *testing.T) {
 	require.Equal(t, 1, w.d.CountLogs("shards submitted as a Slurm job array"), "one array, submitted before the crash")
 	require.Equal(t, 1, w.d.CountLogs("following the Slurm job array submitted before warmupd restarted", `"job":"`+job+`"`))
 	require.Equal(t, 1, w.d.CountLogs(`"message":"warm-up started"`), "the dataset was walked once, before the crash")
+	require.Zero(t, w.d.CountLogs("shard submitted again")+w.d.CountLogs("shard warmed on this node instead"), "no shard warmed twice")
+}
+
+// warmupd dies between `sbatch` and saving the job id it printed (made
+// here by killing it and erasing the ids it saved): the restarted warmupd
+// finds the array by its comment (the run it names) and follows it; it
+// submits no shard a second time, and the dataset ends warm, verified.
+func TestHostsShardsUnrecordedArrayFound(t *testing.T) {
+	hc := useHosts(t)
+	spool := filepath.Join(hc.dir, "spool")
+	w := setup(t, true, "8", "--warmup-partition", "warm", "--warmup-max-nodes", "3", "--warmup-min-bytes", "1MiB",
+		"--warmup-spool", spool, "--warmup-runner", cl.prolog, "--check-interval", "300ms", "--lease", "3s")
+	ds := w.vol.WriteFiles(t, "unrecorded", 30, 4*mib)
+	_, err := w.d.Client.Submit(context.Background(), api.SubmitRequest{Paths: []string{ds}})
+	require.NoError(t, err)
+	job := waitArrayRunning(t, 3)
+
+	w.d.Kill()
+	db, err := sql.Open("sqlite3", w.d.Database)
+	require.NoError(t, err)
+	_, err = db.Exec(`UPDATE shard_arrays SET job_id = ''; UPDATE array_shards SET job_id = '', node = '', state = ? WHERE state != ?`,
+		string(api.ShardPending), string(api.ShardDone))
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	w.d.Start()
+
+	w.waitWarm(t, ds, 2*time.Minute)
+	e := w.tasksFor(t, ds)[0]
+	require.Equal(t, jfs.MaxRoundedRatio, e.CachedRatio, "verified by --check on svc")
+	require.Equal(t, 1, w.d.CountLogs("shards submitted as a Slurm job array"), "one array, submitted before the crash")
+	require.Equal(t, 1, w.d.CountLogs("found the job array warmupd submitted but did not record", `"job":"`+job+`"`))
 	require.Zero(t, w.d.CountLogs("shard submitted again")+w.d.CountLogs("shard warmed on this node instead"), "no shard warmed twice")
 }
