@@ -124,9 +124,9 @@ func (s *Store) closeGroups() {
 // is the transaction rolled back and the group run again with each op in its
 // own savepoint, so that an error undoes only that op's writes. A failed
 // commit fails every op that had succeeded.
-func (s *Store) runGroup(ops []*groupOp) []error {
+func (s *Store) runGroup(ops []*groupOp) (errs []error) {
 	ctx := context.Background() // one caller's cancellation must not abort the others
-	errs := make([]error, len(ops))
+	errs = make([]error, len(ops))
 	fail := func(err error) []error {
 		for i := range errs {
 			if errs[i] == nil {
@@ -139,6 +139,18 @@ func (s *Store) runGroup(ops []*groupOp) []error {
 	if err != nil {
 		return fail(err)
 	}
+	// A panic in one op (a bug) must not leave the writer connection in an
+	// open transaction, nor the group's leader forever leading (net/http
+	// recovers the handler that led): the group is rolled back and every
+	// op in it gets the error.
+	defer func() {
+		if p := recover(); p != nil {
+			_ = w.Rollback()
+			for i := range errs {
+				errs[i] = fmt.Errorf("queue: a submission of this group panicked, nothing of the group was written: %v", p)
+			}
+		}
+	}()
 	if !runAll(ctx, w, ops, errs) {
 		_ = w.Rollback()
 		if len(ops) == 1 {

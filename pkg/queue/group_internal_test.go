@@ -133,3 +133,16 @@ func TestCloseUnderLoadAnswersEveryone(t *testing.T) {
 		require.Equal(t, 1, n, "acknowledged request %d", id)
 	}
 }
+
+// TestGroupPanicAnswersAndFreesTheWriter: an op that panics (a bug) fails
+// its whole group with an error instead of killing the leader's goroutine
+// with the writer's transaction open; the next submission goes through.
+func TestGroupPanicAnswersAndFreesTheWriter(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "p.db"), zerolog.Nop())
+	require.NoError(t, err)
+	defer s.Close()
+	err = s.inGroupTx(context.Background(), func(ctx context.Context, tx *wtx) error { panic("boom") })
+	require.ErrorContains(t, err, "panicked")
+	_, err = s.Submit(context.Background(), SubmitParams{Paths: []string{"/jfs/after"}, UID: 1, Source: api.SourceManual, Now: time.Now()})
+	require.NoError(t, err, "the writer is free and no one leads any more")
+}
