@@ -3,6 +3,7 @@ package testutil
 import (
 	"os/exec"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -47,3 +48,36 @@ func (p *proc) pid() int {
 	}
 	return p.cmd.Process.Pid
 }
+
+// Process is a program a test started with StartProcess: its output is
+// kept (Logs), and it is stopped when the test ends.
+type Process struct {
+	proc
+	logs syncBuffer
+}
+
+// StartProcess starts cmd with its stdout and stderr kept, and stops it when
+// the test ends (SIGTERM, then SIGKILL after 10 s), printing its output if
+// the test failed. name is what the output is called in the test log.
+func StartProcess(t testing.TB, name string, cmd *exec.Cmd) *Process {
+	t.Helper()
+	p := &Process{proc: proc{cmd: cmd}}
+	cmd.Stdout, cmd.Stderr = &p.logs, &p.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("testutil: start %s: %v", name, err)
+	}
+	p.waitInBackground()
+	t.Cleanup(func() {
+		p.stop(10 * time.Second)
+		if t.Failed() {
+			t.Logf("%s log:\n%s", name, p.Logs())
+		}
+	})
+	return p
+}
+
+// Logs is what the process printed so far.
+func (p *Process) Logs() string { return p.logs.String() }
+
+// Done is closed once the process has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,8 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,31 +18,12 @@ import (
 	"github.com/accel-data/accel-data/pkg/api"
 )
 
-// agentProc is a real accel-agent process, run as root on this machine for
-// one node of the single-host cluster, following the test volume's mount.
-type agentProc struct {
-	mu   sync.Mutex
-	logs bytes.Buffer
-}
-
-func (a *agentProc) Write(p []byte) (int, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.logs.Write(p)
-}
-
-func (a *agentProc) Logs() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.logs.String()
-}
-
 // startAgent runs accel-agent for node, configured by the Agent* keys of a
 // configuration file of its own: on this machine through warmupd's socket,
 // or on the multi-host cluster's host node over TCP with MUNGE. It waits
 // until the agent follows the mount's access log (warmupd has a report
 // with lines from it).
-func startAgent(t *testing.T, w *world, node string) *agentProc {
+func startAgent(t *testing.T, w *world, node string) *testutil.Process {
 	t.Helper()
 	mount, conf := w.vol.Mount, "Socket="+w.d.Socket+"\n"
 	if hc := cl.hosts; hc != nil {
@@ -55,7 +33,6 @@ func startAgent(t *testing.T, w *world, node string) *agentProc {
 	cfg := filepath.Join(t.TempDir(), "accel-data.conf")
 	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf("%sAgentMount=%s\nAgentNode=%s\nAgentInterval=300ms\nLogLevel=debug\n",
 		conf, mount, node)), 0o644))
-	a := &agentProc{}
 	bin := testutil.Binary(t, "cmd/accel-agent")
 	cmd := exec.Command(bin, "--config", cfg)
 	touch := func() { _, _ = os.ReadDir(mount) }
@@ -63,22 +40,7 @@ func startAgent(t *testing.T, w *world, node string) *agentProc {
 		cmd = hc.cmd(context.Background(), node, -1, bin, "--config", cfg) // nsenter execs the agent: same pid
 		touch = func() { _ = hc.cmd(context.Background(), node, -1, "ls", mount).Run() }
 	}
-	cmd.Stdout, cmd.Stderr = a, a
-	require.NoError(t, cmd.Start())
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("accel-agent log:\n%s", a.Logs())
-		}
-	})
+	a := testutil.StartProcess(t, "accel-agent", cmd)
 	// Touch the mount until the agent has reported lines of its log.
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(300 * time.Millisecond) {
 		touch()
@@ -88,7 +50,7 @@ func startAgent(t *testing.T, w *world, node string) *agentProc {
 			return a
 		}
 		select {
-		case <-done:
+		case <-a.Done():
 			t.Fatalf("accel-agent exited:\n%s", a.Logs())
 		default:
 		}
@@ -98,7 +60,7 @@ func startAgent(t *testing.T, w *world, node string) *agentProc {
 
 // waitJobIO waits for the agent's last report of a job (its processes ended)
 // and returns the job's I/O report.
-func waitJobIO(t *testing.T, w *world, a *agentProc, id uint64) *api.JobIO {
+func waitJobIO(t *testing.T, w *world, a *testutil.Process, id uint64) *api.JobIO {
 	t.Helper()
 	var last *api.JobIO
 	var lastErr error

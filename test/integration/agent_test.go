@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,64 +25,29 @@ type agentRig struct {
 	t     *testing.T
 	fifo  string
 	stats string
-	cmd   *exec.Cmd
-	logs  *bytes.Buffer
-	mu    *sync.Mutex
+	proc  *testutil.Process
 	w     *os.File
 }
 
 func startAgent(t *testing.T, v *testutil.Volume, socket, node string, extra ...string) *agentRig {
 	t.Helper()
 	dir := t.TempDir()
-	r := &agentRig{t: t, fifo: filepath.Join(dir, "accesslog"), stats: filepath.Join(dir, "stats"), logs: &bytes.Buffer{}, mu: &sync.Mutex{}}
+	r := &agentRig{t: t, fifo: filepath.Join(dir, "accesslog"), stats: filepath.Join(dir, "stats")}
 	require.NoError(t, syscall.Mkfifo(r.fifo, 0o600))
 	r.setStats(0, 0, 0)
 	args := append([]string{"--config", "/dev/null", "--socket", socket, "--agent-mount", v.Mount,
 		"--agent-access-log", r.fifo, "--agent-stats", r.stats, "--agent-node", node,
 		"--agent-interval", "200ms", "--log-level", "debug"}, extra...)
-	r.cmd = exec.Command(testutil.Binary(t, "cmd/accel-agent"), args...)
-	r.cmd.Stdout, r.cmd.Stderr = lockedWriter{r.mu, r.logs}, lockedWriter{r.mu, r.logs}
-	require.NoError(t, r.cmd.Start())
-	done := make(chan struct{})
-	go func() { _ = r.cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		if r.w != nil {
-			r.w.Close()
-		}
-		_ = r.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = r.cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("accel-agent log:\n%s", r.Logs())
-		}
-	})
+	r.proc = testutil.StartProcess(t, "accel-agent", exec.Command(testutil.Binary(t, "cmd/accel-agent"), args...))
 	// Opening the FIFO for writing waits for the agent to open it.
 	w, err := os.OpenFile(r.fifo, os.O_WRONLY, 0)
 	require.NoError(t, err)
 	r.w = w
+	t.Cleanup(func() { r.w.Close() }) // runs before the agent is stopped
 	return r
 }
 
-type lockedWriter struct {
-	mu *sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (r *agentRig) Logs() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.logs.String()
-}
+func (r *agentRig) Logs() string { return r.proc.Logs() }
 
 // setStats writes the mount counters the agent snapshots (.stats format).
 func (r *agentRig) setStats(hit, miss, get int64) {
