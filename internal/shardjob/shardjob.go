@@ -137,9 +137,15 @@ func Comment(run string) string { return "accel-data run " + run }
 
 // Find returns the id of the job array that squeue lists for job's task
 // with job's run in its comment ("" when there is none): the array a
-// previous warmupd submitted but did not live to record.
+// previous warmupd submitted but did not live to record. Only jobs of the
+// user the arrays are submitted as count (anyone may name a job and set its
+// comment).
 func (c *Config) Find(ctx context.Context, job Job) (string, error) {
-	text, err := c.run(ctx, c.tool("squeue"), "--noheader", "--array", "--name="+JobName(job.TaskID), "--format=%F|%k")
+	owner := c.User
+	if owner == "" {
+		owner = strconv.Itoa(os.Getuid()) // sbatch without --uid: warmupd's user
+	}
+	text, err := c.run(ctx, c.tool("squeue"), "--noheader", "--array", "--user="+owner, "--name="+JobName(job.TaskID), "--format=%F|%k")
 	if err != nil {
 		return "", err
 	}
