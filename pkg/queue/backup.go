@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 )
@@ -13,7 +14,10 @@ func (s *Store) Backup(ctx context.Context, dest string) error {
 	if _, err := os.Stat(dest); err == nil {
 		return fmt.Errorf("queue: backup: %s already exists; choose a new file name", dest)
 	}
-	if _, err := s.w.ExecContext(ctx, `VACUUM INTO ?`, dest); err != nil {
+	if err := s.withWriter(func(c *sql.Conn) error {
+		_, err := c.ExecContext(ctx, `VACUUM INTO ?`, dest)
+		return err
+	}); err != nil {
 		return fmt.Errorf("queue: backup to %s: %w", dest, err)
 	}
 	return nil

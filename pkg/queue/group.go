@@ -174,11 +174,7 @@ func (s *Store) runGroup(ops []*groupOp) (errs []error) {
 
 // beginGroup starts a group's transaction on the writer connection.
 func (s *Store) beginGroup(ctx context.Context) (*wtx, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("queue: begin transaction: %w", err)
-	}
-	return &wtx{Tx: tx, s: s}, nil
+	return s.begin()
 }
 
 // runAll runs ops in w one after the other, recording each one's error in

@@ -25,8 +25,12 @@ func (s *Store) quickCheck(timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	start := time.Now()
-	rows, err := s.w.QueryContext(ctx, `PRAGMA quick_check(20)`)
-	lines, err := readAll(rows, err, func(rows *sql.Rows, line *string) error { return rows.Scan(line) })
+	var lines []string
+	err := s.withWriter(func(c *sql.Conn) error {
+		rows, err := c.QueryContext(ctx, `PRAGMA quick_check(20)`)
+		lines, err = readAll(rows, err, func(rows *sql.Rows, line *string) error { return rows.Scan(line) })
+		return err
+	})
 	var problems []string
 	for _, line := range lines {
 		if line != "ok" {

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -67,36 +68,13 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT    NOT NULL,
-		applied_at INTEGER NOT NULL
-	) STRICT`); err != nil {
-		return err
-	}
 	var current int
-	if err := s.w.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+	applied := map[int]bool{}
+	if err := s.withWriter(func(c *sql.Conn) error { return readApplied(ctx, c, &current, applied) }); err != nil {
 		return err
 	}
 	if newest := ms[len(ms)-1].version; current > newest {
 		return fmt.Errorf("queue: database %s has schema version %d but this warmupd knows only up to %d; run the newer warmupd that wrote it, or restore a backup made by this version", s.path, current, newest)
-	}
-	rows, err := s.w.QueryContext(ctx, `SELECT version FROM schema_migrations`)
-	if err != nil {
-		return err
-	}
-	applied := map[int]bool{}
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return err
-		}
-		applied[v] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	// Each migration not applied yet, in order (numbers may have gaps, so a
 	// database may hold 9 but not 6 when branches merged in that order).
@@ -106,10 +84,10 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		err := s.inTx(ctx, func(tx *wtx) error {
 			// Straight to the transaction: a migration is many statements and must not be cached.
-			if _, err := tx.Tx.ExecContext(ctx, m.sql); err != nil {
+			if _, err := tx.s.wc.ExecContext(ctx, m.sql); err != nil {
 				return fmt.Errorf("queue: migration %s: %w", m.name, err)
 			}
-			_, err := tx.Tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, unixepoch() * 1000000000)`, m.version, m.name)
+			_, err := tx.s.wc.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, unixepoch() * 1000000000)`, m.version, m.name)
 			return err
 		})
 		if err != nil {
@@ -118,4 +96,32 @@ func (s *Store) migrate(ctx context.Context) error {
 		s.log.Info().Int("version", m.version).Str("migration", m.name).Str("db", s.path).Msg("applied schema migration")
 	}
 	return nil
+}
+
+// readApplied creates the schema_migrations table if needed and reads the
+// newest version applied and the set of all applied.
+func readApplied(ctx context.Context, c *sql.Conn, current *int, applied map[int]bool) error {
+	if _, err := c.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		applied_at INTEGER NOT NULL
+	) STRICT`); err != nil {
+		return err
+	}
+	if err := c.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(current); err != nil {
+		return err
+	}
+	rows, err := c.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return err
+		}
+		applied[v] = true
+	}
+	return rows.Err()
 }

@@ -3,24 +3,82 @@ package queue
 import (
 	"context"
 	"database/sql"
+	"fmt"
 )
 
 // maxCachedStmts bounds the statement cache (the store's queries are a fixed
 // set of literals plus one ancestor lookup per path depth).
 const maxCachedStmts = 256
 
-// wtx is a write transaction whose statements come from the store's cache of
-// prepared statements: mattn/go-sqlite3 would otherwise compile every SQL
-// string again on each call, which costs more than running it.
+// wtx is a write transaction on the store's one writer connection. It is
+// BEGIN IMMEDIATE ... COMMIT issued on that connection, not a *sql.Tx: a
+// *sql.Tx carries a cancellable context, and database/sql starts a goroutine
+// for every query in one to watch it (Rows.initContextClose), and
+// go-sqlite3 one for every statement run with a cancellable context; at
+// thousands of submits per second those goroutines and the thread wake-ups
+// they cause cost more than the statements (docs/performance-submit.md).
+//
+// Its statements ignore their context's cancellation for the same reason,
+// and because go-sqlite3 turns a cancellation into sqlite3_interrupt on the
+// shared connection. The store checks a caller's context before its
+// transaction starts instead; writer statements are short.
+//
+// Statements come from the store's cache of statements prepared on the
+// writer connection: go-sqlite3 would otherwise compile every SQL string
+// again on each call, which costs more than running it.
 type wtx struct {
-	*sql.Tx
-	s *Store
+	s    *Store
+	done bool
 }
 
-// stmt returns the cached statement for q bound to this transaction, or nil
-// (and asks for q to be prepared once the transaction is over: preparing now
-// would need a second writer connection, and there is only one).
-func (tx *wtx) stmt(ctx context.Context, q string) *sql.Stmt {
+// begin waits for the writer connection and starts a transaction on it;
+// Commit or Rollback ends it and frees the connection.
+func (s *Store) begin() (*wtx, error) {
+	s.wmu.Lock()
+	if s.wc == nil {
+		s.wmu.Unlock()
+		return nil, errClosed
+	}
+	if _, err := s.wc.ExecContext(context.Background(), `BEGIN IMMEDIATE`); err != nil {
+		s.wmu.Unlock()
+		return nil, fmt.Errorf("queue: begin transaction: %w", err)
+	}
+	return &wtx{s: s}, nil
+}
+
+// Commit commits the transaction. A failed COMMIT is rolled back, so that
+// the connection is never left inside a transaction.
+func (tx *wtx) Commit() error {
+	if tx.done {
+		return sql.ErrTxDone
+	}
+	defer tx.end()
+	if _, err := tx.s.wc.ExecContext(context.Background(), `COMMIT`); err != nil {
+		_, _ = tx.s.wc.ExecContext(context.Background(), `ROLLBACK`)
+		return err
+	}
+	return nil
+}
+
+// Rollback undoes the transaction; after Commit it does nothing.
+func (tx *wtx) Rollback() error {
+	if tx.done {
+		return sql.ErrTxDone
+	}
+	defer tx.end()
+	_, err := tx.s.wc.ExecContext(context.Background(), `ROLLBACK`)
+	return err
+}
+
+func (tx *wtx) end() {
+	tx.done = true
+	tx.s.wmu.Unlock()
+}
+
+// stmt returns the cached statement for q, or nil (and asks for q to be
+// prepared once the transaction is over, so that a statement that fails to
+// compile fails in its transaction, with its error, as it would unprepared).
+func (tx *wtx) stmt(q string) *sql.Stmt {
 	tx.s.mu.Lock()
 	st, ok := tx.s.stmts[q]
 	if !ok && len(tx.s.stmts)+len(tx.s.wanted) < maxCachedStmts {
@@ -30,32 +88,53 @@ func (tx *wtx) stmt(ctx context.Context, q string) *sql.Stmt {
 	if !ok {
 		return nil
 	}
-	return tx.Tx.StmtContext(ctx, st)
+	return st
 }
 
 func (tx *wtx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	if st := tx.stmt(ctx, q); st != nil {
+	ctx = context.WithoutCancel(ctx)
+	if st := tx.stmt(q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
-	return tx.Tx.ExecContext(ctx, q, args...)
+	return tx.s.wc.ExecContext(ctx, q, args...)
 }
 
 func (tx *wtx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if st := tx.stmt(ctx, q); st != nil {
+	ctx = context.WithoutCancel(ctx)
+	if st := tx.stmt(q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
-	return tx.Tx.QueryContext(ctx, q, args...)
+	return tx.s.wc.QueryContext(ctx, q, args...)
 }
 
 func (tx *wtx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	if st := tx.stmt(ctx, q); st != nil {
+	ctx = context.WithoutCancel(ctx)
+	if st := tx.stmt(q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
-	return tx.Tx.QueryRowContext(ctx, q, args...)
+	return tx.s.wc.QueryRowContext(ctx, q, args...)
 }
 
-// prepareWanted prepares the statements transactions asked for. It runs
-// outside any transaction, when the writer connection is free.
+// PrepareContext prepares q on the writer connection for repeated use in
+// this transaction (bulk inserts); the caller closes it.
+func (tx *wtx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return tx.s.wc.PrepareContext(context.WithoutCancel(ctx), q)
+}
+
+// withWriter runs fn with the writer connection to itself, outside any
+// transaction (migrations' bookkeeping, the integrity check, backups). Its
+// context is fn's to use: these are the writer's only cancellable calls.
+func (s *Store) withWriter(fn func(c *sql.Conn) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.wc == nil {
+		return errClosed
+	}
+	return fn(s.wc)
+}
+
+// prepareWanted prepares the statements transactions asked for, when the
+// writer connection is free.
 func (s *Store) prepareWanted(ctx context.Context) {
 	s.mu.Lock()
 	var qs []string
@@ -64,20 +143,26 @@ func (s *Store) prepareWanted(ctx context.Context) {
 	}
 	clear(s.wanted)
 	s.mu.Unlock()
-	for _, q := range qs {
-		st, err := s.w.PrepareContext(ctx, q)
-		if err != nil {
-			s.log.Debug().Err(err).Msg("could not cache statement; it will run unprepared")
-			continue
-		}
-		s.mu.Lock()
-		if _, dup := s.stmts[q]; dup {
-			_ = st.Close()
-		} else {
-			s.stmts[q] = st
-		}
-		s.mu.Unlock()
+	if len(qs) == 0 {
+		return
 	}
+	_ = s.withWriter(func(c *sql.Conn) error {
+		for _, q := range qs {
+			st, err := c.PrepareContext(ctx, q)
+			if err != nil {
+				s.log.Debug().Err(err).Msg("could not cache statement; it will run unprepared")
+				continue
+			}
+			s.mu.Lock()
+			if _, dup := s.stmts[q]; dup {
+				_ = st.Close()
+			} else {
+				s.stmts[q] = st
+			}
+			s.mu.Unlock()
+		}
+		return nil
+	})
 }
 
 // closeStmts closes every cached statement.

@@ -18,8 +18,10 @@ import (
 // Store is warmupd's SQLite store. It is safe for concurrent use.
 type Store struct {
 	path string
-	w    *sql.DB // exactly one connection; every write goes through it
-	r    *sql.DB // read-only pool
+	w    *sql.DB   // exactly one connection, wc, held for the store's life
+	wc   *sql.Conn // the writer connection; every write goes through it
+	wmu  sync.Mutex // held by whoever uses wc: a transaction (wtx) or withWriter
+	r    *sql.DB   // read-only pool
 	log  zerolog.Logger
 
 	mu     sync.Mutex
@@ -85,17 +87,22 @@ func OpenWith(path string, log zerolog.Logger, opt Options) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	s := &Store{path: path, w: w, log: log, stmts: map[string]*sql.Stmt{}, wanted: map[string]bool{}}
-	if err := s.quickCheck(opt.CheckTimeout); err != nil {
+	wc, err := w.Conn(context.Background())
+	if err != nil {
 		_ = w.Close()
+		return nil, explainOpenError(path, err)
+	}
+	s := &Store{path: path, w: w, wc: wc, log: log, stmts: map[string]*sql.Stmt{}, wanted: map[string]bool{}}
+	if err := s.quickCheck(opt.CheckTimeout); err != nil {
+		_ = s.closeWriter()
 		return nil, explainOpenError(path, err)
 	}
 	if err := s.migrate(context.Background()); err != nil {
-		_ = w.Close()
+		_ = s.closeWriter()
 		return nil, explainOpenError(path, err)
 	}
 	if err := writeMarker(path); err != nil {
-		_ = w.Close()
+		_ = s.closeWriter()
 		return nil, err
 	}
 	rq := url.Values{}
@@ -105,7 +112,7 @@ func OpenWith(path string, log zerolog.Logger, opt Options) (*Store, error) {
 	rq.Set("_cache_size", "-16384")
 	r, err := sql.Open("sqlite3", "file:"+url.PathEscape(path)+"?"+rq.Encode())
 	if err != nil {
-		_ = w.Close()
+		_ = s.closeWriter()
 		return nil, fmt.Errorf("queue: open %s for reading: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
@@ -137,23 +144,48 @@ func (s *Store) Path() string { return s.path }
 // pools. Calls after Close fail.
 func (s *Store) Close() error {
 	s.closeGroups()
-	s.closeStmts()
 	var errR error
 	if s.r != nil {
 		errR = s.r.Close()
 	}
-	return errors.Join(s.w.Close(), errR)
+	return errors.Join(s.closeWriter(), errR)
+}
+
+// closeWriter closes the cached statements, gives the writer connection
+// back and closes its pool; later transactions fail with errClosed.
+func (s *Store) closeWriter() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.closeStmts()
+	var errC error
+	if s.wc != nil {
+		errC = s.wc.Close()
+		s.wc = nil
+	}
+	return errors.Join(errC, s.w.Close())
 }
 
 // inTx runs fn in one BEGIN IMMEDIATE transaction on the writer connection,
-// committing when fn returns nil and rolling back otherwise.
+// committing when fn returns nil and rolling back otherwise. ctx is checked
+// before the transaction starts; fn's statements are not cancelled by it
+// (see wtx).
 func (s *Store) inTx(ctx context.Context, fn func(tx *wtx) error) (err error) {
 	defer s.done(time.Now(), &err)
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("queue: begin transaction: %w", err)
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	if err := fn(&wtx{Tx: tx, s: s}); err != nil {
+	tx, err := s.begin()
+	if err != nil {
+		return err
+	}
+	// A panic in fn (a bug) must not leave the writer connection inside a
+	// transaction and every later writer waiting for it.
+	defer func() {
+		if !tx.done {
+			_ = tx.Rollback()
+		}
+	}()
+	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
