@@ -18,10 +18,10 @@ import (
 // Store is warmupd's SQLite store. It is safe for concurrent use.
 type Store struct {
 	path string
-	w    *sql.DB   // exactly one connection, wc, held for the store's life
-	wc   *sql.Conn // the writer connection; every write goes through it
+	w    *sql.DB    // exactly one connection, wc, held for the store's life
+	wc   *sql.Conn  // the writer connection; every write goes through it
 	wmu  sync.Mutex // held by whoever uses wc: a transaction (wtx) or withWriter
-	r    *sql.DB   // read-only pool
+	r    *sql.DB    // read-only pool
 	log  zerolog.Logger
 
 	mu     sync.Mutex
