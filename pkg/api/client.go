@@ -115,6 +115,9 @@ func (c *Client) SocketPath() string {
 	return DefaultSocket
 }
 
+// maxIdleConns is how many idle connections a Client keeps to warmupd.
+const maxIdleConns = 64
+
 func (c *Client) http() *http.Client {
 	c.once.Do(func() {
 		network, addr := "unix", c.SocketPath()
@@ -126,8 +129,12 @@ func (c *Client) http() *http.Client {
 				var d net.Dialer
 				return d.DialContext(ctx, network, addr)
 			},
-			MaxIdleConns:        4,
-			MaxIdleConnsPerHost: 4,
+			// As many idle connections as concurrent calls a shared
+			// client makes (swarmup, an agent, a load test): with fewer,
+			// each burst closes connections and dials them again, which
+			// costs warmupd an accept and a handshake per call.
+			MaxIdleConns:        maxIdleConns,
+			MaxIdleConnsPerHost: maxIdleConns,
 			IdleConnTimeout:     30 * time.Second,
 		}
 		c.hc = &http.Client{Transport: tr}
