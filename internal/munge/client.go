@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strings"
 	"syscall"
@@ -57,24 +56,39 @@ func xfer(socket string, typ uint8, body []byte, parse func([]byte) error) error
 }
 
 // connect opens the socket as libmunge does, with its wording on failure.
-func connect(path string) (*net.UnixConn, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, socketErr("Failed to access %q: %s (Did you start munged?)", path, errnoText(err))
-	}
-	if st.Mode()&os.ModeSocket == 0 {
-		return nil, socketErr("Invalid file type for socket %q", path)
-	}
+// The socket is registered with Go's netpoller (os.NewFile of a
+// non-blocking socket), so waiting for munged parks only the goroutine; it
+// is not a net.UnixConn, whose set-up asks the kernel for both addresses.
+func connect(path string) (*os.File, error) {
 	if len(path) >= maxSocketPath {
 		return nil, &Error{Status: Overflow, Detail: fmt.Sprintf("Exceeded maximum length of %d bytes for socket pathname", maxSocketPath)}
 	}
-	addr := &net.UnixAddr{Name: path, Net: "unix"}
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, socketErr("Failed to create socket: %s", errnoText(err))
+	}
+	addr := &syscall.SockaddrUnix{Name: path}
 	for i := 1; ; i++ {
-		conn, err := net.DialUnix("unix", nil, addr)
+		err = syscall.Connect(fd, addr)
 		if err == nil {
-			return conn, nil
+			return os.NewFile(uintptr(fd), path), nil
 		}
-		if !errors.Is(err, syscall.ECONNREFUSED) || i >= connectAttempts {
+		if err == syscall.EINTR {
+			continue
+		}
+		if i == 1 {
+			// libmunge stats the path before connecting; here only
+			// when connecting fails, for the same messages.
+			if st, serr := os.Stat(path); serr != nil {
+				syscall.Close(fd)
+				return nil, socketErr("Failed to access %q: %s (Did you start munged?)", path, errnoText(serr))
+			} else if st.Mode()&os.ModeSocket == 0 {
+				syscall.Close(fd)
+				return nil, socketErr("Invalid file type for socket %q", path)
+			}
+		}
+		if err != syscall.ECONNREFUSED || i >= connectAttempts {
+			syscall.Close(fd)
 			return nil, socketErr("Failed to connect to %q: %s", path, errnoText(err))
 		}
 		time.Sleep(time.Duration(i) * connectBackoff)
@@ -83,7 +97,7 @@ func connect(path string) (*net.UnixConn, error) {
 
 // exchange sends one request and reads its answer, each within the socket
 // timeout.
-func exchange(conn *net.UnixConn, typ, retry uint8, body []byte, parse func([]byte) error) error {
+func exchange(conn *os.File, typ, retry uint8, body []byte, parse func([]byte) error) error {
 	msg := append(packHeader(typ, retry, len(body)), body...)
 	if err := conn.SetWriteDeadline(time.Now().Add(socketTimeout)); err != nil {
 		return socketErr("Failed to send message: %s", errnoText(err))
@@ -97,30 +111,38 @@ func exchange(conn *net.UnixConn, typ, retry uint8, body []byte, parse func([]by
 	if err := conn.SetReadDeadline(time.Now().Add(socketTimeout)); err != nil {
 		return socketErr("Failed to receive message header: %s", errnoText(err))
 	}
-	hdr := make([]byte, msgHdrSize)
-	if err := readFull(conn, hdr, "header"); err != nil {
-		return err
+	// munged writes header and body at once: one read usually takes both.
+	buf := make([]byte, 512)
+	got, err := io.ReadAtLeast(conn, buf, msgHdrSize)
+	if err != nil {
+		return readErr(err, "header", got, msgHdrSize)
 	}
-	n, err := checkHeader(hdr, typ+1) // each answer's type follows its request's
+	n, err := checkHeader(buf[:msgHdrSize], typ+1) // each answer's type follows its request's
 	if err != nil {
 		return err
 	}
-	rsp := make([]byte, n)
-	if err := readFull(conn, rsp, "body"); err != nil {
-		return err
+	rsp := buf[msgHdrSize:got]
+	if len(rsp) > n {
+		rsp = rsp[:n] // munged sends nothing after it
+	} else if len(rsp) < n {
+		rsp = append(make([]byte, 0, n), rsp...)
+		m, err := io.ReadFull(conn, rsp[len(rsp):n])
+		if err != nil {
+			return readErr(err, "body", len(rsp)+m, n)
+		}
+		rsp = rsp[:n]
 	}
 	return parse(rsp)
 }
 
-func readFull(conn *net.UnixConn, b []byte, what string) error {
-	n, err := io.ReadFull(conn, b)
+// readErr words a failed read of a message's header or body as libmunge
+// does: got of want bytes had come.
+func readErr(err error, what string, got, want int) error {
 	switch {
-	case err == nil:
-		return nil
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return socketErr("Failed to receive message %s: Timed-out", what)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return socketErr("Received incomplete message %s: %d of %d bytes", what, n, len(b))
+		return socketErr("Received incomplete message %s: %d of %d bytes", what, got, want)
 	default:
 		return socketErr("Failed to receive message %s: %s", what, errnoText(err))
 	}
