@@ -61,6 +61,9 @@ func xfer(socket string, typ uint8, body []byte, parse func([]byte) error) error
 // is not a net.UnixConn, whose set-up asks the kernel for both addresses.
 func connect(path string) (*os.File, error) {
 	if len(path) >= maxSocketPath {
+		if err := statSocket(path); err != nil {
+			return nil, err
+		}
 		return nil, &Error{Status: Overflow, Detail: fmt.Sprintf("Exceeded maximum length of %d bytes for socket pathname", maxSocketPath)}
 	}
 	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
@@ -79,12 +82,9 @@ func connect(path string) (*os.File, error) {
 		if i == 1 {
 			// libmunge stats the path before connecting; here only
 			// when connecting fails, for the same messages.
-			if st, serr := os.Stat(path); serr != nil {
+			if err := statSocket(path); err != nil {
 				syscall.Close(fd)
-				return nil, socketErr("Failed to access %q: %s (Did you start munged?)", path, errnoText(serr))
-			} else if st.Mode()&os.ModeSocket == 0 {
-				syscall.Close(fd)
-				return nil, socketErr("Invalid file type for socket %q", path)
+				return nil, err
 			}
 		}
 		if err != syscall.ECONNREFUSED || i >= connectAttempts {
@@ -93,6 +93,18 @@ func connect(path string) (*os.File, error) {
 		}
 		time.Sleep(time.Duration(i) * connectBackoff)
 	}
+}
+
+// statSocket says, in libmunge's words, why path is not a socket.
+func statSocket(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return socketErr("Failed to access %q: %s (Did you start munged?)", path, errnoText(err))
+	}
+	if st.Mode()&os.ModeSocket == 0 {
+		return socketErr("Invalid file type for socket %q", path)
+	}
+	return nil
 }
 
 // exchange sends one request and reads its answer, each within the socket
