@@ -2,13 +2,17 @@ package munge
 
 import "fmt"
 
-// Status is a libmunge error number (munge_err_t). The named ones are those
+// Status is a MUNGE error number (munge.h's munge_err_t). The named ones are those
 // a caller must tell apart; errors.Is(err, munge.Expired) works on *Error.
 type Status int
 
 // MUNGE statuses (munge.h).
 const (
 	Success      Status = 0
+	Snafu        Status = 1 // internal error
+	BadArg       Status = 2
+	BadLength    Status = 3 // a message longer than allowed
+	Overflow     Status = 4
 	NoMemory     Status = 5
 	Socket       Status = 6
 	BadCred      Status = 8
@@ -27,7 +31,7 @@ const (
 // Error is a failed encode or decode.
 type Error struct {
 	Status Status
-	Detail string // libmunge's own message
+	Detail string // munged's own message, or libmunge's wording of a socket failure
 }
 
 func (s Status) Error() string { return fmt.Sprintf("MUNGE status %d", int(s)) }
@@ -62,4 +66,23 @@ func (s Status) advice() string {
 	default:
 		return "MUNGE failed"
 	}
+}
+
+// text is libmunge's munge_strerror: the detail when munged sends none.
+func (s Status) text() string {
+	if int(s) >= 0 && int(s) < len(statusText) {
+		return statusText[s]
+	}
+	return "Unknown error"
+}
+
+var statusText = [...]string{
+	Success: "Success", Snafu: "Internal error", BadArg: "Invalid argument",
+	BadLength: "Exceeded maximum message length", Overflow: "Buffer overflow",
+	NoMemory: "Out of memory", Socket: "Socket communication error", 7: "Socket timeout",
+	BadCred: "Invalid credential format", BadVersion: "Invalid credential version",
+	BadCipher: "Invalid cipher type", BadMAC: "Invalid MAC type", BadZip: "Invalid compression type",
+	BadRealm: "Unrecognized security realm", Invalid: "Invalid credential",
+	Expired: "Expired credential", Rewound: "Rewound credential", Replayed: "Replayed credential",
+	Unauthorized: "Unauthorized credential",
 }

@@ -21,7 +21,7 @@ import (
 // credential per request from the client's munged, the answer's proof
 // checked) talks to a server that does only what every authenticated
 // request needs: read the request, decode and check the credential with
-// auth.Verifier (libmunge and munged, replay cache), answer a fixed submit
+// auth.Verifier (munged, replay cache), answer a fixed submit
 // response with its proof. No path check, no store, no JSON decode of the
 // request. Its rate is the ceiling of BenchmarkSubmitTCP's "cred" way on
 // this machine: whatever warmupd does for a submit comes on top. Reports the
