@@ -93,7 +93,7 @@ func BenchmarkHostsSubmitRate(b *testing.B) {
 		for i := range 2000 {
 			require.NoError(b, os.MkdirAll(filepath.Join(root, fmt.Sprintf("d%05d", i)), 0o755))
 		}
-		args = append(args, "--root", root, "--dirs", "2000", "--requests", "4000", "--workers", "4", "--token", fmt.Sprintf("r%d-", n))
+		args = append(args, "--root", root, "--dirs", "2000", "--requests", "4000", "--workers", strconv.Itoa(testutil.BenchWorkers()), "--token", fmt.Sprintf("r%d-", n))
 		d0 := procCPU(b, w.d.Pid())
 		out, err := hc.cmd(context.Background(), host, -1, load, args...).CombinedOutput()
 		require.NoError(b, err, "submitload on %s: %s", host, out)

@@ -161,10 +161,3 @@ func selfCPU() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
-
-func benchWorkers() int {
-	if n, err := strconv.Atoi(os.Getenv("ACCEL_BENCH_WORKERS")); err == nil && n > 0 {
-		return n
-	}
-	return 4
-}

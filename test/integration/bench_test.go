@@ -68,7 +68,7 @@ func BenchmarkSubmitAPI(b *testing.B) {
 // returns requests per second.
 func submitRate(b *testing.B, client func() *api.Client, dirs []string) float64 {
 	const total = 4000
-	workers := benchWorkers()
+	workers := testutil.BenchWorkers()
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := 0; w < workers; w++ {
