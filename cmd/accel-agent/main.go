@@ -62,7 +62,7 @@ func newFlags(f *flags) *pflag.FlagSet {
 	fs.StringVar(&f.configPath, "config", "", "configuration file (Key=Value lines); see above for the default")
 	fs.StringVar(&client.Socket, "socket", api.DefaultSocket, "warmupd's unix socket (when warmupd runs on this host)")
 	fs.StringVar(&client.Server, "server", "", "warmupd's TCP door HOST:PORT, reached with a MUNGE credential (empty: the unix socket)")
-	fs.StringVar(&client.MungeSocket, "munge-socket", "", "this host's munged socket (empty: libmunge's default)")
+	fs.StringVar(&client.MungeSocket, "munge-socket", "", "this host's munged socket (empty: /run/munge/munge.socket.2, MUNGE's default)")
 	fs.Uint32Var(&client.ServerUID, "server-uid", 0, "uid warmupd runs as: only it may decode the credentials")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&cfg.Mount, "agent-mount", "/jfs", "the JuiceFS mount point to follow")

@@ -65,7 +65,7 @@ func newFlags(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.configPath, "config", "", "configuration file (Key=Value lines); see above for the default")
 	fs.StringVar(&o.socket, "socket", api.DefaultSocket, "warmupd's unix socket")
 	fs.StringVar(&o.server, "server", "", "warmupd's TCP door HOST:PORT, reached with a MUNGE credential (empty: the unix socket)")
-	fs.StringVar(&o.mungeSocket, "munge-socket", "", "this host's munged socket (empty: libmunge's default)")
+	fs.StringVar(&o.mungeSocket, "munge-socket", "", "this host's munged socket (empty: /run/munge/munge.socket.2, MUNGE's default)")
 	fs.Uint32Var(&o.serverUID, "server-uid", 0, "uid warmupd runs as: only it may decode the credentials")
 	fs.DurationVar(&o.prologWait, "prolog-wait", 5*time.Minute, "longest wait for the data in the prolog; keep it below slurm.conf's PrologEpilogTimeout")
 	fs.DurationVar(&o.pollInterval, "poll-interval", time.Second, "how often the prolog asks warmupd whether the data is warm when warmupd is older than the long poll (a current warmupd answers one waiting request when something changes)")

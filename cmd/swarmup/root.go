@@ -42,7 +42,7 @@ and times are RFC 3339. --json prints the API objects instead.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.Socket, "socket", api.DefaultSocket, "warmupd's unix socket (else $WARMUPD_SOCKET, else Socket= in the config file)")
 	pf.StringVar(&f.Server, "server", "", "warmupd's TCP door HOST:PORT, reached with a MUNGE credential (else $WARMUPD_SERVER, else Server= in the config file; wins over the socket)")
-	pf.StringVar(&f.MungeSocket, "munge-socket", "", "the local munged's socket (else MungeSocket= in the config file; empty: libmunge's default)")
+	pf.StringVar(&f.MungeSocket, "munge-socket", "", "the local munged's socket (else MungeSocket= in the config file; empty: /run/munge/munge.socket.2, MUNGE's default)")
 	pf.Uint32Var(&f.ServerUID, "server-uid", 0, "uid warmupd runs as: only it may decode the credentials (else ServerUID= in the config file)")
 	pf.BoolVar(&f.Output.JSON, "json", false, "print the API objects as JSON")
 	pf.BoolVar(&f.Output.NoHeader, "noheader", false, "do not print the header line")

@@ -98,7 +98,7 @@ func newFlags(o *options) (fs *pflag.FlagSet, help, showVersion *bool) {
 	fs.StringVar(&o.listen, "listen", "", "also serve the API on TCP at HOST:PORT for other hosts; every TCP request must carry a MUNGE credential (empty: off, unix socket only)")
 	fs.StringVar(&o.slurmdUser, "slurmd-user", "root", "user name or uid that may report job start and end besides root (the user slurmd runs prologs as)")
 	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics on HOST:PORT at /metrics, e.g. 127.0.0.1:9464 (empty: off; warmupd does not start if it cannot bind it)")
-	fs.StringVar(&o.mungeSocket, "munge-socket", "", "munged socket used to decode TCP credentials (empty: libmunge's default)")
+	fs.StringVar(&o.mungeSocket, "munge-socket", "", "munged socket used to decode TCP credentials (empty: /run/munge/munge.socket.2, MUNGE's default)")
 	fs.StringVar(&o.database, "database", "/var/lib/accel-data/warmupd.db", "SQLite database file (the queue, datasets, jobs, history)")
 	fs.StringVar(&o.juicefs, "juicefs", "/usr/local/bin/juicefs", "the juicefs binary")
 	fs.StringSliceVar(&o.mounts, "mounts", []string{"/jfs"}, "JuiceFS mount points (comma-separated); paths outside them are refused")

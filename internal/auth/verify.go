@@ -25,7 +25,7 @@ type Caller struct {
 // Verifier checks TCP requests: it decodes the credential through the
 // service node's munged and binds it to the request.
 type Verifier struct {
-	Socket   string // munged socket; "" = libmunge's default
+	Socket   string // munged socket; "" = munge.DefaultSocket
 	Nonces   *NonceCache
 	Sessions *SessionTable
 }
@@ -111,7 +111,7 @@ func Probe(socket string) error {
 
 func socketName(s string) string {
 	if s == "" {
-		return "libmunge's default socket"
+		return munge.DefaultSocket
 	}
 	return s
 }

@@ -71,12 +71,21 @@ func connect(path string) (*os.File, error) {
 		return nil, socketErr("Failed to create socket: %s", errnoText(err))
 	}
 	addr := &syscall.SockaddrUnix{Name: path}
+	start := time.Now()
 	for i := 1; ; i++ {
 		err = syscall.Connect(fd, addr)
 		if err == nil {
 			return os.NewFile(uintptr(fd), path), nil
 		}
 		if err == syscall.EINTR {
+			continue
+		}
+		// munged's listen backlog is full (a burst of requests): where
+		// libmunge's blocking connect waits for room, this non-blocking
+		// one is told EAGAIN. Wait the same way, within the socket timeout.
+		if err == syscall.EAGAIN && time.Since(start) < socketTimeout {
+			i--
+			time.Sleep(time.Millisecond)
 			continue
 		}
 		if i == 1 {

@@ -174,7 +174,7 @@ func (s *Store) runGroup(ops []*groupOp) (errs []error) {
 
 // beginGroup starts a group's transaction on the writer connection.
 func (s *Store) beginGroup(ctx context.Context) (*wtx, error) {
-	return s.begin()
+	return s.begin(ctx)
 }
 
 // runAll runs ops in w one after the other, recording each one's error in

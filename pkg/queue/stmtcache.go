@@ -31,20 +31,35 @@ type wtx struct {
 	done bool
 }
 
-// begin waits for the writer connection and starts a transaction on it;
-// Commit or Rollback ends it and frees the connection.
-func (s *Store) begin() (*wtx, error) {
-	s.wmu.Lock()
+// begin waits for the writer connection (giving up when ctx is done) and
+// starts a transaction on it; Commit or Rollback ends it and frees the
+// connection.
+func (s *Store) begin(ctx context.Context) (*wtx, error) {
+	if err := s.acquireWriter(ctx); err != nil {
+		return nil, err
+	}
 	if s.wc == nil {
-		s.wmu.Unlock()
+		s.releaseWriter()
 		return nil, errClosed
 	}
 	if _, err := s.wc.ExecContext(context.Background(), `BEGIN IMMEDIATE`); err != nil {
-		s.wmu.Unlock()
+		s.releaseWriter()
 		return nil, fmt.Errorf("queue: begin transaction: %w", err)
 	}
 	return &wtx{s: s}, nil
 }
+
+// acquireWriter waits for the writer connection to be free, or for ctx.
+func (s *Store) acquireWriter(ctx context.Context) error {
+	select {
+	case s.wsem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Store) releaseWriter() { <-s.wsem }
 
 // Commit commits the transaction. A failed COMMIT is rolled back, so that
 // the connection is never left inside a transaction.
@@ -72,8 +87,12 @@ func (tx *wtx) Rollback() error {
 
 func (tx *wtx) end() {
 	tx.done = true
-	tx.s.wmu.Unlock()
+	tx.s.releaseWriter()
 }
+
+// errTxUsedAfterEnd refuses a statement on a transaction already committed
+// or rolled back: it would run on the writer connection without holding it.
+var errTxUsedAfterEnd = fmt.Errorf("queue: statement on an ended transaction: %w", sql.ErrTxDone)
 
 // stmt returns the cached statement for q, or nil (and asks for q to be
 // prepared once the transaction is over, so that a statement that fails to
@@ -92,6 +111,9 @@ func (tx *wtx) stmt(q string) *sql.Stmt {
 }
 
 func (tx *wtx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if tx.done {
+		return nil, errTxUsedAfterEnd
+	}
 	ctx = context.WithoutCancel(ctx)
 	if st := tx.stmt(q); st != nil {
 		return st.ExecContext(ctx, args...)
@@ -100,6 +122,9 @@ func (tx *wtx) ExecContext(ctx context.Context, q string, args ...any) (sql.Resu
 }
 
 func (tx *wtx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if tx.done {
+		return nil, errTxUsedAfterEnd
+	}
 	ctx = context.WithoutCancel(ctx)
 	if st := tx.stmt(q); st != nil {
 		return st.QueryContext(ctx, args...)
@@ -108,6 +133,9 @@ func (tx *wtx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Ro
 }
 
 func (tx *wtx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if tx.done {
+		panic(errTxUsedAfterEnd) // a bug in this package; *sql.Row cannot carry the error
+	}
 	ctx = context.WithoutCancel(ctx)
 	if st := tx.stmt(q); st != nil {
 		return st.QueryRowContext(ctx, args...)
@@ -117,16 +145,35 @@ func (tx *wtx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.
 
 // PrepareContext prepares q on the writer connection for repeated use in
 // this transaction (bulk inserts); the caller closes it.
-func (tx *wtx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
-	return tx.s.wc.PrepareContext(context.WithoutCancel(ctx), q)
+func (tx *wtx) PrepareContext(ctx context.Context, q string) (*txStmt, error) {
+	if tx.done {
+		return nil, errTxUsedAfterEnd
+	}
+	st, err := tx.s.wc.PrepareContext(context.WithoutCancel(ctx), q)
+	if err != nil {
+		return nil, err
+	}
+	return &txStmt{st: st}, nil
 }
+
+// txStmt is a statement prepared in a wtx; like the wtx's own statements it
+// ignores its context's cancellation.
+type txStmt struct{ st *sql.Stmt }
+
+func (t *txStmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	return t.st.ExecContext(context.WithoutCancel(ctx), args...)
+}
+
+func (t *txStmt) Close() error { return t.st.Close() }
 
 // withWriter runs fn with the writer connection to itself, outside any
 // transaction (migrations' bookkeeping, the integrity check, backups). Its
 // context is fn's to use: these are the writer's only cancellable calls.
 func (s *Store) withWriter(fn func(c *sql.Conn) error) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	if err := s.acquireWriter(context.Background()); err != nil {
+		return err
+	}
+	defer s.releaseWriter()
 	if s.wc == nil {
 		return errClosed
 	}

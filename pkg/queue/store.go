@@ -18,10 +18,10 @@ import (
 // Store is warmupd's SQLite store. It is safe for concurrent use.
 type Store struct {
 	path string
-	w    *sql.DB    // exactly one connection, wc, held for the store's life
-	wc   *sql.Conn  // the writer connection; every write goes through it
-	wmu  sync.Mutex // held by whoever uses wc: a transaction (wtx) or withWriter
-	r    *sql.DB    // read-only pool
+	w    *sql.DB       // exactly one connection, wc, held for the store's life
+	wc   *sql.Conn     // the writer connection; every write goes through it
+	wsem chan struct{} // one slot: held by whoever uses wc, a transaction (wtx) or withWriter
+	r    *sql.DB       // read-only pool
 	log  zerolog.Logger
 
 	mu     sync.Mutex
@@ -92,7 +92,7 @@ func OpenWith(path string, log zerolog.Logger, opt Options) (*Store, error) {
 		_ = w.Close()
 		return nil, explainOpenError(path, err)
 	}
-	s := &Store{path: path, w: w, wc: wc, log: log, stmts: map[string]*sql.Stmt{}, wanted: map[string]bool{}}
+	s := &Store{path: path, w: w, wc: wc, wsem: make(chan struct{}, 1), log: log, stmts: map[string]*sql.Stmt{}, wanted: map[string]bool{}}
 	if err := s.quickCheck(opt.CheckTimeout); err != nil {
 		_ = s.closeWriter()
 		return nil, explainOpenError(path, err)
@@ -154,8 +154,8 @@ func (s *Store) Close() error {
 // closeWriter closes the cached statements, gives the writer connection
 // back and closes its pool; later transactions fail with errClosed.
 func (s *Store) closeWriter() error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	_ = s.acquireWriter(context.Background())
+	defer s.releaseWriter()
 	s.closeStmts()
 	var errC error
 	if s.wc != nil {
@@ -174,7 +174,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *wtx) error) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	tx, err := s.begin()
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
