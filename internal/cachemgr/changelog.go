@@ -79,7 +79,7 @@ type ChangelogRead struct {
 	Entries    int      // entries read
 	Changes    int      // entries that changed a file set or a file's data
 	Unresolved int      // of those, the ones whose inodes could not be looked up
-	Marked     []string // the warm datasets marked stale
+	Marked     []string // the warm or warming datasets marked stale
 	Version    int64    // the last version read (the cursor)
 	// Deferred: the read used up its MaxLookups before its last entry; the
 	// cursor stops before the first entry it could not resolve, and the
@@ -147,16 +147,17 @@ func (c *Changelog) Read(ctx context.Context) (ChangelogRead, error) {
 	if len(es) == 0 {
 		return r, nil
 	}
-	warm, err := c.store.WarmDatasets(ctx)
+	warm, err := c.store.WatchedDatasets(ctx)
 	if err != nil {
 		return r, err
 	}
-	byPath := make(map[string]queue.WarmDataset, len(warm))
+	byPath := make(map[string]queue.WatchedDataset, len(warm))
 	for _, w := range warm {
 		byPath[w.Path] = w
 	}
 	res := &resolver{c: c, ctx: ctx, dirs: map[uint64]string{1: ""}}
 	detail := map[string]string{}
+	when := map[string]time.Time{}
 	var order []string
 	for _, e := range es {
 		if e.Ver <= cursor {
@@ -182,24 +183,29 @@ func (c *Changelog) Read(ctx context.Context) (ChangelogRead, error) {
 			r.Unresolved++ // an inode that is gone: nothing of it can be warm
 		}
 		for _, p := range paths {
-			for _, ds := range warmAncestors(byPath, p) {
-				if detail[ds.Path] != "" || ds.Stale || !e.Time.After(ds.CheckedAt) {
+			for _, ds := range watchedAncestors(byPath, p) {
+				// A change after the last check began: that check's walk
+				// may have passed the changed place before the change.
+				if detail[ds.Path] != "" || ds.Stale || !e.Time.After(ds.CheckStarted) {
 					continue
 				}
 				detail[ds.Path] = fmt.Sprintf("%s %s (changelog version %d)", e.Op, p, e.Ver)
+				when[ds.Path] = e.Time
 				order = append(order, ds.Path)
 			}
 		}
 	}
-	for _, p := range order {
-		m, err := c.store.MarkStale(ctx, []string{p}, api.StaleChangelog, detail[p], c.now())
-		if err != nil {
+	if len(order) > 0 {
+		marks := make([]queue.StaleMark, len(order))
+		for i, p := range order {
+			marks[i] = queue.StaleMark{Path: p, Detail: detail[p], At: when[p]}
+		}
+		if r.Marked, err = c.store.MarkStale(ctx, api.StaleChangelog, marks, c.now()); err != nil {
 			return r, err
 		}
-		r.Marked = append(r.Marked, m...)
 	}
 	if len(r.Marked) > 0 {
-		c.log.Info().Strs("datasets", r.Marked).Msg("the metadata changelog shows warm datasets changed: marked stale, to be checked again")
+		c.log.Info().Strs("datasets", r.Marked).Msg("the metadata changelog shows warm or warming datasets changed since their last check began: marked stale, to be checked again")
 		if c.Stale != nil {
 			c.Stale(r.Marked...)
 		}
@@ -218,10 +224,10 @@ func (c *Changelog) Read(ctx context.Context) (ChangelogRead, error) {
 	return r, nil
 }
 
-// warmAncestors are the warm datasets p is in (p itself and its parents:
-// a warm dataset may hold another one), innermost first.
-func warmAncestors(byPath map[string]queue.WarmDataset, p string) []queue.WarmDataset {
-	var out []queue.WarmDataset
+// watchedAncestors are the watched (warm or warming) datasets p is in (p
+// itself and its parents: a dataset may hold another one), innermost first.
+func watchedAncestors(byPath map[string]queue.WatchedDataset, p string) []queue.WatchedDataset {
+	var out []queue.WatchedDataset
 	for q := p; ; q = path.Dir(q) {
 		if w, ok := byPath[q]; ok {
 			out = append(out, w)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/jfs"
+	"github.com/accel-data/accel-data/pkg/queue"
 )
 
 // fakeChangelog is the changelog watcher's driver (a test double of its
@@ -169,4 +170,68 @@ func TestChangelogMarksNestedWarmDatasets(t *testing.T) {
 	require.NoError(t, err)
 	require.ElementsMatch(t, []string{"/jfs/a", "/jfs/a/b"}, res.Marked)
 	require.Equal(t, api.StaleChangelog, r.dataset("/jfs/a").StaleReason)
+}
+
+// A change made while a check walked the dataset (after the check began,
+// before it ended) marks the dataset stale: the walk may have passed the
+// changed directory before the change. A change before the check began
+// does not.
+func TestChangelogSeesChangesDuringTheCheckWalk(t *testing.T) {
+	r := newRig(t, Config{})
+	ctx := context.Background()
+	r.warm("/jfs/ds", gib)
+	r.warm("/jfs/other", gib)
+	began, ended := t0.Add(10*time.Second), t0.Add(time.Minute)
+	for _, p := range []string{"/jfs/ds", "/jfs/other"} {
+		require.NoError(t, r.store.RecordCheck(ctx, p, queue.Check{Files: 1, Bytes: gib, CachedBytes: gib, Ratio: 1, Started: began}, ended))
+	}
+	drv := &fakeChangelog{inodes: map[uint64]string{10: "ds", 20: "other"}}
+	drv.entries = []jfs.ChangeEntry{
+		entry(t, 1, t0.Add(5*time.Second), "CREATE", 20, "before.bin", 0, 0, 1, 420, 18, "", "Keep", "true", 0),  // before the check began
+		entry(t, 2, t0.Add(30*time.Second), "CREATE", 10, "during.bin", 0, 0, 1, 420, 18, "", "Keep", "true", 0), // during its walk
+	}
+	c := NewChangelog(ChangelogConfig{MetaURL: "sqlite3:///m.db", Mount: "/jfs"}, r.store, drv, zerolog.Nop(), r.clk.Now)
+	res, err := c.Read(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []string{"/jfs/ds"}, res.Marked)
+	require.Equal(t, "CREATE /jfs/ds/during.bin (changelog version 2)", r.dataset("/jfs/ds").StaleDetail)
+	require.Nil(t, r.dataset("/jfs/other").StaleAt)
+}
+
+// A change under a dataset that is warming marks it stale too, and the
+// mark outlives the warm-up when the warm-up's closing check began before
+// the change; a check that began after the change clears it.
+func TestChangelogChangeWhileWarmingOutlivesTheWarmUp(t *testing.T) {
+	r := newRig(t, Config{})
+	ctx := context.Background()
+	ids := map[string]int64{}
+	for _, p := range []string{"/jfs/w", "/jfs/v"} {
+		resp, err := r.store.Submit(ctx, queue.SubmitParams{Paths: []string{p}, Source: api.SourceManual, Now: t0})
+		require.NoError(t, err)
+		task, err := r.store.Dequeue(ctx, "w", t0, time.Hour)
+		require.NoError(t, err)
+		require.Equal(t, resp.Items[0].TaskID, task.ID)
+		ids[p] = task.ID
+	}
+	drv := &fakeChangelog{inodes: map[uint64]string{10: "w", 20: "v"}}
+	drv.entries = []jfs.ChangeEntry{
+		entry(t, 1, t0.Add(3*time.Second), "CREATE", 10, "new.bin", 0, 0, 1, 420, 18, "", "Keep", "true", 0),
+		entry(t, 2, t0.Add(3*time.Second), "CREATE", 20, "new.bin", 0, 0, 1, 420, 18, "", "Keep", "true", 0),
+	}
+	c := NewChangelog(ChangelogConfig{MetaURL: "sqlite3:///m.db", Mount: "/jfs"}, r.store, drv, zerolog.Nop(), r.clk.Now)
+	r.clk.Set(t0.Add(30 * time.Second)) // the changelog is read some time after the changes
+	res, err := c.Read(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []string{"/jfs/w", "/jfs/v"}, res.Marked, "warming datasets are watched")
+	require.Equal(t, t0.Add(3*time.Second), *r.dataset("/jfs/w").StaleAt, "the event's time is the change's")
+
+	finish := func(p string, began time.Time) {
+		require.NoError(t, r.store.Finish(ctx, ids[p], "w", queue.Outcome{State: api.TaskWarm,
+			Check: &queue.Check{Files: 1, Bytes: gib, CachedBytes: gib, Ratio: 1, Started: began}}, t0.Add(time.Minute)))
+	}
+	finish("/jfs/w", t0.Add(2*time.Second)) // its check began before the change
+	finish("/jfs/v", t0.Add(4*time.Second)) // its check began after it
+	require.NotNil(t, r.dataset("/jfs/w").StaleAt, "the check may have missed the change: still stale")
+	require.Equal(t, "CREATE /jfs/w/new.bin (changelog version 1)", r.dataset("/jfs/w").StaleDetail)
+	require.Nil(t, r.dataset("/jfs/v").StaleAt, "the check saw the change")
 }

@@ -311,9 +311,10 @@ func (m *Manager) evict(ctx context.Context, e planner.Eviction, now time.Time) 
 		m.log.Error().Err(err).Str("dataset", e.Path).Msg("eviction failed; the next check records what is left")
 	}
 	// Verify: what --check finds now is what the store records.
+	began := m.now()
 	r, cerr := m.driver.Check(ectx, []string{e.Path})
 	if cerr == nil {
-		_ = m.store.RecordCheck(ctx, e.Path, *queue.CheckOf(r), m.now())
+		_ = m.store.RecordCheck(ctx, e.Path, *queue.CheckBegun(r, began), m.now())
 	}
 	ev, msg := m.log.Info(), "evicted"
 	if r != nil && r.Ratio > 0.01 {

@@ -49,6 +49,7 @@ func (m *Manager) Refresh(ctx context.Context) {
 // size runs the first --check of a queued dataset so the guard knows its size.
 func (m *Manager) size(ctx context.Context, path string) {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+	began := m.now()
 	r, err := m.driver.Check(cctx, []string{path})
 	cancel()
 	m.mu.Lock()
@@ -64,7 +65,7 @@ func (m *Manager) size(ctx context.Context, path string) {
 		m.mu.Unlock()
 		return
 	}
-	if err := m.store.RecordCheck(ctx, path, *queue.CheckOf(r), m.now()); err != nil {
+	if err := m.store.RecordCheck(ctx, path, *queue.CheckBegun(r, began), m.now()); err != nil {
 		m.log.Warn().Err(err).Str("dataset", path).Msg("record size")
 	}
 	m.log.Debug().Str("dataset", path).Int64("bytes", r.TotalBytes).Msg("sized")

@@ -46,7 +46,7 @@ func (s *Scheduler) warmHotFirst(ctx context.Context, t *queue.Task, p *shard.Pl
 	}
 	// Verified warm, the jobs waiting for the dataset may start while the
 	// rest warms (api.JobDataset.HotReady).
-	chk, err := s.verify(ctx, hot)
+	chk, _, err := s.verify(ctx, hot)
 	if ctx.Err() != nil {
 		return part, false
 	}
@@ -85,6 +85,7 @@ func (s *Scheduler) restWaits(t *queue.Task, part api.HotPart) bool {
 // takes in an idle window with room (planner.Plan), warming the rest then.
 func (s *Scheduler) leaveRest(ctx context.Context, t *queue.Task, log zerolog.Logger) {
 	s.cfg.Metrics.Walked(metrics.WalkCheck)
+	began := s.now()
 	chk, err := s.driver.Check(ctx, []string{t.Path})
 	if ctx.Err() != nil {
 		log.Info().Err(context.Cause(ctx)).Msg("warm-up stopped before the rest was left to wait; result dropped")
@@ -97,9 +98,9 @@ func (s *Scheduler) leaveRest(ctx context.Context, t *queue.Task, log zerolog.Lo
 	}
 	if chk.Ratio >= s.cfg.TargetRatio {
 		log.Info().Float64("ratio", chk.Ratio).Msg("warm: the rest was already cached")
-		s.finish(t, queue.Outcome{State: api.TaskWarm, Check: queue.CheckOf(chk)}, log)
+		s.finish(t, queue.Outcome{State: api.TaskWarm, Check: queue.CheckBegun(chk, began)}, log)
 		return
 	}
 	log.Info().Float64("ratio", chk.Ratio).Msg("narrowed warm-up: the part jobs read is warm; the rest waits for room (partial)")
-	s.finish(t, queue.Outcome{State: api.TaskPartial, Check: queue.CheckOf(chk), Reason: restWaitsNote}, log)
+	s.finish(t, queue.Outcome{State: api.TaskPartial, Check: queue.CheckBegun(chk, began), Reason: restWaitsNote}, log)
 }

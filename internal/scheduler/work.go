@@ -81,7 +81,7 @@ func (s *Scheduler) work(ctx context.Context, t *queue.Task) {
 		return
 	}
 
-	chk, err := s.verify(tctx, []string{t.Path})
+	chk, began, err := s.verify(tctx, []string{t.Path})
 	if tctx.Err() != nil {
 		return
 	}
@@ -95,25 +95,25 @@ func (s *Scheduler) work(ctx context.Context, t *queue.Task) {
 			ev = ev.Int64("fetched", fetched)
 		}
 		ev.Msg("warm")
-		s.finish(t, queue.Outcome{State: api.TaskWarm, Check: queue.CheckOf(chk)}, log)
+		s.finish(t, queue.Outcome{State: api.TaskWarm, Check: queue.CheckBegun(chk, began)}, log)
 		return
 	}
-	s.retryOr(t, api.TaskPartial, chk, fmt.Sprintf("verified %.1f%% cached, below the target %.1f%%", 100*chk.Ratio, 100*s.cfg.TargetRatio), log)
+	s.retryOr(t, api.TaskPartial, queue.CheckBegun(chk, began), fmt.Sprintf("verified %.1f%% cached, below the target %.1f%%", 100*chk.Ratio, 100*s.cfg.TargetRatio), log)
 }
 
 // retryOr asks the retry policy: the task is queued again at the time it
 // says, or gets its final state once the attempts are used up.
-func (s *Scheduler) retryOr(t *queue.Task, final api.TaskState, chk *jfs.CheckResult, why string, log zerolog.Logger) {
+func (s *Scheduler) retryOr(t *queue.Task, final api.TaskState, chk *queue.Check, why string, log zerolog.Logger) {
 	now := s.now()
 	retry, at := s.cfg.Retry.Decide(t.Attempts, now)
 	reason := s.cfg.Retry.Reason(t.Attempts, retry)
 	if retry {
 		log.Warn().Str("why", why).Dur("retry_in", at.Sub(now)).Msg("warm-up incomplete, will retry")
-		s.finish(t, queue.Outcome{State: api.TaskQueued, Check: queue.CheckOf(chk), Err: why, RetryAt: at, Reason: reason}, log)
+		s.finish(t, queue.Outcome{State: api.TaskQueued, Check: chk, Err: why, RetryAt: at, Reason: reason}, log)
 		return
 	}
 	log.Warn().Str("why", why).Str("state", string(final)).Msg("warm-up " + reason)
-	s.finish(t, queue.Outcome{State: final, Check: queue.CheckOf(chk), Err: why, Reason: reason}, log)
+	s.finish(t, queue.Outcome{State: final, Check: chk, Err: why, Reason: reason}, log)
 }
 
 func (s *Scheduler) finish(t *queue.Task, o queue.Outcome, log zerolog.Logger) {
@@ -181,10 +181,12 @@ func (s *Scheduler) progress(t *queue.Task, c queue.Check, log zerolog.Logger) {
 
 // verify checks paths after their warm-up: juicefs warmup exits 0 even when
 // blocks failed, so always verify, and re-check a short result (up to 3
-// checks, Recheck apart) because the cache write is asynchronous.
-func (s *Scheduler) verify(ctx context.Context, paths []string) (chk *jfs.CheckResult, err error) {
+// checks, Recheck apart) because the cache write is asynchronous. began is
+// when the check it returns began.
+func (s *Scheduler) verify(ctx context.Context, paths []string) (chk *jfs.CheckResult, began time.Time, err error) {
 	for i := 0; i < 3; i++ {
 		s.cfg.Metrics.Walked(metrics.WalkCheck)
+		began = s.now()
 		chk, err = s.driver.Check(ctx, paths)
 		if (err == nil && chk.Ratio >= s.cfg.TargetRatio) || i == 2 {
 			break
@@ -194,8 +196,8 @@ func (s *Scheduler) verify(ctx context.Context, paths []string) (chk *jfs.CheckR
 		case <-time.After(s.cfg.Recheck):
 		}
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, began, ctx.Err()
 		}
 	}
-	return chk, err
+	return chk, began, err
 }

@@ -192,20 +192,15 @@ func (s *Store) SetPriorities(ctx context.Context, prio map[int64]float64) error
 // a stale event recorded before the check started. It does not change any
 // task's state.
 func (s *Store) RecordCheck(ctx context.Context, path string, c Check, now time.Time) error {
-	started := c.Started
-	if started.IsZero() || started.After(now) {
-		started = now
-	}
+	started := c.began(now)
 	return s.inTx(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO datasets (path, files, bytes, cached_bytes, cached_ratio, checked_at, created_at,
-				ratio_method, ratio_bound, ratio_sample)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9)
+				ratio_method, ratio_bound, ratio_sample, check_started_at)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10)
 			ON CONFLICT (path) DO UPDATE SET files = excluded.files, bytes = excluded.bytes,
 				cached_bytes = excluded.cached_bytes, cached_ratio = excluded.cached_ratio, checked_at = excluded.checked_at,
 				ratio_method = excluded.ratio_method, ratio_bound = excluded.ratio_bound, ratio_sample = excluded.ratio_sample,
-				stale_reason = CASE WHEN stale_at <= ?10 THEN NULL ELSE stale_reason END,
-				stale_detail = CASE WHEN stale_at <= ?10 THEN '' ELSE stale_detail END,
-				stale_at = CASE WHEN stale_at <= ?10 THEN NULL ELSE stale_at END`,
+				`+checkedSince("?10"),
 			path, c.Files, c.Bytes, c.CachedBytes, c.Ratio, ns(now), c.method(), c.Bound, c.Sample, ns(started))
 		if err != nil {
 			return fmt.Errorf("queue: record check of %s: %w", path, err)

@@ -45,6 +45,15 @@ type Check struct {
 	Started time.Time
 }
 
+// began is when the check began: Started, or now when it is unknown or
+// later than now (a check cannot end before it begins).
+func (c Check) began(now time.Time) time.Time {
+	if c.Started.IsZero() || c.Started.After(now) {
+		return now
+	}
+	return c.Started
+}
+
 // method is c's method as stored.
 func (c Check) method() string {
 	if c.Method == "" {
@@ -59,6 +68,16 @@ func CheckOf(r *jfs.CheckResult) *Check {
 		return nil
 	}
 	return &Check{Files: r.Files, Bytes: r.TotalBytes, CachedBytes: r.CachedBytes, Ratio: r.Ratio}
+}
+
+// CheckBegun is CheckOf of a check that began at started: a stale event
+// recorded after that is kept (see Check.Started).
+func CheckBegun(r *jfs.CheckResult, started time.Time) *Check {
+	c := CheckOf(r)
+	if c != nil {
+		c.Started = started
+	}
+	return c
 }
 
 // Outcome is how a worker's attempt ended.
@@ -188,10 +207,10 @@ func leaseHeld(res sql.Result, taskID int64, owner string) error {
 // longer holds the task.
 func (s *Store) Progress(ctx context.Context, taskID int64, owner string, r Check, now time.Time) error {
 	return s.inTx(ctx, func(tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE datasets SET files = ?, bytes = ?, cached_bytes = ?, cached_ratio = ?, checked_at = ?,
-				ratio_method = ?, ratio_bound = ?, ratio_sample = ?, `+clearStale+`
-			WHERE id = (SELECT dataset_id FROM tasks WHERE id = ? AND state = ? AND lease_owner = ?)`,
-			r.Files, r.Bytes, r.CachedBytes, r.Ratio, ns(now), r.method(), r.Bound, r.Sample, taskID, string(api.TaskWarming), owner)
+		res, err := tx.ExecContext(ctx, `UPDATE datasets SET files = ?1, bytes = ?2, cached_bytes = ?3, cached_ratio = ?4, checked_at = ?5,
+				ratio_method = ?6, ratio_bound = ?7, ratio_sample = ?8, `+checkedSince("?12")+`
+			WHERE id = (SELECT dataset_id FROM tasks WHERE id = ?9 AND state = ?10 AND lease_owner = ?11)`,
+			r.Files, r.Bytes, r.CachedBytes, r.Ratio, ns(now), r.method(), r.Bound, r.Sample, taskID, string(api.TaskWarming), owner, ns(r.began(now)))
 		if err != nil {
 			return fmt.Errorf("queue: record progress of task %d: %w", taskID, err)
 		}
@@ -236,9 +255,9 @@ func (s *Store) Finish(ctx context.Context, taskID int64, owner string, o Outcom
 		var ratio sql.NullFloat64
 		if o.Check != nil {
 			ratio = sql.NullFloat64{Float64: o.Check.Ratio, Valid: true}
-			if _, err := tx.ExecContext(ctx, `UPDATE datasets SET files = ?, bytes = ?, cached_bytes = ?, cached_ratio = ?, checked_at = ?,
-					ratio_method = ?, ratio_bound = ?, ratio_sample = ?, `+clearStale+` WHERE id = ?`,
-				o.Check.Files, o.Check.Bytes, o.Check.CachedBytes, o.Check.Ratio, ns(now), o.Check.method(), o.Check.Bound, o.Check.Sample, dsID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE datasets SET files = ?1, bytes = ?2, cached_bytes = ?3, cached_ratio = ?4, checked_at = ?5,
+					ratio_method = ?6, ratio_bound = ?7, ratio_sample = ?8, `+checkedSince("?10")+` WHERE id = ?9`,
+				o.Check.Files, o.Check.Bytes, o.Check.CachedBytes, o.Check.Ratio, ns(now), o.Check.method(), o.Check.Bound, o.Check.Sample, dsID, ns(o.Check.began(now))); err != nil {
 				return fmt.Errorf("queue: record check of task %d: %w", taskID, err)
 			}
 		}

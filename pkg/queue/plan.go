@@ -152,8 +152,8 @@ func markEvictedTx(ctx context.Context, tx *wtx, taskID, dsID int64, reason stri
 		string(api.TaskEvicted), reason, ns(now), ns(now), taskID); err != nil {
 		return fmt.Errorf("queue: mark task %d evicted: %w", taskID, err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE datasets SET cached_bytes = 0, cached_ratio = 0, checked_at = ?,
-			ratio_method = ?, ratio_bound = 0, ratio_sample = 0, `+clearStale+` WHERE id = ?`,
+	if _, err := tx.ExecContext(ctx, `UPDATE datasets SET cached_bytes = 0, cached_ratio = 0, checked_at = ?1, check_started_at = ?1,
+			ratio_method = ?2, ratio_bound = 0, ratio_sample = 0, `+clearStale+` WHERE id = ?3`,
 		ns(now), string(api.RatioInferred), dsID); err != nil {
 		return fmt.Errorf("queue: mark task %d evicted: %w", taskID, err)
 	}

@@ -29,17 +29,42 @@ func MissSuspect(hitBytes, missBytes, ratio, bound float64) bool {
 	return missBytes/(hitBytes+missBytes) > 1-ratio+bound
 }
 
-// clearStale is the SET clause that forgets a dataset's stale event (a check
-// that measured it again, or an eviction that set its ratio).
+// clearStale is the SET clause that forgets a dataset's stale event (an
+// eviction, which sets its ratio whatever happened).
 const clearStale = `stale_at = NULL, stale_reason = NULL, stale_detail = ''`
 
+// checkedSince is the SET clause of a check that began at the time bound to
+// param (a "?N" placeholder): it records that time and forgets a stale event
+// recorded before it, keeping one recorded during the check, which the check
+// may not have seen.
+func checkedSince(param string) string {
+	return `check_started_at = ` + param + `,
+		stale_reason = CASE WHEN stale_at <= ` + param + ` THEN NULL ELSE stale_reason END,
+		stale_detail = CASE WHEN stale_at <= ` + param + ` THEN '' ELSE stale_detail END,
+		stale_at = CASE WHEN stale_at <= ` + param + ` THEN NULL ELSE stale_at END`
+}
+
+// staleStates are the states of the tasks whose dataset an event of reason
+// can mark stale: a warm one, whose status it may contradict, and for a
+// changelog event also a warming one, whose closing check may have begun
+// before the change (a check clears only the events before it began, see
+// checkedSince). A miss report on a warming dataset says nothing: it is
+// not warm yet.
+func staleStates(reason api.StaleReason) (string, string) {
+	if reason == api.StaleChangelog {
+		return string(api.TaskWarm), string(api.TaskWarming)
+	}
+	return string(api.TaskWarm), string(api.TaskWarm)
+}
+
 // markStaleTx marks path stale for reason unless it already is (the first
-// event since the last check is kept) or its task is not warm. It reports
-// whether it marked it.
+// event since the last check is kept) or its task is not in staleStates. It
+// reports whether it marked it.
 func markStaleTx(ctx context.Context, tx *wtx, path string, reason api.StaleReason, detail string, t int64) (bool, error) {
+	s1, s2 := staleStates(reason)
 	res, err := tx.ExecContext(ctx, `UPDATE datasets SET stale_at = ?, stale_reason = ?, stale_detail = ?
-		WHERE path = ? AND stale_at IS NULL AND id IN (SELECT dataset_id FROM tasks WHERE state = ?)`,
-		t, string(reason), detail, path, string(api.TaskWarm))
+		WHERE path = ? AND stale_at IS NULL AND id IN (SELECT dataset_id FROM tasks WHERE state IN (?, ?))`,
+		t, string(reason), detail, path, s1, s2)
 	if err != nil {
 		return false, fmt.Errorf("queue: mark %s stale: %w", path, err)
 	}
@@ -47,20 +72,34 @@ func markStaleTx(ctx context.Context, tx *wtx, path string, reason api.StaleReas
 	return n > 0, err
 }
 
-// MarkStale records an event (reason, detail) that says the cached ratio of
-// each of paths may be out of date since its last check. Only datasets whose
-// task is warm are marked, and one already stale keeps its first event. It
-// returns the paths it marked (the cache manager refreshes them first).
-func (s *Store) MarkStale(ctx context.Context, paths []string, reason api.StaleReason, detail string, now time.Time) (marked []string, err error) {
+// StaleMark is one dataset an event concerns, what the event was, and when
+// it happened (zero: when it is recorded). A check clears the mark only if
+// it began after that time (checkedSince).
+type StaleMark struct {
+	Path   string
+	Detail string
+	At     time.Time
+}
+
+// MarkStale records, in one transaction, events of reason that say the
+// cached ratio of each dataset in marks may be out of date since its last
+// check. Only datasets whose task is in staleStates are marked, and one
+// already stale keeps its first event. It returns the paths it marked (the
+// cache manager refreshes them first).
+func (s *Store) MarkStale(ctx context.Context, reason api.StaleReason, marks []StaleMark, now time.Time) (marked []string, err error) {
 	err = s.inTx(ctx, func(tx *wtx) error {
 		marked = marked[:0]
-		for _, p := range paths {
-			ok, err := markStaleTx(ctx, tx, p, reason, detail, ns(now))
+		for _, m := range marks {
+			at := m.At
+			if at.IsZero() || at.After(now) {
+				at = now
+			}
+			ok, err := markStaleTx(ctx, tx, m.Path, reason, m.Detail, ns(at))
 			if err != nil {
 				return err
 			}
 			if ok {
-				marked = append(marked, p)
+				marked = append(marked, m.Path)
 			}
 		}
 		return nil
@@ -95,27 +134,30 @@ func (s *Store) StaleCandidates(ctx context.Context, limit int) (_ []CheckCandid
 	return s.checkCandidates(ctx, `WHERE d.stale_at IS NOT NULL AND t.state = ?1 ORDER BY d.stale_at, d.id LIMIT ?3`, limit)
 }
 
-// WarmDataset is a dataset whose task is warm, and when it was last checked.
-type WarmDataset struct {
-	Path      string
-	CheckedAt time.Time // zero when never checked
-	Stale     bool      // already marked stale by an event
+// WatchedDataset is a dataset a changelog event can mark stale, and when
+// its last check began.
+type WatchedDataset struct {
+	Path         string
+	CheckStarted time.Time // zero when never checked
+	Stale        bool      // already marked stale by an event
 }
 
-// WarmDatasets lists the datasets whose task is warm (the ones an event can
-// mark stale), by path.
-func (s *Store) WarmDatasets(ctx context.Context) (_ []WarmDataset, err error) {
+// WatchedDatasets lists the datasets a changelog event can mark stale (their
+// task is in staleStates), by path. CheckStarted is when the last check
+// began, or ended for checks recorded before that was kept.
+func (s *Store) WatchedDatasets(ctx context.Context) (_ []WatchedDataset, err error) {
 	defer s.done(time.Now(), &err)
-	rows, err := s.r.QueryContext(ctx, `SELECT d.path, d.checked_at, d.stale_at IS NOT NULL
-		FROM datasets d JOIN tasks t ON t.dataset_id = d.id WHERE t.state = ? ORDER BY d.path`, string(api.TaskWarm))
-	out, err := readAll(rows, err, func(rows *sql.Rows, w *WarmDataset) error {
+	s1, s2 := staleStates(api.StaleChangelog)
+	rows, err := s.r.QueryContext(ctx, `SELECT d.path, coalesce(d.check_started_at, d.checked_at), d.stale_at IS NOT NULL
+		FROM datasets d JOIN tasks t ON t.dataset_id = d.id WHERE t.state IN (?, ?) ORDER BY d.path`, s1, s2)
+	out, err := readAll(rows, err, func(rows *sql.Rows, w *WatchedDataset) error {
 		var at sql.NullInt64
 		err := rows.Scan(&w.Path, &at, &w.Stale)
-		w.CheckedAt = fromNullNS(at)
+		w.CheckStarted = fromNullNS(at)
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("queue: warm datasets: %w", err)
+		return nil, fmt.Errorf("queue: datasets the changelog watches: %w", err)
 	}
 	return out, nil
 }

@@ -36,7 +36,7 @@ func TestUpgradeFromSchema9(t *testing.T) {
 	require.Equal(t, api.TaskWarm, ds[0].State)
 	require.Nil(t, ds[0].StaleAt)
 	require.Empty(t, ds[0].StaleReason)
-	marked, err := s.MarkStale(ctx(), []string{"/jfs/ds"}, api.StaleChangelog, "CREATE /jfs/ds/x", t0.Add(time.Second))
+	marked, err := s.MarkStale(ctx(), api.StaleChangelog, []queue.StaleMark{{Path: "/jfs/ds", Detail: "CREATE /jfs/ds/x"}}, t0.Add(time.Second))
 	require.NoError(t, err)
 	require.Equal(t, []string{"/jfs/ds"}, marked)
 	v, err := s.ChangelogCursor(ctx(), "sqlite3:///m.db")
