@@ -224,6 +224,9 @@ func TestChangelogChangeWhileWarmingOutlivesTheWarmUp(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"/jfs/w", "/jfs/v"}, res.Marked, "warming datasets are watched")
 	require.Equal(t, t0.Add(3*time.Second), *r.dataset("/jfs/w").StaleAt, "the event's time is the change's")
+	// Progress is counted, not walked: it keeps the mark.
+	require.NoError(t, r.store.Progress(ctx, ids["/jfs/w"], "w", queue.Check{Bytes: gib, CachedBytes: gib / 2, Ratio: 0.5, Method: api.RatioInferred}, t0.Add(40*time.Second)))
+	require.NotNil(t, r.dataset("/jfs/w").StaleAt, "a progress report is no check")
 
 	finish := func(p string, began time.Time) {
 		require.NoError(t, r.store.Finish(ctx, ids[p], "w", queue.Outcome{State: api.TaskWarm,

@@ -207,10 +207,12 @@ func leaseHeld(res sql.Result, taskID int64, owner string) error {
 // longer holds the task.
 func (s *Store) Progress(ctx context.Context, taskID int64, owner string, r Check, now time.Time) error {
 	return s.inTx(ctx, func(tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE datasets SET files = ?1, bytes = ?2, cached_bytes = ?3, cached_ratio = ?4, checked_at = ?5,
-				ratio_method = ?6, ratio_bound = ?7, ratio_sample = ?8, `+checkedSince("?12")+`
-			WHERE id = (SELECT dataset_id FROM tasks WHERE id = ?9 AND state = ?10 AND lease_owner = ?11)`,
-			r.Files, r.Bytes, r.CachedBytes, r.Ratio, ns(now), r.method(), r.Bound, r.Sample, taskID, string(api.TaskWarming), owner, ns(r.began(now)))
+		// Progress is counted (shards done, the mount's .stats), not a walk
+		// of the files: it keeps the stale mark and the last check's start.
+		res, err := tx.ExecContext(ctx, `UPDATE datasets SET files = ?, bytes = ?, cached_bytes = ?, cached_ratio = ?, checked_at = ?,
+				ratio_method = ?, ratio_bound = ?, ratio_sample = ?
+			WHERE id = (SELECT dataset_id FROM tasks WHERE id = ? AND state = ? AND lease_owner = ?)`,
+			r.Files, r.Bytes, r.CachedBytes, r.Ratio, ns(now), r.method(), r.Bound, r.Sample, taskID, string(api.TaskWarming), owner)
 		if err != nil {
 			return fmt.Errorf("queue: record progress of task %d: %w", taskID, err)
 		}
