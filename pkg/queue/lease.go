@@ -45,14 +45,9 @@ type Check struct {
 	Started time.Time
 }
 
-// began is when the check began: Started, or now when it is unknown or
-// later than now (a check cannot end before it begins).
-func (c Check) began(now time.Time) time.Time {
-	if c.Started.IsZero() || c.Started.After(now) {
-		return now
-	}
-	return c.Started
-}
+// began is when the check that ended at now began (knownBy: a check cannot
+// end before it begins).
+func (c Check) began(now time.Time) time.Time { return knownBy(c.Started, now) }
 
 // method is c's method as stored.
 func (c Check) method() string {

@@ -90,11 +90,7 @@ func (s *Store) MarkStale(ctx context.Context, reason api.StaleReason, marks []S
 	err = s.inTx(ctx, func(tx *wtx) error {
 		marked = marked[:0]
 		for _, m := range marks {
-			at := m.At
-			if at.IsZero() || at.After(now) {
-				at = now
-			}
-			ok, err := markStaleTx(ctx, tx, m.Path, reason, m.Detail, ns(at))
+			ok, err := markStaleTx(ctx, tx, m.Path, reason, m.Detail, ns(knownBy(m.At, now)))
 			if err != nil {
 				return err
 			}

@@ -38,10 +38,6 @@ func (s *Store) begin(ctx context.Context) (*wtx, error) {
 	if err := s.acquireWriter(ctx); err != nil {
 		return nil, err
 	}
-	if s.wc == nil {
-		s.releaseWriter()
-		return nil, errClosed
-	}
 	if _, err := s.wc.ExecContext(context.Background(), `BEGIN IMMEDIATE`); err != nil {
 		s.releaseWriter()
 		return nil, fmt.Errorf("queue: begin transaction: %w", err)
@@ -49,14 +45,19 @@ func (s *Store) begin(ctx context.Context) (*wtx, error) {
 	return &wtx{s: s}, nil
 }
 
-// acquireWriter waits for the writer connection to be free, or for ctx.
+// acquireWriter waits for the writer connection to be free, or for ctx;
+// errClosed (and not held) once the store has closed it.
 func (s *Store) acquireWriter(ctx context.Context) error {
 	select {
 	case s.wsem <- struct{}{}:
-		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	if s.wc == nil {
+		s.releaseWriter()
+		return errClosed
+	}
+	return nil
 }
 
 func (s *Store) releaseWriter() { <-s.wsem }
@@ -174,9 +175,6 @@ func (s *Store) withWriter(fn func(c *sql.Conn) error) error {
 		return err
 	}
 	defer s.releaseWriter()
-	if s.wc == nil {
-		return errClosed
-	}
 	return fn(s.wc)
 }
 

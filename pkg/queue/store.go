@@ -154,14 +154,13 @@ func (s *Store) Close() error {
 // closeWriter closes the cached statements, gives the writer connection
 // back and closes its pool; later transactions fail with errClosed.
 func (s *Store) closeWriter() error {
-	_ = s.acquireWriter(context.Background())
+	if err := s.acquireWriter(context.Background()); err != nil {
+		return nil // closed already (database/sql.DB.Close of a closed pool is nil too)
+	}
 	defer s.releaseWriter()
 	s.closeStmts()
-	var errC error
-	if s.wc != nil {
-		errC = s.wc.Close()
-		s.wc = nil
-	}
+	errC := s.wc.Close()
+	s.wc = nil
 	return errors.Join(errC, s.w.Close())
 }
 
@@ -178,16 +177,16 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *wtx) error) (err error) {
 	if err != nil {
 		return err
 	}
-	// A panic in fn (a bug) must not leave the writer connection inside a
-	// transaction and every later writer waiting for it.
+	// fn failed or panicked (a bug): roll back, so that the writer
+	// connection is not left inside a transaction with every later writer
+	// waiting for it.
 	defer func() {
 		if !tx.done {
 			_ = tx.Rollback()
 		}
 	}()
 	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
+		return err // rolled back by the deferred call
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("queue: commit: %w", err)

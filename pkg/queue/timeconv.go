@@ -16,6 +16,15 @@ func nullNS(t time.Time) sql.NullInt64 {
 	return sql.NullInt64{Int64: t.UnixNano(), Valid: true}
 }
 
+// knownBy is when something happened, as known at now: t, or now when t is
+// unknown (zero) or later than now (it cannot have happened yet).
+func knownBy(t, now time.Time) time.Time {
+	if t.IsZero() || t.After(now) {
+		return now
+	}
+	return t
+}
+
 // fromNS reads unix nanoseconds back, in UTC.
 func fromNS(v int64) time.Time { return time.Unix(0, v).UTC() }
 
