@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -89,7 +88,7 @@ func TestDriverChangelogTails(t *testing.T) {
 		}
 		require.NoError(t, err)
 		require.Contains(t, log.String(), `"ended":"no output for the idle bound"`, "the client was still following: Changelog killed it")
-		require.Empty(t, changelogProcesses(t, v.MetaURL), "the killed juicefs changelog is gone")
+		require.Empty(t, changelogProcesses(v.MetaURL), "the killed juicefs changelog is gone")
 		log.Reset()
 		return es
 	}
@@ -105,20 +104,8 @@ func TestDriverChangelogTails(t *testing.T) {
 
 // changelogProcesses are the pids of the processes running `changelog …
 // metaURL`.
-func changelogProcesses(t *testing.T, metaURL string) []string {
-	t.Helper()
-	var pids []string
-	dirs, err := os.ReadDir("/proc")
-	require.NoError(t, err)
-	for _, e := range dirs {
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue // not a process, or gone
-		}
-		args := strings.Split(string(cmdline), "\x00")
-		if slices.Contains(args, "changelog") && slices.Contains(args, metaURL) {
-			pids = append(pids, e.Name())
-		}
-	}
-	return pids
+func changelogProcesses(metaURL string) []int {
+	return testutil.Processes(func(argv []string) bool {
+		return slices.Contains(argv, "changelog") && slices.Contains(argv, metaURL)
+	})
 }

@@ -206,12 +206,8 @@ func processesOf(t *testing.T, bin string) []int {
 // isMountDaemon tells a `juicefs mount …` process by its cmdline, whether
 // NUL-separated or rewritten into one space-separated string.
 func isMountDaemon(cmdline string) bool {
-	b, err := os.ReadFile(cmdline)
-	if err != nil {
-		return false
-	}
-	f := strings.Fields(strings.ReplaceAll(string(b), "\x00", " "))
-	return len(f) > 1 && f[1] == "mount"
+	argv := testutil.Argv(cmdline)
+	return len(argv) > 1 && argv[1] == "mount"
 }
 
 func TestIsMountDaemon(t *testing.T) {

@@ -135,25 +135,16 @@ func procCPU(pid int) time.Duration {
 }
 
 // mountPid is the pid of the process serving the FUSE mount at mnt (the
-// stand-in or a real juicefs mount), found by its command line; 0 (no CPU
+// stand-in or a real juicefs mount), found by its arguments; 0 (no CPU
 // counted) when there is none, as for the stand-in's plain directory.
 func mountPid(mnt string) int {
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmd, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(cmd), "\x00")
-		if slices.Contains(args, "mount") && slices.Contains(args, mnt) {
-			return pid
-		}
+	pids := testutil.Processes(func(argv []string) bool {
+		return slices.Contains(argv, "mount") && slices.Contains(argv, mnt)
+	})
+	if len(pids) == 0 {
+		return 0
 	}
-	return 0
+	return pids[0]
 }
 
 func selfCPU() time.Duration {

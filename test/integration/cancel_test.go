@@ -42,11 +42,7 @@ func warmupProcesses(t *testing.T, parent int) []int {
 		if len(f) < 2 || f[0] == "Z" || f[1] != strconv.Itoa(parent) {
 			continue // a zombie is not running; another parent is not ours
 		}
-		raw, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		argv := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
+		argv := testutil.Argv(filepath.Join("/proc", e.Name(), "cmdline"))
 		if len(argv) > 1 && argv[1] == "warmup" && !slices.Contains(argv, "--check") && !slices.Contains(argv, "--evict") {
 			pids = append(pids, pid)
 		}
