@@ -42,9 +42,7 @@ func requestRows(t *testing.T, s *Store, table string) int {
 // another path, the same token twice) and checks each caller's own answer,
 // as if each had run alone in that order.
 func TestGroupAnswersEachCallerOnItsOwn(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "g.db"), zerolog.Nop())
-	require.NoError(t, err)
-	defer s.Close()
+	s := openTemp(t)
 	r := make([]*api.SubmitResponse, 5)
 	ops := []*groupOp{
 		submitOp(s, SubmitParams{Paths: []string{"/jfs/a"}, UID: 1, Token: "t1", Source: api.SourceSubmit}, &r[0]),
@@ -88,9 +86,7 @@ func TestGroupAnswersEachCallerOnItsOwn(t *testing.T) {
 func TestGroupFailureAnywhereSparesTheOthers(t *testing.T) {
 	for _, bad := range []int{0, 2, 4} {
 		t.Run(fmt.Sprint("bad=", bad), func(t *testing.T) {
-			s, err := Open(filepath.Join(t.TempDir(), "g.db"), zerolog.Nop())
-			require.NoError(t, err)
-			defer s.Close()
+			s := openTemp(t)
 			r := make([]*api.SubmitResponse, 5)
 			ops := make([]*groupOp, 5)
 			for i := range ops {

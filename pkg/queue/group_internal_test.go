@@ -21,9 +21,7 @@ import (
 // transaction; the middle one writes and then fails. Only its writes are
 // undone; a cancelled caller's op does not run.
 func TestGroupCommitIsolatesFailures(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "g.db"), zerolog.Nop())
-	require.NoError(t, err)
-	defer s.Close()
+	s := openTemp(t)
 	now := time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)
 	sub := func(path string, fail bool) func(context.Context, *wtx) error {
 		return func(ctx context.Context, tx *wtx) error {
@@ -138,10 +136,8 @@ func TestCloseUnderLoadAnswersEveryone(t *testing.T) {
 // its whole group with an error instead of killing the leader's goroutine
 // with the writer's transaction open; the next submission goes through.
 func TestGroupPanicAnswersAndFreesTheWriter(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "p.db"), zerolog.Nop())
-	require.NoError(t, err)
-	defer s.Close()
-	err = s.inGroupTx(context.Background(), func(ctx context.Context, tx *wtx) error { panic("boom") })
+	s := openTemp(t)
+	err := s.inGroupTx(context.Background(), func(ctx context.Context, tx *wtx) error { panic("boom") })
 	require.ErrorContains(t, err, "panicked")
 	_, err = s.Submit(context.Background(), SubmitParams{Paths: []string{"/jfs/after"}, UID: 1, Source: api.SourceManual, Now: time.Now()})
 	require.NoError(t, err, "the writer is free and no one leads any more")

@@ -10,13 +10,21 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// openTemp opens a store in a fresh temporary directory, closed when the
+// test ends.
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "warmupd.db"), zerolog.Nop())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
 // A transaction whose function panics (a bug) is rolled back and frees the
 // writer connection: its write is gone, the next transaction runs, and the
 // connection is not left inside a transaction.
 func TestPanicInTransactionFreesTheWriter(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "w.db"), zerolog.Nop())
-	require.NoError(t, err)
-	defer s.Close()
+	s := openTemp(t)
 	ctx := context.Background()
 	require.PanicsWithValue(t, "bug", func() {
 		_ = s.inTx(ctx, func(tx *wtx) error {
@@ -48,14 +56,12 @@ func TestPanicInTransactionFreesTheWriter(t *testing.T) {
 // A caller waiting for the writer connection gives up when its context is
 // done, as database/sql's BeginTx did; it writes nothing.
 func TestWaitForWriterEndsWithContext(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "w.db"), zerolog.Nop())
-	require.NoError(t, err)
-	defer s.Close()
+	s := openTemp(t)
 	require.NoError(t, s.acquireWriter(context.Background())) // someone holds the writer
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	ran := false
-	err = s.inTx(ctx, func(*wtx) error { ran = true; return nil })
+	err := s.inTx(ctx, func(*wtx) error { ran = true; return nil })
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.False(t, ran)
 	s.releaseWriter()
@@ -66,12 +72,10 @@ func TestWaitForWriterEndsWithContext(t *testing.T) {
 // A statement on a transaction that has ended is refused instead of running
 // on the writer connection without holding it.
 func TestStatementAfterCommitIsRefused(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "w.db"), zerolog.Nop())
-	require.NoError(t, err)
-	defer s.Close()
+	s := openTemp(t)
 	var kept *wtx
 	require.NoError(t, s.inTx(context.Background(), func(tx *wtx) error { kept = tx; return nil }))
-	_, err = kept.ExecContext(context.Background(), `DELETE FROM datasets`)
+	_, err := kept.ExecContext(context.Background(), `DELETE FROM datasets`)
 	require.ErrorIs(t, err, errTxUsedAfterEnd)
 	require.Error(t, kept.Commit())
 }
