@@ -173,3 +173,33 @@ func TestRefreshChecksWhatIsDue(t *testing.T) {
 	off.clk.Add(24 * time.Hour)
 	require.False(t, off.m.refreshOne(ctx), "periodic refresh turned off")
 }
+
+// While every worker slot is busy a plan can start nothing, so the planner
+// waits ten times PlanInterval; a free slot lets the next plan run at the
+// usual pace.
+func TestPlanWaitsLongerWhileEveryWorkerIsBusy(t *testing.T) {
+	r := newRig(t, Config{PlanInterval: 100 * time.Millisecond})
+	a := r.submit("/jfs/a", 1)
+	allowed, again := r.m.Plan(context.Background(), 0)
+	require.Empty(t, allowed, "no free slot: nothing starts")
+	require.Zero(t, again)
+	var pr api.PriorityResponse
+	r.get("GET /v1/priority", &pr)
+	require.Equal(t, t0, pr.PlannedAt.UTC())
+
+	b := r.submit("/jfs/b", 2)
+	r.clk.Add(300 * time.Millisecond)
+	allowed, again = r.m.Plan(context.Background(), 0)
+	require.Empty(t, allowed)
+	require.Equal(t, 700*time.Millisecond, again, "every slot busy: 10 × PlanInterval between plans")
+	r.get("GET /v1/priority", &pr)
+	require.Equal(t, t0, pr.PlannedAt.UTC(), "no new plan yet")
+	require.Len(t, pr.Entries, 1, "b is not ranked yet")
+
+	allowed, again = r.m.Plan(context.Background(), 2)
+	require.ElementsMatch(t, []int64{a, b}, allowed, "a slot came free: planned at once")
+	require.Zero(t, again)
+	r.get("GET /v1/priority", &pr)
+	require.Equal(t, t0.Add(300*time.Millisecond), pr.PlannedAt.UTC())
+	require.Len(t, pr.Entries, 2)
+}
