@@ -76,6 +76,9 @@ type Store interface {
 	Counts(ctx context.Context) (map[api.TaskState]int, error)
 	// TopDatasets is the n largest datasets with their cached bytes and ratio.
 	TopDatasets(ctx context.Context, n int) ([]api.Dataset, error)
+	// WriterBusy is how long the store's one writer connection has been
+	// held since it opened.
+	WriterBusy() time.Duration
 }
 
 // Metrics holds warmupd's series. Build it with New.
@@ -175,6 +178,9 @@ func New(store Store, now func() time.Time) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.authFailures, m.prologWait, m.prologWaiting, m.jobData, m.warmedBytes, m.throughput,
 		m.warmups, m.verifications, m.evictions, m.evictedBytes, m.storeOps, m.walks,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name("store_writer_busy_seconds_total"),
+			Help: "Time the SQLite store's one writer connection was held. Every write goes through it, one transaction at a time, so its rate is the writer's utilisation: near 1, submissions queue for it."},
+			func() float64 { return store.WriterBusy().Seconds() }),
 		&storeCollector{store: store, m: m},
 	)
 	return m

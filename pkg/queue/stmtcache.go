@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 )
 
 // maxCachedStmts bounds the statement cache (the store's queries are a fixed
@@ -53,6 +54,7 @@ func (s *Store) acquireWriter(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	s.heldSince = time.Now()
 	if s.wc == nil {
 		s.releaseWriter()
 		return errClosed
@@ -60,7 +62,17 @@ func (s *Store) acquireWriter(ctx context.Context) error {
 	return nil
 }
 
-func (s *Store) releaseWriter() { <-s.wsem }
+func (s *Store) releaseWriter() {
+	s.busy.Add(int64(time.Since(s.heldSince)))
+	<-s.wsem
+}
+
+// WriterBusy is how long the writer connection has been held since Open.
+// Every write goes through that one connection, one transaction at a time,
+// so the rate of WriterBusy is the writer's utilisation: near 1 s per
+// second, submissions queue for it (the metric
+// accel_data_store_writer_busy_seconds_total).
+func (s *Store) WriterBusy() time.Duration { return time.Duration(s.busy.Load()) }
 
 // Commit commits the transaction. A failed COMMIT is rolled back, so that
 // the connection is never left inside a transaction.

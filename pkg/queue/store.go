@@ -21,6 +21,10 @@ type Store struct {
 	w    *sql.DB       // exactly one connection, wc, held for the store's life
 	wc   *sql.Conn     // the writer connection; every write goes through it
 	wsem chan struct{} // one slot: held by whoever uses wc, a transaction (wtx) or withWriter
+	// heldSince is when wsem was last taken (read and written only by its
+	// holder); busy adds up how long it was held (WriterBusy).
+	heldSince time.Time
+	busy      atomic.Int64
 	r    *sql.DB       // read-only pool
 	log  zerolog.Logger
 

@@ -79,3 +79,19 @@ func TestStatementAfterCommitIsRefused(t *testing.T) {
 	require.ErrorIs(t, err, errTxUsedAfterEnd)
 	require.Error(t, kept.Commit())
 }
+
+// WriterBusy adds up the time the writer connection is held, and only that:
+// a transaction that holds it 50 ms adds at least 50 ms, an idle writer
+// nothing.
+func TestWriterBusyCountsTheTimeTheWriterIsHeld(t *testing.T) {
+	s := openTemp(t)
+	before := s.WriterBusy()
+	require.NoError(t, s.inTx(context.Background(), func(tx *wtx) error {
+		time.Sleep(50 * time.Millisecond)
+		return nil
+	}))
+	held := s.WriterBusy()
+	require.GreaterOrEqual(t, held-before, 50*time.Millisecond)
+	time.Sleep(20 * time.Millisecond)
+	require.Equal(t, held, s.WriterBusy(), "nothing is counted while nobody holds the writer")
+}

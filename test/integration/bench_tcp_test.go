@@ -33,7 +33,8 @@ import (
 func BenchmarkSubmitTCP(b *testing.B) {
 	m := testutil.StartMunged(b)
 	addr := freePortB(b)
-	v, d := seededDaemon(b, 100_000, 0, "--listen", addr, "--munge-socket", m.Socket)
+	murl := "http://" + freePortB(b) + "/metrics"
+	v, d := seededDaemon(b, 100_000, 0, "--listen", addr, "--munge-socket", m.Socket, "--metrics", strings.TrimSuffix(strings.TrimPrefix(murl, "http://"), "/metrics"))
 	n := 0
 	dirs := func() []string { n++; return mkdirs(b, filepath.Join(v.Mount, fmt.Sprint("r", n)), 2000) }
 	unixClient := func() *api.Client { return &api.Client{Socket: d.Socket} }
@@ -41,14 +42,21 @@ func BenchmarkSubmitTCP(b *testing.B) {
 	// more (page cache, planner rounds on 100 000 datasets).
 	submitRate(b, unixClient, dirs())
 	b.ResetTimer()
-	type sample struct{ rate, warmupd, munged, client, mount float64 }
+	// writer is the SQLite writer's utilisation during a round, from
+	// warmupd's own accel_data_store_writer_busy_seconds_total: the one
+	// serial stage of a submit (docs/performance-submit.md).
+	type sample struct{ rate, warmupd, munged, client, mount, writer float64 }
 	mount := mountPid(v.Mount) // the JuiceFS client (or stand-in) that serves warmupd's path checks
+	writerBusy := func() float64 {
+		return scrapeMetrics(b, murl).value("accel_data_store_writer_busy_seconds_total", nil)
+	}
 	measure := func(client func() *api.Client) sample {
 		ds := dirs()
-		w0, m0, c0, f0 := procCPU(d.Pid()), procCPU(m.Pid()), selfCPU(), procCPU(mount)
+		w0, m0, c0, f0, b0 := procCPU(d.Pid()), procCPU(m.Pid()), selfCPU(), procCPU(mount), writerBusy()
 		r := submitRate(b, client, ds)
 		per := func(a, b time.Duration) float64 { return float64((b - a).Microseconds()) / 4000 }
-		return sample{r, per(w0, procCPU(d.Pid())), per(m0, procCPU(m.Pid())), per(c0, selfCPU()), per(f0, procCPU(mount))}
+		busy := (writerBusy() - b0) / (4000 / r)
+		return sample{r, per(w0, procCPU(d.Pid())), per(m0, procCPU(m.Pid())), per(c0, selfCPU()), per(f0, procCPU(mount)), busy}
 	}
 	credClient := func() *api.Client { return &api.Client{Server: addr, MungeSocket: m.Socket} }
 	if only := os.Getenv("ACCEL_BENCH_ONLY"); only != "" {
@@ -63,7 +71,7 @@ func BenchmarkSubmitTCP(b *testing.B) {
 		require.True(b, ok, "ACCEL_BENCH_ONLY=%s: want cred, sess or unix", only)
 		for i := range benchRounds(tcpRounds) {
 			x := measure(way)
-			b.Logf("round %d: %s %.0f req/s, warmupd %.0f µs/req, munged %.0f µs/req, client %.0f µs/req, mount %.0f µs/req", i, only, x.rate, x.warmupd, x.munged, x.client, x.mount)
+			b.Logf("round %d: %s %.0f req/s, warmupd %.0f µs/req, munged %.0f µs/req, client %.0f µs/req, mount %.0f µs/req, writer busy %.0f %%", i, only, x.rate, x.warmupd, x.munged, x.client, x.mount, 100*x.writer)
 		}
 		return
 	}
@@ -100,6 +108,8 @@ func BenchmarkSubmitTCP(b *testing.B) {
 	b.ReportMetric(med(unix, warmupd), "unix-warmupd-cpu-us/req")
 	b.ReportMetric(med(unix, client), "unix-client-cpu-us/req")
 	b.ReportMetric(med(cred, func(x sample) float64 { return x.mount }), "cred-mount-cpu-us/req")
+	b.ReportMetric(med(cred, func(x sample) float64 { return x.writer }), "cred-writer-busy")
+	b.ReportMetric(med(unix, func(x sample) float64 { return x.writer }), "unix-writer-busy")
 	b.ReportMetric(0, "ns/op")
 }
 
