@@ -25,3 +25,5 @@ export ACCEL_BENCH_FILES="${ACCEL_BENCH_FILES:-1000000}"
 go test -run '^$' -bench . -benchtime 1x -timeout 120m ./pkg/jfs ./pkg/sim ./cmd/swarmup ./internal/cachemgr ./test/integration ./test/e2e 2>&1 | filter
 echo "== submit throughput with 32 concurrent clients (a burst of sbatch from many users; the runs above use 4), -benchtime 1x"
 ACCEL_BENCH_WORKERS=32 go test -run '^$' -bench 'BenchmarkSubmitTCP$|BenchmarkHostsSubmitRate$' -benchtime 1x -timeout 60m ./test/integration ./test/e2e 2>&1 | filter
+echo "== submit throughput at saturation: 256 concurrent clients (the SQLite writer busy most of the time; docs/performance-submit.md), -benchtime 1x"
+ACCEL_BENCH_WORKERS=256 go test -run '^$' -bench 'BenchmarkSubmitTCP$' -benchtime 1x -timeout 60m ./test/integration 2>&1 | filter
