@@ -36,7 +36,8 @@ var reasons = [...]struct{ label, text string }{
 	NotForServer: {"not_for_server", "credential not for warmupd's uid (set the client's ServerUID to the uid warmupd runs as)"},
 	Undecodable:  {"undecodable", "credential could not be decoded"},
 	Malformed:    {"malformed", "credential malformed (not a MUNGE credential)"},
-	// Clients match SessionUnknown's text to open a new session (pkg/api).
+	// Clients match SessionUnknown's text to open a new session, and
+	// SessionReplayed's to send a request again with a new seq (pkg/api).
 	SessionUnknown:   {"session_unknown", "session expired or unknown"},
 	SessionBadMAC:    {"session_bad_mac", "session request does not match its mac (method/path/body, or not this session's key)"},
 	SessionReplayed:  {"session_replayed", "session request replayed (seq already used or too old)"},

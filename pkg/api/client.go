@@ -182,18 +182,25 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 }
 
 // roundTrip sends one request and reads its answer. Over TCP it
-// authenticates it (tcp.go) and accepts only a proven answer; a session
-// warmupd no longer knows (restarted, expired) is replaced by a new one
-// and the request sent once more.
+// authenticates it (tcp.go) and accepts only a proven answer. A session
+// request refused at the door is sent once more: with a new session when
+// warmupd no longer knows this one (restarted, expired), with a new seq
+// when its seq was too old (more than auth.SeqWindow of the session's
+// later requests reached warmupd first: a client shared by hundreds of
+// goroutines). Either refusal came before warmupd did anything.
 func (c *Client) roundTrip(ctx context.Context, method, path string, raw []byte, isJSON bool) (*http.Response, []byte, error) {
 	for retried := false; ; retried = true {
 		resp, data, tcp, err := c.send(ctx, method, path, raw, isJSON)
 		if err != nil || tcp == nil {
 			return resp, data, err
 		}
-		if tcp.session != nil && !retried && sessionGone(resp, data) {
-			c.sess.CompareAndSwap(tcp.session, nil)
-			continue
+		if tcp.session != nil && !retried {
+			if retry, gone := sessionRefusal(resp, data); retry {
+				if gone {
+					c.sess.CompareAndSwap(tcp.session, nil)
+				}
+				continue
+			}
 		}
 		if err := c.checkProof(&tcp.claim, resp, data); err != nil {
 			return nil, nil, err

@@ -117,11 +117,17 @@ func (c *Client) keepSession(a *tcpAuth, resp *http.Response) {
 	c.sess.CompareAndSwap(nil, &clientSession{id: id, key: a.claim.ReplyKey, renewAt: auth.SessionRenewAt(a.sent)})
 }
 
-// sessionGone tells a 401 saying warmupd no longer has the session.
-func sessionGone(resp *http.Response, data []byte) bool {
+// sessionRefusal tells a 401 refusing a session request for a reason its
+// client mends by sending it again: retry, and gone when warmupd no longer
+// has the session (auth.SessionUnknown: open a new one), not when the seq
+// was too old (auth.SessionReplayed: the next seq will do).
+func sessionRefusal(resp *http.Response, data []byte) (retry, gone bool) {
 	var e Error
-	return resp.StatusCode == http.StatusUnauthorized && json.Unmarshal(data, &e) == nil &&
-		strings.HasPrefix(e.Error, auth.SessionUnknown.String())
+	if resp.StatusCode != http.StatusUnauthorized || json.Unmarshal(data, &e) != nil {
+		return false, false
+	}
+	gone = strings.HasPrefix(e.Error, auth.SessionUnknown.String())
+	return gone || strings.HasPrefix(e.Error, auth.SessionReplayed.String()), gone
 }
 
 // sign binds a fresh MUNGE credential to req (method, URI as sent, body)

@@ -1,9 +1,7 @@
 package integration
 
 import (
-	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,8 +33,14 @@ func BenchmarkSubmitTCP(b *testing.B) {
 	addr := freePortB(b)
 	murl := "http://" + freePortB(b) + "/metrics"
 	v, d := seededDaemon(b, 100_000, 0, "--listen", addr, "--munge-socket", m.Socket, "--metrics", strings.TrimSuffix(strings.TrimPrefix(murl, "http://"), "/metrics"))
-	n := 0
-	dirs := func() []string { n++; return mkdirs(b, filepath.Join(v.Mount, fmt.Sprint("r", n)), 2000) }
+	only := os.Getenv("ACCEL_BENCH_ONLY")
+	rounds := benchRounds(tcpRounds)
+	sets := 1 + 3*rounds // the first round, then each way in each round
+	if only != "" {
+		sets = 1 + rounds
+	}
+	pool := testutil.ColdDirSets(b, v.Mount, "r", sets, 2000)
+	dirs := func() []string { d := pool[0]; pool = pool[1:]; return d }
 	unixClient := func() *api.Client { return &api.Client{Socket: d.Socket} }
 	// A first round, not measured: the first submits to a fresh daemon cost
 	// more (page cache, planner rounds on 100 000 datasets).
@@ -59,7 +63,7 @@ func BenchmarkSubmitTCP(b *testing.B) {
 		return sample{r, per(w0, procCPU(d.Pid())), per(m0, procCPU(m.Pid())), per(c0, selfCPU()), per(f0, procCPU(mount)), busy}
 	}
 	credClient := func() *api.Client { return &api.Client{Server: addr, MungeSocket: m.Socket} }
-	if only := os.Getenv("ACCEL_BENCH_ONLY"); only != "" {
+	if only != "" {
 		// Profiling: one way, round after round, for a profiler attached
 		// to warmupd (perf record -p); prints each round's rate.
 		ways := map[string]func() *api.Client{"cred": credClient, "unix": unixClient,
@@ -69,7 +73,7 @@ func BenchmarkSubmitTCP(b *testing.B) {
 			}()}
 		way, ok := ways[only]
 		require.True(b, ok, "ACCEL_BENCH_ONLY=%s: want cred, sess or unix", only)
-		for i := range benchRounds(tcpRounds) {
+		for i := range rounds {
 			x := measure(way)
 			b.Logf("round %d: %s %.0f req/s, warmupd %.0f µs/req, munged %.0f µs/req, client %.0f µs/req, mount %.0f µs/req, writer busy %.0f %%", i, only, x.rate, x.warmupd, x.munged, x.client, x.mount, 100*x.writer)
 		}
@@ -77,7 +81,7 @@ func BenchmarkSubmitTCP(b *testing.B) {
 	}
 	var cred, sess, unix []sample
 	var credRatio, sessRatio []float64
-	for range benchRounds(tcpRounds) {
+	for range rounds {
 		c := measure(credClient)
 		shared := &api.Client{Server: addr, MungeSocket: m.Socket, Sessions: true}
 		s := measure(func() *api.Client { return shared })
