@@ -86,13 +86,16 @@ func BenchmarkHostsSubmitRate(b *testing.B) {
 	w := setup(b, true, "", "--workers", "0", "--log-level", "warn")
 	seedStore(b, w, 100_000)
 	load := testutil.Binary(b, "test/submitload")
+	// The first round, then three ways in each round (again, cold, for each
+	// further loop of the benchmark).
+	var pool [][]string
 	n := 0
 	rate := func(host string, args ...string) (reqs, cpu, daemon float64) {
-		n++
-		root := filepath.Join(w.vol.Mount, fmt.Sprintf("load%02d", n))
-		for i := range 2000 {
-			require.NoError(b, os.MkdirAll(filepath.Join(root, fmt.Sprintf("d%05d", i)), 0o755))
+		if n++; len(pool) == 0 {
+			pool = testutil.ColdDirSets(b, w.vol.Mount, fmt.Sprintf("load%02d-", n), 1+3*submitRounds, 2000)
 		}
+		root := filepath.Dir(pool[0][0])
+		pool = pool[1:]
 		args = append(args, "--root", root, "--dirs", "2000", "--requests", "4000", "--workers", strconv.Itoa(testutil.BenchWorkers()), "--token", fmt.Sprintf("r%d-", n))
 		d0 := procCPU(b, w.d.Pid())
 		out, err := hc.cmd(context.Background(), host, -1, load, args...).CombinedOutput()
