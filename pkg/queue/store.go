@@ -25,8 +25,8 @@ type Store struct {
 	// holder); busy adds up how long it was held (WriterBusy).
 	heldSince time.Time
 	busy      atomic.Int64
-	r    *sql.DB       // read-only pool
-	log  zerolog.Logger
+	r         *sql.DB // read-only pool
+	log       zerolog.Logger
 
 	mu     sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared on w; see stmtcache.go
