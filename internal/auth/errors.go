@@ -1,6 +1,9 @@
 package auth
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
 
 // Reason is why warmupd refused a credential; its String is the start of
 // the 401 message (fixed by the issue 9 contract).
@@ -21,6 +24,7 @@ const (
 	SessionUnknown
 	SessionBadMAC
 	SessionReplayed
+	SessionTooOld
 	SessionMalformed
 )
 
@@ -37,10 +41,11 @@ var reasons = [...]struct{ label, text string }{
 	Undecodable:  {"undecodable", "credential could not be decoded"},
 	Malformed:    {"malformed", "credential malformed (not a MUNGE credential)"},
 	// Clients match SessionUnknown's text to open a new session, and
-	// SessionReplayed's to send a request again with a new seq (pkg/api).
+	// SessionTooOld's to send a request again with a new seq (pkg/api).
 	SessionUnknown:   {"session_unknown", "session expired or unknown"},
 	SessionBadMAC:    {"session_bad_mac", "session request does not match its mac (method/path/body, or not this session's key)"},
-	SessionReplayed:  {"session_replayed", "session request replayed (seq already used or too old)"},
+	SessionReplayed:  {"session_replayed", "session request replayed (seq already used)"},
+	SessionTooOld:    {"session_too_old", "session request too old (seq " + strconv.Itoa(SeqWindow) + " or more behind the newest of its session)"},
 	SessionMalformed: {"session_malformed", "session authorization malformed (want ACCEL-SESSION id=<32 hex>,seq=<n>,mac=<64 hex>)"},
 }
 

@@ -179,34 +179,37 @@ func (t *SessionTable) Check(params, method, uri string, body []byte) (Caller, e
 	if want := SessionMAC(s.key, method, uri, digest, seq); !hmac.Equal([]byte(want), []byte(mac)) {
 		return Caller{}, &Rejection{Reason: SessionBadMAC}
 	}
-	if !s.use(seq) {
-		return Caller{}, &Rejection{Reason: SessionReplayed, Detail: fmt.Sprintf("seq %d", seq)}
+	if why, ok := s.use(seq); !ok {
+		return Caller{}, &Rejection{Reason: why, Detail: fmt.Sprintf("seq %d", seq)}
 	}
 	return Caller{UID: s.uid, GID: s.gid, Gids: s.gids, Claim: SessionClaim(id, s.key, seq)}, nil
 }
 
-// use records seq and reports false if it was seen or is older than the
-// window (a sliding bitmap, as in IPsec's anti-replay).
-func (s *session) use(seq uint64) bool {
+// use records seq, or says why it is refused: seen already
+// (SessionReplayed: that request was served), or older than the window
+// (SessionTooOld: whether it was served is no longer known; a client whose
+// request was overtaken sends it again). A sliding bitmap, as in IPsec's
+// anti-replay.
+func (s *session) use(seq uint64) (why Reason, ok bool) {
 	if seq == 0 {
-		return false
+		return SessionReplayed, false
 	}
 	if seq > s.top {
 		s.shift(seq - s.top)
 		s.top = seq
 		s.seen[0] |= 1
-		return true
+		return 0, true
 	}
 	d := s.top - seq
 	if d >= SeqWindow {
-		return false
+		return SessionTooOld, false
 	}
 	w, bit := d/64, uint64(1)<<(d%64)
 	if s.seen[w]&bit != 0 {
-		return false
+		return SessionReplayed, false
 	}
 	s.seen[w] |= bit
-	return true
+	return 0, true
 }
 
 // shift moves the window n seqs forward: bit i becomes bit i+n.

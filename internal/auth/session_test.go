@@ -112,7 +112,7 @@ func TestSessionSeqWindow(t *testing.T) {
 	_, err = r.check("GET", "/v1/queue", "", 1003)
 	require.NoError(t, err, "not seen, still within the window")
 	_, err = r.check("GET", "/v1/queue", "", 1110-auth.SeqWindow)
-	require.Equal(t, auth.SessionReplayed, rejected(t, err), "older than the window")
+	require.Equal(t, auth.SessionTooOld, rejected(t, err), "older than the window")
 	_, err = r.check("GET", "/v1/queue", "", 0)
 	require.Equal(t, auth.SessionReplayed, rejected(t, err), "seq starts at 1")
 }

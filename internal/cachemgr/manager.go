@@ -166,10 +166,10 @@ const busyPlanFactor = 10
 // planGap is the least time between two plans. While a worker slot is free
 // a plan may start a warm-up, so it follows PlanInterval, stretched so that
 // planning takes at most a fifth of the time on a huge store. While every
-// slot is busy a plan can start nothing: it re-ranks the queue (the
-// priorities and wait reasons swarmup shows) and evicts for the warm-ups in
-// flight, so it runs busyPlanFactor times less often and takes at most a
-// twentieth of the time. On a 2-core service node under a burst of
+// slot is busy a plan can start nothing (nor evict to make room for a
+// start): it re-ranks the queue (the priorities and wait reasons swarmup
+// shows), so it runs busyPlanFactor times less often and takes at most a
+// twentieth of the time. With --workers 0 that is every plan. On a 2-core service node under a burst of
 // submissions with 100 000 datasets, planning at the free-slot pace took
 // 0.1 core from the requests (docs/performance-submit.md). A slot coming
 // free kicks the scheduler, and that plan waits only for the free-slot gap.

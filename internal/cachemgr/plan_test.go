@@ -178,7 +178,7 @@ func TestRefreshChecksWhatIsDue(t *testing.T) {
 // waits ten times PlanInterval; a free slot lets the next plan run at the
 // usual pace.
 func TestPlanWaitsLongerWhileEveryWorkerIsBusy(t *testing.T) {
-	r := newRig(t, Config{PlanInterval: 100 * time.Millisecond})
+	r := newRig(t, Config{PlanInterval: time.Second}) // a plan takes far less
 	a := r.submit("/jfs/a", 1)
 	allowed, again := r.m.Plan(context.Background(), 0)
 	require.Empty(t, allowed, "no free slot: nothing starts")
@@ -188,10 +188,10 @@ func TestPlanWaitsLongerWhileEveryWorkerIsBusy(t *testing.T) {
 	require.Equal(t, t0, pr.PlannedAt.UTC())
 
 	b := r.submit("/jfs/b", 2)
-	r.clk.Add(300 * time.Millisecond)
+	r.clk.Add(3 * time.Second)
 	allowed, again = r.m.Plan(context.Background(), 0)
 	require.Empty(t, allowed)
-	require.Equal(t, 700*time.Millisecond, again, "every slot busy: 10 × PlanInterval between plans")
+	require.Equal(t, 7*time.Second, again, "every slot busy: 10 × PlanInterval between plans")
 	r.get("GET /v1/priority", &pr)
 	require.Equal(t, t0, pr.PlannedAt.UTC(), "no new plan yet")
 	require.Len(t, pr.Entries, 1, "b is not ranked yet")
@@ -200,6 +200,6 @@ func TestPlanWaitsLongerWhileEveryWorkerIsBusy(t *testing.T) {
 	require.ElementsMatch(t, []int64{a, b}, allowed, "a slot came free: planned at once")
 	require.Zero(t, again)
 	r.get("GET /v1/priority", &pr)
-	require.Equal(t, t0.Add(300*time.Millisecond), pr.PlannedAt.UTC())
+	require.Equal(t, t0.Add(3*time.Second), pr.PlannedAt.UTC())
 	require.Len(t, pr.Entries, 2)
 }

@@ -179,7 +179,7 @@ func New(store Store, now func() time.Time) *Metrics {
 		m.requests, m.authFailures, m.prologWait, m.prologWaiting, m.jobData, m.warmedBytes, m.throughput,
 		m.warmups, m.verifications, m.evictions, m.evictedBytes, m.storeOps, m.walks,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name("store_writer_busy_seconds_total"),
-			Help: "Time the SQLite store's one writer connection was held. Every write goes through it, one transaction at a time, so its rate is the writer's utilisation: near 1, submissions queue for it."},
+			Help: "Time the SQLite store's one writer connection was held. Every write goes through it, one transaction at a time, so its rate is the writer's utilisation (the time it waits for a CPU included): from about 0.7, submissions queue for it."},
 			func() float64 { return store.WriterBusy().Seconds() }),
 		&storeCollector{store: store, m: m},
 	)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/accel-data/accel-data/internal/auth"
@@ -68,42 +69,64 @@ func TestClientKeepsOnlyWellFormedSessions(t *testing.T) {
 // A session request whose seq more than auth.SeqWindow later requests of
 // the same session overtook (a client shared by hundreds of goroutines) is
 // refused as too old, before warmupd does anything; the client sends it
-// once more with a new seq, on the same session, and it is served. The
-// server here is warmupd's own session table and proof.
+// once more with a new seq, on the same session, and it is served. One
+// whose seq was already used (a proxy that retried it: it was served) is
+// not sent again. The server here is warmupd's own session table and proof.
 func TestOvertakenSessionRequestGoesAgainWithANewSeq(t *testing.T) {
-	key := strings.Repeat("ab", 32)
-	table := auth.NewSessionTable(4, time.Now)
-	id, err := table.Open(auth.Caller{Claim: auth.Claim{ReplyKey: key}}, nil, time.Hour)
-	require.NoError(t, err)
-	c := &Client{}
-	var seqs []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		params, _ := strings.CutPrefix(r.Header.Get(auth.Header), auth.SessionScheme+" ")
-		seqs = append(seqs, params[strings.Index(params, "seq="):strings.Index(params, ",mac")])
-		if len(seqs) == 1 {
-			// Meanwhile 1000 later requests of this client's session were
-			// served: its counter and warmupd's window moved past this one.
+	for _, tc := range []struct {
+		name string
+		// meanwhile runs at the first request, before warmupd checks it.
+		meanwhile func(c *Client, check func(seq uint64))
+		seqs      []string
+		served    bool
+	}{
+		{"overtaken", func(c *Client, check func(uint64)) {
+			// 1000 later requests of this client's session were served:
+			// its counter and warmupd's window moved past this one.
 			c.sess.Load().seq.Store(1000)
-			later := auth.SessionAuthorization(id, key, "GET", "/v1/health", nil, 1000)
-			_, err := table.Check(strings.TrimPrefix(later, auth.SessionScheme+" "), "GET", "/v1/health", nil)
+			check(1000)
+		}, []string{"seq=1", "seq=1001"}, true},
+		{"already used", func(_ *Client, check func(uint64)) { check(1) }, []string{"seq=1"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key := strings.Repeat("ab", 32)
+			table := auth.NewSessionTable(4, time.Now)
+			id, err := table.Open(auth.Caller{Claim: auth.Claim{ReplyKey: key}}, nil, time.Hour)
 			require.NoError(t, err)
-		}
-		caller, err := table.Check(params, r.Method, r.URL.RequestURI(), nil)
-		if err != nil {
-			w.WriteHeader(http.StatusUnauthorized)
-			_ = json.NewEncoder(w).Encode(Error{Error: err.Error()})
-			return
-		}
-		body := []byte(`{"status":"ok"}`)
-		w.Header().Set(auth.ProofHeader, caller.Claim.Proof(http.StatusOK, body))
-		_, _ = w.Write(body)
-	}))
-	defer srv.Close()
-	c.Server = strings.TrimPrefix(srv.URL, "http://")
-	c.keepSession(&tcpAuth{askNew: true, sent: time.Now(), claim: auth.Claim{ReplyKey: key}}, opened(id))
+			c := &Client{}
+			var seqs []string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				params, _ := strings.CutPrefix(r.Header.Get(auth.Header), auth.SessionScheme+" ")
+				seqs = append(seqs, params[strings.Index(params, "seq="):strings.Index(params, ",mac")])
+				if len(seqs) == 1 {
+					tc.meanwhile(c, func(seq uint64) {
+						a := auth.SessionAuthorization(id, key, "GET", "/v1/health", nil, seq)
+						_, err := table.Check(strings.TrimPrefix(a, auth.SessionScheme+" "), "GET", "/v1/health", nil)
+						assert.NoError(t, err)
+					})
+				}
+				caller, err := table.Check(params, r.Method, r.URL.RequestURI(), nil)
+				if err != nil {
+					w.WriteHeader(http.StatusUnauthorized)
+					_ = json.NewEncoder(w).Encode(Error{Error: err.Error()})
+					return
+				}
+				body := []byte(`{"status":"ok"}`)
+				w.Header().Set(auth.ProofHeader, caller.Claim.Proof(http.StatusOK, body))
+				_, _ = w.Write(body)
+			}))
+			defer srv.Close()
+			c.Server = strings.TrimPrefix(srv.URL, "http://")
+			c.keepSession(&tcpAuth{askNew: true, sent: time.Now(), claim: auth.Claim{ReplyKey: key}}, opened(id))
 
-	_, err = c.Health(context.Background())
-	require.NoError(t, err)
-	require.Equal(t, []string{"seq=1", "seq=1001"}, seqs, "refused as too old, then sent with a new seq")
-	require.NotNil(t, c.sess.Load(), "the session is kept")
+			_, err = c.Health(context.Background())
+			require.Equal(t, tc.seqs, seqs)
+			if tc.served {
+				require.NoError(t, err)
+			} else {
+				require.ErrorContains(t, err, auth.SessionReplayed.String())
+			}
+			require.NotNil(t, c.sess.Load(), "the session is kept")
+		})
+	}
 }

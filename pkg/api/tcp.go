@@ -119,15 +119,17 @@ func (c *Client) keepSession(a *tcpAuth, resp *http.Response) {
 
 // sessionRefusal tells a 401 refusing a session request for a reason its
 // client mends by sending it again: retry, and gone when warmupd no longer
-// has the session (auth.SessionUnknown: open a new one), not when the seq
-// was too old (auth.SessionReplayed: the next seq will do).
+// has the session (auth.SessionUnknown: open a new one), not when the
+// request was overtaken by more than auth.SeqWindow of its session's later
+// ones (auth.SessionTooOld: the next seq will do). A seq already used
+// (auth.SessionReplayed) was served: it is not sent again.
 func sessionRefusal(resp *http.Response, data []byte) (retry, gone bool) {
 	var e Error
 	if resp.StatusCode != http.StatusUnauthorized || json.Unmarshal(data, &e) != nil {
 		return false, false
 	}
 	gone = strings.HasPrefix(e.Error, auth.SessionUnknown.String())
-	return gone || strings.HasPrefix(e.Error, auth.SessionReplayed.String()), gone
+	return gone || strings.HasPrefix(e.Error, auth.SessionTooOld.String()), gone
 }
 
 // sign binds a fresh MUNGE credential to req (method, URI as sent, body)
