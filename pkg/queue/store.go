@@ -35,7 +35,8 @@ type Store struct {
 	damage   damage                   // see damage.go
 	observer atomic.Pointer[Observer] // see observe.go
 
-	group groupQueue // group commit of submissions; see group.go
+	group groupQueue    // group commit of submissions; see group.go
+	ckpt  *checkpointer // WAL checkpoints off the writer; see checkpoint.go
 }
 
 // Options tune Open.
@@ -109,6 +110,15 @@ func OpenWith(path string, log zerolog.Logger, opt Options) (*Store, error) {
 		_ = s.closeWriter()
 		return nil, err
 	}
+	// The checkpointer, not the writer, copies the WAL into the file.
+	if _, err := wc.ExecContext(context.Background(), `PRAGMA wal_autocheckpoint = 0`); err != nil {
+		_ = s.closeWriter()
+		return nil, explainOpenError(path, err)
+	}
+	if s.ckpt, err = startCheckpointer(path, log); err != nil {
+		_ = s.closeWriter()
+		return nil, err
+	}
 	rq := url.Values{}
 	rq.Set("_busy_timeout", "10000")
 	rq.Set("_foreign_keys", "on")
@@ -116,6 +126,7 @@ func OpenWith(path string, log zerolog.Logger, opt Options) (*Store, error) {
 	rq.Set("_cache_size", "-16384")
 	r, err := sql.Open("sqlite3", "file:"+url.PathEscape(path)+"?"+rq.Encode())
 	if err != nil {
+		_ = s.ckpt.close()
 		_ = s.closeWriter()
 		return nil, fmt.Errorf("queue: open %s for reading: %w", path, err)
 	}
@@ -148,11 +159,14 @@ func (s *Store) Path() string { return s.path }
 // pools. Calls after Close fail.
 func (s *Store) Close() error {
 	s.closeGroups()
-	var errR error
+	var errR, errC error
 	if s.r != nil {
 		errR = s.r.Close()
 	}
-	return errors.Join(s.closeWriter(), errR)
+	if s.ckpt != nil {
+		errC = s.ckpt.close()
+	}
+	return errors.Join(s.closeWriter(), errR, errC)
 }
 
 // closeWriter closes the cached statements, gives the writer connection
