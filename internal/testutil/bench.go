@@ -31,7 +31,7 @@ const EntryCache = time.Second
 // kernel has forgotten every lookup of their creation (EntryCache): a submit
 // benchmark's first lookup of each path then goes to the mount process, as a
 // dataset's first submission does, instead of finding the dentry its mkdir
-// left a moment before (which made the faster rounds faster still).
+// left a moment before.
 func ColdDirSets(t testing.TB, parent, prefix string, sets, n int) [][]string {
 	t.Helper()
 	out := make([][]string, sets)
