@@ -67,15 +67,6 @@ func (s *Store) releaseWriter() {
 	<-s.wsem
 }
 
-// holdWriter takes the writer connection for the checkpointer; false once
-// the store closes.
-func (s *Store) holdWriter() (release func(), ok bool) {
-	if s.acquireWriter(context.Background()) != nil {
-		return nil, false
-	}
-	return s.releaseWriter, true
-}
-
 // WriterBusy is how long the writer connection has been held since Open.
 // Every write goes through that one connection, one transaction at a time,
 // so the rate of WriterBusy is the writer's utilisation: near 1 s per

@@ -107,13 +107,12 @@ func OpenWith(path string, log zerolog.Logger, opt Options) (*Store, error) {
 		_ = s.closeWriter()
 		return nil, err
 	}
-	// The checkpointer, not the writer, copies the WAL into the file; when
-	// the WAL starts over, its file is cut back to walSizeLimit.
-	if _, err := wc.ExecContext(context.Background(), fmt.Sprintf(`PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = %d`, walSizeLimit)); err != nil {
+	// The checkpointer, not the writer, copies the WAL into the file.
+	if _, err := wc.ExecContext(context.Background(), `PRAGMA wal_autocheckpoint = 0`); err != nil {
 		_ = s.closeWriter()
 		return nil, explainOpenError(path, err)
 	}
-	if s.ckpt, err = startCheckpointer(path, s.holdWriter, log); err != nil {
+	if s.ckpt, err = startCheckpointer(path, log); err != nil {
 		_ = s.closeWriter()
 		return nil, err
 	}
