@@ -34,10 +34,12 @@ type checkpointer struct {
 func startCheckpointer(path string, log zerolog.Logger) (*checkpointer, error) {
 	q := url.Values{}
 	q.Set("_busy_timeout", "10000")
-	db, err := openPool(path, q, 1)
+	db, err := sql.Open("sqlite3", "file:"+url.PathEscape(path)+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("queue: open %s for checkpoints: %w", path, err)
 	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
 	c := &checkpointer{db: db, poke: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), log: log}
 	go c.run()
 	return c, nil

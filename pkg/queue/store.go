@@ -85,10 +85,13 @@ func OpenWith(path string, log zerolog.Logger, opt Options) (*Store, error) {
 	// transaction (pcache1TruncateUnsafe), so a 64 MiB cache cost each group
 	// commit more than the misses it saved.
 	q.Set("_cache_size", "-16384")
-	w, err := openPool(path, q, 1)
+	w, err := sql.Open("sqlite3", "file:"+url.PathEscape(path)+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("queue: open %s: %w", path, err)
 	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
 	wc, err := w.Conn(context.Background())
 	if err != nil {
 		_ = w.Close()
@@ -121,28 +124,17 @@ func OpenWith(path string, log zerolog.Logger, opt Options) (*Store, error) {
 	rq.Set("_foreign_keys", "on")
 	rq.Set("_query_only", "true")
 	rq.Set("_cache_size", "-16384")
-	r, err := openPool(path, rq, 4)
+	r, err := sql.Open("sqlite3", "file:"+url.PathEscape(path)+"?"+rq.Encode())
 	if err != nil {
 		_ = s.ckpt.close()
 		_ = s.closeWriter()
 		return nil, fmt.Errorf("queue: open %s for reading: %w", path, err)
 	}
+	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
 	s.r = r
 	s.group.idle.L = &s.group.mu
 	return s, nil
-}
-
-// openPool opens a pool of at most conns connections to the database file
-// path with the go-sqlite3 options q, each kept open for the pool's life.
-func openPool(path string, q url.Values, conns int) (*sql.DB, error) {
-	db, err := sql.Open("sqlite3", "file:"+url.PathEscape(path)+"?"+q.Encode())
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(conns)
-	db.SetMaxIdleConns(conns)
-	db.SetConnMaxLifetime(0)
-	return db, nil
 }
 
 // explainOpenError turns SQLite's terse errors about a bad file into advice.
