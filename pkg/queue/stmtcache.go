@@ -85,9 +85,6 @@ func (tx *wtx) Commit() error {
 		_, _ = tx.s.wc.ExecContext(context.Background(), `ROLLBACK`)
 		return err
 	}
-	if tx.s.ckpt != nil {
-		tx.s.ckpt.notify()
-	}
 	return nil
 }
 

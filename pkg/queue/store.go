@@ -35,8 +35,7 @@ type Store struct {
 	damage   damage                   // see damage.go
 	observer atomic.Pointer[Observer] // see observe.go
 
-	group groupQueue    // group commit of submissions; see group.go
-	ckpt  *checkpointer // WAL checkpoints off the writer; see checkpoint.go
+	group groupQueue // group commit of submissions; see group.go
 }
 
 // Options tune Open.
@@ -110,15 +109,6 @@ func OpenWith(path string, log zerolog.Logger, opt Options) (*Store, error) {
 		_ = s.closeWriter()
 		return nil, err
 	}
-	// The checkpointer, not the writer, copies the WAL into the file.
-	if _, err := wc.ExecContext(context.Background(), `PRAGMA wal_autocheckpoint = 0`); err != nil {
-		_ = s.closeWriter()
-		return nil, explainOpenError(path, err)
-	}
-	if s.ckpt, err = startCheckpointer(path, log); err != nil {
-		_ = s.closeWriter()
-		return nil, err
-	}
 	rq := url.Values{}
 	rq.Set("_busy_timeout", "10000")
 	rq.Set("_foreign_keys", "on")
@@ -126,7 +116,6 @@ func OpenWith(path string, log zerolog.Logger, opt Options) (*Store, error) {
 	rq.Set("_cache_size", "-16384")
 	r, err := sql.Open("sqlite3", "file:"+url.PathEscape(path)+"?"+rq.Encode())
 	if err != nil {
-		_ = s.ckpt.close()
 		_ = s.closeWriter()
 		return nil, fmt.Errorf("queue: open %s for reading: %w", path, err)
 	}
@@ -159,14 +148,11 @@ func (s *Store) Path() string { return s.path }
 // pools. Calls after Close fail.
 func (s *Store) Close() error {
 	s.closeGroups()
-	var errR, errC error
+	var errR error
 	if s.r != nil {
 		errR = s.r.Close()
 	}
-	if s.ckpt != nil {
-		errC = s.ckpt.close()
-	}
-	return errors.Join(s.closeWriter(), errR, errC)
+	return errors.Join(s.closeWriter(), errR)
 }
 
 // closeWriter closes the cached statements, gives the writer connection

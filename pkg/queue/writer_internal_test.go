@@ -2,17 +2,12 @@ package queue
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
-
-	"github.com/accel-data/accel-data/pkg/api"
 )
 
 // openTemp opens a store in a fresh temporary directory, closed when the
@@ -99,30 +94,4 @@ func TestWriterBusyCountsTheTimeTheWriterIsHeld(t *testing.T) {
 	require.GreaterOrEqual(t, held-before, 50*time.Millisecond)
 	time.Sleep(20 * time.Millisecond)
 	require.Equal(t, held, s.WriterBusy(), "nothing is counted while nobody holds the writer")
-}
-
-// The writer never checkpoints (its wal_autocheckpoint is 0): the
-// checkpointer copies the WAL into the database file on its own
-// connection, after commits, so the file grows while the store is open.
-func TestCheckpointerCopiesTheWALOffTheWriter(t *testing.T) {
-	s := openTemp(t)
-	ctx := context.Background()
-	var auto int
-	require.NoError(t, s.withWriter(func(c *sql.Conn) error {
-		return c.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&auto)
-	}))
-	require.Zero(t, auto, "the writer leaves checkpoints to the checkpointer")
-	size := func() int64 {
-		fi, err := os.Stat(s.Path())
-		require.NoError(t, err)
-		return fi.Size()
-	}
-	before := size()
-	paths := make([]string, 20000)
-	for i := range paths {
-		paths[i] = fmt.Sprintf("/jfs/ckpt/ds%06d", i)
-	}
-	require.NoError(t, s.SeedDatasets(ctx, paths, api.TaskWarm, time.Now()))
-	require.Eventually(t, func() bool { return size() > before+1<<20 }, 10*time.Second, 10*time.Millisecond,
-		"the 20 000 datasets reach the database file, not only the WAL")
 }
