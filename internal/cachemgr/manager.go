@@ -169,10 +169,11 @@ const busyPlanFactor = 10
 // slot is busy a plan can start nothing (nor evict to make room for a
 // start): it re-ranks the queue (the priorities and wait reasons swarmup
 // shows), so it runs busyPlanFactor times less often and takes at most a
-// twentieth of the time. With --workers 0 that is every plan. On a 2-core service node under a burst of
-// submissions with 100 000 datasets, planning at the free-slot pace took
-// 0.1 core from the requests (docs/performance-submit.md). A slot coming
-// free kicks the scheduler, and that plan waits only for the free-slot gap.
+// twentieth of the time. With --workers 0 that is every plan. On a 2-core
+// service node under a burst of submissions with 100 000 datasets, planning
+// at the free-slot pace took 0.1 core from the requests
+// (docs/performance-submit.md). A slot coming free kicks the scheduler, and
+// that plan waits only for the free-slot gap.
 func (m *Manager) planGap(freeSlots int) time.Duration {
 	if freeSlots > 0 {
 		return max(m.cfg.PlanInterval, 5*m.took)

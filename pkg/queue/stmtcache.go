@@ -69,9 +69,10 @@ func (s *Store) releaseWriter() {
 
 // WriterBusy is how long the writer connection has been held since Open.
 // Every write goes through that one connection, one transaction at a time,
-// so the rate of WriterBusy is the writer's utilisation: near 1 s per
-// second, submissions queue for it (the metric
-// accel_data_store_writer_busy_seconds_total).
+// so the rate of WriterBusy is the writer's utilisation (the time it waits
+// for a CPU included, so it levels off below 1 on a saturated machine):
+// from about 0.7, submissions queue for it (the metric
+// accel_data_store_writer_busy_seconds_total, docs/performance-submit.md).
 func (s *Store) WriterBusy() time.Duration { return time.Duration(s.busy.Load()) }
 
 // Commit commits the transaction. A failed COMMIT is rolled back, so that
