@@ -235,14 +235,7 @@ func (m *Manager) plan(ctx context.Context, now time.Time, freeSlots int) error 
 		m.mu.Unlock()
 	}
 
-	prio := make(map[int64]float64, len(d.Priorities))
-	for _, r := range d.Priorities {
-		prio[r.ID] = r.Priority.Total
-	}
-	waits := make(map[int64]string, len(d.Waits))
-	for _, w := range d.Waits {
-		waits[w.ID] = w.Reason
-	}
+	prio, waits := d.Changes(ds)
 	if err := m.store.ApplyPlan(ctx, prio, waits, now); err != nil {
 		return err
 	}

@@ -85,7 +85,7 @@ func Plan(s Snapshot, cfg Config, now time.Time) Decision {
 		}
 		switch {
 		case slots <= 0:
-			wait("waiting for a free warm-up worker (priority %.0f)", c.prio.Total)
+			wait("waiting for a free warm-up worker")
 			continue
 		case !limited || x.Bytes <= 0:
 			// Size unknown or no capacity configured: nothing to guard against.

@@ -29,6 +29,10 @@ type Dataset struct {
 	HitRate float64
 	// LastUsed is when a job last used it (breaks eviction ties: least recent first).
 	LastUsed time.Time
+	// StoredPriority and StoredReason are what the store holds for its
+	// task: what an earlier plan wrote (Decision.Changes).
+	StoredPriority float64
+	StoredReason   string
 }
 
 // Needed reports whether a running, prologue-waiting or pending job, or a

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/planner"
 	"github.com/accel-data/accel-data/pkg/queue"
 )
 
@@ -209,4 +210,64 @@ func BenchmarkSubmitParallel(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(n.Load())/time.Since(start).Seconds(), "submits/s")
+}
+
+// BenchmarkApplyPlan measures the write of one planner round with n queued
+// tasks (queued over the last six hours), while which submissions wait for
+// the store's writer between its transactions: "all" writes every task's
+// priority and half of their wait reasons (the worst case); "round" is the
+// cache manager's round (PlanDatasets, planner.Plan, Decision.Changes,
+// ApplyPlan) five seconds after the last, when the age factor has moved
+// every priority a little and only what moved by PriorityStep is written.
+// writer-ms/round is the time the writer was held, in transactions of at
+// most planChunk tasks.
+func BenchmarkApplyPlan(b *testing.B) {
+	for _, n := range []int{10_000, 60_000} {
+		for _, kind := range []string{"all", "round"} {
+			b.Run(fmt.Sprint(kind, "-", n), func(b *testing.B) {
+				s, path := open(b)
+				_, _ = seed(b, s, n, api.TaskQueued)
+				// Queued over the last six hours, as a real queue is, not
+				// all at one instant (which would move every priority
+				// across a whole number in the same round).
+				_, err := rawDB(b, path).Exec(`UPDATE tasks SET queued_at = ? - (id * 6 * 3600 * 1000000000 / ?)`, t0.UnixNano(), n)
+				require.NoError(b, err)
+				ds, err := s.PlanDatasets(ctx(), t0)
+				require.NoError(b, err)
+				require.Len(b, ds, n)
+				cfg := planner.DefaultConfig()
+				now, rounds, written := t0.Add(time.Hour), 0, 0
+				apply := func() {
+					rounds++
+					now = now.Add(5 * time.Second)
+					if kind == "round" {
+						ds, err := s.PlanDatasets(ctx(), now)
+						require.NoError(b, err)
+						prio, waits := planner.Plan(planner.Snapshot{Datasets: ds}, cfg, now).Changes(ds)
+						written += len(prio)
+						require.NoError(b, s.ApplyPlan(ctx(), prio, waits, now))
+						return
+					}
+					written += n
+					prio := make(map[int64]float64, n)
+					waits := make(map[int64]string, n/2)
+					for i, d := range ds {
+						prio[d.ID] = float64(rounds) + float64(i)/float64(n)
+						if i%2 == 0 {
+							waits[d.ID] = "waiting for a free warm-up worker"
+						}
+					}
+					require.NoError(b, s.ApplyPlan(ctx(), prio, waits, now))
+				}
+				apply() // the first round writes every task
+				busy, written := s.WriterBusy(), 0
+				b.ResetTimer()
+				for b.Loop() {
+					apply()
+				}
+				b.ReportMetric(float64((s.WriterBusy()-busy).Microseconds())/1000/float64(b.N), "writer-ms/round")
+				b.ReportMetric(float64(written)/float64(b.N), "tasks-written/round")
+			})
+		}
+	}
 }

@@ -3,8 +3,11 @@ package queue
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/accel-data/accel-data/pkg/api"
@@ -25,7 +28,7 @@ func (s *Store) PlanDatasets(ctx context.Context, now time.Time) (_ []planner.Da
 	defer s.done(time.Now(), &err)
 	rows, err := s.r.QueryContext(ctx, `SELECT t.id, d.path, d.bytes, d.cached_bytes, t.state,
 			coalesce(t.queued_at, t.created_at), d.use_score, d.last_used_at,
-			coalesce(c.started, 0), coalesce(c.submitted, 0)
+			coalesce(c.started, 0), coalesce(c.submitted, 0), t.priority, t.reason
 		FROM tasks t JOIN datasets d ON d.id = t.dataset_id
 		LEFT JOIN (SELECT jt.task_id,
 				count(DISTINCT CASE WHEN j.state = ?1 THEN j.id END) AS started,
@@ -41,7 +44,8 @@ func (s *Store) PlanDatasets(ctx context.Context, now time.Time) (_ []planner.Da
 		var score float64
 		var used sql.NullInt64
 		var started, submitted int
-		if err := rows.Scan(&d.ID, &d.Path, &d.Bytes, &d.CachedBytes, &st, &queued, &score, &used, &started, &submitted); err != nil {
+		if err := rows.Scan(&d.ID, &d.Path, &d.Bytes, &d.CachedBytes, &st, &queued, &score, &used, &started, &submitted,
+			&d.StoredPriority, &d.StoredReason); err != nil {
 			return err
 		}
 		d.State = api.TaskState(st)
@@ -95,30 +99,47 @@ func (s *Store) fillExpectedStarts(ctx context.Context, ds []planner.Dataset) er
 	return nil
 }
 
-// ApplyPlan stores a planner round in one transaction: the priority of each
-// task in prio, and for each queued task in waits the reason it does not
-// start (shown by swarmup). Queued tasks in prio but not in waits get their
-// wait reason cleared. Unknown ids are ignored.
+// planChunk is how many tasks one transaction of ApplyPlan writes. The
+// writer is held for one chunk at a time (a few ms), so submissions and job
+// starts go in between: sbatch waits at most timeout_ms (500 ms by default)
+// for warmupd, and a round of 60 000 tasks in one transaction held the
+// writer 1.2 s.
+const planChunk = 1000
+
+// ApplyPlan stores a planner round: the priority of each task in prio, and
+// for each queued task in waits the reason it does not start (shown by
+// swarmup). Queued tasks in prio but not in waits get their wait reason
+// cleared; a retry's reason ("retry ...") stays. Unknown ids are ignored.
+// The round is written in id order, planChunk tasks per transaction, one
+// statement each: a round is not atomic, and needs not be (each task's
+// priority and reason stand alone; the next round rewrites what moved).
 func (s *Store) ApplyPlan(ctx context.Context, prio map[int64]float64, waits map[int64]string, now time.Time) error {
-	return s.inTx(ctx, func(tx *wtx) error {
-		for id, p := range prio {
-			reason := waits[id]
-			if _, err := tx.ExecContext(ctx, `UPDATE tasks SET priority = ?1,
-					reason = CASE WHEN state = ?2 AND reason NOT LIKE 'retry %' THEN ?3 ELSE reason END WHERE id = ?4`,
-				p, string(api.TaskQueued), reason, id); err != nil {
-				return fmt.Errorf("queue: apply plan to task %d: %w", id, err)
-			}
+	rows := make([][3]any, 0, len(prio)+len(waits)) // task id, priority or null, reason
+	for _, id := range slices.Sorted(maps.Keys(prio)) {
+		rows = append(rows, [3]any{id, prio[id], waits[id]})
+	}
+	for _, id := range slices.Sorted(maps.Keys(waits)) {
+		if _, ok := prio[id]; !ok {
+			rows = append(rows, [3]any{id, nil, waits[id]})
 		}
-		for id, reason := range waits {
-			if _, ok := prio[id]; ok {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE tasks SET reason = ? WHERE id = ? AND state = ?`, reason, id, string(api.TaskQueued)); err != nil {
-				return fmt.Errorf("queue: apply plan to task %d: %w", id, err)
-			}
+	}
+	for chunk := range slices.Chunk(rows, planChunk) {
+		arg, err := json.Marshal(chunk)
+		if err != nil {
+			return fmt.Errorf("queue: apply plan: %w", err)
 		}
-		return nil
-	})
+		err = s.inTx(ctx, func(tx *wtx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE tasks SET priority = coalesce(p.prio, tasks.priority),
+					reason = CASE WHEN tasks.state = ?2 AND tasks.reason NOT LIKE 'retry %' THEN p.reason ELSE tasks.reason END
+				FROM (SELECT value ->> 0 AS id, value ->> 1 AS prio, value ->> 2 AS reason FROM json_each(?1)) AS p
+				WHERE tasks.id = p.id`, string(arg), string(api.TaskQueued))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("queue: apply plan: %w", err)
+		}
+	}
+	return nil
 }
 
 // MarkEvicted records that the cache manager evicted a task's dataset: the

@@ -48,6 +48,37 @@ func TestPlanDatasetsCountsJobs(t *testing.T) {
 	require.Equal(t, t0.Add(time.Minute), bb.QueuedSince)
 }
 
+// What a plan wrote is what the next plan reads back (the planner writes
+// only what moved, planner.Decision.Changes): priorities, wait reasons and
+// cleared reasons, in one statement; a retry's reason stays, and ids that
+// are no task are ignored.
+func TestApplyPlanIsReadBackByTheNextPlan(t *testing.T) {
+	s, _ := open(t)
+	items := submit(t, s, 1, t0, "/jfs/a", "/jfs/b", "/jfs/c")
+	a, b, c := items[0].TaskID, items[1].TaskID, items[2].TaskID
+	require.NoError(t, s.ApplyPlan(ctx(), map[int64]float64{a: 10.5, b: 20}, map[int64]string{a: "waiting for cache space", c: "waiting for its size", 999: "no such task"}, t0))
+	stored := func() map[int64][2]any {
+		ds, err := s.PlanDatasets(ctx(), t0)
+		require.NoError(t, err)
+		out := map[int64][2]any{}
+		for _, d := range ds {
+			out[d.ID] = [2]any{d.StoredPriority, d.StoredReason}
+		}
+		return out
+	}
+	require.Equal(t, map[int64][2]any{a: {10.5, "waiting for cache space"}, b: {20.0, ""}, c: {0.0, "waiting for its size"}}, stored())
+
+	// b is leased and comes back to retry: the planner's reasons do not
+	// overwrite the retry's, its priority still moves; a's reason clears.
+	task, err := s.DequeueOnly(ctx(), "w", t0, time.Minute, []int64{b})
+	require.NoError(t, err)
+	require.Equal(t, b, task.ID)
+	require.NoError(t, s.Finish(ctx(), b, "w", queue.Outcome{State: api.TaskQueued, Err: "EIO", RetryAt: t0, Reason: "retry 2 of 3"}, t0))
+	require.NoError(t, s.ApplyPlan(ctx(), map[int64]float64{a: 11, b: 30}, map[int64]string{b: "waiting for a free warm-up worker"}, t0))
+	require.Equal(t, map[int64][2]any{a: {11.0, ""}, b: {30.0, "retry 2 of 3"}, c: {0.0, "waiting for its size"}}, stored())
+	require.NoError(t, s.ApplyPlan(ctx(), nil, nil, t0), "an empty round writes nothing")
+}
+
 func TestApplyPlanAndDequeueOnly(t *testing.T) {
 	s, _ := open(t)
 	items := submit(t, s, 1, t0, "/jfs/a", "/jfs/b", "/jfs/c")
