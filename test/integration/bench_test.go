@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -63,12 +64,26 @@ func BenchmarkSubmitAPI(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 }
 
-// submitRate sends 4000 submits from 4 clients, each path of dirs twice
-// (half the requests name new datasets, half join existing ones), and
-// returns requests per second.
+// submitRate runs submitLoad and returns its rate.
 func submitRate(b *testing.B, client func() *api.Client, dirs []string) float64 {
+	return submitLoad(b, client, dirs).rate
+}
+
+// load is what one submitLoad measured: the rate, and the latency of one
+// request as its client saw it (the median, the 99th percentile and the
+// longest: a stall behind the store's writer shows in the last two).
+type load struct {
+	rate          float64
+	p50, p99, max time.Duration
+}
+
+// submitLoad sends 4 000 submits from testutil.BenchWorkers concurrent
+// clients made by client, one path each: with 2 000 dirs each path twice
+// (half the requests name new datasets, half join existing ones).
+func submitLoad(b *testing.B, client func() *api.Client, dirs []string) load {
 	const total = 4000
 	workers := testutil.BenchWorkers()
+	lat := make([]time.Duration, total)
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := 0; w < workers; w++ {
@@ -77,7 +92,9 @@ func submitRate(b *testing.B, client func() *api.Client, dirs []string) float64 
 			defer wg.Done()
 			c := client()
 			for i := w; i < total; i += workers {
+				t0 := time.Now()
 				_, err := c.Submit(context.Background(), api.SubmitRequest{Paths: []string{dirs[i%len(dirs)]}, Token: fmt.Sprintf("t%d", i), Source: api.SourceSubmit})
+				lat[i] = time.Since(t0)
 				if err != nil {
 					b.Error(err)
 					return
@@ -86,7 +103,9 @@ func submitRate(b *testing.B, client func() *api.Client, dirs []string) float64 
 		}(w)
 	}
 	wg.Wait()
-	return float64(total) / time.Since(start).Seconds()
+	rate := float64(total) / time.Since(start).Seconds()
+	slices.Sort(lat)
+	return load{rate: rate, p50: lat[total/2], p99: lat[total*99/100], max: lat[total-1]}
 }
 
 // BenchmarkJobReadiness: GET /v1/jobs/ID with 100 000 datasets and 1000
