@@ -153,3 +153,46 @@ func BenchmarkQueueList10k(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "median-ms")
 	b.ReportMetric(0, "ns/op")
 }
+
+// BenchmarkSubmitBehindBigQueue: submits while 60 000 warm-ups wait in the
+// queue (and 100 000 datasets are warm), from 4 clients for 30 s, one at a
+// time each. The cache manager's rounds rank the whole queue and write the
+// priorities back; every submission waits for the store's writer while
+// they do, so the longest request shows how long that holds it. sbatch
+// waits timeout_ms (500 ms by default) for warmupd. Reports the client's
+// latency: median, 99th percentile and the longest.
+func BenchmarkSubmitBehindBigQueue(b *testing.B) {
+	v, d := seededDaemon(b, 100_000, 60_000)
+	dirs := mkdirs(b, filepath.Join(v.Mount, "new"), 2000)
+	const clients, span = 4, 30 * time.Second
+	lats := make([][]time.Duration, clients)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	end := time.Now().Add(span)
+	for w := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &api.Client{Socket: d.Socket}
+			for i := w; time.Now().Before(end); i += clients {
+				t0 := time.Now()
+				_, err := c.Submit(context.Background(), api.SubmitRequest{Paths: []string{dirs[i%len(dirs)]}, Token: fmt.Sprintf("t%d", i), Source: api.SourceSubmit})
+				lats[w] = append(lats[w], time.Since(t0))
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				time.Sleep(5 * time.Millisecond) // a steady stream, not a flood
+			}
+		}()
+	}
+	wg.Wait()
+	lat := slices.Concat(lats...)
+	slices.Sort(lat)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(float64(len(lat)), "requests")
+	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
+	b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
+	b.ReportMetric(ms(lat[len(lat)-1]), "max-ms")
+	b.ReportMetric(0, "ns/op")
+}
