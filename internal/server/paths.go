@@ -98,13 +98,26 @@ func (pp *PathPolicy) Resolve(p string, c Caller) (string, error) {
 	return real, nil
 }
 
-// realPath is p with every symlink resolved, from one walk of the path by
-// the kernel (open with O_PATH, then the name /proc gives the descriptor)
-// instead of filepath.EvalSymlinks' lstat of every prefix: on a FUSE mount
-// each of those is a system call that may wait for the mount process, and
-// this runs for every submitted path.
+// realPath is p (clean and absolute) with every symlink resolved, from one
+// walk of the path by the kernel instead of filepath.EvalSymlinks' lstat of
+// every prefix: on a FUSE mount each of those is a system call that may
+// wait for the mount process, and this runs for every submitted path. Most
+// paths have no symlink on the way: a walk that refuses them (openat2 with
+// RESOLVE_NO_SYMLINKS) proves p is its own real path. A path with one (or a
+// kernel before 5.6) is opened with O_PATH and its name read back from
+// /proc/self/fd.
 func realPath(p string) (string, error) {
-	fd, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
+	fd, err := unix.Openat2(unix.AT_FDCWD, p, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS})
+	switch err {
+	case nil:
+		unix.Close(fd)
+		return p, nil
+	case unix.ELOOP, unix.ENOSYS, unix.EINVAL, unix.E2BIG, unix.EPERM:
+		// A symlink on the way, or no openat2 (EPERM: a seccomp filter).
+	default:
+		return "", &fs.PathError{Op: "open", Path: p, Err: err}
+	}
+	fd, err = unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return "", &fs.PathError{Op: "open", Path: p, Err: err}
 	}

@@ -58,6 +58,14 @@ func TestResolve(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, filepath.Join(mnt, "ds", "sub"), got, "symlinks resolve to the dataset's real path")
 
+	got, err = pp.Resolve(filepath.Join(mnt, "alias"), user)
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(mnt, "ds"), got, "a symlink as the last component resolves too")
+
+	require.NoError(t, os.Symlink("loop", filepath.Join(mnt, "loop")))
+	_, err = pp.Resolve(filepath.Join(mnt, "loop"), user)
+	require.ErrorContains(t, err, "too many levels of symbolic links")
+
 	_, err = pp.Resolve(filepath.Join(mnt, "missing"), user)
 	require.ErrorContains(t, err, "no such file or directory")
 

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -199,4 +200,30 @@ func TestFailedBlocksEndPartialAfterRetries(t *testing.T) {
 	require.Less(t, es[0].CachedRatio, 0.95)
 	require.Equal(t, 2, d.CountLogs("warm-up started", ds))
 	require.Contains(t, d.Logs(), "below the target")
+}
+
+// A dataset named through a symlink on the mount is the dataset it points
+// to (one task for both names), and one whose symlink leads out of every
+// mount is refused: warmupd resolves each path with one walk through the
+// JuiceFS mount, refusing symlinks, and reads the real name back only when
+// that walk meets one.
+func TestSymlinkOnTheMountNamesItsTarget(t *testing.T) {
+	v := testutil.NewVolume(t)
+	v.WriteFiles(t, "ds", 2, 1<<20)
+	require.NoError(t, os.Symlink("ds", filepath.Join(v.Mount, "alias")))
+	require.NoError(t, os.Symlink(t.TempDir(), filepath.Join(v.Mount, "escape")))
+	d := testutil.StartWarmupd(t, v, "--workers", "0")
+	ctx := context.Background()
+	ds := filepath.Join(v.Mount, "ds")
+
+	direct, err := d.Client.Submit(ctx, api.SubmitRequest{Paths: []string{ds}, Source: api.SourceManual})
+	require.NoError(t, err)
+	for _, p := range []string{filepath.Join(v.Mount, "alias"), filepath.Join(v.Mount, "alias") + "/"} {
+		r, err := d.Client.Submit(ctx, api.SubmitRequest{Paths: []string{p}, Source: api.SourceManual})
+		require.NoError(t, err, p)
+		require.Equal(t, ds, r.Items[0].Dataset, p)
+		require.Equal(t, direct.Items[0].TaskID, r.Items[0].TaskID, "%s is the same dataset", p)
+	}
+	_, err = d.Client.Submit(ctx, api.SubmitRequest{Paths: []string{filepath.Join(v.Mount, "escape")}, Source: api.SourceManual})
+	require.ErrorContains(t, err, "outside every JuiceFS mount")
 }
