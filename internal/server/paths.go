@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -107,17 +108,22 @@ func (pp *PathPolicy) Resolve(p string, c Caller) (string, error) {
 // kernel before 5.6) is opened with O_PATH and its name read back from
 // /proc/self/fd.
 func realPath(p string) (string, error) {
-	fd, err := unix.Openat2(unix.AT_FDCWD, p, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS})
-	switch err {
-	case nil:
-		unix.Close(fd)
-		return p, nil
-	case unix.ELOOP, unix.ENOSYS, unix.EINVAL, unix.E2BIG, unix.EPERM:
-		// A symlink on the way, or no openat2 (EPERM: a seccomp filter).
-	default:
-		return "", &fs.PathError{Op: "open", Path: p, Err: err}
+	if !noOpenat2.Load() {
+		fd, err := retryEINTR(func() (int, error) {
+			return unix.Openat2(unix.AT_FDCWD, p, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS})
+		})
+		switch err {
+		case nil:
+			unix.Close(fd)
+			return p, nil
+		case unix.ELOOP: // a symlink on the way
+		case unix.ENOSYS, unix.EINVAL, unix.E2BIG, unix.EPERM: // no openat2 here (EPERM: a seccomp filter)
+			noOpenat2.Store(true)
+		default:
+			return "", &fs.PathError{Op: "open", Path: p, Err: err}
+		}
 	}
-	fd, err = unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
+	fd, err := retryEINTR(func() (int, error) { return unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0) })
 	if err != nil {
 		return "", &fs.PathError{Op: "open", Path: p, Err: err}
 	}
@@ -127,6 +133,21 @@ func realPath(p string) (string, error) {
 		return filepath.EvalSymlinks(p) // no /proc (or an odd name): the slow way
 	}
 	return real, nil
+}
+
+// noOpenat2 is set once openat2 turned out not to work here.
+var noOpenat2 atomic.Bool
+
+// retryEINTR calls open again while it is interrupted, as os.Open does: a
+// signal (the Go runtime's own preemption signal included) can interrupt
+// an open that waits for the FUSE mount.
+func retryEINTR(open func() (int, error)) (int, error) {
+	for {
+		fd, err := open()
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
 }
 
 // mountOf returns the deepest mount that contains p, or "".

@@ -1,27 +1,35 @@
 package planner
 
-import "math"
+import (
+	"math"
+	"strings"
+)
 
-// PriorityStep is how far a queued task's priority must move before a plan
-// writes it back to the store. The age factor moves every queued task's
-// priority a little each round (500 points per 6 h by default); rewriting
-// them all each round kept the store's one writer, which every submission
-// needs, busy for most of a second with 60 000 queued tasks. Priorities
-// are shown as whole numbers, so a stored one is off by less than one of
-// what swarmup shows; the planner itself ranks with live values.
+// PriorityStep is how far a queued task's priority may drift from the one
+// stored before a plan writes it back. The age factor moves every queued
+// task's priority a little each round (500 points per 6 h by default);
+// rewriting them all each round kept the store's one writer, which every
+// submission needs, busy for most of a second with 60 000 queued tasks.
+// swarmup prio shows whole points; swarmup queue's stored value may lag
+// the planner's by less than one. The planner itself ranks live values.
 const PriorityStep = 1.0
 
 // Changes is what of d the store does not hold yet (ds, the snapshot d was
 // planned from, says what it holds): the priority of each queued task whose
-// priority moved by PriorityStep or more or whose wait reason changed, and
-// the wait reason of each of those that waits. A task it lists with a
+// priority crossed its next write threshold or whose wait reason changed,
+// and the wait reason of each of those that waits. A task it lists with a
 // priority and no wait reason has its reason cleared (queue.ApplyPlan).
+//
+// A task's thresholds are PriorityStep apart, shifted by an offset of its
+// own (stagger), so the stored value stays within PriorityStep of the live
+// one, and tasks whose priorities move together (the age factor moves all
+// alike) are written in different rounds, not all in one every 43 s.
 func (d Decision) Changes(ds []Dataset) (prio map[int64]float64, waits map[int64]string) {
 	type stored struct {
 		prio   float64
 		reason string
 	}
-	held := make(map[int64]stored, len(d.Priorities))
+	held := make(map[int64]stored, len(ds))
 	for _, x := range ds {
 		held[x.ID] = stored{x.StoredPriority, x.StoredReason}
 	}
@@ -33,7 +41,7 @@ func (d Decision) Changes(ds []Dataset) (prio map[int64]float64, waits map[int64
 	for _, r := range d.Priorities {
 		h, ok := held[r.ID]
 		reason := reasons[r.ID]
-		if ok && math.Abs(r.Priority.Total-h.prio) < PriorityStep && reason == h.reason {
+		if ok && !crossed(r.ID, h.prio, r.Priority.Total) && sameReason(h.reason, reason) {
 			continue
 		}
 		prio[r.ID] = r.Priority.Total
@@ -45,9 +53,30 @@ func (d Decision) Changes(ds []Dataset) (prio map[int64]float64, waits map[int64
 		if _, ranked := prio[id]; ranked {
 			continue
 		}
-		if h, ok := held[id]; !ok || h.reason != reason {
+		if h, ok := held[id]; !ok || !sameReason(h.reason, reason) {
 			waits[id] = reason
 		}
 	}
 	return prio, waits
+}
+
+// crossed tells whether task id's priority went from stored to live across
+// one of its write thresholds.
+func crossed(id int64, stored, live float64) bool {
+	off := stagger(id)
+	return math.Floor(stored/PriorityStep+off) != math.Floor(live/PriorityStep+off)
+}
+
+// stagger is task id's own offset in [0, 1): the fractional part of id
+// times the golden ratio, which spreads consecutive ids evenly.
+func stagger(id int64) float64 {
+	_, frac := math.Modf(math.Abs(float64(id)) * 0.6180339887498949)
+	return frac
+}
+
+// sameReason tells whether the store holds reason already. A retry's
+// reason ("retry 2 of 3 ...") stays until the task runs again
+// (queue.ApplyPlan keeps it), so the planner's own counts as held.
+func sameReason(stored, reason string) bool {
+	return stored == reason || strings.HasPrefix(strings.ToLower(stored), "retry ")
 }

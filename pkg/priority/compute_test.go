@@ -1,6 +1,7 @@
 package priority
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -80,6 +81,11 @@ func TestValidateAndFlags(t *testing.T) {
 	w := DefaultWeights()
 	w.Age = -1
 	require.ErrorContains(t, w.Validate(), "PriorityWeightAge=-1")
+	for _, v := range []float64{math.Inf(1), math.NaN()} { // pflag parses "inf" and "nan"
+		w = DefaultWeights()
+		w.History = v
+		require.ErrorContains(t, w.Validate(), "PriorityWeightHistory=", "a priority must stay a number the store can hold")
+	}
 	w = DefaultWeights()
 	w.AgeUnit = 0
 	require.ErrorContains(t, w.Validate(), "PriorityAgeUnit")

@@ -2,6 +2,7 @@ package priority
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -114,8 +115,8 @@ func weightKey(factor string) string {
 // Validate says what is wrong with w, in terms of its configuration keys.
 func (w Weights) Validate() error {
 	for _, d := range weightDefs {
-		if v := *d.field(&w); v < 0 {
-			return fmt.Errorf("%s=%g: weights must be >= 0 (0 switches the factor off)", weightKey(d.name), v)
+		if v := *d.field(&w); !(v >= 0) || math.IsInf(v, 0) { // NaN too
+			return fmt.Errorf("%s=%g: weights must be finite numbers >= 0 (0 switches the factor off)", weightKey(d.name), v)
 		}
 	}
 	if w.StartHorizon <= 0 || w.AgeUnit <= 0 {

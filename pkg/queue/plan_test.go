@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -68,15 +69,53 @@ func TestApplyPlanIsReadBackByTheNextPlan(t *testing.T) {
 	}
 	require.Equal(t, map[int64][2]any{a: {10.5, "waiting for cache space"}, b: {20.0, ""}, c: {0.0, "waiting for its size"}}, stored())
 
-	// b is leased and comes back to retry: the planner's reasons do not
-	// overwrite the retry's, its priority still moves; a's reason clears.
+	// b is leased: a wait reason is only for queued tasks (a plan read
+	// before b started may still name it).
 	task, err := s.DequeueOnly(ctx(), "w", t0, time.Minute, []int64{b})
 	require.NoError(t, err)
 	require.Equal(t, b, task.ID)
+	require.NoError(t, s.ApplyPlan(ctx(), map[int64]float64{b: 25}, map[int64]string{b: "waiting for a free warm-up worker"}, t0))
+	es, err := s.Queue(ctx(), false)
+	require.NoError(t, err)
+	for _, e := range es {
+		if e.TaskID == b {
+			require.Equal(t, api.TaskWarming, e.State)
+			require.Empty(t, e.Reason, "a warming task gets no wait reason")
+		}
+	}
+	// b comes back to retry: the planner's reasons do not overwrite the
+	// retry's, its priority still moves; a's reason clears.
 	require.NoError(t, s.Finish(ctx(), b, "w", queue.Outcome{State: api.TaskQueued, Err: "EIO", RetryAt: t0, Reason: "retry 2 of 3"}, t0))
 	require.NoError(t, s.ApplyPlan(ctx(), map[int64]float64{a: 11, b: 30}, map[int64]string{b: "waiting for a free warm-up worker"}, t0))
-	require.Equal(t, map[int64][2]any{a: {11.0, ""}, b: {30.0, "retry 2 of 3"}, c: {0.0, "waiting for its size"}}, stored())
-	require.NoError(t, s.ApplyPlan(ctx(), nil, nil, t0), "an empty round writes nothing")
+	want := map[int64][2]any{a: {11.0, ""}, b: {30.0, "retry 2 of 3"}, c: {0.0, "waiting for its size"}}
+	require.Equal(t, want, stored())
+	require.NoError(t, s.ApplyPlan(ctx(), nil, nil, t0))
+	require.Equal(t, want, stored(), "an empty round writes nothing")
+}
+
+// A round larger than one of ApplyPlan's transactions is written whole.
+func TestApplyPlanWritesEveryChunk(t *testing.T) {
+	s, _ := open(t)
+	paths := make([]string, 2500)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("/jfs/p%04d", i)
+	}
+	require.NoError(t, s.SeedDatasets(ctx(), paths, api.TaskQueued, t0))
+	ds, err := s.PlanDatasets(ctx(), t0)
+	require.NoError(t, err)
+	require.Len(t, ds, len(paths))
+	prio, waits := map[int64]float64{}, map[int64]string{}
+	for _, d := range ds {
+		prio[d.ID] = float64(d.ID) + 0.25
+		waits[d.ID] = fmt.Sprint("reason ", d.ID)
+	}
+	require.NoError(t, s.ApplyPlan(ctx(), prio, waits, t0))
+	ds, err = s.PlanDatasets(ctx(), t0)
+	require.NoError(t, err)
+	for _, d := range ds {
+		require.Equal(t, float64(d.ID)+0.25, d.StoredPriority)
+		require.Equal(t, fmt.Sprint("reason ", d.ID), d.StoredReason)
+	}
 }
 
 func TestApplyPlanAndDequeueOnly(t *testing.T) {

@@ -156,14 +156,20 @@ func BenchmarkQueueList10k(b *testing.B) {
 
 // BenchmarkSubmitBehindBigQueue: submits while 60 000 warm-ups wait in the
 // queue (and 100 000 datasets are warm), from 4 clients for 30 s, one at a
-// time each. The cache manager's rounds rank the whole queue and write the
-// priorities back; every submission waits for the store's writer while
-// they do, so the longest request shows how long that holds it. sbatch
-// waits timeout_ms (500 ms by default) for warmupd. Reports the client's
-// latency: median, 99th percentile and the longest.
+// time each, starting as warmupd restarts with a new size weight, so that
+// its first round moves every queued task's priority (as after an admin
+// changes a weight) and the rounds after it only what the age factor moves.
+// Each round ranks the whole queue and writes the priorities back; every
+// submission waits for the store's writer while it does, so the longest
+// request shows how long that holds it. sbatch waits timeout_ms (500 ms by
+// default) for warmupd. Reports the client's latency: median, 99th
+// percentile and the longest.
 func BenchmarkSubmitBehindBigQueue(b *testing.B) {
 	v, d := seededDaemon(b, 100_000, 60_000)
 	dirs := mkdirs(b, filepath.Join(v.Mount, "new"), 2000)
+	d.Stop()
+	d.Args = append(d.Args, "--priority-weight-size", "1100") // 1000 by default: every task moves by 100
+	d.Start()
 	const clients, span = 4, 30 * time.Second
 	lats := make([][]time.Duration, clients)
 	var wg sync.WaitGroup
