@@ -75,7 +75,7 @@ func TestChangesWritesOnlyWhatMoved(t *testing.T) {
 // over the rounds: tasks queued at the same instant are not all written in
 // one round (which held the store's writer for the whole queue).
 func TestChangesKeepsStoredPrioritiesCloseAndSpreadsTheWrites(t *testing.T) {
-	const n = 1000
+	const n = 20 * staggerBlock
 	ds := make([]Dataset, n)
 	for i := range ds {
 		ds[i] = queuedAt(int64(i+1), t0) // the worst case: all move in step
