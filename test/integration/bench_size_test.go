@@ -95,7 +95,7 @@ func BenchmarkRefresh1M(b *testing.B) {
 	b.ReportMetric(float64(c.Sample), "sample-files")
 	b.ReportMetric(100*c.Bound, "bound-%")
 	b.ReportMetric(walk.Seconds(), "manifest-walk-s")
-	b.ReportMetric(float64(median(table).Microseconds())/1000, "datasets-ms")
+	b.ReportMetric(ms(median(table)), "datasets-ms")
 	b.ReportMetric(0, "ns/op")
 	b.Logf("%d files: written in %v, warmed in %v; full --check %v, sampled %v (%d files, ratio %.4f ±%.2g%%), manifest walk %v; swarmup datasets %v",
 		n, wrote.Round(time.Millisecond), warmed.Round(time.Millisecond), fullMed.Round(time.Millisecond), sampledMed.Round(time.Millisecond),

@@ -119,7 +119,6 @@ func BenchmarkSubmitTCP(b *testing.B) {
 	b.ReportMetric(med(cred, func(x sample) float64 { return x.writer }), "cred-writer-busy")
 	// A stall of every submission (behind the store's writer) shows in the
 	// longest request of a round, not in its median.
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	b.ReportMetric(med(cred, func(x sample) float64 { return ms(x.p99) }), "cred-p99-ms")
 	b.ReportMetric(med(cred, func(x sample) float64 { return ms(x.max) }), "cred-max-ms")
 	b.ReportMetric(med(unix, func(x sample) float64 { return ms(x.max) }), "unix-max-ms")

@@ -196,8 +196,8 @@ func BenchmarkJobStartVerifiedWarm(b *testing.B) {
 		require.True(b, js.Warm, "verified warm data is answered warm at once")
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
+	b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
 	b.ReportMetric(0, "ns/op")
 }
 
@@ -244,7 +244,6 @@ func BenchmarkJobStartPreVerifiedWarm(b *testing.B) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
 	b.ReportMetric(ms(lat[len(lat)*9/10]), "p90-ms")
 	b.ReportMetric(ms(lat[len(lat)-1]), "max-ms")
