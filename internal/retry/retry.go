@@ -6,6 +6,8 @@ package retry
 import (
 	"fmt"
 	"time"
+
+	"github.com/accel-data/accel-data/pkg/api"
 )
 
 // Defaults of a zero Policy.
@@ -61,7 +63,7 @@ func (p Policy) Decide(attempts int, now time.Time) (retry bool, at time.Time) {
 func (p Policy) Reason(attempts int, retry bool) string {
 	p = p.withDefaults()
 	if retry {
-		return fmt.Sprintf("retry %d of %d", attempts+1, p.Attempts)
+		return fmt.Sprintf(api.RetryReasonPrefix+"%d of %d", attempts+1, p.Attempts)
 	}
 	return fmt.Sprintf("gave up after %d attempts", attempts)
 }

@@ -33,6 +33,13 @@ const (
 // warm or queues it to be warmed again.
 const TaskVerifying TaskState = "verifying"
 
+// RetryReasonPrefix begins the reason of a task queued again to retry
+// ("retry 2 of 3", internal/retry): the store keeps that reason until the
+// task runs again, and a planner round's wait reasons do not replace it
+// (pkg/queue ApplyPlan, pkg/planner Changes; compared ignoring case, as
+// SQL's LIKE does).
+const RetryReasonPrefix = "retry "
+
 // TaskStates is the one list of the states a task can be stored in, in
 // their order of life (TaskVerifying is only reported). Everything that
 // lists states derives from it: Valid and Terminal, swarmup's --state, the

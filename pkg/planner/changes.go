@@ -3,6 +3,8 @@ package planner
 import (
 	"math"
 	"strings"
+
+	"github.com/accel-data/accel-data/pkg/api"
 )
 
 // PriorityStep is how far a queued task's priority may drift from the one
@@ -82,8 +84,8 @@ func stagger(id int64) float64 {
 const staggerBlock = 256
 
 // sameReason tells whether the store holds reason already. A retry's
-// reason ("retry 2 of 3 ...") stays until the task runs again
+// reason (api.RetryReasonPrefix) stays until the task runs again
 // (queue.ApplyPlan keeps it), so the planner's own counts as held.
 func sameReason(stored, reason string) bool {
-	return stored == reason || strings.HasPrefix(strings.ToLower(stored), "retry ")
+	return stored == reason || strings.HasPrefix(strings.ToLower(stored), api.RetryReasonPrefix)
 }

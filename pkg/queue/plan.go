@@ -109,7 +109,7 @@ const planChunk = 1000
 // ApplyPlan stores a planner round: the priority of each task in prio, and
 // for each queued task in waits the reason it does not start (shown by
 // swarmup). Queued tasks in prio but not in waits get their wait reason
-// cleared; a retry's reason ("retry ...") stays. Unknown ids are ignored.
+// cleared; a retry's reason (api.RetryReasonPrefix) stays. Unknown ids are ignored.
 // The round is written in id order, planChunk tasks per transaction, one
 // statement each: a round is not atomic, and needs not be (each task's
 // priority and reason stand alone; the next round rewrites what moved).
@@ -130,9 +130,9 @@ func (s *Store) ApplyPlan(ctx context.Context, prio map[int64]float64, waits map
 		}
 		err = s.inTx(ctx, func(tx *wtx) error {
 			_, err := tx.ExecContext(ctx, `UPDATE tasks SET priority = coalesce(p.prio, tasks.priority),
-					reason = CASE WHEN tasks.state = ?2 AND tasks.reason NOT LIKE 'retry %' THEN p.reason ELSE tasks.reason END
+					reason = CASE WHEN tasks.state = ?2 AND tasks.reason NOT LIKE ?3 THEN p.reason ELSE tasks.reason END
 				FROM (SELECT value ->> 0 AS id, value ->> 1 AS prio, value ->> 2 AS reason FROM json_each(?1)) AS p
-				WHERE tasks.id = p.id`, string(arg), string(api.TaskQueued))
+				WHERE tasks.id = p.id`, string(arg), string(api.TaskQueued), api.RetryReasonPrefix+"%")
 			return err
 		})
 		if err != nil {
