@@ -94,7 +94,7 @@ func (s *Scheduler) warmOnSlurm(ctx context.Context, t *queue.Task, p *shard.Pla
 	if err == nil {
 		err = s.store.AddShardArray(ctx, *a, s.now())
 		if err == nil {
-			if a.JobID, err = sj.Submit(ctx, job, a.Spool, all); err != nil {
+			if a.JobID, err = sj.Submit(ctx, job, a.Spool, all, shardjob.Try{}); err != nil {
 				s.endArray(a.Run, log)
 			}
 		}
@@ -185,14 +185,19 @@ func (s *Scheduler) followArray(ctx context.Context, t *queue.Task, p *shard.Pla
 		return nil
 	}
 	// again submits shard i once more, or warms it here when the retry
-	// policy says no more.
+	// policy says no more. The try is recorded before sbatch runs, without
+	// a job id: a warmupd that dies before saving the id sbatch printed
+	// finds that submission by its comment when it comes back
+	// (adoptUnrecorded), instead of submitting the shard a third time.
 	again := func(i int, why string) error {
 		s.update(run, func(st *api.ShardArray) { st.Retried++ })
 		if retry, _ := s.cfg.Retry.Decide(sh[i].Attempts, s.now()); retry {
-			id, err := sj.Submit(ctx, job, a.Spool, []int{i})
+			sh[i].Attempts++
+			sh[i].State, sh[i].JobID, sh[i].Node, missing[i], pendingSince[i] = api.ShardPending, "", "", 0, time.Time{}
+			s.saveShards(a.Run, sh[i:i+1], log)
+			id, err := sj.Submit(ctx, job, a.Spool, []int{i}, shardjob.Try{Shard: i, N: sh[i].Attempts})
 			if err == nil {
-				sh[i].Attempts++
-				sh[i].State, sh[i].JobID, sh[i].Node, missing[i], pendingSince[i] = api.ShardPending, id, "", 0, time.Time{}
+				sh[i].JobID = id
 				s.saveShards(a.Run, sh[i:i+1], log)
 				log.Warn().Int("shard", i).Str("why", why).Str("job", id).Int("try", sh[i].Attempts).Msg("shard submitted again")
 				return nil

@@ -64,34 +64,54 @@ func (s *Scheduler) resumeArray(ctx context.Context, t *queue.Task, log zerolog.
 	return true, s.followArray(ctx, t, p, a, log)
 }
 
-// adoptUnrecorded finds, by its comment, the array of a that a previous
-// warmupd submitted but died before recording (between sbatch and saving
-// the job id it printed), and records its id for the shards that have none:
-// they are followed, not submitted a second time. When squeue lists none,
-// those shards count as lost and are submitted again as usual.
+// adoptUnrecorded finds, by their comments, the submissions of a that a
+// previous warmupd made but died before recording (between sbatch and
+// saving the job id it printed): the run's array, for the shards that
+// were never submitted on their own, and each retried shard's own array
+// (its try). It records their ids: those shards are followed, not
+// submitted once more. A shard whose submission squeue does not list (it
+// never reached Slurm, or has ended) counts as lost and is submitted again
+// as usual.
 func (s *Scheduler) adoptUnrecorded(ctx context.Context, t *queue.Task, a *queue.ShardArray, log zerolog.Logger) {
-	var unrecorded []int
+	byTry := map[shardjob.Try][]int{}
+	var tries []shardjob.Try
 	for i, sh := range a.Shards {
-		if sh.JobID == "" && sh.State == api.ShardPending {
-			unrecorded = append(unrecorded, i)
+		if sh.JobID != "" || sh.State != api.ShardPending {
+			continue
 		}
+		try := shardjob.Try{}
+		if sh.Attempts > 1 {
+			try = shardjob.Try{Shard: i, N: sh.Attempts}
+		}
+		if _, ok := byTry[try]; !ok {
+			tries = append(tries, try)
+		}
+		byTry[try] = append(byTry[try], i)
 	}
-	if len(unrecorded) == 0 {
-		return
+	adopted := false
+	for _, try := range tries {
+		shards := byTry[try]
+		log := log.With().Int("shards", len(shards)).Int("try", max(1, try.N)).Logger()
+		if try.N > 1 {
+			log = log.With().Int("shard", try.Shard).Logger()
+		}
+		id, err := s.cfg.Slurm.Find(ctx, shardjob.Job{TaskID: t.ID, Run: a.Run}, try)
+		if err != nil || id == "" {
+			log.Warn().Err(err).Msg("warmupd stopped before it recorded the job array of these shards, and squeue lists none by its comment: they are submitted again")
+			continue
+		}
+		if a.JobID == "" && try == (shardjob.Try{}) {
+			a.JobID = id
+		}
+		for _, i := range shards {
+			a.Shards[i].JobID = id
+		}
+		adopted = true
+		log.Info().Str("job", id).Msg("found the job array warmupd submitted but did not record before it stopped (by its comment): following it")
 	}
-	id, err := s.cfg.Slurm.Find(ctx, shardjob.Job{TaskID: t.ID, Run: a.Run})
-	if err != nil || id == "" {
-		log.Warn().Err(err).Int("shards", len(unrecorded)).Msg("warmupd stopped before it recorded the job array of these shards, and squeue lists none by its comment: they are submitted again")
-		return
+	if adopted {
+		s.saveShards(a.Run, a.Shards, log)
 	}
-	if a.JobID == "" {
-		a.JobID = id
-	}
-	for _, i := range unrecorded {
-		a.Shards[i].JobID = id
-	}
-	s.saveShards(a.Run, a.Shards, log)
-	log.Info().Str("job", id).Int("shards", len(unrecorded)).Msg("found the job array warmupd submitted but did not record before it stopped (by its comment): following it")
 }
 
 // saveShards writes shards' states through the store (done is final

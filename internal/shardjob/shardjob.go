@@ -101,9 +101,14 @@ func (c *Config) Prepare(job Job, shards []shard.Shard) (dir string, err error) 
 	return dir, nil
 }
 
+// Try names one submission of a run: the zero Try is the run's array of
+// every shard; a shard submitted again (its array task failed or was lost)
+// is Try{Shard: i, N: its try, from 2}, an array of that one shard.
+type Try struct{ Shard, N int }
+
 // Args is the sbatch argv (without the binary) that runs the shards
-// indexes of the run in dir as one array.
-func (c *Config) Args(job Job, dir string, indexes []int) []string {
+// indexes of the run in dir as one array, submission try of the run.
+func (c *Config) Args(job Job, dir string, indexes []int, try Try) []string {
 	idx := make([]string, len(indexes))
 	for i, x := range indexes {
 		idx[i] = strconv.Itoa(x)
@@ -113,7 +118,7 @@ func (c *Config) Args(job Job, dir string, indexes []int) []string {
 		nice = 10000
 	}
 	args := []string{"--parsable", "--array=" + strings.Join(idx, ",") + "%" + strconv.Itoa(max(1, c.MaxNodes)),
-		"--nice=" + strconv.Itoa(nice), "--job-name=" + JobName(job.TaskID), "--comment=" + Comment(job.Run),
+		"--nice=" + strconv.Itoa(nice), "--job-name=" + JobName(job.TaskID), "--comment=" + Comment(job.Run, try),
 		"--nodes=1", "--ntasks=1", "--chdir=/", "--output=" + filepath.Join(dir, "slurm-%A_%a.out")}
 	if c.Partition != "" {
 		args = append(args, "--partition="+c.Partition)
@@ -130,17 +135,23 @@ func (c *Config) Args(job Job, dir string, indexes []int) []string {
 // JobName is the Slurm job name of task's arrays (what squeue shows).
 func JobName(task int64) string { return "accel-warm-" + strconv.FormatInt(task, 10) }
 
-// Comment is the Slurm comment of run's arrays: it names the run, so that
-// a warmupd that died between sbatch and saving the job id it printed finds
-// the array again (Find).
-func Comment(run string) string { return "accel-data run " + run }
+// Comment is the Slurm comment of submission try of run: it names the run
+// (and a shard submitted again, with its try), so that a warmupd that died
+// between sbatch and saving the job id it printed finds that submission
+// again (Find), and no other.
+func Comment(run string, try Try) string {
+	if try == (Try{}) {
+		return "accel-data run " + run
+	}
+	return fmt.Sprintf("accel-data run %s shard %d try %d", run, try.Shard, try.N)
+}
 
 // Find returns the id of the job array that squeue lists for job's task
-// with job's run in its comment ("" when there is none): the array a
-// previous warmupd submitted but did not live to record. Only jobs of the
-// user the arrays are submitted as count (anyone may name a job and set its
-// comment).
-func (c *Config) Find(ctx context.Context, job Job) (string, error) {
+// with submission try of job's run in its comment ("" when there is none):
+// one a previous warmupd submitted but did not live to record. Only jobs of
+// the user the arrays are submitted as count (anyone may name a job and set
+// its comment).
+func (c *Config) Find(ctx context.Context, job Job, try Try) (string, error) {
 	owner := c.User
 	if owner == "" {
 		owner = strconv.Itoa(os.Getuid()) // sbatch without --uid: warmupd's user
@@ -151,16 +162,16 @@ func (c *Config) Find(ctx context.Context, job Job) (string, error) {
 	}
 	for _, l := range strings.Split(text, "\n") {
 		id, comment, ok := strings.Cut(strings.TrimSpace(l), "|")
-		if ok && comment == Comment(job.Run) {
+		if ok && comment == Comment(job.Run, try) {
 			return id, nil
 		}
 	}
 	return "", nil
 }
 
-// Submit submits the shards indexes of the run in dir.
-func (c *Config) Submit(ctx context.Context, job Job, dir string, indexes []int) (string, error) {
-	out, err := c.run(ctx, c.tool("sbatch"), c.Args(job, dir, indexes)...)
+// Submit submits the shards indexes of the run in dir, as its submission try.
+func (c *Config) Submit(ctx context.Context, job Job, dir string, indexes []int, try Try) (string, error) {
+	out, err := c.run(ctx, c.tool("sbatch"), c.Args(job, dir, indexes, try)...)
 	if err != nil {
 		return "", err
 	}

@@ -42,9 +42,16 @@ func TestPrepareAndArgs(t *testing.T) {
 	require.Equal(t, 2, got.Shards)
 	require.Equal(t, "/usr/bin/juicefs", got.JuiceFS)
 
-	args := c.Args(job, dir, []int{0, 1})
+	args := c.Args(job, dir, []int{0, 1}, Try{})
 	require.Equal(t, []string{"--parsable", "--array=0,1%3", "--nice=10000", "--job-name=accel-warm-7", "--comment=accel-data run task7-a1", "--nodes=1", "--ntasks=1",
 		"--chdir=/", "--output=" + filepath.Join(dir, "slurm-%A_%a.out"), "--partition=warm", "--qos=scavenger", "--uid=accel",
 		filepath.Join(dir, "run"), dir}, args)
 	require.NotContains(t, args, "--exclusive")
+	// Shard 1 submitted again: an array of that shard, with a comment of
+	// its own (Find looks up that try, not the run's first array).
+	args = c.Args(job, dir, []int{1}, Try{Shard: 1, N: 2})
+	require.Contains(t, args, "--array=1%3")
+	require.Contains(t, args, "--comment=accel-data run task7-a1 shard 1 try 2")
+	require.NotEqual(t, Comment(job.Run, Try{}), Comment(job.Run, Try{Shard: 1, N: 2}))
+	require.NotEqual(t, Comment(job.Run, Try{Shard: 1, N: 2}), Comment(job.Run, Try{Shard: 1, N: 3}))
 }

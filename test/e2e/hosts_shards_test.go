@@ -146,3 +146,61 @@ func TestHostsShardsUnrecordedArrayFound(t *testing.T) {
 	require.Equal(t, 1, w.d.CountLogs("found the job array warmupd submitted but did not record", `"job":"`+job+`"`))
 	require.Zero(t, w.d.CountLogs("shard submitted again")+w.d.CountLogs("shard warmed on this node instead"), "no shard warmed twice")
 }
+
+// warmupd dies between `sbatch` of a retried shard and saving the job id
+// sbatch printed (made here by killing it as soon as it has submitted the
+// shard again, and erasing that id): the restarted warmupd finds the
+// retry's own array by its comment (the run, the shard and its try) and
+// follows it, instead of submitting the shard a third time; the dataset
+// ends warm, verified.
+func TestHostsShardsUnrecordedRetryFound(t *testing.T) {
+	hc := useHosts(t)
+	spool := filepath.Join(hc.dir, "spool")
+	w := setup(t, true, "8", "--warmup-partition", "warm", "--warmup-max-nodes", "3", "--warmup-min-bytes", "1MiB",
+		"--warmup-spool", spool, "--warmup-runner", cl.prolog, "--check-interval", "300ms", "--lease", "3s")
+	ds := w.vol.WriteFiles(t, "unrecorded-retry", 30, 4*mib) // three shards of 40 MiB, ~5 s each at 8 MiB/s
+	_, err := w.d.Client.Submit(context.Background(), api.SubmitRequest{Paths: []string{ds}})
+	require.NoError(t, err)
+	job := waitArrayRunning(t, 3)
+
+	// A preemption of array task 1; warmupd submits the shard again.
+	_, stderr, err := run(t, nil, "scancel", job+"_1")
+	require.NoError(t, err, "%s", stderr)
+	var line string
+	for deadline := time.Now().Add(time.Minute); line == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, l := range strings.Split(w.d.Logs(), "\n") {
+			if strings.Contains(l, "shard submitted again") && strings.Contains(l, `"shard":1,`) {
+				line = l
+			}
+		}
+	}
+	require.NotEmpty(t, line, "warmupd did not submit the cancelled shard again:\n%s", w.d.Logs())
+	w.d.Kill()
+	var logged struct {
+		Job string `json:"job"`
+		Try int    `json:"try"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(line), &logged), "%s", line)
+	require.NotEqual(t, job, logged.Job, "a new job of its own")
+	require.Equal(t, 2, logged.Try)
+
+	// The crash came before the id was saved: the store has the try, no job.
+	db, err := sql.Open("sqlite3", w.d.Database)
+	require.NoError(t, err)
+	_, err = db.Exec(`UPDATE array_shards SET job_id = '', node = '', state = ? WHERE idx = 1 AND state != ?`,
+		string(api.ShardPending), string(api.ShardDone))
+	require.NoError(t, err)
+	var attempts int
+	require.NoError(t, db.QueryRow(`SELECT attempts FROM array_shards WHERE idx = 1`).Scan(&attempts))
+	require.NoError(t, db.Close())
+	require.Equal(t, 2, attempts, "the try is recorded")
+	w.d.Start()
+
+	w.waitWarm(t, ds, 2*time.Minute)
+	e := w.tasksFor(t, ds)[0]
+	require.Equal(t, jfs.MaxRoundedRatio, e.CachedRatio, "verified by --check on svc")
+	require.Equal(t, 1, w.d.CountLogs("found the job array warmupd submitted but did not record", `"job":"`+logged.Job+`"`, `"shard":1,`, `"try":2`),
+		"the retry found by its comment:\n%s", w.d.Logs())
+	require.Equal(t, 1, w.d.CountLogs("shard submitted again"), "shard 1 submitted again once, before the crash")
+	require.Zero(t, w.d.CountLogs("shard warmed on this node instead"), "no shard warmed on svc")
+}
