@@ -1,9 +1,11 @@
 package scheduler
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -88,7 +90,10 @@ func (s *Scheduler) adoptUnrecorded(ctx context.Context, t *queue.Task, a *queue
 		}
 		byTry[try] = append(byTry[try], i)
 	}
-	adopted := false
+	// The run's first array first: the store takes the first id it is
+	// given as the array's.
+	slices.SortStableFunc(tries, func(x, y shardjob.Try) int { return cmp.Compare(x.N, y.N) })
+	var adopted []queue.ArrayShard
 	for _, try := range tries {
 		shards := byTry[try]
 		log := log.With().Int("shards", len(shards)).Int("try", max(1, try.N)).Logger()
@@ -105,12 +110,14 @@ func (s *Scheduler) adoptUnrecorded(ctx context.Context, t *queue.Task, a *queue
 		}
 		for _, i := range shards {
 			a.Shards[i].JobID = id
+			adopted = append(adopted, a.Shards[i])
 		}
-		adopted = true
 		log.Info().Str("job", id).Msg("found the job array warmupd submitted but did not record before it stopped (by its comment): following it")
 	}
-	if adopted {
-		s.saveShards(a.Run, a.Shards, log)
+	// Only the shards adopted: a report that came in while squeue ran is
+	// not written over with what was read before it.
+	if len(adopted) > 0 {
+		s.saveShards(a.Run, adopted, log)
 	}
 }
 

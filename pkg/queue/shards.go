@@ -38,7 +38,7 @@ type ArrayShard struct {
 	Bytes    int64
 	State    api.ShardState
 	JobID    string // the Slurm job (array) it runs in now
-	Attempts int    // submissions so far
+	Attempts int    // submissions so far, counting one recorded before its sbatch (which may have failed)
 	Node     string
 	Error    string
 }
