@@ -88,20 +88,30 @@ func waitArrayRunning(t *testing.T, nodes int) string {
 	return job
 }
 
+// arrayOnThreeHosts starts warmupd on svc with job arrays on (3 s lease,
+// a warm-up taken up again soon after a crash), submits a 120 MiB dataset
+// named name (three shards of 40 MiB, ~5 s each at 8 MiB/s) and waits for
+// its array to run on c1–c3; it returns the world, the dataset and the
+// array's job id.
+func arrayOnThreeHosts(t *testing.T, name string) (*world, string, string) {
+	t.Helper()
+	hc := useHosts(t)
+	spool := filepath.Join(hc.dir, "spool")
+	w := setup(t, true, "8", "--warmup-partition", "warm", "--warmup-max-nodes", "3", "--warmup-min-bytes", "1MiB",
+		"--warmup-spool", spool, "--warmup-runner", cl.prolog, "--check-interval", "300ms", "--lease", "3s")
+	ds := w.vol.WriteFiles(t, name, 30, 4*mib)
+	_, err := w.d.Client.Submit(context.Background(), api.SubmitRequest{Paths: []string{ds}})
+	require.NoError(t, err)
+	return w, ds, waitArrayRunning(t, 3)
+}
+
 // warmupd crashes while a warm-up's shards run as a job array and comes
 // back: it follows the array it had submitted (kept in its store) instead
 // of walking and warming the dataset again; the shards' reports sent while
 // it was down or after it came back are taken; no shard is submitted or
 // warmed a second time; the dataset ends warm, verified.
 func TestHostsShardsFollowedAcrossRestart(t *testing.T) {
-	hc := useHosts(t)
-	spool := filepath.Join(hc.dir, "spool")
-	w := setup(t, true, "8", "--warmup-partition", "warm", "--warmup-max-nodes", "3", "--warmup-min-bytes", "1MiB",
-		"--warmup-spool", spool, "--warmup-runner", cl.prolog, "--check-interval", "300ms", "--lease", "3s")
-	ds := w.vol.WriteFiles(t, "restart", 30, 4*mib) // three shards of 40 MiB, ~5 s each at 8 MiB/s
-	_, err := w.d.Client.Submit(context.Background(), api.SubmitRequest{Paths: []string{ds}})
-	require.NoError(t, err)
-	job := waitArrayRunning(t, 3)
+	w, ds, job := arrayOnThreeHosts(t, "restart")
 
 	w.d.Kill() // a crash: the task is taken up again once its 3 s lease expires
 	time.Sleep(time.Second)
@@ -121,14 +131,7 @@ func TestHostsShardsFollowedAcrossRestart(t *testing.T) {
 // finds the array by its comment (the run it names) and follows it; it
 // submits no shard a second time, and the dataset ends warm, verified.
 func TestHostsShardsUnrecordedArrayFound(t *testing.T) {
-	hc := useHosts(t)
-	spool := filepath.Join(hc.dir, "spool")
-	w := setup(t, true, "8", "--warmup-partition", "warm", "--warmup-max-nodes", "3", "--warmup-min-bytes", "1MiB",
-		"--warmup-spool", spool, "--warmup-runner", cl.prolog, "--check-interval", "300ms", "--lease", "3s")
-	ds := w.vol.WriteFiles(t, "unrecorded", 30, 4*mib)
-	_, err := w.d.Client.Submit(context.Background(), api.SubmitRequest{Paths: []string{ds}})
-	require.NoError(t, err)
-	job := waitArrayRunning(t, 3)
+	w, ds, job := arrayOnThreeHosts(t, "unrecorded")
 
 	w.d.Kill()
 	db, err := sql.Open("sqlite3", w.d.Database)
@@ -154,14 +157,7 @@ func TestHostsShardsUnrecordedArrayFound(t *testing.T) {
 // follows it, instead of submitting the shard a third time; the dataset
 // ends warm, verified.
 func TestHostsShardsUnrecordedRetryFound(t *testing.T) {
-	hc := useHosts(t)
-	spool := filepath.Join(hc.dir, "spool")
-	w := setup(t, true, "8", "--warmup-partition", "warm", "--warmup-max-nodes", "3", "--warmup-min-bytes", "1MiB",
-		"--warmup-spool", spool, "--warmup-runner", cl.prolog, "--check-interval", "300ms", "--lease", "3s")
-	ds := w.vol.WriteFiles(t, "unrecorded-retry", 30, 4*mib) // three shards of 40 MiB, ~5 s each at 8 MiB/s
-	_, err := w.d.Client.Submit(context.Background(), api.SubmitRequest{Paths: []string{ds}})
-	require.NoError(t, err)
-	job := waitArrayRunning(t, 3)
+	w, ds, job := arrayOnThreeHosts(t, "unrecorded-retry")
 
 	// A preemption of array task 1; warmupd submits the shard again.
 	_, stderr, err := run(t, nil, "scancel", job+"_1")
