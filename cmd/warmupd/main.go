@@ -197,6 +197,9 @@ func run(args []string) int {
 	}
 	base := zerolog.New(os.Stderr).Level(lvl).With().Timestamp().Logger()
 	log := component(base, "warmupd")
+	if err := keepMallocHeap(); err != nil {
+		log.Debug().Err(err).Msg("malloc")
+	}
 	d, err := build(o, base)
 	if err != nil {
 		log.Error().Err(err).Msg("warmupd stopped")

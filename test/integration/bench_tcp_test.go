@@ -26,7 +26,9 @@ import (
 // directories (after a round that is not measured); the figures are the
 // medians, the ratios the medians of each round's ratio. Every TCP answer's
 // proof is checked. It also reports the CPU time per request of warmupd,
-// munged and the clients (this process), to show where the cost goes.
+// munged and the clients (this process), to show where the cost goes, and
+// warmupd's page faults per credential request (its C heap kept, see
+// cmd/warmupd malloc.go).
 // Target: >= 2000 requests/s over TCP.
 func BenchmarkSubmitTCP(b *testing.B) {
 	m := testutil.StartMunged(b)
@@ -52,6 +54,7 @@ func BenchmarkSubmitTCP(b *testing.B) {
 	type sample struct {
 		load
 		warmupd, munged, client, mount, writer float64
+		faults                                 float64 // warmupd's minor page faults per request
 	}
 	mount := mountPid(v.Mount) // the JuiceFS client (or stand-in) that serves warmupd's path checks
 	writerBusy := func() float64 {
@@ -59,11 +62,12 @@ func BenchmarkSubmitTCP(b *testing.B) {
 	}
 	measure := func(client func() *api.Client) sample {
 		ds := dirs()
-		w0, m0, c0, f0, b0 := procCPU(d.Pid()), procCPU(m.Pid()), selfCPU(), procCPU(mount), writerBusy()
+		w0, m0, c0, f0, b0, pf0 := procCPU(d.Pid()), procCPU(m.Pid()), selfCPU(), procCPU(mount), writerBusy(), procFaults(d.Pid())
 		l := submitLoad(b, client, ds)
 		per := func(a, b time.Duration) float64 { return float64((b - a).Microseconds()) / 4000 }
 		busy := (writerBusy() - b0) / (4000 / l.rate)
-		return sample{l, per(w0, procCPU(d.Pid())), per(m0, procCPU(m.Pid())), per(c0, selfCPU()), per(f0, procCPU(mount)), busy}
+		faults := float64(procFaults(d.Pid())-pf0) / 4000
+		return sample{l, per(w0, procCPU(d.Pid())), per(m0, procCPU(m.Pid())), per(c0, selfCPU()), per(f0, procCPU(mount)), busy, faults}
 	}
 	credClient := func() *api.Client { return &api.Client{Server: addr, MungeSocket: m.Socket} }
 	if only != "" {
@@ -78,8 +82,8 @@ func BenchmarkSubmitTCP(b *testing.B) {
 		require.True(b, ok, "ACCEL_BENCH_ONLY=%s: want cred, sess or unix", only)
 		for i := range rounds {
 			x := measure(way)
-			b.Logf("round %d: %s %.0f req/s, latency p50 %s p99 %s max %s, warmupd %.0f µs/req, munged %.0f µs/req, client %.0f µs/req, mount %.0f µs/req, writer busy %.0f %%",
-				i, only, x.rate, x.p50.Round(time.Millisecond/10), x.p99.Round(time.Millisecond/10), x.max.Round(time.Millisecond/10), x.warmupd, x.munged, x.client, x.mount, 100*x.writer)
+			b.Logf("round %d: %s %.0f req/s, latency p50 %s p99 %s max %s, warmupd %.0f µs/req, munged %.0f µs/req, client %.0f µs/req, mount %.0f µs/req, writer busy %.0f %%, warmupd %.1f page faults/req",
+				i, only, x.rate, x.p50.Round(time.Millisecond/10), x.p99.Round(time.Millisecond/10), x.max.Round(time.Millisecond/10), x.warmupd, x.munged, x.client, x.mount, 100*x.writer, x.faults)
 		}
 		return
 	}
@@ -116,6 +120,7 @@ func BenchmarkSubmitTCP(b *testing.B) {
 	b.ReportMetric(med(unix, warmupd), "unix-warmupd-cpu-us/req")
 	b.ReportMetric(med(unix, client), "unix-client-cpu-us/req")
 	b.ReportMetric(med(cred, func(x sample) float64 { return x.mount }), "cred-mount-cpu-us/req")
+	b.ReportMetric(med(cred, func(x sample) float64 { return x.faults }), "cred-warmupd-faults/req")
 	b.ReportMetric(med(cred, func(x sample) float64 { return x.writer }), "cred-writer-busy")
 	// A stall of every submission (behind the store's writer) shows in the
 	// longest request of a round, not in its median.
@@ -146,15 +151,34 @@ func medianF(xs []float64) float64 {
 
 // procCPU is the user+system CPU time of process pid (clock ticks of 10 ms).
 func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
+	f := procStat(pid)
+	if f == nil {
 		return 0
 	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
 	ut, _ := strconv.Atoi(f[11])
 	st, _ := strconv.Atoi(f[12])
 	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// procFaults is the minor page faults of process pid so far.
+func procFaults(pid int) int64 {
+	f := procStat(pid)
+	if f == nil {
+		return 0
+	}
+	n, _ := strconv.ParseInt(f[7], 10, 64)
+	return n
+}
+
+// procStat is /proc/PID/stat's fields from the state on (nil when the
+// process is gone).
+func procStat(pid int) []string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil
+	}
+	s := string(b)
+	return strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
 }
 
 // mountPid is the pid of the process serving the FUSE mount at mnt (the
