@@ -9,13 +9,14 @@ import "errors"
 
 // glibc's malloc, which SQLite allocates from, hands the free top of a heap
 // back to the kernel once 128 KiB of it are free, and maps each block over
-// a dynamic threshold afresh. A reader connection's page cache (16 MiB) is
-// emptied whenever the writer commits, and filled again by the next read:
-// under a stream of submits warmupd took 8 000–12 000 page faults per
-// second of its CPU, about 6 % of that CPU in the kernel's fault handling
+// a dynamic threshold afresh. A reader connection's page cache (up to
+// 16 MiB, which the planner's read of every dataset fills each round) is
+// emptied by its first read after any commit, and filled again: under a
+// stream of submits warmupd took 8 000–12 000 page faults per second of its
+// CPU, about 6 % of that CPU in the kernel's fault handling
 // (docs/performance-submit.md). Keeping freed memory in the process cuts
-// them to 1 000–1 500. What stays mapped is bounded by SQLite's peak use (its
-// caches: 16 MiB per connection).
+// them to 1 000–3 000. What stays mapped is bounded by SQLite's peak use
+// (its caches: 16 MiB per connection).
 const (
 	mallocTrimThreshold = 128 << 20 // free memory kept at the top of a heap
 	mallocMmapThreshold = 32 << 20  // blocks above it are mapped on their own (glibc's largest on 64-bit)
