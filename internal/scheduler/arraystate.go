@@ -51,11 +51,12 @@ func (s *Scheduler) resumeArray(ctx context.Context, t *queue.Task, log zerolog.
 	}
 	if err != nil || len(p.Shards) == 0 {
 		log.Warn().Err(err).Msg("cannot follow the job array warmupd submitted before it restarted; cancelling it and warming anew")
+		s.adoptUnrecorded(ctx, t.ID, a, log)
 		s.cancelJobs(a.Shards, log)
 		s.endArray(a.Run, log)
 		return false, nil
 	}
-	s.adoptUnrecorded(ctx, t, a, log)
+	s.adoptUnrecorded(ctx, t.ID, a, log)
 	done := 0
 	for _, sh := range a.Shards {
 		if sh.State == api.ShardDone {
@@ -66,15 +67,16 @@ func (s *Scheduler) resumeArray(ctx context.Context, t *queue.Task, log zerolog.
 	return true, s.followArray(ctx, t, p, a, log)
 }
 
-// adoptUnrecorded finds, by their comments, the submissions of a that a
-// previous warmupd made but died before recording (between sbatch and
-// saving the job id it printed): the run's array, for the shards that
-// were never submitted on their own, and each retried shard's own array
-// (its try). It records their ids: those shards are followed, not
-// submitted once more. A shard whose submission squeue does not list (it
-// never reached Slurm, or has ended) counts as lost and is submitted again
-// as usual.
-func (s *Scheduler) adoptUnrecorded(ctx context.Context, t *queue.Task, a *queue.ShardArray, log zerolog.Logger) {
+// adoptUnrecorded finds, by their comments, the submissions of a (task's
+// array) that a previous warmupd made but died before recording (between
+// sbatch and saving the job id it printed): the run's array, for the
+// shards that were never submitted on their own, and each retried shard's
+// own array (its try). It records their ids, so that those shards are
+// followed, not submitted once more, and cancelled with the rest when the
+// warm-up has ended. A shard whose submission squeue does not list (it
+// never reached Slurm, or has ended) keeps no id: a followed one counts as
+// lost and is submitted again as usual.
+func (s *Scheduler) adoptUnrecorded(ctx context.Context, task int64, a *queue.ShardArray, log zerolog.Logger) {
 	byTry := map[shardjob.Try][]int{}
 	var tries []shardjob.Try
 	for i, sh := range a.Shards {
@@ -100,9 +102,9 @@ func (s *Scheduler) adoptUnrecorded(ctx context.Context, t *queue.Task, a *queue
 		if try.N > 1 {
 			log = log.With().Int("shard", try.Shard).Logger()
 		}
-		id, err := s.cfg.Slurm.Find(ctx, shardjob.Job{TaskID: t.ID, Run: a.Run}, try)
+		id, err := s.slurm().Find(ctx, shardjob.Job{TaskID: task, Run: a.Run}, try)
 		if err != nil || id == "" {
-			log.Warn().Err(err).Msg("warmupd stopped before it recorded the job array of these shards, and squeue lists none by its comment: they are submitted again")
+			log.Warn().Err(err).Msg("warmupd stopped before it recorded the job array of these shards, and squeue lists none by its comment (never submitted, or ended)")
 			continue
 		}
 		if a.JobID == "" && try == (shardjob.Try{}) {
@@ -112,7 +114,7 @@ func (s *Scheduler) adoptUnrecorded(ctx context.Context, t *queue.Task, a *queue
 			a.Shards[i].JobID = id
 			adopted = append(adopted, a.Shards[i])
 		}
-		log.Info().Str("job", id).Msg("found the job array warmupd submitted but did not record before it stopped (by its comment): following it")
+		log.Info().Str("job", id).Msg("found the job array warmupd submitted but did not record before it stopped (by its comment)")
 	}
 	// Only the shards adopted: a report that came in while squeue ran is
 	// not written over with what was read before it.
@@ -157,7 +159,9 @@ func (s *Scheduler) cancelAbandoned(ctx context.Context) {
 			continue
 		}
 		log.Info().Msg("the warm-up of this job array ended while warmupd was down: cancelling the array")
-		s.cancelJobs(shards, log)
+		a.Shards = shards
+		s.adoptUnrecorded(ctx, a.TaskID, &a, log) // what was submitted but not recorded is cancelled too
+		s.cancelJobs(a.Shards, log)
 		s.endArray(a.Run, log)
 	}
 }

@@ -89,17 +89,17 @@ func waitArrayRunning(t *testing.T, nodes int) string {
 }
 
 // arrayOnThreeHosts starts warmupd on svc with job arrays on (3 s lease,
-// a warm-up taken up again soon after a crash), submits a 120 MiB dataset
-// named name (three shards of 40 MiB, ~5 s each at 8 MiB/s) and waits for
-// its array to run on c1–c3; it returns the world, the dataset and the
-// array's job id.
-func arrayOnThreeHosts(t *testing.T, name string) (*world, string, string) {
+// a warm-up taken up again soon after a crash), submits a dataset named
+// name of files 4 MiB files (30: three shards of 40 MiB, ~5 s each at
+// 8 MiB/s) and waits for its array to run on c1–c3; it returns the world,
+// the dataset and the array's job id.
+func arrayOnThreeHosts(t *testing.T, name string, files int) (*world, string, string) {
 	t.Helper()
 	hc := useHosts(t)
 	spool := filepath.Join(hc.dir, "spool")
 	w := setup(t, true, "8", "--warmup-partition", "warm", "--warmup-max-nodes", "3", "--warmup-min-bytes", "1MiB",
 		"--warmup-spool", spool, "--warmup-runner", cl.prolog, "--check-interval", "300ms", "--lease", "3s")
-	ds := w.vol.WriteFiles(t, name, 30, 4*mib)
+	ds := w.vol.WriteFiles(t, name, files, 4*mib)
 	_, err := w.d.Client.Submit(context.Background(), api.SubmitRequest{Paths: []string{ds}})
 	require.NoError(t, err)
 	return w, ds, waitArrayRunning(t, 3)
@@ -111,7 +111,7 @@ func arrayOnThreeHosts(t *testing.T, name string) (*world, string, string) {
 // it was down or after it came back are taken; no shard is submitted or
 // warmed a second time; the dataset ends warm, verified.
 func TestHostsShardsFollowedAcrossRestart(t *testing.T) {
-	w, ds, job := arrayOnThreeHosts(t, "restart")
+	w, ds, job := arrayOnThreeHosts(t, "restart", 30)
 
 	w.d.Kill() // a crash: the task is taken up again once its 3 s lease expires
 	time.Sleep(time.Second)
@@ -131,7 +131,7 @@ func TestHostsShardsFollowedAcrossRestart(t *testing.T) {
 // finds the array by its comment (the run it names) and follows it; it
 // submits no shard a second time, and the dataset ends warm, verified.
 func TestHostsShardsUnrecordedArrayFound(t *testing.T) {
-	w, ds, job := arrayOnThreeHosts(t, "unrecorded")
+	w, ds, job := arrayOnThreeHosts(t, "unrecorded", 30)
 
 	w.d.Kill()
 	db, err := sql.Open("sqlite3", w.d.Database)
@@ -157,7 +157,7 @@ func TestHostsShardsUnrecordedArrayFound(t *testing.T) {
 // follows it, instead of submitting the shard a third time; the dataset
 // ends warm, verified.
 func TestHostsShardsUnrecordedRetryFound(t *testing.T) {
-	w, ds, job := arrayOnThreeHosts(t, "unrecorded-retry")
+	w, ds, job := arrayOnThreeHosts(t, "unrecorded-retry", 30)
 
 	// A preemption of array task 1; warmupd submits the shard again.
 	_, stderr, err := run(t, nil, "scancel", job+"_1")
@@ -199,4 +199,40 @@ func TestHostsShardsUnrecordedRetryFound(t *testing.T) {
 		"the retry found by its comment:\n%s", w.d.Logs())
 	require.Equal(t, 1, w.d.CountLogs("shard submitted again"), "shard 1 submitted again once, before the crash")
 	require.Zero(t, w.d.CountLogs("shard warmed on this node instead"), "no shard warmed on svc")
+}
+
+// A warm-up ends (cancelled) while warmupd is down, and warmupd had died
+// before recording its job array's id (made here by killing it, erasing
+// the ids and marking the task cancelled in its database): the restarted
+// warmupd finds the array by its comment and cancels it, so no shard goes
+// on warming data nobody wants.
+func TestHostsShardsUnrecordedArrayCancelled(t *testing.T) {
+	// Shards of 200 MiB: 25 s each at 8 MiB/s, so the array is still there
+	// when warmupd comes back.
+	w, _, job := arrayOnThreeHosts(t, "unrecorded-cancelled", 150)
+	w.d.Kill()
+	db, err := sql.Open("sqlite3", w.d.Database)
+	require.NoError(t, err)
+	_, err = db.Exec(`UPDATE shard_arrays SET job_id = ''; UPDATE array_shards SET job_id = '', node = '', state = ? WHERE state != ?;
+		UPDATE tasks SET state = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id IN (SELECT task_id FROM shard_arrays)`,
+		string(api.ShardPending), string(api.ShardDone), string(api.TaskCancelled))
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	w.d.Start()
+
+	// Gone from squeue: it lists nothing for it, or no longer knows the id.
+	gone := func() (bool, string) {
+		out, stderr, err := run(t, nil, "squeue", "--noheader", "--array", "--jobs="+job, "--format=%i %T")
+		if err != nil {
+			return strings.Contains(stderr, "Invalid job id"), stderr
+		}
+		return strings.TrimSpace(out) == "", out
+	}
+	ok, last := gone()
+	for deadline := time.Now().Add(15 * time.Second); !ok && time.Now().Before(deadline); ok, last = gone() {
+		time.Sleep(200 * time.Millisecond)
+	}
+	require.True(t, ok, "the array still runs: squeue says\n%s\nwarmupd's log:\n%s", last, w.d.Logs())
+	require.Equal(t, 1, w.d.CountLogs("the warm-up of this job array ended while warmupd was down"))
+	require.Equal(t, 1, w.d.CountLogs("found the job array warmupd submitted but did not record", `"job":"`+job+`"`), "%s", w.d.Logs())
 }
