@@ -131,10 +131,8 @@ func cpuPercent(b *testing.B, pid int) float64 {
 
 // cpuTicks is utime+stime of pid in clock ticks (USER_HZ, 100 on Linux).
 func cpuTicks(b *testing.B, pid int) int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	require.NoError(b, err)
-	// Fields after the command (which may hold spaces) start after ") ".
-	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
+	f := procStat(pid)
+	require.NotNil(b, f, "/proc/%d/stat: process %d is gone", pid, pid)
 	ut, err1 := strconv.ParseInt(f[11], 10, 64)
 	sti, err2 := strconv.ParseInt(f[12], 10, 64)
 	require.NoError(b, err1)
