@@ -184,16 +184,7 @@ func medianOf(xs []float64) float64 {
 func BenchmarkHostsShards(b *testing.B) {
 	hc := useHosts(b)
 	const bw = 20
-	if hc.real {
-		for _, h := range []string{node(1), node(2), node(3)} {
-			hc.remount(b, h, bw)
-		}
-		b.Cleanup(func() {
-			for _, h := range []string{node(1), node(2), node(3)} {
-				hc.remount(b, h, testutil.DefaultBandwidth)
-			}
-		})
-	}
+	hc.computeBandwidth(b, bw)
 	const runs = 3
 	timeWarm := func(b *testing.B, w *world, name string) time.Duration {
 		ds := w.vol.WriteFiles(b, name, 300, 4*mib)

@@ -25,6 +25,7 @@ import (
 // dataset ends warm, verified by --check on svc.
 func TestHostsShardsAsJobArray(t *testing.T) {
 	hc := useHosts(t)
+	hc.computeBandwidth(t, 8)
 	spool := filepath.Join(hc.dir, "spool")
 	w := setup(t, true, "8", "--warmup-partition", "warm", "--warmup-max-nodes", "3", "--warmup-min-bytes", "1MiB",
 		"--warmup-spool", spool, "--warmup-runner", cl.prolog, "--check-interval", "300ms")
@@ -96,6 +97,7 @@ func waitArrayRunning(t *testing.T, nodes int) string {
 func arrayOnThreeHosts(t *testing.T, name string, files int) (*world, string, string) {
 	t.Helper()
 	hc := useHosts(t)
+	hc.computeBandwidth(t, 8)
 	spool := filepath.Join(hc.dir, "spool")
 	w := setup(t, true, "8", "--warmup-partition", "warm", "--warmup-max-nodes", "3", "--warmup-min-bytes", "1MiB",
 		"--warmup-spool", spool, "--warmup-runner", cl.prolog, "--check-interval", "300ms", "--lease", "3s")

@@ -179,6 +179,27 @@ func (h *hostCluster) svcBandwidth(t testing.TB, mibps float64) {
 	h.svcBW = mibps
 }
 
+// computeBandwidth gives warm-ups on the compute hosts mibps MiB/s for the
+// rest of the test, as a job array's shards need to be seen running. The
+// stand-in takes it from warmupd's environment, which the array's tasks
+// inherit (setup sets it); a real client has it as a mount option, so each
+// compute host's mount is mounted again with --download-limit, and again at
+// the default when the test ends.
+func (h *hostCluster) computeBandwidth(t testing.TB, mibps float64) {
+	t.Helper()
+	if !h.real {
+		return
+	}
+	for i := 1; i <= nodes; i++ {
+		h.remount(t, node(i), mibps)
+	}
+	t.Cleanup(func() {
+		for i := 1; i <= nodes; i++ {
+			h.remount(t, node(i), testutil.DefaultBandwidth)
+		}
+	})
+}
+
 // remount mounts host's real JuiceFS mount again at mibps MiB/s of warm-up
 // bandwidth (--download-limit) with the arguments hosts-up.sh used.
 func (h *hostCluster) remount(t testing.TB, host string, mibps float64) {
