@@ -39,3 +39,28 @@ func Processes(match func(argv []string) bool) []int {
 	}
 	return pids
 }
+
+// ProcStat is /proc/PID/stat's fields from the state on, numbered as in
+// proc(5) less 3 (the pid and the name, which may hold blanks, left out):
+// [0] the state, [1] the parent's pid, [2] the process group, [7] minor
+// faults, [11] and [12] user and system CPU ticks. nil when the process is
+// gone.
+func ProcStat(pid int) []string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 > len(s) {
+		return nil
+	}
+	return strings.Fields(s[i+2:])
+}
+
+// Running tells whether process pid exists and has not exited (a zombie
+// has).
+func Running(pid int) bool {
+	f := ProcStat(pid)
+	return len(f) > 0 && f[0] != "Z" && f[0] != "X"
+}

@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,6 +23,27 @@ import (
 // JuiceFSEnv names a real juicefs binary; when set, NewVolume formats and
 // FUSE-mounts a real local volume instead of using the stand-in.
 const JuiceFSEnv = "ACCEL_TEST_JUICEFS"
+
+// RealJuiceFS is the real juicefs binary JuiceFSEnv names, as an absolute
+// path (a bare name is looked up in PATH), or "" when the variable is empty:
+// the tests hand it to processes that run in other directories (array
+// tasks run from /, Docker resolves paths against its compose file). A name
+// that is no executable fails the test, saying so.
+func RealJuiceFS(t testing.TB) string {
+	t.Helper()
+	bin := os.Getenv(JuiceFSEnv)
+	if bin == "" {
+		return ""
+	}
+	p, err := exec.LookPath(bin)
+	if err == nil {
+		p, err = filepath.Abs(p)
+	}
+	if err != nil {
+		t.Fatalf("testutil: %s=%s: %v; name the real juicefs binary, or unset it to use the stand-in", JuiceFSEnv, bin, err)
+	}
+	return p
+}
 
 // StandInFUSEEnv=0 makes the stand-in's volumes plain directories (its
 // plain mode: reads go around it) unless a test asks WithFUSE; by default
@@ -100,7 +123,7 @@ func NewVolume(t testing.TB, opts ...VolumeOption) *Volume {
 		}
 		bw = f
 	}
-	if bin := os.Getenv(JuiceFSEnv); bin != "" {
+	if bin := RealJuiceFS(t); bin != "" {
 		return newRealVolume(t, bin, bw, o)
 	}
 	bin := Binary(t, "test/fakejuicefs")
@@ -123,8 +146,8 @@ func NewVolume(t testing.TB, opts ...VolumeOption) *Volume {
 	}
 	if o.fuse {
 		v.mountArgs = []string{"mount", "-d", v.backing}
-		v.run(t, append(v.mountArgs, v.Mount)...)
 		t.Cleanup(func() { v.umountAt(t, v.Mount) })
+		v.run(t, append(v.mountArgs, v.Mount)...)
 	}
 	t.Logf("testutil: using the JuiceFS stand-in (test/fakejuicefs) at %s because %s is not set; "+
 		"set %s=/path/to/juicefs (root, /dev/fuse) to run against a real client", v.Mount, JuiceFSEnv, JuiceFSEnv)
@@ -134,7 +157,11 @@ func NewVolume(t testing.TB, opts ...VolumeOption) *Volume {
 // DownloadLimitMbps is the `juicefs mount --download-limit` (Mbit/s, an
 // integer) that gives warm-ups mibps MiB/s: JuiceFS lets 85 % of the limit
 // through (pkg/chunk cached_store.go: "overheads coming from HTTP/TCP/IP").
-// 0 means no limit.
+// 0 means no limit. The limit is the mount's, shared by all its reads and
+// warm-ups (the stand-in's is per `juicefs warmup`), and its token bucket
+// starts full: a tenth of a second of the limit goes at once (since 1.3,
+// juicefs pull request 6102; a whole second before), so a test that needs a
+// warm-up to last T seconds sizes its data for a little more than T.
 func DownloadLimitMbps(mibps float64) int64 {
 	if mibps <= 0 {
 		return 0
@@ -165,8 +192,8 @@ func newRealVolume(t testing.TB, bin string, bw float64, o volumeOptions) *Volum
 	if mbps := DownloadLimitMbps(bw); mbps > 0 {
 		v.mountArgs = append(v.mountArgs, "--download-limit", strconv.FormatInt(mbps, 10))
 	}
-	v.run(t, v.mountArgs...)
-	t.Cleanup(func() { v.umount(t) })
+	t.Cleanup(func() { v.umount(t) }) // before mounting: a mount that came up although the command failed goes too
+	v.mount(t, v.mountArgs, filepath.Join(dir, "mount.log"))
 	t.Logf("testutil: using a real JuiceFS client %s, volume mounted at %s (log %s, warm-ups at %g MiB/s)",
 		bin, v.Mount, filepath.Join(dir, "mount.log"), bw)
 	return v
@@ -182,16 +209,77 @@ func (v *Volume) run(t testing.TB, args ...string) {
 	}
 }
 
+// mount runs `juicefs mount -d` with args; when it fails, the test's
+// message ends with the mount's log (a real client says why there, and its
+// command only says to look).
+func (v *Volume) mount(t testing.TB, args []string, log string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, v.Binary, args...).CombinedOutput()
+	if err != nil {
+		b, _ := os.ReadFile(log)
+		if len(b) > 4096 {
+			b = b[len(b)-4096:]
+		}
+		t.Fatalf("testutil: %s %v: %v\n%s\nthe end of %s:\n%s", v.Binary, args, err, out, log, b)
+	}
+}
+
 func (v *Volume) umount(t testing.TB) { v.umountAt(t, v.Mount) }
 
+// umountAt unmounts mnt and waits (up to 10 s) for its mount processes to
+// exit: `juicefs umount` only detaches the mount, and a real client's
+// daemon and its supervisor then close their session and write their
+// files, which must be done before the test's directory is removed.
 func (v *Volume) umountAt(t testing.TB, mnt string) {
 	if m, err := os.ReadFile("/proc/self/mounts"); err == nil && !strings.Contains(string(m), " "+mnt+" ") {
 		return // unmounted already (by the test)
 	}
+	pids := MountPids(mnt)
 	if out, err := exec.Command(v.Binary, "umount", mnt).CombinedOutput(); err != nil {
 		t.Logf("testutil: umount %s: %v\n%s; forcing", mnt, err, out)
 		_ = exec.Command(v.Binary, "umount", "--force", mnt).Run()
 	}
+	if left := WaitExited(pids, 10*time.Second); len(left) > 0 {
+		t.Logf("testutil: the mount processes %v of %s still run 10 s after umount", left, mnt)
+	}
+}
+
+// WaitExited waits up to d for the processes pids to exit and returns those
+// still running then.
+func WaitExited(pids []int, d time.Duration) []int {
+	pids = slices.Clone(pids)
+	for deadline := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
+		pids = slices.DeleteFunc(pids, func(p int) bool { return !Running(p) })
+		if len(pids) == 0 || time.Now().After(deadline) {
+			return pids
+		}
+	}
+}
+
+// MountPids are the processes serving the JuiceFS mount at mnt, from its
+// .config (Pid, and PPid when that runs the same binary: a real client's
+// `mount -d` supervisor); nil when it cannot be read. They exit after the
+// mount is detached, closing their session and their files.
+func MountPids(mnt string) []int {
+	b, err := os.ReadFile(filepath.Join(mnt, ".config"))
+	if err != nil {
+		return nil
+	}
+	var c struct{ Pid, PPid int }
+	if json.Unmarshal(b, &c) != nil || c.Pid <= 0 {
+		return nil
+	}
+	pids := []int{c.Pid}
+	if c.PPid > 1 {
+		if self, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", c.Pid)); err == nil {
+			if parent, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", c.PPid)); err == nil && parent == self {
+				pids = append(pids, c.PPid)
+			}
+		}
+	}
+	return pids
 }
 
 // FUSE reports whether the volume is a FUSE mount: a real client, or the
@@ -227,8 +315,8 @@ func (v *Volume) MountAgain(t testing.TB) string {
 	} else {
 		args = append(args, mnt)
 	}
-	v.run(t, args...)
 	t.Cleanup(func() { v.umountAt(t, mnt) })
+	v.mount(t, args, mnt+".log")
 	return mnt
 }
 
@@ -248,7 +336,7 @@ func (v *Volume) Remount(t testing.TB) {
 		return
 	}
 	v.umount(t)
-	v.run(t, v.mountArgs...)
+	v.mount(t, v.mountArgs, filepath.Join(v.dir, "mount.log"))
 }
 
 func freePort(t testing.TB) int {
@@ -345,6 +433,50 @@ func (v *Volume) Evict(t testing.TB, paths ...string) {
 	defer cancel()
 	if _, err := (&jfs.Driver{Binary: v.Binary}).EvictBlocks(ctx, paths); err != nil {
 		t.Fatalf("testutil: evict the blocks of %s: %v", paths[0], err)
+	}
+}
+
+// WaitBlocksWritten returns once every block of the data of paths (files or
+// directories) is a file in the volume's cache directory, none of them
+// still a <block>.tmp: a real client writes the blocks a warm-up or a read
+// fetched after the call returned (the stand-in before it returns), and
+// `warmup --check` on that mount counts a block still waiting in memory as
+// cached. A test that counts or removes block files, reads them through
+// another mount, or remounts right after a warm-up waits here first. The
+// test fails after 30 s.
+func (v *Volume) WaitBlocksWritten(t testing.TB, paths ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), budget(2*time.Minute, len(paths)))
+	defer cancel()
+	var blocks [][]string
+	err := (&jfs.Driver{Binary: v.Binary}).Blocks(ctx, "wait for the blocks of", paths, func(where []string) {
+		blocks = append(blocks, where)
+	}, nil)
+	if err != nil {
+		t.Fatalf("testutil: list the blocks of %s: %v", paths[0], err)
+	}
+	written := func(where []string) bool {
+		ok := false
+		for _, p := range where {
+			if _, err := os.Lstat(p + ".tmp"); err == nil {
+				return false
+			}
+			if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() {
+				ok = true
+			}
+		}
+		return ok
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		for len(blocks) > 0 && written(blocks[0]) {
+			blocks = blocks[1:]
+		}
+		if len(blocks) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testutil: %d blocks of %s are not in the cache 30 s after the warm-up (the first: %s)", len(blocks), paths[0], blocks[0][0])
+		}
 	}
 }
 

@@ -55,6 +55,7 @@ func TestWriteFilesStartCold(t *testing.T) {
 	// After a remount the data and the cache are still there.
 	_, err = d.Warmup(ctx, []string{ds})
 	require.NoError(t, err)
+	v.WaitBlocksWritten(t, ds) // a real client's blocks still in memory die with the process
 	v.Remount(t)
 	r, err = d.Check(ctx, []string{ds})
 	require.NoError(t, err)

@@ -67,6 +67,7 @@ func TestDriverWarmupCheckEvict(t *testing.T) {
 	mc, err := jfs.ReadMountConfig(v.Mount)
 	require.NoError(t, err)
 	require.Equal(t, []string{filepath.Join(v.CacheDir, mc.UUID)}, mc.CacheDirs, "the UUID is part of the cache dir in .config")
+	v.WaitBlocksWritten(t, ds)
 	blocks, err := filepath.Glob(filepath.Join(mc.CacheDirs[0], "raw", "chunks", "*", "*", "*_*_*"))
 	require.NoError(t, err)
 	require.Len(t, blocks, 5, "one 4 MiB block per file of 3 MiB")
@@ -134,7 +135,7 @@ func TestDriverWarmupCancelledKillsProcessGroup(t *testing.T) {
 		// Cancel once the juicefs process is running and has cached a block.
 		var pids []int
 		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-			if p := processesOf(t, v.Binary); len(p) > 0 {
+			if p := ownProcesses(t, v.Binary, nil); len(p) > 0 {
 				pids = p
 			}
 			done, _ := filepath.Glob(blockGlob)
@@ -153,7 +154,7 @@ func TestDriverWarmupCancelledKillsProcessGroup(t *testing.T) {
 	var ee *jfs.ExecError
 	require.ErrorAs(t, err, &ee)
 	require.ErrorIs(t, err, context.Canceled)
-	require.Empty(t, processesOf(t, v.Binary), "no juicefs process may survive the cancel")
+	require.Empty(t, ownProcesses(t, v.Binary, pids), "no juicefs process of the cancelled command's group may survive the cancel")
 	requireNoListFiles(t, tmp)
 
 	r, err := d.Check(context.Background(), []string{ds})
@@ -172,16 +173,19 @@ func TestDriverWarmupCancelledKillsProcessGroup(t *testing.T) {
 	}
 }
 
-// processesOf lists the pids of running processes whose executable is bin,
-// leaving out the volume's own `juicefs mount` daemons (with a real client,
-// bin is also the mount's binary: `mount -d` leaves a supervisor and a child,
-// and the mount process rewrites its cmdline into one space-separated string).
-func processesOf(t *testing.T, bin string) []int {
+// ownProcesses lists the running processes whose executable is bin that
+// this test started (its children), or that belong to the process group of
+// one of leaders: the driver runs each juicefs command as the leader of a
+// process group of its own. Other packages' tests run the same real juicefs
+// binary at the same time, and the volume's mount daemons are not children
+// (`mount -d` returns once its daemon runs).
+func ownProcesses(t *testing.T, bin string, leaders []int) []int {
 	t.Helper()
 	want, err := filepath.EvalSymlinks(bin)
 	require.NoError(t, err)
 	ents, err := os.ReadDir("/proc")
 	require.NoError(t, err)
+	self := strconv.Itoa(os.Getpid())
 	var pids []int
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
@@ -192,39 +196,15 @@ func processesOf(t *testing.T, bin string) []int {
 		if err != nil || exe != want {
 			continue
 		}
-		if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && strings.Contains(string(st), ") Z ") {
-			continue // a zombie is not running
-		}
-		if isMountDaemon(filepath.Join("/proc", e.Name(), "cmdline")) {
+		f := testutil.ProcStat(pid)
+		if len(f) < 3 || !testutil.Running(pid) {
 			continue
 		}
-		pids = append(pids, pid)
+		if f[1] == self || slices.ContainsFunc(leaders, func(l int) bool { return f[2] == strconv.Itoa(l) }) {
+			pids = append(pids, pid)
+		}
 	}
 	return pids
-}
-
-// isMountDaemon tells a `juicefs mount …` process by its cmdline, whether
-// NUL-separated or rewritten into one space-separated string.
-func isMountDaemon(cmdline string) bool {
-	argv := testutil.Argv(cmdline)
-	return len(argv) > 1 && argv[1] == "mount"
-}
-
-func TestIsMountDaemon(t *testing.T) {
-	dir := t.TempDir()
-	for name, tc := range map[string]struct {
-		cmdline string
-		mount   bool
-	}{
-		"rewritten": {"/usr/local/bin/juicefs mount -d sqlite3:///t/meta.db /t/mnt --cache-dir /t/cache", true},
-		"argv":      {"juicefs\x00mount\x00-d\x00sqlite3:///t/meta.db\x00/t/mnt\x00", true},
-		"warmup":    {"juicefs\x00warmup\x00-f\x00/tmp/list\x00", false},
-		"empty":     {"", false},
-	} {
-		p := filepath.Join(dir, name)
-		require.NoError(t, os.WriteFile(p, []byte(tc.cmdline), 0o644))
-		require.Equal(t, tc.mount, isMountDaemon(p), name)
-	}
 }
 
 func TestDriverMissingPathIsPathError(t *testing.T) {
@@ -293,9 +273,11 @@ func TestDriverEvictBlocksAfterRemount(t *testing.T) {
 			}
 			_, err = d.Warmup(ctx, []string{keep})
 			require.NoError(t, err)
+			v.WaitBlocksWritten(t, keep) // a real client writes them after the warm-up returns
 			nKeep := len(blocks())
 			_, err = d.Warmup(ctx, []string{ds})
 			require.NoError(t, err)
+			v.WaitBlocksWritten(t, ds)
 			nAll := len(blocks())
 			require.GreaterOrEqual(t, nAll-nKeep, 8, "4 files of 2 blocks")
 			layout := `/raw/chunks/\d+/\d+/\d+_\d+_\d+$`

@@ -46,6 +46,31 @@ type EvictResult struct {
 // real mount). Verify the result with Check.
 func (d *Driver) EvictBlocks(ctx context.Context, paths []string) (*EvictResult, error) {
 	res := &EvictResult{}
+	err := d.Blocks(ctx, "evict", paths, func(where []string) {
+		for _, p := range where {
+			d.removeBlock(p, res)
+			d.removeBlock(p+".tmp", res)
+		}
+	}, res)
+	if err != nil {
+		return res, err
+	}
+	d.Log.Debug().Strs("paths", paths).Int64("files", res.Files).Int64("slices", res.Slices).
+		Int64("blocks", res.Blocks).Int64("bytes", res.Bytes).Msg("evicted block files")
+	return res, nil
+}
+
+// Blocks calls fn once for every block of the data of paths (files or
+// directories, walked recursively; each slice once), with the files the
+// block is cached as when cached: one per cache directory of its mount
+// (BlockPath). op names the caller in errors. It counts the files and
+// slices it looked up in res (nil: not counted). EvictBlocks removes them;
+// a test waits for a real client to finish writing them (its cache writes
+// run after the read that fetched the block).
+func (d *Driver) Blocks(ctx context.Context, op string, paths []string, fn func(where []string), res *EvictResult) error {
+	if res == nil {
+		res = &EvictResult{}
+	}
 	// The files of all paths, per mount, so that info runs on full batches.
 	var mounts []*MountConfig
 	files := map[*MountConfig][]string{}
@@ -53,53 +78,51 @@ func (d *Driver) EvictBlocks(ctx context.Context, paths []string) (*EvictResult,
 	for _, p := range paths {
 		abs, err := filepath.Abs(p)
 		if err != nil {
-			return res, &PathError{Op: "evict", Path: p, Detail: err.Error()}
+			return &PathError{Op: op, Path: p, Detail: err.Error()}
 		}
 		if _, err := os.Lstat(abs); err != nil {
-			return res, &PathError{Op: "evict", Path: abs, Detail: err.Error()}
+			return &PathError{Op: op, Path: abs, Detail: err.Error()}
 		}
 		mount, err := FindMount(abs)
 		if err != nil {
-			return res, &PathError{Op: "evict", Path: abs, Detail: err.Error()}
+			return &PathError{Op: op, Path: abs, Detail: err.Error()}
 		}
 		mc := byMount[mount]
 		if mc == nil {
 			if mc, err = ReadMountConfig(mount); err != nil {
-				return res, err
+				return err
 			}
 			if mc.Memory {
-				return res, fmt.Errorf("jfs: evict %s: the mount at %s caches blocks in memory only; there are no block files to remove", abs, mount)
+				return fmt.Errorf("jfs: %s %s: the mount at %s caches blocks in memory only; there are no block files", op, abs, mount)
 			}
 			byMount[mount] = mc
 			mounts = append(mounts, mc)
 		}
-		found, err := regularFiles(abs, mount)
+		found, err := regularFiles(abs, mount, op)
 		if err != nil {
-			return res, err
+			return err
 		}
 		files[mc] = append(files[mc], found...)
 	}
 	for _, mc := range mounts {
-		if err := d.evictFiles(ctx, files[mc], mc, res); err != nil {
-			return res, err
+		if err := d.sliceBlocks(ctx, op, files[mc], mc, fn, res); err != nil {
+			return err
 		}
 	}
-	d.Log.Debug().Strs("paths", paths).Int64("files", res.Files).Int64("slices", res.Slices).
-		Int64("blocks", res.Blocks).Int64("bytes", res.Bytes).Msg("evicted block files")
-	return res, nil
+	return nil
 }
 
 // regularFiles lists the regular files at or under abs, leaving out the
 // mount root's virtual files. Symlinks are not followed (juicefs warmup does
 // not follow them either).
-func regularFiles(abs, mount string) ([]string, error) {
+func regularFiles(abs, mount, op string) ([]string, error) {
 	var out []string
 	err := filepath.WalkDir(abs, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil // removed meanwhile: nothing of it to evict
 			}
-			return &PathError{Op: "evict", Path: p, Detail: err.Error()}
+			return &PathError{Op: op, Path: p, Detail: err.Error()}
 		}
 		if filepath.Dir(p) == mount && internalNames[e.Name()] {
 			if e.IsDir() {
@@ -115,24 +138,24 @@ func regularFiles(abs, mount string) ([]string, error) {
 	return out, err
 }
 
-// evictFiles looks up the slices of files (infoBatch at a time) and removes
-// their blocks from every block directory of mc.
-func (d *Driver) evictFiles(ctx context.Context, files []string, mc *MountConfig, res *EvictResult) error {
+// sliceBlocks looks up the slices of files (infoBatch at a time) and calls
+// fn with where each of their blocks is cached in the block directories of mc.
+func (d *Driver) sliceBlocks(ctx context.Context, op string, files []string, mc *MountConfig, fn func(where []string), res *EvictResult) error {
 	dirs := mc.BlockDirs()
 	seen := map[uint64]bool{}
 	for start := 0; start < len(files); start += infoBatch {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("jfs: evict stopped after %d of %d files: %w", start, len(files), err)
+			return fmt.Errorf("jfs: %s stopped after %d of %d files: %w", op, start, len(files), err)
 		}
 		batch := files[start:min(start+infoBatch, len(files))]
 		for _, f := range batch {
 			if strings.ContainsAny(f, "\n\r") {
-				return &PathError{Op: "evict", Path: fmt.Sprintf("%q", f), Detail: "has a newline, which juicefs info output cannot express; rename it"}
+				return &PathError{Op: op, Path: fmt.Sprintf("%q", f), Detail: "has a newline, which juicefs info output cannot express; rename it"}
 			}
 		}
 		// Files removed meanwhile only get an ERROR line; their blocks are
 		// found again by nobody, which is what eviction wants anyway.
-		stdout, _, err := d.run(ctx, "evict", batch[0], append([]string{"info", "--raw"}, batch...))
+		stdout, _, err := d.run(ctx, op, batch[0], append([]string{"info", "--raw"}, batch...))
 		if err != nil {
 			return err
 		}
@@ -144,11 +167,11 @@ func (d *Driver) evictFiles(ctx context.Context, files []string, mc *MountConfig
 			seen[r.SliceID] = true
 			res.Slices++
 			for _, key := range SliceBlockKeys(r.SliceID, int64(r.Size), mc.BlockSize, mc.HashPrefix) {
-				for _, dir := range dirs {
-					for _, p := range []string{BlockPath(dir, key), BlockPath(dir, key) + ".tmp"} {
-						d.removeBlock(p, res)
-					}
+				where := make([]string, len(dirs))
+				for i, dir := range dirs {
+					where[i] = BlockPath(dir, key)
 				}
+				fn(where)
 			}
 		}
 	}

@@ -93,7 +93,7 @@ func TestClusterRunsAWarmedJob(t *testing.T) {
 	dir := filepath.Join(testutil.RepoRoot(t), clusterDir)
 	args := []string{"compose", "-p", fmt.Sprintf("accel-test-%d", os.Getpid()), "-f", filepath.Join(dir, "docker-compose.yml")}
 	env := os.Environ()
-	real := os.Getenv("ACCEL_TEST_JUICEFS")
+	real := testutil.RealJuiceFS(t)
 	if real != "" {
 		args = append(args, "-f", filepath.Join(dir, "docker-compose.juicefs.yml"))
 		env = append(env, "JUICEFS="+real)

@@ -111,7 +111,7 @@ func TestRoleScriptsRehearsed(t *testing.T) {
 	require.NoError(t, os.Chmod(dir, 0o755))
 	imageEnv := stageImage(t, dir)
 	c := loadCompose(t, "docker-compose.yml")
-	real := os.Getenv("ACCEL_TEST_JUICEFS")
+	real := testutil.RealJuiceFS(t)
 	var over compose
 	if real != "" {
 		over = loadCompose(t, "docker-compose.juicefs.yml")

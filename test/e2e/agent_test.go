@@ -25,10 +25,12 @@ import (
 // with lines from it).
 func startAgent(t *testing.T, w *world, node string) *testutil.Process {
 	t.Helper()
-	mount, conf := w.vol.Mount, "Socket="+w.d.Socket+"\n"
+	// JuiceFS: the binary whose `info --inode` names the inodes no lookup
+	// line did (a real client opens what readdirplus listed without one).
+	mount, conf := w.vol.Mount, fmt.Sprintf("Socket=%s\nJuiceFS=%s\n", w.d.Socket, w.vol.Binary)
 	if hc := cl.hosts; hc != nil {
 		// The datasets are DIR/jfs/TEST/…: two components below the mount.
-		mount, conf = hc.jfs, fmt.Sprintf("Server=%s\nMungeSocket=%s\nAgentDatasetDepth=2\n", hc.server, hc.munge)
+		mount, conf = hc.jfs, fmt.Sprintf("Server=%s\nMungeSocket=%s\nAgentDatasetDepth=2\nJuiceFS=%s\n", hc.server, hc.munge, hc.juicefs)
 	}
 	cfg := filepath.Join(t.TempDir(), "accel-data.conf")
 	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf("%sAgentMount=%s\nAgentNode=%s\nAgentInterval=300ms\nLogLevel=debug\n",

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -155,13 +153,11 @@ func seedStore(b *testing.B, w *world, n int) {
 // procCPU is the user+system CPU time of process pid so far.
 func procCPU(b *testing.B, pid int) time.Duration {
 	b.Helper()
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	require.NoError(b, err)
-	s := string(raw)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	f := testutil.ProcStat(pid)
+	require.Greater(b, len(f), 12, "/proc/%d/stat", pid)
 	ut, err1 := strconv.Atoi(f[11])
 	st, err2 := strconv.Atoi(f[12])
-	require.NoError(b, errors.Join(err1, err2), "/proc/%d/stat: %s", pid, s)
+	require.NoError(b, errors.Join(err1, err2), "/proc/%d/stat: %q", pid, f)
 	return time.Duration(ut+st) * time.Second / time.Duration(clockTicks)
 }
 

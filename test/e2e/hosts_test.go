@@ -49,7 +49,7 @@ func startHosts(t testing.TB) *hostCluster {
 		dir := filepath.Join(cl.base, "hosts")
 		hc := &hostCluster{dir: dir, munge: filepath.Join(dir, "run", "munge.sock"), jfs: filepath.Join(dir, "jfs"),
 			cache: filepath.Join(dir, "cache"), server: fmt.Sprintf("198.18.0.2:%d", hostPort), svcBW: testutil.DefaultBandwidth}
-		if bin := os.Getenv(testutil.JuiceFSEnv); bin != "" {
+		if bin := testutil.RealJuiceFS(t); bin != "" {
 			hc.juicefs, hc.real = bin, true
 		} else {
 			hc.juicefs = filepath.Join(cl.bin, "fakejuicefs")
@@ -175,7 +175,7 @@ func (h *hostCluster) svcBandwidth(t testing.TB, mibps float64) {
 	if !h.real || mibps == h.svcBW {
 		return
 	}
-	h.remount(t, "svc", mibps)
+	require.NoError(t, h.remount("svc", mibps))
 	h.svcBW = mibps
 }
 
@@ -191,21 +191,28 @@ func (h *hostCluster) computeBandwidth(t testing.TB, mibps float64) {
 		return
 	}
 	for i := 1; i <= nodes; i++ {
-		h.remount(t, node(i), mibps)
+		require.NoError(t, h.remount(node(i), mibps))
 	}
 	t.Cleanup(func() {
-		for i := 1; i <= nodes; i++ {
-			h.remount(t, node(i), testutil.DefaultBandwidth)
+		for i := 1; i <= nodes; i++ { // every host, whatever one of them says
+			if err := h.remount(node(i), testutil.DefaultBandwidth); err != nil {
+				t.Error(err)
+			}
 		}
 	})
 }
 
 // remount mounts host's real JuiceFS mount again at mibps MiB/s of warm-up
-// bandwidth (--download-limit) with the arguments hosts-up.sh used.
-func (h *hostCluster) remount(t testing.TB, host string, mibps float64) {
-	t.Helper()
+// bandwidth (--download-limit) with the arguments hosts-up.sh used. The old
+// mount's processes must have exited first: a real client's supervisor
+// mounts again over the new mount when its child exits with an error.
+// A busy mount point (a file held open) is unmounted by force after a few
+// tries.
+func (h *hostCluster) remount(host string, mibps float64) error {
 	b, err := os.ReadFile(filepath.Join(h.dir, "etc", "juicefs-mount.args"))
-	require.NoError(t, err)
+	if err != nil {
+		return err
+	}
 	args := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if mbps := testutil.DownloadLimitMbps(mibps); mbps > 0 {
 		args = append(args, "--download-limit", strconv.FormatInt(mbps, 10))
@@ -213,24 +220,49 @@ func (h *hostCluster) remount(t testing.TB, host string, mibps float64) {
 	args = append(args, "--log", filepath.Join(h.dir, "log", "juicefs-"+host+".log"))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, err := h.cmd(ctx, host, -1, h.juicefs, "umount", h.jfs).CombinedOutput()
-	require.NoError(t, err, "umount %s's JuiceFS mount: %s", host, out)
-	out, err = h.cmd(ctx, host, -1, h.juicefs, args...).CombinedOutput()
-	require.NoError(t, err, "mount %s's JuiceFS mount again at %g MiB/s: %s", host, mibps, out)
+	if h.mountType(host) != "" {
+		pids := testutil.MountPids(filepath.Join("/proc", h.holder(host), "root", h.jfs))
+		var out []byte
+		for try := 1; ; try++ {
+			umount := []string{"umount", h.jfs}
+			if try > 3 {
+				umount = append(umount, "--force")
+			}
+			if out, err = h.cmd(ctx, host, -1, h.juicefs, umount...).CombinedOutput(); err == nil || try > 3 {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+		if err != nil {
+			return fmt.Errorf("umount %s's JuiceFS mount: %v: %s", host, err, out)
+		}
+		if left := testutil.WaitExited(pids, 10*time.Second); len(left) > 0 {
+			return fmt.Errorf("%s's JuiceFS mount processes %v still run 10 s after umount", host, left)
+		}
+	}
+	if out, err := h.cmd(ctx, host, -1, h.juicefs, args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("mount %s's JuiceFS mount again at %g MiB/s: %v: %s", host, mibps, err, out)
+	}
+	return nil
 }
 
 // fuse tells whether the volume is a FUSE mount on the compute hosts (a
 // real client, or the stand-in's FUSE mount, testutil.StandInFUSE), not a
 // bind mount of a plain directory.
-func (h *hostCluster) fuse() bool {
-	b, err := os.ReadFile(filepath.Join("/proc", h.holder(node(1)), "mounts"))
+func (h *hostCluster) fuse() bool { return strings.HasPrefix(h.mountType(node(1)), "fuse") }
+
+// mountType is the file system type of host's mount at the volume's mount
+// point ("fuse.juicefs", say; the last, topmost one), "" when there is none.
+func (h *hostCluster) mountType(host string) string {
+	b, err := os.ReadFile(filepath.Join("/proc", h.holder(host), "mounts"))
 	if err != nil {
-		return false
+		return ""
 	}
+	typ := ""
 	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) > 2 && f[1] == h.jfs && strings.HasPrefix(f[2], "fuse") {
-			return true
+		if f := strings.Fields(l); len(f) > 2 && f[1] == h.jfs {
+			typ = f[2]
 		}
 	}
-	return false
+	return typ
 }

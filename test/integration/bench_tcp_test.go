@@ -151,7 +151,7 @@ func medianF(xs []float64) float64 {
 
 // procCPU is the user+system CPU time of process pid (clock ticks of 10 ms).
 func procCPU(pid int) time.Duration {
-	f := procStat(pid)
+	f := testutil.ProcStat(pid)
 	if f == nil {
 		return 0
 	}
@@ -162,23 +162,12 @@ func procCPU(pid int) time.Duration {
 
 // procFaults is the minor page faults of process pid so far.
 func procFaults(pid int) int64 {
-	f := procStat(pid)
+	f := testutil.ProcStat(pid)
 	if f == nil {
 		return 0
 	}
 	n, _ := strconv.ParseInt(f[7], 10, 64)
 	return n
-}
-
-// procStat is /proc/PID/stat's fields from the state on (nil when the
-// process is gone).
-func procStat(pid int) []string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return nil
-	}
-	s := string(b)
-	return strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
 }
 
 // mountPid is the pid of the process serving the FUSE mount at mnt (the

@@ -131,7 +131,7 @@ func cpuPercent(b *testing.B, pid int) float64 {
 
 // cpuTicks is utime+stime of pid in clock ticks (USER_HZ, 100 on Linux).
 func cpuTicks(b *testing.B, pid int) int64 {
-	f := procStat(pid)
+	f := testutil.ProcStat(pid)
 	require.NotNil(b, f, "/proc/%d/stat: process %d is gone", pid, pid)
 	ut, err1 := strconv.ParseInt(f[11], 10, 64)
 	sti, err2 := strconv.ParseInt(f[12], 10, 64)

@@ -100,24 +100,15 @@ func TestEvictionRemovesBlockFilesAfterRemount(t *testing.T) {
 	drv := &jfs.Driver{Binary: v.Binary}
 
 	warm(t, d, a)
-	mc, err := jfs.ReadMountConfig(v.Mount)
-	require.NoError(t, err)
+	v.WaitBlocksWritten(t, a) // a real client writes them after its warm-up returned
 	var blocks []string
-	files, err := filepath.Glob(filepath.Join(a, "*"))
-	require.NoError(t, err)
-	for _, f := range files {
-		rows, err := drv.InfoRaw(ctx, f)
-		require.NoError(t, err)
-		for _, r := range rows {
-			for _, k := range jfs.SliceBlockKeys(r.SliceID, int64(r.Size), mc.BlockSize, mc.HashPrefix) {
-				for _, dir := range mc.BlockDirs() {
-					if _, err := os.Stat(jfs.BlockPath(dir, k)); err == nil {
-						blocks = append(blocks, jfs.BlockPath(dir, k))
-					}
-				}
+	require.NoError(t, drv.Blocks(ctx, "list", []string{a}, func(where []string) {
+		for _, p := range where {
+			if _, err := os.Stat(p); err == nil {
+				blocks = append(blocks, p)
 			}
 		}
-	}
+	}, nil))
 	require.Len(t, blocks, 6, "a's six 4 MiB blocks are cached")
 
 	v.Remount(t)  // the mount that wrote a's blocks is gone

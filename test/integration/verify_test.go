@@ -91,6 +91,7 @@ func TestNewDataUnderWarmParentIsCheckedForItself(t *testing.T) {
 	d := testutil.StartWarmupd(t, v)
 	ctx := context.Background()
 	warm(t, d, parent)
+	v.WaitBlocksWritten(t, parent) // a real client writes them after its warm-up returned
 	warmBlocks := blockFiles(t, v)
 	require.NotEmpty(t, warmBlocks)
 
@@ -110,6 +111,7 @@ func TestNewDataUnderWarmParentIsCheckedForItself(t *testing.T) {
 	require.NotEqual(t, "covered", r.Items[0].Outcome)
 
 	st = waitJobWarm(t, d, 501)
+	v.WaitBlocksWritten(t, fresh)
 	require.Equal(t, fresh, st.Datasets[0].Dataset)
 	require.Equal(t, jfs.MaxRoundedRatio, st.Datasets[0].CachedRatio, "--check prints 100.0%")
 	require.NotNil(t, st.Datasets[0].CheckedAt)
@@ -129,6 +131,7 @@ func TestEvictedBehindOurBackIsWarmedAgain(t *testing.T) {
 	d := testutil.StartWarmupd(t, v, "--verify-max-age", "500ms")
 	ctx := context.Background()
 	warm(t, d, ds)
+	v.WaitBlocksWritten(t, ds) // all of them, before they are dropped
 	warmups := func() int { return d.CountLogs("warm-up started", `"dataset":"`+ds+`"`) }
 	require.Equal(t, 1, warmups())
 
@@ -146,6 +149,7 @@ func TestEvictedBehindOurBackIsWarmedAgain(t *testing.T) {
 	require.False(t, st.Warm, "the prolog is not released as warm: %+v", st.Datasets)
 
 	waitJobWarm(t, d, 502)
+	v.WaitBlocksWritten(t, ds)
 	require.Equal(t, 2, warmups(), "warmed again")
 	require.Equal(t, jfs.MaxRoundedRatio, datasetRow(t, d, ds).CachedRatio)
 	require.Len(t, blockFiles(t, v), 8)
