@@ -135,9 +135,8 @@ if [ -n "$REAL" ]; then
 	# For the tests, which mount svc again with the bandwidth a test asks for (a mount option of a real client).
 	printf '%s\n' "${jfs_mount_args[@]}" >"$DIR/etc/juicefs-mount.args"
 	echo "$REAL" >"$DIR/etc/juicefs-real" # hosts-down.sh unmounts with it
-	mbps=0
-	if [ "${ACCEL_BANDWIDTH%.*}" != 0 ]; then
-		mbps=$(download_limit_mbps "$ACCEL_BANDWIDTH")
+	mbps=$(download_limit_mbps "$ACCEL_BANDWIDTH") # 0 for 0: unlimited; 0.5 MiB/s is a limit
+	if [ "$mbps" != 0 ]; then
 		jfs_mount_args+=(--download-limit "$mbps")
 	fi
 elif [ -n "$FUSE_STANDIN" ]; then
