@@ -1,9 +1,11 @@
 package testutil
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -46,4 +48,12 @@ func ColdDirSets(t testing.TB, parent, prefix string, sets, n int) [][]string {
 	}
 	time.Sleep(EntryCache + EntryCache/2)
 	return out
+}
+
+// Median is the middle of xs (the upper of the two middles of an even
+// count), which it leaves unsorted: the figure benchmarks quote.
+func Median[T cmp.Ordered](xs []T) T {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
 }

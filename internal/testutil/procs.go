@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Argv reads a process's arguments from its cmdline file
@@ -63,4 +64,16 @@ func ProcStat(pid int) []string {
 func Running(pid int) bool {
 	f := ProcStat(pid)
 	return len(f) > 0 && f[0] != "Z" && f[0] != "X"
+}
+
+// ProcCPU is the user and system CPU time process pid has used so far
+// (ProcStat's ticks of USER_HZ, 100 a second on Linux); 0 when it is gone.
+func ProcCPU(pid int) time.Duration {
+	f := ProcStat(pid)
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100
 }

@@ -193,37 +193,30 @@ func newRealVolume(t testing.TB, bin string, bw float64, o volumeOptions) *Volum
 		v.mountArgs = append(v.mountArgs, "--download-limit", strconv.FormatInt(mbps, 10))
 	}
 	t.Cleanup(func() { v.umount(t) }) // before mounting: a mount that came up although the command failed goes too
-	v.mount(t, v.mountArgs, filepath.Join(dir, "mount.log"))
+	v.runLogged(t, filepath.Join(dir, "mount.log"), v.mountArgs...)
 	t.Logf("testutil: using a real JuiceFS client %s, volume mounted at %s (log %s, warm-ups at %g MiB/s)",
 		bin, v.Mount, filepath.Join(dir, "mount.log"), bw)
 	return v
 }
 
-func (v *Volume) run(t testing.TB, args ...string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, v.Binary, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("testutil: %s %v: %v\n%s", v.Binary, args, err, out)
-	}
-}
+func (v *Volume) run(t testing.TB, args ...string) { v.runLogged(t, "", args...) }
 
-// mount runs `juicefs mount -d` with args; when it fails, the test's
-// message ends with the mount's log (a real client says why there, and its
-// command only says to look).
-func (v *Volume) mount(t testing.TB, args []string, log string) {
+// runLogged runs the juicefs binary with args; when it fails, the test's
+// message ends with the end of log (when not ""): a real client's `mount
+// -d` says why there, and its command only says to look.
+func (v *Volume) runLogged(t testing.TB, log string, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, v.Binary, args...).CombinedOutput()
-	if err != nil {
-		b, _ := os.ReadFile(log)
-		if len(b) > 4096 {
-			b = b[len(b)-4096:]
-		}
-		t.Fatalf("testutil: %s %v: %v\n%s\nthe end of %s:\n%s", v.Binary, args, err, out, log, b)
+	if err == nil {
+		return
 	}
+	if log != "" {
+		b, _ := os.ReadFile(log)
+		out = fmt.Appendf(out, "\nthe end of %s:\n%s", log, b[max(0, len(b)-4096):])
+	}
+	t.Fatalf("testutil: %s %v: %v\n%s", v.Binary, args, err, out)
 }
 
 func (v *Volume) umount(t testing.TB) { v.umountAt(t, v.Mount) }
@@ -236,14 +229,42 @@ func (v *Volume) umountAt(t testing.TB, mnt string) {
 	if m, err := os.ReadFile("/proc/self/mounts"); err == nil && !strings.Contains(string(m), " "+mnt+" ") {
 		return // unmounted already (by the test)
 	}
-	pids := MountPids(mnt)
-	if out, err := exec.Command(v.Binary, "umount", mnt).CombinedOutput(); err != nil {
-		t.Logf("testutil: umount %s: %v\n%s; forcing", mnt, err, out)
-		_ = exec.Command(v.Binary, "umount", "--force", mnt).Run()
+	err := Unmount(mnt, 1, func(force bool) ([]byte, error) {
+		args := []string{"umount", mnt}
+		if force {
+			args = append(args, "--force")
+		}
+		return exec.Command(v.Binary, args...).CombinedOutput()
+	})
+	if err != nil {
+		t.Logf("testutil: %v", err)
+	}
+}
+
+// Unmount detaches the JuiceFS mount whose mount point this process sees
+// at view (a host's mount through /proc/PID/root, say) by calling umount,
+// which runs `juicefs umount` (with --force when force is true) wherever
+// the mount is: after tries failed calls, once more by force. Then it waits
+// up to 10 s for the mount's processes (MountPids) to exit.
+func Unmount(view string, tries int, umount func(force bool) ([]byte, error)) error {
+	pids := MountPids(view)
+	var out []byte
+	var err error
+	for try := 1; try <= tries+1; try++ {
+		if out, err = umount(try > tries); err == nil {
+			break
+		}
+		if try < tries {
+			time.Sleep(time.Second)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("umount %s: %v: %s", view, err, out)
 	}
 	if left := WaitExited(pids, 10*time.Second); len(left) > 0 {
-		t.Logf("testutil: the mount processes %v of %s still run 10 s after umount", left, mnt)
+		return fmt.Errorf("the mount processes %v of %s still run 10 s after umount", left, view)
 	}
+	return nil
 }
 
 // WaitExited waits up to d for the processes pids to exit and returns those
@@ -316,7 +337,11 @@ func (v *Volume) MountAgain(t testing.TB) string {
 		args = append(args, mnt)
 	}
 	t.Cleanup(func() { v.umountAt(t, mnt) })
-	v.mount(t, args, mnt+".log")
+	log := "" // the stand-in logs where its volume keeps its state
+	if v.Real {
+		log = mnt + ".log"
+	}
+	v.runLogged(t, log, args...)
 	return mnt
 }
 
@@ -336,7 +361,7 @@ func (v *Volume) Remount(t testing.TB) {
 		return
 	}
 	v.umount(t)
-	v.mount(t, v.mountArgs, filepath.Join(v.dir, "mount.log"))
+	v.runLogged(t, filepath.Join(v.dir, "mount.log"), v.mountArgs...)
 }
 
 func freePort(t testing.TB) int {
@@ -437,11 +462,10 @@ func (v *Volume) Evict(t testing.TB, paths ...string) {
 }
 
 // WaitBlocksWritten returns once every block of the data of paths (files or
-// directories) is a file in the volume's cache directory, none of them
-// still a <block>.tmp: a real client writes the blocks a warm-up or a read
-// fetched after the call returned (the stand-in before it returns), and
-// `warmup --check` on that mount counts a block still waiting in memory as
-// cached. A test that counts or removes block files, reads them through
+// directories) is a file in the volume's cache directory: a real client
+// writes the blocks a warm-up or a read fetched after the call returned
+// (the stand-in before it returns), and `warmup --check` on that mount
+// counts a block still waiting in memory as cached. A test that counts or removes block files, reads them through
 // another mount, or remounts right after a warm-up waits here first. The
 // test fails after 30 s.
 func (v *Volume) WaitBlocksWritten(t testing.TB, paths ...string) {
@@ -455,17 +479,13 @@ func (v *Volume) WaitBlocksWritten(t testing.TB, paths ...string) {
 	if err != nil {
 		t.Fatalf("testutil: list the blocks of %s: %v", paths[0], err)
 	}
+	// A real client writes <block>.tmp and renames it: the block's own
+	// name means written (a .tmp left by a killed write means nothing).
 	written := func(where []string) bool {
-		ok := false
-		for _, p := range where {
-			if _, err := os.Lstat(p + ".tmp"); err == nil {
-				return false
-			}
-			if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() {
-				ok = true
-			}
-		}
-		return ok
+		return slices.ContainsFunc(where, func(p string) bool {
+			fi, err := os.Lstat(p)
+			return err == nil && fi.Mode().IsRegular()
+		})
 	}
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		for len(blocks) > 0 && written(blocks[0]) {

@@ -3,7 +3,6 @@ package jfs_test
 import (
 	"context"
 	"os/exec"
-	"slices"
 	"testing"
 	"time"
 
@@ -56,14 +55,9 @@ func BenchmarkDriverOverhead(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	md, mx := median(viaDriver), median(direct)
+	md, mx := testutil.Median(viaDriver), testutil.Median(direct)
 	b.ReportMetric(float64(md.Microseconds())/1000, "driver-ms")
 	b.ReportMetric(float64(mx.Microseconds())/1000, "direct-ms")
 	b.ReportMetric(float64(md)/float64(mx), "driver/direct")
 }
 
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
-}

@@ -61,9 +61,9 @@ func (d *Driver) EvictBlocks(ctx context.Context, paths []string) (*EvictResult,
 }
 
 // Blocks calls fn once for every block of the data of paths (files or
-// directories, walked recursively; each slice once), with the files the
-// block is cached as when cached: one per cache directory of its mount
-// (BlockPath). op names the caller in errors. It counts the files and
+// directories, walked recursively; each slice once), cached or not, with
+// the path the block has in each cache directory of its mount (BlockPath)
+// whether or not a file is there. op names the caller in errors. It counts the files and
 // slices it looked up in res (nil: not counted). EvictBlocks removes them;
 // a test waits for a real client to finish writing them (its cache writes
 // run after the read that fetched the block).

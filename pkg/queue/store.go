@@ -107,7 +107,7 @@ func OpenWith(path string, log zerolog.Logger, opt Options) (*Store, error) {
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_txlock", "immediate")
 	// 16 MiB of page cache: the hot indexes of a 100 000-dataset store stay
-	// in memory (a miss is a pread from the OS page cache). Not more: SQLite
+	// in memory (a miss reads the mapped file, mmapSize). Not more: SQLite
 	// walks the cache's whole hash table at the end of every write
 	// transaction (pcache1TruncateUnsafe), so a 64 MiB cache cost each group
 	// commit more than the misses it saved.

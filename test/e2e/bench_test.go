@@ -8,22 +8,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/accel-data/accel-data/internal/testutil"
 	"github.com/accel-data/accel-data/pkg/api"
 )
 
 const rounds = 20
-
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
@@ -82,10 +76,10 @@ func BenchmarkSubmitLatency(b *testing.B) {
 			hungD = append(hungD, timeSbatch(b, nil, ds))
 		}
 		point(w.d.Socket)
-		b.ReportMetric(ms(median(plain)), "plain-ms")
-		b.ReportMetric(ms(median(up)-median(plain)), "added-up-ms")
-		b.ReportMetric(ms(median(down)-median(plain)), "added-down-ms")
-		b.ReportMetric(ms(median(hungD)-median(plain)), "added-hung-ms")
+		b.ReportMetric(ms(testutil.Median(plain)), "plain-ms")
+		b.ReportMetric(ms(testutil.Median(up)-testutil.Median(plain)), "added-up-ms")
+		b.ReportMetric(ms(testutil.Median(down)-testutil.Median(plain)), "added-down-ms")
+		b.ReportMetric(ms(testutil.Median(hungD)-testutil.Median(plain)), "added-hung-ms")
 		_, _, _ = run(b, nil, "scancel", "-u", "root")
 	}
 }
@@ -122,6 +116,6 @@ func BenchmarkPrologWarm(b *testing.B) {
 			job++
 			runs = append(runs, timePrologWarm(b, exec.Command(cl.prolog), "n1", ds, job))
 		}
-		b.ReportMetric(ms(median(runs)), "prolog-median-ms")
+		b.ReportMetric(ms(testutil.Median(runs)), "prolog-median-ms")
 	}
 }

@@ -2,10 +2,8 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -35,10 +33,10 @@ func BenchmarkHostsSubmitLatency(b *testing.B) {
 			up = append(up, timeSbatch(b, nil, ds))
 			down = append(down, timeSbatch(b, []string{unreachable}, ds))
 		}
-		b.ReportMetric(ms(median(plain)), "plain-ms")
-		b.ReportMetric(ms(median(up)-median(plain)), "added-tcp-ms")
-		b.ReportMetric(float64(median(up))/float64(median(plain)), "ratio")
-		b.ReportMetric(ms(median(down)-median(plain)), "added-unreachable-ms")
+		b.ReportMetric(ms(testutil.Median(plain)), "plain-ms")
+		b.ReportMetric(ms(testutil.Median(up)-testutil.Median(plain)), "added-tcp-ms")
+		b.ReportMetric(float64(testutil.Median(up))/float64(testutil.Median(plain)), "ratio")
+		b.ReportMetric(ms(testutil.Median(down)-testutil.Median(plain)), "added-unreachable-ms")
 		_, _, _ = run(b, nil, "scancel", "-u", "root")
 	}
 }
@@ -65,8 +63,8 @@ func BenchmarkHostsPrologWarm(b *testing.B) {
 			require.NoError(b, hc.cmd(context.Background(), "c1", -1, "true").Run())
 			enter = append(enter, time.Since(start))
 		}
-		b.ReportMetric(ms(median(runs)), "prolog-median-ms")
-		b.ReportMetric(ms(median(enter)), "enter-ms")
+		b.ReportMetric(ms(testutil.Median(runs)), "prolog-median-ms")
+		b.ReportMetric(ms(testutil.Median(enter)), "enter-ms")
 	}
 }
 
@@ -95,10 +93,10 @@ func BenchmarkHostsSubmitRate(b *testing.B) {
 		root := filepath.Dir(pool[0][0])
 		pool = pool[1:]
 		args = append(args, "--root", root, "--dirs", "2000", "--requests", "4000", "--workers", strconv.Itoa(testutil.BenchWorkers()), "--token", fmt.Sprintf("r%d-", n))
-		d0 := procCPU(b, w.d.Pid())
+		d0 := testutil.ProcCPU(w.d.Pid())
 		out, err := hc.cmd(context.Background(), host, -1, load, args...).CombinedOutput()
 		require.NoError(b, err, "submitload on %s: %s", host, out)
-		daemon = float64((procCPU(b, w.d.Pid()) - d0).Microseconds()) / 4000
+		daemon = float64((testutil.ProcCPU(w.d.Pid()) - d0).Microseconds()) / 4000
 		_, err = fmt.Sscanf(string(out), "req/s %g cpu-us/req %g", &reqs, &cpu)
 		require.NoError(b, err, "submitload printed %q", out)
 		return reqs, cpu, daemon
@@ -118,16 +116,16 @@ func BenchmarkHostsSubmitRate(b *testing.B) {
 			credD, sessD, sockD = append(credD, cd), append(sessD, sd), append(sockD, ud)
 		}
 	}
-	b.ReportMetric(medianOf(cred), "tcp-cred-req/s")
-	b.ReportMetric(medianOf(sess), "tcp-sess-req/s")
-	b.ReportMetric(medianOf(sock), "unix-req/s")
-	b.ReportMetric(medianOf(credRatio), "cred/unix")
-	b.ReportMetric(medianOf(sessRatio), "sess/unix")
-	b.ReportMetric(medianOf(credCPU), "cred-client-cpu-us/req")
-	b.ReportMetric(medianOf(sessCPU), "sess-client-cpu-us/req")
-	b.ReportMetric(medianOf(credD), "cred-warmupd-cpu-us/req")
-	b.ReportMetric(medianOf(sessD), "sess-warmupd-cpu-us/req")
-	b.ReportMetric(medianOf(sockD), "unix-warmupd-cpu-us/req")
+	b.ReportMetric(testutil.Median(cred), "tcp-cred-req/s")
+	b.ReportMetric(testutil.Median(sess), "tcp-sess-req/s")
+	b.ReportMetric(testutil.Median(sock), "unix-req/s")
+	b.ReportMetric(testutil.Median(credRatio), "cred/unix")
+	b.ReportMetric(testutil.Median(sessRatio), "sess/unix")
+	b.ReportMetric(testutil.Median(credCPU), "cred-client-cpu-us/req")
+	b.ReportMetric(testutil.Median(sessCPU), "sess-client-cpu-us/req")
+	b.ReportMetric(testutil.Median(credD), "cred-warmupd-cpu-us/req")
+	b.ReportMetric(testutil.Median(sessD), "sess-warmupd-cpu-us/req")
+	b.ReportMetric(testutil.Median(sockD), "unix-warmupd-cpu-us/req")
 	b.ReportMetric(0, "ns/op")
 }
 
@@ -148,26 +146,6 @@ func seedStore(b *testing.B, w *world, n int) {
 	require.NoError(b, st.SeedDatasets(context.Background(), paths, api.TaskWarm, time.Now()))
 	require.NoError(b, st.Close())
 	w.d.Start()
-}
-
-// procCPU is the user+system CPU time of process pid so far.
-func procCPU(b *testing.B, pid int) time.Duration {
-	b.Helper()
-	f := testutil.ProcStat(pid)
-	require.Greater(b, len(f), 12, "/proc/%d/stat", pid)
-	ut, err1 := strconv.Atoi(f[11])
-	st, err2 := strconv.Atoi(f[12])
-	require.NoError(b, errors.Join(err1, err2), "/proc/%d/stat: %q", pid, f)
-	return time.Duration(ut+st) * time.Second / time.Duration(clockTicks)
-}
-
-// clockTicks is USER_HZ, the unit of /proc/PID/stat's CPU times (100 on Linux).
-const clockTicks = 100
-
-func medianOf(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 // BenchmarkHostsShards: a 1.2 GiB dataset warmed as a 3-shard Slurm job
@@ -201,7 +179,7 @@ func BenchmarkHostsShards(b *testing.B) {
 		for i := range runs {
 			alone = append(alone, timeWarm(b, w, fmt.Sprintf("alone%d", i)))
 		}
-		b.ReportMetric(ms(median(alone)), "median-ms")
+		b.ReportMetric(ms(testutil.Median(alone)), "median-ms")
 	})
 	b.Run("3-hosts", func(b *testing.B) {
 		w := setup(b, true, strconv.Itoa(bw), "--warmup-partition", "warm", "--warmup-max-nodes", "3", "--warmup-min-bytes", "1MiB",
@@ -209,9 +187,9 @@ func BenchmarkHostsShards(b *testing.B) {
 		for i := range runs {
 			sharded = append(sharded, timeWarm(b, w, fmt.Sprintf("sharded%d", i)))
 		}
-		b.ReportMetric(ms(median(sharded)), "median-ms")
+		b.ReportMetric(ms(testutil.Median(sharded)), "median-ms")
 		if len(alone) == runs {
-			b.ReportMetric(float64(median(alone))/float64(median(sharded)), "speedup")
+			b.ReportMetric(float64(testutil.Median(alone))/float64(testutil.Median(sharded)), "speedup")
 		}
 	})
 }

@@ -112,9 +112,7 @@ func requireNothingLeft(t *testing.T, dir, prefix string, holders []int) {
 	require.NotContains(t, string(netns), prefix, "every namespace of the cluster is gone")
 	for _, pid := range holders {
 		// Gone, or a zombie not reaped yet by init (its namespaces are released).
-		stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-		if err == nil {
-			f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if f := testutil.ProcStat(pid); f != nil {
 			require.Equal(t, "Z", f[0], "holder %d is gone", pid)
 		}
 	}

@@ -62,6 +62,9 @@ func startHosts(t testing.TB) *hostCluster {
 		up.Env = append(os.Environ(), "ACCEL_BIN="+cl.bin, "ACCEL_PREFIX="+cl.base, "ACCEL_PROLOG_WAIT=60s",
 			"ACCEL_POLL=100ms", "ACCEL_WARMUPD=0", "ACCEL_PORT="+strconv.Itoa(hostPort),
 			"ACCEL_BANDWIDTH="+strconv.Itoa(testutil.DefaultBandwidth))
+		if hc.real {
+			up.Env = append(up.Env, testutil.JuiceFSEnv+"="+hc.juicefs) // the absolute path: nsenter starts in /
+		}
 		if testutil.StandInFUSE() {
 			// The stand-in mounted on every host with FUSE, as testutil mounts it (hosts-up.sh's default is plain).
 			up.Env = append(up.Env, testutil.StandInFUSEEnv+"=1")
@@ -221,23 +224,15 @@ func (h *hostCluster) remount(host string, mibps float64) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if h.mountType(host) != "" {
-		pids := testutil.MountPids(filepath.Join("/proc", h.holder(host), "root", h.jfs))
-		var out []byte
-		for try := 1; ; try++ {
+		err := testutil.Unmount(filepath.Join("/proc", h.holder(host), "root", h.jfs), 3, func(force bool) ([]byte, error) {
 			umount := []string{"umount", h.jfs}
-			if try > 3 {
+			if force {
 				umount = append(umount, "--force")
 			}
-			if out, err = h.cmd(ctx, host, -1, h.juicefs, umount...).CombinedOutput(); err == nil || try > 3 {
-				break
-			}
-			time.Sleep(time.Second)
-		}
+			return h.cmd(ctx, host, -1, h.juicefs, umount...).CombinedOutput()
+		})
 		if err != nil {
-			return fmt.Errorf("umount %s's JuiceFS mount: %v: %s", host, err, out)
-		}
-		if left := testutil.WaitExited(pids, 10*time.Second); len(left) > 0 {
-			return fmt.Errorf("%s's JuiceFS mount processes %v still run 10 s after umount", host, left)
+			return fmt.Errorf("%s's JuiceFS mount: %w", host, err)
 		}
 	}
 	if out, err := h.cmd(ctx, host, -1, h.juicefs, args...).CombinedOutput(); err != nil {

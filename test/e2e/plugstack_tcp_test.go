@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/internal/testutil"
 )
 
 // freeTCPAddr returns 127.0.0.1:PORT with a port nobody listens on now.
@@ -177,10 +179,10 @@ func BenchmarkSubmitLatencyTCP(b *testing.B) {
 			down = append(down, timed(envDown, ds))
 			silentD = append(silentD, timed(envSilent, ds))
 		}
-		b.ReportMetric(ms(median(plain)), "plain-ms")
-		b.ReportMetric(ms(median(up)-median(plain)), "added-tcp-up-ms")
-		b.ReportMetric(ms(median(down)-median(plain)), "added-tcp-refused-ms")
-		b.ReportMetric(ms(median(silentD)-median(plain)), "added-tcp-silent-ms")
+		b.ReportMetric(ms(testutil.Median(plain)), "plain-ms")
+		b.ReportMetric(ms(testutil.Median(up)-testutil.Median(plain)), "added-tcp-up-ms")
+		b.ReportMetric(ms(testutil.Median(down)-testutil.Median(plain)), "added-tcp-refused-ms")
+		b.ReportMetric(ms(testutil.Median(silentD)-testutil.Median(plain)), "added-tcp-silent-ms")
 		_, _, _ = run(b, nil, "scancel", "-u", "root")
 	}
 }

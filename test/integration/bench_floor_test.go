@@ -61,13 +61,13 @@ func BenchmarkSubmitFloor(b *testing.B) {
 	b.ResetTimer()
 	var rates, self, munged []float64
 	for range benchRounds(tcpRounds) {
-		s0, m0 := selfCPU(), procCPU(m.Pid())
+		s0, m0 := selfCPU(), testutil.ProcCPU(m.Pid())
 		rates = append(rates, submitRate(b, client, dirs))
 		self = append(self, float64((selfCPU()-s0).Microseconds())/4000)
-		munged = append(munged, float64((procCPU(m.Pid())-m0).Microseconds())/4000)
+		munged = append(munged, float64((testutil.ProcCPU(m.Pid())-m0).Microseconds())/4000)
 	}
-	b.ReportMetric(medianF(rates), "floor-req/s")
-	b.ReportMetric(medianF(self), "client+server-cpu-us/req")
-	b.ReportMetric(medianF(munged), "munged-cpu-us/req")
+	b.ReportMetric(testutil.Median(rates), "floor-req/s")
+	b.ReportMetric(testutil.Median(self), "client+server-cpu-us/req")
+	b.ReportMetric(testutil.Median(munged), "munged-cpu-us/req")
 	b.ReportMetric(0, "ns/op")
 }

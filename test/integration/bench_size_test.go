@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"sync"
 	"testing"
@@ -87,7 +86,7 @@ func BenchmarkRefresh1M(b *testing.B) {
 		require.NoError(b, err, "%s", out)
 	}
 
-	fullMed, sampledMed := median(full), median(sampled)
+	fullMed, sampledMed := testutil.Median(full), testutil.Median(sampled)
 	b.ReportMetric(float64(n), "files")
 	b.ReportMetric(fullMed.Seconds(), "full-check-s")
 	b.ReportMetric(sampledMed.Seconds(), "sampled-s")
@@ -95,17 +94,11 @@ func BenchmarkRefresh1M(b *testing.B) {
 	b.ReportMetric(float64(c.Sample), "sample-files")
 	b.ReportMetric(100*c.Bound, "bound-%")
 	b.ReportMetric(walk.Seconds(), "manifest-walk-s")
-	b.ReportMetric(ms(median(table)), "datasets-ms")
+	b.ReportMetric(ms(testutil.Median(table)), "datasets-ms")
 	b.ReportMetric(0, "ns/op")
 	b.Logf("%d files: written in %v, warmed in %v; full --check %v, sampled %v (%d files, ratio %.4f ±%.2g%%), manifest walk %v; swarmup datasets %v",
 		n, wrote.Round(time.Millisecond), warmed.Round(time.Millisecond), fullMed.Round(time.Millisecond), sampledMed.Round(time.Millisecond),
-		c.Sample, c.Ratio, 100*c.Bound, walk.Round(time.Millisecond), median(table).Round(time.Millisecond))
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
+		c.Sample, c.Ratio, 100*c.Bound, walk.Round(time.Millisecond), testutil.Median(table).Round(time.Millisecond))
 }
 
 // writeSmallFiles writes n files of size bytes under dir, 1 000 per

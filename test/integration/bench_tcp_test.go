@@ -62,12 +62,12 @@ func BenchmarkSubmitTCP(b *testing.B) {
 	}
 	measure := func(client func() *api.Client) sample {
 		ds := dirs()
-		w0, m0, c0, f0, b0, pf0 := procCPU(d.Pid()), procCPU(m.Pid()), selfCPU(), procCPU(mount), writerBusy(), procFaults(d.Pid())
+		w0, m0, c0, f0, b0, pf0 := testutil.ProcCPU(d.Pid()), testutil.ProcCPU(m.Pid()), selfCPU(), testutil.ProcCPU(mount), writerBusy(), procFaults(d.Pid())
 		l := submitLoad(b, client, ds)
 		per := func(a, b time.Duration) float64 { return float64((b - a).Microseconds()) / 4000 }
 		busy := (writerBusy() - b0) / (4000 / l.rate)
 		faults := float64(procFaults(d.Pid())-pf0) / 4000
-		return sample{l, per(w0, procCPU(d.Pid())), per(m0, procCPU(m.Pid())), per(c0, selfCPU()), per(f0, procCPU(mount)), busy, faults}
+		return sample{l, per(w0, testutil.ProcCPU(d.Pid())), per(m0, testutil.ProcCPU(m.Pid())), per(c0, selfCPU()), per(f0, testutil.ProcCPU(mount)), busy, faults}
 	}
 	credClient := func() *api.Client { return &api.Client{Server: addr, MungeSocket: m.Socket} }
 	if only != "" {
@@ -102,7 +102,7 @@ func BenchmarkSubmitTCP(b *testing.B) {
 		for i, x := range xs {
 			v[i] = f(x)
 		}
-		return medianF(v)
+		return testutil.Median(v)
 	}
 	rate := func(x sample) float64 { return x.rate }
 	warmupd := func(x sample) float64 { return x.warmupd }
@@ -110,8 +110,8 @@ func BenchmarkSubmitTCP(b *testing.B) {
 	b.ReportMetric(med(cred, rate), "tcp-cred-req/s")
 	b.ReportMetric(med(sess, rate), "tcp-sess-req/s")
 	b.ReportMetric(med(unix, rate), "unix-req/s")
-	b.ReportMetric(medianF(credRatio), "cred/unix")
-	b.ReportMetric(medianF(sessRatio), "sess/unix")
+	b.ReportMetric(testutil.Median(credRatio), "cred/unix")
+	b.ReportMetric(testutil.Median(sessRatio), "sess/unix")
 	b.ReportMetric(med(cred, warmupd), "cred-warmupd-cpu-us/req")
 	b.ReportMetric(med(cred, func(x sample) float64 { return x.munged }), "cred-munged-cpu-us/req")
 	b.ReportMetric(med(cred, client), "cred-client-cpu-us/req")
@@ -141,23 +141,6 @@ func benchRounds(n int) int {
 		return v
 	}
 	return n
-}
-
-func medianF(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
-// procCPU is the user+system CPU time of process pid (clock ticks of 10 ms).
-func procCPU(pid int) time.Duration {
-	f := testutil.ProcStat(pid)
-	if f == nil {
-		return 0
-	}
-	ut, _ := strconv.Atoi(f[11])
-	st, _ := strconv.Atoi(f[12])
-	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
 // procFaults is the minor page faults of process pid so far.

@@ -121,23 +121,13 @@ func BenchmarkWaiters10k(b *testing.B) {
 func cpuPercent(b *testing.B, pid int) float64 {
 	var w []float64
 	for range 3 {
-		c0, at := cpuTicks(b, pid), time.Now()
+		require.True(b, testutil.Running(pid), "process %d is gone", pid)
+		c0, at := testutil.ProcCPU(pid), time.Now()
 		time.Sleep(5 * time.Second)
-		w = append(w, float64(cpuTicks(b, pid)-c0)/100/time.Since(at).Seconds()*100)
+		w = append(w, (testutil.ProcCPU(pid)-c0).Seconds()/time.Since(at).Seconds()*100)
 	}
 	sort.Float64s(w)
 	return w[1]
-}
-
-// cpuTicks is utime+stime of pid in clock ticks (USER_HZ, 100 on Linux).
-func cpuTicks(b *testing.B, pid int) int64 {
-	f := testutil.ProcStat(pid)
-	require.NotNil(b, f, "/proc/%d/stat: process %d is gone", pid, pid)
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	sti, err2 := strconv.ParseInt(f[12], 10, 64)
-	require.NoError(b, err1)
-	require.NoError(b, err2)
-	return ut + sti
 }
 
 // rssKiB is VmRSS of pid.
