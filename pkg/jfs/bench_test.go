@@ -60,4 +60,3 @@ func BenchmarkDriverOverhead(b *testing.B) {
 	b.ReportMetric(float64(mx.Microseconds())/1000, "direct-ms")
 	b.ReportMetric(float64(md)/float64(mx), "driver/direct")
 }
-
