@@ -54,30 +54,35 @@ type Options struct {
 // logged and skipped rather than keeping warmupd down.
 const DefaultCheckTimeout = time.Minute
 
-// driverName is mattn/go-sqlite3 with every connection set up by
-// setUpConn: the store opens its writer and its readers through it.
-const driverName = "sqlite3-accel-data"
+// readerDriver is mattn/go-sqlite3 with each connection set up by
+// setUpReader: the store opens its read-only connections through it (the
+// writer through plain "sqlite3").
+const readerDriver = "sqlite3-accel-data-reader"
 
-// mmapSize is how much of the database file each connection reads through
-// a memory map (PRAGMA mmap_size): SQLite's most, 2 GiB less 64 KiB
-// (SQLITE_MAX_MMAP_SIZE); the rest of a larger file is read as before.
-// Without it every page a connection does not hold is a pread(2), and in
-// WAL mode a reader empties its page cache at its first read after any
-// commit: under a stream of submissions the readers (the planner's read of
-// every dataset above all) re-read the same pages with 9 system calls per
-// submission (docs/performance-submit.md). Mapped, a page already in the
-// OS page cache costs no system call and no copy. Pages still in the WAL
-// are read as before; writes go through pwrite as before. The mapped
-// pages are the OS's file cache, shared by the connections and counted in
-// warmupd's resident size as far as they were read.
+// mmapSize is how much of the database file each reader connection reads
+// through a memory map (PRAGMA mmap_size): SQLite's most, 2 GiB less
+// 64 KiB (SQLITE_MAX_MMAP_SIZE); the rest of a larger file is read as
+// before. In WAL mode a reader empties its page cache at its first read
+// after any commit, so under a stream of submissions the readers (the
+// planner's read of every dataset above all) read the same pages again,
+// one pread(2) each: 9 system calls per submission
+// (docs/performance-submit.md). Mapped, a page already in the OS's file
+// cache costs no system call and no copy. Pages still in the WAL are read
+// as before. The writer keeps its own cache across its transactions and
+// reads through it: not mapped, the integrity check at start (every page)
+// does not map the whole file into warmupd. What the readers read counts
+// in warmupd's resident size (the OS's file cache, shared and
+// reclaimable). A file truncated or overwritten under a running warmupd
+// by anything but SQLite ends it with SIGBUS where a read would have
+// failed (docs/admin/backup-restore.md).
 const mmapSize = 0x7fff0000
 
 func init() {
-	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: setUpConn})
+	sql.Register(readerDriver, &sqlite3.SQLiteDriver{ConnectHook: setUpReader})
 }
 
-// setUpConn runs once on every new connection of the store.
-func setUpConn(c *sqlite3.SQLiteConn) error {
+// setUpReader runs once on every new reader connection of the store.
+func setUpReader(c *sqlite3.SQLiteConn) error {
 	_, err := c.Exec(fmt.Sprintf("PRAGMA mmap_size = %d", mmapSize), nil)
 	return err
 }
@@ -107,12 +112,12 @@ func OpenWith(path string, log zerolog.Logger, opt Options) (*Store, error) {
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_txlock", "immediate")
 	// 16 MiB of page cache: the hot indexes of a 100 000-dataset store stay
-	// in memory (a miss reads the mapped file, mmapSize). Not more: SQLite
+	// in memory (a miss is a pread from the OS's file cache). Not more: SQLite
 	// walks the cache's whole hash table at the end of every write
 	// transaction (pcache1TruncateUnsafe), so a 64 MiB cache cost each group
 	// commit more than the misses it saved.
 	q.Set("_cache_size", "-16384")
-	w, err := sql.Open(driverName, "file:"+url.PathEscape(path)+"?"+q.Encode())
+	w, err := sql.Open("sqlite3", "file:"+url.PathEscape(path)+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("queue: open %s: %w", path, err)
 	}
@@ -142,7 +147,7 @@ func OpenWith(path string, log zerolog.Logger, opt Options) (*Store, error) {
 	rq.Set("_foreign_keys", "on")
 	rq.Set("_query_only", "true")
 	rq.Set("_cache_size", "-16384")
-	r, err := sql.Open(driverName, "file:"+url.PathEscape(path)+"?"+rq.Encode())
+	r, err := sql.Open(readerDriver, "file:"+url.PathEscape(path)+"?"+rq.Encode())
 	if err != nil {
 		_ = s.closeWriter()
 		return nil, fmt.Errorf("queue: open %s for reading: %w", path, err)
