@@ -229,7 +229,7 @@ func (v *Volume) umountAt(t testing.TB, mnt string) {
 	if m, err := os.ReadFile("/proc/self/mounts"); err == nil && !strings.Contains(string(m), " "+mnt+" ") {
 		return // unmounted already (by the test)
 	}
-	err := Unmount(mnt, 1, func(force bool) ([]byte, error) {
+	err := Unmount(t.Logf, mnt, 1, func(force bool) ([]byte, error) {
 		args := []string{"umount", mnt}
 		if force {
 			args = append(args, "--force")
@@ -244,22 +244,29 @@ func (v *Volume) umountAt(t testing.TB, mnt string) {
 // Unmount detaches the JuiceFS mount whose mount point this process sees
 // at view (a host's mount through /proc/PID/root, say) by calling umount,
 // which runs `juicefs umount` (with --force when force is true) wherever
-// the mount is: after tries failed calls, once more by force. Then it waits
-// up to 10 s for the mount's processes (MountPids) to exit.
-func Unmount(view string, tries int, umount func(force bool) ([]byte, error)) error {
+// the mount is: after tries failed calls, once more by force (logged with
+// logf, t.Logf say). Then it waits up to 10 s for the mount's processes
+// (MountPids) to exit.
+func Unmount(logf func(format string, args ...any), view string, tries int, umount func(force bool) ([]byte, error)) error {
 	pids := MountPids(view)
-	var out []byte
-	var err error
-	for try := 1; try <= tries+1; try++ {
-		if out, err = umount(try > tries); err == nil {
+	var first string // why the first try failed: a forced one that works says nothing of it
+	for try := 1; ; try++ {
+		out, err := umount(try > tries)
+		if err == nil {
 			break
+		}
+		if first == "" {
+			first = fmt.Sprintf("%v: %s", err, out)
+		}
+		if try > tries {
+			return fmt.Errorf("umount %s: %s; by force: %v: %s", view, first, err, out)
 		}
 		if try < tries {
 			time.Sleep(time.Second)
 		}
 	}
-	if err != nil {
-		return fmt.Errorf("umount %s: %v: %s", view, err, out)
+	if first != "" {
+		logf("testutil: umount %s needed --force: %s", view, first)
 	}
 	if left := WaitExited(pids, 10*time.Second); len(left) > 0 {
 		return fmt.Errorf("the mount processes %v of %s still run 10 s after umount", left, view)
@@ -465,9 +472,9 @@ func (v *Volume) Evict(t testing.TB, paths ...string) {
 // directories) is a file in the volume's cache directory: a real client
 // writes the blocks a warm-up or a read fetched after the call returned
 // (the stand-in before it returns), and `warmup --check` on that mount
-// counts a block still waiting in memory as cached. A test that counts or removes block files, reads them through
-// another mount, or remounts right after a warm-up waits here first. The
-// test fails after 30 s.
+// counts a block still waiting in memory as cached. A test that counts or
+// removes block files, reads them through another mount, or remounts right
+// after a warm-up waits here first. The test fails after 30 s.
 func (v *Volume) WaitBlocksWritten(t testing.TB, paths ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), budget(2*time.Minute, len(paths)))

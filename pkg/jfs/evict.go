@@ -63,10 +63,10 @@ func (d *Driver) EvictBlocks(ctx context.Context, paths []string) (*EvictResult,
 // Blocks calls fn once for every block of the data of paths (files or
 // directories, walked recursively; each slice once), cached or not, with
 // the path the block has in each cache directory of its mount (BlockPath)
-// whether or not a file is there. op names the caller in errors. It counts the files and
-// slices it looked up in res (nil: not counted). EvictBlocks removes them;
-// a test waits for a real client to finish writing them (its cache writes
-// run after the read that fetched the block).
+// whether or not a file is there. op names the caller in errors. It counts
+// the files and slices it looked up in res (nil: not counted). EvictBlocks
+// removes them; a test waits for a real client to finish writing them (its
+// cache writes run after the read that fetched the block).
 func (d *Driver) Blocks(ctx context.Context, op string, paths []string, fn func(where []string), res *EvictResult) error {
 	if res == nil {
 		res = &EvictResult{}

@@ -72,9 +72,10 @@ const readerDriver = "sqlite3-accel-data-reader"
 // reads through it: not mapped, the integrity check at start (every page)
 // does not map the whole file into warmupd. What the readers read counts
 // in warmupd's resident size (the OS's file cache, shared and
-// reclaimable). A file truncated or overwritten under a running warmupd
-// by anything but SQLite ends it with SIGBUS where a read would have
-// failed (docs/admin/backup-restore.md).
+// reclaimable). A file truncated under a running warmupd by anything but
+// SQLite (cp over it truncates it first), or a disk that fails a read,
+// ends it with SIGBUS where the read would have failed
+// (docs/admin/backup-restore.md).
 const mmapSize = 0x7fff0000
 
 func init() {

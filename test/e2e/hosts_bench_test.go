@@ -96,6 +96,7 @@ func BenchmarkHostsSubmitRate(b *testing.B) {
 		d0 := testutil.ProcCPU(w.d.Pid())
 		out, err := hc.cmd(context.Background(), host, -1, load, args...).CombinedOutput()
 		require.NoError(b, err, "submitload on %s: %s", host, out)
+		require.True(b, testutil.Running(w.d.Pid()), "warmupd is gone")
 		daemon = float64((testutil.ProcCPU(w.d.Pid()) - d0).Microseconds()) / 4000
 		_, err = fmt.Sscanf(string(out), "req/s %g cpu-us/req %g", &reqs, &cpu)
 		require.NoError(b, err, "submitload printed %q", out)

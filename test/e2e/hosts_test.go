@@ -178,7 +178,7 @@ func (h *hostCluster) svcBandwidth(t testing.TB, mibps float64) {
 	if !h.real || mibps == h.svcBW {
 		return
 	}
-	require.NoError(t, h.remount("svc", mibps))
+	require.NoError(t, h.remount(t, "svc", mibps))
 	h.svcBW = mibps
 }
 
@@ -194,11 +194,11 @@ func (h *hostCluster) computeBandwidth(t testing.TB, mibps float64) {
 		return
 	}
 	for i := 1; i <= nodes; i++ {
-		require.NoError(t, h.remount(node(i), mibps))
+		require.NoError(t, h.remount(t, node(i), mibps))
 	}
 	t.Cleanup(func() {
 		for i := 1; i <= nodes; i++ { // every host, whatever one of them says
-			if err := h.remount(node(i), testutil.DefaultBandwidth); err != nil {
+			if err := h.remount(t, node(i), testutil.DefaultBandwidth); err != nil {
 				t.Error(err)
 			}
 		}
@@ -211,7 +211,7 @@ func (h *hostCluster) computeBandwidth(t testing.TB, mibps float64) {
 // mounts again over the new mount when its child exits with an error.
 // A busy mount point (a file held open) is unmounted by force after a few
 // tries.
-func (h *hostCluster) remount(host string, mibps float64) error {
+func (h *hostCluster) remount(t testing.TB, host string, mibps float64) error {
 	b, err := os.ReadFile(filepath.Join(h.dir, "etc", "juicefs-mount.args"))
 	if err != nil {
 		return err
@@ -224,7 +224,7 @@ func (h *hostCluster) remount(host string, mibps float64) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if h.mountType(host) != "" {
-		err := testutil.Unmount(filepath.Join("/proc", h.holder(host), "root", h.jfs), 3, func(force bool) ([]byte, error) {
+		err := testutil.Unmount(t.Logf, filepath.Join("/proc", h.holder(host), "root", h.jfs), 3, func(force bool) ([]byte, error) {
 			umount := []string{"umount", h.jfs}
 			if force {
 				umount = append(umount, "--force")

@@ -312,7 +312,8 @@ func TestFUSEAccessLogFormatMatchesRealSamples(t *testing.T) {
 		if l := got[len(got)-1]; l != "#" {
 			// A real client mounted --enable-xattr also logs the getxattr
 			// of `ls -l` (security.selinux), which the samples' mount had
-			// off: ops the samples do not show need only the line's shape.
+			// off: on a real client only, ops the samples do not show need
+			// only the line's shape.
 			if m := accessLineRE.FindStringSubmatch(l); v.Real && m != nil && accessOpRE[m[5]] == nil {
 				return false
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -121,13 +120,12 @@ func BenchmarkWaiters10k(b *testing.B) {
 func cpuPercent(b *testing.B, pid int) float64 {
 	var w []float64
 	for range 3 {
-		require.True(b, testutil.Running(pid), "process %d is gone", pid)
 		c0, at := testutil.ProcCPU(pid), time.Now()
 		time.Sleep(5 * time.Second)
+		require.True(b, testutil.Running(pid), "process %d is gone", pid)
 		w = append(w, (testutil.ProcCPU(pid)-c0).Seconds()/time.Since(at).Seconds()*100)
 	}
-	sort.Float64s(w)
-	return w[1]
+	return testutil.Median(w)
 }
 
 // rssKiB is VmRSS of pid.

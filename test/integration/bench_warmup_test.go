@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
@@ -66,10 +65,9 @@ func BenchmarkWarmupThroughDaemon(b *testing.B) {
 			walks := func(kind string) float64 {
 				return m.value("accel_data_dataset_walks_total", map[string]string{"kind": kind}) / runs
 			}
-			med := func(xs []time.Duration) time.Duration { slices.Sort(xs); return xs[len(xs)/2] }
-			b.ReportMetric(float64(med(direct).Milliseconds()), "direct-ms")
-			b.ReportMetric(float64(med(daemon).Milliseconds()), "daemon-ms")
-			b.ReportMetric(float64(med(daemon))/float64(med(direct)), "daemon/direct")
+			b.ReportMetric(float64(testutil.Median(direct).Milliseconds()), "direct-ms")
+			b.ReportMetric(float64(testutil.Median(daemon).Milliseconds()), "daemon-ms")
+			b.ReportMetric(float64(testutil.Median(daemon))/float64(testutil.Median(direct)), "daemon/direct")
 			b.ReportMetric(walks(metrics.WalkList), "walks/warmup")
 			b.ReportMetric(walks(metrics.WalkCheck), "verify-checks/warmup")
 			b.ReportMetric(0, "ns/op")

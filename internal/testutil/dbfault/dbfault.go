@@ -14,9 +14,9 @@ import (
 
 // CorruptRootPage overwrites the root page of table (a table or an index)
 // in the database file at path with random bytes. A connection that reads
-// the file through a memory map (warmupd's store) sees the damage at its
-// next read of the page, as a fresh connection does; one holding the page
-// in its own cache does not.
+// the file through a memory map (warmupd's store's readers) sees the damage
+// at its next read of the page, as a fresh connection does; one holding the
+// page in its own cache (the store's writer) does not.
 func CorruptRootPage(t testing.TB, path, table string) {
 	t.Helper()
 	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000")
