@@ -96,8 +96,8 @@ mount_volume() {
 	fi
 	local args mbps
 	mapfile -t args < <(jfs_mount_args "$DIR")
-	if [ "${ACCEL_BANDWIDTH%.*}" != 0 ]; then
-		mbps=$(download_limit_mbps "$ACCEL_BANDWIDTH")
+	mbps=$(download_limit_mbps "$ACCEL_BANDWIDTH") # 0 for 0: unlimited; 0.5 MiB/s is a limit
+	if [ "$mbps" != 0 ]; then
 		args+=(--download-limit "$mbps")
 	fi
 	"$JUICEFS" "${args[@]}" --log "$DIR/log/juicefs-$H.log" >/dev/null ||
