@@ -482,7 +482,7 @@ func (v *Volume) WaitBlocksWritten(t testing.TB, paths ...string) {
 	var blocks [][]string
 	err := (&jfs.Driver{Binary: v.Binary}).Blocks(ctx, "wait for the blocks of", paths, func(where []string) {
 		blocks = append(blocks, where)
-	}, nil)
+	})
 	if err != nil {
 		t.Fatalf("testutil: list the blocks of %s: %v", paths[0], err)
 	}

@@ -46,7 +46,7 @@ type EvictResult struct {
 // real mount). Verify the result with Check.
 func (d *Driver) EvictBlocks(ctx context.Context, paths []string) (*EvictResult, error) {
 	res := &EvictResult{}
-	err := d.Blocks(ctx, "evict", paths, func(where []string) {
+	err := d.blocks(ctx, "evict", paths, func(where []string) {
 		for _, p := range where {
 			d.removeBlock(p, res)
 			d.removeBlock(p+".tmp", res)
@@ -63,14 +63,16 @@ func (d *Driver) EvictBlocks(ctx context.Context, paths []string) (*EvictResult,
 // Blocks calls fn once for every block of the data of paths (files or
 // directories, walked recursively; each slice once), cached or not, with
 // the path the block has in each cache directory of its mount (BlockPath)
-// whether or not a file is there. op names the caller in errors. It counts
-// the files and slices it looked up in res (nil: not counted). EvictBlocks
-// removes them; a test waits for a real client to finish writing them (its
-// cache writes run after the read that fetched the block).
-func (d *Driver) Blocks(ctx context.Context, op string, paths []string, fn func(where []string), res *EvictResult) error {
-	if res == nil {
-		res = &EvictResult{}
-	}
+// whether or not a file is there. op names the caller in errors.
+// EvictBlocks removes them; a test waits for a real client to finish
+// writing them (its cache writes run after the read that fetched the
+// block).
+func (d *Driver) Blocks(ctx context.Context, op string, paths []string, fn func(where []string)) error {
+	return d.blocks(ctx, op, paths, fn, &EvictResult{})
+}
+
+// blocks is Blocks counting the files and slices it looked up in res.
+func (d *Driver) blocks(ctx context.Context, op string, paths []string, fn func(where []string), res *EvictResult) error {
 	// The files of all paths, per mount, so that info runs on full batches.
 	var mounts []*MountConfig
 	files := map[*MountConfig][]string{}

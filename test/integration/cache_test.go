@@ -108,7 +108,7 @@ func TestEvictionRemovesBlockFilesAfterRemount(t *testing.T) {
 				blocks = append(blocks, p)
 			}
 		}
-	}, nil))
+	}))
 	require.Len(t, blocks, 6, "a's six 4 MiB blocks are cached")
 
 	v.Remount(t)  // the mount that wrote a's blocks is gone
