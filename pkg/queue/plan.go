@@ -200,18 +200,31 @@ type CheckCandidate struct {
 // least recently checked first, never-checked ones before all others.
 func (s *Store) CheckCandidates(ctx context.Context, limit int) (_ []CheckCandidate, err error) {
 	defer s.done(time.Now(), &err)
-	return s.checkCandidates(ctx, `WHERE t.id IS NULL OR t.state IN (?1, ?2)
-		ORDER BY d.checked_at, d.id LIMIT ?3`, // NULLs (never checked) sort first; index datasets_checked
-		limit)
+	return s.checkCandidates(ctx, checkWhere, limit)
 }
 
-// checkCandidates lists datasets with their tasks; where is the query's
+// The WHERE, ORDER BY and LIMIT of CheckCandidates and StaleCandidates
+// (candidatesQuery). NULLs (never checked) sort first; index
+// datasets_checked. The stale list walks index datasets_stale (a few rows):
+// the unary + keeps SQLite from driving it from the warm tasks instead, one
+// lookup per warm dataset (50 ms a call on 100 000 of them, and Refresh
+// lists it every second).
+const (
+	checkWhere = `WHERE t.id IS NULL OR t.state IN (?1, ?2) ORDER BY d.checked_at, d.id LIMIT ?3`
+	staleWhere = `WHERE d.stale_at IS NOT NULL AND +t.state = ?1 ORDER BY d.stale_at, d.id LIMIT ?3`
+)
+
+// candidatesQuery lists datasets with their tasks; where is the query's
 // WHERE, ORDER BY and LIMIT (?1 warm, ?2 partial, ?3 limit).
-func (s *Store) checkCandidates(ctx context.Context, where string, limit int) ([]CheckCandidate, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT coalesce(t.id, 0), d.path, d.bytes, d.cached_bytes, d.checked_at, coalesce(t.state, ''),
+func candidatesQuery(where string) string {
+	return `SELECT coalesce(t.id, 0), d.path, d.bytes, d.cached_bytes, d.checked_at, coalesce(t.state, ''),
 			d.stale_at, coalesce(d.stale_reason, '')
-		FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id `+where,
-		string(api.TaskWarm), string(api.TaskPartial), limit)
+		FROM datasets d LEFT JOIN tasks t ON t.dataset_id = d.id ` + where
+}
+
+// checkCandidates runs candidatesQuery(where).
+func (s *Store) checkCandidates(ctx context.Context, where string, limit int) ([]CheckCandidate, error) {
+	rows, err := s.r.QueryContext(ctx, candidatesQuery(where), string(api.TaskWarm), string(api.TaskPartial), limit)
 	out, err := readAll(rows, err, func(rows *sql.Rows, c *CheckCandidate) error {
 		var checked, stale sql.NullInt64
 		var st, reason string

@@ -127,7 +127,7 @@ func missStaleTx(ctx context.Context, tx *wtx, ds, node string, job uint64, hit,
 // again is left out: its warm-up's verification will clear the mark.
 func (s *Store) StaleCandidates(ctx context.Context, limit int) (_ []CheckCandidate, err error) {
 	defer s.done(time.Now(), &err)
-	return s.checkCandidates(ctx, `WHERE d.stale_at IS NOT NULL AND t.state = ?1 ORDER BY d.stale_at, d.id LIMIT ?3`, limit)
+	return s.checkCandidates(ctx, staleWhere, limit)
 }
 
 // WatchedDataset is a dataset a changelog event can mark stale, and when
