@@ -108,38 +108,53 @@ func (s *Store) DequeueOnly(ctx context.Context, owner string, now time.Time, le
 	return s.dequeue(ctx, owner, now, lease, allowed)
 }
 
+// dequeueSQL is dequeue's statement (?1 warming, ?2 owner, ?3 lease end, ?4
+// now, ?5 queued, ?6 the JSON list of allowed ids when only): it takes the
+// best of the queued candidate and a warming task whose lease expired. The
+// queued candidate is the first of the queue in priority order, or with
+// only the best of the planner's choice (a handful of ids), each looked up
+// by id: walking the queue until one of them came would walk all of it
+// when none is queued any more (4 ms in the writer at 60 000 queued, after
+// every submission's kick).
+func dequeueSQL(only bool) string {
+	queued := `SELECT id, priority, created_at FROM tasks INDEXED BY tasks_dequeue
+		WHERE state = ?5 AND not_before <= ?4 ORDER BY priority DESC, created_at, id LIMIT 1`
+	if only {
+		queued = `SELECT t.id, t.priority, t.created_at FROM json_each(?6) a CROSS JOIN tasks t ON t.id = a.value
+			WHERE t.state = ?5 AND t.not_before <= ?4 ORDER BY t.priority DESC, t.created_at, t.id LIMIT 1`
+	}
+	return `UPDATE tasks SET state = ?1, lease_owner = ?2, lease_expires_at = ?3,
+			attempts = attempts + 1, started_at = ?4, updated_at = ?4, finished_at = NULL
+		WHERE id = (SELECT id FROM (
+			SELECT * FROM (` + queued + `)
+			UNION ALL
+			SELECT * FROM (SELECT id, priority, created_at FROM tasks INDEXED BY tasks_lease
+				WHERE state = ?1 AND lease_expires_at <= ?4 ORDER BY priority DESC, created_at, id LIMIT 1)
+			) ORDER BY priority DESC, created_at, id LIMIT 1)
+		RETURNING id, dataset_id, state, attempts, priority, source`
+}
+
 // dequeue takes the next task; allowed == nil means any queued task.
 func (s *Store) dequeue(ctx context.Context, owner string, now time.Time, lease time.Duration, allowed []int64) (*Task, error) {
-	var allow any // NULL: no restriction
-	if allowed != nil {
-		b, err := json.Marshal(allowed)
-		if err != nil {
-			return nil, err
-		}
-		allow = string(b)
-	}
 	if owner == "" {
 		return nil, errors.New("queue: dequeue: empty lease owner; give each worker a unique owner name")
 	}
 	if lease <= 0 {
 		return nil, fmt.Errorf("queue: dequeue: lease %v; give a positive lease (the scheduler's Lease setting)", lease)
 	}
+	args := []any{string(api.TaskWarming), owner, ns(now.Add(lease)), ns(now), string(api.TaskQueued)}
+	if allowed != nil {
+		b, err := json.Marshal(allowed)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, string(b))
+	}
 	var t *Task
 	err := s.inTx(ctx, func(tx *wtx) error {
 		t = &Task{LeaseOwner: owner, LeaseExpires: fromNS(ns(now.Add(lease)))}
 		var st, src string
-		err := tx.QueryRowContext(ctx, `UPDATE tasks SET state = ?1, lease_owner = ?2, lease_expires_at = ?3,
-				attempts = attempts + 1, started_at = ?4, updated_at = ?4, finished_at = NULL
-			WHERE id = (SELECT id FROM (
-				SELECT * FROM (SELECT id, priority, created_at FROM tasks INDEXED BY tasks_dequeue
-					WHERE state = ?5 AND not_before <= ?4 AND (?6 IS NULL OR id IN (SELECT value FROM json_each(?6)))
-					ORDER BY priority DESC, created_at, id LIMIT 1)
-				UNION ALL
-				SELECT * FROM (SELECT id, priority, created_at FROM tasks INDEXED BY tasks_lease
-					WHERE state = ?1 AND lease_expires_at <= ?4 ORDER BY priority DESC, created_at, id LIMIT 1)
-				) ORDER BY priority DESC, created_at, id LIMIT 1)
-			RETURNING id, dataset_id, state, attempts, priority, source`,
-			string(api.TaskWarming), owner, ns(now.Add(lease)), ns(now), string(api.TaskQueued), allow).
+		err := tx.QueryRowContext(ctx, dequeueSQL(allowed != nil), args...).
 			Scan(&t.ID, &t.DatasetID, &st, &t.Attempts, &t.Priority, &src)
 		if errors.Is(err, sql.ErrNoRows) {
 			t = nil

@@ -59,18 +59,23 @@ func staleStates(reason api.StaleReason) (string, string) {
 
 // markStaleTx marks path stale for reason unless it already is (the first
 // event since the last check is kept) or its task is not in staleStates. It
-// reports whether it marked it.
+// reports whether it marked it. It looks up the one dataset's task (EXISTS):
+// an IN over the tasks in those states listed every warm dataset first, 20
+// ms a mark on 100 000 of them, in the writer.
 func markStaleTx(ctx context.Context, tx *wtx, path string, reason api.StaleReason, detail string, t int64) (bool, error) {
 	s1, s2 := staleStates(reason)
-	res, err := tx.ExecContext(ctx, `UPDATE datasets SET stale_at = ?, stale_reason = ?, stale_detail = ?
-		WHERE path = ? AND stale_at IS NULL AND id IN (SELECT dataset_id FROM tasks WHERE state IN (?, ?))`,
-		t, string(reason), detail, path, s1, s2)
+	res, err := tx.ExecContext(ctx, markStaleSQL, t, string(reason), detail, path, s1, s2)
 	if err != nil {
 		return false, fmt.Errorf("queue: mark %s stale: %w", path, err)
 	}
 	n, err := res.RowsAffected()
 	return n > 0, err
 }
+
+// markStaleSQL is markStaleTx's statement.
+const markStaleSQL = `UPDATE datasets SET stale_at = ?, stale_reason = ?, stale_detail = ?
+	WHERE path = ? AND stale_at IS NULL
+		AND EXISTS (SELECT 1 FROM tasks t WHERE t.dataset_id = datasets.id AND t.state IN (?, ?))`
 
 // StaleMark is one dataset an event concerns, what the event was, and when
 // it happened (zero: when it is recorded). A check clears the mark only if
