@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/accel-data/accel-data/internal/eintr"
 	"github.com/accel-data/accel-data/internal/pathrule"
 )
 
@@ -109,7 +110,7 @@ func (pp *PathPolicy) Resolve(p string, c Caller) (string, error) {
 // /proc/self/fd.
 func realPath(p string) (string, error) {
 	if !noOpenat2.Load() {
-		fd, err := retryEINTR(func() (int, error) {
+		fd, err := eintr.Retry(func() (int, error) {
 			return unix.Openat2(unix.AT_FDCWD, p, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS})
 		})
 		switch err {
@@ -123,7 +124,7 @@ func realPath(p string) (string, error) {
 			return "", &fs.PathError{Op: "open", Path: p, Err: err}
 		}
 	}
-	fd, err := retryEINTR(func() (int, error) { return unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0) })
+	fd, err := eintr.Retry(func() (int, error) { return unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0) })
 	if err != nil {
 		return "", &fs.PathError{Op: "open", Path: p, Err: err}
 	}
@@ -137,18 +138,6 @@ func realPath(p string) (string, error) {
 
 // noOpenat2 is set once openat2 turned out not to work here.
 var noOpenat2 atomic.Bool
-
-// retryEINTR calls open again while it is interrupted, as os.Open does: a
-// signal (the Go runtime's own preemption signal included) can interrupt
-// an open that waits for the FUSE mount.
-func retryEINTR(open func() (int, error)) (int, error) {
-	for {
-		fd, err := open()
-		if err != unix.EINTR {
-			return fd, err
-		}
-	}
-}
 
 // mountOf returns the deepest mount that contains p, or "".
 func (pp *PathPolicy) mountOf(p string) string {

@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/accel-data/accel-data/internal/eintr"
 )
 
 // FileInfo is what the scanner needs to know about one directory entry.
@@ -45,15 +47,8 @@ type LocalFS struct{}
 // Lstat implements FS with one lstat(2) and no allocation.
 func (LocalFS) Lstat(name string) (FileInfo, error) {
 	var st unix.Stat_t
-	for {
-		err := unix.Lstat(name, &st)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return FileInfo{}, &fs.PathError{Op: "lstat", Path: name, Err: err}
-		}
-		break
+	if err := eintr.Do(func() error { return unix.Lstat(name, &st) }); err != nil {
+		return FileInfo{}, &fs.PathError{Op: "lstat", Path: name, Err: err}
 	}
 	return infoOf(&st), nil
 }
@@ -116,17 +111,9 @@ func (LocalFS) ReadDir(name string) ([]DirEntry, error) {
 	for i, n := range names {
 		out[i].Name = n
 		var st unix.Stat_t
-		for {
-			e := unix.Fstatat(fd, n, &st, unix.AT_SYMLINK_NOFOLLOW)
-			if e == unix.EINTR {
-				continue
-			}
-			if e != nil {
-				out[i].Err = &fs.PathError{Op: "lstat", Path: name + "/" + n, Err: e}
-			}
-			break
-		}
-		if out[i].Err == nil {
+		if e := eintr.Do(func() error { return unix.Fstatat(fd, n, &st, unix.AT_SYMLINK_NOFOLLOW) }); e != nil {
+			out[i].Err = &fs.PathError{Op: "lstat", Path: name + "/" + n, Err: e}
+		} else {
 			out[i].Info = infoOf(&st)
 		}
 	}
@@ -136,16 +123,11 @@ func (LocalFS) ReadDir(name string) ([]DirEntry, error) {
 // Open implements FS with plain open(2)/read(2)/close(2): regular files
 // never block in the poller, so os.File's bookkeeping is skipped.
 func (LocalFS) Open(name string) (File, error) {
-	for {
-		fd, err := unix.Open(name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
-		}
-		return &rawFile{fd: fd, name: name}, nil
+	fd, err := eintr.Retry(func() (int, error) { return unix.Open(name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0) })
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
+	return &rawFile{fd: fd, name: name}, nil
 }
 
 type rawFile struct {
@@ -157,19 +139,14 @@ func (f *rawFile) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	for {
-		n, err := unix.Read(f.fd, p)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0, &fs.PathError{Op: "read", Path: f.name, Err: err}
-		}
-		if n == 0 {
-			return 0, io.EOF
-		}
-		return n, nil
+	n, err := eintr.Retry(func() (int, error) { return unix.Read(f.fd, p) })
+	if err != nil {
+		return 0, &fs.PathError{Op: "read", Path: f.name, Err: err}
 	}
+	if n == 0 {
+		return 0, io.EOF
+	}
+	return n, nil
 }
 
 func (f *rawFile) Close() error {
