@@ -134,6 +134,9 @@ func dequeueSQL(only bool) string {
 		RETURNING id, dataset_id, state, attempts, priority, source`
 }
 
+// The two forms of dequeue's statement, built once.
+var dequeueAnySQL, dequeueOnlySQL = dequeueSQL(false), dequeueSQL(true)
+
 // dequeue takes the next task; allowed == nil means any queued task.
 func (s *Store) dequeue(ctx context.Context, owner string, now time.Time, lease time.Duration, allowed []int64) (*Task, error) {
 	if owner == "" {
@@ -154,7 +157,11 @@ func (s *Store) dequeue(ctx context.Context, owner string, now time.Time, lease 
 	err := s.inTx(ctx, func(tx *wtx) error {
 		t = &Task{LeaseOwner: owner, LeaseExpires: fromNS(ns(now.Add(lease)))}
 		var st, src string
-		err := tx.QueryRowContext(ctx, dequeueSQL(allowed != nil), args...).
+		q := dequeueAnySQL
+		if allowed != nil {
+			q = dequeueOnlySQL
+		}
+		err := tx.QueryRowContext(ctx, q, args...).
 			Scan(&t.ID, &t.DatasetID, &st, &t.Attempts, &t.Priority, &src)
 		if errors.Is(err, sql.ErrNoRows) {
 			t = nil

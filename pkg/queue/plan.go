@@ -204,13 +204,15 @@ func (s *Store) CheckCandidates(ctx context.Context, limit int) (_ []CheckCandid
 }
 
 // The WHERE, ORDER BY and LIMIT of CheckCandidates and StaleCandidates
-// (candidatesQuery). NULLs (never checked) sort first; index
-// datasets_checked. The stale list walks index datasets_stale (a few rows):
-// the unary + keeps SQLite from driving it from the warm tasks instead, one
-// lookup per warm dataset (50 ms a call on 100 000 of them, and Refresh
-// lists it every second).
+// (candidatesQuery).
 const (
+	// checkWhere: never-checked datasets (NULL) sort first; index
+	// datasets_checked.
 	checkWhere = `WHERE t.id IS NULL OR t.state IN (?1, ?2) ORDER BY d.checked_at, d.id LIMIT ?3`
+	// staleWhere walks index datasets_stale (a few rows). The unary + does
+	// not change what it selects; it keeps SQLite from driving the query
+	// from the warm tasks instead, one lookup per warm dataset (50 ms a call
+	// on 100 000 of them, and Refresh lists it every second).
 	staleWhere = `WHERE d.stale_at IS NOT NULL AND +t.state = ?1 ORDER BY d.stale_at, d.id LIMIT ?3`
 )
 

@@ -13,7 +13,10 @@ import (
 )
 
 // queryPlan is SQLite's plan of query on the store's readers, one line a
-// step (EXPLAIN QUERY PLAN's detail column).
+// step (EXPLAIN QUERY PLAN's detail column). Its wording is SQLite's, which
+// may change between releases: the tests below match it for the SQLite
+// that go-sqlite3 (go.mod) builds in. The store never runs ANALYZE, so a
+// plan does not depend on the rows.
 func queryPlan(t *testing.T, s *Store, query string, args ...any) []string {
 	t.Helper()
 	rows, err := s.r.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
@@ -39,28 +42,30 @@ func TestStaleCandidatesWalkTheStaleIndex(t *testing.T) {
 	s := openTemp(t)
 	ctx := context.Background()
 	now := time.Now()
-	paths := make([]string, 3000)
+	paths := make([]string, 300)
 	for i := range paths {
 		paths[i] = fmt.Sprintf("/jfs/ds%05d", i)
 	}
 	require.NoError(t, s.SeedDatasets(ctx, paths, api.TaskWarm, now))
 	marked, err := s.MarkStale(ctx, api.StaleChangelog, []StaleMark{
-		{Path: paths[7], At: now.Add(-time.Minute)}, {Path: paths[2999], At: now.Add(-2 * time.Minute)},
+		{Path: paths[7], At: now.Add(-time.Minute)}, {Path: paths[299], At: now.Add(-2 * time.Minute)},
 	}, now)
 	require.NoError(t, err)
 	require.Len(t, marked, 2)
 
 	plan := queryPlan(t, s, candidatesQuery(staleWhere), string(api.TaskWarm), string(api.TaskPartial), 64)
+	require.NotEmpty(t, plan)
 	require.True(t, strings.HasPrefix(plan[0], "SEARCH d USING INDEX datasets_stale"), "plan %q", plan)
+	require.Contains(t, strings.Join(plan, "\n"), "(dataset_id=?)", "plan %q: the task by its dataset", plan)
 	for _, step := range plan {
 		require.False(t, strings.HasPrefix(step, "SCAN"), "plan %q scans a table", plan)
-		require.NotContains(t, step, "SEARCH t USING INDEX tasks_", "plan %q walks the tasks by state", plan)
+		require.NotContains(t, step, "(state=?)", "plan %q walks the tasks by state", plan)
 	}
 
 	got, err := s.StaleCandidates(ctx, 64)
 	require.NoError(t, err)
 	require.Len(t, got, 2)
-	require.Equal(t, paths[2999], got[0].Path, "oldest event first")
+	require.Equal(t, paths[299], got[0].Path, "oldest event first")
 	require.Equal(t, paths[7], got[1].Path)
 }
 
