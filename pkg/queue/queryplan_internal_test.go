@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,18 +70,50 @@ func TestStaleCandidatesWalkTheStaleIndex(t *testing.T) {
 	require.Equal(t, paths[7], got[1].Path)
 }
 
-// The planner's choice is a handful of ids: a restricted dequeue looks each
-// up by id, and never walks the queue by priority (all of it when none of
-// them is queued any more).
-func TestDequeueOnlyLooksUpTheChosenTasks(t *testing.T) {
+// The planner's choice is mostly a handful of ids: a restricted dequeue
+// looks each up by id, and never walks the queue by priority (all of it when
+// none of them is queued any more). A long list (more than
+// dequeueLookupMax) is filtered while walking the queue instead, and an
+// unrestricted dequeue takes the head of the queue off its index.
+func TestDequeuePlans(t *testing.T) {
 	s := openTemp(t)
-	plan := queryPlan(t, s, dequeueSQL(true), string(api.TaskWarming), "w", 1, 1, string(api.TaskQueued), "[1,2,3]")
+	args := []any{string(api.TaskWarming), "w", 1, 1, string(api.TaskQueued), "[1,2,3]"}
+	plan := queryPlan(t, s, dequeueStatement([]int64{1, 2, 3}), args...)
 	require.Contains(t, strings.Join(plan, "\n"), "SEARCH t USING INTEGER PRIMARY KEY (rowid=?)", "plan %q", plan)
 	for _, step := range plan {
 		require.NotContains(t, step, "tasks_dequeue", "plan %q walks the queue", plan)
 	}
-	require.Contains(t, strings.Join(queryPlan(t, s, dequeueSQL(false), string(api.TaskWarming), "w", 1, 1, string(api.TaskQueued)), "\n"),
+	require.Contains(t, strings.Join(queryPlan(t, s, dequeueStatement(make([]int64, dequeueLookupMax+1)), args...), "\n"),
+		"tasks_dequeue", "a long list filters the queue's walk")
+	require.Contains(t, strings.Join(queryPlan(t, s, dequeueStatement(nil), args[:5]...), "\n"),
 		"tasks_dequeue", "an unrestricted dequeue takes the head of the queue off its index")
+}
+
+// Whichever form it takes, a restricted dequeue takes the best of the
+// allowed queued tasks: the oldest of equal priority, never one outside
+// the list.
+func TestDequeueOnlyShortAndLongLists(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	now := time.Now()
+	paths := make([]string, 2*dequeueLookupMax)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("/jfs/q%05d", i)
+	}
+	require.NoError(t, s.SeedDatasets(ctx, paths, api.TaskQueued, now))
+	ids, err := queryIDs(ctx, s.r, `SELECT id FROM tasks ORDER BY created_at, id`)
+	require.NoError(t, err)
+	require.Len(t, ids, len(paths))
+	for _, allowed := range [][]int64{
+		{ids[9], ids[5], ids[7]},       // looked up: the oldest of the three
+		ids[3 : 3+dequeueLookupMax+10], // filtered: the oldest of the list
+	} {
+		want := slices.Min(allowed)
+		task, err := s.DequeueOnly(ctx, "w", now.Add(time.Second), time.Minute, allowed)
+		require.NoError(t, err)
+		require.NotNil(t, task)
+		require.Equal(t, want, task.ID, "allowed %d ids", len(allowed))
+	}
 }
 
 // A stale mark looks up its one dataset by path and that dataset's task,
