@@ -2,8 +2,8 @@ package queue
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -70,49 +70,61 @@ func TestStaleCandidatesWalkTheStaleIndex(t *testing.T) {
 	require.Equal(t, paths[7], got[1].Path)
 }
 
-// The planner's choice is mostly a handful of ids: a restricted dequeue
-// looks each up by id, and never walks the queue by priority (all of it when
-// none of them is queued any more). A long list (more than
-// dequeueLookupMax) is filtered while walking the queue instead, and an
-// unrestricted dequeue takes the head of the queue off its index.
+// A restricted dequeue looks each of the planner's ids up, and never walks
+// the queue by priority (all of it when none of them is queued any more);
+// an unrestricted one takes the head of the queue off its index.
 func TestDequeuePlans(t *testing.T) {
 	s := openTemp(t)
 	args := []any{string(api.TaskWarming), "w", 1, 1, string(api.TaskQueued), "[1,2,3]"}
-	plan := queryPlan(t, s, dequeueStatement([]int64{1, 2, 3}), args...)
+	plan := queryPlan(t, s, dequeueOnlySQL, args...)
 	require.Contains(t, strings.Join(plan, "\n"), "SEARCH t USING INTEGER PRIMARY KEY (rowid=?)", "plan %q", plan)
 	for _, step := range plan {
 		require.NotContains(t, step, "tasks_dequeue", "plan %q walks the queue", plan)
 	}
-	require.Contains(t, strings.Join(queryPlan(t, s, dequeueStatement(make([]int64, dequeueLookupMax+1)), args...), "\n"),
-		"tasks_dequeue", "a long list filters the queue's walk")
-	require.Contains(t, strings.Join(queryPlan(t, s, dequeueStatement(nil), args[:5]...), "\n"),
+	require.Contains(t, strings.Join(queryPlan(t, s, dequeueAnySQL, args[:5]...), "\n"),
 		"tasks_dequeue", "an unrestricted dequeue takes the head of the queue off its index")
 }
 
-// Whichever form it takes, a restricted dequeue takes the best of the
-// allowed queued tasks: the oldest of equal priority, never one outside
-// the list.
-func TestDequeueOnlyShortAndLongLists(t *testing.T) {
+// A restricted dequeue takes the allowed queued tasks best first: the
+// highest priority, then the oldest; never one outside the list, nor one
+// whose not_before is still to come.
+func TestDequeueOnlyTakesTheBestAllowed(t *testing.T) {
 	s := openTemp(t)
 	ctx := context.Background()
 	now := time.Now()
-	paths := make([]string, 2*dequeueLookupMax)
+	paths := make([]string, 20)
 	for i := range paths {
-		paths[i] = fmt.Sprintf("/jfs/q%05d", i)
+		paths[i] = fmt.Sprintf("/jfs/q%02d", i)
 	}
 	require.NoError(t, s.SeedDatasets(ctx, paths, api.TaskQueued, now))
-	ids, err := queryIDs(ctx, s.r, `SELECT id FROM tasks ORDER BY created_at, id`)
+	ids, err := queryIDs(ctx, s.r, `SELECT id FROM tasks ORDER BY id`)
 	require.NoError(t, err)
 	require.Len(t, ids, len(paths))
-	for _, allowed := range [][]int64{
-		{ids[9], ids[5], ids[7]},       // looked up: the oldest of the three
-		ids[3 : 3+dequeueLookupMax+10], // filtered: the oldest of the list
-	} {
-		want := slices.Min(allowed)
+	require.NoError(t, s.withWriter(func(c *sql.Conn) error {
+		for _, q := range []struct {
+			sql string
+			id  int64
+		}{
+			{`UPDATE tasks SET priority = 5 WHERE id = ?`, ids[9]},
+			{`UPDATE tasks SET created_at = created_at - 1000 WHERE id = ?`, ids[7]},
+			{fmt.Sprintf(`UPDATE tasks SET not_before = %d WHERE id = ?`, ns(now.Add(time.Hour))), ids[2]},
+		} {
+			if _, err := c.ExecContext(ctx, q.sql, q.id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	allowed := []int64{ids[5], ids[2], ids[9], ids[7], ids[5]}
+	for _, want := range []int64{ids[9], ids[7], ids[5], 0} {
 		task, err := s.DequeueOnly(ctx, "w", now.Add(time.Second), time.Minute, allowed)
 		require.NoError(t, err)
+		if want == 0 {
+			require.Nil(t, task, "ids[2] waits for its not_before; ids[0], the head of the queue, is not allowed")
+			continue
+		}
 		require.NotNil(t, task)
-		require.Equal(t, want, task.ID, "allowed %d ids", len(allowed))
+		require.Equal(t, want, task.ID)
 	}
 }
 
