@@ -34,6 +34,18 @@ func queryPlan(t *testing.T, s *Store, query string, args ...any) []string {
 	return plan
 }
 
+// seedPaths seeds n datasets /jfs/dsNNNNN with tasks in state and returns
+// their paths.
+func seedPaths(t *testing.T, s *Store, n int, state api.TaskState, now time.Time) []string {
+	t.Helper()
+	paths := make([]string, n)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("/jfs/ds%05d", i)
+	}
+	require.NoError(t, s.SeedDatasets(context.Background(), paths, state, now))
+	return paths
+}
+
 // The stale list, which the cache manager's Refresh reads every second,
 // walks the few stale datasets by index datasets_stale, not every warm task
 // with a lookup of its dataset each (one 100 000-dataset store: 52 ms a
@@ -43,11 +55,7 @@ func TestStaleCandidatesWalkTheStaleIndex(t *testing.T) {
 	s := openTemp(t)
 	ctx := context.Background()
 	now := time.Now()
-	paths := make([]string, 300)
-	for i := range paths {
-		paths[i] = fmt.Sprintf("/jfs/ds%05d", i)
-	}
-	require.NoError(t, s.SeedDatasets(ctx, paths, api.TaskWarm, now))
+	paths := seedPaths(t, s, 300, api.TaskWarm, now)
 	marked, err := s.MarkStale(ctx, api.StaleChangelog, []StaleMark{
 		{Path: paths[7], At: now.Add(-time.Minute)}, {Path: paths[299], At: now.Add(-2 * time.Minute)},
 	}, now)
@@ -92,11 +100,7 @@ func TestDequeueOnlyTakesTheBestAllowed(t *testing.T) {
 	s := openTemp(t)
 	ctx := context.Background()
 	now := time.Now()
-	paths := make([]string, 20)
-	for i := range paths {
-		paths[i] = fmt.Sprintf("/jfs/q%02d", i)
-	}
-	require.NoError(t, s.SeedDatasets(ctx, paths, api.TaskQueued, now))
+	paths := seedPaths(t, s, 20, api.TaskQueued, now)
 	ids, err := queryIDs(ctx, s.r, `SELECT id FROM tasks ORDER BY id`)
 	require.NoError(t, err)
 	require.Len(t, ids, len(paths))
