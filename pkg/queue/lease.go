@@ -148,22 +148,18 @@ func (s *Store) dequeue(ctx context.Context, owner string, now time.Time, lease 
 	if lease <= 0 {
 		return nil, fmt.Errorf("queue: dequeue: lease %v; give a positive lease (the scheduler's Lease setting)", lease)
 	}
-	args := []any{string(api.TaskWarming), owner, ns(now.Add(lease)), ns(now), string(api.TaskQueued)}
+	q, args := dequeueAnySQL, []any{string(api.TaskWarming), owner, ns(now.Add(lease)), ns(now), string(api.TaskQueued)}
 	if allowed != nil {
 		b, err := json.Marshal(allowed)
 		if err != nil {
 			return nil, err
 		}
-		args = append(args, string(b))
+		q, args = dequeueOnlySQL, append(args, string(b))
 	}
 	var t *Task
 	err := s.inTx(ctx, func(tx *wtx) error {
 		t = &Task{LeaseOwner: owner, LeaseExpires: fromNS(ns(now.Add(lease)))}
 		var st, src string
-		q := dequeueAnySQL
-		if allowed != nil {
-			q = dequeueOnlySQL
-		}
 		err := tx.QueryRowContext(ctx, q, args...).
 			Scan(&t.ID, &t.DatasetID, &st, &t.Attempts, &t.Priority, &src)
 		if errors.Is(err, sql.ErrNoRows) {

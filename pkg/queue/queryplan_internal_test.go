@@ -21,16 +21,11 @@ import (
 func queryPlan(t *testing.T, s *Store, query string, args ...any) []string {
 	t.Helper()
 	rows, err := s.r.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
-	require.NoError(t, err)
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
+	plan, err := readAll(rows, err, func(rows *sql.Rows, detail *string) error {
 		var id, parent, unused int
-		var detail string
-		require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
-		plan = append(plan, detail)
-	}
-	require.NoError(t, rows.Err())
+		return rows.Scan(&id, &parent, &unused, detail)
+	})
+	require.NoError(t, err)
 	return plan
 }
 
