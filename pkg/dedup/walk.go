@@ -74,6 +74,10 @@ func (w *walker) walk(ctx context.Context, roots []string) error {
 	})
 	defer stop()
 	wg.Wait()
+	// The AfterFunc may be setting w.err at this very moment (the context
+	// ended as the workers finished): read it under the lock.
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	return w.err
 }
 
