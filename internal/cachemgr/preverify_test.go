@@ -65,7 +65,7 @@ func TestPreVerifyGivesThePrologTheFastPath(t *testing.T) {
 	require.NoError(t, err)
 	st, err := s.JobStatus(ctx, 21)
 	require.NoError(t, err)
-	require.Empty(t, v.judgeJob(st), "the prolog waits for no check")
+	require.Empty(t, v.judgeJob(st, time.Time{}), "the prolog waits for no check")
 	require.True(t, st.Ready)
 	require.True(t, st.Warm)
 	require.Equal(t, 2, d.checksOf("/jfs/a"), "only the pre-verifications")

@@ -135,8 +135,13 @@ func (v *Verifier) Fresh(c queue.LastCheck) bool {
 // whose own last check is c. For a warm task that is not Fresh it starts (or
 // joins) a re-verification of path and returns TaskVerifying with a channel
 // closed when that check is done.
-func (v *Verifier) judge(path string, st api.TaskState, c queue.LastCheck) (api.TaskState, <-chan struct{}) {
-	if st != api.TaskWarm || v.Fresh(c) {
+//
+// asked, when not zero, is when the answer began, before it waited for the
+// checks it started: a check that finished since found the data as it is
+// for this answer, however small MaxAge (1 ms in tests) against the time
+// the answer took to read it back.
+func (v *Verifier) judge(path string, st api.TaskState, c queue.LastCheck, asked time.Time) (api.TaskState, <-chan struct{}) {
+	if st != api.TaskWarm || v.Fresh(c) || (!asked.IsZero() && !c.CheckedAt.Before(asked) && c.Stale == "" && c.Ratio >= v.cfg.TargetRatio) {
 		return st, nil
 	}
 	return api.TaskVerifying, v.start(path)
@@ -289,7 +294,7 @@ func (v *Verifier) wait(ctx context.Context, chs []<-chan struct{}) bool {
 
 // judgeJob reports each warm dataset of st as verifying unless its own last
 // check is Fresh, and sets Ready and Warm; it returns the checks it waits on.
-func (v *Verifier) judgeJob(st *api.JobStatus) []<-chan struct{} {
+func (v *Verifier) judgeJob(st *api.JobStatus, asked time.Time) []<-chan struct{} {
 	var chs []<-chan struct{}
 	for i := range st.Datasets {
 		d := &st.Datasets[i]
@@ -298,7 +303,7 @@ func (v *Verifier) judgeJob(st *api.JobStatus) []<-chan struct{} {
 			c = queue.LastCheck{CheckedAt: *d.CheckedAt, Ratio: d.CachedRatio, Stale: d.Stale}
 		}
 		var ch <-chan struct{}
-		if d.State, ch = v.judge(d.Path, d.State, c); ch != nil {
+		if d.State, ch = v.judge(d.Path, d.State, c, asked); ch != nil {
 			chs = append(chs, ch)
 		}
 	}
@@ -310,7 +315,8 @@ func (v *Verifier) judgeJob(st *api.JobStatus) []<-chan struct{} {
 // re-verifications had to start, it waits for them (at most Wait) and reads
 // the status again with reload.
 func (v *Verifier) Job(ctx context.Context, st *api.JobStatus, reload func(context.Context) (*api.JobStatus, error)) (*api.JobStatus, error) {
-	chs := v.judgeJob(st)
+	asked := v.now()
+	chs := v.judgeJob(st, time.Time{})
 	if len(chs) == 0 || !v.wait(ctx, chs) {
 		return st, nil
 	}
@@ -318,7 +324,7 @@ func (v *Verifier) Job(ctx context.Context, st *api.JobStatus, reload func(conte
 	if err != nil {
 		return nil, err
 	}
-	v.judgeJob(st2)
+	v.judgeJob(st2, asked)
 	return st2, nil
 }
 
@@ -339,7 +345,8 @@ func (v *Verifier) Items(ctx context.Context, items []api.SubmitItem, src api.So
 	if len(paths) == 0 {
 		return nil
 	}
-	judgeAll := func() ([]<-chan struct{}, error) {
+	asked := v.now()
+	judgeAll := func(asked time.Time) ([]<-chan struct{}, error) {
 		lc, err := v.store.LastChecks(ctx, paths)
 		if err != nil {
 			return nil, err
@@ -356,17 +363,17 @@ func (v *Verifier) Items(ctx context.Context, items []api.SubmitItem, src api.So
 				st = c.State // the task may have been queued again meanwhile
 			}
 			var ch <-chan struct{}
-			if it.State, ch = v.judge(it.Path, st, c); ch != nil {
+			if it.State, ch = v.judge(it.Path, st, c, asked); ch != nil {
 				chs = append(chs, ch)
 			}
 		}
 		return chs, nil
 	}
-	chs, err := judgeAll()
+	chs, err := judgeAll(time.Time{})
 	if err != nil || len(chs) == 0 || src != api.SourceManual || !v.wait(ctx, chs) {
 		return err
 	}
-	_, err = judgeAll()
+	_, err = judgeAll(asked)
 	return err
 }
 
