@@ -113,6 +113,27 @@ func TestJobFromCgroupAndEnviron(t *testing.T) {
 	require.False(t, ok)
 }
 
+// A pid's job is remembered, except the answer "no job" read from an empty
+// environment: that is a process inside execve (the kernel shows no
+// environment until the new program's is set), asked again next time.
+func TestJobsAskAgainAfterAnEmptyEnvironment(t *testing.T) {
+	proc := procFixture(t, map[uint32][2]string{
+		100: {"0::/user.slice\n", ""},
+		200: {"0::/user.slice\n", "HOME=/root\x00"},
+	})
+	jobs := agent.NewJobs(proc, 16)
+	for pid, env := range map[uint32]string{100: "SLURM_JOB_ID=7\x00", 200: "SLURM_JOB_ID=8\x00"} {
+		id, ok := jobs.Job(pid)
+		require.True(t, ok, "pid %d runs", pid)
+		require.Zero(t, id, "pid %d: no job yet", pid)
+		require.NoError(t, os.WriteFile(filepath.Join(proc, strconv.Itoa(int(pid)), "environ"), []byte(env), 0o644))
+	}
+	id, _ := jobs.Job(100)
+	require.Equal(t, uint64(7), id, "an empty environment was read again")
+	id, _ = jobs.Job(200)
+	require.Zero(t, id, "a process outside any job is remembered as such")
+}
+
 // A file under a dataset the job named belongs to it (the longest such
 // name), whatever its depth; files read before the names were known are
 // classified at the next report, by depth when they are still unknown.

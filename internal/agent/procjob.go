@@ -33,8 +33,8 @@ func (j *Jobs) Job(pid uint32) (uint64, bool) {
 	if id, ok := j.cache.get(pid); ok {
 		return id, true
 	}
-	id, ok := j.lookup(pid)
-	if ok {
+	id, ok, final := j.lookup(pid)
+	if ok && final {
 		j.cache.put(pid, id)
 	}
 	return id, ok
@@ -63,24 +63,29 @@ func (j *Jobs) Alive(pid uint32) bool {
 	return err == nil
 }
 
-func (j *Jobs) lookup(pid uint32) (uint64, bool) {
+// lookup reads pid's job; final is false for an answer that may change: an
+// empty environment is that of a process inside execve (the kernel shows
+// none between the switch to the new program and the setting of its
+// environment, and a program on the mount is read in that window), so it
+// is read again at the pid's next line.
+func (j *Jobs) lookup(pid uint32) (id uint64, ok, final bool) {
 	dir := filepath.Join(j.ProcRoot, strconv.FormatUint(uint64(pid), 10))
 	cg, err := os.ReadFile(filepath.Join(dir, "cgroup"))
 	if err != nil {
-		return 0, false
+		return 0, false, false
 	}
 	if id, ok := JobFromCgroup(cg); ok {
-		return id, true
+		return id, true, true
 	}
 	env, err := os.ReadFile(filepath.Join(dir, "environ"))
 	if err != nil {
 		// unreadable environ (not root) or gone: not in a job's cgroup
-		return 0, j.Alive(pid)
+		return 0, j.Alive(pid), true
 	}
 	if id, ok := JobFromEnviron(env); ok {
-		return id, true
+		return id, true, true
 	}
-	return 0, true
+	return 0, true, len(env) > 0
 }
 
 // JobFromCgroup finds "job_NNN" in /proc/PID/cgroup's text

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -28,10 +27,7 @@ func TestReadWithoutLookupIsResolvedFromTheMount(t *testing.T) {
 	require.NoError(t, err)
 	ino := fi.Sys().(*syscall.Stat_t).Ino // the inode JuiceFS (and its access log) numbers the file with
 
-	job := exec.Command("sleep", "600")
-	job.Env = []string{"PATH=/usr/bin:/bin", "SLURM_JOB_ID=77"}
-	require.NoError(t, job.Start())
-	t.Cleanup(func() { _ = job.Process.Kill(); _ = job.Wait() })
+	job := testutil.JobProcess(t, 77)
 
 	a := New(Config{Mount: v.Mount, JuiceFS: v.Binary, InfoRate: 10, InfoConcurrency: 1, ProcRoot: "/proc", DatasetDepth: 1, SubpathDepth: 1,
 		Client: &api.Client{Socket: filepath.Join(t.TempDir(), "no-warmupd.sock")}})

@@ -57,6 +57,39 @@ func TestVerifierFreshWarmNeedsNoCheck(t *testing.T) {
 	require.Zero(t, d.checksOf("/jfs/a"))
 }
 
+// An answer that waited for the check it started takes that check's word,
+// however long it then took to read it back against a tiny VerifyMaxAge;
+// not a check from before the question, nor one marked stale since.
+func TestVerifierAnswerTakesTheCheckItWaitedFor(t *testing.T) {
+	ctx := context.Background()
+	s, d, c := queuetest.Open(t), newDriver(), testutil.NewClock()
+	warmJob(t, s, 1, t0, "/jfs/a")
+	d.set("/jfs/a", 100, 100)
+	v := newVerifier(t, VerifyConfig{MaxAge: time.Millisecond}, s, d, c)
+	c.Add(time.Minute)
+	slowReload := func(ctx context.Context) (*api.JobStatus, error) {
+		c.Add(time.Second) // reading the check back outlasts MaxAge
+		return s.JobStatus(ctx, 1)
+	}
+	st, err := s.JobStatus(ctx, 1)
+	require.NoError(t, err)
+	st, err = v.Job(ctx, st, slowReload)
+	require.NoError(t, err)
+	require.Equal(t, 1, d.checksOf("/jfs/a"))
+	require.True(t, st.Warm, "the check this answer waited for found it warm")
+
+	// The next question: that check is now older than the question.
+	_, err = s.MarkStale(ctx, api.StaleChangelog, []queue.StaleMark{{Path: "/jfs/a", Detail: "CREATE /jfs/a/x"}}, c.Now())
+	require.NoError(t, err)
+	d.set("/jfs/a", 100, 0)
+	st, err = s.JobStatus(ctx, 1)
+	require.NoError(t, err)
+	st, err = v.Job(ctx, st, slowReload)
+	require.NoError(t, err)
+	require.Equal(t, 2, d.checksOf("/jfs/a"))
+	require.False(t, st.Warm, "a check from before the question does not count; the new one found it short")
+}
+
 // Data verified longer ago is checked again before it is called warm; a
 // check that finds it still cached makes the answer warm (and fresh again).
 func TestVerifierStaleWarmIsCheckedFirst(t *testing.T) {

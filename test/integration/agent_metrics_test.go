@@ -50,7 +50,7 @@ func TestAgentServesMetrics(t *testing.T) {
 
 	fi, err := os.Stat(filepath.Join(v.Mount, "ds", "f0000.bin"))
 	require.NoError(t, err)
-	job := jobProcess(t, 4545)
+	job := testutil.JobProcess(t, 4545)
 
 	a := startAgent(t, v, d.Socket, "n1", "--agent-metrics", "127.0.0.1:0", "--juicefs", v.Binary)
 	url := agentMetricsURL(t, a)

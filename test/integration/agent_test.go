@@ -88,16 +88,6 @@ func (r *agentRig) readFile(pid int, rel string, ino uint64, fh uint64, size int
 	r.line(0, fmt.Sprintf("release (%d,%d) - OK", f, fh))
 }
 
-// jobProcess starts a process that belongs to Slurm job id (SLURM_JOB_ID in
-// its environment, as slurmstepd sets it) and stays until killed.
-func jobProcess(t *testing.T, id uint64) *exec.Cmd {
-	c := exec.Command("sleep", "600")
-	c.Env = append(os.Environ(), fmt.Sprintf("SLURM_JOB_ID=%d", id))
-	require.NoError(t, c.Start())
-	t.Cleanup(func() { _ = c.Process.Kill(); _ = c.Wait() })
-	return c
-}
-
 func waitJobIO(t *testing.T, c *api.Client, id uint64, cond func(*api.JobIO) bool) *api.JobIO {
 	t.Helper()
 	var last *api.JobIO
@@ -137,7 +127,7 @@ func TestAgentReportsWhatAJobRead(t *testing.T) {
 	_, err = d.Client.JobStart(ctx, 4242, api.JobStartRequest{Token: "tok-agent", Node: "n1"})
 	require.NoError(t, err)
 
-	job := jobProcess(t, 4242)
+	job := testutil.JobProcess(t, 4242)
 	other := exec.Command("sleep", "600") // a process outside any job
 	other.Env = []string{"PATH=/usr/bin:/bin"}
 	require.NoError(t, other.Start())
@@ -149,7 +139,7 @@ func TestAgentReportsWhatAJobRead(t *testing.T) {
 	a.readFile(job.Process.Pid, rel(filepath.Join(ds, "train", "f0000.bin")), 100, 11, 1<<20)
 	a.readFile(job.Process.Pid, rel(filepath.Join(ds, "train", "f0001.bin")), 200, 13, 1<<20)
 	a.readFile(other.Process.Pid, rel(filepath.Join(ds, "val", "f0000.bin")), 300, 15, 1<<20)
-	job2 := jobProcess(t, 4343)
+	job2 := testutil.JobProcess(t, 4343)
 	a.readFile(job2.Process.Pid, rel(filepath.Join(ds2, "x", "f0000.bin")), 500, 17, 1<<20)
 	waitJobIO(t, d.Client, 4343, func(io *api.JobIO) bool { return io.Bytes == 1<<20 })
 	require.NoError(t, job2.Process.Kill())
@@ -290,7 +280,7 @@ func TestNarrowedWarmupWarmsWhatJobsReadFirst(t *testing.T) {
 // neither root nor SlurmdUser is refused there too.
 func TestAgentReportsOverTCP(t *testing.T) {
 	r := newTCPRig(t)
-	job := jobProcess(t, 5151)
+	job := testutil.JobProcess(t, 5151)
 	a := startAgent(t, r.v, "/nonexistent.sock", "n7", "--server", r.addr, "--munge-socket", r.munged.Socket)
 	a.readFile(job.Process.Pid, "public/f0000.bin", 100, 21, 1<<20)
 	// The process ends once the agent reported its reads (the agent maps a
