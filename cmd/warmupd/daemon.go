@@ -307,6 +307,9 @@ func (d *daemon) run(ctx context.Context) error {
 	if d.changelog != nil {
 		spawn("changelog", func(ctx context.Context) error { d.changelog.Run(ctx); return nil })
 	}
+	if d.o.history > 0 {
+		spawn("history", func(ctx context.Context) error { d.pruneHistory(ctx); return nil })
+	}
 	d.log.Info().Str("socket", d.o.socket).Str("database", d.o.database).Str("juicefs", d.o.juicefs).
 		Strs("mounts", d.mounts).Int("workers", d.sched.Workers()).Str("owner", d.sched.Owner()).Stringer("cache", d.mgr).Str("version", version.String()).Msg("warmupd ready")
 

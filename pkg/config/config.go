@@ -137,6 +137,8 @@ var Keys = []string{
 	"ShardBytes", "WarmupPartition", "WarmupQOS", "WarmupMaxNodes", "WarmupMinBytes", "WarmupSpool", "WarmupUser", "WarmupRunner", "WarmupPendingMax",
 	// stale events (issue 11): miss reports and the JuiceFS changelog
 	"EventRefreshInterval", "ChangelogMeta", "ChangelogInterval",
+	// warmupd: how long the history of ended jobs is kept
+	"HistoryRetention",
 }
 
 // Apply sets every flag of fs named by an entry, unless the flag was already

@@ -141,3 +141,12 @@ func TestMarkStaleLooksUpOneDataset(t *testing.T) {
 		require.False(t, strings.HasPrefix(step, "SCAN"), "plan %q scans a table", plan)
 	}
 }
+
+// The pruning of ended jobs finds them by index jobs_ended (the time they
+// ended), not by walking every ended job (a month of them on a busy
+// cluster, every hour).
+func TestPruneJobsPlan(t *testing.T) {
+	s := openTemp(t)
+	plan := strings.Join(queryPlan(t, s, pruneJobsSQL, time.Now().UnixNano(), pruneBatch), "\n")
+	require.Contains(t, plan, "USING COVERING INDEX jobs_ended (ended_at<?)", "plan %q", plan)
+}

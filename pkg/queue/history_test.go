@@ -1,0 +1,70 @@
+package queue_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/accel-data/accel-data/pkg/api"
+	"github.com/accel-data/accel-data/pkg/queue"
+)
+
+// PruneHistory deletes the jobs that ended before its cut (with their links
+// and claims) and the attempts that finished before it, each task's latest
+// kept; jobs that have not ended, younger ones, tasks and the cache status
+// stay.
+func TestPruneHistory(t *testing.T) {
+	s, path := open(t)
+	db := rawDB(t, path)
+	for _, job := range []uint64{1, 2, 3} {
+		_, err := s.Submit(ctx(), queue.SubmitParams{Paths: []string{"/jfs/a"}, UID: 1000, GID: 1000, JobID: job, Source: api.SourceSubmit, Now: t0})
+		require.NoError(t, err)
+	}
+	// Two attempts: a retry, then warm.
+	task, err := s.Dequeue(ctx(), "w", t0, time.Minute)
+	require.NoError(t, err)
+	require.NoError(t, s.Finish(ctx(), task.ID, "w", queue.Outcome{State: api.TaskQueued, Err: "timeout", Reason: "retry 2 of 3"}, t0.Add(time.Second)))
+	task, err = s.Dequeue(ctx(), "w", t0.Add(time.Second), time.Minute)
+	require.NoError(t, err)
+	require.NoError(t, s.Finish(ctx(), task.ID, "w", queue.Outcome{State: api.TaskWarm, Check: &queue.Check{Bytes: 8, CachedBytes: 8, Ratio: 1}}, t0.Add(time.Minute)))
+	require.NoError(t, s.JobEnd(ctx(), 1, queue.JobEndParams{Node: "n1", Now: t0.Add(time.Hour)}))
+	require.NoError(t, s.JobEnd(ctx(), 2, queue.JobEndParams{Node: "n1", Now: t0.Add(48 * time.Hour)}))
+	// job 3 never ends (it is still pending)
+	// A backlog of old ended jobs, more than one batch.
+	_, err = db.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500)
+		INSERT INTO jobs (job_id, uid, state, submitted_at, ended_at) SELECT 1000 + i, 1000, 'ended', ?1, ?1 FROM n`, t0.UnixNano())
+	require.NoError(t, err)
+
+	count := func(q string) int {
+		var n int
+		require.NoError(t, db.QueryRow(q).Scan(&n))
+		return n
+	}
+	require.Equal(t, 3, count(`SELECT count(*) FROM job_tasks`))
+	claims := count(`SELECT count(*) FROM claims`)
+
+	got, err := s.PruneHistory(ctx(), t0.Add(24*time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, queue.HistoryPruned{Jobs: 2501, Attempts: 1}, got)
+	_, err = s.JobStatus(ctx(), 1)
+	require.ErrorIs(t, err, queue.ErrNotFound, "job 1 ended before the cut")
+	for _, job := range []uint64{2, 3} {
+		st, err := s.JobStatus(ctx(), job)
+		require.NoError(t, err, "job %d", job)
+		require.Len(t, st.Datasets, 1, "job %d keeps its link", job)
+	}
+	require.Equal(t, 2, count(`SELECT count(*) FROM job_tasks`))
+	require.Equal(t, claims-1, count(`SELECT count(*) FROM claims`), "job 1's claim went with it")
+	require.Equal(t, 2, count(`SELECT max(n) FROM attempts`), "the latest attempt stays")
+	require.Equal(t, 1, count(`SELECT count(*) FROM attempts`))
+	es, err := s.Queue(ctx(), true)
+	require.NoError(t, err)
+	require.Len(t, es, 1)
+	require.Equal(t, api.TaskWarm, es[0].State, "the task and its cache status stay")
+	require.Equal(t, 1.0, es[0].CachedRatio)
+
+	got, err = s.PruneHistory(ctx(), t0.Add(24*time.Hour))
+	require.NoError(t, err)
+	require.Zero(t, got, "nothing older is left")
+}
