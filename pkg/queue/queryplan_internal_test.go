@@ -150,3 +150,27 @@ func TestPruneJobsPlan(t *testing.T) {
 	plan := strings.Join(queryPlan(t, s, pruneJobsSQL, time.Now().UnixNano(), pruneBatch), "\n")
 	require.Contains(t, plan, "USING COVERING INDEX jobs_ended (ended_at<?)", "plan %q", plan)
 }
+
+// The statements over one path's job links and claims, which run in the
+// writer each time a check finds a dataset short, read them through indexes
+// (the live jobs, the path's lineage of tasks): never a scan of job_tasks or
+// claims, which hold the whole history (100 000 ended jobs: 18-37 ms a
+// statement that way, under 1 ms this way with 2 000 live jobs).
+func TestPathLinkPlans(t *testing.T) {
+	s := openTemp(t)
+	args := append(pathLinkArgs("/jfs/a/b"), int64(7))
+	stmts := map[string]int{wantedNowSQL: 4, moveLiveLinksSQL: 5, moveClaimsSQL: 5}
+	for _, q := range neederSQL {
+		stmts[q.sql] = q.nargs
+	}
+	for q, n := range stmts {
+		plan := queryPlan(t, s, q, args[:n]...)
+		require.NotEmpty(t, plan)
+		for _, step := range plan {
+			scan := strings.HasPrefix(step, "SCAN") && step != "SCAN CONSTANT ROW" && !strings.HasPrefix(step, "SCAN l VIRTUAL TABLE")
+			require.False(t, scan, "%s\nplan %q scans a table", q, plan)
+		}
+		require.Regexp(t, `USING (COVERING )?INDEX (claims_task|sqlite_autoindex_job_tasks_1|job_tasks_task) \((job_id|task_id)=\?`,
+			strings.Join(plan, "\n"), "%s: links and claims by job or task", q)
+	}
+}

@@ -117,10 +117,7 @@ func (s *Store) Short(ctx context.Context, path, why string, now time.Time) (tas
 // does not count; see reviveTx).
 func wantedNowTx(ctx context.Context, tx *wtx, path string) (bool, error) {
 	var n int
-	err := tx.QueryRowContext(ctx, `SELECT
-		EXISTS (SELECT 1 FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id WHERE jt.path = ?1 AND j.state != ?2)
-		OR EXISTS (SELECT 1 FROM claims c JOIN tasks t ON t.id = c.task_id WHERE c.path = ?1 AND c.job_id IS NULL
-			AND (t.finished_at IS NULL OR c.created_at > t.finished_at))`, path, string(api.JobEnded)).Scan(&n)
+	err := tx.QueryRowContext(ctx, wantedNowSQL, pathLinkArgs(path)...).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("queue: who needs %s: %w", path, err)
 	}
@@ -151,13 +148,13 @@ func requeueTx(ctx context.Context, tx *wtx, path, why string, now time.Time) (i
 			return 0, err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE job_tasks SET task_id = ?1 WHERE path = ?2 AND task_id != ?1
-			AND job_id IN (SELECT id FROM jobs WHERE state != ?3)`, taskID, path, string(api.JobEnded)); err != nil {
+	args := append(pathLinkArgs(path), taskID)
+	if _, err := tx.ExecContext(ctx, moveLiveLinksSQL, args...); err != nil {
 		return 0, fmt.Errorf("queue: requeue %s: move job links: %w", path, err)
 	}
 	// The requests for this very path go with it, so the task lives
 	// exactly as long as they want it (see claims.go).
-	if _, err := tx.ExecContext(ctx, `UPDATE claims SET task_id = ?1 WHERE path = ?2 AND task_id != ?1`, taskID, path); err != nil {
+	if _, err := tx.ExecContext(ctx, moveClaimsSQL, args...); err != nil {
 		return 0, fmt.Errorf("queue: requeue %s: move requests: %w", path, err)
 	}
 	return taskID, nil
@@ -168,20 +165,19 @@ func requeueTx(ctx context.Context, tx *wtx, path, why string, now time.Time) (i
 // names path (source prolog once it started, else submit), else the first
 // person's request for it; not the parent's owner, who never asked for this
 // path. With neither (a bare Requeue), the owner of the parent task the
-// links pointed to, else root's prolog task.
+// latest job's link pointed to, else root's prolog task. Each is asked only
+// when the one before found nobody.
 func neederTx(ctx context.Context, tx *wtx, path string) (taskOwner, error) {
 	o := taskOwner{source: api.SourceProlog}
-	err := tx.QueryRowContext(ctx, `SELECT source, uid FROM (
-			SELECT CASE j.state WHEN ?2 THEN ?3 ELSE ?4 END AS source, j.uid AS uid, 0 AS k, j.id AS ord
-				FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id WHERE jt.path = ?1 AND j.state != ?5
-			UNION ALL
-			SELECT c.source, c.uid, 1, c.id FROM claims c WHERE c.path = ?1 AND c.job_id IS NULL
-			UNION ALL
-			SELECT t.source, t.owner_uid, 2, -jt.job_id FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id WHERE jt.path = ?1)
-		ORDER BY k, ord LIMIT 1`, path, string(api.JobStarted), string(api.SourceProlog), string(api.SourceSubmit), string(api.JobEnded)).
-		Scan(&o.source, &o.uid)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return o, fmt.Errorf("queue: requeue %s: who needs it: %w", path, err)
+	args := pathLinkArgs(path)
+	for _, q := range neederSQL {
+		err := tx.QueryRowContext(ctx, q.sql, args[:q.nargs]...).Scan(&o.source, &o.uid)
+		if err == nil {
+			return o, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return o, fmt.Errorf("queue: requeue %s: who needs it: %w", path, err)
+		}
 	}
 	return o, nil
 }
