@@ -5,13 +5,16 @@ import (
 	"time"
 )
 
+// minHistoryRetention is the shortest --history-retention (0 aside).
+const minHistoryRetention = time.Second
+
 // pruneHistory deletes the history older than --history-retention (ended
 // jobs, finished attempts: queue.Store.PruneHistory) at start and then once
 // an hour, or ten times per retention when that is shorter, until ctx ends.
 // A failure is logged and tried again at the next round.
 func (d *daemon) pruneHistory(ctx context.Context) {
 	keep := d.o.history
-	every := min(time.Hour, keep/10)
+	every := min(time.Hour, keep/10) // at least 100 ms (minHistoryRetention)
 	for {
 		start := time.Now()
 		got, err := d.store.PruneHistory(ctx, start.Add(-keep))

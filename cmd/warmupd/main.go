@@ -132,7 +132,7 @@ func newFlags(o *options) (fs *pflag.FlagSet, help, showVersion *bool) {
 	fs.DurationVar(&o.verify.MaxAge, "verify-max-age", 5*time.Second, "warmupd calls data warm (to a prolog or `swarmup warm`) only if its last 'juicefs warmup --check' finished at most this long ago; older data is checked again first")
 	fs.DurationVar(&o.verify.Timeout, "verify-timeout", 30*time.Second, "bound of one such re-check; data whose re-check does not finish in time is queued again, never called warm")
 	fs.IntVar(&o.verify.Parallel, "verify-parallel", 4, "re-checks run at the same time (one per path at most)")
-	fs.DurationVar(&o.history, "history-retention", queue.DefaultHistoryRetention, "how long ended jobs (their datasets, for swarmup job and the job's status) and finished warm-up attempts are kept in the database; older ones are deleted once an hour (0: kept for ever). Datasets, their tasks and cache status are never deleted")
+	fs.DurationVar(&o.history, "history-retention", queue.DefaultHistoryRetention, "how long ended jobs (their datasets, for swarmup job and the job's status) and finished warm-up attempts are kept in the database; older ones are deleted at start and then once an hour (0: kept for ever; else at least 1s). Datasets, their tasks and cache status are never deleted")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	o.cache.Planner = planner.DefaultConfig()
 	o.cache.Planner.BindFlags(fs)
@@ -187,6 +187,10 @@ func run(args []string) int {
 		o.sched.NarrowRestIdle = o.narrowRest == "idle"
 	default:
 		fmt.Fprintf(os.Stderr, "warmupd: bad --narrow-rest %q: want now (the rest warms at once) or idle (the rest waits for the active warm-up)\n", o.narrowRest)
+		return int(exitcode.Usage)
+	}
+	if h := o.history; h < 0 || (h > 0 && h < minHistoryRetention) {
+		fmt.Fprintf(os.Stderr, "warmupd: bad --history-retention %v: want 0 (keep the history for ever) or at least %v, e.g. 720h (30 days)\n", h, minHistoryRetention)
 		return int(exitcode.Usage)
 	}
 	if r := o.sched.ReleaseAt; r < 0 || r >= 1 {

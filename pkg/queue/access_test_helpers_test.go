@@ -1,9 +1,9 @@
 package queue_test
 
 // dropAfter9 undoes the migrations after 0009 (0010 stale events, 0011 job
-// arrays, 0012 check start times, 0013 the ended jobs' index), without
+// arrays, 0012 check start times, 0013 the pruning of ended jobs), without
 // touching schema_migrations.
-const dropAfter9 = `DROP INDEX jobs_ended; ALTER TABLE datasets DROP COLUMN check_started_at;
+const dropAfter9 = `DROP INDEX jobs_ended; ALTER TABLE jobs DROP COLUMN token_seen_at; ALTER TABLE datasets DROP COLUMN check_started_at;
 	DROP INDEX datasets_stale; DROP TABLE changelog_cursor;
 	ALTER TABLE datasets DROP COLUMN stale_at; ALTER TABLE datasets DROP COLUMN stale_reason; ALTER TABLE datasets DROP COLUMN stale_detail;
 	DROP TABLE array_shards; DROP TABLE shard_arrays;

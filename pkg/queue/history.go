@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -23,49 +24,73 @@ type HistoryPruned struct {
 // submission waits for at most one batch.
 const pruneBatch = 1000
 
-// Each pruning statement deletes at most ?2 rows from before ?1. The ended
-// jobs are read off the partial index jobs_ended (migration 0013), named:
-// without statistics SQLite would rather walk every ended job by state. The
-// state is written out (not a parameter), as the index's condition is.
 var (
+	// pruneJobsSQL deletes at most ?2 jobs that ended before ?1, read off
+	// the partial index jobs_ended (migration 0013), named: without
+	// statistics SQLite would rather walk every ended job by state. The
+	// state is written out (not a parameter), as the index's condition is.
+	// A job whose token squeue listed since ?1 stays: later tasks of its
+	// array are linked to the datasets from it (upsertJob).
 	pruneJobsSQL = `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs INDEXED BY jobs_ended
-		WHERE state = '` + string(api.JobEnded) + `' AND ended_at < ?1 LIMIT ?2)`
-	// Each task's latest attempt stays: the next one is numbered from it.
+		WHERE state = '` + string(api.JobEnded) + `' AND ended_at < ?1 AND coalesce(token_seen_at, 0) < ?1 LIMIT ?2)`
+	// pruneAttemptsSQL deletes at most ?2 attempts that finished before ?1,
+	// walking the table from rowid ?3 on (each batch goes on where the one
+	// before stopped, rather than reading again the attempts that stay).
+	// Each task's latest finished attempt stays: the next one is numbered
+	// from it, and an open one may be withdrawn (ReleaseLeases).
 	pruneAttemptsSQL = `DELETE FROM attempts WHERE rowid IN (SELECT a.rowid FROM attempts a
-		WHERE a.finished_at < ?1 AND a.n < (SELECT max(b.n) FROM attempts b WHERE b.task_id = a.task_id) LIMIT ?2)`
+		WHERE a.rowid > ?3 AND a.finished_at < ?1
+			AND a.n < (SELECT max(b.n) FROM attempts b WHERE b.task_id = a.task_id AND b.finished_at IS NOT NULL)
+		ORDER BY a.rowid LIMIT ?2) RETURNING rowid`
 )
 
-// PruneHistory deletes the history from before before that nothing needs:
-// jobs that ended before it, with their links to datasets and their claims
-// (the datasets' use counts are decayed scores of their own; only the job's
-// status and report read an ended job), and the warm-up attempts that
-// finished before it, except each task's latest. Jobs that have not ended,
-// tasks, datasets and their cache status are never pruned. It deletes in
+// PruneHistory deletes the history from before before that decides
+// nothing any more: jobs that ended before it, with their links to datasets
+// and their claims, and the warm-up attempts that finished before it, except
+// each task's latest. Whether data is wanted, kept or evicted counts only
+// jobs that have not ended; an ended job is read by its own status and I/O
+// report (whose prolog wait it gives), by a cancel's message naming who
+// wanted a path, and as the last owner of a path's links when a check finds
+// it short with nobody left wanting it. Jobs that have not ended, tasks,
+// datasets and their cache status are never pruned. It deletes in
 // transactions of at most pruneBatch rows until none is left or ctx ends,
 // and returns what it deleted.
 func (s *Store) PruneHistory(ctx context.Context, before time.Time) (HistoryPruned, error) {
 	var out HistoryPruned
-	for _, p := range []struct {
-		what, sql string
-		n         *int64
-	}{{"ended jobs", pruneJobsSQL, &out.Jobs}, {"finished attempts", pruneAttemptsSQL, &out.Attempts}} {
-		for {
-			var n int64
-			err := s.inTx(ctx, func(tx *wtx) error {
-				res, err := tx.ExecContext(ctx, p.sql, ns(before), pruneBatch)
-				if err == nil {
-					n, err = res.RowsAffected()
-				}
-				return err
-			})
-			if err != nil {
-				return out, fmt.Errorf("queue: prune %s: %w", p.what, err)
+	for {
+		var n int64
+		err := s.inTx(ctx, func(tx *wtx) error {
+			res, err := tx.ExecContext(ctx, pruneJobsSQL, ns(before), pruneBatch)
+			if err == nil {
+				n, err = res.RowsAffected()
 			}
-			*p.n += n
-			if n < pruneBatch {
-				break
-			}
+			return err
+		})
+		if err != nil {
+			return out, fmt.Errorf("queue: prune ended jobs: %w", err)
+		}
+		out.Jobs += n
+		if n < pruneBatch {
+			break
 		}
 	}
-	return out, nil
+	for from := int64(0); ; {
+		var n int64
+		err := s.inTx(ctx, func(tx *wtx) error {
+			rows, err := tx.QueryContext(ctx, pruneAttemptsSQL, ns(before), pruneBatch, from)
+			ids, err := readAll(rows, err, func(rows *sql.Rows, id *int64) error { return rows.Scan(id) })
+			n = int64(len(ids))
+			for _, id := range ids {
+				from = max(from, id)
+			}
+			return err
+		})
+		if err != nil {
+			return out, fmt.Errorf("queue: prune finished attempts: %w", err)
+		}
+		out.Attempts += n
+		if n < pruneBatch {
+			return out, nil
+		}
+	}
 }

@@ -12,8 +12,8 @@ import (
 
 // PruneHistory deletes the jobs that ended before its cut (with their links
 // and claims) and the attempts that finished before it, each task's latest
-// kept; jobs that have not ended, younger ones, tasks and the cache status
-// stay.
+// finished one kept (an open one may be withdrawn), batch after batch; jobs
+// that have not ended, younger ones, tasks and the cache status stay.
 func TestPruneHistory(t *testing.T) {
 	s, path := open(t)
 	db := rawDB(t, path)
@@ -35,6 +35,12 @@ func TestPruneHistory(t *testing.T) {
 	_, err = db.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500)
 		INSERT INTO jobs (job_id, uid, state, submitted_at, ended_at) SELECT 1000 + i, 1000, 'ended', ?1, ?1 FROM n`, t0.UnixNano())
 	require.NoError(t, err)
+	// And of old attempts of the task (n 3 to 2502), then an open one.
+	_, err = db.Exec(`WITH RECURSIVE n(i) AS (SELECT 3 UNION ALL SELECT i + 1 FROM n WHERE i < 2502)
+		INSERT INTO attempts (task_id, n, owner, started_at, finished_at, outcome) SELECT ?1, i, 'w', ?2, ?2, 'warm' FROM n`, task.ID, t0.UnixNano())
+	require.NoError(t, err)
+	_, err = db.Exec(`INSERT INTO attempts (task_id, n, owner, started_at) VALUES (?, 2503, 'w', ?)`, task.ID, t0.UnixNano())
+	require.NoError(t, err)
 
 	count := func(q string) int {
 		var n int
@@ -46,7 +52,7 @@ func TestPruneHistory(t *testing.T) {
 
 	got, err := s.PruneHistory(ctx(), t0.Add(24*time.Hour))
 	require.NoError(t, err)
-	require.Equal(t, queue.HistoryPruned{Jobs: 2501, Attempts: 1}, got)
+	require.Equal(t, queue.HistoryPruned{Jobs: 2501, Attempts: 2501}, got)
 	_, err = s.JobStatus(ctx(), 1)
 	require.ErrorIs(t, err, queue.ErrNotFound, "job 1 ended before the cut")
 	for _, job := range []uint64{2, 3} {
@@ -56,8 +62,8 @@ func TestPruneHistory(t *testing.T) {
 	}
 	require.Equal(t, 2, count(`SELECT count(*) FROM job_tasks`))
 	require.Equal(t, claims-1, count(`SELECT count(*) FROM claims`), "job 1's claim went with it")
-	require.Equal(t, 2, count(`SELECT max(n) FROM attempts`), "the latest attempt stays")
-	require.Equal(t, 1, count(`SELECT count(*) FROM attempts`))
+	require.Equal(t, 2502, count(`SELECT max(n) FROM attempts WHERE finished_at IS NOT NULL`), "the latest finished attempt stays")
+	require.Equal(t, 2, count(`SELECT count(*) FROM attempts`), "it and the open one")
 	es, err := s.Queue(ctx(), true)
 	require.NoError(t, err)
 	require.Len(t, es, 1)
@@ -67,4 +73,34 @@ func TestPruneHistory(t *testing.T) {
 	got, err = s.PruneHistory(ctx(), t0.Add(24*time.Hour))
 	require.NoError(t, err)
 	require.Zero(t, got, "nothing older is left")
+}
+
+// The first task of an array job holds its sbatch token, from which each
+// later task is linked to the datasets: that row stays while squeue still
+// lists the token, however long ago it ended; another ended token row goes.
+func TestPruneHistoryKeepsAnArraysToken(t *testing.T) {
+	s, _ := open(t)
+	for _, tok := range []string{"arr", "solo"} {
+		_, err := s.Submit(ctx(), queue.SubmitParams{Paths: []string{"/jfs/" + tok}, UID: 1000, GID: 1000, Token: tok, Source: api.SourceSubmit, Now: t0})
+		require.NoError(t, err)
+	}
+	_, err := s.ObserveSlurmJobs(ctx(), []queue.SlurmJob{{JobID: 10, Token: "arr", State: "RUNNING"}, {JobID: 20, Token: "solo", State: "RUNNING"}}, t0)
+	require.NoError(t, err)
+	for _, job := range []uint64{10, 20} {
+		require.NoError(t, s.JobEnd(ctx(), job, queue.JobEndParams{Node: "n1", Now: t0.Add(time.Hour)}))
+	}
+	// 40 days on, the rest of the array is still pending (throttled).
+	later := t0.Add(40 * 24 * time.Hour)
+	_, err = s.ObserveSlurmJobs(ctx(), []queue.SlurmJob{{JobID: 10, Token: "arr", State: "PENDING"}}, later)
+	require.NoError(t, err)
+	got, err := s.PruneHistory(ctx(), later.Add(-queue.DefaultHistoryRetention))
+	require.NoError(t, err)
+	require.Equal(t, int64(1), got.Jobs, "only the solo job")
+	_, err = s.JobStatus(ctx(), 20)
+	require.ErrorIs(t, err, queue.ErrNotFound)
+
+	st, err := s.JobStart(ctx(), 12, queue.JobStartParams{Token: "arr", Node: "n2", UID: 1000, Now: later})
+	require.NoError(t, err)
+	require.Len(t, st.Datasets, 1, "a later task of the array is linked from the first one's row")
+	require.Equal(t, "/jfs/arr", st.Datasets[0].Path)
 }

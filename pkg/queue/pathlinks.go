@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"encoding/hex"
 	"encoding/json"
 
 	"github.com/accel-data/accel-data/pkg/api"
@@ -22,18 +23,24 @@ import (
 //     job_tasks_task (task_id, job_id) find them by task.
 //
 // Both take pathLinkArgs: ?1 the path, ?2 and ?3 the states of a job that
-// has not ended, ?4 the path and its ancestors as a JSON array.
+// has not ended, ?4 the path and its ancestors as a JSON array of their
+// bytes in hex (a path need not be UTF-8, and JSON would change what is
+// not).
 const (
 	liveLinksSQL = `jobs j JOIN job_tasks jt ON jt.job_id = j.id AND jt.path = ?1 WHERE j.state IN (?2, ?3)`
 
-	lineageTasksSQL = `SELECT lt.id FROM json_each(?4) l JOIN datasets ld ON ld.path = l.value
+	lineageTasksSQL = `SELECT lt.id FROM json_each(?4) l JOIN datasets ld ON ld.path = CAST(unhex(l.value) AS TEXT)
 		JOIN tasks lt ON lt.dataset_id = ld.id`
 )
 
 // pathLinkArgs are the arguments of liveLinksSQL and lineageTasksSQL.
 func pathLinkArgs(pth string) []any {
-	lineage, _ := json.Marshal(append([]string{pth}, parents(pth)...)) // strings always marshal
-	return []any{pth, string(api.JobSubmitted), string(api.JobStarted), string(lineage)}
+	lineage := append([]string{pth}, parents(pth)...)
+	for i, p := range lineage {
+		lineage[i] = hex.EncodeToString([]byte(p))
+	}
+	b, _ := json.Marshal(lineage) // hex strings always marshal
+	return []any{pth, string(api.JobSubmitted), string(api.JobStarted), string(b)}
 }
 
 // The statements over a path's links and claims (recheck.go).

@@ -52,6 +52,12 @@ func (s *Store) ObserveSlurmJobs(ctx context.Context, jobs []SlurmJob, now time.
 			if err != nil {
 				return fmt.Errorf("queue: look up job of token: %w", err)
 			}
+			// The token's row may have ended (the array's first task) while
+			// Slurm still has tasks of it: keep it from PruneHistory.
+			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET token_seen_at = ? WHERE token = ? AND state = ?`,
+				ns(now), j.Token, string(api.JobEnded)); err != nil {
+				return fmt.Errorf("queue: note token of job %d: %w", j.JobID, err)
+			}
 			id, err := upsertJob(ctx, tx, j.Token, j.JobID, uid, ns(now))
 			if err != nil {
 				return err

@@ -166,10 +166,11 @@ func isActive(st api.TaskState) bool {
 	return st == api.TaskQueued || st == api.TaskWarming || st == api.TaskWarm
 }
 
-// parents returns the ancestors of a clean absolute path, nearest first.
+// parents returns the ancestors of a clean absolute path, nearest first
+// (none for a relative one, which the store never holds).
 func parents(pth string) []string {
 	var ps []string
-	for pth != "/" {
+	for pth != "/" && path.IsAbs(pth) {
 		pth = path.Dir(pth)
 		ps = append(ps, pth)
 	}

@@ -15,3 +15,12 @@ func TestReleaseAtOutOfRangeIsAUsageError(t *testing.T) {
 		require.Equal(t, int(exitcode.Usage), run([]string{"--config", "/dev/null", "--release-at", v}), v)
 	}
 }
+
+// --history-retention takes 0 (keep) or at least a second; a negative or a
+// tiny one (which would prune in a busy loop) is refused before warmupd
+// starts.
+func TestHistoryRetentionOutOfRangeIsAUsageError(t *testing.T) {
+	for _, v := range []string{"-1h", "1ns", "999ms"} {
+		require.Equal(t, int(exitcode.Usage), run([]string{"--config", "/dev/null", "--history-retention", v}), v)
+	}
+}
