@@ -112,3 +112,56 @@ func jobReasons(t *testing.T, path string) map[uint64]string {
 	require.NoError(t, rows.Err())
 	return out
 }
+
+// A submission whose token no job in squeue carries (sbatch refused the job
+// after the plugin had sent its paths) is ended once it is older than
+// UnboundGrace, and only while squeue shows other jobs' tokens: without
+// them (no job_submit.lua tagging jobs) nothing says the job does not exist.
+func TestUnboundTokensEndWhenSqueueListsTokens(t *testing.T) {
+	data, err := os.ReadFile("testdata/squeue-22.05.json") // jobs 2 and 3 carry tokens
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "warmupd.db")
+	s, err := queue.Open(path, zerolog.New(zerolog.NewTestWriter(t)))
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	now := time.Unix(1_800_000_000, 0)
+	for tok, at := range map[string]time.Time{
+		"dead0000refused":                  now.Add(-UnboundGrace - time.Minute), // never in squeue
+		"beef0000young":                    now.Add(-UnboundGrace + time.Minute), // never in squeue, yet
+		"bbb59171a7702f97f022e433198ddbdb": now.Add(-time.Hour),                  // job 2, pending
+	} {
+		_, err := s.Submit(ctx, queue.SubmitParams{Paths: []string{"/jfs/" + tok}, UID: 1000, Token: tok, Source: api.SourceSubmit, Now: at})
+		require.NoError(t, err)
+	}
+	w := &Watcher{Squeue: "/bin/false", Store: s, Log: zerolog.New(zerolog.NewTestWriter(t)), Now: func() time.Time { return now }}
+
+	require.NoError(t, w.Apply(ctx, []byte(`{"jobs":[{"job_id":7,"job_state":"PENDING"}]}`), now))
+	require.Equal(t, api.JobSubmitted, tokenState(t, path, "dead0000refused"), "no job shows a token: no evidence")
+
+	require.NoError(t, w.Apply(ctx, data, now))
+	require.Equal(t, api.JobEnded, tokenState(t, path, "dead0000refused"))
+	require.Equal(t, api.JobSubmitted, tokenState(t, path, "beef0000young"), "younger than UnboundGrace")
+	st, _ := jobState(t, s, 2)
+	require.Equal(t, api.JobSubmitted, st, "its token is listed: bound to job 2, pending")
+	q, err := s.Queue(ctx, true)
+	require.NoError(t, err)
+	for _, e := range q {
+		want := api.TaskQueued
+		if e.Dataset == "/jfs/dead0000refused" {
+			want = api.TaskCancelled
+		}
+		require.Equal(t, want, e.State, e.Dataset)
+	}
+}
+
+// tokenState reads the state of the job submitted with token.
+func tokenState(t *testing.T, path, token string) api.JobState {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
+	require.NoError(t, err)
+	defer db.Close()
+	var st string
+	require.NoError(t, db.QueryRow(`SELECT state FROM jobs WHERE token = ?`, token).Scan(&st))
+	return api.JobState(st)
+}

@@ -182,7 +182,8 @@ func (w *Watcher) Poll(ctx context.Context) error {
 // Apply records one squeue answer taken at time at: the jobs waiting for
 // their data (Waits), the tagged jobs' expected starts and departures (queue.ObserveSlurmJobs), then, when squeue
 // reported no error, reconciliation of the jobs it no longer lists as live
-// (queue.ReconcileJobs).
+// (queue.ReconcileJobs) and, when it lists jobs with their tokens, of the
+// submissions no job carries the token of (queue.EndUnboundTokens).
 func (w *Watcher) Apply(ctx context.Context, data []byte, at time.Time) error {
 	l, err := Parse(data)
 	if err != nil {
@@ -215,5 +216,22 @@ func (w *Watcher) Apply(ctx context.Context, data []byte, at time.Time) error {
 	if len(gone) > 0 {
 		w.Log.Warn().Uints64("jobs", gone).Msg("ended jobs that squeue no longer lists as live (their epilog did not reach warmupd); their data is no longer pinned for them")
 	}
+	if len(l.Tagged) == 0 {
+		return nil // no job shows its token: tokens are not listed here (no job_submit.lua), or no job has one now
+	}
+	n, err := w.Store.EndUnboundTokens(ctx, at.Add(-max(grace, UnboundGrace)), w.Now())
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		w.Log.Warn().Int("submissions", n).Dur("older_than", max(grace, UnboundGrace)).
+			Msg("ended sbatch-time submissions whose token no Slurm job carries (sbatch refused the job?); their data is no longer pinned for them")
+	}
 	return nil
 }
+
+// UnboundGrace is how long a submission's token may go unlisted by squeue
+// (when squeue lists other jobs' tokens) before it is taken for a job sbatch
+// refused: sbatch retries a controller that does not answer for a while
+// before the job gets through.
+const UnboundGrace = 10 * time.Minute

@@ -213,29 +213,30 @@ func (s *Store) JobEnd(ctx context.Context, jobID uint64, p JobEndParams) error 
 // exit code when known, and settles the queued tasks only it wanted (see
 // cancelUnneeded). It reports false when no job matched.
 func (s *Store) endJobTx(ctx context.Context, tx *wtx, jobID uint64, from api.JobState, exit sql.NullInt64, p JobEndParams) (bool, error) {
-	res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?1, ended_at = ?2, exit_code = coalesce(?3, exit_code), reason = ?4,
-			node = CASE WHEN node = '' THEN ?5 ELSE node END WHERE job_id = ?6 AND (?7 = '' OR state = ?7)`,
-		string(api.JobEnded), ns(p.Now), exit, p.Reason, p.Node, int64(jobID), string(from))
+	var id int64
+	err := tx.QueryRowContext(ctx, `UPDATE jobs SET state = ?1, ended_at = ?2, exit_code = coalesce(?3, exit_code), reason = ?4,
+			node = CASE WHEN node = '' THEN ?5 ELSE node END WHERE job_id = ?6 AND (?7 = '' OR state = ?7) RETURNING id`,
+		string(api.JobEnded), ns(p.Now), exit, p.Reason, p.Node, int64(jobID), string(from)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("queue: end job %d: %w", jobID, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return false, nil
-	}
-	if err := s.cancelUnneeded(ctx, tx, int64(jobID), p.Now); err != nil {
+	if err := s.cancelUnneeded(ctx, tx, id, p.Now); err != nil {
 		return false, fmt.Errorf("queue: cancel tasks job %d no longer needs: %w", jobID, err)
 	}
 	return true, nil
 }
 
-// cancelUnneeded settles the queued tasks Slurm job jobID was linked to,
+// cancelUnneeded settles the queued tasks job id (jobs.id) was linked to,
 // now that it ended: a task no request or live job wants any more is
 // cancelled, and one wanted only for paths below it gives those paths their
 // own tasks back (see settle). A warming task finishes; its data may serve
 // the next job.
-func (s *Store) cancelUnneeded(ctx context.Context, tx *wtx, jobID int64, now time.Time) error {
-	ids, err := queryIDs(ctx, tx, `SELECT DISTINCT jt.task_id FROM job_tasks jt JOIN jobs j ON j.id = jt.job_id
-		JOIN tasks t ON t.id = jt.task_id WHERE j.job_id = ? AND t.state = ?`, jobID, string(api.TaskQueued))
+func (s *Store) cancelUnneeded(ctx context.Context, tx *wtx, id int64, now time.Time) error {
+	ids, err := queryIDs(ctx, tx, `SELECT DISTINCT jt.task_id FROM job_tasks jt
+		JOIN tasks t ON t.id = jt.task_id WHERE jt.job_id = ? AND t.state = ?`, id, string(api.TaskQueued))
 	if err != nil {
 		return err
 	}

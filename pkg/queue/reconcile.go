@@ -68,3 +68,42 @@ func (s *Store) ReconcileJobs(ctx context.Context, listed map[uint64]string, cut
 	})
 	return ended, err
 }
+
+// UnboundReason is the reason of a job EndUnboundTokens ended.
+const UnboundReason = ReconciledReason + "no Slurm job carries its sbatch token (sbatch refused the job after the plugin had submitted its paths?)"
+
+// EndUnboundTokens ends the jobs known only by their sbatch token (no Slurm
+// job id) submitted before cutoff: the caller saw a complete squeue listing
+// in which jobs carry their tokens, and none of these (ObserveSlurmJobs
+// binds every token it lists), so sbatch refused the job after the SPANK
+// plugin had submitted its paths (a wrong partition, a limit) and no job
+// will ever come for them. Their claims no longer pin the data and the
+// warm-ups only they wanted are cancelled, as at a job's end. A job that
+// does come later after all gets its data from its prolog. It returns how
+// many it ended.
+func (s *Store) EndUnboundTokens(ctx context.Context, cutoff, now time.Time) (int, error) {
+	if now.IsZero() || cutoff.IsZero() {
+		return 0, errors.New("queue: end unbound tokens: now and cutoff must be set; pass the caller's clock time")
+	}
+	var n int
+	err := s.inTx(ctx, func(tx *wtx) error {
+		n = 0
+		ids, err := queryIDs(ctx, tx, `SELECT id FROM jobs WHERE state = ? AND job_id IS NULL AND token IS NOT NULL AND submitted_at < ?`,
+			string(api.JobSubmitted), ns(cutoff))
+		if err != nil {
+			return fmt.Errorf("queue: list unbound tokens: %w", err)
+		}
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, ended_at = ?, reason = ? WHERE id = ?`,
+				string(api.JobEnded), ns(now), UnboundReason, id); err != nil {
+				return fmt.Errorf("queue: end unbound token: %w", err)
+			}
+			if err := s.cancelUnneeded(ctx, tx, id, now); err != nil {
+				return fmt.Errorf("queue: cancel tasks of an unbound token: %w", err)
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}

@@ -80,7 +80,7 @@ func (s *Store) ObserveSlurmJobs(ctx context.Context, jobs []SlurmJob, now time.
 				}
 				if n, _ := res.RowsAffected(); n > 0 {
 					ended++
-					if err := s.cancelUnneeded(ctx, tx, int64(j.JobID), now); err != nil {
+					if err := s.cancelUnneeded(ctx, tx, id, now); err != nil {
 						return fmt.Errorf("queue: cancel tasks job %d no longer needs: %w", j.JobID, err)
 					}
 				}
