@@ -153,6 +153,16 @@ func TestUnboundTokensEndWhenSqueueListsTokens(t *testing.T) {
 		}
 		require.Equal(t, want, e.State, e.Dataset)
 	}
+
+	// The job comes after all (its token was never tagged): its prolog
+	// binds the row, which is live again, and its data is queued again.
+	st2, err := s.JobStart(ctx, 77, queue.JobStartParams{Token: "dead0000refused", Paths: []string{"/jfs/dead0000refused"}, Node: "n1", UID: 1000, Now: now})
+	require.NoError(t, err)
+	require.Equal(t, api.JobStarted, st2.State)
+	require.False(t, st2.Ready, "its data is not warm: the prolog waits for it")
+	require.Len(t, st2.Datasets, 1)
+	require.Equal(t, api.TaskQueued, st2.Datasets[0].State)
+	require.Empty(t, jobReasons(t, path)[77])
 }
 
 // tokenState reads the state of the job submitted with token.

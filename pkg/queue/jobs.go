@@ -289,6 +289,9 @@ func upsertJob(ctx context.Context, tx *wtx, token string, jobID uint64, uid uin
 			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET job_id = ? WHERE id = ?`, int64(jobID), id); err != nil {
 				return 0, fmt.Errorf("queue: bind job %d: %w", jobID, err)
 			}
+			if err := reopenUnboundTx(ctx, tx, id, now); err != nil {
+				return 0, fmt.Errorf("queue: bind job %d: %w", jobID, err)
+			}
 		}
 		return id, nil
 	case !errors.Is(err, sql.ErrNoRows):

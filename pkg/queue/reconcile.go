@@ -79,8 +79,9 @@ const UnboundReason = ReconciledReason + "no Slurm job carries its sbatch token 
 // plugin had submitted its paths (a wrong partition, a limit) and no job
 // will ever come for them. Their claims no longer pin the data and the
 // warm-ups only they wanted are cancelled, as at a job's end. A job that
-// does come later after all gets its data from its prolog. It returns how
-// many it ended.
+// does come later after all (its token was not shown in squeue: tagged by
+// no job_submit.lua, or on another cluster) reopens its row when it is bound
+// (reopenUnboundTx). It returns how many it ended.
 func (s *Store) EndUnboundTokens(ctx context.Context, cutoff, now time.Time) (int, error) {
 	if now.IsZero() || cutoff.IsZero() {
 		return 0, errors.New("queue: end unbound tokens: now and cutoff must be set; pass the caller's clock time")
@@ -106,4 +107,30 @@ func (s *Store) EndUnboundTokens(ctx context.Context, cutoff, now time.Time) (in
 		return nil
 	})
 	return n, err
+}
+
+// reopenUnboundTx undoes EndUnboundTokens for job row id, now bound to a
+// Slurm job after all: the row is live again (its claims pin its data once
+// more) and the warm-ups its end cancelled are queued again. A row ended
+// for any other reason is left as it is. now is in ns.
+func reopenUnboundTx(ctx context.Context, tx *wtx, id, now int64) error {
+	res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, ended_at = NULL, reason = '' WHERE id = ? AND state = ? AND reason = ?`,
+		string(api.JobSubmitted), id, string(api.JobEnded), UnboundReason)
+	if err != nil {
+		return fmt.Errorf("reopen: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	ids, err := queryIDs(ctx, tx, `SELECT DISTINCT t.id FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id
+		WHERE jt.job_id = ? AND t.state = ?`, id, string(api.TaskCancelled))
+	if err != nil {
+		return fmt.Errorf("reopen: %w", err)
+	}
+	for _, tid := range ids {
+		if err := reviveTx(ctx, tx, tid, "its job came after all, after no Slurm job had carried its sbatch token: warming again", nil, now); err != nil {
+			return fmt.Errorf("reopen: %w", err)
+		}
+	}
+	return nil
 }
