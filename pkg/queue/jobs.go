@@ -142,7 +142,7 @@ func jobStatus(ctx context.Context, q querier, jobID uint64) (*api.JobStatus, er
 	var state string
 	err := q.QueryRowContext(ctx, `SELECT id, state FROM jobs WHERE job_id = ?`, int64(jobID)).Scan(&id, &state)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("queue: job %d: no such job (it named no datasets, or its record was never created): %w", jobID, ErrNotFound)
+		return nil, fmt.Errorf("queue: job %d: no such job (it named no datasets, its record was never created, or it ended longer ago than HistoryRetention and was pruned): %w", jobID, ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("queue: job %d: %w", jobID, err)
