@@ -13,7 +13,18 @@ import (
 
 	"github.com/accel-data/accel-data/pkg/api"
 	"github.com/accel-data/accel-data/pkg/queue"
+	"github.com/accel-data/accel-data/pkg/queue/queuetest"
 )
+
+// sampleAndStore reads the real `squeue --json` answer in testdata and opens
+// a store on a fresh file (closed when the test ends).
+func sampleAndStore(t *testing.T) ([]byte, *queue.Store, string) {
+	t.Helper()
+	data, err := os.ReadFile("testdata/squeue-22.05.json")
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "warmupd.db")
+	return data, queuetest.OpenFile(t, path), path
+}
 
 // started records a job that reached its prolog at time at, on a real store.
 func started(t *testing.T, s *queue.Store, id uint64, path string, at time.Time) {
@@ -35,12 +46,7 @@ func jobState(t *testing.T, s *queue.Store, id uint64) (api.JobState, *api.JobSt
 // the grace period; it leaves the listed live ones and the young ones alone,
 // and does nothing when squeue itself failed.
 func TestReconcileWithRealSqueueJSON(t *testing.T) {
-	data, err := os.ReadFile("testdata/squeue-22.05.json")
-	require.NoError(t, err)
-	path := filepath.Join(t.TempDir(), "warmupd.db")
-	s, err := queue.Open(path, zerolog.New(zerolog.NewTestWriter(t)))
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
+	data, s, path := sampleAndStore(t)
 	ctx := context.Background()
 
 	now := time.Unix(1_800_000_000, 0)
@@ -50,7 +56,7 @@ func TestReconcileWithRealSqueueJSON(t *testing.T) {
 	started(t, s, 3, "/jfs/three", old)   // listed, live
 	started(t, s, 99, "/jfs/ghost", old)  // not listed: its epilog never came
 	started(t, s, 100, "/jfs/young", now) // not listed, but started after squeue's snapshot minus grace
-	_, err = s.Submit(ctx, queue.SubmitParams{Paths: []string{"/jfs/pending"}, UID: 1000, JobID: 98, Source: api.SourceSubmit, Now: old})
+	_, err := s.Submit(ctx, queue.SubmitParams{Paths: []string{"/jfs/pending"}, UID: 1000, JobID: 98, Source: api.SourceSubmit, Now: old})
 	require.NoError(t, err) // submitted with a job id, never listed: gone too
 
 	w := &Watcher{Squeue: "/bin/false", Store: s, Log: zerolog.New(zerolog.NewTestWriter(t)), Now: func() time.Time { return now }}
@@ -118,12 +124,7 @@ func jobReasons(t *testing.T, path string) map[uint64]string {
 // UnboundGrace, and only while squeue shows other jobs' tokens: without
 // them (no job_submit.lua tagging jobs) nothing says the job does not exist.
 func TestUnboundTokensEndWhenSqueueListsTokens(t *testing.T) {
-	data, err := os.ReadFile("testdata/squeue-22.05.json") // jobs 2 and 3 carry tokens
-	require.NoError(t, err)
-	path := filepath.Join(t.TempDir(), "warmupd.db")
-	s, err := queue.Open(path, zerolog.New(zerolog.NewTestWriter(t)))
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
+	data, s, path := sampleAndStore(t) // jobs 2 and 3 carry tokens
 	ctx := context.Background()
 	now := time.Unix(1_800_000_000, 0)
 	for tok, at := range map[string]time.Time{
