@@ -95,14 +95,13 @@ func (s *Store) EndUnboundTokens(ctx context.Context, cutoff, now time.Time) (in
 			return fmt.Errorf("queue: list unbound tokens: %w", err)
 		}
 		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, ended_at = ?, reason = ? WHERE id = ?`,
-				string(api.JobEnded), ns(now), UnboundReason, id); err != nil {
+			ok, err := s.endSubmittedTx(ctx, tx, id, UnboundReason, now)
+			if err != nil {
 				return fmt.Errorf("queue: end unbound token: %w", err)
 			}
-			if err := s.cancelUnneeded(ctx, tx, id, now); err != nil {
-				return fmt.Errorf("queue: cancel tasks of an unbound token: %w", err)
+			if ok {
+				n++
 			}
-			n++
 		}
 		return nil
 	})

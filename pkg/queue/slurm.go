@@ -73,20 +73,34 @@ func (s *Store) ObserveSlurmJobs(ctx context.Context, jobs []SlurmJob, now time.
 					return fmt.Errorf("queue: expected start of job %d: %w", j.JobID, err)
 				}
 			case slurmGone[j.State]:
-				res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, ended_at = ?, reason = ? WHERE id = ? AND state = ?`,
-					string(api.JobEnded), ns(now), "left the Slurm queue as "+j.State+" without reaching a prolog", id, string(api.JobSubmitted))
+				ok, err := s.endSubmittedTx(ctx, tx, id, "left the Slurm queue as "+j.State+" without reaching a prolog", now)
 				if err != nil {
 					return fmt.Errorf("queue: end job %d: %w", j.JobID, err)
 				}
-				if n, _ := res.RowsAffected(); n > 0 {
+				if ok {
 					ended++
-					if err := s.cancelUnneeded(ctx, tx, id, now); err != nil {
-						return fmt.Errorf("queue: cancel tasks job %d no longer needs: %w", j.JobID, err)
-					}
 				}
 			}
 		}
 		return nil
 	})
 	return ended, err
+}
+
+// endSubmittedTx ends job row id while it is still submitted (it never
+// reached a prolog), with reason, and settles the queued tasks only it
+// wanted (cancelUnneeded). It reports false when the row was not submitted.
+func (s *Store) endSubmittedTx(ctx context.Context, tx *wtx, id int64, reason string, now time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, ended_at = ?, reason = ? WHERE id = ? AND state = ?`,
+		string(api.JobEnded), ns(now), reason, id, string(api.JobSubmitted))
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	if err := s.cancelUnneeded(ctx, tx, id, now); err != nil {
+		return false, fmt.Errorf("cancel the tasks it no longer needs: %w", err)
+	}
+	return true, nil
 }
