@@ -3,13 +3,15 @@ package main
 import (
 	"context"
 	"time"
+
+	"github.com/accel-data/accel-data/pkg/queue"
 )
 
 // minHistoryRetention is the shortest --history-retention (0 aside).
 const minHistoryRetention = time.Second
 
 // pruneHistory deletes the history older than --history-retention (ended
-// jobs, finished attempts: queue.Store.PruneHistory) at start and then once
+// jobs, finished attempts, the requests log: queue.Store.PruneHistory) at start and then once
 // an hour, or ten times per retention when that is shorter, until ctx ends.
 // A failure is logged and tried again at the next round.
 func (d *daemon) pruneHistory(ctx context.Context) {
@@ -23,9 +25,9 @@ func (d *daemon) pruneHistory(ctx context.Context) {
 			return
 		case err != nil:
 			d.log.Warn().Err(err).Dur("next_in", every).Msg("cannot prune the history of ended jobs; trying again later")
-		case got.Jobs+got.Attempts > 0:
-			d.log.Info().Int64("jobs", got.Jobs).Int64("attempts", got.Attempts).Dur("took", time.Since(start)).
-				Stringer("retention", keep).Msg("deleted the ended jobs and finished attempts older than --history-retention")
+		case got != queue.HistoryPruned{}:
+			d.log.Info().Int64("jobs", got.Jobs).Int64("attempts", got.Attempts).Int64("requests", got.Requests).Dur("took", time.Since(start)).
+				Stringer("retention", keep).Msg("deleted the ended jobs, finished attempts and requests older than --history-retention")
 		}
 		select {
 		case <-ctx.Done():

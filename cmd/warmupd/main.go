@@ -132,7 +132,7 @@ func newFlags(o *options) (fs *pflag.FlagSet, help, showVersion *bool) {
 	fs.DurationVar(&o.verify.MaxAge, "verify-max-age", 5*time.Second, "warmupd calls data warm (to a prolog or `swarmup warm`) only if its last 'juicefs warmup --check' finished at most this long ago; older data is checked again first")
 	fs.DurationVar(&o.verify.Timeout, "verify-timeout", 30*time.Second, "bound of one such re-check; data whose re-check does not finish in time is queued again, never called warm")
 	fs.IntVar(&o.verify.Parallel, "verify-parallel", 4, "re-checks run at the same time (one per path at most)")
-	fs.DurationVar(&o.history, "history-retention", queue.DefaultHistoryRetention, "how long ended jobs (their datasets, for swarmup job and the job's status) and finished warm-up attempts are kept in the database; older ones are deleted at start and then once an hour (0: kept for ever; else at least 1s). Datasets, their tasks and cache status are never deleted")
+	fs.DurationVar(&o.history, "history-retention", queue.DefaultHistoryRetention, "how long ended jobs (their datasets, for swarmup job and the job's status), finished warm-up attempts and the log of requests are kept in the database; older ones are deleted at start and then once an hour (0: kept for ever; else at least 1s). Datasets, their tasks and cache status are never deleted")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	o.cache.Planner = planner.DefaultConfig()
 	o.cache.Planner.BindFlags(fs)

@@ -11,9 +11,11 @@ import (
 )
 
 // PruneHistory deletes the jobs that ended before its cut (with their links
-// and claims) and the attempts that finished before it, each task's latest
-// finished one kept (an open one may be withdrawn), batch after batch; jobs
-// that have not ended, younger ones, tasks and the cache status stay.
+// and claims), the attempts that finished before it, each task's latest
+// finished one kept (an open one may be withdrawn), and the requests made
+// before it, batch after batch; jobs that have not ended, younger ones, the
+// claims of those that stay (with their requests' ids), tasks and the cache
+// status stay.
 func TestPruneHistory(t *testing.T) {
 	s, path := open(t)
 	db := rawDB(t, path)
@@ -41,6 +43,12 @@ func TestPruneHistory(t *testing.T) {
 	require.NoError(t, err)
 	_, err = db.Exec(`INSERT INTO attempts (task_id, n, owner, started_at) VALUES (?, 2503, 'w', ?)`, task.ID, t0.UnixNano())
 	require.NoError(t, err)
+	// And of old requests (2 500, after the three above), then a young one.
+	_, err = db.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500)
+		INSERT INTO requests (uid, gid, source, paths, created_at) SELECT 1000, 1000, 'manual', '["/jfs/a"]', ?1 FROM n`, t0.UnixNano())
+	require.NoError(t, err)
+	_, err = s.Submit(ctx(), queue.SubmitParams{Paths: []string{"/jfs/a"}, UID: 1000, GID: 1000, Source: api.SourceManual, Now: t0.Add(48 * time.Hour)})
+	require.NoError(t, err)
 
 	count := func(q string) int {
 		var n int
@@ -52,7 +60,7 @@ func TestPruneHistory(t *testing.T) {
 
 	got, err := s.PruneHistory(ctx(), t0.Add(24*time.Hour))
 	require.NoError(t, err)
-	require.Equal(t, queue.HistoryPruned{Jobs: 2501, Attempts: 2501}, got)
+	require.Equal(t, queue.HistoryPruned{Jobs: 2501, Attempts: 2501, Requests: 2503}, got)
 	_, err = s.JobStatus(ctx(), 1)
 	require.ErrorIs(t, err, queue.ErrNotFound, "job 1 ended before the cut")
 	for _, job := range []uint64{2, 3} {
@@ -62,6 +70,9 @@ func TestPruneHistory(t *testing.T) {
 	}
 	require.Equal(t, 2, count(`SELECT count(*) FROM job_tasks`))
 	require.Equal(t, claims-1, count(`SELECT count(*) FROM claims`), "job 1's claim went with it")
+	require.Equal(t, 1, count(`SELECT count(*) FROM requests`), "the young request stays")
+	require.Equal(t, 2, count(`SELECT count(*) FROM claims WHERE job_id IS NOT NULL AND request_id IS NOT NULL`),
+		"jobs 2 and 3 keep their claims, which keep the ids of their pruned requests")
 	require.Equal(t, 2502, count(`SELECT max(n) FROM attempts WHERE finished_at IS NOT NULL`), "the latest finished attempt stays")
 	require.Equal(t, 2, count(`SELECT count(*) FROM attempts`), "it and the open one")
 	es, err := s.Queue(ctx(), true)

@@ -1,6 +1,8 @@
 package queue_test
 
 import (
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,4 +45,47 @@ func TestUpgradeFromSchema9(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, v)
 	require.NoError(t, s.AddShardArray(ctx(), array(task.ID), t0))
+}
+
+// Migration 0014 rebuilds claims without the foreign key to requests (so
+// that pruning the requests log costs no scan of claims), keeping every
+// claim as it was; the requests they name can then be pruned.
+func TestUpgradeDropsTheClaimsKeyToRequests(t *testing.T) {
+	s, path := open(t)
+	_, err := s.Submit(ctx(), queue.SubmitParams{Paths: []string{"/jfs/a", "/jfs/b"}, UID: 1000, GID: 1000, JobID: 7, Source: api.SourceSubmit, Now: t0})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	// Back to schema 13: claims as migration 0005 made them.
+	mig, err := os.ReadFile("migrations/0014_claims_requests.sql")
+	require.NoError(t, err)
+	old := strings.Replace(string(mig), "request_id INTEGER,", "request_id INTEGER REFERENCES requests (id) ON DELETE SET NULL,", 1)
+	require.NotEqual(t, string(mig), old)
+	db := rawDB(t, path)
+	claims := func() []string {
+		return column(t, db, `SELECT id || ' ' || task_id || ' ' || path || ' ' || uid || ' ' || source || ' ' ||
+			job_id || ' ' || request_id || ' ' || created_at FROM claims ORDER BY id`)
+	}
+	keys := func() []string {
+		return column(t, db, `SELECT "table" FROM pragma_foreign_key_list('claims') ORDER BY 1`)
+	}
+	_, err = db.Exec(old + `DELETE FROM schema_migrations WHERE version = 14`)
+	require.NoError(t, err)
+	require.Equal(t, []string{"jobs", "requests", "tasks"}, keys())
+	before := claims()
+	require.Len(t, before, 2)
+	require.NoError(t, db.Close())
+
+	s, err = queue.Open(path, zerolog.New(zerolog.NewTestWriter(t)))
+	require.NoError(t, err)
+	defer s.Close()
+	db = rawDB(t, path)
+	require.Equal(t, []string{"jobs", "tasks"}, keys())
+	require.Equal(t, before, claims())
+	got, err := s.PruneHistory(ctx(), t0.Add(time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, queue.HistoryPruned{Requests: 1}, got, "the pending job's claims stay; its request goes")
+	require.Equal(t, before, claims())
+	st, err := s.JobStatus(ctx(), 7)
+	require.NoError(t, err)
+	require.Len(t, st.Datasets, 2)
 }

@@ -37,7 +37,7 @@ func TestWarmupdPrunesEndedJobs(t *testing.T) {
 		_, err := d.Client.JobStatus(ctx, 4242)
 		return errors.As(err, &se) && se.Code == 404
 	}, 30*time.Second, 100*time.Millisecond, "job 4242 ended over 2 s ago and is never pruned")
-	require.Positive(t, d.CountLogs("deleted the ended jobs and finished attempts older than --history-retention"))
+	require.Positive(t, d.CountLogs("deleted the ended jobs, finished attempts and requests older than --history-retention"))
 	st, err := d.Client.JobStatus(ctx, 4343)
 	require.NoError(t, err, "a pending job is never pruned")
 	require.Len(t, st.Datasets, 1)
