@@ -206,9 +206,12 @@ func (s *Store) CheckCandidates(ctx context.Context, limit int) (_ []CheckCandid
 // The WHERE, ORDER BY and LIMIT of CheckCandidates and StaleCandidates
 // (candidatesQuery).
 const (
-	// checkWhere: never-checked datasets (NULL) sort first; index
-	// datasets_checked.
-	checkWhere = `WHERE t.id IS NULL OR t.state IN (?1, ?2) ORDER BY d.checked_at, d.id LIMIT ?3`
+	// checkWhere walks index datasets_checkable (migration 0015): only
+	// datasets with no task or a warm or partial one, whose column
+	// checkable the schema's triggers keep; never-checked ones (NULL) sort
+	// first. The states are asked again, so that the list stays right
+	// should the column ever be wrong the other way.
+	checkWhere = `WHERE d.checkable AND (t.id IS NULL OR t.state IN (?1, ?2)) ORDER BY d.checked_at, d.id LIMIT ?3`
 	// staleWhere walks index datasets_stale (a few rows). The unary + does
 	// not change what it selects; it keeps SQLite from driving the query
 	// from the warm tasks instead, one lookup per warm dataset (50 ms a call

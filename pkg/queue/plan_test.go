@@ -166,6 +166,10 @@ func TestMarkEvictedAndCheckCandidates(t *testing.T) {
 	require.ErrorContains(t, s.MarkEvicted(ctx(), items[1].TaskID, "x", t0), "queued again")
 	require.ErrorIs(t, s.MarkEvicted(ctx(), 999, "x", t0), queue.ErrNotFound)
 	require.NoError(t, s.MarkEvicted(ctx(), task.ID, "coldest dataset", t0.Add(2*time.Minute)))
+	cands, err = s.CheckCandidates(ctx(), 10)
+	require.NoError(t, err)
+	require.Len(t, cands, 1, "an evicted dataset is no candidate")
+	require.Equal(t, "/jfs/untracked", cands[0].Path)
 	st, reason := taskState(t, s, task.ID)
 	require.Equal(t, api.TaskEvicted, st)
 	require.Equal(t, "coldest dataset", reason)
@@ -178,6 +182,16 @@ func TestMarkEvictedAndCheckCandidates(t *testing.T) {
 	it := submit(t, s, 1, t0, "/jfs/a")[0]
 	require.Equal(t, queue.OutcomeNew, it.Outcome)
 	require.Equal(t, task.ID, it.TaskID)
+	cands, err = s.CheckCandidates(ctx(), 10)
+	require.NoError(t, err)
+	require.Len(t, cands, 1, "nor one queued again")
+	task, err = s.Dequeue(ctx(), "w", t0.Add(3*time.Minute), time.Minute)
+	require.NoError(t, err)
+	require.NoError(t, s.Finish(ctx(), task.ID, "w", queue.Outcome{State: api.TaskPartial, Check: &queue.Check{Bytes: 10, CachedBytes: 5, Ratio: 0.5}}, t0.Add(4*time.Minute)))
+	cands, err = s.CheckCandidates(ctx(), 10)
+	require.NoError(t, err)
+	require.Len(t, cands, 2, "a partial one is a candidate again")
+	require.Equal(t, api.TaskPartial, cands[1].State)
 }
 
 // TestMigrationFromVersion1 opens a database written by a build that knew

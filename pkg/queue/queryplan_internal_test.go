@@ -73,6 +73,42 @@ func TestStaleCandidatesWalkTheStaleIndex(t *testing.T) {
 	require.Equal(t, paths[7], got[1].Path)
 }
 
+// The re-check's list, read every second, walks index datasets_checkable:
+// only datasets it may check, oldest check first. Datasets it skips (here
+// 2 000 evicted, checked before the warm ones) are not in that index; under
+// datasets_checked every call walked them all, and every dataset ever
+// evicted stays one of them.
+func TestCheckCandidatesWalkTheCheckableIndex(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	now := time.Now()
+	evicted := seedPaths(t, s, 2000, api.TaskEvicted, now)
+	warm := make([]string, 3)
+	for i := range warm {
+		warm[i] = fmt.Sprintf("/jfs/warm%d", i)
+	}
+	require.NoError(t, s.SeedDatasets(ctx, warm, api.TaskWarm, now))
+	for i, p := range append(evicted, warm...) { // the evicted ones checked first
+		require.NoError(t, s.RecordCheck(ctx, p, Check{Bytes: 1}, now.Add(time.Duration(i)*time.Second)))
+	}
+
+	plan := queryPlan(t, s, candidatesQuery(checkWhere), string(api.TaskWarm), string(api.TaskPartial), 64)
+	require.NotEmpty(t, plan)
+	require.True(t, strings.HasPrefix(plan[0], "SEARCH d USING INDEX datasets_checkable") ||
+		strings.HasPrefix(plan[0], "SCAN d USING INDEX datasets_checkable"), "plan %q", plan)
+	for _, step := range plan {
+		require.NotContains(t, step, "TEMP B-TREE", "plan %q sorts", plan)
+	}
+	var steps int64
+	require.NoError(t, s.r.QueryRowContext(ctx, `SELECT count(*) FROM datasets INDEXED BY datasets_checkable WHERE checkable`).Scan(&steps))
+	require.Equal(t, int64(3), steps, "the index holds the warm datasets only")
+
+	got, err := s.CheckCandidates(ctx, 64)
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	require.Equal(t, warm[0], got[0].Path, "oldest check first")
+}
+
 // A restricted dequeue looks each of the planner's ids up, and never walks
 // the queue by priority (all of it when none of them is queued any more);
 // an unrestricted one takes the head of the queue off its index.

@@ -34,7 +34,8 @@ func pathTaskTx(ctx context.Context, tx *wtx, path string) (dsID, taskID sql.Nul
 // first when dsID is not Valid, and returns the task's id. now is in ns.
 func addTaskTx(ctx context.Context, tx *wtx, dsID sql.NullInt64, path string, o taskOwner, why string, now int64) (int64, error) {
 	if !dsID.Valid {
-		res, err := tx.ExecContext(ctx, `INSERT INTO datasets (path, created_at) VALUES (?, ?)`, path, now)
+		// Not checkable (migration 0015): its task comes next, queued.
+		res, err := tx.ExecContext(ctx, `INSERT INTO datasets (path, created_at, checkable) VALUES (?, ?, 0)`, path, now)
 		if err != nil {
 			return 0, fmt.Errorf("queue: add dataset %s: %w", path, err)
 		}

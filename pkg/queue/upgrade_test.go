@@ -14,8 +14,8 @@ import (
 )
 
 // A store at schema 9 (before stale events and job arrays) migrates to the
-// current schema keeping its warm dataset, unmarked, which events can then
-// mark stale and whose warm-up can run as a job array.
+// current schema keeping its warm dataset, unmarked and due for re-checks,
+// which events can then mark stale and whose warm-up can run as a job array.
 func TestUpgradeFromSchema9(t *testing.T) {
 	s, path := open(t)
 	submit(t, s, 0, t0, "/jfs/ds")
@@ -38,6 +38,9 @@ func TestUpgradeFromSchema9(t *testing.T) {
 	require.Equal(t, api.TaskWarm, ds[0].State)
 	require.Nil(t, ds[0].StaleAt)
 	require.Empty(t, ds[0].StaleReason)
+	cands, err := s.CheckCandidates(ctx(), 10)
+	require.NoError(t, err)
+	require.Len(t, cands, 1, "migration 0015 marks the warm dataset checkable")
 	marked, err := s.MarkStale(ctx(), api.StaleChangelog, []queue.StaleMark{{Path: "/jfs/ds", Detail: "CREATE /jfs/ds/x"}}, t0.Add(time.Second))
 	require.NoError(t, err)
 	require.Equal(t, []string{"/jfs/ds"}, marked)
