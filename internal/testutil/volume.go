@@ -187,8 +187,12 @@ func newRealVolume(t testing.TB, bin string, bw float64, o volumeOptions) *Volum
 	}
 	// --enable-xattr: dedup apply preserves xattrs. --cache-scan-interval=-1:
 	// look at the disk on every read (see docs/design/juicefs-contract.md).
+	// --free-space-ratio 0.01: the client evicts blocks by itself while the
+	// file system holding its cache has less free (default 10 %), and here
+	// that is the test's temporary directory, which also holds the volume's
+	// bucket: a nearly full /tmp would take warm blocks away mid-test.
 	v.mountArgs = []string{"mount", "-d", metaURL, v.Mount, "--cache-dir", v.CacheDir, "--cache-scan-interval=-1",
-		"--enable-xattr", "--no-usage-report", "--metrics", fmt.Sprintf("127.0.0.1:%d", port), "--log", filepath.Join(dir, "mount.log")}
+		"--free-space-ratio", "0.01", "--enable-xattr", "--no-usage-report", "--metrics", fmt.Sprintf("127.0.0.1:%d", port), "--log", filepath.Join(dir, "mount.log")}
 	if mbps := DownloadLimitMbps(bw); mbps > 0 {
 		v.mountArgs = append(v.mountArgs, "--download-limit", strconv.FormatInt(mbps, 10))
 	}
@@ -229,6 +233,7 @@ func (v *Volume) umountAt(t testing.TB, mnt string) {
 	if m, err := os.ReadFile("/proc/self/mounts"); err == nil && !strings.Contains(string(m), " "+mnt+" ") {
 		return // unmounted already (by the test)
 	}
+	files := supervisorFiles(mnt)
 	err := Unmount(t.Logf, mnt, 1, func(force bool) ([]byte, error) {
 		args := []string{"umount", mnt}
 		if force {
@@ -238,7 +243,33 @@ func (v *Volume) umountAt(t testing.TB, mnt string) {
 	})
 	if err != nil {
 		t.Logf("testutil: %v", err)
+		return
 	}
+	for _, f := range files {
+		_ = os.Remove(f)
+	}
+}
+
+// supervisorFiles are the files a real client's `mount -d` supervisor
+// keeps outside the test's directory (.config's CommPath and StatePath,
+// /tmp/fuse_fd_comm.PPID and /tmp/statePPID.json), to remove once its
+// processes have exited; only names of that shape are returned.
+func supervisorFiles(mnt string) []string {
+	b, err := os.ReadFile(filepath.Join(mnt, ".config"))
+	if err != nil {
+		return nil
+	}
+	var c struct{ CommPath, StatePath string }
+	if json.Unmarshal(b, &c) != nil {
+		return nil
+	}
+	var out []string
+	for _, f := range []string{c.CommPath, c.StatePath} {
+		if dir, name := filepath.Split(f); dir == "/tmp/" && (strings.HasPrefix(name, "fuse_fd_comm.") || strings.HasPrefix(name, "state") && strings.HasSuffix(name, ".json")) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // Unmount detaches the JuiceFS mount whose mount point this process sees

@@ -73,3 +73,17 @@ func TestDownloadLimitMbps(t *testing.T) {
 		require.InDelta(t, mibps, got, 0.15, "%v MiB/s", mibps)
 	}
 }
+
+// The supervisor's files named by the real sample's .config are removed
+// after an unmount; nothing else is, whatever a .config says.
+func TestSupervisorFilesTakesOnlyTheSupervisorsNames(t *testing.T) {
+	mnt := t.TempDir()
+	sample, err := os.ReadFile(filepath.Join("..", "..", "pkg", "jfs", "testdata", "60_config.json")) // a real 1.4.1 client's
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(mnt, ".config"), sample, 0o600))
+	require.Equal(t, []string{"/tmp/fuse_fd_comm.21919", "/tmp/state21919.json"}, supervisorFiles(mnt))
+
+	require.NoError(t, os.WriteFile(filepath.Join(mnt, ".config"), []byte(`{"CommPath": "/etc/passwd", "StatePath": "/tmp/x/state1.json"}`), 0o600))
+	require.Empty(t, supervisorFiles(mnt))
+	require.Empty(t, supervisorFiles(t.TempDir()), "no .config")
+}

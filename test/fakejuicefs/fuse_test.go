@@ -69,6 +69,21 @@ func parseAccessLine(line string) (accessLine, error) {
 	return accessLine{pid: pid, op: m[5], args: a[1:]}, nil
 }
 
+// parseLogged parses one line of v's access log, failing the test on a
+// line it cannot read. A real client mounted --enable-xattr also logs the
+// getxattr of `ls -l` (security.selinux), which the samples' mount had off:
+// on a real client only, an op the samples do not show needs only the
+// line's shape, and ok is false (the caller skips the line).
+func parseLogged(t *testing.T, v *testutil.Volume, l string) (a accessLine, ok bool) {
+	t.Helper()
+	if m := accessLineRE.FindStringSubmatch(l); v.Real && m != nil && accessOpRE[m[5]] == nil {
+		return accessLine{}, false
+	}
+	a, err := parseAccessLine(l)
+	require.NoError(t, err)
+	return a, true
+}
+
 func fuseVolume(t *testing.T) *testutil.Volume {
 	t.Helper()
 	return testutil.NewVolume(t, testutil.WithFUSE())
@@ -132,7 +147,13 @@ func TestFUSEColdReadFillsTheCacheSecondReadHits(t *testing.T) {
 	require.GreaterOrEqual(t, took, time.Duration(float64(size)/(mibps<<20)*float64(time.Second))-time.Second-200*time.Millisecond,
 		"a cold read of %d MiB at %d MiB/s", size>>20, mibps)
 	cold := stats(t, v.Mount)
-	require.GreaterOrEqual(t, delta(cold, before, "juicefs_blockcache_miss_bytes"), float64(size))
+	// A real client counts a read of a block that its read-ahead has just
+	// fetched as a hit: there only some of the bytes need count as misses.
+	if v.Real {
+		require.Positive(t, delta(cold, before, "juicefs_blockcache_miss_bytes"))
+	} else {
+		require.GreaterOrEqual(t, delta(cold, before, "juicefs_blockcache_miss_bytes"), float64(size))
+	}
 	require.GreaterOrEqual(t, delta(cold, before, "juicefs_object_request_data_bytes_GET"), float64(size))
 	require.Positive(t, delta(cold, before, "juicefs_blockcache_miss"))
 	requireCached(t, v, f)
@@ -232,8 +253,11 @@ func TestFUSEAccessLogShowsLookupsAndReadsWithThePid(t *testing.T) {
 				parsed = append(parsed, accessLine{op: "#"})
 				return false
 			}
-			a, err := parseAccessLine(l)
-			require.NoError(t, err)
+			a, ok := parseLogged(t, v, l)
+			if !ok {
+				parsed = append(parsed, accessLine{op: "#"})
+				return false
+			}
 			parsed = append(parsed, a)
 			if a.op == "read" && a.pid == pid {
 				n, _ := strconv.ParseInt(a.args[4], 10, 64)
@@ -310,16 +334,9 @@ func TestFUSEAccessLogFormatMatchesRealSamples(t *testing.T) {
 			return false
 		}
 		if l := got[len(got)-1]; l != "#" {
-			// A real client mounted --enable-xattr also logs the getxattr
-			// of `ls -l` (security.selinux), which the samples' mount had
-			// off: on a real client only, ops the samples do not show need
-			// only the line's shape.
-			if m := accessLineRE.FindStringSubmatch(l); v.Real && m != nil && accessOpRE[m[5]] == nil {
-				return false
+			if a, ok := parseLogged(t, v, l); ok {
+				seen[a.op] = true
 			}
-			a, err := parseAccessLine(l)
-			require.NoError(t, err)
-			seen[a.op] = true
 		}
 		return len(seen) == len(realOps)
 	})

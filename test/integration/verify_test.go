@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -23,14 +24,19 @@ import (
 
 // blockFiles lists the cached block files of the volume (under
 // CacheDir/<UUID>/raw/chunks, the layout of the real client and the stand-in).
+// A real client writes a block as <name>.tmp and renames it: a .tmp is a
+// block still being written, not listed.
 func blockFiles(t testing.TB, v *testutil.Volume) map[string]bool {
 	t.Helper()
 	out := map[string]bool{}
 	err := filepath.WalkDir(v.CacheDir, func(p string, e fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // gone while the walk ran: renamed (a .tmp) or evicted
+		}
 		if err != nil {
 			return err
 		}
-		if !e.IsDir() && strings.Contains(filepath.ToSlash(p), "/raw/chunks/") {
+		if !e.IsDir() && strings.Contains(filepath.ToSlash(p), "/raw/chunks/") && !strings.HasSuffix(p, ".tmp") {
 			out[p] = true
 		}
 		return nil
@@ -47,7 +53,11 @@ func dropBlocks(t testing.TB, v *testutil.Volume) int {
 	t.Helper()
 	n := 0
 	for p := range blockFiles(t, v) {
-		require.NoError(t, os.Remove(p))
+		err := os.Remove(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // the client evicted it first
+		}
+		require.NoError(t, err)
 		n++
 	}
 	return n
