@@ -46,10 +46,14 @@ var (
 	// pruneRequestsSQL deletes the requests older than ?1 among the ?2
 	// oldest by id (ids grow with time): each batch reads only the head
 	// of the log, and the pruning stops at a head with nothing old in it.
-	// No foreign key names a request any more (migration 0014), so a
-	// delete costs no look-up in claims.
+	// The newest request always stays: SQLite numbers a new row one past
+	// the largest id, so an emptied log would give out ids again (a
+	// submission's answer and older claims carry them). No foreign key
+	// names a request any more (migration 0014), so a delete costs no
+	// look-up in claims.
 	pruneRequestsSQL = `DELETE FROM requests WHERE id IN (SELECT id FROM
-		(SELECT id, created_at FROM requests ORDER BY id LIMIT ?2) WHERE created_at < ?1)`
+		(SELECT id, created_at FROM requests ORDER BY id LIMIT ?2) WHERE created_at < ?1)
+		AND id < (SELECT max(id) FROM requests)`
 )
 
 // PruneHistory deletes the history from before before that decides
@@ -108,9 +112,9 @@ func (s *Store) pruneBatches(ctx context.Context, q string, before time.Time) (i
 			}
 			return err
 		})
-		total += n
 		if err != nil || n == 0 {
 			return total, err
 		}
+		total += n
 	}
 }

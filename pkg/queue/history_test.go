@@ -115,3 +115,25 @@ func TestPruneHistoryKeepsAnArraysToken(t *testing.T) {
 	require.Len(t, st.Datasets, 1, "a later task of the array is linked from the first one's row")
 	require.Equal(t, "/jfs/arr", st.Datasets[0].Path)
 }
+
+// The newest request stays however old it is: SQLite numbers a new row one
+// past the largest id, so an emptied log would give a submission the id an
+// older claim (and an earlier answer) still carries.
+func TestPruneHistoryKeepsTheNewestRequest(t *testing.T) {
+	s, _ := open(t)
+	var last int64
+	for i := range 3 {
+		r, err := s.Submit(ctx(), queue.SubmitParams{Paths: []string{"/jfs/a"}, UID: 1000, GID: 1000, Source: api.SourceManual, Now: t0.Add(time.Duration(i) * time.Second)})
+		require.NoError(t, err)
+		last = r.RequestID
+	}
+	got, err := s.PruneHistory(ctx(), t0.Add(time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, queue.HistoryPruned{Requests: 2}, got)
+	got, err = s.PruneHistory(ctx(), t0.Add(time.Hour))
+	require.NoError(t, err)
+	require.Zero(t, got)
+	r, err := s.Submit(ctx(), queue.SubmitParams{Paths: []string{"/jfs/b"}, UID: 1000, GID: 1000, Source: api.SourceManual, Now: t0.Add(2 * time.Hour)})
+	require.NoError(t, err)
+	require.Greater(t, r.RequestID, last, "no request id is given out twice")
+}

@@ -14,8 +14,11 @@ CREATE TABLE claims_new (
   created_at INTEGER NOT NULL,
   CHECK (source != 'active' OR uid = 0)
 ) STRICT;
+-- A claim whose task or job is gone (a hand edit made with foreign keys off) is not copied:
+-- it would fail the copy, and warmupd would not start.
 INSERT INTO claims_new (id, task_id, path, uid, source, job_id, request_id, created_at)
-  SELECT id, task_id, path, uid, source, job_id, request_id, created_at FROM claims;
+  SELECT id, task_id, path, uid, source, job_id, request_id, created_at FROM claims
+  WHERE task_id IN (SELECT id FROM tasks) AND (job_id IS NULL OR job_id IN (SELECT id FROM jobs));
 DROP TABLE claims;
 ALTER TABLE claims_new RENAME TO claims;
 CREATE INDEX claims_task ON claims (task_id, path);

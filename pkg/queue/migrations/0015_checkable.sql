@@ -5,7 +5,7 @@
 -- checkable: 1 when the dataset has no task or its task is warm or partial, else 0. The triggers
 -- keep it so, whichever statement adds, changes or deletes a task.
 ALTER TABLE datasets ADD COLUMN checkable INTEGER NOT NULL DEFAULT 1 CHECK (checkable IN (0, 1));
-UPDATE datasets SET checkable = coalesce((SELECT t.state IN ('warm', 'partial') FROM tasks t WHERE t.dataset_id = datasets.id), 1);
+UPDATE datasets SET checkable = 0 WHERE id IN (SELECT dataset_id FROM tasks WHERE state NOT IN ('warm', 'partial'));
 CREATE TRIGGER tasks_checkable_insert AFTER INSERT ON tasks
   WHEN (NEW.state IN ('warm', 'partial')) != (SELECT checkable FROM datasets WHERE id = NEW.dataset_id)
 BEGIN
