@@ -2,9 +2,9 @@ package queue_test
 
 // dropAfter9 undoes the migrations after 0009 (0010 stale events, 0011 job
 // arrays, 0012 check start times, 0013 the pruning of ended jobs, 0015 the
-// checkable datasets; 0014's rebuilt claims table can be migrated again),
-// without touching schema_migrations.
-const dropAfter9 = `DROP TRIGGER tasks_checkable_insert; DROP TRIGGER tasks_checkable_update; DROP TRIGGER tasks_checkable_delete;
+// checkable datasets, 0016 the largest datasets; 0014's rebuilt claims
+// table can be migrated again), without touching schema_migrations.
+const dropAfter9 = `DROP INDEX datasets_largest; DROP TRIGGER tasks_checkable_insert; DROP TRIGGER tasks_checkable_update; DROP TRIGGER tasks_checkable_delete;
 	DROP INDEX datasets_checkable; ALTER TABLE datasets DROP COLUMN checkable; CREATE INDEX datasets_checked ON datasets (checked_at, id);
 	DROP INDEX jobs_ended; ALTER TABLE jobs DROP COLUMN token_seen_at; ALTER TABLE datasets DROP COLUMN check_started_at;
 	DROP INDEX datasets_stale; DROP TABLE changelog_cursor;

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"runtime"
 	"strings"
@@ -53,24 +54,37 @@ func callerOp() string {
 	}
 }
 
-// TopDatasets returns the n largest datasets by size, with their cached
-// bytes and ratio from the last --check (the metrics' bounded per-dataset
-// series).
+// topDatasetsSQL lists the largest sized datasets off the partial index
+// datasets_largest (migration 0016), whose condition its WHERE repeats;
+// unsizedSQL the datasets never sized (0 bytes), by path, off the index of
+// paths: it runs only when fewer than n are sized, when nearly every dataset
+// is unsized and the walk ends early.
+const (
+	topDatasetsSQL = `SELECT path, bytes, cached_bytes, cached_ratio FROM datasets
+	WHERE bytes > 0 ORDER BY bytes DESC, path LIMIT ?`
+	unsizedSQL = `SELECT path, bytes, cached_bytes, cached_ratio FROM datasets
+	WHERE bytes <= 0 ORDER BY path LIMIT ?`
+)
+
+// TopDatasets returns the n largest datasets by size (then by path), with
+// their cached bytes and ratio from the last --check (the metrics' bounded
+// per-dataset series), without reading every dataset.
 func (s *Store) TopDatasets(ctx context.Context, n int) (_ []api.Dataset, err error) {
 	defer s.done(time.Now(), &err)
-	rows, err := s.r.QueryContext(ctx, `SELECT path, bytes, cached_bytes, cached_ratio FROM datasets
-		ORDER BY bytes DESC, path LIMIT ?`, n)
-	if err != nil {
-		return nil, fmt.Errorf("queue: largest datasets: %w", err)
-	}
-	defer rows.Close()
-	var out []api.Dataset
-	for rows.Next() {
-		var d api.Dataset
-		if err := rows.Scan(&d.Path, &d.Bytes, &d.CachedBytes, &d.CachedRatio); err != nil {
+	read := func(q string, n int) ([]api.Dataset, error) {
+		rows, err := s.r.QueryContext(ctx, q, n)
+		out, err := readAll(rows, err, func(rows *sql.Rows, d *api.Dataset) error {
+			return rows.Scan(&d.Path, &d.Bytes, &d.CachedBytes, &d.CachedRatio)
+		})
+		if err != nil {
 			return nil, fmt.Errorf("queue: largest datasets: %w", err)
 		}
-		out = append(out, d)
+		return out, nil
 	}
-	return out, rows.Err()
+	out, err := read(topDatasetsSQL, n)
+	if err != nil || len(out) >= n {
+		return out, err
+	}
+	more, err := read(unsizedSQL, n-len(out))
+	return append(out, more...), err
 }

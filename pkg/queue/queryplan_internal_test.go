@@ -109,6 +109,36 @@ func TestCheckCandidatesWalkTheCheckableIndex(t *testing.T) {
 	require.Equal(t, warm[0], got[0].Path, "oldest check first")
 }
 
+// The metrics' largest datasets, read at every scrape, come off index
+// datasets_largest in order, with no sort of every dataset; datasets never
+// sized come after them, by path, off the index of paths.
+func TestTopDatasetsWalkTheLargestIndex(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	now := time.Now()
+	paths := seedPaths(t, s, 300, api.TaskWarm, now)
+	for i, p := range paths[:30] {
+		require.NoError(t, s.RecordCheck(ctx, p, Check{Bytes: int64(i+1) << 20, CachedBytes: 1 << 20, Ratio: 0.5}, now))
+	}
+	plan := queryPlan(t, s, topDatasetsSQL, 20)
+	require.Len(t, plan, 1, "plan %q", plan)
+	require.True(t, strings.HasPrefix(plan[0], "SEARCH datasets USING INDEX datasets_largest"), "plan %q", plan)
+	plan = queryPlan(t, s, unsizedSQL, 20)
+	require.Len(t, plan, 1, "plan %q", plan)
+	require.Contains(t, plan[0], "USING INDEX sqlite_autoindex_datasets", "plan %q: the paths in order", plan)
+
+	got, err := s.TopDatasets(ctx, 20)
+	require.NoError(t, err)
+	require.Len(t, got, 20)
+	require.Equal(t, paths[29], got[0].Path, "the largest first")
+	require.Equal(t, int64(30)<<20, got[0].Bytes)
+	got, err = s.TopDatasets(ctx, 32)
+	require.NoError(t, err)
+	require.Len(t, got, 32)
+	require.Equal(t, paths[0], got[29].Path, "the smallest sized one")
+	require.Equal(t, []string{paths[30], paths[31]}, []string{got[30].Path, got[31].Path}, "then the unsized ones, by path")
+}
+
 // A restricted dequeue looks each of the planner's ids up, and never walks
 // the queue by priority (all of it when none of them is queued any more);
 // an unrestricted one takes the head of the queue off its index.

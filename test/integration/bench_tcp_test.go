@@ -63,7 +63,7 @@ func BenchmarkSubmitTCP(b *testing.B) {
 	measure := func(client func() *api.Client) sample {
 		ds := dirs()
 		// The scrapes stay outside the CPU window: each costs warmupd a
-		// read of every dataset (the metrics' largest datasets), which is
+		// count of every task by state (the metrics' task gauges), which is
 		// not part of a submission.
 		b0 := writerBusy()
 		w0, m0, c0, f0, pf0 := testutil.ProcCPU(d.Pid()), testutil.ProcCPU(m.Pid()), selfCPU(), testutil.ProcCPU(mount), procFaults(d.Pid())
