@@ -19,7 +19,6 @@ import (
 //
 //	<SEC>.<NSEC>|<OP>(<ARG>,...)[:<RESULT>,...]|(<SID>,<TXNID>)
 //
-// (the suffix is optional here),
 // with every argument and result path-escaped (url.PathUnescape undoes it;
 // ',', '(' and ')' never appear unescaped). pkg/meta/changelog.go and
 // changelog_apply.go of juicedata/juicefs give the operations and the meaning
@@ -136,21 +135,15 @@ func ParseChangeEntry(ver int64, entry string) (ChangeEntry, error) {
 		return ChangeEntry{}, fmt.Errorf("jfs: changelog entry %d %q: %s", ver, entry, why)
 	}
 	head := strings.IndexByte(entry, '|')
-	if head < 0 {
-		return bad("no TIME|OP(ARGS) shape")
+	tail := strings.LastIndex(entry, "|(") // '(' is escaped in arguments: "|(" is the suffix
+	if head < 0 || tail <= head || !strings.HasSuffix(entry, ")") {
+		return bad("no TIME|OP(ARGS)|(SID,TXN) shape")
 	}
 	ts, err := parseChangeTime(entry[:head])
 	if err != nil {
 		return bad(err.Error())
 	}
-	// The (SID,TXN) suffix, which nothing here reads, is taken off when
-	// present: no real 1.4 changelog has been seen, and a client that
-	// writes entries without it must not have every line refused. '(' is
-	// escaped in arguments, so "|(" can only start the suffix.
-	body := entry[head+1:]
-	if tail := strings.LastIndex(entry, "|("); tail > head && strings.HasSuffix(entry, ")") {
-		body = entry[head+1 : tail]
-	}
+	body := entry[head+1 : tail]
 	open := strings.IndexByte(body, '(')
 	closing := strings.IndexByte(body, ')')
 	if open <= 0 || closing < open {

@@ -56,9 +56,9 @@ func callerOp() string {
 
 // topDatasetsSQL lists the largest sized datasets off the partial index
 // datasets_largest (migration 0016), whose condition its WHERE repeats;
-// unsizedSQL the datasets never sized (0 bytes), by path, off the index of
-// paths: it runs only when fewer than n are sized, when nearly every dataset
-// is unsized and the walk ends early.
+// unsizedSQL the datasets never sized (0 bytes; no writer stores less), by
+// path, off the index of paths: it runs only when fewer than n are sized,
+// when nearly every dataset is unsized and the walk ends early.
 const (
 	topDatasetsSQL = `SELECT path, bytes, cached_bytes, cached_ratio FROM datasets
 	WHERE bytes > 0 ORDER BY bytes DESC, path LIMIT ?`
@@ -68,11 +68,21 @@ const (
 
 // TopDatasets returns the n largest datasets by size (then by path), with
 // their cached bytes and ratio from the last --check (the metrics' bounded
-// per-dataset series), without reading every dataset.
+// per-dataset series), without reading every dataset. Both of its reads
+// see one snapshot, so a check committed between them neither lists a
+// dataset twice nor leaves one out.
 func (s *Store) TopDatasets(ctx context.Context, n int) (_ []api.Dataset, err error) {
 	defer s.done(time.Now(), &err)
+	if n <= 0 {
+		return nil, nil
+	}
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("queue: largest datasets: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
 	read := func(q string, n int) ([]api.Dataset, error) {
-		rows, err := s.r.QueryContext(ctx, q, n)
+		rows, err := tx.QueryContext(ctx, q, n)
 		out, err := readAll(rows, err, func(rows *sql.Rows, d *api.Dataset) error {
 			return rows.Scan(&d.Path, &d.Bytes, &d.CachedBytes, &d.CachedRatio)
 		})
