@@ -250,17 +250,31 @@ func (v *Volume) umountAt(t testing.TB, mnt string) {
 	}
 }
 
+// mountConfig is what the tests read of a mount's .config about its
+// processes (a real client's, and the stand-in's, which leaves the paths
+// empty).
+type mountConfig struct {
+	Pid, PPid           int
+	CommPath, StatePath string
+}
+
+// readMountConfig reads mnt's .config; false when it cannot be read.
+func readMountConfig(mnt string) (mountConfig, bool) {
+	var c mountConfig
+	b, err := os.ReadFile(filepath.Join(mnt, ".config"))
+	if err != nil || json.Unmarshal(b, &c) != nil {
+		return mountConfig{}, false
+	}
+	return c, true
+}
+
 // supervisorFiles are the files a real client's `mount -d` supervisor
 // keeps outside the test's directory (.config's CommPath and StatePath,
 // /tmp/fuse_fd_comm.PPID and /tmp/statePPID.json), to remove once its
 // processes have exited; only names of that shape are returned.
 func supervisorFiles(mnt string) []string {
-	b, err := os.ReadFile(filepath.Join(mnt, ".config"))
-	if err != nil {
-		return nil
-	}
-	var c struct{ CommPath, StatePath string }
-	if json.Unmarshal(b, &c) != nil {
+	c, ok := readMountConfig(mnt)
+	if !ok {
 		return nil
 	}
 	var out []string
@@ -322,12 +336,8 @@ func WaitExited(pids []int, d time.Duration) []int {
 // `mount -d` supervisor); nil when it cannot be read. They exit after the
 // mount is detached, closing their session and their files.
 func MountPids(mnt string) []int {
-	b, err := os.ReadFile(filepath.Join(mnt, ".config"))
-	if err != nil {
-		return nil
-	}
-	var c struct{ Pid, PPid int }
-	if json.Unmarshal(b, &c) != nil || c.Pid <= 0 {
+	c, ok := readMountConfig(mnt)
+	if !ok || c.Pid <= 0 {
 		return nil
 	}
 	pids := []int{c.Pid}

@@ -73,15 +73,7 @@ func ctx() context.Context { return context.Background() }
 // column returns the first column of every row q returns, as text.
 func column(t testing.TB, db *sql.DB, q string) []string {
 	t.Helper()
-	rows, err := db.Query(q)
+	out, err := queuetest.Column(db, q)
 	require.NoError(t, err)
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		require.NoError(t, rows.Scan(&v))
-		out = append(out, v)
-	}
-	require.NoError(t, rows.Err())
 	return out
 }

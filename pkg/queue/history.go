@@ -61,10 +61,11 @@ var (
 // and their claims, the warm-up attempts that finished before it, except
 // each task's latest, and the requests log's rows made before it (a claim
 // keeps its request's id, which then names no row). Whether data is
-// wanted, kept or evicted counts only jobs that have not ended; an ended job is read by its own status and I/O
-// report (whose prolog wait it gives), by a cancel's message naming who
-// wanted a path, and as the last owner of a path's links when a check finds
-// it short with nobody left wanting it. Jobs that have not ended, tasks,
+// wanted, kept or evicted counts only jobs that have not ended; an ended
+// job is read by its own status and I/O report (whose prolog wait it
+// gives), by a cancel's message naming who wanted a path, and as the last
+// owner of a path's links when a check finds it short with nobody left
+// wanting it. Jobs that have not ended, tasks,
 // datasets and their cache status are never pruned. It deletes in
 // transactions of at most pruneBatch rows until none is left or ctx ends,
 // and returns what it deleted.

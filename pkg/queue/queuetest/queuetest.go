@@ -79,21 +79,31 @@ func requireInvariants(t testing.TB, path string) {
 		return // damaged on purpose
 	}
 	for _, inv := range invariants {
-		rows, err := db.Query(inv.query, inv.args...)
+		broken, err := Column(db, inv.query, inv.args...)
 		if err != nil && (strings.Contains(err.Error(), "no such column") || strings.Contains(err.Error(), "no such table")) {
 			continue
 		}
 		require.NoError(t, err, "the store's invariant %q", inv.rule)
-		var broken []string
-		for rows.Next() {
-			var s string
-			if rows.Scan(&s) == nil {
-				broken = append(broken, s)
-			}
-		}
-		rows.Close()
 		require.Empty(t, broken, inv.rule)
 	}
+}
+
+// Column returns the first column of every row q returns, as text.
+func Column(db *sql.DB, q string, args ...any) ([]string, error) {
+	rows, err := db.Query(q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // Entry is task id's row in the queue listing (terminal tasks included); it
